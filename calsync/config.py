@@ -1,0 +1,150 @@
+"""calsync's settings: each declared once (name, type, default, help) and read from the environment.
+
+`Settings.from_env()` builds the one typed object the app, the worker and the CLI share.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field, fields, replace
+from pathlib import Path
+from typing import Any
+
+from calsync.errors import ConfigError
+
+
+def _bool(raw: str) -> bool:
+    lowered = raw.strip().lower()
+    if lowered in {"1", "true", "yes", "on"}:
+        return True
+    if lowered in {"0", "false", "no", "off", ""}:
+        return False
+    raise ValueError("expected 1/0, true/false, yes/no or on/off")
+
+
+def _positive_int(raw: str) -> int:
+    value = int(raw)
+    if value <= 0:
+        raise ValueError("expected a whole number above zero")
+    return value
+
+
+def _setting(env: str, parse: Callable[[str], Any], default: Any, help: str) -> Any:
+    return field(default=default, metadata={"env": env, "parse": parse, "help": help})
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Every setting calsync reads; `config/calsync.env.example` documents the same list."""
+
+    instance_path: Path = _setting(
+        "CALSYNC_INSTANCE_PATH", Path, Path("instance"),
+        "Folder for local state: the SQLite database, the queue, generated secrets.")
+    database_url: str = _setting(
+        "DATABASE_URL", str, "",
+        "SQLAlchemy database URL. Empty: a SQLite file instance/calsync.db.")
+    redis_url: str = _setting(
+        "REDIS_URL", str, "",
+        "Redis URL for the job queue. Empty: Huey's SQLite storage in QUEUE_PATH.")
+    queue_path: str = _setting(
+        "QUEUE_PATH", str, "",
+        "SQLite file of the job queue when REDIS_URL is unset. Empty: instance/queue.db.")
+    secret_key: str = _setting(
+        "SECRET_KEY", str, "",
+        "Signs session cookies. Empty: generated once into instance/secret_key.")
+    base_url: str = _setting(
+        "BASE_URL", str, "http://127.0.0.1:8000",
+        "The public address used in every link and feed URL; https makes cookies secure.")
+    allow_private_urls: bool = _setting(
+        "CALSYNC_ALLOW_PRIVATE_URLS", _bool, False,
+        "Allow ICS URLs on loopback or private networks (tests, local use). Off in production.")
+    fetch_timeout_seconds: int = _setting(
+        "CALSYNC_FETCH_TIMEOUT_SECONDS", _positive_int, 20,
+        "Seconds allowed for one whole ICS download.")
+    fetch_max_bytes: int = _setting(
+        "CALSYNC_FETCH_MAX_BYTES", _positive_int, 20 * 1024 * 1024,
+        "Largest ICS body accepted, in bytes (default 20 MB).")
+    window_past_days: int = _setting(
+        "CALSYNC_WINDOW_PAST_DAYS", _positive_int, 30,
+        "How far back meetings are read.")
+    window_future_days: int = _setting(
+        "CALSYNC_WINDOW_FUTURE_DAYS", _positive_int, 120,
+        "How far ahead meetings are read.")
+    max_occurrences_per_series: int = _setting(
+        "CALSYNC_MAX_OCCURRENCES_PER_SERIES", _positive_int, 5000,
+        "Most occurrences one recurring event may produce inside the window.")
+    max_meetings_per_source: int = _setting(
+        "CALSYNC_MAX_MEETINGS_PER_SOURCE", _positive_int, 100_000,
+        "Most meetings one source may hold inside the window.")
+    sync_interval_minutes: int = _setting(
+        "CALSYNC_SYNC_INTERVAL_MINUTES", _positive_int, 15,
+        "How often every source is synced.")
+    prompt_grace_minutes: int = _setting(
+        "CALSYNC_PROMPT_GRACE_MINUTES", int, 10,
+        "Minutes after a meeting ends before its prompt appears.")
+    prompt_lookback_days: int = _setting(
+        "CALSYNC_PROMPT_LOOKBACK_DAYS", _positive_int, 14,
+        "Meetings that ended longer ago than this are imported but not prompted.")
+    cadence_path: str = _setting(
+        "CALSYNC_CADENCE_PATH", str, "",
+        "A cadence TOML file replacing the bundled config/cadence.toml.")
+    queue_immediate: bool = _setting(
+        "CALSYNC_QUEUE_IMMEDIATE", _bool, False,
+        "Run background jobs inline instead of on a worker (tests, debugging).")
+    worker_threads: int = _setting(
+        "CALSYNC_WORKER_THREADS", _positive_int, 2,
+        "Threads of one Huey consumer.")
+    testing: bool = False
+    extra: Mapping[str, Any] = field(default_factory=dict)
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None, **overrides: Any) -> Settings:
+        """Read every declared setting from `env` (default: os.environ); overrides win."""
+        env = os.environ if env is None else env
+        values: dict[str, Any] = {}
+        for spec in fields(cls):
+            name = spec.metadata.get("env")
+            if name is None or name not in env:
+                continue
+            try:
+                values[spec.name] = spec.metadata["parse"](env[name])
+            except ValueError as exc:
+                raise ConfigError(name, f"{env[name]!r} is not valid: {exc}") from exc
+        values.update(overrides)
+        return cls(**values).resolved()
+
+    def resolved(self) -> Settings:
+        """Fill the settings that default to files under the instance folder."""
+        instance = self.instance_path.resolve()
+        changes: dict[str, Any] = {"instance_path": instance}
+        if not self.database_url:
+            changes["database_url"] = f"sqlite:///{instance / 'calsync.db'}"
+        if not self.queue_path:
+            changes["queue_path"] = str(instance / "queue.db")
+        return replace(self, **changes)
+
+    @property
+    def is_https(self) -> bool:
+        return self.base_url.startswith("https://")
+
+    def load_secret_key(self) -> str:
+        """The configured key, else one generated once into the instance folder."""
+        if self.secret_key:
+            return self.secret_key
+        path = self.instance_path / "secret_key"
+        if not path.exists():
+            self.instance_path.mkdir(parents=True, exist_ok=True)
+            path.write_text(secrets.token_urlsafe(48))
+            path.chmod(0o600)
+        return path.read_text().strip()
+
+
+def documented_settings() -> list[tuple[str, str, str]]:
+    """(environment variable, default, help) for every setting, for docs and `calsync config`."""
+    rows = []
+    for spec in fields(Settings):
+        if "env" in spec.metadata:
+            rows.append((spec.metadata["env"], str(spec.default), spec.metadata["help"]))
+    return rows

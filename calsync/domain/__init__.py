@@ -1,0 +1,4 @@
+"""The pure heart of calsync: plain data in, plain data out; no Flask, database or network.
+
+Which meetings get a prompt, how an outcome changes a deal, what the cadence suggests.
+"""

@@ -1,0 +1,86 @@
+"""calsync's errors: a small hierarchy whose fields a page or an API response can show.
+
+One place (`calsync.web.errors`) maps them to HTTP; no code parses exception strings.
+"""
+
+from __future__ import annotations
+
+
+class CalsyncError(Exception):
+    """Root of every error calsync raises on purpose; `message` is a sentence for a person."""
+
+    code = "error"
+    http_status = 400
+
+    def __init__(self, message: str, hint: str = "") -> None:
+        super().__init__(message)
+        self.message = message
+        self.hint = hint
+
+    def __str__(self) -> str:
+        return f"{self.message} {self.hint}".strip()
+
+
+class ConfigError(CalsyncError):
+    """A setting has a value calsync cannot use; names the variable and what is expected."""
+
+    code = "bad_setting"
+
+    def __init__(self, variable: str, problem: str) -> None:
+        super().__init__(f"{variable}: {problem}")
+        self.variable = variable
+
+
+class PluginError(CalsyncError):
+    """A provider name that is neither built in, an entry point, nor an importable class."""
+
+    code = "unknown_provider"
+
+    def __init__(self, name: str, valid: list[str]) -> None:
+        super().__init__(
+            f"No calendar provider called {name!r}.",
+            f"Valid names: {', '.join(sorted(valid))}, or a dotted path to a BaseProvider class.",
+        )
+        self.name = name
+        self.valid = valid
+
+
+class SourceError(CalsyncError):
+    """A source could not be read: the feed is unreachable, refused, or not a calendar.
+
+    `transient` errors (timeouts, 5xx) are retried with backoff; the others wait for the
+    user to fix the source.
+    """
+
+    code = "source_error"
+
+    def __init__(self, reason: str, hint: str = "", *, transient: bool = False,
+                 source_id: int | None = None) -> None:
+        super().__init__(reason, hint)
+        self.reason = reason
+        self.transient = transient
+        self.source_id = source_id
+
+
+class UnsupportedOperation(CalsyncError):
+    """A provider was asked for something its capability flags say it cannot do."""
+
+    code = "unsupported"
+
+
+class NotFound(CalsyncError):
+    """The thing does not exist, or belongs to another user: both look the same from outside."""
+
+    code = "not_found"
+    http_status = 404
+
+
+class ValidationFailed(CalsyncError):
+    """A request named a field with a value calsync cannot accept."""
+
+    code = "invalid"
+    http_status = 422
+
+    def __init__(self, field: str, message: str) -> None:
+        super().__init__(f"{field}: {message}")
+        self.field = field

@@ -1,0 +1,1 @@
+"""Alembic migrations for calsync's schema, run through `calsync.migrate`."""

@@ -1,0 +1,254 @@
+"""calsync's tables as SQLAlchemy 2.0 typed models; every user owns every row below them.
+
+Schema changes go through Alembic migrations in `calsync/migrations/`, never create_all.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    Date,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    MetaData,
+    String,
+    Text,
+    TypeDecorator,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, deferred, mapped_column, relationship
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """Stores naive UTC, hands back aware UTC: the same on SQLite and PostgreSQL."""
+
+    impl = DateTime
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Any) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given to a UTC column")
+        return value.astimezone(UTC).replace(tzinfo=None)
+
+    def process_result_value(self, value: datetime | None, dialect: Any) -> datetime | None:
+        return None if value is None else value.replace(tzinfo=UTC)
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention={
+        "ix": "ix_%(column_0_label)s",
+        "uq": "uq_%(table_name)s_%(column_0_name)s",
+        "ck": "ck_%(table_name)s_%(constraint_name)s",
+        "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+        "pk": "pk_%(table_name)s",
+    })
+
+
+def _owner() -> Mapped[int]:
+    return mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+
+
+class User(Base):
+    __tablename__ = "users"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    email: Mapped[str] = mapped_column(String(320), unique=True)
+    password_hash: Mapped[str | None] = mapped_column(String(256))
+    timezone: Mapped[str] = mapped_column(String(64), default="UTC")
+    # Domains besides the user's own whose people count as colleagues, not prospects.
+    internal_domains: Mapped[list[str]] = mapped_column(JSON, default=list)
+    # Words in a title that mark a meeting as not a sales meeting ("lunch", "focus" ...).
+    skip_keywords: Mapped[list[str] | None] = mapped_column(JSON)
+    # The user's own changes to config/cadence.toml; None keeps the defaults.
+    cadence: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    feed_token: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    # Flask-Login's protocol, kept here so the model needs no mixin import.
+    is_active = True
+    is_authenticated = True
+    is_anonymous = False
+
+    def get_id(self) -> str:
+        return str(self.id)
+
+
+class ApiToken(Base):
+    __tablename__ = "api_tokens"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = _owner()
+    name: Mapped[str] = mapped_column(String(100), default="")
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    prefix: Mapped[str] = mapped_column(String(16))  # shown in the list, never enough to use
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    last_used_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    user: Mapped[User] = relationship()
+
+
+class Source(Base):
+    __tablename__ = "sources"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = _owner()
+    kind: Mapped[str] = mapped_column(String(32))
+    name: Mapped[str] = mapped_column(String(200))
+    url: Mapped[str] = mapped_column(Text, default="")
+    upload: Mapped[bytes | None] = deferred(mapped_column(LargeBinary))
+    options: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    # Sync state is data: status, cursor, last success and error, failures, next try.
+    status: Mapped[str] = mapped_column(String(32), default="new")
+    cursor: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    last_synced_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    last_attempt_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    last_error: Mapped[str | None] = mapped_column(Text)
+    warnings: Mapped[list[str]] = mapped_column(JSON, default=list)
+    failure_count: Mapped[int] = mapped_column(Integer, default=0)
+    next_sync_at: Mapped[datetime | None] = mapped_column(UTCDateTime, index=True)
+    # A worker holds the source until this time; an expired lock means it died mid-sync.
+    locked_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    user: Mapped[User] = relationship()
+
+
+class Meeting(Base):
+    __tablename__ = "meetings"
+    __table_args__ = (
+        UniqueConstraint("source_id", "uid", "recurrence_id", name="uq_meetings_key"),
+        Index("ix_meetings_user_end", "user_id", "end"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = _owner()
+    source_id: Mapped[int] = mapped_column(ForeignKey("sources.id", ondelete="CASCADE"))
+    uid: Mapped[str] = mapped_column(String(1024))
+    recurrence_id: Mapped[str] = mapped_column(String(64), default="")
+    series_uid: Mapped[str] = mapped_column(String(1024), default="")
+    title: Mapped[str] = mapped_column(Text, default="")
+    start: Mapped[datetime] = mapped_column(UTCDateTime)
+    end: Mapped[datetime] = mapped_column(UTCDateTime)
+    all_day: Mapped[bool] = mapped_column(Boolean, default=False)
+    start_date: Mapped[date | None] = mapped_column(Date)
+    end_date: Mapped[date | None] = mapped_column(Date)
+    status: Mapped[str] = mapped_column(String(16), default="confirmed")
+    attendees: Mapped[list[dict[str, str]]] = mapped_column(JSON, default=list)
+    organizer: Mapped[str] = mapped_column(String(320), default="")
+    location: Mapped[str] = mapped_column(Text, default="")
+    description: Mapped[str] = mapped_column(Text, default="")
+    # A hash of everything above, so a re-sync touches only rows whose content changed.
+    content_hash: Mapped[str] = mapped_column(String(64), default="")
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    source: Mapped[Source] = relationship()
+
+
+class Deal(Base):
+    __tablename__ = "deals"
+    __table_args__ = (UniqueConstraint("user_id", "key", name="uq_deals_user_key"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = _owner()
+    name: Mapped[str] = mapped_column(String(200))
+    # The counterpart's grouping key (an email domain, a normalised title); None when the
+    # user made the deal by hand.
+    key: Mapped[str | None] = mapped_column(String(300))
+    status: Mapped[str] = mapped_column(String(16), default="open")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class FollowUp(Base):
+    __tablename__ = "followups"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = _owner()
+    deal_id: Mapped[int] = mapped_column(ForeignKey("deals.id", ondelete="CASCADE"), index=True)
+    uid: Mapped[str] = mapped_column(String(64), unique=True)  # never changes: the feed's UID
+    summary: Mapped[str] = mapped_column(Text)
+    start: Mapped[datetime] = mapped_column(UTCDateTime)
+    end: Mapped[datetime] = mapped_column(UTCDateTime)
+    channel: Mapped[str] = mapped_column(String(16))
+    note: Mapped[str] = mapped_column(Text, default="")
+    status: Mapped[str] = mapped_column(String(16), default="planned")
+    sequence: Mapped[int] = mapped_column(Integer, default=0)
+    changed_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    cancelled_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    deal: Mapped[Deal] = relationship()
+
+
+class Prompt(Base):
+    """"How did it go?" about one touch: a meeting, or a follow-up whose time has passed."""
+
+    __tablename__ = "prompts"
+    __table_args__ = (Index("ix_prompts_user_status", "user_id", "status"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = _owner()
+    meeting_id: Mapped[int | None] = mapped_column(
+        ForeignKey("meetings.id", ondelete="CASCADE"), unique=True)
+    followup_id: Mapped[int | None] = mapped_column(
+        ForeignKey("followups.id", ondelete="CASCADE"), unique=True)
+    deal_id: Mapped[int | None] = mapped_column(
+        ForeignKey("deals.id", ondelete="SET NULL"), index=True)
+    # When the touch happened (its end): orders the inbox and anchors the cadence.
+    touch_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    status: Mapped[str] = mapped_column(String(16), default="pending")
+    outcome: Mapped[str | None] = mapped_column(String(16))
+    note: Mapped[str] = mapped_column(Text, default="")
+    no_reason: Mapped[str | None] = mapped_column(String(32))
+    dismiss_reason: Mapped[str | None] = mapped_column(String(32))
+    snoozed_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # The follow-up this prompt's answer planned (a next step, or a reschedule).
+    planned_followup_id: Mapped[int | None] = mapped_column(
+        ForeignKey("followups.id", ondelete="SET NULL"))
+    answered_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    meeting: Mapped[Meeting | None] = relationship(foreign_keys=[meeting_id])
+    followup: Mapped[FollowUp | None] = relationship(foreign_keys=[followup_id])
+    planned_followup: Mapped[FollowUp | None] = relationship(foreign_keys=[planned_followup_id])
+    deal: Mapped[Deal | None] = relationship()
+
+
+class SkippedSeries(Base):
+    """A recurring series the user said is never a sales meeting: no prompts for it."""
+
+    __tablename__ = "skipped_series"
+    __table_args__ = (
+        UniqueConstraint("user_id", "source_id", "series_uid", name="uq_skipped_series"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = _owner()
+    source_id: Mapped[int] = mapped_column(ForeignKey("sources.id", ondelete="CASCADE"))
+    series_uid: Mapped[str] = mapped_column(String(1024))
+
+
+class FeedState(Base):
+    """The last rendered feed per user: its bytes' ETag and when those bytes last changed."""
+
+    __tablename__ = "feed_states"
+
+    user_id: Mapped[int] = mapped_column(
+        ForeignKey("users.id", ondelete="CASCADE"), primary_key=True)
+    etag: Mapped[str] = mapped_column(String(80))
+    body: Mapped[bytes] = mapped_column(LargeBinary)
+    last_modified: Mapped[datetime] = mapped_column(UTCDateTime)
