@@ -153,6 +153,9 @@ class Meeting(Base):
     description: Mapped[str] = mapped_column(Text, default="")
     # A hash of everything above, so a re-sync touches only rows whose content changed.
     content_hash: Mapped[str] = mapped_column(String(64), default="")
+    # Why this meeting gets no prompt (internal, keyword...), so the minute tick does not
+    # judge it again; cleared when the meeting or the user's rules change.
+    prompt_skip: Mapped[str | None] = mapped_column(String(32))
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     source: Mapped[Source] = relationship()

@@ -1,0 +1,234 @@
+"""Answering a prompt: yes, no or a next step; changing an answer; snoozing and dismissing.
+
+The deal's status and the planned follow-up always follow the latest answers.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from calsync.config import Settings
+from calsync.domain.cadence import spacing_warning
+from calsync.domain.deals import CHANNELS, NO_REASONS, OUTCOMES, deal_status
+from calsync.errors import CalsyncError, ValidationFailed
+from calsync.inbox import cadence_for
+from calsync.models import Deal, FollowUp, Prompt, SkippedSeries, User
+
+MAX_NOTE = 20_000
+ANSWERABLE = ("pending", "snoozed", "answered", "dismissed")
+
+
+class PromptClosed(CalsyncError):
+    code = "prompt_closed"
+    http_status = 409
+
+
+@dataclass(frozen=True)
+class NextStep:
+    summary: str
+    start: datetime
+    duration_minutes: int
+    channel: str
+
+
+@dataclass(frozen=True)
+class Answer:
+    outcome: str
+    note: str = ""
+    no_reason: str | None = None
+    next_step: NextStep | None = None
+
+
+@dataclass(frozen=True)
+class AnswerResult:
+    prompt: Prompt
+    followup: FollowUp | None
+    warning: str | None
+
+
+def answer_prompt(session: Session, settings: Settings, user: User, prompt: Prompt,
+                  answer: Answer, now: datetime | None = None) -> AnswerResult:
+    """Record (or change) the answer to `prompt`; commits. Raises ValidationFailed, PromptClosed."""
+    now = now or datetime.now(UTC)
+    _check_answer(answer, user)
+    if prompt.status not in ANSWERABLE:
+        raise PromptClosed("This meeting was cancelled, so there is nothing to answer.")
+    followup: FollowUp | None = None
+    warning: str | None = None
+    if answer.next_step is not None:
+        followup = _plan(session, user, prompt, answer.next_step, answer.note, now)
+        warning = spacing_warning(cadence_for(user, settings), prompt.touch_at, followup.start)
+    elif prompt.planned_followup is not None:
+        cancel_followup(prompt.planned_followup, now)
+    prompt.status = "answered"
+    prompt.outcome = answer.outcome
+    prompt.note = answer.note
+    prompt.no_reason = answer.no_reason if answer.outcome == "no" else None
+    prompt.answered_at = now
+    prompt.snoozed_until = None
+    prompt.dismiss_reason = None
+    if prompt.followup is not None:
+        prompt.followup.status = "done"
+    if prompt.deal is not None:
+        refresh_deal(session, prompt.deal, now)
+    session.commit()
+    return AnswerResult(prompt, followup, warning)
+
+
+def _check_answer(answer: Answer, user: User) -> None:
+    if answer.outcome not in OUTCOMES:
+        raise ValidationFailed("outcome", f"use one of: {', '.join(OUTCOMES)}.")
+    if len(answer.note) > MAX_NOTE:
+        raise ValidationFailed("note", f"keep notes under {MAX_NOTE} characters.")
+    if answer.no_reason is not None and answer.no_reason not in NO_REASONS:
+        raise ValidationFailed("no_reason", f"use one of: {', '.join(NO_REASONS)}.")
+    if (answer.outcome == "next_step") != (answer.next_step is not None):
+        raise ValidationFailed("next_step", "a next step answer needs what, when and channel "
+                                            "(and only a next step has them).")
+    if answer.next_step is not None:
+        check_next_step(answer.next_step)
+
+
+def check_next_step(step: NextStep) -> None:
+    if not step.summary.strip():
+        raise ValidationFailed("next_step.summary", "say what the next step is.")
+    if len(step.summary) > 500:
+        raise ValidationFailed("next_step.summary", "keep it under 500 characters.")
+    if step.start.tzinfo is None:
+        raise ValidationFailed("next_step.start", "give a time with its UTC offset.")
+    if not 5 <= step.duration_minutes <= 24 * 60:
+        raise ValidationFailed("next_step.duration_minutes", "use 5 to 1440 minutes.")
+    if step.channel not in CHANNELS:
+        raise ValidationFailed("next_step.channel", f"use one of: {', '.join(CHANNELS)}.")
+
+
+def _plan(session: Session, user: User, prompt: Prompt, step: NextStep, note: str,
+          now: datetime) -> FollowUp:
+    """Create the prompt's follow-up, or change the one an earlier answer planned."""
+    followup = prompt.planned_followup
+    if followup is None:
+        if prompt.deal is None:
+            raise ValidationFailed("deal", "this prompt has no deal to plan a follow-up for.")
+        followup = FollowUp(user_id=user.id, deal_id=prompt.deal.id,
+                            uid=f"{uuid.uuid4()}@calsync", sequence=0, created_at=now)
+        session.add(followup)
+        prompt.planned_followup = followup
+    else:
+        followup.sequence += 1
+    followup.summary = step.summary.strip()
+    followup.start = step.start.astimezone(UTC)
+    followup.end = followup.start + timedelta(minutes=step.duration_minutes)
+    followup.channel = step.channel
+    followup.note = note
+    followup.status = "planned"
+    followup.cancelled_at = None
+    followup.changed_at = now
+    session.flush()
+    return followup
+
+
+def cancel_followup(followup: FollowUp, now: datetime) -> None:
+    if followup.status == "cancelled":
+        return
+    followup.status = "cancelled"
+    followup.cancelled_at = now
+    followup.changed_at = now
+    followup.sequence += 1
+
+
+def refresh_deal(session: Session, deal: Deal, now: datetime) -> None:
+    """Set the deal's status from its answered touches; a closed deal drops its plans."""
+    answers = session.execute(
+        select(Prompt.touch_at, Prompt.outcome)
+        .where(Prompt.deal_id == deal.id, Prompt.status == "answered")).all()
+    status = deal_status([(touch_at, outcome) for touch_at, outcome in answers if outcome])
+    if status == deal.status:
+        return
+    deal.status = status
+    deal.closed_at = now if status in ("won", "lost") else None
+    if deal.closed_at is not None:
+        planned = select(FollowUp).where(FollowUp.deal_id == deal.id,
+                                         FollowUp.status == "planned", FollowUp.start > now)
+        for followup in session.scalars(planned):
+            cancel_followup(followup, now)
+
+
+def snooze(session: Session, prompt: Prompt, until: datetime, now: datetime | None = None) -> None:
+    now = now or datetime.now(UTC)
+    if prompt.status not in ("pending", "snoozed"):
+        raise PromptClosed("Only a prompt waiting for an answer can be snoozed.")
+    if until.tzinfo is None or until <= now:
+        raise ValidationFailed("until", "choose a time in the future.")
+    prompt.status = "snoozed"
+    prompt.snoozed_until = until
+    session.commit()
+
+
+def snooze_until(choice: str, tz: ZoneInfo, now: datetime, usual_hour: int) -> datetime:
+    """The end of a snooze picked by name: an hour, tomorrow morning, or next week."""
+    if choice == "hour":
+        return now + timedelta(hours=1)
+    days = {"tomorrow": 1, "next_week": 7}.get(choice)
+    if days is None:
+        raise ValidationFailed("until", "choose hour, tomorrow or next_week.")
+    local = (now.astimezone(tz) + timedelta(days=days)).replace(
+        hour=usual_hour, minute=0, second=0, microsecond=0)
+    return local.astimezone(UTC)
+
+
+def dismiss(session: Session, prompt: Prompt, *, skip_series: bool = False) -> None:
+    """Not a sales meeting: no answer, no touch; optionally never ask about the series again."""
+    if prompt.status not in ("pending", "snoozed"):
+        raise PromptClosed("Only a prompt waiting for an answer can be dismissed.")
+    prompt.status = "dismissed"
+    prompt.dismiss_reason = "not_sales"
+    meeting = prompt.meeting
+    if skip_series and meeting is not None and meeting.series_uid:
+        exists = session.scalar(select(SkippedSeries.id).where(
+            SkippedSeries.user_id == prompt.user_id, SkippedSeries.source_id == meeting.source_id,
+            SkippedSeries.series_uid == meeting.series_uid))
+        if exists is None:
+            session.add(SkippedSeries(user_id=prompt.user_id, source_id=meeting.source_id,
+                                      series_uid=meeting.series_uid))
+    session.commit()
+
+
+def didnt_happen(session: Session, user: User, prompt: Prompt, reschedule: NextStep | None,
+                 now: datetime | None = None) -> FollowUp | None:
+    """A no-show or a moved meeting: no outcome and no touch, optionally a new time for it."""
+    now = now or datetime.now(UTC)
+    if prompt.status not in ("pending", "snoozed"):
+        raise PromptClosed("Only a prompt waiting for an answer can be marked as not happened.")
+    followup = None
+    if reschedule is not None:
+        check_next_step(reschedule)
+        followup = _plan(session, user, prompt, reschedule, "", now)
+    prompt.status = "dismissed"
+    prompt.dismiss_reason = "didnt_happen"
+    session.commit()
+    return followup
+
+
+def move_to_deal(session: Session, user: User, prompt: Prompt, deal: Deal,
+                 now: datetime | None = None) -> None:
+    """Reassign a touch (and what it planned) to another of the user's deals."""
+    now = now or datetime.now(UTC)
+    if deal.user_id != user.id:
+        raise ValidationFailed("deal_id", "no such deal.")
+    previous = prompt.deal
+    prompt.deal = deal
+    if prompt.planned_followup is not None:
+        prompt.planned_followup.deal_id = deal.id
+        prompt.planned_followup.changed_at = now
+        prompt.planned_followup.sequence += 1
+    session.flush()
+    refresh_deal(session, deal, now)
+    if previous is not None and previous.id != deal.id:
+        refresh_deal(session, previous, now)
+    session.commit()

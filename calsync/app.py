@@ -1,0 +1,59 @@
+"""The Flask app factory: `create_app(config)` wires settings, database, queue and blueprints.
+
+Nothing happens at import time; tests build their own app with their own settings.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+from flask import Flask
+
+from calsync import db, tasks
+from calsync.config import Settings
+from calsync.web import register_blueprints
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def create_app(config: Settings | Mapping[str, Any] | None = None) -> Flask:
+    """Build the app from `config`: a Settings, or overrides of the environment's settings."""
+    settings = config if isinstance(config, Settings) else Settings.from_env(**dict(config or {}))
+    app = Flask(
+        __name__,
+        template_folder=str(ROOT / "web" / "templates"),
+        static_folder=str(ROOT / "web" / "static"),
+    )
+    app.config.update(_flask_config(settings))
+    app.extensions["calsync.settings"] = settings
+    db.init_app(app, settings.database_url)
+    tasks.init_app(app, settings)
+    register_blueprints(app)
+    return app
+
+
+def _flask_config(settings: Settings) -> dict[str, Any]:
+    settings.instance_path.mkdir(parents=True, exist_ok=True)
+    return {
+        "SECRET_KEY": settings.load_secret_key(),
+        "TESTING": settings.testing,
+        "SESSION_COOKIE_HTTPONLY": True,
+        # Lax keeps the session across the return from an OAuth provider, and still
+        # stops other sites from posting with it.
+        "SESSION_COOKIE_SAMESITE": "Lax",
+        "SESSION_COOKIE_SECURE": settings.is_https,
+        "REMEMBER_COOKIE_HTTPONLY": True,
+        "REMEMBER_COOKIE_SAMESITE": "Lax",
+        "REMEMBER_COOKIE_SECURE": settings.is_https,
+        "PERMANENT_SESSION_LIFETIME": timedelta(days=30),
+        "PREFERRED_URL_SCHEME": "https" if settings.is_https else "http",
+        # An uploaded .ics may be as large as a fetched one, plus the form around it.
+        "MAX_CONTENT_LENGTH": settings.fetch_max_bytes + 64 * 1024,
+        # Tokens live as long as the session: a form left open over lunch still posts.
+        "WTF_CSRF_TIME_LIMIT": None,
+        "WTF_CSRF_SSL_STRICT": settings.is_https,
+    }
+

@@ -1,0 +1,219 @@
+"""Prompts: created when a meeting or follow-up has ended, listed in the inbox, woken from snooze.
+
+Answering them lives in `calsync.answers`; the rules for who gets asked are in the domain.
+"""
+
+from __future__ import annotations
+
+import tomllib
+from datetime import UTC, datetime, timedelta
+from functools import cache
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import and_, exists, func, select, update
+from sqlalchemy.orm import Session
+
+from calsync.config import Settings
+from calsync.domain.cadence import Cadence, Suggestion, suggest_next
+from calsync.domain.deals import counterpart_of
+from calsync.domain.meeting import Attendee, MeetingData
+from calsync.domain.prompting import DEFAULT_SKIP_KEYWORDS, PromptRules, prompt_decision
+from calsync.errors import NotFound
+from calsync.models import Deal, FollowUp, Meeting, Prompt, SkippedSeries, User
+
+BUNDLED_CADENCE = Path(__file__).resolve().parent.parent / "config" / "cadence.toml"
+
+
+def rules_for(user: User, settings: Settings) -> PromptRules:
+    keywords = DEFAULT_SKIP_KEYWORDS if user.skip_keywords is None else tuple(user.skip_keywords)
+    return PromptRules(
+        user_email=user.email,
+        internal_domains=frozenset(d.lower() for d in user.internal_domains or ()),
+        skip_keywords=keywords,
+        grace=timedelta(minutes=settings.prompt_grace_minutes),
+        lookback=timedelta(days=settings.prompt_lookback_days),
+    )
+
+
+@cache
+def _cadence_file(path: str) -> Cadence:
+    with open(path, "rb") as handle:
+        return Cadence.from_mapping(tomllib.load(handle))
+
+
+def cadence_for(user: User, settings: Settings) -> Cadence:
+    """The configured cadence with the user's own changes layered on top."""
+    base = _cadence_file(settings.cadence_path or str(BUNDLED_CADENCE))
+    return Cadence.from_mapping(user.cadence, base=base) if user.cadence else base
+
+
+def meeting_data(meeting: Meeting) -> MeetingData:
+    return MeetingData(
+        uid=meeting.uid, recurrence_id=meeting.recurrence_id, title=meeting.title,
+        start=meeting.start, end=meeting.end, all_day=meeting.all_day,
+        start_date=meeting.start_date, end_date=meeting.end_date, status=meeting.status,
+        attendees=tuple(Attendee(**a) for a in meeting.attendees or ()),
+        organizer=meeting.organizer, location=meeting.location,
+        description=meeting.description, series_uid=meeting.series_uid,
+    )
+
+
+def create_due_prompts(session: Session, settings: Settings, now: datetime,
+                       user_id: int | None = None) -> int:
+    """Prompt every meeting and follow-up that has ended and has no prompt yet; returns how many."""
+    created = _prompt_meetings(session, settings, now, user_id)
+    created += _prompt_followups(session, settings, now, user_id)
+    session.commit()
+    return created
+
+
+def _prompt_meetings(session: Session, settings: Settings, now: datetime,
+                     user_id: int | None) -> int:
+    grace = timedelta(minutes=settings.prompt_grace_minutes)
+    lookback = timedelta(days=settings.prompt_lookback_days)
+    skipped = exists().where(
+        SkippedSeries.source_id == Meeting.source_id,
+        SkippedSeries.series_uid == Meeting.series_uid,
+        Meeting.series_uid != "",
+    )
+    query = select(Meeting).where(
+        Meeting.end <= now - grace,
+        Meeting.end >= now - lookback,
+        Meeting.status == "confirmed",
+        Meeting.all_day.is_(False),
+        Meeting.prompt_skip.is_(None),
+        ~exists().where(Prompt.meeting_id == Meeting.id),
+        ~skipped,
+    )
+    if user_id is not None:
+        query = query.where(Meeting.user_id == user_id)
+    created = 0
+    users: dict[int, tuple[User, PromptRules]] = {}
+    for meeting in session.scalars(query.order_by(Meeting.user_id, Meeting.end)):
+        if meeting.user_id not in users:
+            user = session.get(User, meeting.user_id)
+            assert user is not None
+            users[meeting.user_id] = (user, rules_for(user, settings))
+        user, rules = users[meeting.user_id]
+        data = meeting_data(meeting)
+        decision = prompt_decision(data, rules, now)
+        if decision.prompt:
+            deal = deal_for(session, user, data, rules)
+            session.add(Prompt(user_id=user.id, meeting_id=meeting.id, deal_id=deal.id,
+                               touch_at=meeting.end, status="pending"))
+            created += 1
+        elif decision.reason not in ("not_ended", "too_old"):
+            meeting.prompt_skip = decision.reason  # stable reasons: don't judge it again
+    return created
+
+
+def _prompt_followups(session: Session, settings: Settings, now: datetime,
+                      user_id: int | None) -> int:
+    grace = timedelta(minutes=settings.prompt_grace_minutes)
+    query = select(FollowUp).where(
+        FollowUp.status == "planned",
+        FollowUp.end <= now - grace,
+        ~exists().where(Prompt.followup_id == FollowUp.id),
+    )
+    if user_id is not None:
+        query = query.where(FollowUp.user_id == user_id)
+    created = 0
+    for followup in session.scalars(query):
+        session.add(Prompt(user_id=followup.user_id, followup_id=followup.id,
+                           deal_id=followup.deal_id, touch_at=followup.end, status="pending"))
+        created += 1
+    return created
+
+
+def deal_for(session: Session, user: User, meeting: MeetingData, rules: PromptRules) -> Deal:
+    """The deal of the meeting's counterpart, created on first contact."""
+    counterpart = counterpart_of(meeting, rules)
+    deal = session.scalar(select(Deal).where(Deal.user_id == user.id,
+                                             Deal.key == counterpart.key))
+    if deal is None:
+        deal = Deal(user_id=user.id, name=counterpart.name[:200], key=counterpart.key)
+        session.add(deal)
+        session.flush()
+    return deal
+
+
+def wake_snoozed(session: Session, now: datetime, user_id: int | None = None) -> None:
+    query = (update(Prompt)
+             .where(Prompt.status == "snoozed", Prompt.snoozed_until <= now)
+             .values(status="pending", snoozed_until=None))
+    if user_id is not None:
+        query = query.where(Prompt.user_id == user_id)
+    session.execute(query)
+    session.commit()
+
+
+def get_prompt(session: Session, user: User, prompt_id: int) -> Prompt:
+    prompt = session.get(Prompt, prompt_id)
+    if prompt is None or prompt.user_id != user.id:
+        raise NotFound("No such prompt.")
+    return prompt
+
+
+def prompts_query(user: User, status: str | None = None):  # type: ignore[no-untyped-def]
+    """Newest touch first; the inbox and the API page through the same query."""
+    query = select(Prompt).where(Prompt.user_id == user.id)
+    if status is not None:
+        query = query.where(Prompt.status == status)
+    return query.order_by(Prompt.touch_at.desc(), Prompt.id.desc())
+
+
+def touches_before(session: Session, prompt: Prompt) -> int:
+    """Answered touches of the prompt's deal that came before this one."""
+    if prompt.deal_id is None:
+        return 0
+    return session.scalar(select(func.count(Prompt.id)).where(
+        Prompt.deal_id == prompt.deal_id,
+        Prompt.status == "answered",
+        Prompt.id != prompt.id,
+        Prompt.touch_at <= prompt.touch_at,
+    )) or 0
+
+
+def deal_touches(session: Session, deal_id: int) -> int:
+    return session.scalar(select(func.count(Prompt.id)).where(
+        Prompt.deal_id == deal_id, Prompt.status == "answered")) or 0
+
+
+def promised_channel(session: Session, prompt: Prompt) -> str | None:
+    """The channel promised at the last touch: this follow-up's, else the deal's latest."""
+    if prompt.followup is not None:
+        return prompt.followup.channel
+    if prompt.deal_id is None:
+        return None
+    return session.scalar(
+        select(FollowUp.channel)
+        .where(FollowUp.deal_id == prompt.deal_id, FollowUp.start <= prompt.touch_at,
+               FollowUp.status != "cancelled")
+        .order_by(FollowUp.start.desc()).limit(1))
+
+
+def suggestion_for(session: Session, settings: Settings, user: User, prompt: Prompt,
+                   now: datetime | None = None) -> Suggestion:
+    """What the cadence suggests as the next touch after this prompt's touch."""
+    return suggest_next(
+        cadence_for(user, settings),
+        touches=touches_before(session, prompt) + 1,
+        last_touch_at=prompt.touch_at,
+        last_channel=promised_channel(session, prompt),
+        tz=ZoneInfo(user.timezone),
+        now=now or datetime.now(UTC),
+    )
+
+
+def deals_without_next_touch(session: Session, user: User) -> set[int]:
+    """Open deals with no planned follow-up: the ones at risk of being forgotten."""
+    planned = exists().where(and_(FollowUp.deal_id == Deal.id, FollowUp.status == "planned"))
+    query = select(Deal.id).where(Deal.user_id == user.id, Deal.status == "open", ~planned)
+    return set(session.scalars(query))
+
+
+def reset_prompt_skips(session: Session, user: User) -> None:
+    """The user's rules changed: meetings judged before are judged again."""
+    session.execute(update(Meeting).where(Meeting.user_id == user.id)
+                    .values(prompt_skip=None))

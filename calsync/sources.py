@@ -1,0 +1,72 @@
+"""Adding, finding and removing a user's sources; what a provider is told about one.
+
+Validation lives here so the pages, the API and the CLI refuse the same things.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from urllib.parse import urlsplit
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from calsync import providers
+from calsync.errors import NotFound, ValidationFailed
+from calsync.models import Source, User
+from calsync.providers.base import SourceRef
+
+URL_SCHEMES = ("http", "https", "webcal", "webcals")
+STATUSES = ("new", "ok", "syncing", "error", "needs_reconnect", "disabled")
+
+
+def add_source(session: Session, user: User, *, kind: str, name: str = "", url: str = "",
+               upload: bytes | None = None, max_bytes: int) -> Source:
+    """A new source, due for its first sync now; raises ValidationFailed naming the field."""
+    if kind not in providers.available():
+        raise ValidationFailed("kind", f"use one of: {', '.join(providers.available())}.")
+    url = url.strip()
+    if bool(url) == (upload is not None):
+        raise ValidationFailed("url", "give either a calendar URL or an uploaded .ics file.")
+    if url:
+        check_url(url)
+    if upload is not None and len(upload) > max_bytes:
+        raise ValidationFailed("file", f"the file is larger than {max_bytes // 1_000_000} MB.")
+    name = name.strip() or _default_name(url)
+    source = Source(user_id=user.id, kind=kind, name=name[:200], url=url, upload=upload,
+                    options={}, cursor={}, warnings=[], next_sync_at=datetime.now(UTC))
+    session.add(source)
+    session.flush()
+    return source
+
+
+def check_url(url: str) -> None:
+    parts = urlsplit(url)
+    if parts.scheme.lower() not in URL_SCHEMES or not parts.hostname:
+        raise ValidationFailed(
+            "url", "enter a calendar address starting with https://, http:// or webcal://.")
+    if len(url) > 2048:
+        raise ValidationFailed("url", "the address is longer than 2048 characters.")
+
+
+def _default_name(url: str) -> str:
+    if not url:
+        return "Uploaded calendar"
+    return urlsplit(url).hostname or "Calendar"
+
+
+def get_source(session: Session, user: User, source_id: int) -> Source:
+    source = session.get(Source, source_id)
+    if source is None or source.user_id != user.id:
+        raise NotFound("No such calendar source.")
+    return source
+
+
+def user_sources(session: Session, user: User) -> list[Source]:
+    return list(session.scalars(
+        select(Source).where(Source.user_id == user.id).order_by(Source.id)))
+
+
+def source_ref(source: Source) -> SourceRef:
+    return SourceRef(id=source.id, url=source.url, data=source.upload,
+                     options=dict(source.options or {}))

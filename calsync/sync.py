@@ -1,0 +1,233 @@
+"""Runs a source's provider and applies what changed to its meetings, then prompts what ended.
+
+One sync at a time per source (a lock row with expiry); a failure is recorded on the source
+and never touches stored meetings, prompts or answers.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import time
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import insert, or_, select, update
+from sqlalchemy.orm import Session
+
+from calsync import inbox, providers
+from calsync.config import Settings
+from calsync.domain.meeting import MeetingData
+from calsync.errors import SourceError
+from calsync.models import Meeting, Prompt, Source, User
+from calsync.providers.base import ChangeSet, ReadContext
+from calsync.sources import source_ref
+
+log = logging.getLogger(__name__)
+
+LOCK_SECONDS = 600  # longer than any fetch; a worker that dies frees the source after this
+MAX_BACKOFF = timedelta(hours=6)
+PAUSED = ("disabled", "needs_reconnect")
+
+
+@dataclass
+class SyncReport:
+    source_id: int
+    result: str = "skipped"  # ok | unchanged | error | skipped (another worker holds it)
+    added: int = 0
+    updated: int = 0
+    cancelled: int = 0
+    prompts: int = 0
+    warnings: list[str] = field(default_factory=list)
+    error: str = ""
+
+
+def due_source_ids(session: Session, now: datetime) -> list[int]:
+    query = select(Source.id).where(
+        Source.next_sync_at <= now,
+        Source.status.not_in(PAUSED),
+        or_(Source.locked_until.is_(None), Source.locked_until < now),
+    )
+    return list(session.scalars(query.order_by(Source.next_sync_at)))
+
+
+def sync_source(session: Session, settings: Settings, source_id: int,
+                now: datetime | None = None) -> SyncReport:
+    """Sync one source now; safe to call from several workers at once."""
+    now = now or datetime.now(UTC)
+    report = SyncReport(source_id)
+    if not _claim(session, source_id, now):
+        return report
+    started = time.monotonic()
+    source = session.get(Source, source_id)
+    assert source is not None  # _claim found it
+    user = session.get(User, source.user_id)
+    assert user is not None
+    try:
+        changes = _read(settings, source, user, now)
+        _apply(session, source, changes, report, now, settings)
+        report.prompts = inbox.create_due_prompts(session, settings, now, user_id=user.id)
+    except SourceError as exc:
+        session.rollback()
+        _record_failure(session, source_id, exc, settings, now)
+        report.result, report.error = "error", str(exc)
+    except Exception:
+        # A bug must not take the worker down or leave the source locked: record it and go on.
+        log.exception("sync of source %s failed", source_id)
+        session.rollback()
+        failure = SourceError("calsync failed while reading this calendar; it will try again.",
+                              transient=True)
+        _record_failure(session, source_id, failure, settings, now)
+        report.result, report.error = "error", failure.message
+    session.commit()
+    log.info("sync source=%s result=%s added=%s updated=%s cancelled=%s prompts=%s ms=%d",
+             source_id, report.result, report.added, report.updated, report.cancelled,
+             report.prompts, (time.monotonic() - started) * 1000)
+    return report
+
+
+def _claim(session: Session, source_id: int, now: datetime) -> bool:
+    # A conditional UPDATE is atomic on SQLite and PostgreSQL alike: exactly one worker
+    # wins, and an expired lock (a worker that died) can be taken over.
+    result = session.execute(
+        update(Source)
+        .where(Source.id == source_id, Source.status.not_in(PAUSED),
+               or_(Source.locked_until.is_(None), Source.locked_until < now))
+        .values(locked_until=now + timedelta(seconds=LOCK_SECONDS), status="syncing",
+                last_attempt_at=now)
+    )
+    session.commit()
+    return bool(result.rowcount)
+
+
+def read_context(settings: Settings, user: User, now: datetime) -> ReadContext:
+    return ReadContext(
+        window_start=now - timedelta(days=settings.window_past_days),
+        window_end=now + timedelta(days=settings.window_future_days),
+        timezone=ZoneInfo(user.timezone),
+    )
+
+
+def _read(settings: Settings, source: Source, user: User, now: datetime) -> ChangeSet:
+    provider = providers.load(source.kind)(settings)
+    return provider.read(source_ref(source), source.cursor or {}, read_context(settings, user, now))
+
+
+def _apply(session: Session, source: Source, changes: ChangeSet, report: SyncReport,
+           now: datetime, settings: Settings) -> None:
+    if changes.unchanged:
+        report.result = "unchanged"
+    else:
+        _apply_meetings(session, source, changes, report, read_context(settings, source.user, now))
+        report.result = "ok"
+        source.warnings = changes.warnings
+    report.warnings = list(source.warnings or [])
+    source.cursor = changes.cursor
+    source.status = "ok"
+    source.last_error = None
+    source.failure_count = 0
+    source.last_synced_at = now
+    source.next_sync_at = now + timedelta(minutes=settings.sync_interval_minutes)
+    source.locked_until = None
+
+
+def _apply_meetings(session: Session, source: Source, changes: ChangeSet, report: SyncReport,
+                    context: ReadContext) -> None:
+    stored = {
+        (uid, rid): (mid, digest, status, start)
+        for mid, uid, rid, digest, status, start in session.execute(
+            select(Meeting.id, Meeting.uid, Meeting.recurrence_id, Meeting.content_hash,
+                   Meeting.status, Meeting.start).where(Meeting.source_id == source.id))
+    }
+    inserts, updates, seen = [], [], set()
+    for meeting in changes.meetings:
+        if meeting.key in seen:
+            continue  # a feed that repeats an event must not make two meetings
+        seen.add(meeting.key)
+        row = _row(meeting)
+        existing = stored.get(meeting.key)
+        if existing is None:
+            inserts.append({**row, "user_id": source.user_id, "source_id": source.id})
+        elif existing[1] != row["content_hash"]:
+            updates.append({**row, "id": existing[0], "prompt_skip": None})
+    vanished = []
+    if changes.complete:
+        vanished = [
+            mid for key, (mid, _digest, status, start) in stored.items()
+            if key not in seen and status != "cancelled"
+            and context.window_start <= start <= context.window_end
+        ]
+    if inserts:
+        session.execute(insert(Meeting), inserts)
+    if updates:
+        session.execute(update(Meeting), updates)
+    if vanished:
+        session.execute(update(Meeting).where(Meeting.id.in_(vanished))
+                                                # An empty hash makes a meeting that comes back be written again.
+                        .values(status="cancelled", content_hash="", updated_at=datetime.now(UTC)))
+    cancelled_ids = vanished + [u["id"] for u in updates if u["status"] == "cancelled"]
+    _withdraw_prompts(session, cancelled_ids)
+    report.added, report.updated = len(inserts), len(updates)
+    report.cancelled = len(cancelled_ids)
+
+
+def _withdraw_prompts(session: Session, meeting_ids: list[int]) -> None:
+    """Cancelled meetings lose their unanswered prompts; answered ones stay as they are."""
+    for chunk in range(0, len(meeting_ids), 500):
+        session.execute(
+            update(Prompt)
+            .where(Prompt.meeting_id.in_(meeting_ids[chunk:chunk + 500]),
+                   Prompt.status.in_(("pending", "snoozed")))
+            .values(status="withdrawn")
+        )
+
+
+def _row(meeting: MeetingData) -> dict[str, object]:
+    row: dict[str, object] = {
+        "uid": meeting.uid,
+        "recurrence_id": meeting.recurrence_id,
+        "series_uid": meeting.series_uid,
+        "title": meeting.title,
+        "start": meeting.start,
+        "end": meeting.end,
+        "all_day": meeting.all_day,
+        "start_date": meeting.start_date,
+        "end_date": meeting.end_date,
+        "status": meeting.status,
+        "attendees": [
+            {"email": a.email, "name": a.name, "response": a.response} for a in meeting.attendees
+        ],
+        "organizer": meeting.organizer,
+        "location": meeting.location,
+        "description": meeting.description,
+        "updated_at": datetime.now(UTC),
+    }
+    row["content_hash"] = _digest(row)
+    return row
+
+
+def _digest(row: dict[str, object]) -> str:
+    stable = {k: v for k, v in row.items() if k != "updated_at"}
+    return hashlib.sha256(json.dumps(stable, default=str, sort_keys=True).encode()).hexdigest()
+
+
+def _record_failure(session: Session, source_id: int, error: SourceError, settings: Settings,
+                    now: datetime) -> None:
+    source = session.get(Source, source_id)
+    if source is None:
+        return
+    source.failure_count = (source.failure_count or 0) + 1
+    source.status = "error"
+    source.last_error = str(error)
+    source.locked_until = None
+    source.next_sync_at = now + _retry_delay(error, source.failure_count, settings)
+
+
+def _retry_delay(error: SourceError, failures: int, settings: Settings) -> timedelta:
+    interval = timedelta(minutes=settings.sync_interval_minutes)
+    if not error.transient:
+        return interval  # the user has to fix it; look again at the usual pace
+    return min(timedelta(minutes=2 ** min(failures - 1, 16)), MAX_BACKOFF)
+

@@ -1,0 +1,88 @@
+"""Background jobs on Huey: syncing sources, creating prompts as meetings end, refreshing feeds.
+
+Jobs are enqueued by name after the transaction that asks for them has committed.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import UTC, datetime
+from typing import Any
+
+from flask import Flask, current_app
+from huey import Huey, RedisHuey, SqliteHuey, crontab
+from sqlalchemy.orm import Session
+
+from calsync.config import Settings
+from calsync.db import get_session
+
+
+class Queue:
+    """The app's job queue: Huey plus the jobs registered on it, looked up by name."""
+
+    def __init__(self, huey: Huey) -> None:
+        self.huey = huey
+        self.jobs: dict[str, Any] = {}
+
+    def enqueue(self, name: str, *args: Any) -> None:
+        self.jobs[name](*args)
+
+
+def make_huey(settings: Settings) -> Huey:
+    if settings.queue_immediate:
+        return Huey("calsync", immediate=True)
+    if settings.redis_url:
+        return RedisHuey("calsync", url=settings.redis_url)
+    settings.instance_path.mkdir(parents=True, exist_ok=True)
+    return SqliteHuey("calsync", filename=settings.queue_path)
+
+
+def init_app(app: Flask, settings: Settings) -> Queue:
+    queue = Queue(make_huey(settings))
+    _register(queue, app)
+    app.extensions["calsync.queue"] = queue
+    return queue
+
+
+def enqueue(name: str, *args: Any) -> None:
+    """Queue job `name` on the current app's queue (runs inline in immediate mode)."""
+    current_app.extensions["calsync.queue"].enqueue(name, *args)
+
+
+def _in_app(app: Flask, job: Callable[..., Any]) -> Callable[..., Any]:
+    """Run `job(session, *args)` in an app context with a fresh session of its own."""
+
+    def run(*args: Any) -> Any:
+        with app.app_context():
+            return job(get_session(), *args)
+
+    run.__name__ = job.__name__
+    return run
+
+
+def _register(queue: Queue, app: Flask) -> None:
+    # Imported here: the jobs reach into the whole app, and the app imports this module.
+    from calsync import feedcache, inbox, sync
+
+    huey = queue.huey
+    settings: Settings = app.extensions["calsync.settings"]
+
+    def tick(session: Session) -> None:
+        """Every minute: sync the sources that are due and prompt the touches that ended."""
+        now = datetime.now(UTC)
+        for source_id in sync.due_source_ids(session, now):
+            queue.enqueue("sync_source", source_id)
+        inbox.create_due_prompts(session, settings, now)
+        inbox.wake_snoozed(session, now)
+
+    def sync_source(session: Session, source_id: int) -> None:
+        sync.sync_source(session, settings, source_id)
+
+    def refresh_feeds(session: Session) -> None:
+        """Hourly: re-render feeds whose bytes change with time (old cancellations drop)."""
+        feedcache.refresh_all(session, settings)
+
+    queue.jobs["sync_source"] = huey.task(name="sync_source")(_in_app(app, sync_source))
+    queue.jobs["tick"] = huey.periodic_task(crontab(minute="*"), name="tick")(_in_app(app, tick))
+    queue.jobs["refresh_feeds"] = huey.periodic_task(crontab(minute="7"), name="refresh_feeds")(
+        _in_app(app, refresh_feeds))

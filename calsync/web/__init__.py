@@ -1,0 +1,50 @@
+"""calsync's web side: pages, the JSON API, the feed and the error handlers, as blueprints.
+
+`register_blueprints` is the one place that wires them and the extensions into an app.
+"""
+
+from __future__ import annotations
+
+from flask import Flask, current_app
+from flask_login import LoginManager
+from flask_wtf import CSRFProtect
+
+from calsync.config import Settings
+from calsync.db import get_session
+from calsync.models import User
+
+csrf = CSRFProtect()
+login_manager = LoginManager()
+login_manager.login_view = "auth.login"
+login_manager.login_message = "Sign in to see that page."
+login_manager.session_protection = "strong"
+
+
+@login_manager.user_loader
+def _load_user(user_id: str) -> User | None:
+    return get_session().get(User, int(user_id)) if user_id.isdigit() else None
+
+
+def current_settings() -> Settings:
+    return current_app.extensions["calsync.settings"]
+
+
+def absolute_url(path: str) -> str:
+    """A link under BASE_URL: the address users reach calsync at, whatever the request said."""
+    return current_settings().base_url.rstrip("/") + path
+
+
+def register_blueprints(app: Flask) -> None:
+    from calsync.web import api, auth, errors, feeds, health, pages
+
+    csrf.init_app(app)
+    login_manager.init_app(app)
+    errors.init_app(app)
+    app.register_blueprint(health.bp)
+    app.register_blueprint(auth.bp)
+    app.register_blueprint(feeds.bp)
+    app.register_blueprint(pages.bp)
+    app.register_blueprint(api.bp)
+    # The API authenticates every call with a bearer token, not a cookie, so a forged
+    # cross-site request carries nothing to ride on.
+    csrf.exempt(api.bp)

@@ -1,0 +1,5 @@
+"""Placeholder: the JSON API blueprint (being written)."""
+
+from flask import Blueprint
+
+bp = Blueprint("api", __name__, url_prefix="/api/v1")

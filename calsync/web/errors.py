@@ -1,0 +1,57 @@
+"""The one place errors become HTTP responses: JSON for the API, a page for people.
+
+Every response carries a code and a human sentence; nothing parses exception strings.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from flask import Flask, Response, jsonify, render_template, request
+from flask_wtf.csrf import CSRFError
+from werkzeug.exceptions import HTTPException
+
+from calsync.errors import CalsyncError
+
+log = logging.getLogger(__name__)
+
+
+def wants_json() -> bool:
+    if request.path.startswith("/api/"):
+        return True
+    best = request.accept_mimetypes.best_match(["application/json", "text/html"])
+    return best == "application/json" and request.accept_mimetypes[best] > (
+        request.accept_mimetypes["text/html"])
+
+
+def error_response(status: int, code: str, message: str, **extra: object) -> Response:
+    if wants_json():
+        response = jsonify({"error": {"code": code, "message": message, **extra}})
+    else:
+        response = Response(render_template("error.html", status=status, message=message),
+                            mimetype="text/html")
+    response.status_code = status
+    return response
+
+
+def init_app(app: Flask) -> None:
+    @app.errorhandler(CalsyncError)
+    def calsync_error(error: CalsyncError) -> Response:
+        extra = {"field": error.field} if hasattr(error, "field") else {}
+        return error_response(error.http_status, error.code, str(error), **extra)
+
+    @app.errorhandler(CSRFError)
+    def csrf_error(error: CSRFError) -> Response:
+        return error_response(400, "csrf", "This form expired or came from another site. "
+                                           "Go back, reload the page and try again.")
+
+    @app.errorhandler(HTTPException)
+    def http_error(error: HTTPException) -> Response:
+        code = (error.name or "error").lower().replace(" ", "_")
+        return error_response(error.code or 500, code, error.description or error.name)
+
+    @app.errorhandler(Exception)
+    def unexpected(error: Exception) -> Response:
+        log.exception("unhandled error on %s", request.path)
+        return error_response(500, "internal", "Something went wrong on our side; "
+                                               "nothing you entered was lost. Try again.")

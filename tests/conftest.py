@@ -1,0 +1,134 @@
+"""Fixtures every test shares: settings, an app on a migrated database, users, clients.
+
+Each test gets its own database file, copied from one migrated once per run.
+"""
+
+from __future__ import annotations
+
+import re
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient
+
+from calsync import accounts, migrate
+from calsync.app import create_app
+from calsync.config import Settings
+from calsync.db import get_db
+from calsync.models import User
+
+DATA = Path(__file__).parent / "data"
+PASSWORD = "correct horse battery"
+
+
+@pytest.fixture(scope="session")
+def migrated_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    path = tmp_path_factory.mktemp("template") / "calsync.db"
+    migrate.upgrade(f"sqlite:///{path}")
+    return path
+
+
+@pytest.fixture
+def settings(tmp_path: Path, migrated_template: Path) -> Settings:
+    database = tmp_path / "calsync.db"
+    shutil.copy(migrated_template, database)
+    return Settings.from_env(
+        {},
+        instance_path=tmp_path / "instance",
+        database_url=f"sqlite:///{database}",
+        secret_key="test-secret",
+        allow_private_urls=True,
+        queue_immediate=True,
+        testing=True,
+    )
+
+
+@pytest.fixture
+def app(settings: Settings) -> Iterator[Flask]:
+    app = create_app(settings)
+    yield app
+    with app.app_context():
+        get_db().dispose()
+
+
+@pytest.fixture
+def client(app: Flask) -> FlaskClient:
+    return app.test_client()
+
+
+@pytest.fixture
+def db_session(app: Flask) -> Iterator[Any]:
+    with app.app_context(), get_db().session() as session:
+        yield session
+
+
+@pytest.fixture
+def make_user(app: Flask):  # type: ignore[no-untyped-def]
+    def make(email: str = "ana@acme-sales.com", timezone: str = "Europe/Berlin") -> User:
+        with app.app_context(), get_db().session() as session:
+            user = accounts.create_user(session, email, PASSWORD, timezone)
+            session.commit()
+            return user
+
+    return make
+
+
+@pytest.fixture
+def user(make_user) -> User:  # type: ignore[no-untyped-def]
+    return make_user()
+
+
+def csrf_from(html: str) -> str:
+    match = re.search(r'name="csrf_token"[^>]*value="([^"]+)"', html) or re.search(
+        r'value="([^"]+)"[^>]*name="csrf_token"', html)
+    assert match, "page has no CSRF token"
+    return match.group(1)
+
+
+def login(client: FlaskClient, email: str, password: str = PASSWORD) -> None:
+    token = csrf_from(client.get("/login").get_data(as_text=True))
+    response = client.post("/login", data={"email": email, "password": password,
+                                           "csrf_token": token})
+    assert response.status_code == 302, response.get_data(as_text=True)
+
+
+@pytest.fixture
+def logged_in(client: FlaskClient, user: User) -> FlaskClient:
+    login(client, user.email)
+    return client
+
+
+class ApiClient:
+    """The Flask test client with a bearer token on every call."""
+
+    def __init__(self, client: FlaskClient, token: str) -> None:
+        self.client = client
+        self.headers = {"Authorization": f"Bearer {token}"}
+
+    def get(self, path: str, **kwargs: Any) -> Any:
+        return self.client.get(path, headers=self.headers, **kwargs)
+
+    def post(self, path: str, json: Any = None, **kwargs: Any) -> Any:
+        return self.client.post(path, json=json, headers=self.headers, **kwargs)
+
+    def patch(self, path: str, json: Any = None, **kwargs: Any) -> Any:
+        return self.client.patch(path, json=json, headers=self.headers, **kwargs)
+
+    def delete(self, path: str, **kwargs: Any) -> Any:
+        return self.client.delete(path, headers=self.headers, **kwargs)
+
+
+def api_client_for(app: Flask, client: FlaskClient, user: User) -> ApiClient:
+    with app.app_context(), get_db().session() as session:
+        _, token = accounts.create_api_token(session, session.get(User, user.id), "tests")
+        session.commit()
+    return ApiClient(client, token)
+
+
+@pytest.fixture
+def api(app: Flask, client: FlaskClient, user: User) -> ApiClient:
+    return api_client_for(app, client, user)
