@@ -1,0 +1,204 @@
+"""The `calsync` command: run the service, migrate, sync, and set up users and tokens by script.
+
+Results a script needs (a token) go to stdout, alone; everything said to a person goes to stderr.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import click
+from flask import Flask
+from sqlalchemy import select
+
+from calsync import accounts, migrate
+from calsync.app import create_app
+from calsync.config import Settings, documented_settings
+from calsync.db import get_db
+from calsync.errors import CalsyncError
+from calsync.models import Source
+
+
+def _say(message: str) -> None:
+    click.echo(message, err=True)
+
+
+def _app() -> Flask:
+    try:
+        return create_app()
+    except CalsyncError as error:
+        raise click.ClickException(str(error)) from error
+
+
+@click.group()
+def main() -> None:
+    """calsync: asks how each meeting went and plans the next touch."""
+    logging.basicConfig(level=os.environ.get("LOG_LEVEL", "INFO"),
+                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+
+
+@main.group()
+def db() -> None:
+    """Database schema commands."""
+
+
+@db.command("upgrade")
+def db_upgrade() -> None:
+    """Apply every migration the database lacks (the Procfile's release step)."""
+    settings = Settings.from_env()
+    settings.instance_path.mkdir(parents=True, exist_ok=True)
+    migrate.upgrade(settings.database_url)
+    _say("Database is up to date.")
+
+
+@main.group()
+def users() -> None:
+    """Manage user accounts."""
+
+
+@users.command("create")
+@click.argument("email")
+@click.option("--password", help="Leave out to be asked (or to create a password-less account "
+                                 "with --no-password).")
+@click.option("--no-password", is_flag=True, help="Create the account without a password.")
+@click.option("--timezone", "timezone", default="UTC", show_default=True,
+              help="IANA time zone, e.g. Europe/Berlin.")
+def users_create(email: str, password: str | None, no_password: bool, timezone: str) -> None:
+    """Create a user account."""
+    if password is None and not no_password:
+        password = click.prompt("Password", hide_input=True, confirmation_prompt=True, err=True)
+    app = _app()
+    with app.app_context(), get_db().session() as session:
+        try:
+            user = accounts.create_user(session, email, password, timezone)
+        except CalsyncError as error:
+            raise click.ClickException(str(error)) from error
+        session.commit()
+        _say(f"Created user {user.email} (id {user.id}, time zone {user.timezone}).")
+
+
+@main.group()
+def tokens() -> None:
+    """Manage personal API tokens."""
+
+
+@tokens.command("create")
+@click.argument("email")
+@click.option("--name", default="cli", show_default=True, help="A label shown in settings.")
+def tokens_create(email: str, name: str) -> None:
+    """Create an API token for EMAIL and print it (only it) on stdout."""
+    app = _app()
+    with app.app_context(), get_db().session() as session:
+        try:
+            user = accounts.user_by_email(session, email)
+        except CalsyncError as error:
+            raise click.ClickException(str(error)) from error
+        _, plaintext = accounts.create_api_token(session, user, name)
+        session.commit()
+    _say(f"Created an API token for {email}; it is shown only this once.")
+    click.echo(plaintext)
+
+
+@main.command()
+@click.option("--user", "email", help="Only this user's sources.")
+@click.option("--source", "source_id", type=int, help="Only this source.")
+def sync(email: str | None, source_id: int | None) -> None:
+    """Sync sources now, in this process, with a progress bar."""
+    from calsync import sync as syncing
+
+    app = _app()
+    settings: Settings = app.extensions["calsync.settings"]
+    with app.app_context(), get_db().session() as session:
+        query = select(Source.id).order_by(Source.id)
+        if email:
+            try:
+                query = query.where(Source.user_id == accounts.user_by_email(session, email).id)
+            except CalsyncError as error:
+                raise click.ClickException(str(error)) from error
+        if source_id is not None:
+            query = query.where(Source.id == source_id)
+        ids = list(session.scalars(query))
+        if not ids:
+            raise click.ClickException("No sources match.")
+        failures = 0
+        with click.progressbar(ids, label="Syncing", file=sys.stderr) as bar:
+            reports = [syncing.sync_source(session, settings, sid) for sid in bar]
+        for report in reports:
+            _say(f"source {report.source_id}: {report.result} (+{report.added} "
+                 f"~{report.updated} -{report.cancelled}, {report.prompts} new prompts)"
+                 + (f": {report.error}" if report.error else ""))
+            failures += report.result == "error"
+    if failures:
+        sys.exit(1)
+
+
+@main.command()
+def worker() -> None:
+    """Run a background worker (the Huey consumer) alone."""
+    from huey.consumer import Consumer
+
+    app = _app()
+    settings: Settings = app.extensions["calsync.settings"]
+    huey = app.extensions["calsync.queue"].huey
+    Consumer(huey, workers=settings.worker_threads, worker_type="thread",
+             periodic=True, check_worker_health=True).run()
+
+
+@main.command()
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=8000, show_default=True, type=int)
+def run(host: str, port: int) -> None:
+    """Start web and worker together (what `make run` calls); migrates SQLite first."""
+    settings = Settings.from_env()
+    settings.instance_path.mkdir(parents=True, exist_ok=True)
+    if settings.database_url.startswith("sqlite"):
+        migrate.upgrade(settings.database_url)
+    settings.load_secret_key()  # generate it once, before two processes race to
+    env = {**os.environ, "CALSYNC_INSTANCE_PATH": str(settings.instance_path)}
+    bin_dir = os.path.dirname(sys.executable)
+    # Both commands are our own executables beside this interpreter, with fixed arguments.
+    gunicorn = [os.path.join(bin_dir, "gunicorn"), "--workers", "2", "--bind", f"{host}:{port}",
+                "--access-logfile", "-", "calsync.wsgi:app"]
+    processes = [
+        subprocess.Popen(gunicorn, env=env),  # noqa: S603
+        subprocess.Popen([os.path.join(bin_dir, "calsync"), "worker"], env=env),  # noqa: S603
+    ]
+    _say(f"calsync is running on http://{host}:{port}/ (Ctrl-C stops it)")
+    _supervise(processes)
+
+
+def _supervise(processes: list[subprocess.Popen[bytes]]) -> None:
+    """Wait until one process ends or we are told to stop; then stop them all."""
+    stopping = False
+
+    def stop(_signum: int, _frame: object) -> None:
+        nonlocal stopping
+        stopping = True
+
+    signal.signal(signal.SIGTERM, stop)
+    signal.signal(signal.SIGINT, stop)
+    while not stopping and all(p.poll() is None for p in processes):
+        time.sleep(0.5)
+    for process in processes:
+        if process.poll() is None:
+            process.terminate()
+    for process in processes:
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+    codes = [p.returncode for p in processes]
+    sys.exit(0 if stopping else max(abs(c or 0) for c in codes) or 1)
+
+
+@main.command("config")
+def show_config() -> None:
+    """List every setting, its environment variable and default."""
+    for env, default, help_text in documented_settings():
+        click.echo(f"{env}={default}\n    {help_text}")
+
