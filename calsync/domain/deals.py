@@ -1,0 +1,144 @@
+"""Which deal a meeting belongs to (its counterpart) and what a deal's answers add up to.
+
+A deal is the thread of touches with one counterpart until a definite yes or no.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections import Counter
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+from calsync.domain.meeting import MeetingData
+from calsync.domain.prompting import PromptRules, clean_email, external_people, is_public_domain
+
+OUTCOMES: tuple[str, ...] = ("yes", "no", "next_step")
+NO_REASONS: tuple[str, ...] = (
+    "not_interested",
+    "no_budget",
+    "chose_competitor",
+    "bad_timing",
+    "other",
+)
+CHANNELS: tuple[str, ...] = ("call", "email", "meeting", "visit", "other")
+
+_STATUS_OF_OUTCOME = {"yes": "won", "no": "lost", "next_step": "open"}
+
+
+@dataclass(frozen=True)
+class Counterpart:
+    key: str  # stable grouping key: "domain:acme.com", "email:bob@gmail.com", "title:acme demo"
+    name: str  # a display name for a new deal
+
+
+def counterpart_of(meeting: MeetingData, rules: PromptRules) -> Counterpart:
+    """Who the meeting was with, as a key that stays the same across the deal's touches."""
+    addresses = sorted({clean_email(p.email) for p in external_people(meeting, rules)})
+    # A company domain says more about the deal than a private address beside it.
+    company = Counter(
+        a.rpartition("@")[2] for a in addresses if not is_public_domain(a.rpartition("@")[2])
+    )
+    if company:
+        # Most people first; on a tie the alphabetically first domain, so the key is stable.
+        domain = min(company, key=lambda d: (-company[d], d))
+        return Counterpart(key=f"domain:{domain}", name=domain)
+    if addresses:
+        # Everyone on a public domain is their own counterpart: all of gmail.com is no deal.
+        address = addresses[0]
+        names = [p.name for p in meeting.attendees if clean_email(p.email) == address]
+        return Counterpart(key=f"email:{address}", name=next((n for n in names if n), address))
+    normalised = normalise_title(meeting.title)
+    if normalised:
+        return Counterpart(key=f"title:{normalised}", name=_display_title(meeting.title))
+    # Nothing to group by: the event series (or the single event) is the deal.
+    return Counterpart(
+        key=f"event:{meeting.series_uid or meeting.uid}",
+        name=meeting.title.strip() or "Untitled meeting",
+    )
+
+
+_MONTH = (
+    r"(?:jan(?:uary)?|feb(?:ruary)?|mar(?:ch)?|apr(?:il)?|may|june?|july?|aug(?:ust)?"
+    r"|sep(?:t(?:ember)?)?|oct(?:ober)?|nov(?:ember)?|dec(?:ember)?)"
+)
+_WEEKDAY = r"(?:mon|tue|tues|wed|thu|thur|thurs|fri|sat|sun)(?:day|nesday|rsday|urday)?"
+_DAY = r"\d{1,2}(?:st|nd|rd|th)?"
+# Mail-style prefixes, only with their colon so "Re-org review" keeps its "re".
+_COLON_PREFIX = re.compile(
+    r"^\s*(?:re|fwd?|aw|wg|follow[\s-]*up|updated invitation|invitation|reminder)\s*:\s*",
+    re.IGNORECASE,
+)
+_NOISE = [
+    re.compile(rf"\b(?:{_WEEKDAY},?\s+)?{_MONTH}\.?\s+{_DAY}\b(?:,?\s+\d{{4}})?"),  # May 12
+    re.compile(rf"\b(?:{_WEEKDAY},?\s+)?{_DAY}\s+(?:of\s+)?{_MONTH}\b\.?(?:\s+\d{{4}})?"),
+    re.compile(r"\b\d+(?:st|nd|rd|th)\b"),  # 2nd call
+    re.compile(r"(?:#|\bno\.?\s*|\bpart\s+|\bv)\d+\b"),  # #2, no. 3, part 2, v2
+]
+_WORD_PREFIXES = (
+    "call with",
+    "meeting with",
+    "follow up with",
+    "followup with",
+    "follow up call with",
+    "follow up meeting with",
+    "catch up with",
+    "chat with",
+    "follow up",
+    "followup",
+)
+_WORD_SUFFIXES = ("follow up", "followup")
+
+
+def normalise_title(title: str) -> str:
+    """A grouping form of a title: "Re: Acme demo #2" and "ACME Demo" both give "acme demo"."""
+    text = unicodedata.normalize("NFKC", title).lower()
+    text = _strip_colon_prefixes(text)
+    for pattern in _NOISE:
+        text = pattern.sub(" ", text)
+    text = re.sub("['\u2019]", "", text)  # "Bob's" -> "bobs", not "bob s"
+    text = re.sub(r"[\d_]", " ", text)
+    text = " ".join(re.sub(r"[^\w\s]", " ", text).split())
+    return _strip_word_affixes(text)
+
+
+def deal_status(answers: Sequence[tuple[datetime, str]]) -> str:
+    """The deal's status, open, won or lost: the latest touch decides, so a later yes wins."""
+    for _, outcome in answers:
+        if outcome not in _STATUS_OF_OUTCOME:
+            raise ValueError(f"outcome must be one of {', '.join(OUTCOMES)}, not {outcome!r}")
+    if not answers:
+        return "open"
+    # On equal times the answer given later in the sequence wins.
+    _, _, latest = max((at, index, outcome) for index, (at, outcome) in enumerate(answers))
+    return _STATUS_OF_OUTCOME[latest]
+
+
+def _strip_colon_prefixes(text: str) -> str:
+    while (match := _COLON_PREFIX.match(text)) is not None:
+        text = text[match.end() :]
+    return text
+
+
+def _strip_word_affixes(text: str) -> str:
+    changed = True
+    while changed and text:
+        changed = False
+        for prefix in _WORD_PREFIXES:
+            if text.startswith(prefix + " "):
+                text, changed = text[len(prefix) + 1 :], True
+        for suffix in _WORD_SUFFIXES:
+            if text.endswith(" " + suffix):
+                text, changed = text[: -len(suffix) - 1], True
+    return text
+
+
+def _display_title(title: str) -> str:
+    """The title as the user wrote it, minus mail prefixes and numbering like "#2"."""
+    text = title
+    while (match := _COLON_PREFIX.match(text)) is not None:
+        text = text[match.end() :]
+    text = re.sub(r"\s*#\d+\b", "", text)
+    return " ".join(text.split()).strip(" -:,;\u2013\u2014") or title.strip()
