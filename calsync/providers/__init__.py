@@ -35,9 +35,12 @@ def load(name: str) -> type[BaseProvider]:
         raise PluginError(name, available())
     module_name, _, class_name = target.partition(":")
     try:
-        cls = getattr(importlib.import_module(module_name), class_name)
-    except (ImportError, AttributeError) as exc:
+        module = importlib.import_module(module_name)
+    except ModuleNotFoundError as exc:
+        if exc.name is None or not module_name.startswith(exc.name):
+            raise  # the plugin exists but is broken: that deserves its own traceback
         raise PluginError(name, available()) from exc
+    cls = getattr(module, class_name, None)
     if not (isinstance(cls, type) and issubclass(cls, BaseProvider)):
         raise PluginError(name, available())
     return cls

@@ -1,0 +1,1 @@
+"""Test-only providers, loaded by dotted path the way a third-party plugin would be."""
