@@ -20,7 +20,7 @@ from calsync.models import ApiToken, User
 
 EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 MIN_PASSWORD_LENGTH = 8
-TOKEN_PREFIX = "cs_"
+TOKEN_PREFIX = "cs_"  # noqa: S105 - a visible marker, not a secret
 
 
 def normalise_email(email: str) -> str:

@@ -164,8 +164,8 @@ def _apply_meetings(session: Session, source: Source, changes: ChangeSet, report
     if updates:
         session.execute(update(Meeting), updates)
     if vanished:
+        # An empty hash makes a meeting that comes back be written again.
         session.execute(update(Meeting).where(Meeting.id.in_(vanished))
-                                                # An empty hash makes a meeting that comes back be written again.
                         .values(status="cancelled", content_hash="", updated_at=datetime.now(UTC)))
     cancelled_ids = vanished + [u["id"] for u in updates if u["status"] == "cancelled"]
     _withdraw_prompts(session, cancelled_ids)

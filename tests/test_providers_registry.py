@@ -1,4 +1,4 @@
-"""Providers are found by built-in name, entry point or dotted path, and refuse what they can't do."""
+"""Providers load by built-in name, entry point or dotted path; read-only ones refuse writes."""
 
 from __future__ import annotations
 
