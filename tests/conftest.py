@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import re
 import shutil
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -20,9 +20,27 @@ from calsync.app import create_app
 from calsync.config import Settings
 from calsync.db import get_db
 from calsync.models import User
+from tests.servers.http_files import FileServer
 
 DATA = Path(__file__).parent / "data"
 PASSWORD = "correct horse battery"
+
+
+@pytest.fixture
+def ics() -> Callable[[str], bytes]:
+    """The bytes of tests/data/<name>.ics."""
+
+    def read(name: str) -> bytes:
+        return (DATA / f"{name}.ics").read_bytes()
+
+    return read
+
+
+@pytest.fixture
+def http_files() -> Iterator[FileServer]:
+    """A real HTTP server on 127.0.0.1 serving whatever the test puts on it."""
+    with FileServer() as server:
+        yield server
 
 
 @pytest.fixture(scope="session")

@@ -1,0 +1,478 @@
+"""Turn iCalendar bytes into meetings: shape checks, per-event repairs, bounded expansion.
+
+Pure (bytes in, `MeetingData` and warnings out), so feeds and uploaded files share it.
+"""
+
+from __future__ import annotations
+
+import calendar as gregorian
+import codecs
+import hashlib
+import itertools
+import re
+import time
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, timedelta, tzinfo
+from typing import Any
+
+import icalendar
+import recurring_ical_events
+import x_wr_timezone
+from dateutil.relativedelta import relativedelta
+from icalendar.timezone.windows_to_olson import WINDOWS_TO_OLSON
+
+from calsync.config import Settings
+from calsync.domain.meeting import Attendee, MeetingData
+from calsync.errors import SourceError
+from calsync.providers.base import ReadContext
+
+MAX_LINE_CHARS = 1 << 20  # no real calendar has a 1 MiB line; a hostile one might
+MAX_DESCRIPTION = 10_000
+MAX_WARNINGS = 50
+# Candidate dates the rule engine may step through for one series: about 0.1 s of work.
+MAX_RULE_STEPS = 50_000
+_END = re.compile(r"^END:VCALENDAR[ \t\r]*$", re.MULTILINE | re.IGNORECASE)
+# Broken values here make an event meaningless; broken values elsewhere are dropped.
+_ESSENTIAL = {"DTSTART", "DTEND", "DURATION", "RRULE", "RECURRENCE-ID"}
+
+
+@dataclass(frozen=True)
+class Limits:
+    """How much one calendar may cost to expand."""
+
+    max_occurrences_per_series: int = 5000
+    max_meetings: int = 100_000
+    # Candidate dates the rule engine may step through for one series, from its first date.
+    max_rule_steps: int = MAX_RULE_STEPS
+    deadline_seconds: float = 30.0
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> Limits:
+        return cls(max_occurrences_per_series=settings.max_occurrences_per_series,
+                   max_meetings=settings.max_meetings_per_source)
+
+
+@dataclass
+class ParsedCalendar:
+    meetings: list[MeetingData] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+
+    def warn(self, message: str) -> None:
+        if len(self.warnings) < MAX_WARNINGS:
+            self.warnings.append(message)
+        elif len(self.warnings) == MAX_WARNINGS:
+            self.warnings.append("More problems were found; only the first ones are listed.")
+
+
+def decode(data: bytes, charset: str = "") -> tuple[str, list[str]]:
+    """Text of `data`: the declared charset if it works, else UTF-8, else cp1252 (warned)."""
+    if data.startswith(codecs.BOM_UTF8):
+        return data[len(codecs.BOM_UTF8):].decode("utf-8", errors="replace"), []
+    for candidate in (charset, "utf-8"):
+        if not candidate:
+            continue
+        try:
+            return data.decode(candidate), []
+        except (LookupError, UnicodeDecodeError):
+            continue
+    return data.decode("cp1252", errors="replace"), [
+        "The calendar is not valid UTF-8 and declares no usable character set; "
+        "it was read as Windows-1252, so some accented letters may look wrong."]
+
+
+def parse_ics(data: bytes, context: ReadContext, limits: Limits | None = None,
+              charset: str = "") -> ParsedCalendar:
+    """Every meeting in `context`'s window; raises SourceError when nothing is usable."""
+    limits = limits or Limits()
+    text, warnings = decode(data, charset)
+    result = ParsedCalendar(warnings=warnings)
+    check_shape(text)
+    try:
+        calendars = icalendar.Calendar.from_ical(text, multiple=True)
+    except Exception as exc:  # icalendar raises many kinds; none of them is the user's bug
+        raise SourceError(f"calsync could not read this calendar: {_short(exc)}.",
+                          "Check that the address or file is an iCalendar (.ics) calendar.",
+                          ) from exc
+    if not calendars:  # icalendar returns nothing when BEGIN and END lines do not pair up
+        raise SourceError("calsync could not read this calendar: its BEGIN and END lines do "
+                          "not match.", "Check that the file is a complete iCalendar calendar.")
+    deadline = time.monotonic() + limits.deadline_seconds
+    for calendar in calendars:
+        _expand(_prepare(calendar, context, limits, result), context, limits, result, deadline)
+    return result
+
+
+def check_shape(text: str) -> None:
+    """Refuse text that is plainly not a whole calendar, with a sentence saying why."""
+    body = text.lstrip()
+    if not body:
+        raise SourceError("The calendar is empty.", "Check the address or file.")
+    if not body[:15].upper().startswith("BEGIN:VCALENDAR"):
+        first = body.split("\n", 1)[0][:40].strip()
+        shown = "binary data" if _binary(body[:64]) else f"“{first}”"
+        hint = ("The address shows a web page; use the calendar's iCal (ICS) address."
+                if first.lower().startswith(("<!doctype", "<html")) else
+                "Check that the address or file is an iCalendar (.ics) calendar.")
+        raise SourceError(
+            f"This file isn't an iCalendar calendar: it starts with {shown}, "
+            "not BEGIN:VCALENDAR.", hint)
+    if not _END.search(body):
+        raise SourceError("The calendar stops part-way (no END:VCALENDAR): the download may "
+                          "have been cut off.", "calsync will read it again at the next sync.")
+    start = 0
+    while start < len(body):
+        end = body.find("\n", start)
+        end = len(body) if end == -1 else end
+        if end - start > MAX_LINE_CHARS:
+            raise SourceError("The calendar has a line longer than 1 MB, which no real "
+                              "calendar needs; calsync did not read it.",
+                              "Ask the calendar's owner to check the feed.")
+        start = end + 1
+
+
+def _binary(snippet: str) -> bool:
+    return any((ord(c) < 32 and c not in "\t\r\n") or c == "\ufffd" for c in snippet)
+
+
+def _short(exc: Exception) -> str:
+    message = " ".join(str(exc).split()) or type(exc).__name__
+    return message[:200].rstrip(".")
+
+
+def label(event: icalendar.cal.Component) -> str:
+    summary = " ".join(str(event.get("SUMMARY", "")).split())[:80]
+    uid = str(event.get("UID", ""))[:80]
+    named = f"“{summary}”" if summary else "an untitled event"
+    return f"{named} (UID {uid})" if uid else named
+
+
+def _prepare(calendar: icalendar.Calendar, context: ReadContext, limits: Limits,
+             result: ParsedCalendar) -> icalendar.Calendar:
+    """Drop broken events (warned), apply X-WR-TIMEZONE, bound every repeat rule."""
+    keep = []
+    for component in calendar.subcomponents:
+        if component.name == "VEVENT":
+            problem = _repair(component)
+            if problem:
+                result.warn(f"Skipped {label(component)}: {problem}.")
+                continue
+        keep.append(component)
+    calendar.subcomponents = keep
+    calendar = _standardize(calendar, result)
+    for event in calendar.walk("VEVENT"):
+        if "RRULE" in event and "RECURRENCE-ID" not in event:
+            warning = bound_rule(event, context, limits.max_rule_steps)
+            if warning:
+                result.warn(f"{label(event)[0].upper()}{label(event)[1:]} {warning}")
+    return calendar
+
+
+def _repair(event: icalendar.cal.Component) -> str:
+    """Why `event` cannot be used ("" if it can), dropping properties that can be lost."""
+    for name, message in list(getattr(event, "errors", [])):
+        if name in _ESSENTIAL:
+            return f"its {name} could not be read ({_short(Exception(message))})"
+        if name in event:
+            del event[name]  # an unreadable EXDATE, ATTENDEE...: keep the event without it
+    if "DTSTART" not in event:
+        return "it has no start time (DTSTART)"
+    for name in ("DTSTART", "DTEND", "RECURRENCE-ID"):
+        if name in event and not isinstance(event[name].dt, date):
+            return f"its {name} is not a date or time"
+    if not str(event.get("UID", "")).strip():
+        digest = hashlib.sha256(event.to_ical()).hexdigest()[:32]
+        event["UID"] = f"calsync-{digest}"  # stable across syncs while the event is unchanged
+    rules = event.get("RRULE")
+    for rule in rules if isinstance(rules, list) else [rules] if rules else []:
+        if not rule.get("FREQ"):
+            return "its repeat rule (RRULE) has no FREQ"
+        if rule.get("UNTIL") and rule.get("COUNT"):
+            del rule["COUNT"]  # RFC 5545 forbids both; UNTIL is the safer reading
+    return ""
+
+
+def _standardize(calendar: icalendar.Calendar, result: ParsedCalendar) -> icalendar.Calendar:
+    """Google's X-WR-TIMEZONE (with Windows names mapped) made into standard time zones."""
+    name = str(calendar.get("X-WR-TIMEZONE", "")).strip()
+    if not name:
+        return calendar
+    try:
+        zone: tzinfo | str = WINDOWS_TO_OLSON.get(name, name)
+        return x_wr_timezone.to_standard(calendar, timezone=zone)
+    except Exception:  # an unknown zone name: keep the times as written
+        result.warn(f"The calendar's time zone {name[:60]!r} is unknown; its times were "
+                    "read as written.")
+        return calendar
+
+
+def _expand(calendar: icalendar.Calendar, context: ReadContext, limits: Limits,
+            result: ParsedCalendar, deadline: float) -> None:
+    tz = context.timezone
+    start, end = context.window_start.astimezone(tz), context.window_end.astimezone(tz)
+    recurring = {str(e.get("UID")) for e in calendar.walk("VEVENT")
+                 if any(p in e for p in ("RRULE", "RDATE", "RECURRENCE-ID"))}
+    uids = {str(e.get("UID")) for e in calendar.walk("VEVENT")}
+    query = recurring_ical_events.of(calendar, skip_bad_series=True)
+    for lost in sorted(uids - {str(s.uid) for s in query.series})[:MAX_WARNINGS]:
+        result.warn(f"Skipped the event with UID {lost[:80]}: its times or repeat rule "
+                    "could not be used.")
+    full = ("The calendar has more meetings than calsync reads from one calendar; "
+            "it kept the first {}.")
+    for series in query.series:
+        room = limits.max_meetings - len(result.meetings)
+        if room <= 0 or time.monotonic() > deadline:
+            result.warn(full.format(len(result.meetings)))
+            return
+        wanted = min(limits.max_occurrences_per_series, room)
+        uid = str(series.uid)
+        try:
+            occurrences = list(itertools.islice(series.between(start, end), wanted + 1))
+            result.meetings.extend(to_meeting(occurrence.as_component(False), uid in recurring, tz)
+                                   for occurrence in occurrences[:wanted])
+        except Exception as exc:  # one broken series must not cost the others
+            result.warn(f"Skipped the event with UID {uid[:80]}: {_short(exc)}.")
+            continue
+        if len(occurrences) > wanted and wanted < limits.max_occurrences_per_series:
+            result.warn(full.format(len(result.meetings)))
+            return
+        if len(occurrences) > wanted:
+            result.warn(f"The repeating event with UID {uid[:80]} has more than {wanted} "
+                        "occurrences in the window; calsync kept the first ones.")
+
+
+def to_meeting(component: icalendar.cal.Component, recurring: bool, tz: tzinfo) -> MeetingData:
+    """One expanded occurrence (`as_component` output) as MeetingData."""
+    uid = _uid(str(component.get("UID", "")))
+    raw_start, raw_end = component["DTSTART"].dt, component["DTEND"].dt
+    all_day = not isinstance(raw_start, datetime)
+    start, end = _aware(raw_start, tz), _aware(raw_end, tz)
+    if end < start:
+        start, end = end, start
+    recurrence_id = ""
+    if recurring:
+        original = component.get("RECURRENCE-ID")
+        recurrence_id = _recurrence_id(original.dt if original is not None else raw_start, tz)
+    attendees = _list(component.get("ATTENDEE"))
+    return MeetingData(
+        uid=uid,
+        recurrence_id=recurrence_id,
+        title=_text(component.get("SUMMARY"))[:1000],
+        start=start,
+        end=end,
+        all_day=all_day,
+        start_date=raw_start if all_day else None,
+        end_date=_as_date(raw_end, tz) if all_day else None,
+        status="cancelled" if _text(component.get("STATUS")).upper() == "CANCELLED"
+        else "confirmed",
+        attendees=tuple(a for a in (_attendee(x) for x in attendees) if a.email),
+        organizer=_email(component.get("ORGANIZER"))[:320],
+        location=_text(component.get("LOCATION"))[:1000],
+        description=_text(component.get("DESCRIPTION"))[:MAX_DESCRIPTION],
+        series_uid=uid if recurring else "",
+    )
+
+
+def _uid(uid: str) -> str:
+    return uid if len(uid) <= 1000 else "sha256-" + hashlib.sha256(uid.encode()).hexdigest()
+
+
+def _aware(value: date, tz: tzinfo) -> datetime:
+    if not isinstance(value, datetime):
+        return datetime(value.year, value.month, value.day, tzinfo=tz)
+    return value if value.tzinfo is not None else value.replace(tzinfo=tz)  # floating time
+
+
+def _as_date(value: date, tz: tzinfo) -> date:
+    return value.astimezone(tz).date() if isinstance(value, datetime) and value.tzinfo else (
+        value.date() if isinstance(value, datetime) else value)
+
+
+def _recurrence_id(original: date, tz: tzinfo) -> str:
+    if not isinstance(original, datetime):
+        return original.isoformat()
+    return _aware(original, tz).astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def _list(value: Any) -> list[Any]:
+    if value is None:
+        return []
+    return list(value) if isinstance(value, list) else [value]
+
+
+def _text(value: Any) -> str:
+    if isinstance(value, list):
+        value = value[0] if value else ""
+    return str(value or "").strip()
+
+
+def _email(address: Any) -> str:
+    text = _text(address)
+    return (text[7:] if text.lower().startswith("mailto:") else text).strip().lower()
+
+
+def _attendee(address: Any) -> Attendee:
+    params = getattr(address, "params", {})
+    return Attendee(email=_email(address)[:320], name=str(params.get("CN", "")).strip(),
+                    response=str(params.get("PARTSTAT", "")).strip().lower())
+
+
+# Bounding repeat rules. dateutil (under recurring_ical_events) steps through every
+# candidate date from DTSTART, builds a list of the window's dates, and for a rule no
+# date can match searches until the year 9999; so each rule is checked before expansion.
+
+_STEP_SECONDS = {"SECONDLY": 1, "MINUTELY": 60, "HOURLY": 3600, "DAILY": 86400,
+                 "WEEKLY": 7 * 86400, "MONTHLY": 28 * 86400, "YEARLY": 365 * 86400}
+_FREQS = tuple(_STEP_SECONDS)
+_WEEKDAYS = {"MO": 0, "TU": 1, "WE": 2, "TH": 3, "FR": 4, "SA": 5, "SU": 6}
+_DAY_FILTERS = ("BYMONTH", "BYMONTHDAY", "BYYEARDAY", "BYWEEKNO")
+_BY_PARTS = ("BYSECOND", "BYMINUTE", "BYHOUR", "BYDAY", "BYSETPOS", *_DAY_FILTERS)
+
+
+def bound_rule(event: icalendar.cal.Component, context: ReadContext, max_steps: int) -> str:
+    """Make `event`'s RRULE cheap to expand over the window; a warning when dates are lost.
+
+    A rule too costly from its DTSTART is moved forward by whole periods to just before
+    the window (the same dates in the window), and then cut with an UNTIL if it is still
+    too dense there.
+    """
+    rules = _list(event.get("RRULE"))
+    if any(_never_matches(rule) for rule in rules):
+        del event["RRULE"]
+        return "has a repeat rule that no date matches; only its first date was read."
+    tz = context.timezone
+    start = event["DTSTART"].dt
+    first, window_end = _naive(start, tz), _naive(context.window_end, tz)
+    if sum(_steps(rule, first, window_end, tz) for rule in rules) <= max_steps:
+        return ""
+    rule = rules[0]
+    freq = str(rule["FREQ"][0]).upper()
+    has_parts = any(rule.get(part) for part in _BY_PARTS)
+    if len(rules) > 1 or (rule.get("COUNT") and has_parts) or freq not in _FREQS:
+        del event["RRULE"]
+        return "repeats too often for calsync to expand; only its first date was read."
+    target = _naive(context.window_start, tz) - _duration(event, tz) - _advance(freq, rule, 1)
+    periods = _periods_before(freq, rule, first, target)
+    if periods > 0:
+        delta = _advance(freq, rule, periods)
+        for name in ("DTSTART", "DTEND"):
+            if name in event:
+                event[name] = icalendar.vDDDTypes(event[name].dt + delta)
+        if rule.get("COUNT"):
+            remaining = int(rule["COUNT"][0]) - periods
+            if remaining <= 0:
+                del event["RRULE"]  # every date of the rule lies before the window
+                return ""
+            rule["COUNT"] = [remaining]
+        start, first = event["DTSTART"].dt, first + delta
+    if _steps(rule, first, window_end, tz) <= max_steps:
+        return ""
+    allowed = max(max_steps // _per_period(rule, freq), 1)
+    until = start + _advance(freq, rule, allowed)
+    if isinstance(until, datetime) and until.tzinfo is not None:
+        until = until.astimezone(UTC)
+    rule["UNTIL"] = [until]
+    rule.pop("COUNT", None)
+    shown = until.strftime("%Y-%m-%d %H:%M") if isinstance(until, datetime) else str(until)
+    return (f"repeats too often (FREQ={freq}); calsync read its dates only up to {shown}.")
+
+
+def _naive(value: date, tz: tzinfo) -> datetime:
+    """Wall time in `tz`, for estimating how many periods lie between two moments."""
+    if not isinstance(value, datetime):
+        return datetime(value.year, value.month, value.day)
+    return value.astimezone(tz).replace(tzinfo=None) if value.tzinfo else value
+
+
+def _duration(event: icalendar.cal.Component, tz: tzinfo) -> timedelta:
+    if "DTEND" in event:
+        return max(_naive(event["DTEND"].dt, tz) - _naive(event["DTSTART"].dt, tz), timedelta())
+    if "DURATION" in event and isinstance(event["DURATION"].dt, timedelta):
+        return max(event["DURATION"].dt, timedelta())
+    return timedelta(days=1)
+
+
+def _interval(rule: Any) -> int:
+    return max(int(_list(rule.get("INTERVAL"))[0]) if rule.get("INTERVAL") else 1, 1)
+
+
+def _advance(freq: str, rule: Any, periods: int) -> timedelta | relativedelta:
+    if freq in ("MONTHLY", "YEARLY"):
+        return relativedelta(months=periods * _interval(rule) * (12 if freq == "YEARLY" else 1))
+    return timedelta(seconds=_STEP_SECONDS[freq] * _interval(rule) * periods)
+
+
+def _periods_before(freq: str, rule: Any, first: datetime, target: datetime) -> int:
+    """Whole periods from `first` that still end up before `target`, keeping the day of month."""
+    if target <= first:
+        return 0
+    if freq not in ("MONTHLY", "YEARLY"):
+        return int((target - first).total_seconds() // (_STEP_SECONDS[freq] * _interval(rule)))
+    step = _interval(rule) * (12 if freq == "YEARLY" else 1)
+    months = (target.year - first.year) * 12 + target.month - first.month
+    periods = max(months // step - 1, 0)
+    while periods > 0 and (first + _advance(freq, rule, periods)).day != first.day:
+        periods -= 1  # the 31st or 29 February: go back to a period that keeps the day
+    return periods
+
+
+def _per_period(rule: Any, freq: str) -> int:
+    """Upper bound on the dates one period of the rule can produce."""
+    rank, count = _FREQS.index(freq), 1
+    for part, finer_than in (("BYSECOND", 0), ("BYMINUTE", 1), ("BYHOUR", 2)):
+        if rank > finer_than and rule.get(part):
+            count *= len(_list(rule[part]))
+    if rank > 3 and any(rule.get(part) for part in ("BYDAY", "BYMONTHDAY", "BYYEARDAY",
+                                                     "BYWEEKNO")):
+        count *= {4: 7, 5: 31, 6: 366}[rank]
+    elif rank == 6 and rule.get("BYMONTH"):
+        count *= len(_list(rule["BYMONTH"]))
+    return count
+
+
+def _steps(rule: Any, first: datetime, stop: datetime, tz: tzinfo) -> float:
+    """Upper bound on the candidate dates dateutil steps through from `first` to `stop`."""
+    freq = str(rule["FREQ"][0]).upper()
+    if freq not in _FREQS:
+        return 0
+    for until in _list(rule.get("UNTIL"))[:1]:
+        stop = min(stop, _naive(until, tz))
+    span = max((stop - first).total_seconds(), 0)
+    steps = (span / (_STEP_SECONDS[freq] * _interval(rule)) + 1) * _per_period(rule, freq)
+    if rule.get("COUNT") and not any(rule.get(part) for part in _BY_PARTS):
+        steps = min(steps, int(_list(rule["COUNT"])[0]))
+    return steps
+
+
+def _never_matches(rule: Any) -> bool:
+    """Whether no day can pass the rule's day filters (dateutil would search to year 9999)."""
+    freq = str(rule["FREQ"][0]).upper()
+    byday = [str(day).upper() for day in _list(rule.get("BYDAY"))]
+    ordinals = [int(match.group()) for day in byday if (match := re.match(r"[+-]?\d+", day))]
+    most = 5 if freq == "MONTHLY" or rule.get("BYMONTH") else 53
+    if byday and len(ordinals) == len(byday) and all(abs(n) > most for n in ordinals):
+        return True
+    if not any(rule.get(part) for part in _DAY_FILTERS):
+        return False
+    months = {int(m) for m in _list(rule.get("BYMONTH"))}
+    monthdays = {int(d) for d in _list(rule.get("BYMONTHDAY"))}
+    yeardays = {int(d) for d in _list(rule.get("BYYEARDAY"))}
+    weeknos = {int(w) for w in _list(rule.get("BYWEEKNO"))}
+    if str(_list(rule.get("WKST")) or "MO").upper().strip("[]'\"") != "MO":
+        weeknos = set()  # ISO weeks only; other week starts are not ruled out here
+    weekdays = {_WEEKDAYS[day[-2:]] for day in byday if day[-2:] in _WEEKDAYS}
+    day = date(2001, 1, 1)  # 2001-2028 holds every kind of year (leap, first weekday)
+    while day.year < 2029:
+        length = gregorian.monthrange(day.year, day.month)[1]
+        year_length = 366 if gregorian.isleap(day.year) else 365
+        yearday = day.timetuple().tm_yday
+        weeks = date(day.year, 12, 28).isocalendar()[1]
+        if ((not months or day.month in months)
+                and (not monthdays or day.day in monthdays or day.day - length - 1 in monthdays)
+                and (not yeardays or yearday in yeardays
+                     or yearday - year_length - 1 in yeardays)
+                and (not weeknos or day.isocalendar()[1] in weeknos
+                     or day.isocalendar()[1] - weeks - 1 in weeknos)
+                and (not weekdays or day.weekday() in weekdays)):
+            return False
+        day += timedelta(days=1)
+    return True

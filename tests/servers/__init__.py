@@ -1,0 +1,1 @@
+"""Real local servers that integration tests talk to over loopback sockets."""
