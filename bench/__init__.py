@@ -1,0 +1,1 @@
+"""calsync's benchmarks: each prints ratios against a baseline measured in the same run."""

@@ -1,0 +1,6 @@
+"""Run every benchmark: `make bench` (or `python -m bench`)."""
+
+from bench import sync_cost
+
+if __name__ == "__main__":
+    sync_cost.main()
