@@ -1,25 +1,20 @@
-"""Placeholder: the pages blueprint (being written)."""
+"""The pages a salesperson uses: inbox, prompts, deals, calendars and settings.
+
+One blueprint; each feature module attaches its routes to `bp` when imported below.
+"""
 
 from flask import Blueprint
 
 bp = Blueprint("pages", __name__)
 
+# Imported for their routes; they import `bp` from here, so they come after it.
+from calsync.web.pages import (  # noqa: E402
+    deals,
+    display,
+    inbox,
+    prompts,
+    settings,
+    sources,
+)
 
-@bp.get("/")
-def inbox() -> str:
-    return "inbox"
-
-
-@bp.get("/deals")
-def deals() -> str:
-    return "deals"
-
-
-@bp.get("/sources")
-def sources() -> str:
-    return "sources"
-
-
-@bp.get("/settings")
-def settings() -> str:
-    return "settings"
+__all__ = ["bp", "deals", "display", "inbox", "prompts", "settings", "sources"]

@@ -1,0 +1,70 @@
+"""Deals: the list with status, touches and next follow-up; one deal's timeline; renaming.
+
+Flags the open deals with no planned next touch, the ones about to be forgotten.
+"""
+
+from __future__ import annotations
+
+from flask import flash, redirect, render_template, request, url_for
+from flask_login import current_user, login_required
+from werkzeug.wrappers import Response
+
+from calsync import deals as deals_service
+from calsync import inbox as prompts_service
+from calsync.db import get_session
+from calsync.domain.cadence import touch_label
+from calsync.models import User
+from calsync.web import current_settings
+from calsync.web.pages import bp
+from calsync.web.pages.forms import RenameDealForm
+
+STATUSES = ("open", "won", "lost")
+PAGE_SIZE = 50
+
+
+@bp.get("/deals")
+@login_required
+def deals() -> str:
+    session = get_session()
+    user: User = current_user
+    status = request.args.get("status", "")
+    if status not in STATUSES:
+        status = ""
+    page = max(request.args.get("page", 1, type=int) or 1, 1)
+    query = deals_service.deals_query(user, status or None)
+    rows = list(session.scalars(query.limit(PAGE_SIZE + 1).offset((page - 1) * PAGE_SIZE)))
+    summaries = deals_service.summarise(session, user, rows[:PAGE_SIZE])
+    cadence = prompts_service.cadence_for(user, current_settings())
+    return render_template("deals.html", summaries=summaries, status=status, statuses=STATUSES,
+                           page=page, more=len(rows) > PAGE_SIZE, cadence=cadence,
+                           touch_label=touch_label)
+
+
+@bp.get("/deals/<int:deal_id>")
+@login_required
+def deal(deal_id: int) -> str:
+    session = get_session()
+    user: User = current_user
+    deal = deals_service.get_deal(session, user, deal_id)
+    [summary] = deals_service.summarise(session, user, [deal])
+    entries = deals_service.timeline(session, deal)
+    cadence = prompts_service.cadence_for(user, current_settings())
+    rename = RenameDealForm(formdata=None, data={"name": deal.name})
+    return render_template("deal.html", deal=deal, summary=summary, entries=entries,
+                           label=touch_label(cadence, summary.touches), rename=rename)
+
+
+@bp.post("/deals/<int:deal_id>/rename")
+@login_required
+def rename_deal(deal_id: int) -> Response:
+    session = get_session()
+    deal = deals_service.get_deal(session, current_user, deal_id)
+    form = RenameDealForm()
+    if not form.validate():
+        for error in form.name.errors:
+            flash(str(error), "error")
+        return redirect(url_for("pages.deal", deal_id=deal.id))
+    deal.name = (form.name.data or "").strip()[:200] or deal.name
+    session.commit()
+    flash(f"Renamed the deal to “{deal.name}”.")
+    return redirect(url_for("pages.deal", deal_id=deal.id))

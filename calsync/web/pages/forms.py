@@ -1,0 +1,127 @@
+"""The pages' forms: each a FlaskForm, so every POST is checked for its CSRF token.
+
+Field names are what the templates post; the services validate meaning again.
+"""
+
+from __future__ import annotations
+
+from flask_wtf import FlaskForm
+from flask_wtf.file import FileField, FileRequired
+from wtforms import (
+    BooleanField,
+    DateField,
+    HiddenField,
+    IntegerField,
+    SelectField,
+    SelectMultipleField,
+    StringField,
+    TextAreaField,
+    TimeField,
+)
+from wtforms.fields.choices import SelectChoice
+from wtforms.validators import AnyOf, DataRequired, Length, NumberRange, Optional
+from wtforms.widgets import CheckboxInput, ListWidget
+
+from calsync.answers import MAX_NOTE
+from calsync.domain.cadence import DAY_NAMES
+from calsync.domain.deals import CHANNELS, NO_REASONS, OUTCOMES
+from calsync.web.pages.display import CHANNEL_LABELS, NO_REASON_LABELS
+
+CHANNEL_CHOICES = [SelectChoice(c, CHANNEL_LABELS.get(c, c)) for c in CHANNELS]
+REASON_CHOICES = [SelectChoice("", "Reason…")] + [
+    SelectChoice(r, NO_REASON_LABELS.get(r, r)) for r in NO_REASONS]
+SNOOZE_CHOICES = ("hour", "tomorrow", "next_week")
+RETURN_TO = ("inbox", "prompt")
+
+
+class ActionForm(FlaskForm):
+    """A button with nothing but its CSRF token: sync now, delete, rotate, add the sample.
+
+    Their routes read nothing from the form; the app-wide CSRFProtect checks the token
+    before any view runs.
+    """
+
+
+class AnswerForm(FlaskForm):
+    outcome = StringField(validators=[DataRequired("Choose yes, no or next step."),
+                                      AnyOf(OUTCOMES, "Choose yes, no or next step.")])
+    no_reason = SelectField("Why not?", choices=REASON_CHOICES, default="",
+                            validators=[Optional()])
+    summary = StringField("What", validators=[Optional(), Length(max=500)])
+    date = DateField("Date", validators=[Optional()])
+    time = TimeField("Time", validators=[Optional()])
+    duration = IntegerField("Minutes", default=30,
+                            validators=[Optional(), NumberRange(5, 24 * 60)])
+    channel = SelectField("Channel", choices=CHANNEL_CHOICES, default="email")
+    note = TextAreaField("Note", validators=[Optional(), Length(max=MAX_NOTE)])
+    return_to = HiddenField(default="inbox", validators=[Optional(), AnyOf(RETURN_TO)])
+
+
+class SnoozeForm(FlaskForm):
+    until = StringField(validators=[DataRequired(), AnyOf(SNOOZE_CHOICES)])
+    return_to = HiddenField(default="inbox", validators=[Optional(), AnyOf(RETURN_TO)])
+
+
+class DismissForm(FlaskForm):
+    skip_series = BooleanField("Skip all future occurrences of this series")
+    return_to = HiddenField(default="inbox", validators=[Optional(), AnyOf(RETURN_TO)])
+
+
+class DidntHappenForm(FlaskForm):
+    action = StringField(default="skip", validators=[Optional(), AnyOf(("skip", "reschedule"))])
+    date = DateField("New date", validators=[Optional()])
+    time = TimeField("New time", validators=[Optional()])
+    duration = IntegerField("Minutes", default=30, validators=[Optional(), NumberRange(5, 1440)])
+    return_to = HiddenField(default="inbox", validators=[Optional(), AnyOf(RETURN_TO)])
+
+
+class MoveForm(FlaskForm):
+    deal_id = SelectField("Deal", coerce=int, choices=[], validate_choice=False)
+    new_deal = StringField("or a new deal named", validators=[Optional(), Length(max=200)])
+
+
+class RenameDealForm(FlaskForm):
+    name = StringField("Name", validators=[DataRequired("Give the deal a name."),
+                                           Length(max=200)])
+
+
+class AddUrlForm(FlaskForm):
+    name = StringField("Name", validators=[Optional(), Length(max=200)])
+    url = StringField("Calendar address (ICS)", validators=[
+        DataRequired("Paste the calendar's address."), Length(max=2048)])
+
+
+class UploadForm(FlaskForm):
+    name = StringField("Name", validators=[Optional(), Length(max=200)])
+    file = FileField(".ics file", validators=[FileRequired("Choose an .ics file.")])
+
+
+class TimezoneForm(FlaskForm):
+    timezone = StringField("Time zone", validators=[DataRequired(), Length(max=64)])
+
+
+class RulesForm(FlaskForm):
+    internal_domains = TextAreaField("Internal domains", validators=[Length(max=5000)])
+    skip_keywords = TextAreaField("Skip keywords", validators=[Length(max=5000)])
+
+
+class CadenceForm(FlaskForm):
+    gaps_days = StringField("Days between touches", validators=[DataRequired(), Length(max=200)])
+    usual_low = IntegerField("Usual touches, from", validators=[DataRequired(), NumberRange(1, 50)])
+    usual_high = IntegerField("to", validators=[DataRequired(), NumberRange(1, 50)])
+    suggest_close_after = IntegerField("Suggest closing after", validators=[
+        DataRequired(), NumberRange(1, 100)])
+    min_gap_days = IntegerField("Warn when closer than (days)", validators=[
+        Optional(), NumberRange(0, 365)])
+    usual_hour = IntegerField("Usual hour", validators=[Optional(), NumberRange(0, 23)])
+    usual_minute = IntegerField("minute", validators=[Optional(), NumberRange(0, 59)])
+    working_days = SelectMultipleField(
+        "Working days", choices=[SelectChoice(d, d.capitalize()) for d in DAY_NAMES],
+        widget=ListWidget(prefix_label=False), option_widget=CheckboxInput())
+    default_channel = SelectField("Channel when none was promised", choices=CHANNEL_CHOICES)
+    default_duration_minutes = IntegerField("Follow-up length (minutes)", validators=[
+        DataRequired(), NumberRange(1, 1440)])
+
+
+class TokenForm(FlaskForm):
+    name = StringField("Name", validators=[Optional(), Length(max=100)])

@@ -1,0 +1,124 @@
+"""The inbox: every meeting waiting for "how did it go?", newest first, each with its answer form.
+
+`prompt_view` gathers what one prompt shows, for the inbox and the prompt page alike.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from flask import render_template, request
+from flask_login import current_user, login_required
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from calsync import inbox as prompts_service
+from calsync.db import get_session
+from calsync.domain.cadence import Suggestion, touch_label
+from calsync.models import Deal, Prompt, Source, User
+from calsync.web import current_settings
+from calsync.web.pages import bp
+from calsync.web.pages.display import input_date, input_time, minutes_between
+from calsync.web.pages.forms import AnswerForm, DidntHappenForm, DismissForm, SnoozeForm
+
+PAGE_SIZE = 25
+
+
+@dataclass
+class PromptView:
+    prompt: Prompt
+    title: str
+    start: datetime
+    end: datetime
+    attendees: list[dict[str, str]]
+    location: str
+    recurring: bool
+    deal: Deal | None
+    touch: str
+    suggestion: Suggestion
+    answer: AnswerForm
+    snooze: SnoozeForm
+    dismiss: DismissForm
+    didnt_happen: DidntHappenForm
+
+
+def prompt_view(session: Session, user: User, prompt: Prompt, return_to: str = "inbox",
+                answer: AnswerForm | None = None) -> PromptView:
+    settings = current_settings()
+    cadence = prompts_service.cadence_for(user, settings)
+    suggestion = prompts_service.suggestion_for(session, settings, user, prompt)
+    touches = prompts_service.touches_before(session, prompt) + 1
+    meeting, followup = prompt.meeting, prompt.followup
+    if meeting is not None:
+        title, start, end = meeting.title or "Untitled meeting", meeting.start, meeting.end
+        attendees, location = list(meeting.attendees or []), meeting.location
+        recurring = bool(meeting.series_uid)
+    else:
+        assert followup is not None  # a prompt is about a meeting or a follow-up
+        title, start, end = followup.summary, followup.start, followup.end
+        attendees, location, recurring = [], followup.channel, False
+    user_email = user.email.lower()
+    attendees = [a for a in attendees
+                 if a.get("email", "").lower().removeprefix("mailto:") != user_email]
+    form = answer or AnswerForm(formdata=None, data=_answer_defaults(prompt, suggestion,
+                                                                     return_to))
+    return PromptView(
+        prompt=prompt, title=title, start=start, end=end, attendees=attendees,
+        location=location, recurring=recurring, deal=prompt.deal,
+        touch=touch_label(cadence, touches), suggestion=suggestion, answer=form,
+        snooze=SnoozeForm(formdata=None, data={"return_to": return_to}),
+        dismiss=DismissForm(formdata=None, data={"return_to": return_to}),
+        didnt_happen=DidntHappenForm(formdata=None, data={
+            "return_to": return_to, "duration": minutes_between(start, end)}),
+    )
+
+
+def _answer_defaults(prompt: Prompt, suggestion: Suggestion, return_to: str) -> dict[str, Any]:
+    """The current answer when there is one, else the cadence's suggestion."""
+    planned = prompt.planned_followup
+    if planned is not None and planned.status != "cancelled":
+        summary, start, channel = planned.summary, planned.start, planned.channel
+        duration = minutes_between(planned.start, planned.end)
+    else:
+        summary, start, channel = "", suggestion.start, suggestion.channel
+        duration = suggestion.duration_minutes
+    return {
+        "outcome": prompt.outcome or "",
+        "no_reason": prompt.no_reason or "",
+        "summary": summary,
+        "date": datetime.strptime(input_date(start), "%Y-%m-%d").date(),
+        "time": datetime.strptime(input_time(start), "%H:%M").time(),
+        "duration": duration,
+        "channel": channel,
+        "note": prompt.note or "",
+        "return_to": return_to,
+    }
+
+
+@bp.get("/")
+@login_required
+def inbox() -> str:
+    session = get_session()
+    user: User = current_user
+    prompts_service.wake_snoozed(session, datetime.now(UTC), user.id)
+    page = max(request.args.get("page", 1, type=int) or 1, 1)
+    query = prompts_service.prompts_query(user, "pending")
+    pending = list(session.scalars(query.limit(PAGE_SIZE).offset((page - 1) * PAGE_SIZE)))
+    total = session.scalar(select(func.count()).select_from(query.order_by(None).subquery())) or 0
+    unplanned_ids = prompts_service.deals_without_next_touch(session, user)
+    unplanned = list(session.scalars(
+        select(Deal).where(Deal.id.in_(unplanned_ids)).order_by(Deal.name).limit(20)))
+    snoozed = session.scalar(select(func.count(Prompt.id)).where(
+        Prompt.user_id == user.id, Prompt.status == "snoozed")) or 0
+    has_sources = session.scalar(
+        select(Source.id).where(Source.user_id == user.id).limit(1)) is not None
+    return render_template(
+        "inbox.html",
+        views=[prompt_view(session, user, prompt) for prompt in pending],
+        total=total, page=page, pages=max(1, -(-total // PAGE_SIZE)),
+        unplanned=unplanned, unplanned_count=len(unplanned_ids), snoozed=snoozed,
+        has_sources=has_sources,
+    )
+

@@ -1,0 +1,207 @@
+"""One prompt: its page (the answer, changing it, moving it to another deal) and its actions.
+
+Answer, snooze, dismiss and "it didn't happen" post here from the inbox and the prompt page.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from zoneinfo import ZoneInfo
+
+from flask import flash, redirect, render_template, url_for
+from flask_login import current_user, login_required
+from werkzeug.wrappers import Response
+from wtforms.fields.choices import SelectChoice
+
+from calsync import answers, deals
+from calsync import inbox as prompts_service
+from calsync.answers import Answer, NextStep
+from calsync.db import get_session
+from calsync.errors import ValidationFailed
+from calsync.models import Deal, Prompt, User
+from calsync.web import current_settings
+from calsync.web.pages import bp
+from calsync.web.pages.display import combine, label, when
+from calsync.web.pages.forms import AnswerForm, DidntHappenForm, DismissForm, MoveForm, SnoozeForm
+from calsync.web.pages.inbox import prompt_view
+
+# Where a service's field name shows up on the answer form.
+ANSWER_FIELDS = {
+    "outcome": "outcome", "note": "note", "no_reason": "no_reason",
+    "next_step": "summary", "next_step.summary": "summary", "next_step.start": "date",
+    "next_step.duration_minutes": "duration", "next_step.channel": "channel", "deal": "outcome",
+}
+
+
+def _prompt(prompt_id: int) -> Prompt:
+    return prompts_service.get_prompt(get_session(), current_user, prompt_id)
+
+
+def _back(prompt: Prompt, return_to: str | None) -> Response:
+    if return_to == "prompt":
+        return redirect(url_for("pages.prompt", prompt_id=prompt.id))
+    return redirect(url_for("pages.inbox"))
+
+
+def _move_form(user: User, prompt: Prompt) -> MoveForm:
+    form = MoveForm(formdata=None, data={"deal_id": prompt.deal_id or 0})
+    choices = [SelectChoice(str(deal.id), f"{deal.name} ({deal.status})")
+               for deal in get_session().scalars(deals.deals_query(user).limit(500))]
+    form.deal_id.choices = [SelectChoice("0", "— pick a deal —"), *choices]
+    return form
+
+
+def _render_prompt(prompt: Prompt, answer: AnswerForm | None = None,
+                   status: int = 200) -> tuple[str, int]:
+    user: User = current_user
+    view = prompt_view(get_session(), user, prompt, "prompt", answer)
+    return render_template("prompt.html", view=view, move=_move_form(user, prompt)), status
+
+
+@bp.get("/prompts/<int:prompt_id>")
+@login_required
+def prompt(prompt_id: int) -> tuple[str, int]:
+    return _render_prompt(_prompt(prompt_id))
+
+
+@bp.post("/prompts/<int:prompt_id>/answer")
+@login_required
+def answer(prompt_id: int) -> Response | tuple[str, int]:
+    prompt = _prompt(prompt_id)
+    user: User = current_user
+    form = AnswerForm()
+    answer_ = _read_answer(form, ZoneInfo(user.timezone)) if form.validate() else None
+    if answer_ is None:
+        return _render_prompt(prompt, form, 422)
+    try:
+        result = answers.answer_prompt(get_session(), current_settings(), user, prompt, answer_)
+    except ValidationFailed as error:
+        field = getattr(form, ANSWER_FIELDS.get(error.field, "outcome"))
+        field.errors = [*field.errors, error.message.removeprefix(f"{error.field}: ")]
+        return _render_prompt(prompt, form, 422)
+    title = prompt_view_title(prompt)
+    if result.followup is not None:
+        flash(f"Next step planned for {title}: {result.followup.summary}, "
+              f"{when(result.followup.start)} ({label(result.followup.channel, 'channel')}).")
+    elif answer_.outcome == "yes":
+        flash(f"{title}: marked as a yes. The deal is won.")
+    else:
+        reason = f" ({label(answer_.no_reason, 'no_reason').lower()})" if answer_.no_reason else ""
+        flash(f"{title}: marked as a no{reason}. The deal is lost.")
+    if result.warning:
+        flash(result.warning, "warning")
+    return _back(prompt, form.return_to.data)
+
+
+def _read_answer(form: AnswerForm, tz: ZoneInfo) -> Answer | None:
+    """The form as an Answer; None (with errors on the form) when a next step is incomplete."""
+    outcome = form.outcome.data or ""
+    note = (form.note.data or "").strip()
+    if outcome != "next_step":
+        reason = (form.no_reason.data or None) if outcome == "no" else None
+        return Answer(outcome=outcome, note=note, no_reason=reason)
+    missing = [(form.summary, "Say what the next step is."), (form.date, "Pick a date."),
+               (form.time, "Pick a time.")]
+    for field, message in missing:
+        if not field.data:
+            field.errors = [*field.errors, message]
+    if any(not field.data for field, _ in missing):
+        return None
+    step = NextStep(summary=form.summary.data or "", start=combine(form.date.data, form.time.data,
+                                                                   tz),
+                    duration_minutes=form.duration.data or 30, channel=form.channel.data or "")
+    return Answer(outcome="next_step", note=note, next_step=step)
+
+
+def prompt_view_title(prompt: Prompt) -> str:
+    if prompt.meeting is not None:
+        return f"“{prompt.meeting.title or 'Untitled meeting'}”"
+    return f"“{prompt.followup.summary}”" if prompt.followup is not None else "The meeting"
+
+
+@bp.post("/prompts/<int:prompt_id>/snooze")
+@login_required
+def snooze(prompt_id: int) -> Response:
+    prompt = _prompt(prompt_id)
+    user: User = current_user
+    form = SnoozeForm()
+    if not form.validate():
+        flash("Choose how long to snooze: an hour, tomorrow or next week.", "error")
+        return _back(prompt, form.return_to.data)
+    cadence = prompts_service.cadence_for(user, current_settings())
+    until = answers.snooze_until(form.until.data or "", ZoneInfo(user.timezone),
+                                 datetime.now(UTC), cadence.usual_hour)
+    answers.snooze(get_session(), prompt, until)
+    flash(f"Snoozed {prompt_view_title(prompt)} until {when(until)}.")
+    return redirect(url_for("pages.inbox"))
+
+
+@bp.post("/prompts/<int:prompt_id>/dismiss")
+@login_required
+def dismiss(prompt_id: int) -> Response:
+    prompt = _prompt(prompt_id)
+    form = DismissForm()
+    if not form.validate():
+        flash("That form expired; try again.", "error")
+        return _back(prompt, form.return_to.data)
+    skip = bool(form.skip_series.data)
+    answers.dismiss(get_session(), prompt, skip_series=skip)
+    series = " calsync won't ask about this series again." if skip else ""
+    flash(f"{prompt_view_title(prompt)} is not a sales meeting: no touch counted.{series}")
+    return redirect(url_for("pages.inbox"))
+
+
+@bp.post("/prompts/<int:prompt_id>/didnt-happen")
+@login_required
+def didnt_happen(prompt_id: int) -> Response | tuple[str, int]:
+    prompt = _prompt(prompt_id)
+    user: User = current_user
+    form = DidntHappenForm()
+    reschedule = form.action.data == "reschedule"
+    if not form.validate() or (reschedule and not (form.date.data and form.time.data)):
+        flash("To reschedule, give both a date and a time.", "error")
+        return _back(prompt, form.return_to.data)
+    title = prompt_view_title(prompt)
+    step = None
+    if reschedule and form.date.data and form.time.data:
+        followup = prompt.followup
+        step = NextStep(
+            summary=prompt.meeting.title if prompt.meeting else title.strip("“”"),
+            start=combine(form.date.data, form.time.data, ZoneInfo(user.timezone)),
+            duration_minutes=form.duration.data or 30,
+            channel=followup.channel if followup is not None else "meeting")
+    try:
+        planned = answers.didnt_happen(get_session(), user, prompt, step)
+    except ValidationFailed as error:
+        flash(error.message, "error")
+        return _back(prompt, form.return_to.data)
+    if planned is not None:
+        flash(f"{title} didn't happen; rescheduled to {when(planned.start)}. No touch counted.")
+    else:
+        flash(f"{title} didn't happen. No touch counted.")
+    return redirect(url_for("pages.inbox"))
+
+
+@bp.post("/prompts/<int:prompt_id>/move")
+@login_required
+def move(prompt_id: int) -> Response:
+    prompt = _prompt(prompt_id)
+    user: User = current_user
+    session = get_session()
+    form = MoveForm()
+    if not form.validate():
+        flash("That form expired; try again.", "error")
+        return redirect(url_for("pages.prompt", prompt_id=prompt.id))
+    name = (form.new_deal.data or "").strip()
+    deal: Deal
+    if name:
+        deal = deals.create_deal(session, user, name)
+    elif form.deal_id.data:
+        deal = deals.get_deal(session, user, form.deal_id.data)
+    else:
+        flash("Pick one of your deals, or type a name for a new one.", "error")
+        return redirect(url_for("pages.prompt", prompt_id=prompt.id))
+    answers.move_to_deal(session, user, prompt, deal)
+    flash(f"Moved to the deal “{deal.name}”.")
+    return redirect(url_for("pages.prompt", prompt_id=prompt.id))
+

@@ -1,0 +1,135 @@
+"""Calendars: the list with sync status, adding by URL, upload or the sample, one calendar's page.
+
+A new source is synced right away: its job is enqueued once the row is committed.
+"""
+
+from __future__ import annotations
+
+from flask import flash, redirect, render_template, url_for
+from flask_login import current_user, login_required
+from sqlalchemy import func, select
+from werkzeug.wrappers import Response
+
+from calsync import samples, tasks
+from calsync import sources as sources_service
+from calsync.db import get_session
+from calsync.errors import ValidationFailed
+from calsync.models import Meeting, Prompt, Source, User
+from calsync.web import current_settings
+from calsync.web.pages import bp
+from calsync.web.pages.forms import ActionForm, AddUrlForm, UploadForm
+
+STATUS_LABELS = {"new": "Waiting for its first sync", "ok": "OK", "syncing": "Syncing…",
+                 "error": "Error", "needs_reconnect": "Needs reconnecting", "disabled": "Paused"}
+
+
+def _render_list(url_form: AddUrlForm | None = None, upload_form: UploadForm | None = None,
+                 status: int = 200) -> tuple[str, int]:
+    user: User = current_user
+    session = get_session()
+    return render_template(
+        "sources.html",
+        sources=sources_service.user_sources(session, user),
+        url_form=url_form or AddUrlForm(formdata=None),
+        upload_form=upload_form or UploadForm(formdata=None),
+        sample_form=ActionForm(formdata=None),
+        status_labels=STATUS_LABELS,
+        max_mb=current_settings().fetch_max_bytes // 1_000_000,
+    ), status
+
+
+@bp.get("/sources")
+@login_required
+def sources() -> tuple[str, int]:
+    return _render_list()
+
+
+def _added(source: Source) -> Response:
+    get_session().commit()
+    tasks.enqueue("sync_source", source.id)
+    flash(f"Added “{source.name}”. calsync is reading it now.")
+    return redirect(url_for("pages.source", source_id=source.id))
+
+
+@bp.post("/sources/url")
+@login_required
+def add_url() -> Response | tuple[str, int]:
+    form = AddUrlForm()
+    if form.validate():
+        try:
+            source = sources_service.add_source(
+                get_session(), current_user, kind="ics", name=form.name.data or "",
+                url=form.url.data or "", max_bytes=current_settings().fetch_max_bytes)
+        except ValidationFailed as error:
+            field = form.name if error.field == "name" else form.url
+            field.errors = [*field.errors, error.message.removeprefix(f"{error.field}: ")]
+        else:
+            return _added(source)
+    return _render_list(url_form=form, status=422)
+
+
+@bp.post("/sources/upload")
+@login_required
+def add_upload() -> Response | tuple[str, int]:
+    form = UploadForm()
+    if form.validate():
+        data = form.file.data.read(current_settings().fetch_max_bytes + 1)
+        try:
+            source = sources_service.add_source(
+                get_session(), current_user, kind="ics",
+                name=form.name.data or form.file.data.filename or "",
+                upload=data, max_bytes=current_settings().fetch_max_bytes)
+        except ValidationFailed as error:
+            field = form.name if error.field == "name" else form.file
+            field.errors = [*field.errors, error.message.removeprefix(f"{error.field}: ")]
+        else:
+            return _added(source)
+    return _render_list(upload_form=form, status=422)
+
+
+@bp.post("/sources/sample")
+@login_required
+def add_sample() -> Response:
+    source, new = samples.add_sample_source(get_session(), current_user,
+                                            max_bytes=current_settings().fetch_max_bytes)
+    if new:
+        flash("Added the sample calendar: a week of sales meetings around today. "
+              "Its finished meetings are in your inbox.")
+        return redirect(url_for("pages.inbox"))
+    flash("You already have the sample calendar.")
+    return redirect(url_for("pages.source", source_id=source.id))
+
+
+@bp.get("/sources/<int:source_id>")
+@login_required
+def source(source_id: int) -> str:
+    session = get_session()
+    source = sources_service.get_source(session, current_user, source_id)
+    meetings = session.scalar(select(func.count(Meeting.id)).where(
+        Meeting.source_id == source.id, Meeting.status == "confirmed")) or 0
+    answered = session.scalar(
+        select(func.count(Prompt.id)).join(Meeting, Prompt.meeting_id == Meeting.id)
+        .where(Meeting.source_id == source.id, Prompt.status == "answered")) or 0
+    return render_template("source.html", source=source, meetings=meetings, answered=answered,
+                           action=ActionForm(formdata=None), status_labels=STATUS_LABELS)
+
+
+@bp.post("/sources/<int:source_id>/sync")
+@login_required
+def sync_now(source_id: int) -> Response:
+    source = sources_service.get_source(get_session(), current_user, source_id)
+    tasks.enqueue("sync_source", source.id)
+    flash(f"Syncing “{source.name}” now.")
+    return redirect(url_for("pages.source", source_id=source.id))
+
+
+@bp.post("/sources/<int:source_id>/delete")
+@login_required
+def delete_source(source_id: int) -> Response:
+    session = get_session()
+    source = sources_service.get_source(session, current_user, source_id)
+    name = source.name
+    session.delete(source)
+    session.commit()
+    flash(f"Removed “{name}”.")
+    return redirect(url_for("pages.sources"))

@@ -1,0 +1,231 @@
+"""The inbox: answering yes, no or a next step, changing an answer, snooze, dismiss, no-show."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from flask import Flask
+from flask.testing import FlaskClient
+from sqlalchemy import select
+
+from calsync.models import Deal, FollowUp, Prompt, SkippedSeries, User
+from tests.web.conftest import Seed, load, post, query, seed_meetings
+
+
+def _next_step(days: int = 3, **extra: str) -> dict[str, str]:
+    day = (datetime.now(ZoneInfo("Europe/Berlin")) + timedelta(days=days)).date()
+    return {"outcome": "next_step", "summary": "Send the proposal", "date": day.isoformat(),
+            "time": "10:30", "duration": "30", "channel": "call", "note": "", **extra}
+
+
+def test_inbox_lists_pending_prompts_newest_first(logged_in: FlaskClient,
+                                                  seeded: dict[str, int]) -> None:
+    html = logged_in.get("/").get_data(as_text=True)
+    assert html.index("Contoso demo") < html.index("Northwind discovery call")
+    assert "touch 1 of a usual 5-7" in html
+    assert "buyer@northwind.example" in html
+    assert 'name="csrf_token"' in html
+    assert "Plan next step" in html and "Not a sales meeting" in html
+    assert "follow up by email" in html  # the cadence's suggestion
+    assert "No next touch planned" in html  # both new deals have nothing planned
+
+
+def test_yes_wins_the_deal(app: Flask, logged_in: FlaskClient, seeded: dict[str, int]) -> None:
+    prompt_id = seeded["Contoso demo"]
+    response = post(logged_in, f"/prompts/{prompt_id}/answer",
+                    {"outcome": "yes", "note": "Signed <b>today</b>"}, follow_redirects=True)
+    html = response.get_data(as_text=True)
+    assert "marked as a yes" in html
+    assert "Contoso demo" not in html.split("</h1>", 1)[1].split("<aside>")[0]
+    prompt = load(app, Prompt, prompt_id)
+    assert (prompt.status, prompt.outcome) == ("answered", "yes")
+    assert prompt.note == "Signed <b>today</b>"
+    assert load(app, Deal, prompt.deal_id).status == "won"
+    page = logged_in.get(f"/prompts/{prompt_id}").get_data(as_text=True)
+    assert "Signed &lt;b&gt;today&lt;/b&gt;" in page  # escaped, never rendered as markup
+
+
+def test_no_with_a_reason_loses_the_deal(app: Flask, logged_in: FlaskClient,
+                                         seeded: dict[str, int]) -> None:
+    prompt_id = seeded["Northwind discovery call"]
+    response = post(logged_in, f"/prompts/{prompt_id}/answer",
+                    {"outcome": "no", "no_reason": "chose_competitor"}, follow_redirects=True)
+    assert "marked as a no (chose a competitor)" in response.get_data(as_text=True)
+    prompt = load(app, Prompt, prompt_id)
+    assert prompt.no_reason == "chose_competitor"
+    assert load(app, Deal, prompt.deal_id).status == "lost"
+
+
+def test_next_step_plans_a_follow_up_in_the_users_zone(app: Flask, logged_in: FlaskClient,
+                                                       seeded: dict[str, int]) -> None:
+    prompt_id = seeded["Contoso demo"]
+    data = _next_step(note="They want the pilot priced")
+    response = post(logged_in, f"/prompts/{prompt_id}/answer", data, follow_redirects=True)
+    assert "Next step planned" in response.get_data(as_text=True)
+    [followup] = query(app, select(FollowUp))
+    local = followup.start.astimezone(ZoneInfo("Europe/Berlin"))
+    assert (local.date().isoformat(), local.strftime("%H:%M")) == (data["date"], "10:30")
+    assert (followup.channel, followup.summary) == ("call", "Send the proposal")
+    assert followup.end - followup.start == timedelta(minutes=30)
+    prompt = load(app, Prompt, prompt_id)
+    assert prompt.outcome == "next_step"
+    assert load(app, Deal, prompt.deal_id).status == "open"
+    deals_html = logged_in.get("/deals").get_data(as_text=True)
+    assert "Send the proposal" in deals_html
+
+
+def test_next_step_too_soon_shows_the_spacing_warning(logged_in: FlaskClient,
+                                                      seeded: dict[str, int]) -> None:
+    prompt_id = seeded["Contoso demo"]
+    response = post(logged_in, f"/prompts/{prompt_id}/answer", _next_step(days=0),
+                    follow_redirects=True)
+    html = response.get_data(as_text=True)
+    assert "Next step planned" in html
+    assert "Leave at least 2 days between touches" in html
+
+
+def test_incomplete_next_step_is_shown_on_the_form(app: Flask, logged_in: FlaskClient,
+                                                   seeded: dict[str, int]) -> None:
+    prompt_id = seeded["Contoso demo"]
+    response = post(logged_in, f"/prompts/{prompt_id}/answer", _next_step(summary=""))
+    assert response.status_code == 422
+    assert "Say what the next step is." in response.get_data(as_text=True)
+    assert load(app, Prompt, prompt_id).status == "pending"
+    assert query(app, select(FollowUp)) == []
+
+
+def test_changing_next_step_to_yes_cancels_the_follow_up(app: Flask, logged_in: FlaskClient,
+                                                         seeded: dict[str, int]) -> None:
+    prompt_id = seeded["Contoso demo"]
+    post(logged_in, f"/prompts/{prompt_id}/answer", _next_step())
+    page = logged_in.get(f"/prompts/{prompt_id}").get_data(as_text=True)
+    assert "Change the answer" in page
+    assert 'value="Send the proposal"' in page  # the form starts from the current answer
+    response = post(logged_in, f"/prompts/{prompt_id}/answer",
+                    {"outcome": "yes", "return_to": "prompt"})
+    assert response.headers["Location"].endswith(f"/prompts/{prompt_id}")
+    [followup] = query(app, select(FollowUp))
+    assert followup.status == "cancelled"
+    assert load(app, Deal, load(app, Prompt, prompt_id).deal_id).status == "won"
+
+
+def test_snooze_hides_the_prompt_until_later(app: Flask, logged_in: FlaskClient,
+                                             seeded: dict[str, int]) -> None:
+    prompt_id = seeded["Contoso demo"]
+    response = post(logged_in, f"/prompts/{prompt_id}/snooze", {"until": "tomorrow"},
+                    follow_redirects=True)
+    html = response.get_data(as_text=True)
+    assert "Snoozed" in html
+    assert f'id="prompt-{prompt_id}"' not in html
+    prompt = load(app, Prompt, prompt_id)
+    assert prompt.status == "snoozed"
+    assert prompt.snoozed_until > datetime.now(UTC) + timedelta(hours=1)
+
+
+def test_a_finished_snooze_brings_the_prompt_back(app: Flask, logged_in: FlaskClient,
+                                                  seeded: dict[str, int]) -> None:
+    prompt_id = seeded["Contoso demo"]
+    post(logged_in, f"/prompts/{prompt_id}/snooze", {"until": "hour"})
+    with app.app_context():
+        from calsync.db import get_db
+
+        with get_db().session() as session:
+            session.get(Prompt, prompt_id).snoozed_until = datetime.now(UTC) - timedelta(minutes=1)
+            session.commit()
+    assert f'id="prompt-{prompt_id}"' in logged_in.get("/").get_data(as_text=True)
+
+
+def test_dismiss_with_skip_series(app: Flask, user: User, logged_in: FlaskClient) -> None:
+    ids = seed_meetings(app, user, Seed("Weekly sync with Tailspin", series_uid="tailspin-weekly",
+                                        attendees=("ops@tailspin.example",)))
+    prompt_id = ids["Weekly sync with Tailspin"]
+    assert "Skip all future occurrences of this series" in logged_in.get("/").get_data(
+        as_text=True)
+    response = post(logged_in, f"/prompts/{prompt_id}/dismiss", {"skip_series": "y"},
+                    follow_redirects=True)
+    assert "won&#39;t ask about this series again" in response.get_data(as_text=True)
+    prompt = load(app, Prompt, prompt_id)
+    assert (prompt.status, prompt.dismiss_reason) == ("dismissed", "not_sales")
+    [skipped] = query(app, select(SkippedSeries))
+    assert skipped.series_uid == "tailspin-weekly"
+
+
+def test_single_meetings_have_no_skip_series_box(logged_in: FlaskClient,
+                                                 seeded: dict[str, int]) -> None:
+    html = logged_in.get("/").get_data(as_text=True)
+    assert "Skip all future occurrences" not in html
+
+
+def test_didnt_happen_with_reschedule(app: Flask, logged_in: FlaskClient,
+                                      seeded: dict[str, int]) -> None:
+    prompt_id = seeded["Northwind discovery call"]
+    day = (datetime.now(ZoneInfo("Europe/Berlin")) + timedelta(days=2)).date()
+    response = post(logged_in, f"/prompts/{prompt_id}/didnt-happen",
+                    {"action": "reschedule", "date": day.isoformat(), "time": "15:00",
+                     "duration": "45"}, follow_redirects=True)
+    assert "rescheduled to" in response.get_data(as_text=True)
+    prompt = load(app, Prompt, prompt_id)
+    assert (prompt.status, prompt.dismiss_reason, prompt.outcome) == (
+        "dismissed", "didnt_happen", None)
+    [followup] = query(app, select(FollowUp))
+    assert followup.summary == "Northwind discovery call"
+    assert followup.start.astimezone(ZoneInfo("Europe/Berlin")).strftime("%H:%M") == "15:00"
+    assert followup.end - followup.start == timedelta(minutes=45)
+
+
+def test_didnt_happen_without_a_new_time(app: Flask, logged_in: FlaskClient,
+                                         seeded: dict[str, int]) -> None:
+    prompt_id = seeded["Northwind discovery call"]
+    response = post(logged_in, f"/prompts/{prompt_id}/didnt-happen", {"action": "skip"},
+                    follow_redirects=True)
+    assert "No touch counted" in response.get_data(as_text=True)
+    assert load(app, Prompt, prompt_id).dismiss_reason == "didnt_happen"
+    assert query(app, select(FollowUp)) == []
+
+
+def test_reschedule_needs_date_and_time(app: Flask, logged_in: FlaskClient,
+                                        seeded: dict[str, int]) -> None:
+    prompt_id = seeded["Northwind discovery call"]
+    response = post(logged_in, f"/prompts/{prompt_id}/didnt-happen", {"action": "reschedule"},
+                    follow_redirects=True)
+    assert "give both a date and a time" in response.get_data(as_text=True)
+    assert load(app, Prompt, prompt_id).status == "pending"
+
+
+def test_move_to_a_new_deal(app: Flask, logged_in: FlaskClient, seeded: dict[str, int]) -> None:
+    prompt_id = seeded["Contoso demo"]
+    response = post(logged_in, f"/prompts/{prompt_id}/move", {"deal_id": "0",
+                                                               "new_deal": "Contoso expansion"},
+                    follow_redirects=True)
+    assert "Moved to the deal “Contoso expansion”" in response.get_data(as_text=True)
+    deal = load(app, Deal, load(app, Prompt, prompt_id).deal_id)
+    assert (deal.name, deal.key) == ("Contoso expansion", None)
+
+
+def test_move_to_an_existing_deal(app: Flask, logged_in: FlaskClient,
+                                  seeded: dict[str, int]) -> None:
+    target = load(app, Prompt, seeded["Northwind discovery call"]).deal_id
+    prompt_id = seeded["Contoso demo"]
+    page = logged_in.get(f"/prompts/{prompt_id}").get_data(as_text=True)
+    assert f'<option value="{target}">' in page
+    post(logged_in, f"/prompts/{prompt_id}/move", {"deal_id": str(target)})
+    assert load(app, Prompt, prompt_id).deal_id == target
+
+
+def test_a_follow_up_whose_time_passed_is_asked_about(app: Flask, user: User,
+                                                      logged_in: FlaskClient,
+                                                      seeded: dict[str, int]) -> None:
+    from calsync import inbox
+    from calsync.db import get_db
+
+    post(logged_in, f"/prompts/{seeded['Northwind discovery call']}/answer",
+         _next_step(days=-1, summary="Call about the pilot"))
+    with app.app_context(), get_db().session() as session:
+        inbox.create_due_prompts(session, app.extensions["calsync.settings"],
+                                 datetime.now(UTC), user_id=user.id)
+    html = logged_in.get("/").get_data(as_text=True)
+    assert "Call about the pilot" in html
+    assert "follow-up · Call" in html
+    assert "touch 2 of a usual 5-7" in html
+    assert "follow up with a call" in html  # the promised channel is kept
