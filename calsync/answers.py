@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from calsync.config import Settings
@@ -18,7 +18,7 @@ from calsync.domain.cadence import spacing_warning
 from calsync.domain.deals import CHANNELS, NO_REASONS, OUTCOMES, deal_status
 from calsync.errors import CalsyncError, ValidationFailed
 from calsync.inbox import cadence_for
-from calsync.models import Deal, FollowUp, Prompt, SkippedSeries, User
+from calsync.models import Deal, FollowUp, Meeting, Prompt, SkippedSeries, User
 
 MAX_NOTE = 20_000
 ANSWERABLE = ("pending", "snoozed", "answered", "dismissed")
@@ -189,13 +189,19 @@ def dismiss(session: Session, prompt: Prompt, *, skip_series: bool = False) -> N
     prompt.status = "dismissed"
     prompt.dismiss_reason = "not_sales"
     meeting = prompt.meeting
-    if skip_series and meeting is not None and meeting.series_uid:
+    if skip_series and meeting is not None and meeting.source_id and meeting.series_uid:
         exists = session.scalar(select(SkippedSeries.id).where(
             SkippedSeries.user_id == prompt.user_id, SkippedSeries.source_id == meeting.source_id,
             SkippedSeries.series_uid == meeting.series_uid))
         if exists is None:
             session.add(SkippedSeries(user_id=prompt.user_id, source_id=meeting.source_id,
                                       series_uid=meeting.series_uid))
+        same_series = select(Meeting.id).where(Meeting.source_id == meeting.source_id,
+                                               Meeting.series_uid == meeting.series_uid)
+        session.execute(update(Prompt).where(
+            Prompt.user_id == prompt.user_id, Prompt.meeting_id.in_(same_series),
+            Prompt.status.in_(("pending", "snoozed"))).values(
+            status="dismissed", dismiss_reason="not_sales"))
     session.commit()
 
 

@@ -42,9 +42,14 @@ def _cadence_file(path: str) -> Cadence:
         return Cadence.from_mapping(tomllib.load(handle))
 
 
+def base_cadence(settings: Settings) -> Cadence:
+    """The cadence every user starts from: CALSYNC_CADENCE_PATH or config/cadence.toml."""
+    return _cadence_file(settings.cadence_path or str(BUNDLED_CADENCE))
+
+
 def cadence_for(user: User, settings: Settings) -> Cadence:
     """The configured cadence with the user's own changes layered on top."""
-    base = _cadence_file(settings.cadence_path or str(BUNDLED_CADENCE))
+    base = base_cadence(settings)
     return Cadence.from_mapping(user.cadence, base=base) if user.cadence else base
 
 
@@ -139,12 +144,13 @@ def deal_for(session: Session, user: User, meeting: MeetingData, rules: PromptRu
 
 
 def wake_snoozed(session: Session, now: datetime, user_id: int | None = None) -> None:
-    query = (update(Prompt)
-             .where(Prompt.status == "snoozed", Prompt.snoozed_until <= now)
-             .values(status="pending", snoozed_until=None))
+    """Snoozes that ran out become pending again; a read-only check when none did."""
+    due = [Prompt.status == "snoozed", Prompt.snoozed_until <= now]
     if user_id is not None:
-        query = query.where(Prompt.user_id == user_id)
-    session.execute(query)
+        due.append(Prompt.user_id == user_id)
+    if session.scalar(select(Prompt.id).where(*due).limit(1)) is None:
+        return  # the inbox is read on every page view: don't take a write lock for nothing
+    session.execute(update(Prompt).where(*due).values(status="pending", snoozed_until=None))
     session.commit()
 
 

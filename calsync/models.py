@@ -136,7 +136,8 @@ class Meeting(Base):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     user_id: Mapped[int] = _owner()
-    source_id: Mapped[int] = mapped_column(ForeignKey("sources.id", ondelete="CASCADE"))
+    # NULL once its source is removed: an answered meeting stays, with its notes.
+    source_id: Mapped[int | None] = mapped_column(ForeignKey("sources.id", ondelete="SET NULL"))
     uid: Mapped[str] = mapped_column(String(1024))
     recurrence_id: Mapped[str] = mapped_column(String(64), default="")
     series_uid: Mapped[str] = mapped_column(String(1024), default="")
@@ -158,7 +159,7 @@ class Meeting(Base):
     prompt_skip: Mapped[str | None] = mapped_column(String(32))
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
-    source: Mapped[Source] = relationship()
+    source: Mapped[Source | None] = relationship()
 
 
 class Deal(Base):

@@ -8,12 +8,12 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from urllib.parse import urlsplit
 
-from sqlalchemy import select
+from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from calsync import providers
 from calsync.errors import NotFound, ValidationFailed
-from calsync.models import Source, User
+from calsync.models import Meeting, Prompt, Source, User
 from calsync.providers.base import SourceRef
 
 URL_SCHEMES = ("http", "https", "webcal", "webcals")
@@ -70,3 +70,14 @@ def user_sources(session: Session, user: User) -> list[Source]:
 def source_ref(source: Source) -> SourceRef:
     return SourceRef(id=source.id, url=source.url, data=source.upload,
                      options=dict(source.options or {}))
+
+
+def delete_source(session: Session, source: Source) -> None:
+    """Remove a calendar and its meetings, except the ones the user answered: those stay,
+    detached, so no outcome or note is lost. Commits."""
+    answered = select(Prompt.meeting_id).where(Prompt.status == "answered",
+                                               Prompt.meeting_id.is_not(None))
+    session.execute(delete(Meeting).where(Meeting.source_id == source.id,
+                                          Meeting.id.not_in(answered)))
+    session.delete(source)
+    session.commit()

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises:
-Create Date: 2026-11-23 19:27:38.502199
+Create Date: 2026-11-23 19:42:00.090853
 """
 
 from collections.abc import Sequence
@@ -143,7 +143,7 @@ def upgrade() -> None:
         "meetings",
         sa.Column("id", sa.Integer(), nullable=False),
         sa.Column("user_id", sa.Integer(), nullable=False),
-        sa.Column("source_id", sa.Integer(), nullable=False),
+        sa.Column("source_id", sa.Integer(), nullable=True),
         sa.Column("uid", sa.String(length=1024), nullable=False),
         sa.Column("recurrence_id", sa.String(length=64), nullable=False),
         sa.Column("series_uid", sa.String(length=1024), nullable=False),
@@ -165,7 +165,7 @@ def upgrade() -> None:
             ["source_id"],
             ["sources.id"],
             name=op.f("fk_meetings_source_id_sources"),
-            ondelete="CASCADE",
+            ondelete="SET NULL",
         ),
         sa.ForeignKeyConstraint(
             ["user_id"], ["users.id"], name=op.f("fk_meetings_user_id_users"), ondelete="CASCADE"

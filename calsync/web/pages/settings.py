@@ -6,7 +6,6 @@ Changing the prompting rules makes calsync judge already-skipped meetings again.
 from __future__ import annotations
 
 import re
-import tomllib
 from functools import cache
 from typing import Any
 from zoneinfo import available_timezones
@@ -35,17 +34,6 @@ MAX_KEYWORDS = 100
 @cache
 def _zones() -> list[str]:
     return sorted(z for z in available_timezones() if "/" in z and not z.startswith("Etc/"))
-
-
-@cache
-def _base_cadence(path: str) -> Cadence:
-    """The configured cadence without the user's changes (what `cadence_for` layers on)."""
-    with open(path, "rb") as handle:
-        return Cadence.from_mapping(tomllib.load(handle))
-
-
-def base_cadence(settings: Settings) -> Cadence:
-    return _base_cadence(settings.cadence_path or str(prompts_service.BUNDLED_CADENCE))
 
 
 def _lines(text: str) -> list[str]:
@@ -169,7 +157,7 @@ def save_cadence() -> Response:
     except ValueError:
         form.gaps_days.errors = ["Write whole numbers of days, like 2, 3, 5, 7."]
         return _render(forms={"cadence_form": form}, status=422)
-    base = base_cadence(current_settings())
+    base = prompts_service.base_cadence(current_settings())
 
     def given(value: Any, default: Any) -> Any:
         return default if value is None else value

@@ -129,7 +129,6 @@ def delete_source(source_id: int) -> Response:
     session = get_session()
     source = sources_service.get_source(session, current_user, source_id)
     name = source.name
-    session.delete(source)
-    session.commit()
+    sources_service.delete_source(session, source)
     flash(f"Removed “{name}”.")
     return redirect(url_for("pages.sources"))

@@ -1,0 +1,115 @@
+"""What the API accepts: request bodies and query parameters as pydantic models.
+
+Requests are validated by these very models and the OpenAPI document is generated from
+them, so a body the document calls invalid is refused with 422 naming the field.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from calsync.answers import MAX_NOTE
+from calsync.web.api.schemas import (
+    Channel,
+    DealStatus,
+    FollowUpStatus,
+    NoReason,
+    Outcome,
+    PromptStatus,
+)
+
+# "+01:00" in a query string arrives as " 01:00" unless the client encoded the plus.
+_UNENCODED_PLUS = re.compile(r"(T\d\d:\d\d(?::\d\d(?:\.\d+)?)?) (\d\d:?\d\d)$")
+
+LOCAL_TIME = ("A time without an offset is read in the user's time zone "
+              "(see GET /api/v1/me).")
+
+
+class Body(BaseModel):
+    # Strict: JSON types as the document states them ("30" is not a number); unknown
+    # fields are refused so a misspelt one is reported instead of silently ignored.
+    model_config = ConfigDict(extra="forbid", strict=True)
+
+
+class SourceIn(Body):
+    """A calendar to read: an ICS feed's `url`, or an uploaded calendar's text in `ics`."""
+
+    kind: str = Field("ics", description="The provider, e.g. ics.")
+    name: str = Field("", max_length=200)
+    url: str | None = Field(None, description="http(s):// or webcal:// address of the feed.")
+    ics: str | None = Field(None, min_length=1,
+                            description="The text of an .ics file, instead of a url.")
+
+
+class NextStepIn(Body):
+    summary: str = Field(min_length=1, max_length=500, description="What the next step is.")
+    start: datetime = Field(description="When it happens. " + LOCAL_TIME)
+    duration_minutes: int | None = Field(
+        None, ge=5, le=1440, description="Default: the cadence's usual length (30).")
+    channel: Channel | None = Field(
+        None, description="Default: the channel the cadence suggests (the one promised).")
+
+
+class AnswerIn(Body):
+    """How it went: `next_step` is required with outcome next_step, and refused otherwise."""
+
+    outcome: Outcome
+    note: str = Field("", max_length=MAX_NOTE)
+    no_reason: NoReason | None = Field(None, description="Only kept with outcome no.")
+    next_step: NextStepIn | None = None
+
+
+class SnoozeIn(Body):
+    until: datetime = Field(description="When to ask again; in the future. " + LOCAL_TIME)
+
+
+class DismissIn(Body):
+    skip_series: bool = Field(False, description="Never ask about this recurring series again.")
+
+
+class DidntHappenIn(Body):
+    reschedule: NextStepIn | None = Field(None, description="The meeting's new time, if any.")
+
+
+class MoveToDealIn(Body):
+    """Give exactly one: an existing deal's `deal_id`, or a `name` for a new deal."""
+
+    deal_id: int | None = None
+    name: str | None = Field(None, min_length=1, max_length=200)
+
+
+class Page(BaseModel):
+    # Query strings are text: "50" is the number 50 here. Unknown parameters are ignored.
+    model_config = ConfigDict(extra="ignore", populate_by_name=True)
+
+    limit: int = Field(100, ge=1, le=1000, description="Items per page.")
+    cursor: str | None = Field(None, description="The next_cursor of the previous page.")
+
+
+class MeetingQuery(Page):
+    from_: datetime | None = Field(None, alias="from", description=(
+        "Meetings starting at or after this date or date-time. " + LOCAL_TIME))
+    to: datetime | None = Field(None, description=(
+        "Meetings starting before this date or date-time. " + LOCAL_TIME))
+    source_id: int | None = None
+
+    @field_validator("from_", "to", mode="before")
+    @classmethod
+    def _restore_plus(cls, value: Any) -> Any:
+        return _UNENCODED_PLUS.sub(r"\1+\2", value) if isinstance(value, str) else value
+
+
+class PromptQuery(Page):
+    status: PromptStatus | None = None
+
+
+class DealQuery(Page):
+    status: DealStatus | None = None
+
+
+class FollowUpQuery(Page):
+    status: FollowUpStatus | None = None

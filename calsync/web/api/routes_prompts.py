@@ -1,0 +1,147 @@
+"""Prompts ("how did it go?") and everything a user does with one: answer, snooze, dismiss,
+say it did not happen, or move it to another deal."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from sqlalchemy.orm import selectinload
+
+from calsync import answers, deals, inbox
+from calsync.answers import Answer, NextStep
+from calsync.db import get_session
+from calsync.errors import ValidationFailed
+from calsync.models import Prompt
+from calsync.web import current_settings
+from calsync.web.api.bodies import (
+    AnswerIn,
+    DidntHappenIn,
+    DismissIn,
+    MoveToDealIn,
+    NextStepIn,
+    PromptQuery,
+    SnoozeIn,
+)
+from calsync.web.api.pagination import page
+from calsync.web.api.registry import api_user, route, user_time
+from calsync.web.api.schemas import PromptActionOut, PromptList, PromptOut
+from calsync.web.api.serialize import PromptView
+
+EAGER = (selectinload(Prompt.meeting), selectinload(Prompt.followup),
+         selectinload(Prompt.deal))
+
+
+@route("/prompts", "GET", response=PromptList, query=PromptQuery)
+def list_prompts(query: PromptQuery) -> PromptList:
+    """List prompts, newest touch first; `status=pending` is the inbox."""
+    session, user, now = get_session(), api_user(), datetime.now(UTC)
+    inbox.wake_snoozed(session, now, user.id)
+    rows, next_cursor = page(
+        session, inbox.prompts_query(user, query.status).order_by(None).options(*EAGER),
+        list_name="prompts", order=[Prompt.touch_at, Prompt.id], descending=True,
+        limit=query.limit, cursor=query.cursor)
+    view = PromptView(session, current_settings(), user, now)
+    view.preload(rows)
+    return PromptList(items=[view.out(row) for row in rows], next_cursor=next_cursor)
+
+
+@route("/prompts/<int:prompt_id>", "GET", response=PromptOut)
+def get_prompt(prompt_id: int) -> PromptOut:
+    """One prompt with its meeting, deal, suggestion and outcome."""
+    session, user, now = get_session(), api_user(), datetime.now(UTC)
+    inbox.wake_snoozed(session, now, user.id)
+    prompt = inbox.get_prompt(session, user, prompt_id)
+    return PromptView(session, current_settings(), user, now).out(prompt)
+
+
+@route("/prompts/<int:prompt_id>/answer", "POST", response=PromptActionOut, body=AnswerIn)
+def answer_prompt(prompt_id: int, body: AnswerIn) -> PromptActionOut:
+    """Answer (or change the answer to) a prompt: yes, no, or a next step.
+
+    A next step plans a follow-up (returned in `followup`, with the cadence's spacing
+    `warning` when it is too close to this touch). Yes and no close the deal.
+    """
+    session, settings, user = get_session(), current_settings(), api_user()
+    prompt = inbox.get_prompt(session, user, prompt_id)
+    view = PromptView(session, settings, user)
+    step = None if body.next_step is None else _next_step(body.next_step, view, prompt)
+    answer = Answer(outcome=body.outcome, note=body.note, no_reason=body.no_reason,
+                    next_step=step)
+    result = answers.answer_prompt(session, settings, user, prompt, answer)
+    return view.action_out(result.prompt, result.followup, result.warning)
+
+
+@route("/prompts/<int:prompt_id>/snooze", "POST", response=PromptOut, body=SnoozeIn)
+def snooze_prompt(prompt_id: int, body: SnoozeIn) -> PromptOut:
+    """Ask again later: the prompt leaves the inbox until `until`."""
+    session, user = get_session(), api_user()
+    prompt = inbox.get_prompt(session, user, prompt_id)
+    answers.snooze(session, prompt, user_time(body.until))
+    return PromptView(session, current_settings(), user).out(prompt)
+
+
+@route("/prompts/<int:prompt_id>/dismiss", "POST", response=PromptOut, body=DismissIn,
+       body_required=False)
+def dismiss_prompt(prompt_id: int, body: DismissIn) -> PromptOut:
+    """Not a sales meeting: no answer and no touch; `skip_series` silences its series."""
+    session, user = get_session(), api_user()
+    prompt = inbox.get_prompt(session, user, prompt_id)
+    answers.dismiss(session, prompt, skip_series=body.skip_series)
+    return PromptView(session, current_settings(), user).out(prompt)
+
+
+@route("/prompts/<int:prompt_id>/didnt_happen", "POST", response=PromptActionOut,
+       body=DidntHappenIn, body_required=False)
+def didnt_happen(prompt_id: int, body: DidntHappenIn) -> PromptActionOut:
+    """The meeting did not take place: no outcome, no touch; `reschedule` plans its new time."""
+    session, settings, user = get_session(), current_settings(), api_user()
+    prompt = inbox.get_prompt(session, user, prompt_id)
+    view = PromptView(session, settings, user)
+    step = None
+    if body.reschedule is not None:
+        step = _next_step(body.reschedule, view, prompt, field="reschedule")
+    try:
+        followup = answers.didnt_happen(session, user, prompt, step)
+    except ValidationFailed as exc:
+        raise _renamed(exc, "reschedule") from exc
+    return view.action_out(prompt, followup)
+
+
+@route("/prompts/<int:prompt_id>/deal", "POST", response=PromptOut, body=MoveToDealIn)
+def move_prompt(prompt_id: int, body: MoveToDealIn) -> PromptOut:
+    """Move the touch (and what it planned) to another deal: `deal_id`, or `name` for a new one."""
+    session, user = get_session(), api_user()
+    if (body.deal_id is None) == (body.name is None):
+        raise ValidationFailed("deal_id", "give either deal_id or name (for a new deal).")
+    prompt = inbox.get_prompt(session, user, prompt_id)
+    if body.deal_id is not None:
+        deal = deals.get_deal(session, user, body.deal_id)
+    else:
+        deal = deals.create_deal(session, user, body.name or "")
+    answers.move_to_deal(session, user, prompt, deal)
+    return PromptView(session, current_settings(), user).out(prompt)
+
+
+def _next_step(step: NextStepIn, view: PromptView, prompt: Prompt,
+               field: str = "next_step") -> NextStep:
+    """The service's NextStep, with the cadence's defaults for what the body left out."""
+    duration, channel = step.duration_minutes, step.channel
+    if duration is None or channel is None:
+        suggestion = inbox.suggestion_for(view.session, view.settings, view.user, prompt, view.now)
+        duration = duration if duration is not None else suggestion.duration_minutes
+        channel = channel if channel is not None else suggestion.channel
+    result = NextStep(summary=step.summary, start=user_time(step.start),
+                      duration_minutes=duration, channel=channel)
+    try:
+        answers.check_next_step(result)
+    except ValidationFailed as exc:
+        raise _renamed(exc, field) from exc
+    return result
+
+
+def _renamed(error: ValidationFailed, prefix: str) -> ValidationFailed:
+    """The service names next-step fields `next_step.*`; a reschedule's are `reschedule.*`."""
+    head, dot, rest = error.field.partition(".")
+    if head != "next_step" or not dot:
+        return error
+    return ValidationFailed(f"{prefix}.{rest}", error.message.partition(": ")[2] or error.message)

@@ -1,0 +1,208 @@
+"""The API's response shapes as pydantic models: responses are built through them, and the
+OpenAPI document is generated from them, so the two cannot drift apart.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, PlainSerializer, WithJsonSchema
+
+from calsync.domain.deals import CHANNELS, NO_REASONS, OUTCOMES
+from calsync.sources import STATUSES as SOURCE_STATUSES
+
+PROMPT_STATUSES = ("pending", "answered", "dismissed", "snoozed", "withdrawn")
+DEAL_STATUSES = ("open", "won", "lost")
+FOLLOWUP_STATUSES = ("planned", "done", "cancelled")
+MEETING_STATUSES = ("confirmed", "cancelled")
+
+SourceStatus = Literal[SOURCE_STATUSES]  # type: ignore[valid-type]
+PromptStatus = Literal[PROMPT_STATUSES]  # type: ignore[valid-type]
+DealStatus = Literal[DEAL_STATUSES]  # type: ignore[valid-type]
+FollowUpStatus = Literal[FOLLOWUP_STATUSES]  # type: ignore[valid-type]
+Channel = Literal[CHANNELS]  # type: ignore[valid-type]
+Outcome = Literal[OUTCOMES]  # type: ignore[valid-type]
+NoReason = Literal[NO_REASONS]  # type: ignore[valid-type]
+
+
+def utc_iso(moment: datetime) -> str:
+    """Every time the API answers with is in UTC, written with an explicit "+00:00"."""
+    return moment.astimezone(UTC).isoformat(timespec="seconds")
+
+
+def _moment_or_day(value: datetime | date) -> str:
+    return utc_iso(value) if isinstance(value, datetime) else value.isoformat()
+
+
+Time = Annotated[
+    datetime,
+    PlainSerializer(utc_iso, return_type=str),
+    WithJsonSchema({"type": "string", "format": "date-time", "description":
+                    "ISO 8601 in UTC with its offset, e.g. 2025-03-04T09:00:00+00:00"}),
+]
+TimeOrDay = Annotated[
+    datetime | date,
+    PlainSerializer(_moment_or_day, return_type=str),
+    WithJsonSchema({"type": "string", "description":
+                    "ISO 8601 date-time in UTC with its offset; a date (YYYY-MM-DD) when all_day"}),
+]
+
+
+class Out(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class ErrorBody(Out):
+    code: str
+    message: str
+    field: str | None = None
+
+
+class ErrorOut(Out):
+    """Every error the API answers with."""
+
+    error: ErrorBody
+
+
+class SourceOut(Out):
+    id: int
+    kind: str
+    name: str
+    url: str | None  # null for an uploaded calendar
+    status: SourceStatus
+    last_synced_at: Time | None
+    last_error: str | None
+    warnings: list[str]
+    next_sync_at: Time | None
+
+
+class AttendeeOut(Out):
+    email: str
+    name: str
+    response: str
+
+
+class MeetingOut(Out):
+    """A meeting read from a source. In a prompt about a follow-up, the follow-up in
+    meeting form: `id` and `source_id` null, `followup_id` set, no attendees."""
+
+    id: int | None
+    source_id: int | None
+    followup_id: int | None = None
+    title: str
+    start: TimeOrDay
+    end: TimeOrDay
+    all_day: bool
+    attendees: list[AttendeeOut]
+    status: Literal[MEETING_STATUSES]  # type: ignore[valid-type]
+
+
+class DealRef(Out):
+    id: int
+    name: str
+    touches: int  # answered touches of the deal
+    touch_number: int  # the number of this prompt's touch within the deal
+
+
+class SuggestionOut(Out):
+    start: Time
+    channel: Channel
+    duration_minutes: int
+    touch_number: int
+    suggest_close: bool
+    message: str
+
+
+class OutcomeOut(Out):
+    outcome: Outcome
+    note: str
+    no_reason: NoReason | None
+    answered_at: Time | None
+    followup_id: int | None  # the follow-up this answer planned
+
+
+class PromptOut(Out):
+    id: int
+    status: PromptStatus
+    touch_at: Time
+    meeting: MeetingOut | None  # null once the meeting's source was deleted
+    deal: DealRef | None
+    suggestion: SuggestionOut | None  # only while pending or snoozed
+    outcome: OutcomeOut | None
+    snoozed_until: Time | None
+    dismiss_reason: str | None
+
+
+class FollowUpOut(Out):
+    id: int
+    deal_id: int
+    summary: str
+    start: Time
+    end: Time
+    channel: Channel
+    note: str
+    status: FollowUpStatus
+
+
+class PromptActionOut(PromptOut):
+    """A prompt after an action, with the follow-up the action planned (if any)."""
+
+    followup: FollowUpOut | None
+    warning: str | None  # the cadence's spacing warning about that follow-up
+
+
+class DealOut(Out):
+    id: int
+    name: str
+    status: DealStatus
+    touches: int
+    needs_next_touch: bool
+    next_followup: FollowUpOut | None
+
+
+class TimelineEntryOut(Out):
+    at: Time
+    kind: Literal["touch", "followup"]
+    prompt: PromptOut | None = None
+    followup: FollowUpOut | None = None
+
+
+class DealDetailOut(DealOut):
+    timeline: list[TimelineEntryOut]
+
+
+class FeedOut(Out):
+    url: str
+    webcal_url: str
+
+
+class MeOut(Out):
+    id: int
+    email: str
+    timezone: str
+
+
+class SourceList(Out):
+    items: list[SourceOut]
+    next_cursor: str | None
+
+
+class MeetingList(Out):
+    items: list[MeetingOut]
+    next_cursor: str | None
+
+
+class PromptList(Out):
+    items: list[PromptOut]
+    next_cursor: str | None
+
+
+class DealList(Out):
+    items: list[DealOut]
+    next_cursor: str | None
+
+
+class FollowUpList(Out):
+    items: list[FollowUpOut]
+    next_cursor: str | None

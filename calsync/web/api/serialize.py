@@ -1,0 +1,158 @@
+"""Rows to response models: what a source, meeting, prompt, deal or follow-up looks like
+from outside. Secrets (upload bytes, cursors, tokens) never leave through here.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from calsync import inbox
+from calsync.config import Settings
+from calsync.deals import DealSummary, TimelineEntry
+from calsync.models import FollowUp, Meeting, Prompt, Source, User
+from calsync.web.api.schemas import (
+    AttendeeOut,
+    DealDetailOut,
+    DealOut,
+    DealRef,
+    FollowUpOut,
+    MeetingOut,
+    OutcomeOut,
+    PromptActionOut,
+    PromptOut,
+    SourceOut,
+    SuggestionOut,
+    TimelineEntryOut,
+)
+
+SUGGESTED_WHILE = ("pending", "snoozed")
+
+
+def source_out(source: Source) -> SourceOut:
+    return SourceOut(
+        id=source.id, kind=source.kind, name=source.name, url=source.url or None,
+        status=source.status, last_synced_at=source.last_synced_at,
+        last_error=source.last_error, warnings=list(source.warnings or []),
+        next_sync_at=source.next_sync_at)
+
+
+def meeting_out(meeting: Meeting) -> MeetingOut:
+    day_based = meeting.all_day and meeting.start_date is not None and meeting.end_date is not None
+    return MeetingOut(
+        id=meeting.id, source_id=meeting.source_id, title=meeting.title,
+        start=meeting.start_date if day_based else meeting.start,
+        end=meeting.end_date if day_based else meeting.end,
+        all_day=meeting.all_day, status=meeting.status,
+        attendees=[AttendeeOut(email=a.get("email", ""), name=a.get("name", ""),
+                               response=a.get("response", "")) for a in meeting.attendees or ()])
+
+
+def followup_as_meeting(followup: FollowUp) -> MeetingOut:
+    return MeetingOut(
+        id=None, source_id=None, followup_id=followup.id, title=followup.summary,
+        start=followup.start, end=followup.end, all_day=False, attendees=[],
+        status="cancelled" if followup.status == "cancelled" else "confirmed")
+
+
+def followup_out(followup: FollowUp) -> FollowUpOut:
+    return FollowUpOut(
+        id=followup.id, deal_id=followup.deal_id, summary=followup.summary,
+        start=followup.start, end=followup.end, channel=followup.channel, note=followup.note,
+        status=followup.status)
+
+
+class PromptView:
+    """Renders prompts for one request; counts each deal's touches once, however many
+    of its prompts are on the page."""
+
+    def __init__(self, session: Session, settings: Settings, user: User,
+                 now: datetime | None = None) -> None:
+        self.session, self.settings, self.user = session, settings, user
+        self.now = now or datetime.now(UTC)
+        self._touches: dict[int, int] = {}
+
+    def preload(self, prompts: list[Prompt]) -> None:
+        wanted = {p.deal_id for p in prompts if p.deal_id is not None} - set(self._touches)
+        if not wanted:
+            return
+        counts = dict(self.session.execute(
+            select(Prompt.deal_id, func.count(Prompt.id))
+            .where(Prompt.deal_id.in_(wanted), Prompt.status == "answered")
+            .group_by(Prompt.deal_id)).all())
+        self._touches.update({deal_id: counts.get(deal_id, 0) for deal_id in wanted})
+
+    def touches(self, deal_id: int) -> int:
+        if deal_id not in self._touches:
+            self._touches[deal_id] = inbox.deal_touches(self.session, deal_id)
+        return self._touches[deal_id]
+
+    def out(self, prompt: Prompt) -> PromptOut:
+        return PromptOut(**self._fields(prompt))
+
+    def action_out(self, prompt: Prompt, followup: FollowUp | None,
+                   warning: str | None = None) -> PromptActionOut:
+        self._touches.pop(prompt.deal_id or 0, None)  # the action may have changed them
+        return PromptActionOut(**self._fields(prompt),
+                               followup=followup_out(followup) if followup else None,
+                               warning=warning)
+
+    def _fields(self, prompt: Prompt) -> dict[str, object]:
+        if prompt.meeting is not None:
+            meeting = meeting_out(prompt.meeting)
+        elif prompt.followup is not None:
+            meeting = followup_as_meeting(prompt.followup)
+        else:
+            meeting = None
+        deal = None
+        if prompt.deal is not None:
+            deal = DealRef(id=prompt.deal.id, name=prompt.deal.name,
+                           touches=self.touches(prompt.deal.id),
+                           touch_number=inbox.touches_before(self.session, prompt) + 1)
+        return {
+            "id": prompt.id, "status": prompt.status, "touch_at": prompt.touch_at,
+            "meeting": meeting, "deal": deal, "suggestion": self._suggestion(prompt),
+            "outcome": _outcome(prompt), "snoozed_until": prompt.snoozed_until,
+            "dismiss_reason": prompt.dismiss_reason,
+        }
+
+    def _suggestion(self, prompt: Prompt) -> SuggestionOut | None:
+        if prompt.status not in SUGGESTED_WHILE:
+            return None
+        s = inbox.suggestion_for(self.session, self.settings, self.user, prompt, self.now)
+        return SuggestionOut(start=s.start, channel=s.channel, duration_minutes=s.duration_minutes,
+                             touch_number=s.touch_number, suggest_close=s.suggest_close,
+                             message=s.message)
+
+
+def _outcome(prompt: Prompt) -> OutcomeOut | None:
+    if prompt.status != "answered" or prompt.outcome is None:
+        return None
+    return OutcomeOut(outcome=prompt.outcome, note=prompt.note or "", no_reason=prompt.no_reason,
+                      answered_at=prompt.answered_at, followup_id=prompt.planned_followup_id)
+
+
+def deal_out(summary: DealSummary) -> DealOut:
+    return DealOut(**_deal_fields(summary))
+
+
+def _deal_fields(summary: DealSummary) -> dict[str, object]:
+    deal, upcoming = summary.deal, summary.next_followup
+    return {"id": deal.id, "name": deal.name, "status": deal.status, "touches": summary.touches,
+            "needs_next_touch": summary.needs_next_touch,
+            "next_followup": followup_out(upcoming) if upcoming is not None else None}
+
+
+def deal_detail_out(summary: DealSummary, entries: list[TimelineEntry],
+                    prompts: PromptView) -> DealDetailOut:
+    prompts.preload([entry.prompt for entry in entries if entry.prompt is not None])
+    timeline = [
+        TimelineEntryOut(
+            at=entry.at, kind=entry.kind,
+            prompt=prompts.out(entry.prompt) if entry.prompt is not None else None,
+            followup=followup_out(entry.followup) if entry.followup is not None else None)
+        for entry in entries
+    ]
+    return DealDetailOut(**_deal_fields(summary), timeline=timeline)

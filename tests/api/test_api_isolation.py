@@ -1,0 +1,77 @@
+"""A user sees and changes only their own data: another user's ids are 404 on every route."""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+
+from calsync.web.api.registry import OPERATIONS
+from tests.api.conftest import Event, error_of, pending, upload
+
+LATER = (datetime.now(UTC) + timedelta(days=7)).replace(microsecond=0).isoformat()
+VALID_BODIES: dict[str, Any] = {
+    "answer_prompt": {"outcome": "next_step", "next_step": {"summary": "x", "start": LATER}},
+    "snooze_prompt": {"until": LATER},
+    "dismiss_prompt": {"skip_series": True},
+    "didnt_happen": {"reschedule": {"summary": "x", "start": LATER}},
+    "move_prompt": {"name": "Stolen"},
+}
+WITH_IDS = [op for op in OPERATIONS if "<" in op.rule]
+
+
+@pytest.fixture
+def victim(api) -> dict[str, int]:
+    """Ana's ids: a source, a prompt, a deal and a follow-up."""
+    source = upload(api, Event("a", "Demo"), Event("b", "Intro", hours_ago=2,
+                                                   attendees=("cfo@other.example",)))
+    prompts = pending(api)
+    answered = api.post(f"/api/v1/prompts/{prompts['Intro']['id']}/answer",
+                        json={"outcome": "next_step",
+                              "next_step": {"summary": "Offer", "start": LATER}}).get_json()
+    return {"source_id": source["id"], "prompt_id": prompts["Demo"]["id"],
+            "deal_id": prompts["Demo"]["deal"]["id"], "followup_id": answered["followup"]["id"]}
+
+
+def test_every_route_with_an_id_is_covered() -> None:
+    names = {op.name for op in WITH_IDS}
+    assert {"get_source", "sync_source", "delete_source", "get_prompt", "answer_prompt",
+            "snooze_prompt", "dismiss_prompt", "didnt_happen", "move_prompt", "get_deal",
+            "get_followup"} <= names
+    assert all(op.body is None or op.name in VALID_BODIES for op in WITH_IDS)
+
+
+@pytest.mark.parametrize("op", WITH_IDS, ids=lambda op: f"{op.method} {op.rule}")
+def test_another_users_ids_are_404(api, other_api, victim, op) -> None:
+    path = "/api/v1" + re.sub(r"<(?:\w+:)?(\w+)>", lambda m: str(victim[m.group(1)]), op.rule)
+    response = other_api.client.open(path, method=op.method, headers=other_api.headers,
+                                     json=VALID_BODIES.get(op.name))
+    assert error_of(response, 404)["code"] == "not_found"
+    # ... and the owner still sees it unchanged.
+    assert api.get(f"/api/v1/sources/{victim['source_id']}").status_code == 200
+    prompt = api.get(f"/api/v1/prompts/{victim['prompt_id']}").get_json()
+    assert prompt["status"] == "pending" and prompt["deal"]["id"] == victim["deal_id"]
+
+
+def test_lists_show_only_ones_own(api, other_api, victim) -> None:
+    for path in ("sources", "meetings", "prompts", "deals", "followups"):
+        assert other_api.get(f"/api/v1/{path}").get_json() == {"items": [], "next_cursor": None}
+        assert api.get(f"/api/v1/{path}").get_json()["items"]
+    error_of(other_api.get(f"/api/v1/meetings?source_id={victim['source_id']}"), 404)
+
+
+def test_another_users_deal_cannot_take_ones_prompt(api, other_api, victim) -> None:
+    upload(other_api, Event("mine", "Bo's demo"))
+    [own] = pending(other_api).values()
+    response = other_api.post(f"/api/v1/prompts/{own['id']}/deal",
+                              json={"deal_id": victim["deal_id"]})
+    error_of(response, 404)
+    assert api.get(f"/api/v1/deals/{victim['deal_id']}").get_json()["touches"] == 0
+
+
+def test_cursors_do_not_cross_users(api, other_api, victim) -> None:
+    upload(api, Event("c", "More"), name="another")
+    cursor = api.get("/api/v1/sources?limit=1").get_json()["next_cursor"]
+    assert other_api.get(f"/api/v1/sources?cursor={cursor}").get_json()["items"] == []

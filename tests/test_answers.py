@@ -1,0 +1,214 @@
+"""Answers move deals and follow-ups: next steps plan, yes/no close, changes follow through,
+follow-ups come back as prompts of their own."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import timedelta
+
+import pytest
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from calsync import answers, deals, inbox, sync
+from calsync import sources as sources_service
+from calsync.answers import Answer, NextStep
+from calsync.errors import ValidationFailed
+from calsync.models import Deal, FollowUp, Prompt, SkippedSeries, Source, User
+from tests.plugins import memory
+from tests.test_sync import MEMORY, NOW, meeting
+
+
+@pytest.fixture
+def prompts(db_session: Session, settings, user: User) -> Iterator[list[Prompt]]:  # type: ignore[no-untyped-def]
+    source = Source(user_id=user.id, kind=MEMORY, name="memory", url="", options={},
+                    cursor={}, warnings=[], next_sync_at=NOW)
+    db_session.add(source)
+    db_session.commit()
+    memory.CALENDARS[source.id] = [
+        meeting("first", hours_ago=50),
+        meeting("second", hours_ago=3),
+        meeting("weekly", hours_ago=6, rid="w1", title="Weekly sync with Prospect"),
+    ]
+    sync.sync_source(db_session, settings, source.id, now=NOW)
+    yield list(db_session.scalars(inbox.prompts_query(user, "pending")))
+    memory.CALENDARS.pop(source.id, None)
+
+
+def me(session: Session, user: User) -> User:
+    return session.get(User, user.id)  # type: ignore[return-value]
+
+
+def step(days: int = 3, channel: str = "call") -> NextStep:
+    return NextStep("Send pricing", NOW + timedelta(days=days), 30, channel)
+
+
+def test_inbox_is_newest_first_in_one_deal(prompts: list[Prompt]) -> None:
+    assert [p.meeting.uid for p in prompts] == ["second", "weekly", "first"]
+    assert len({p.deal_id for p in prompts}) == 1
+
+
+def test_next_step_plans_a_followup_and_counts_the_touch(db_session, settings, user,
+                                                         prompts) -> None:
+    result = answers.answer_prompt(db_session, settings, me(db_session, user), prompts[2],
+                                   Answer("next_step", note="Liked the demo", next_step=step()))
+    followup = result.followup
+    assert followup is not None and followup.status == "planned"
+    assert (followup.summary, followup.channel, followup.note) == ("Send pricing", "call",
+                                                                   "Liked the demo")
+    assert followup.end - followup.start == timedelta(minutes=30)
+    assert inbox.deal_touches(db_session, prompts[2].deal_id) == 1
+    assert prompts[2].deal.status == "open"
+    assert inbox.touches_before(db_session, prompts[0]) == 1  # the answered one came before
+
+
+def test_changing_the_answer_moves_the_deal_and_followup(db_session, settings, user,
+                                                         prompts) -> None:
+    account = me(db_session, user)
+    first = answers.answer_prompt(db_session, settings, account, prompts[0],
+                                  Answer("next_step", next_step=step())).followup
+    assert first is not None
+    answers.answer_prompt(db_session, settings, account, prompts[0],
+                          Answer("next_step", next_step=step(days=5, channel="email")))
+    assert (first.channel, first.sequence, first.status) == ("email", 1, "planned")
+
+    answers.answer_prompt(db_session, settings, account, prompts[0], Answer("yes"))
+    assert first.status == "cancelled" and first.cancelled_at is not None
+    assert prompts[0].deal.status == "won"
+
+    answers.answer_prompt(db_session, settings, account, prompts[0],
+                          Answer("next_step", next_step=step()))
+    assert first.status == "planned" and prompts[0].deal.status == "open"
+    assert db_session.scalar(select(FollowUp.id).where(FollowUp.id != first.id)) is None
+
+
+def test_a_passed_followup_is_prompted_and_yes_closes(db_session, settings, user,
+                                                      prompts) -> None:
+    account = me(db_session, user)
+    followup = answers.answer_prompt(db_session, settings, account, prompts[0],
+                                     Answer("next_step", next_step=step(days=2))).followup
+    assert followup is not None
+    later = followup.end + timedelta(minutes=settings.prompt_grace_minutes)
+    assert inbox.create_due_prompts(db_session, settings, later, user_id=user.id) == 1
+    touch = db_session.scalar(select(Prompt).where(Prompt.followup_id == followup.id))
+    assert touch.deal_id == prompts[0].deal_id
+    suggestion = inbox.suggestion_for(db_session, settings, account, touch, now=later)
+    assert suggestion.channel == "call"  # the channel promised at the last touch
+    assert suggestion.touch_number == 3  # the meeting, this follow-up, then the next
+
+    answers.answer_prompt(db_session, settings, account, touch, Answer("no", no_reason="no_budget"),
+                          now=later)
+    assert followup.status == "done"
+    assert touch.deal.status == "lost" and touch.no_reason == "no_budget"
+
+
+def test_closing_a_deal_cancels_its_future_plans(db_session, settings, user, prompts) -> None:
+    account = me(db_session, user)
+    planned = answers.answer_prompt(db_session, settings, account, prompts[2],
+                                    Answer("next_step", next_step=step(days=4))).followup
+    answers.answer_prompt(db_session, settings, account, prompts[0], Answer("yes"))
+    assert planned is not None and planned.status == "cancelled"
+
+
+@pytest.mark.parametrize(("answer", "field"), [
+    (Answer("maybe"), "outcome"),
+    (Answer("next_step"), "next_step"),
+    (Answer("yes", next_step=step()), "next_step"),
+    (Answer("no", no_reason="too_pushy"), "no_reason"),
+    (Answer("next_step", next_step=NextStep("", NOW, 30, "call")), "next_step.summary"),
+    (Answer("next_step", next_step=NextStep("x", NOW, 30, "fax")), "next_step.channel"),
+    (Answer("next_step", next_step=NextStep("x", NOW, 2, "call")),
+     "next_step.duration_minutes"),
+    (Answer("next_step", next_step=NextStep("x", NOW.replace(tzinfo=None), 30, "call")),
+     "next_step.start"),
+])
+def test_bad_answers_name_the_field_and_change_nothing(db_session, settings, user, prompts,
+                                                       answer, field) -> None:
+    with pytest.raises(ValidationFailed) as caught:
+        answers.answer_prompt(db_session, settings, me(db_session, user), prompts[0], answer)
+    assert caught.value.field == field
+    db_session.rollback()
+    assert prompts[0].status == "pending"
+
+
+def test_spacing_warning_when_too_soon(db_session, settings, user, prompts) -> None:
+    result = answers.answer_prompt(
+        db_session, settings, me(db_session, user), prompts[0],
+        Answer("next_step", next_step=NextStep("Check in", prompts[0].touch_at
+                                               + timedelta(hours=4), 15, "call")))
+    assert result.warning
+
+
+def test_dismiss_skips_the_series(db_session, settings, user, prompts) -> None:
+    weekly = prompts[1]
+    answers.dismiss(db_session, weekly, skip_series=True)
+    assert weekly.status == "dismissed"
+    assert db_session.scalar(select(SkippedSeries.series_uid)) == "weekly"
+    source_id = weekly.meeting.source_id
+    memory.CALENDARS[source_id] = [*memory.CALENDARS[source_id],
+                                   meeting("weekly", hours_ago=1, rid="w2")]
+    sync.sync_source(db_session, settings, source_id, now=NOW)
+    assert db_session.scalar(select(Prompt).join(Prompt.meeting).where(
+        Prompt.meeting.has(recurrence_id="w2"))) is None
+
+
+def test_didnt_happen_reschedules_without_a_touch(db_session, settings, user, prompts) -> None:
+    followup = answers.didnt_happen(db_session, me(db_session, user), prompts[0],
+                                    NextStep("Demo, take two", NOW + timedelta(days=1), 60,
+                                             "meeting"))
+    assert followup is not None and followup.status == "planned"
+    assert prompts[0].status == "dismissed" and prompts[0].dismiss_reason == "didnt_happen"
+    assert inbox.deal_touches(db_session, prompts[0].deal_id) == 0
+
+
+def test_snooze_hides_until_woken(db_session, settings, user, prompts) -> None:
+    answers.snooze(db_session, prompts[0], NOW + timedelta(hours=1), now=NOW)
+    assert prompts[0] not in list(db_session.scalars(inbox.prompts_query(user, "pending")))
+    inbox.wake_snoozed(db_session, NOW + timedelta(hours=2))
+    db_session.refresh(prompts[0])
+    assert prompts[0].status == "pending"
+    with pytest.raises(ValidationFailed):
+        answers.snooze(db_session, prompts[0], NOW - timedelta(minutes=1), now=NOW)
+
+
+def test_move_to_another_deal_recomputes_both(db_session, settings, user, prompts) -> None:
+    account = me(db_session, user)
+    answers.answer_prompt(db_session, settings, account, prompts[0], Answer("yes"))
+    original: Deal = prompts[0].deal
+    other = deals.create_deal(db_session, account, "Prospect — second team")
+    answers.move_to_deal(db_session, account, prompts[0], other)
+    assert other.status == "won"
+    assert original.status == "open"
+    assert [e.prompt.id for e in deals.timeline(db_session, other) if e.prompt] == [prompts[0].id]
+
+
+def test_prompts_are_created_once_per_touch(db_session, settings, user, prompts) -> None:
+    assert inbox.create_due_prompts(db_session, settings, NOW, user_id=user.id) == 0
+    assert inbox.create_due_prompts(db_session, settings, NOW + timedelta(days=1)) == 0
+
+
+def test_removing_a_calendar_keeps_every_answer(db_session, settings, user, prompts) -> None:
+    account = me(db_session, user)
+    answers.answer_prompt(db_session, settings, account, prompts[0],
+                          Answer("next_step", note="Wants a pilot", next_step=step()))
+    answered_id, waiting_id = prompts[0].id, prompts[2].id
+    sources_service.delete_source(db_session, prompts[0].meeting.source)
+    db_session.expunge_all()
+    kept = db_session.get(Prompt, answered_id)
+    assert kept.note == "Wants a pilot" and kept.meeting.title == "Demo"
+    assert kept.meeting.source_id is None
+    assert db_session.get(Prompt, waiting_id) is None  # unanswered ones go with the calendar
+    assert db_session.scalar(select(FollowUp.summary)) == "Send pricing"
+
+
+def test_skipping_a_series_clears_its_waiting_prompts(db_session, settings, user,
+                                                      prompts) -> None:
+    source_id = prompts[1].meeting.source_id
+    memory.CALENDARS[source_id] = [*memory.CALENDARS[source_id],
+                                   meeting("weekly", hours_ago=4, rid="w0")]
+    sync.sync_source(db_session, settings, source_id, now=NOW)
+    waiting = db_session.scalar(select(Prompt).where(Prompt.meeting.has(recurrence_id="w0")))
+    assert waiting.status == "pending"
+    answers.dismiss(db_session, prompts[1], skip_series=True)
+    db_session.refresh(waiting)
+    assert waiting.status == "dismissed"
