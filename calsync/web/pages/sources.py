@@ -5,10 +5,13 @@ A new source is synced right away: its job is enqueued once the row is committed
 
 from __future__ import annotations
 
+from typing import Any
+
 from flask import flash, redirect, render_template, url_for
 from flask_login import current_user, login_required
 from sqlalchemy import func, select
 from werkzeug.wrappers import Response
+from wtforms import Field
 
 from calsync import samples, tasks
 from calsync import sources as sources_service
@@ -56,15 +59,9 @@ def _added(source: Source) -> Response:
 def add_url() -> Response | tuple[str, int]:
     form = AddUrlForm()
     if form.validate():
-        try:
-            source = sources_service.add_source(
-                get_session(), current_user, kind="ics", name=form.name.data or "",
-                url=form.url.data or "", max_bytes=current_settings().fetch_max_bytes)
-        except ValidationFailed as error:
-            field = form.name if error.field == "name" else form.url
-            field.errors = [*field.errors, error.message.removeprefix(f"{error.field}: ")]
-        else:
-            return _added(source)
+        added = _add(form, form.url, name=form.name.data or "", url=form.url.data or "")
+        if added is not None:
+            return added
     return _render_list(url_form=form, status=422)
 
 
@@ -74,17 +71,24 @@ def add_upload() -> Response | tuple[str, int]:
     form = UploadForm()
     if form.validate():
         data = form.file.data.read(current_settings().fetch_max_bytes + 1)
-        try:
-            source = sources_service.add_source(
-                get_session(), current_user, kind="ics",
-                name=form.name.data or form.file.data.filename or "",
-                upload=data, max_bytes=current_settings().fetch_max_bytes)
-        except ValidationFailed as error:
-            field = form.name if error.field == "name" else form.file
-            field.errors = [*field.errors, error.message.removeprefix(f"{error.field}: ")]
-        else:
-            return _added(source)
+        name = form.name.data or form.file.data.filename or ""
+        added = _add(form, form.file, name=name, upload=data)
+        if added is not None:
+            return added
     return _render_list(upload_form=form, status=422)
+
+
+def _add(form: AddUrlForm | UploadForm, where: Field, **source: Any) -> Response | None:
+    """Add the source and go to it; on a refusal put the message beside its field."""
+    try:
+        added = sources_service.add_source(get_session(), current_user, kind="ics",
+                                           max_bytes=current_settings().fetch_max_bytes,
+                                           **source)
+    except ValidationFailed as error:
+        field = form.name if error.field == "name" else where
+        field.errors = [*field.errors, error.message.removeprefix(f"{error.field}: ")]
+        return None
+    return _added(added)
 
 
 @bp.post("/sources/sample")
