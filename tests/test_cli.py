@@ -2,12 +2,24 @@
 
 from __future__ import annotations
 
+import json
 import os
+import signal
+import socket
 import subprocess
 import sys
+import time
+import urllib.request
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+
+from calsync import accounts, sources
+from calsync.app import create_app
+from calsync.config import Settings
+from calsync.db import get_db
+from tests.servers.http_files import FileServer
 
 CALSYNC = str(Path(sys.executable).parent / "calsync")
 
@@ -59,3 +71,69 @@ def test_bad_setting_names_the_variable(cli_env: dict[str, str]) -> None:
     assert result.returncode != 0
     assert "CALSYNC_SYNC_INTERVAL_MINUTES" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_sync_reports_each_source(cli_env: dict[str, str], tmp_path: Path,
+                                  http_files: FileServer) -> None:
+    run(cli_env, "db", "upgrade")
+    run(cli_env, "users", "create", "rep@acme-sales.com", "--password", "long enough")
+    good = http_files.serve("/good.ics", b"BEGIN:VCALENDAR\r\nVERSION:2.0\r\nEND:VCALENDAR\r\n")
+    app = create_app(Settings.from_env(cli_env))
+    with app.app_context(), get_db().session() as session:
+        user = accounts.user_by_email(session, "rep@acme-sales.com")
+        for url in (good, http_files.url("/missing.ics")):
+            sources.add_source(session, user, kind="ics", url=url, max_bytes=1000)
+        session.commit()
+    with app.app_context():
+        get_db().dispose()
+
+    result = run(cli_env, "sync", "--user", "rep@acme-sales.com")
+    assert result.returncode == 1  # one source failed
+    assert "source 1: ok" in result.stderr
+    assert "source 2: error" in result.stderr and "404" in result.stderr
+    only = run(cli_env, "sync", "--source", "1")
+    assert only.returncode == 0 and "source 2" not in only.stderr
+
+
+def test_run_serves_web_and_worker_until_stopped(cli_env: dict[str, str],
+                                                 http_files: FileServer) -> None:
+    run(cli_env, "db", "upgrade")
+    run(cli_env, "users", "create", "rep@acme-sales.com", "--password", "long enough")
+    token = run(cli_env, "tokens", "create", "rep@acme-sales.com").stdout.strip()
+    feed = http_files.serve("/w.ics", b"BEGIN:VCALENDAR\r\nVERSION:2.0\r\nEND:VCALENDAR\r\n")
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    process = subprocess.Popen([CALSYNC, "run", "--port", str(port)], env=cli_env,
+                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        wait_for(lambda: call(base + "/healthz")["status"] == "ok")
+        created = call(base + "/api/v1/sources", token, {"kind": "ics", "url": feed})
+        # The web process only queues the sync; the worker process must run it.
+        wait_for(lambda: call(f"{base}/api/v1/sources/{created['id']}", token)["status"] == "ok")
+        assert http_files.requests_to("/w.ics")
+    finally:
+        process.send_signal(signal.SIGTERM)
+        process.wait(timeout=30)
+    assert process.returncode == 0
+
+
+def call(url: str, token: str = "", body: dict[str, str] | None = None) -> dict[str, object]:
+    request = urllib.request.Request(url, data=json.dumps(body).encode() if body else None,
+                                     headers={"Authorization": f"Bearer {token}",
+                                              "Content-Type": "application/json"})
+    with urllib.request.urlopen(request, timeout=5) as response:
+        return json.loads(response.read())
+
+
+def wait_for(check: Callable[[], bool], seconds: float = 30) -> None:
+    deadline = time.monotonic() + seconds
+    while True:
+        try:
+            if check():
+                return
+        except OSError:
+            pass  # not listening yet
+        assert time.monotonic() < deadline, "gave up waiting"
+        time.sleep(0.3)
