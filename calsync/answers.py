@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 from calsync.config import Settings
 from calsync.domain.cadence import spacing_warning
 from calsync.domain.deals import CHANNELS, NO_REASONS, OUTCOMES, deal_status
-from calsync.errors import CalsyncError, ValidationFailed
+from calsync.errors import CalsyncError, NotFound, ValidationFailed
 from calsync.inbox import cadence_for
 from calsync.models import Deal, FollowUp, Meeting, Prompt, SkippedSeries, User
 
@@ -226,7 +226,7 @@ def move_to_deal(session: Session, user: User, prompt: Prompt, deal: Deal,
     """Reassign a touch (and what it planned) to another of the user's deals."""
     now = now or datetime.now(UTC)
     if deal.user_id != user.id:
-        raise ValidationFailed("deal_id", "no such deal.")
+        raise NotFound("No such deal.")
     previous = prompt.deal
     prompt.deal = deal
     if prompt.planned_followup is not None:
