@@ -160,6 +160,8 @@ def run(host: str, port: int) -> None:
         migrate.upgrade(settings.database_url)
     settings.load_secret_key()  # generate it once, before two processes race to
     env = {**os.environ, "CALSYNC_INSTANCE_PATH": str(settings.instance_path)}
+    # Unless a public address is configured, links and feed URLs point where we listen.
+    env.setdefault("BASE_URL", f"http://{host}:{port}")
     bin_dir = os.path.dirname(sys.executable)
     # Both commands are our own executables beside this interpreter, with fixed arguments.
     gunicorn = [os.path.join(bin_dir, "gunicorn"), "--workers", "2", "--bind", f"{host}:{port}",
