@@ -13,6 +13,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
+from calsync import writeback
 from calsync.config import Settings
 from calsync.domain.cadence import spacing_warning
 from calsync.domain.deals import CHANNELS, NO_REASONS, OUTCOMES, deal_status
@@ -65,7 +66,7 @@ def answer_prompt(session: Session, settings: Settings, user: User, prompt: Prom
         followup = _plan(session, user, prompt, answer.next_step, answer.note, now)
         warning = spacing_warning(cadence_for(user, settings), prompt.touch_at, followup.start)
     elif prompt.planned_followup is not None:
-        cancel_followup(prompt.planned_followup, now)
+        cancel_followup(session, prompt.planned_followup, now)
     prompt.status = "answered"
     prompt.outcome = answer.outcome
     prompt.note = answer.note
@@ -130,16 +131,13 @@ def _plan(session: Session, user: User, prompt: Prompt, step: NextStep, note: st
     followup.cancelled_at = None
     followup.changed_at = now
     session.flush()
+    writeback.followup_changed(session, followup)
     return followup
 
 
-def cancel_followup(followup: FollowUp, now: datetime) -> None:
-    if followup.status == "cancelled":
-        return
-    followup.status = "cancelled"
-    followup.cancelled_at = now
-    followup.changed_at = now
-    followup.sequence += 1
+def cancel_followup(session: Session, followup: FollowUp, now: datetime) -> None:
+    if followup.cancel(now):
+        writeback.followup_changed(session, followup)
 
 
 def refresh_deal(session: Session, deal: Deal, now: datetime) -> None:
@@ -156,7 +154,7 @@ def refresh_deal(session: Session, deal: Deal, now: datetime) -> None:
         planned = select(FollowUp).where(FollowUp.deal_id == deal.id,
                                          FollowUp.status == "planned", FollowUp.start > now)
         for followup in session.scalars(planned):
-            cancel_followup(followup, now)
+            cancel_followup(session, followup, now)
 
 
 def snooze(session: Session, prompt: Prompt, until: datetime, now: datetime | None = None) -> None:
@@ -233,6 +231,8 @@ def move_to_deal(session: Session, user: User, prompt: Prompt, deal: Deal,
         prompt.planned_followup.deal_id = deal.id
         prompt.planned_followup.changed_at = now
         prompt.planned_followup.sequence += 1
+        session.flush()
+        writeback.followup_changed(session, prompt.planned_followup)
     session.flush()
     refresh_deal(session, deal, now)
     if previous is not None and previous.id != deal.id:

@@ -31,6 +31,16 @@ def _positive_int(raw: str) -> int:
     return value
 
 
+def _choice(*allowed: str) -> Callable[[str], str]:
+    def parse(raw: str) -> str:
+        value = raw.strip().lower()
+        if value not in allowed:
+            raise ValueError(f"expected one of {', '.join(allowed)}")
+        return value
+
+    return parse
+
+
 def _setting(env: str, parse: Callable[[str], Any], default: Any, help: str) -> Any:
     return field(default=default, metadata={"env": env, "parse": parse, "help": help})
 
@@ -96,6 +106,34 @@ class Settings:
     worker_threads: int = _setting(
         "CALSYNC_WORKER_THREADS", _positive_int, 2,
         "Threads of one Huey consumer.")
+    google_client_id: str = _setting(
+        "GOOGLE_CLIENT_ID", str, "",
+        "OAuth client id of your Google Cloud project. Empty: Google connects to the emulator.")
+    google_client_secret: str = _setting(
+        "GOOGLE_CLIENT_SECRET", str, "",
+        "OAuth client secret of your Google Cloud project.")
+    google_api_endpoint: str = _setting(
+        "CALSYNC_GOOGLE_API_ENDPOINT", str, "https://www.googleapis.com/calendar/v3/",
+        "Base URL of the Calendar API v3 (an emulator's, in tests and demos).")
+    google_auth_uri: str = _setting(
+        "CALSYNC_GOOGLE_AUTH_URI", str, "https://accounts.google.com/o/oauth2/auth",
+        "Google's OAuth authorization endpoint.")
+    google_token_uri: str = _setting(
+        "CALSYNC_GOOGLE_TOKEN_URI", str, "https://oauth2.googleapis.com/token",
+        "Google's OAuth token endpoint.")
+    google_revoke_uri: str = _setting(
+        "CALSYNC_GOOGLE_REVOKE_URI", str, "https://oauth2.googleapis.com/revoke",
+        "Google's OAuth token revocation endpoint.")
+    google_webhooks: str = _setting(
+        "CALSYNC_GOOGLE_WEBHOOKS", _choice("auto", "on", "off"), "auto",
+        "Push notifications from Google: auto (on when BASE_URL is https), on or off.")
+    encryption_keys: str = _setting(
+        "CALSYNC_ENCRYPTION_KEYS", str, "",
+        "Comma-separated Fernet keys for tokens at rest; the first encrypts, all decrypt. "
+        "Empty: generated once into instance/encryption_keys.")
+    reminder_minutes: int = _setting(
+        "CALSYNC_REMINDER_MINUTES", int, 10,
+        "Minutes before a follow-up written to Google that its popup reminder fires.")
     testing: bool = False
     extra: Mapping[str, Any] = field(default_factory=dict)
 
@@ -128,6 +166,11 @@ class Settings:
     @property
     def is_https(self) -> bool:
         return self.base_url.startswith("https://")
+
+    @property
+    def google_push(self) -> bool:
+        """Google only calls https webhooks; `auto` turns push on exactly when we have one."""
+        return self.google_webhooks == "on" or (self.google_webhooks == "auto" and self.is_https)
 
     def load_secret_key(self) -> str:
         """The configured key, else one generated once into the instance folder."""

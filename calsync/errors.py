@@ -55,10 +55,13 @@ class SourceError(CalsyncError):
     code = "source_error"
 
     def __init__(self, reason: str, hint: str = "", *, transient: bool = False,
-                 source_id: int | None = None) -> None:
+                 status: str = "error", source_id: int | None = None) -> None:
         super().__init__(reason, hint)
         self.reason = reason
         self.transient = transient
+        # "needs_reconnect" (the grant was revoked) and "disabled" (the calendar is gone)
+        # stop retries until the user acts; "error" retries on schedule.
+        self.status = status
         self.source_id = source_id
 
 

@@ -75,6 +75,8 @@ class User(Base):
     # The user's own changes to config/cadence.toml; None keeps the defaults.
     cadence: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     feed_token: Mapped[str] = mapped_column(String(64), unique=True)
+    # The Google account ("sub" of its id_token) the user signs in with, if any.
+    google_subject: Mapped[str | None] = mapped_column(String(255), unique=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     # Flask-Login's protocol, kept here so the model needs no mixin import.
@@ -110,6 +112,8 @@ class Source(Base):
     name: Mapped[str] = mapped_column(String(200))
     url: Mapped[str] = mapped_column(Text, default="")
     upload: Mapped[bytes | None] = deferred(mapped_column(LargeBinary))
+    # Provider tokens, sealed by calsync.crypto; never stored or logged in the clear.
+    credentials: Mapped[str | None] = deferred(mapped_column(Text))
     options: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     # Sync state is data: status, cursor, last success and error, failures, next try.
     status: Mapped[str] = mapped_column(String(32), default="new")
@@ -122,6 +126,8 @@ class Source(Base):
     next_sync_at: Mapped[datetime | None] = mapped_column(UTCDateTime, index=True)
     # A worker holds the source until this time; an expired lock means it died mid-sync.
     locked_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # Set by a push notification, cleared when a sync starts: a burst queues one sync.
+    sync_requested_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     user: Mapped[User] = relationship()
@@ -194,8 +200,26 @@ class FollowUp(Base):
     changed_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     cancelled_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # Write-back to the user's calendar: which source receives it, and how it went.
+    target_source_id: Mapped[int | None] = mapped_column(
+        ForeignKey("sources.id", ondelete="SET NULL"))
+    write_status: Mapped[str] = mapped_column(String(16), default="not_applicable")
+    write_error: Mapped[str | None] = mapped_column(Text)
+    remote_calendar_id: Mapped[str | None] = mapped_column(String(1024))
+    remote_event_id: Mapped[str | None] = mapped_column(String(1024))
+    remote_etag: Mapped[str | None] = mapped_column(String(255))
 
     deal: Mapped[Deal] = relationship()
+
+    def cancel(self, now: datetime) -> bool:
+        """Mark it cancelled (kept in the feed for a while); False if it already was."""
+        if self.status == "cancelled":
+            return False
+        self.status = "cancelled"
+        self.cancelled_at = now
+        self.changed_at = now
+        self.sequence += 1
+        return True
 
 
 class Prompt(Base):
@@ -256,3 +280,54 @@ class FeedState(Base):
     etag: Mapped[str] = mapped_column(String(80))
     body: Mapped[bytes] = mapped_column(LargeBinary)
     last_modified: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class OutboxEntry(Base):
+    """An outside effect (write an event, stop a channel...) recorded with the change that
+    causes it, and done by a worker until it succeeds or is shown as failed."""
+
+    __tablename__ = "outbox"
+    __table_args__ = (Index("ix_outbox_due", "status", "next_attempt_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = _owner()
+    kind: Mapped[str] = mapped_column(String(32))
+    followup_id: Mapped[int | None] = mapped_column(
+        ForeignKey("followups.id", ondelete="CASCADE"), index=True)
+    source_id: Mapped[int | None] = mapped_column(ForeignKey("sources.id", ondelete="CASCADE"))
+    payload: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    status: Mapped[str] = mapped_column(String(16), default="pending")  # pending|done|failed
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    last_error: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    done_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class PushChannel(Base):
+    """A Google push channel watching one calendar of a source."""
+
+    __tablename__ = "push_channels"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    source_id: Mapped[int] = mapped_column(
+        ForeignKey("sources.id", ondelete="CASCADE"), index=True)
+    calendar_id: Mapped[str] = mapped_column(String(1024))
+    channel_id: Mapped[str] = mapped_column(String(64), unique=True)
+    token: Mapped[str] = mapped_column(String(128))  # echoed back by Google on every call
+    resource_id: Mapped[str | None] = mapped_column(String(255))
+    expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    stopped_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class OAuthState(Base):
+    """One OAuth round trip in flight: its `state` and the PKCE verifier, kept server-side."""
+
+    __tablename__ = "oauth_states"
+
+    state: Mapped[str] = mapped_column(String(128), primary_key=True)
+    purpose: Mapped[str] = mapped_column(String(16))  # connect | signin
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    code_verifier: Mapped[str] = mapped_column(String(256))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

@@ -6,12 +6,14 @@ Validation lives here so the pages, the API and the CLI refuse the same things.
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from typing import Any
 from urllib.parse import urlsplit
 
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
-from calsync import providers
+from calsync import crypto, providers
+from calsync.config import Settings
 from calsync.errors import NotFound, ValidationFailed
 from calsync.models import Meeting, Prompt, Source, User
 from calsync.providers.base import SourceRef
@@ -67,9 +69,18 @@ def user_sources(session: Session, user: User) -> list[Source]:
         select(Source).where(Source.user_id == user.id).order_by(Source.id)))
 
 
-def source_ref(source: Source) -> SourceRef:
+def source_ref(settings: Settings, source: Source) -> SourceRef:
+    """What the provider is told: the source's address or file, options and unsealed tokens."""
+    credentials = crypto.unseal(settings, source.credentials) if source.credentials else None
     return SourceRef(id=source.id, url=source.url, data=source.upload,
-                     options=dict(source.options or {}))
+                     options=dict(source.options or {}), credentials=credentials)
+
+
+def store_credentials(settings: Settings, source: Source, ref: SourceRef,
+                      before: dict[str, Any] | None) -> None:
+    """A provider refreshed the tokens in place: seal and keep the new ones."""
+    if ref.credentials is not None and ref.credentials != before:
+        source.credentials = crypto.seal(settings, ref.credentials)
 
 
 def delete_source(session: Session, source: Source) -> None:

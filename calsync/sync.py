@@ -17,13 +17,13 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import insert, or_, select, update
 from sqlalchemy.orm import Session
 
-from calsync import inbox, providers
+from calsync import inbox, providers, writeback
 from calsync.config import Settings
 from calsync.domain.meeting import MeetingData
 from calsync.errors import SourceError
 from calsync.models import Meeting, Prompt, Source, User
 from calsync.providers.base import ChangeSet, ReadContext
-from calsync.sources import source_ref
+from calsync.sources import source_ref, store_credentials
 
 log = logging.getLogger(__name__)
 
@@ -96,7 +96,7 @@ def _claim(session: Session, source_id: int, now: datetime) -> bool:
         .where(Source.id == source_id, Source.status.not_in(PAUSED),
                or_(Source.locked_until.is_(None), Source.locked_until < now))
         .values(locked_until=now + timedelta(seconds=LOCK_SECONDS), status="syncing",
-                last_attempt_at=now)
+                last_attempt_at=now, sync_requested_at=None)
     )
     session.commit()
     return bool(result.rowcount)
@@ -112,7 +112,12 @@ def read_context(settings: Settings, user: User, now: datetime) -> ReadContext:
 
 def _read(settings: Settings, source: Source, user: User, now: datetime) -> ChangeSet:
     provider = providers.load(source.kind)(settings)
-    return provider.read(source_ref(source), source.cursor or {}, read_context(settings, user, now))
+    ref = source_ref(settings, source)
+    before = dict(ref.credentials) if ref.credentials is not None else None
+    try:
+        return provider.read(ref, source.cursor or {}, read_context(settings, user, now))
+    finally:
+        store_credentials(settings, source, ref, before)
 
 
 def _apply(session: Session, source: Source, changes: ChangeSet, report: SyncReport,
@@ -141,8 +146,10 @@ def _apply_meetings(session: Session, source: Source, changes: ChangeSet, report
             select(Meeting.id, Meeting.uid, Meeting.recurrence_id, Meeting.content_hash,
                    Meeting.status, Meeting.start).where(Meeting.source_id == source.id))
     }
+    meetings, deleted = writeback.apply_own_events(session, source, changes.meetings,
+                                                   changes.deleted)
     inserts, updates, seen = [], [], set()
-    for meeting in changes.meetings:
+    for meeting in meetings:
         if meeting.key in seen:
             continue  # a feed that repeats an event must not make two meetings
         seen.add(meeting.key)
@@ -152,9 +159,10 @@ def _apply_meetings(session: Session, source: Source, changes: ChangeSet, report
             inserts.append({**row, "user_id": source.user_id, "source_id": source.id})
         elif existing[1] != row["content_hash"]:
             updates.append({**row, "id": existing[0], "prompt_skip": None})
-    vanished = []
+    vanished = [mid for key, (mid, _d, status, _s) in stored.items()
+                if status != "cancelled" and _is_deleted(key, deleted)]
     if changes.complete:
-        vanished = [
+        vanished += [
             mid for key, (mid, _digest, status, start) in stored.items()
             if key not in seen and status != "cancelled"
             and context.window_start <= start <= context.window_end
@@ -171,6 +179,11 @@ def _apply_meetings(session: Session, source: Source, changes: ChangeSet, report
     _withdraw_prompts(session, cancelled_ids)
     report.added, report.updated = len(inserts), len(updates)
     report.cancelled = len(cancelled_ids)
+
+
+def _is_deleted(key: tuple[str, str], deleted: set[tuple[str, str]]) -> bool:
+    """A tombstone names one occurrence, or with no recurrence id the whole event/series."""
+    return key in deleted or (key[0], "") in deleted
 
 
 def _withdraw_prompts(session: Session, meeting_ids: list[int]) -> None:
@@ -219,10 +232,13 @@ def _record_failure(session: Session, source_id: int, error: SourceError, settin
     if source is None:
         return
     source.failure_count = (source.failure_count or 0) + 1
-    source.status = "error"
+    source.status = error.status
     source.last_error = str(error)
     source.locked_until = None
-    source.next_sync_at = now + _retry_delay(error, source.failure_count, settings)
+    # A revoked grant or a vanished calendar waits for the user; retrying changes nothing.
+    paused = error.status in PAUSED
+    source.next_sync_at = None if paused else now + _retry_delay(error, source.failure_count,
+                                                                  settings)
 
 
 def _retry_delay(error: SourceError, failures: int, settings: Settings) -> timedelta:

@@ -13,6 +13,7 @@ from flask import Flask, current_app
 from huey import Huey, RedisHuey, SqliteHuey, crontab
 from sqlalchemy.orm import Session
 
+from calsync import outbox
 from calsync.config import Settings
 from calsync.db import get_session
 
@@ -27,6 +28,9 @@ class Queue:
     def enqueue(self, name: str, *args: Any) -> None:
         self.jobs[name](*args)
 
+    def enqueue_in(self, seconds: float, name: str, *args: Any) -> None:
+        self.jobs[name].schedule(args=args, delay=seconds)
+
 
 def make_huey(settings: Settings) -> Huey:
     if settings.queue_immediate:
@@ -40,6 +44,9 @@ def make_huey(settings: Settings) -> Huey:
 def init_app(app: Flask, settings: Settings) -> Queue:
     queue = Queue(make_huey(settings))
     _register(queue, app)
+    # An effect recorded in the outbox is attempted as soon as its transaction commits.
+    outbox.listen(app.extensions["calsync.db"].sessionmaker,
+                  lambda ids: [queue.enqueue("process_outbox", entry_id) for entry_id in ids])
     app.extensions["calsync.queue"] = queue
     return queue
 
@@ -74,15 +81,25 @@ def _register(queue: Queue, app: Flask) -> None:
             queue.enqueue("sync_source", source_id)
         inbox.create_due_prompts(session, settings, now)
         inbox.wake_snoozed(session, now)
+        for entry_id in outbox.due_ids(session, now):  # retries, and effects a crash left
+            queue.enqueue("process_outbox", entry_id)
 
     def sync_source(session: Session, source_id: int) -> None:
         sync.sync_source(session, settings, source_id)
+
+    def process_outbox(session: Session, entry_id: int) -> None:
+        entry = outbox.process(session, settings, entry_id)
+        if entry is not None and entry.status == "pending":
+            wait = (entry.next_attempt_at - datetime.now(UTC)).total_seconds()
+            queue.enqueue_in(max(wait, 0), "process_outbox", entry_id)
 
     def refresh_feeds(session: Session) -> None:
         """Hourly: re-render feeds whose bytes change with time (old cancellations drop)."""
         feedcache.refresh_all(session, settings)
 
     queue.jobs["sync_source"] = huey.task(name="sync_source")(_in_app(app, sync_source))
+    queue.jobs["process_outbox"] = huey.task(name="process_outbox")(
+        _in_app(app, process_outbox))
     queue.jobs["tick"] = huey.periodic_task(crontab(minute="*"), name="tick")(_in_app(app, tick))
     queue.jobs["refresh_feeds"] = huey.periodic_task(crontab(minute="7"), name="refresh_feeds")(
         _in_app(app, refresh_feeds))

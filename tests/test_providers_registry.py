@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 import pytest
 
 from calsync import providers
 from calsync.errors import PluginError, UnsupportedOperation
-from calsync.providers.base import SourceRef
+from calsync.providers.base import OutgoingEvent, PushChannelSpec, SourceRef
 from tests.plugins.memory import MemoryProvider
+
+NOW = datetime.now(UTC)
 
 
 def test_builtin_and_dotted_path() -> None:
@@ -30,6 +34,11 @@ def test_read_only_provider_refuses_writes(settings) -> None:  # type: ignore[no
     assert provider.describe() == {"name": "ics", "read_only": True, "supports_push": False,
                                    "supports_write": False}
     with pytest.raises(UnsupportedOperation):
-        provider.write_event(SourceRef(id=1, url="https://x.example/a.ics"), {"summary": "x"})
+        provider.write_event(SourceRef(id=1, url="https://x.example/a.ics"), OutgoingEvent(
+            calendar_id="c", event_id="e1234", summary="x", description="", start=NOW,
+            end=NOW, timezone="UTC", status="planned", reminder_minutes=10,
+            private_properties={}))
     with pytest.raises(UnsupportedOperation):
-        provider.delete_event(SourceRef(id=1), "event-1")
+        provider.delete_event(SourceRef(id=1), "c", "event-1")
+    with pytest.raises(UnsupportedOperation):
+        provider.open_channel(SourceRef(id=1), PushChannelSpec("c", "ch", "t", "https://x"))

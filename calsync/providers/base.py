@@ -20,12 +20,69 @@ from calsync.errors import UnsupportedOperation
 
 @dataclass(frozen=True)
 class SourceRef:
-    """What a provider is told about the source it reads: never a database row."""
+    """What a provider is told about the source it reads: never a database row.
+
+    `credentials` are the unsealed tokens of an account-backed source. A provider that
+    refreshes them updates this dict in place; calsync seals and stores it again.
+    """
 
     id: int
     url: str = ""
     data: bytes | None = None  # an uploaded file's bytes, for sources without a URL
     options: Mapping[str, Any] = field(default_factory=dict)
+    credentials: dict[str, Any] | None = None
+
+
+@dataclass(frozen=True)
+class OutgoingEvent:
+    """A follow-up as calsync writes it to a calendar.
+
+    `event_id` is derived from the follow-up, so a retried insert can never make a second
+    event; `etag` is what the last write returned (for If-Match), empty before the first.
+    """
+
+    calendar_id: str
+    event_id: str
+    summary: str
+    description: str
+    start: datetime
+    end: datetime
+    timezone: str
+    status: str  # planned | done | cancelled
+    reminder_minutes: int
+    private_properties: Mapping[str, str]
+    etag: str = ""
+
+
+@dataclass(frozen=True)
+class RemoteEvent:
+    """Where a written event now lives, and its version."""
+
+    calendar_id: str
+    event_id: str
+    etag: str
+
+
+@dataclass(frozen=True)
+class PushChannelSpec:
+    """A push channel to open: Google calls `address` with `channel_id` and `token`."""
+
+    calendar_id: str
+    channel_id: str
+    token: str
+    address: str
+
+
+@dataclass(frozen=True)
+class OpenedChannel:
+    calendar_id: str
+    channel_id: str
+    resource_id: str
+    expires_at: datetime | None
+
+
+# The private extended property (or equivalent) that marks an event as calsync's follow-up.
+FOLLOWUP_MARK = "calsync_followup"
 
 
 @dataclass(frozen=True)
@@ -43,10 +100,14 @@ class ChangeSet:
 
     `complete`: `meetings` is everything in the window, so a stored meeting missing from
     it has vanished. `unchanged`: nothing changed (an HTTP 304, the same bytes): sync does
-    nothing but store the cursor.
+    nothing but store the cursor. `deleted`: keys (uid, recurrence_id) the source reports
+    as deleted, for incremental reads that send tombstones instead of whole events.
+    A meeting whose `extra` has `FOLLOWUP_MARK` is a follow-up calsync wrote there itself:
+    sync moves or cancels that follow-up instead of importing a meeting.
     """
 
     meetings: list[MeetingData] = field(default_factory=list)
+    deleted: list[tuple[str, str]] = field(default_factory=list)
     cursor: dict[str, Any] = field(default_factory=dict)
     complete: bool = True
     unchanged: bool = False
@@ -76,18 +137,32 @@ class BaseProvider(ABC):
         """
         return self._read(source, dict(cursor), context)
 
-    def write_event(self, source: SourceRef, event: Mapping[str, Any]) -> Mapping[str, Any]:
-        """Create or update a follow-up's event idempotently; returns the remote event.
+    def write_event(self, source: SourceRef, event: OutgoingEvent) -> RemoteEvent:
+        """Create or update a follow-up's event idempotently; returns where it now is.
 
-        Raises UnsupportedOperation unless the provider `supports_write`.
+        Writing the same event twice leaves one event. Raises SourceError (transient for
+        rate limits and outages), UnsupportedOperation unless the provider `supports_write`.
         """
         self._require_write()
         return self._write_event(source, event)
 
-    def delete_event(self, source: SourceRef, remote_id: str) -> None:
+    def delete_event(self, source: SourceRef, calendar_id: str, event_id: str) -> None:
         """Delete an event calsync wrote; an already-missing event counts as deleted."""
         self._require_write()
-        self._delete_event(source, remote_id)
+        self._delete_event(source, calendar_id, event_id)
+
+    def open_channel(self, source: SourceRef, spec: PushChannelSpec) -> OpenedChannel:
+        """Ask the source to notify `spec.address` of changes to one calendar.
+
+        Raises UnsupportedOperation unless the provider `supports_push`.
+        """
+        self._require_push()
+        return self._open_channel(source, spec)
+
+    def close_channel(self, source: SourceRef, channel_id: str, resource_id: str) -> None:
+        """Stop a channel; an unknown or expired one counts as stopped."""
+        self._require_push()
+        self._close_channel(source, channel_id, resource_id)
 
     def describe(self) -> dict[str, Any]:
         """The capabilities, as shown in the API and on the source page."""
@@ -102,12 +177,23 @@ class BaseProvider(ABC):
     def _read(self, source: SourceRef, cursor: dict[str, Any], context: ReadContext) -> ChangeSet:
         """Provider-specific reading; see `read`."""
 
-    def _write_event(self, source: SourceRef, event: Mapping[str, Any]) -> Mapping[str, Any]:
+    # A provider overrides these when its capability flags say it can.
+    def _write_event(self, source: SourceRef, event: OutgoingEvent) -> RemoteEvent:
         raise UnsupportedOperation(f"{self.name} sources cannot receive events.")
 
-    def _delete_event(self, source: SourceRef, remote_id: str) -> None:
+    def _delete_event(self, source: SourceRef, calendar_id: str, event_id: str) -> None:
         raise UnsupportedOperation(f"{self.name} sources cannot delete events.")
+
+    def _open_channel(self, source: SourceRef, spec: PushChannelSpec) -> OpenedChannel:
+        raise UnsupportedOperation(f"{self.name} sources cannot push changes.")
+
+    def _close_channel(self, source: SourceRef, channel_id: str, resource_id: str) -> None:
+        raise UnsupportedOperation(f"{self.name} sources cannot push changes.")
 
     def _require_write(self) -> None:
         if self.read_only or not self.supports_write:
             raise UnsupportedOperation(f"{self.name} sources are read-only in calsync.")
+
+    def _require_push(self) -> None:
+        if not self.supports_push:
+            raise UnsupportedOperation(f"{self.name} sources cannot push changes.")

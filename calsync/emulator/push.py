@@ -1,0 +1,88 @@
+"""Push notifications: the `sync` handshake after watch, `exists` after every change.
+
+One worker thread delivers them in order, off the request thread, so (as with Google) the
+handshake may reach the receiver before the watch call has returned. Each delivery is
+recorded with the receiver's status; failures are not retried (Google retries with backoff).
+"""
+
+from __future__ import annotations
+
+import queue
+import threading
+from email.utils import formatdate
+
+import requests
+
+from calsync.emulator.state import Channel, Notification, State
+
+TIMEOUT = 5.0
+
+
+class Notifier:
+    def __init__(self, state: State, *, verify_tls: bool = True) -> None:
+        self.state = state
+        self.verify_tls = verify_tls
+        self.sent: list[Notification] = []
+        self.delivered = threading.Condition()
+        self._queue: queue.Queue[tuple[str, dict[str, str]] | None] = queue.Queue()
+        self._thread: threading.Thread | None = None
+        self._session = requests.Session()
+        self._session.trust_env = False  # loopback receivers must not go through a proxy
+        state.listeners.append(self.calendar_changed)
+
+    def start(self) -> None:
+        self._thread = threading.Thread(target=self._run, name="google-emulator-push",
+                                        daemon=True)
+        self._thread.start()
+
+    def stop(self) -> None:
+        if self._thread is not None:
+            self._queue.put(None)
+            self._thread.join(timeout=TIMEOUT + 1)
+            self._thread = None
+        self._session.close()
+
+    def send(self, channel: Channel, resource_state: str) -> None:
+        """Queue one notification for `channel` (caller holds the state lock)."""
+        channel.message_number += 1
+        headers = {
+            "X-Goog-Channel-ID": channel.id,
+            "X-Goog-Channel-Expiration": formatdate(channel.expiration_ms / 1000, usegmt=True),
+            "X-Goog-Resource-ID": channel.resource_id,
+            "X-Goog-Resource-URI": channel.resource_uri,
+            "X-Goog-Resource-State": resource_state,
+            "X-Goog-Message-Number": str(channel.message_number),
+        }
+        if channel.token:
+            headers["X-Goog-Channel-Token"] = channel.token
+        self._queue.put((channel.address, headers))
+
+    def calendar_changed(self, calendar_id: str) -> None:
+        for channel in self.state.channels.values():
+            if channel.calendar_id == calendar_id and channel.live():
+                self.send(channel, "exists")
+
+    def _run(self) -> None:
+        while (job := self._queue.get()) is not None:
+            address, headers = job
+            status: int | None = None
+            error = ""
+            try:
+                response = self._session.post(address, headers=headers, data=b"",
+                                              timeout=TIMEOUT, verify=self.verify_tls,
+                                              allow_redirects=False)
+                status = response.status_code
+            except requests.RequestException as exc:
+                error = str(exc)
+            record = Notification(headers["X-Goog-Channel-ID"], headers["X-Goog-Resource-State"],
+                                  int(headers["X-Goog-Message-Number"]), address, headers,
+                                  status, error)
+            with self.delivered:
+                self.sent.append(record)
+                self.delivered.notify_all()
+
+    def wait(self, count: int, timeout: float) -> list[Notification]:
+        """Block until at least `count` notifications were delivered (or `timeout` passes)."""
+        with self.delivered:
+            self.delivered.wait_for(lambda: len(self.sent) >= count, timeout=timeout)
+            return list(self.sent)

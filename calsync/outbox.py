@@ -1,0 +1,158 @@
+"""The outbox: every outside effect is recorded in the transaction that causes it, then done
+by a worker, retried with backoff, and finally shown as failed if it never succeeds."""
+
+from __future__ import annotations
+
+import logging
+import random
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from sqlalchemy import event, select, update
+from sqlalchemy.orm import Session, sessionmaker
+
+from calsync.config import Settings
+from calsync.errors import CalsyncError, SourceError
+from calsync.models import FollowUp, OutboxEntry
+
+log = logging.getLogger(__name__)
+
+Handler = Callable[[Session, Settings, OutboxEntry], None]
+HANDLERS: dict[str, Handler] = {}
+MAX_ATTEMPTS = 10
+LEASE = timedelta(minutes=5)  # a worker that dies mid-effect frees the entry after this
+MAX_DELAY = timedelta(seconds=60)
+
+
+def handles(kind: str) -> Callable[[Handler], Handler]:
+    """Register the function that performs entries of `kind`; it must be idempotent."""
+    def register(handler: Handler) -> Handler:
+        HANDLERS[kind] = handler
+        return handler
+
+    return register
+
+
+def record(session: Session, *, user_id: int, kind: str, followup_id: int | None = None,
+           source_id: int | None = None, payload: dict[str, Any] | None = None) -> OutboxEntry:
+    """Add an effect to do once this transaction commits; a pending twin is reused."""
+    twin = session.scalar(select(OutboxEntry).where(
+        OutboxEntry.status == "pending", OutboxEntry.kind == kind,
+        OutboxEntry.followup_id == followup_id, OutboxEntry.source_id == source_id,
+        OutboxEntry.user_id == user_id))
+    now = datetime.now(UTC)
+    if twin is not None and twin.payload == (payload or {}):
+        twin.next_attempt_at = now
+        return twin
+    entry = OutboxEntry(user_id=user_id, kind=kind, followup_id=followup_id,
+                        source_id=source_id, payload=payload or {}, status="pending",
+                        attempts=0, next_attempt_at=now)
+    session.add(entry)
+    return entry
+
+
+def listen(factory: sessionmaker[Session], on_commit: Callable[[list[int]], None]) -> None:
+    """Call `on_commit(ids)` with the entries a session added, once its commit has landed."""
+
+    @event.listens_for(factory, "after_flush")
+    def collect(session: Session, _context: Any) -> None:
+        added = [obj for obj in session.new if isinstance(obj, OutboxEntry)]
+        if added:
+            session.info.setdefault("outbox_new", []).extend(added)
+
+    @event.listens_for(factory, "after_commit")
+    def announce(session: Session) -> None:
+        entries = session.info.pop("outbox_new", [])
+        if entries:
+            on_commit([entry.id for entry in entries])
+
+    @event.listens_for(factory, "after_rollback")
+    def forget(session: Session) -> None:
+        session.info.pop("outbox_new", None)
+
+
+def due_ids(session: Session, now: datetime, limit: int = 200) -> list[int]:
+    query = (select(OutboxEntry.id)
+             .where(OutboxEntry.status == "pending", OutboxEntry.next_attempt_at <= now)
+             .order_by(OutboxEntry.next_attempt_at).limit(limit))
+    return list(session.scalars(query))
+
+
+def process(session: Session, settings: Settings, entry_id: int,
+            now: datetime | None = None) -> OutboxEntry | None:
+    """Do one entry if it is due and no other worker holds it; returns it, or None."""
+    now = now or datetime.now(UTC)
+    if not _claim(session, entry_id, now):
+        return None
+    entry = session.get(OutboxEntry, entry_id)
+    assert entry is not None
+    entry.attempts += 1
+    try:
+        HANDLERS[entry.kind](session, settings, entry)
+    except (SourceError, CalsyncError) as error:
+        session.rollback()
+        entry = _reload(session, entry_id)
+        _failed_attempt(session, entry, str(error), getattr(error, "transient", False), now)
+    except Exception as error:
+        # A bug must not lose the effect: keep retrying, visibly, until attempts run out.
+        log.exception("outbox entry %s (%s) failed", entry_id, type(error).__name__)
+        session.rollback()
+        entry = _reload(session, entry_id)
+        _failed_attempt(session, entry, "calsync hit an internal error; it will try again.",
+                        True, now)
+    else:
+        entry.status = "done"
+        entry.done_at = now
+        entry.last_error = None
+    session.commit()
+    return entry
+
+
+def _claim(session: Session, entry_id: int, now: datetime) -> bool:
+    # Taking the lease is one conditional UPDATE: only one worker can win it.
+    result = session.execute(
+        update(OutboxEntry)
+        .where(OutboxEntry.id == entry_id, OutboxEntry.status == "pending",
+               OutboxEntry.next_attempt_at <= now)
+        .values(next_attempt_at=now + LEASE))
+    session.commit()
+    return bool(result.rowcount)
+
+
+def _reload(session: Session, entry_id: int) -> OutboxEntry:
+    entry = session.get(OutboxEntry, entry_id)
+    assert entry is not None
+    entry.attempts += 1  # the rollback undid the count for this attempt
+    return entry
+
+
+def _failed_attempt(session: Session, entry: OutboxEntry, message: str, transient: bool,
+                    now: datetime) -> None:
+    entry.last_error = message
+    followup = session.get(FollowUp, entry.followup_id) if entry.followup_id else None
+    if transient and entry.attempts < MAX_ATTEMPTS:
+        entry.next_attempt_at = now + retry_delay(entry.attempts)
+        if followup:
+            followup.write_error = message
+        return
+    entry.status = "failed"
+    if followup:
+        followup.write_status, followup.write_error = "failed", message
+
+
+def retry_delay(attempts: int) -> timedelta:
+    """About 1, 2, 4, 8 ... seconds, capped at a minute, with jitter so retries spread out."""
+    base = min(timedelta(seconds=2 ** (attempts - 1)), MAX_DELAY)
+    return base * random.uniform(0.8, 1.2)  # noqa: S311 - jitter, not a secret
+
+
+def retry(session: Session, entry: OutboxEntry) -> None:
+    """The user asked to try a failed effect again: a fresh set of attempts, now."""
+    entry.status = "pending"
+    entry.attempts = 0
+    entry.next_attempt_at = datetime.now(UTC)
+    if entry.followup_id:
+        followup = session.get(FollowUp, entry.followup_id)
+        if followup is not None:
+            followup.write_status = "pending"

@@ -1,0 +1,165 @@
+"""Writes follow-ups back to the user's calendar: picks the receiving source, records the
+write in the outbox, and performs it idempotently through the source's provider."""
+
+from __future__ import annotations
+
+import base64
+from datetime import UTC, datetime
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from calsync import providers
+from calsync.config import Settings
+from calsync.domain.meeting import MeetingData
+from calsync.errors import PluginError, SourceError
+from calsync.models import FollowUp, OutboxEntry, Source, User
+from calsync.outbox import handles, record
+from calsync.providers.base import FOLLOWUP_MARK, OutgoingEvent
+from calsync.sources import source_ref, store_credentials
+
+WRITE = "write_followup"
+NOT_WRITABLE = ("disabled", "needs_reconnect")
+
+
+def event_id_for(followup: FollowUp) -> str:
+    """Google-valid (base32hex, lowercase, 5-1024 chars) and fixed for the follow-up's life,
+    so a retried insert can only ever find its own event."""
+    raw = f"calsync{followup.uid}".encode()
+    return base64.b32hexencode(raw).decode().rstrip("=").lower()
+
+
+def writable_source(session: Session, user_id: int) -> Source | None:
+    """The source that receives follow-ups: the user's first one that can take writes."""
+    candidates = session.scalars(select(Source).where(
+        Source.user_id == user_id, Source.status.not_in(NOT_WRITABLE)).order_by(Source.id))
+    for source in candidates:
+        if _can_write(source) and (source.options or {}).get("calendar_written"):
+            return source
+    return None
+
+
+def _can_write(source: Source) -> bool:
+    try:
+        return providers.load(source.kind).supports_write
+    except PluginError:
+        return False
+
+
+def followup_changed(session: Session, followup: FollowUp) -> None:
+    """Called in the transaction that created, changed or cancelled a follow-up."""
+    if followup.target_source_id is None:
+        if followup.status == "cancelled":
+            return  # never written anywhere: nothing to take back
+        target = writable_source(session, followup.user_id)
+        if target is None:
+            followup.write_status = "not_applicable"
+            return
+        followup.target_source_id = target.id
+    session.flush()
+    followup.write_status = "pending"
+    followup.write_error = None
+    record(session, user_id=followup.user_id, kind=WRITE, followup_id=followup.id,
+           source_id=followup.target_source_id)
+
+
+@handles(WRITE)
+def write_followup(session: Session, settings: Settings, entry: OutboxEntry) -> None:
+    """Make the calendar match the follow-up as it is now (not as it was when queued)."""
+    followup = session.get(FollowUp, entry.followup_id)
+    source = session.get(Source, entry.source_id)
+    if followup is None or source is None:
+        return  # deleted since: nothing left to write
+    if source.status in NOT_WRITABLE:
+        raise SourceError(f"“{source.name}” can't receive follow-ups right now "
+                          f"({source.status.replace('_', ' ')}).")
+    provider = providers.load(source.kind)(settings)
+    ref = source_ref(settings, source)
+    before = dict(ref.credentials) if ref.credentials is not None else None
+    try:
+        if followup.status == "cancelled":
+            if followup.remote_event_id and followup.remote_calendar_id:
+                provider.delete_event(ref, followup.remote_calendar_id, followup.remote_event_id)
+            followup.remote_etag = None
+        else:
+            remote = provider.write_event(ref, outgoing_event(session, settings, followup, source))
+            followup.remote_calendar_id = remote.calendar_id
+            followup.remote_event_id = remote.event_id
+            followup.remote_etag = remote.etag
+    finally:
+        store_credentials(settings, source, ref, before)
+    followup.write_status = "written"
+    followup.write_error = None
+
+
+def outgoing_event(session: Session, settings: Settings, followup: FollowUp,
+                   source: Source) -> OutgoingEvent:
+    user = session.get(User, followup.user_id)
+    assert user is not None
+    deal_link = f"{settings.base_url.rstrip('/')}/deals/{followup.deal_id}"
+    lines = [followup.note, "", f"Channel: {followup.channel}",
+             f"Deal: {followup.deal.name} — {deal_link}", "Planned with calsync."]
+    calendar_id = (followup.remote_calendar_id
+                   or str((source.options or {}).get("calendar_written", "primary")))
+    return OutgoingEvent(
+        calendar_id=calendar_id,
+        event_id=followup.remote_event_id or event_id_for(followup),
+        summary=f"{followup.channel.capitalize()}: {followup.deal.name} — {followup.summary}",
+        description="\n".join(lines).strip(),
+        start=followup.start.astimezone(UTC),
+        end=followup.end.astimezone(UTC),
+        timezone=user.timezone,
+        status=followup.status,
+        reminder_minutes=settings.reminder_minutes,
+        private_properties={FOLLOWUP_MARK: followup.uid, "calsync_followup_id": str(followup.id),
+                            "calsync_deal_id": str(followup.deal_id)},
+        etag=followup.remote_etag or "",
+    )
+
+
+def followup_moved_at_source(followup: FollowUp, start: datetime, end: datetime,
+                             etag: str) -> None:
+    """The user moved calsync's event in their calendar: the follow-up follows, and is not
+    written back again (the calendar already has it)."""
+    if (followup.start, followup.end) == (start, end):
+        followup.remote_etag = etag or followup.remote_etag
+        return
+    followup.start, followup.end = start, end
+    followup.sequence += 1
+    followup.changed_at = datetime.now(UTC)
+    followup.remote_etag = etag or followup.remote_etag
+
+
+def apply_own_events(session: Session, source: Source, meetings: list[MeetingData],
+                     deleted: list[tuple[str, str]]
+                     ) -> tuple[list[MeetingData], set[tuple[str, str]]]:
+    """Take calsync's own follow-up events out of a sync: moved there moves the follow-up
+    here, deleted there cancels it. Returns the meetings and deletions left to import."""
+    mine = {f.remote_event_id: f for f in session.scalars(select(FollowUp).where(
+        FollowUp.target_source_id == source.id, FollowUp.remote_event_id.is_not(None)))}
+    foreign = []
+    for meeting in meetings:
+        followup = mine.get(meeting.uid) if meeting.extra.get(FOLLOWUP_MARK) else None
+        if meeting.extra.get(FOLLOWUP_MARK) and followup is None:
+            continue  # calsync's event for a follow-up that is gone: never a meeting
+        if followup is None:
+            foreign.append(meeting)
+        elif meeting.status == "cancelled":
+            _cancelled_at_source(followup)
+        else:
+            followup_moved_at_source(followup, meeting.start, meeting.end,
+                                     meeting.extra.get("etag", ""))
+    remaining = set()
+    for key in deleted:
+        followup = mine.get(key[0])
+        if followup is not None:
+            _cancelled_at_source(followup)
+        else:
+            remaining.add(key)
+    return foreign, remaining
+
+
+def _cancelled_at_source(followup: FollowUp) -> None:
+    """Deleted in the calendar: cancelled here, and nothing left to delete there."""
+    followup.cancel(datetime.now(UTC))
+    followup.remote_etag = None
