@@ -9,7 +9,14 @@ from typing import Any
 
 from calsync.domain.meeting import MeetingData
 from calsync.errors import SourceError
-from calsync.providers.base import BaseProvider, ChangeSet, ReadContext, SourceRef
+from calsync.providers.base import (
+    BaseProvider,
+    ChangeSet,
+    OutgoingEvent,
+    ReadContext,
+    RemoteEvent,
+    SourceRef,
+)
 
 CALENDARS: dict[int, list[MeetingData] | SourceError] = {}
 READS: list[int] = []
@@ -31,3 +38,29 @@ class MemoryProvider(BaseProvider):
 
 class NotAProvider:
     """Loading this by dotted path must fail: it is not a BaseProvider."""
+
+
+# Events calsync wrote, per source id: {event_id: OutgoingEvent}; and failures to inject.
+WRITTEN: dict[int, dict[str, OutgoingEvent]] = {}
+WRITE_FAILURES: list[SourceError] = []
+
+
+class WritableMemoryProvider(MemoryProvider):
+    """A calendar calsync may write follow-ups into, kept in `WRITTEN`."""
+
+    name = "memory-writable"
+    read_only = False
+    supports_write = True
+
+    def _write_event(self, source: SourceRef, event: OutgoingEvent) -> RemoteEvent:
+        if WRITE_FAILURES:
+            raise WRITE_FAILURES.pop(0)
+        events = WRITTEN.setdefault(source.id, {})
+        version = len(events.get(event.event_id, event).summary) + len(events)
+        events[event.event_id] = event
+        return RemoteEvent(event.calendar_id, event.event_id, f'"{version}"')
+
+    def _delete_event(self, source: SourceRef, calendar_id: str, event_id: str) -> None:
+        if WRITE_FAILURES:
+            raise WRITE_FAILURES.pop(0)
+        WRITTEN.get(source.id, {}).pop(event_id, None)

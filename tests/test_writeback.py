@@ -1,0 +1,145 @@
+"""Follow-ups reach the user's writable calendar through the outbox: written once, updated,
+deleted, retried with backoff, shown as failed, and moved or cancelled from the calendar."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import timedelta
+
+import pytest
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from calsync import answers, outbox, sync, writeback
+from calsync.answers import Answer, NextStep
+from calsync.errors import SourceError
+from calsync.models import FollowUp, OutboxEntry, Prompt, Source, User
+from calsync.providers.base import FOLLOWUP_MARK
+from tests.plugins import memory
+from tests.test_sync import NOW, meeting
+
+WRITABLE = "tests.plugins.memory:WritableMemoryProvider"
+
+
+@pytest.fixture
+def source(db_session: Session, settings, user: User) -> Iterator[Source]:  # type: ignore[no-untyped-def]
+    row = Source(user_id=user.id, kind=WRITABLE, name="work", url="",
+                 options={"calendar_written": "primary"}, cursor={}, warnings=[],
+                 next_sync_at=NOW)
+    db_session.add(row)
+    db_session.commit()
+    memory.CALENDARS[row.id] = [meeting("demo")]
+    sync.sync_source(db_session, settings, row.id, now=NOW)
+    yield row
+    memory.CALENDARS.pop(row.id, None)
+    memory.WRITTEN.pop(row.id, None)
+    memory.WRITE_FAILURES.clear()
+
+
+def plan(session: Session, settings, user: User, days: int = 3) -> FollowUp:  # type: ignore[no-untyped-def]
+    prompt = session.scalar(select(Prompt).where(Prompt.meeting_id.is_not(None)))
+    step = NextStep("Send pricing", NOW + timedelta(days=days), 30, "email")
+    result = answers.answer_prompt(session, settings, session.get(User, user.id), prompt,
+                                   Answer("next_step", note="Wants numbers", next_step=step))
+    assert result.followup is not None
+    session.expire_all()
+    return result.followup
+
+
+def test_a_next_step_is_written_once_with_a_derived_id(db_session, settings, user,
+                                                       source) -> None:
+    followup = plan(db_session, settings, user)
+    assert followup.write_status == "written"
+    (event_id, event), = memory.WRITTEN[source.id].items()
+    assert event_id == writeback.event_id_for(followup) == followup.remote_event_id
+    assert set(event_id) <= set("0123456789abcdefghijklmnopqrstuv") and len(event_id) >= 5
+    assert event.private_properties[FOLLOWUP_MARK] == followup.uid
+    assert "Wants numbers" in event.description and "/deals/" in event.description
+    assert event.reminder_minutes == settings.reminder_minutes
+    assert event.timezone == "Europe/Berlin"
+
+    # A duplicate delivery of the same entry does nothing new.
+    entry = db_session.scalar(select(OutboxEntry))
+    assert entry.status == "done"
+    assert outbox.process(db_session, settings, entry.id) is None
+    assert len(memory.WRITTEN[source.id]) == 1
+
+
+def test_changes_and_cancellation_follow(db_session, settings, user, source) -> None:
+    followup = plan(db_session, settings, user)
+    first_start = followup.start
+    plan(db_session, settings, user, days=5)  # change the answer: the same event moves
+    (event,) = memory.WRITTEN[source.id].values()
+    assert event.start == first_start + timedelta(days=2)
+    assert event.etag  # the update carries what the last write returned
+
+    prompt = db_session.scalar(select(Prompt).where(Prompt.meeting_id.is_not(None)))
+    answers.answer_prompt(db_session, settings, db_session.get(User, user.id), prompt,
+                          Answer("yes"))
+    assert memory.WRITTEN[source.id] == {}
+    db_session.expire_all()
+    assert db_session.get(FollowUp, followup.id).write_status == "written"
+
+
+def test_transient_failures_retry_then_fail_visibly(db_session, settings, user,
+                                                    source) -> None:
+    memory.WRITE_FAILURES.extend([SourceError("Rate limit exceeded.", transient=True)] * 2)
+    followup = plan(db_session, settings, user)
+    assert followup.write_status == "pending" and "Rate limit" in followup.write_error
+    entry = db_session.scalar(select(OutboxEntry))
+    assert entry.attempts == 1
+    assert timedelta(seconds=0.7) < entry.next_attempt_at - NOW < timedelta(seconds=90)
+
+    later = entry.next_attempt_at + timedelta(seconds=1)
+    outbox.process(db_session, settings, entry.id, now=later)  # second failure
+    assert entry.attempts == 2 and entry.status == "pending"
+    outbox.process(db_session, settings, entry.id, now=later + timedelta(minutes=2))
+    db_session.refresh(followup)
+    assert entry.status == "done" and followup.write_status == "written"
+    assert len(memory.WRITTEN[source.id]) == 1
+
+    memory.WRITE_FAILURES.append(SourceError("The calendar was deleted."))
+    plan(db_session, settings, user, days=6)
+    db_session.refresh(followup)
+    failed = db_session.scalar(select(OutboxEntry).where(OutboxEntry.status == "failed"))
+    assert failed is not None and followup.write_status == "failed"
+    assert followup.write_error == "The calendar was deleted."
+
+    outbox.retry(db_session, failed)
+    db_session.commit()
+    outbox.process(db_session, settings, failed.id, now=NOW + timedelta(days=1))
+    db_session.refresh(followup)
+    assert followup.write_status == "written"
+
+
+def test_moved_and_deleted_in_the_calendar_flow_back(db_session, settings, user,
+                                                     source) -> None:
+    followup = plan(db_session, settings, user)
+    mine = {FOLLOWUP_MARK: followup.uid, "etag": '"9"'}
+    moved_start = followup.start + timedelta(hours=2)
+    own = meeting(followup.remote_event_id, rid="")
+    own = type(own)(**{**own.__dict__, "start": moved_start,
+                       "end": moved_start + timedelta(minutes=30), "extra": mine})
+    memory.CALENDARS[source.id] = [meeting("demo"), own]
+    report = sync.sync_source(db_session, settings, source.id, now=NOW + timedelta(minutes=1))
+    db_session.refresh(followup)
+    assert report.added == 0  # calsync's own event is never imported as a meeting
+    assert followup.start == moved_start and followup.sequence == 1
+    assert followup.remote_etag == '"9"'
+
+    gone = type(own)(**{**own.__dict__, "status": "cancelled"})
+    memory.CALENDARS[source.id] = [meeting("demo"), gone]
+    sync.sync_source(db_session, settings, source.id, now=NOW + timedelta(minutes=2))
+    db_session.refresh(followup)
+    assert followup.status == "cancelled"
+    pending = db_session.scalars(select(OutboxEntry).where(OutboxEntry.status == "pending"))
+    assert list(pending) == []  # nothing to delete there: it is already gone
+
+
+def test_read_only_sources_make_follow_ups_not_applicable(db_session, settings, user,
+                                                          source) -> None:
+    source.options = {}
+    db_session.commit()
+    followup = plan(db_session, settings, user)
+    assert followup.write_status == "not_applicable"
+    assert db_session.scalar(select(OutboxEntry)) is None
