@@ -204,3 +204,13 @@ def show_config() -> None:
     for env, default, help_text in documented_settings():
         click.echo(f"{env}={default}\n    {help_text}")
 
+
+
+@main.command("google-emulator")
+@click.option("--port", default=9100, show_default=True, type=int)
+@click.option("--host", default="127.0.0.1", show_default=True)
+def google_emulator(port: int, host: str) -> None:
+    """Run the Google Calendar + OAuth emulator alone (tests, demos, offline development)."""
+    from calsync.emulator import serve_forever
+
+    serve_forever(port, host=host)

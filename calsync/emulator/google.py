@@ -40,7 +40,6 @@ from calsync.emulator.state import (
 )
 
 
-
 class _QuietHandler(WSGIRequestHandler):
     def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
         """Tests read `GoogleEmulator.requests`; an access log would only add noise."""
@@ -81,7 +80,8 @@ class GoogleEmulator:
         self.port = self._server.server_port
         self._api.api_endpoint = self.api_endpoint
         self._notifier.start()
-        self._thread = threading.Thread(target=self._server.serve_forever,
+        server = self._server
+        self._thread = threading.Thread(target=lambda: server.serve_forever(poll_interval=0.05),
                                         name="google-emulator", daemon=True)
         self._thread.start()
         return self
