@@ -158,6 +158,7 @@ class Meeting(Base):
     organizer: Mapped[str] = mapped_column(String(320), default="")
     location: Mapped[str] = mapped_column(Text, default="")
     description: Mapped[str] = mapped_column(Text, default="")
+    conference_url: Mapped[str] = mapped_column(Text, default="")
     # A hash of everything above, so a re-sync touches only rows whose content changed.
     content_hash: Mapped[str] = mapped_column(String(64), default="")
     # Why this meeting gets no prompt (internal, keyword...), so the minute tick does not

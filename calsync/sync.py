@@ -210,11 +210,13 @@ def _row(meeting: MeetingData) -> dict[str, object]:
         "end_date": meeting.end_date,
         "status": meeting.status,
         "attendees": [
-            {"email": a.email, "name": a.name, "response": a.response} for a in meeting.attendees
+            {"email": a.email, "name": a.name, "response": a.response, "is_self": a.is_self}
+            for a in meeting.attendees
         ],
         "organizer": meeting.organizer,
         "location": meeting.location,
         "description": meeting.description,
+        "conference_url": meeting.conference_url,
         "updated_at": datetime.now(UTC),
     }
     row["content_hash"] = _digest(row)

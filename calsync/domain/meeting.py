@@ -15,6 +15,9 @@ class Attendee:
     name: str = ""
     # RFC 5545 PARTSTAT / Google responseStatus, lowercased: accepted, declined, tentative...
     response: str = ""
+    # The source knows this attendee is the calendar's owner (Google's `self`), whatever
+    # address the user signed up to calsync with.
+    is_self: bool = False
 
     @property
     def domain(self) -> str:
@@ -40,6 +43,7 @@ class MeetingData:
     location: str = ""
     description: str = ""
     series_uid: str = ""  # the series this occurrence belongs to ("" for a single event)
+    conference_url: str = ""  # the video call link, when the source has one
     extra: dict[str, str] = field(default_factory=dict, compare=False, hash=False)
 
     @property
@@ -50,6 +54,6 @@ class MeetingData:
         """The response the given person gave, "" when they are not listed."""
         wanted = email.lower()
         for attendee in self.attendees:
-            if attendee.email.lower() == wanted:
+            if attendee.email.lower() == wanted or attendee.is_self:
                 return attendee.response
         return ""

@@ -127,7 +127,7 @@ def external_people(meeting: MeetingData, rules: PromptRules) -> list[Attendee]:
     seen: set[str] = set()
     for person in _people(meeting):
         address = clean_email(person.email)
-        if address in seen or is_internal(address, rules):
+        if address in seen or person.is_self or is_internal(address, rules):
             continue
         seen.add(address)
         people.append(person)
@@ -179,7 +179,7 @@ def _user_declined(meeting: MeetingData, rules: PromptRules) -> bool:
     # Like `meeting.response_of`, but tolerant of "mailto:" and stray spaces in addresses.
     user = clean_email(rules.user_email)
     return any(
-        clean_email(a.email) == user and a.response.strip().lower() == "declined"
+        (a.is_self or clean_email(a.email) == user) and a.response.strip().lower() == "declined"
         for a in meeting.attendees
     )
 

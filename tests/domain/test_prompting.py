@@ -273,3 +273,19 @@ def test_matched_keyword_reports_the_first_in_order() -> None:
 def test_internal_only_comes_before_keyword() -> None:
     attendees = (Attendee(USER), Attendee("carl@seller.com"))
     assert decide(meeting(title="Lunch", attendees=attendees)).reason == "internal_only"
+
+
+def test_the_calendar_owner_is_known_by_is_self_whatever_their_address() -> None:
+    now = datetime(2026, 3, 4, 12, 0, tzinfo=UTC)
+    owner = Attendee("ana.personal@gmail.com", response="declined", is_self=True)
+    buyer = Attendee("buyer@prospect.example", response="accepted")
+    declined = MeetingData(uid="u", recurrence_id="", title="Demo", start=now - timedelta(hours=2),
+                           end=now - timedelta(hours=1), attendees=(owner, buyer))
+    rules = PromptRules(user_email="ana@acme-sales.com")
+    assert prompt_decision(declined, rules, now).reason == "declined"
+    accepted = MeetingData(uid="u", recurrence_id="", title="Standup",
+                           start=now - timedelta(hours=2), end=now - timedelta(hours=1),
+                           attendees=(Attendee("ana.personal@gmail.com", response="accepted",
+                                               is_self=True),
+                                      Attendee("bo@acme-sales.com")))
+    assert prompt_decision(accepted, rules, now).reason == "internal_only"

@@ -2,7 +2,7 @@
 
 Revision ID: 0002
 Revises: 0001
-Create Date: 2026-11-23 19:50:52.024236
+Create Date: 2026-11-23 20:00:23.312937
 """
 
 from collections.abc import Sequence
@@ -116,6 +116,11 @@ def upgrade() -> None:
             ondelete="SET NULL",
         )
 
+    with op.batch_alter_table("meetings", schema=None) as batch_op:
+        batch_op.add_column(
+            sa.Column("conference_url", sa.Text(), nullable=False, server_default="")
+        )
+
     with op.batch_alter_table("sources", schema=None) as batch_op:
         batch_op.add_column(sa.Column("credentials", sa.Text(), nullable=True))
         batch_op.add_column(
@@ -135,6 +140,9 @@ def downgrade() -> None:
     with op.batch_alter_table("sources", schema=None) as batch_op:
         batch_op.drop_column("sync_requested_at")
         batch_op.drop_column("credentials")
+
+    with op.batch_alter_table("meetings", schema=None) as batch_op:
+        batch_op.drop_column("conference_url")
 
     with op.batch_alter_table("followups", schema=None) as batch_op:
         batch_op.drop_constraint(
