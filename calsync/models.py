@@ -108,7 +108,7 @@ class Source(Base):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     user_id: Mapped[int] = _owner()
-    kind: Mapped[str] = mapped_column(String(32))
+    kind: Mapped[str] = mapped_column(String(200))  # a provider name, or a plugin's dotted path
     name: Mapped[str] = mapped_column(String(200))
     url: Mapped[str] = mapped_column(Text, default="")
     upload: Mapped[bytes | None] = deferred(mapped_column(LargeBinary))
@@ -332,3 +332,13 @@ class OAuthState(Base):
     user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
     code_verifier: Mapped[str] = mapped_column(String(256))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class ScheduleMark(Base):
+    """When a periodic job last ran: however many workers run the scheduler, the one that
+    moves this mark forward runs the job, the others skip it."""
+
+    __tablename__ = "schedule_marks"
+
+    name: Mapped[str] = mapped_column(String(64), primary_key=True)
+    last_run_at: Mapped[datetime] = mapped_column(UTCDateTime)

@@ -1,12 +1,12 @@
 """Fixtures every test shares: settings, an app on a migrated database, users, clients.
 
-Each test gets its own database file, copied from one migrated once per run.
+Each test gets its own database: a SQLite file by default, or its own PostgreSQL schema
+when CALSYNC_TEST_DATABASE_URL is set (see tests/databases.py).
 """
 
 from __future__ import annotations
 
 import re
-import shutil
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -15,11 +15,12 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
-from calsync import accounts, migrate
+from calsync import accounts
 from calsync.app import create_app
 from calsync.config import Settings
 from calsync.db import get_db
 from calsync.models import User
+from tests import databases
 from tests.servers.http_files import FileServer
 
 DATA = Path(__file__).parent / "data"
@@ -44,20 +45,40 @@ def http_files() -> Iterator[FileServer]:
 
 
 @pytest.fixture(scope="session")
-def migrated_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    path = tmp_path_factory.mktemp("template") / "calsync.db"
-    migrate.upgrade(f"sqlite:///{path}")
-    return path
+def migrated_template(tmp_path_factory: pytest.TempPathFactory) -> Path | None:
+    if databases.backend() != "sqlite":
+        return None
+    return databases.migrated_sqlite_template(tmp_path_factory.mktemp("template"))
 
 
 @pytest.fixture
-def settings(tmp_path: Path, migrated_template: Path) -> Settings:
-    database = tmp_path / "calsync.db"
-    shutil.copy(migrated_template, database)
+def database_url(tmp_path: Path, migrated_template: Path | None) -> Iterator[str]:
+    """A migrated database of this test's own."""
+    if databases.backend() == "postgresql":
+        with databases.own_schema(migrated=True) as url:
+            yield url
+    else:
+        with databases.own_sqlite(tmp_path, migrated_template) as url:
+            yield url
+
+
+@pytest.fixture
+def empty_database_url(tmp_path: Path) -> Iterator[str]:
+    """A database of this test's own with no tables, for migration tests."""
+    if databases.backend() == "postgresql":
+        with databases.own_schema(migrated=False) as url:
+            yield url
+    else:
+        with databases.own_sqlite(tmp_path, None) as url:
+            yield url
+
+
+@pytest.fixture
+def settings(tmp_path: Path, database_url: str) -> Settings:
     return Settings.from_env(
         {},
         instance_path=tmp_path / "instance",
-        database_url=f"sqlite:///{database}",
+        database_url=database_url,
         secret_key="test-secret",
         allow_private_urls=True,
         queue_immediate=True,

@@ -4,7 +4,7 @@ deleted, retried with backoff, shown as failed, and moved or cancelled from the 
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from sqlalchemy import select
@@ -84,11 +84,12 @@ def test_changes_and_cancellation_follow(db_session, settings, user, source) -> 
 def test_transient_failures_retry_then_fail_visibly(db_session, settings, user,
                                                     source) -> None:
     memory.WRITE_FAILURES.extend([SourceError("Rate limit exceeded.", transient=True)] * 2)
+    before = datetime.now(UTC)
     followup = plan(db_session, settings, user)
     assert followup.write_status == "pending" and "Rate limit" in followup.write_error
     entry = db_session.scalar(select(OutboxEntry))
     assert entry.attempts == 1
-    assert timedelta(seconds=0.7) < entry.next_attempt_at - NOW < timedelta(seconds=90)
+    assert timedelta(seconds=0.7) < entry.next_attempt_at - before < timedelta(seconds=30)
 
     later = entry.next_attempt_at + timedelta(seconds=1)
     outbox.process(db_session, settings, entry.id, now=later)  # second failure
