@@ -12,7 +12,7 @@ from typing import Any
 
 from flask import Flask
 
-from calsync import db, tasks
+from calsync import db, logs, tasks
 from calsync.config import Settings
 from calsync.web import register_blueprints
 
@@ -29,7 +29,8 @@ def create_app(config: Settings | Mapping[str, Any] | None = None) -> Flask:
     )
     app.config.update(_flask_config(settings))
     app.extensions["calsync.settings"] = settings
-    db.init_app(app, settings.database_url)
+    db.init_app(app, settings)
+    logs.init_app(app)
     tasks.init_app(app, settings)
     register_blueprints(app)
     return app

@@ -5,7 +5,6 @@ Results a script needs (a token) go to stdout, alone; everything said to a perso
 
 from __future__ import annotations
 
-import logging
 import os
 import signal
 import subprocess
@@ -16,7 +15,7 @@ import click
 from flask import Flask
 from sqlalchemy import select
 
-from calsync import accounts, migrate
+from calsync import accounts, logs, migrate
 from calsync.app import create_app
 from calsync.config import Settings, documented_settings
 from calsync.db import get_db
@@ -38,8 +37,9 @@ def _app() -> Flask:
 @click.group()
 def main() -> None:
     """calsync: asks how each meeting went and plans the next touch."""
-    logging.basicConfig(level=os.environ.get("LOG_LEVEL", "INFO"),
-                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    log_format = os.environ.get("CALSYNC_LOG_FORMAT", "json")
+    logs.configure(log_format if log_format in ("json", "text") else "json",
+                   os.environ.get("LOG_LEVEL", "INFO"))
 
 
 @main.group()

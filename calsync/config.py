@@ -100,6 +100,16 @@ class Settings:
     cadence_path: str = _setting(
         "CALSYNC_CADENCE_PATH", str, "",
         "A cadence TOML file replacing the bundled config/cadence.toml.")
+    queue_name: str = _setting(
+        "CALSYNC_QUEUE_NAME", str, "calsync",
+        "Name of the job queue; deployments sharing one Redis need different names.")
+    db_pool_size: int = _setting(
+        "CALSYNC_DB_POOL_SIZE", _positive_int, 5,
+        "Database connections each process keeps open (PostgreSQL); web processes x "
+        "(this + overflow) must stay under the server's max_connections.")
+    log_format: str = _setting(
+        "CALSYNC_LOG_FORMAT", _choice("json", "text"), "json",
+        "json: one JSON object per log line, with the request id; text: for reading.")
     queue_immediate: bool = _setting(
         "CALSYNC_QUEUE_IMMEDIATE", _bool, False,
         "Run background jobs inline instead of on a worker (tests, debugging).")

@@ -13,6 +13,8 @@ from flask import Flask, current_app, g
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.orm import Session, sessionmaker
 
+from calsync.config import Settings
+
 
 class Database:
     def __init__(self, url: str, **engine_options: Any) -> None:
@@ -48,8 +50,11 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.close()
 
 
-def init_app(app: Flask, url: str) -> Database:
-    database = Database(url)
+def init_app(app: Flask, settings: Settings) -> Database:
+    options: dict[str, Any] = {"pool_pre_ping": True}
+    if not settings.database_url.startswith("sqlite"):
+        options.update(pool_size=settings.db_pool_size, max_overflow=settings.db_pool_size)
+    database = Database(settings.database_url, **options)
     app.extensions["calsync.db"] = database
     app.teardown_appcontext(_close_session)
     return database

@@ -82,9 +82,10 @@ def sync_source(session: Session, settings: Settings, source_id: int,
         _record_failure(session, source_id, failure, settings, now)
         report.result, report.error = "error", failure.message
     session.commit()
-    log.info("sync source=%s result=%s added=%s updated=%s cancelled=%s prompts=%s ms=%d",
-             source_id, report.result, report.added, report.updated, report.cancelled,
-             report.prompts, (time.monotonic() - started) * 1000)
+    log.info("sync of source %s: %s", source_id, report.result, extra={
+        "source_id": source_id, "result": report.result, "added": report.added,
+        "updated": report.updated, "cancelled": report.cancelled, "prompts": report.prompts,
+        "duration_ms": round((time.monotonic() - started) * 1000)})
     return report
 
 

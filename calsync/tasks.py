@@ -6,14 +6,14 @@ Jobs are enqueued by name after the transaction that asks for them has committed
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from flask import Flask, current_app
 from huey import Huey, RedisHuey, SqliteHuey, crontab
 from sqlalchemy.orm import Session
 
-from calsync import outbox
+from calsync import outbox, schedule
 from calsync.config import Settings
 from calsync.db import get_session
 
@@ -34,11 +34,11 @@ class Queue:
 
 def make_huey(settings: Settings) -> Huey:
     if settings.queue_immediate:
-        return Huey("calsync", immediate=True)
+        return Huey(settings.queue_name, immediate=True)
     if settings.redis_url:
-        return RedisHuey("calsync", url=settings.redis_url)
+        return RedisHuey(settings.queue_name, url=settings.redis_url)
     settings.instance_path.mkdir(parents=True, exist_ok=True)
-    return SqliteHuey("calsync", filename=settings.queue_path)
+    return SqliteHuey(settings.queue_name, filename=settings.queue_path)
 
 
 def init_app(app: Flask, settings: Settings) -> Queue:
@@ -77,6 +77,8 @@ def _register(queue: Queue, app: Flask) -> None:
     def tick(session: Session) -> None:
         """Every minute: sync the sources that are due and prompt the touches that ended."""
         now = datetime.now(UTC)
+        if not schedule.claim(session, "tick", timedelta(minutes=1), now):
+            return  # another worker's scheduler already ran this minute's tick
         for source_id in sync.due_source_ids(session, now):
             queue.enqueue("sync_source", source_id)
         inbox.create_due_prompts(session, settings, now)
@@ -95,7 +97,8 @@ def _register(queue: Queue, app: Flask) -> None:
 
     def refresh_feeds(session: Session) -> None:
         """Hourly: re-render feeds whose bytes change with time (old cancellations drop)."""
-        feedcache.refresh_all(session, settings)
+        if schedule.claim(session, "refresh_feeds", timedelta(hours=1), datetime.now(UTC)):
+            feedcache.refresh_all(session, settings)
 
     queue.jobs["sync_source"] = huey.task(name="sync_source")(_in_app(app, sync_source))
     queue.jobs["process_outbox"] = huey.task(name="process_outbox")(

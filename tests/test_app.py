@@ -21,3 +21,51 @@ def test_https_base_url_makes_cookies_secure(settings: Settings) -> None:
 
 def test_healthz(client) -> None:  # type: ignore[no-untyped-def]
     assert client.get("/healthz").get_json() == {"status": "ok"}
+
+
+def test_readyz_checks_database_and_queue(client) -> None:  # type: ignore[no-untyped-def]
+    response = client.get("/readyz")
+    assert response.status_code == 200
+    assert response.get_json() == {"status": "ready", "database": "ok", "queue": "ok"}
+
+
+def test_readyz_reports_an_unreachable_queue(settings) -> None:  # type: ignore[no-untyped-def]
+    from dataclasses import replace
+
+    app = create_app(replace(settings, queue_immediate=False,
+                             redis_url="redis://127.0.0.1:1/0"))  # nothing listens on port 1
+    response = app.test_client().get("/readyz")
+    assert response.status_code == 503
+    assert response.get_json()["queue"] == "unreachable"
+    assert response.get_json()["database"] == "ok"
+
+
+def test_every_response_carries_a_request_id(client) -> None:  # type: ignore[no-untyped-def]
+    given = client.get("/healthz", headers={"X-Request-ID": "lb-1234"})
+    assert given.headers["X-Request-ID"] == "lb-1234"
+    made = client.get("/healthz", headers={"X-Request-ID": "<script>;" + "x" * 100})
+    assert len(made.headers["X-Request-ID"]) == 32
+
+
+def test_json_logs_carry_the_request_id(app, capsys) -> None:  # type: ignore[no-untyped-def]
+    import json
+    import logging
+
+    from flask import g
+
+    from calsync import logs
+
+    handler = logging.StreamHandler()
+    handler.addFilter(logs.RequestIdFilter())
+    handler.setFormatter(logs.JsonFormatter())
+    logger = logging.getLogger("calsync.test")
+    logger.addHandler(handler)
+    try:
+        with app.test_request_context("/"):
+            g.request_id = "req-42"
+            logger.warning("sync done", extra={"source_id": 7, "added": 3})
+    finally:
+        logger.removeHandler(handler)
+    line = json.loads(capsys.readouterr().err.strip().splitlines()[-1])
+    assert line["request_id"] == "req-42" and line["source_id"] == 7
+    assert line["message"] == "sync done" and line["level"] == "warning"

@@ -167,3 +167,12 @@ def test_prompt_rules_are_remembered_and_reset(db_session, settings, source, use
     inbox.reset_prompt_skips(db_session, db_session.get(User, user.id))
     db_session.commit()
     assert db_session.scalar(select(Meeting.prompt_skip)) is None
+
+
+def test_each_sync_logs_source_counts_duration_and_result(db_session, settings, source,
+                                                          caplog) -> None:
+    with caplog.at_level("INFO", logger="calsync.sync"):
+        run(db_session, settings, source, [meeting("a"), meeting("b")])
+    (record,) = [r for r in caplog.records if r.name == "calsync.sync"]
+    assert (record.source_id, record.result, record.added) == (source.id, "ok", 2)
+    assert record.duration_ms >= 0 and record.prompts == 2
