@@ -10,6 +10,7 @@ import subprocess
 import sys
 import time
 import urllib.request
+import uuid
 from collections.abc import Callable
 from pathlib import Path
 
@@ -19,17 +20,22 @@ from calsync import accounts, sources
 from calsync.app import create_app
 from calsync.config import Settings
 from calsync.db import get_db
+from tests import databases
 from tests.servers.http_files import FileServer
 
 CALSYNC = str(Path(sys.executable).parent / "calsync")
 
 
 @pytest.fixture
-def cli_env(tmp_path: Path) -> dict[str, str]:
+def cli_env(tmp_path: Path, database_url: str) -> dict[str, str]:
+    """The processes' environment: this test's database, and Redis when the suite has one."""
     env = {k: v for k, v in os.environ.items() if not k.startswith(("CALSYNC_", "DATABASE_"))}
     env.update(CALSYNC_INSTANCE_PATH=str(tmp_path / "instance"), SECRET_KEY="cli-test",
-               CALSYNC_ALLOW_PRIVATE_URLS="1")
+               CALSYNC_ALLOW_PRIVATE_URLS="1", DATABASE_URL=database_url,
+               CALSYNC_QUEUE_NAME=f"cli-{uuid.uuid4().hex}", CALSYNC_LOG_FORMAT="text")
     env.pop("REDIS_URL", None)
+    if databases.REDIS_URL:
+        env["REDIS_URL"] = databases.REDIS_URL
     return env
 
 
