@@ -100,6 +100,12 @@ class Settings:
     cadence_path: str = _setting(
         "CALSYNC_CADENCE_PATH", str, "",
         "A cadence TOML file replacing the bundled config/cadence.toml.")
+    sync_lock_seconds: int = _setting(
+        "CALSYNC_SYNC_LOCK_SECONDS", _positive_int, 600,
+        "How long a worker holds a source it syncs; a worker that dies frees it after this.")
+    outbox_lease_seconds: int = _setting(
+        "CALSYNC_OUTBOX_LEASE_SECONDS", _positive_int, 300,
+        "How long a worker holds a calendar write; one that dies mid-write frees it after this.")
     queue_name: str = _setting(
         "CALSYNC_QUEUE_NAME", str, "calsync",
         "Name of the job queue; deployments sharing one Redis need different names.")

@@ -21,7 +21,6 @@ log = logging.getLogger(__name__)
 Handler = Callable[[Session, Settings, OutboxEntry], None]
 HANDLERS: dict[str, Handler] = {}
 MAX_ATTEMPTS = 10
-LEASE = timedelta(minutes=5)  # a worker that dies mid-effect frees the entry after this
 MAX_DELAY = timedelta(seconds=60)
 
 
@@ -83,7 +82,7 @@ def process(session: Session, settings: Settings, entry_id: int,
             now: datetime | None = None) -> OutboxEntry | None:
     """Do one entry if it is due and no other worker holds it; returns it, or None."""
     now = now or datetime.now(UTC)
-    if not _claim(session, entry_id, now):
+    if not _claim(session, entry_id, now, timedelta(seconds=settings.outbox_lease_seconds)):
         return None
     entry = session.get(OutboxEntry, entry_id)
     assert entry is not None
@@ -109,13 +108,13 @@ def process(session: Session, settings: Settings, entry_id: int,
     return entry
 
 
-def _claim(session: Session, entry_id: int, now: datetime) -> bool:
+def _claim(session: Session, entry_id: int, now: datetime, lease: timedelta) -> bool:
     # Taking the lease is one conditional UPDATE: only one worker can win it.
     result = session.execute(
         update(OutboxEntry)
         .where(OutboxEntry.id == entry_id, OutboxEntry.status == "pending",
                OutboxEntry.next_attempt_at <= now)
-        .values(next_attempt_at=now + LEASE))
+        .values(next_attempt_at=now + lease))
     session.commit()
     return bool(result.rowcount)
 

@@ -27,7 +27,6 @@ from calsync.sources import source_ref, store_credentials
 
 log = logging.getLogger(__name__)
 
-LOCK_SECONDS = 600  # longer than any fetch; a worker that dies frees the source after this
 MAX_BACKOFF = timedelta(hours=6)
 PAUSED = ("disabled", "needs_reconnect")
 
@@ -58,7 +57,7 @@ def sync_source(session: Session, settings: Settings, source_id: int,
     """Sync one source now; safe to call from several workers at once."""
     now = now or datetime.now(UTC)
     report = SyncReport(source_id)
-    if not _claim(session, source_id, now):
+    if not _claim(session, source_id, now, settings.sync_lock_seconds):
         return report
     started = time.monotonic()
     source = session.get(Source, source_id)
@@ -89,14 +88,17 @@ def sync_source(session: Session, settings: Settings, source_id: int,
     return report
 
 
-def _claim(session: Session, source_id: int, now: datetime) -> bool:
-    # A conditional UPDATE is atomic on SQLite and PostgreSQL alike: exactly one worker
-    # wins, and an expired lock (a worker that died) can be taken over.
+def _claim(session: Session, source_id: int, now: datetime, lock_seconds: int) -> bool:
+    # A lock with expiry, not SELECT ... FOR UPDATE SKIP LOCKED: a sync spends most of its
+    # time on the network, and a row lock would hold a transaction (and a connection) open
+    # for all of it; SQLite has no row locks at all. This conditional UPDATE is atomic on
+    # both databases, exactly one worker wins, and a worker that died mid-sync (SIGKILL)
+    # leaves a lock that simply expires, so the source resumes from its stored cursor.
     result = session.execute(
         update(Source)
         .where(Source.id == source_id, Source.status.not_in(PAUSED),
                or_(Source.locked_until.is_(None), Source.locked_until < now))
-        .values(locked_until=now + timedelta(seconds=LOCK_SECONDS), status="syncing",
+        .values(locked_until=now + timedelta(seconds=lock_seconds), status="syncing",
                 last_attempt_at=now, sync_requested_at=None)
     )
     session.commit()
