@@ -209,19 +209,21 @@ def _expand(calendar: icalendar.Calendar, context: ReadContext, limits: Limits,
             result: ParsedCalendar, deadline: float) -> None:
     tz = context.timezone
     start, end = context.window_start.astimezone(tz), context.window_end.astimezone(tz)
-    recurring = {str(e.get("UID")) for e in calendar.walk("VEVENT")
+    events = calendar.walk("VEVENT")
+    recurring = {str(e.get("UID")) for e in events
                  if any(p in e for p in ("RRULE", "RDATE", "RECURRENCE-ID"))}
-    uids = {str(e.get("UID")) for e in calendar.walk("VEVENT")}
-    query = recurring_ical_events.of(calendar, skip_bad_series=True)
-    for lost in sorted(uids - {str(s.uid) for s in query.series})[:MAX_WARNINGS]:
+    # Most events happen once: converting them directly skips the series machinery,
+    # which costs several times the parse itself on a large calendar (bench/sync_cost.py).
+    _add_single_events([e for e in events if str(e.get("UID")) not in recurring],
+                       start, end, tz, limits, result)
+    query = recurring_ical_events.of(_only(calendar, recurring), skip_bad_series=True)
+    for lost in sorted(recurring - {str(s.uid) for s in query.series})[:MAX_WARNINGS]:
         result.warn(f"Skipped the event with UID {lost[:80]}: its times or repeat rule "
                     "could not be used.")
-    full = ("The calendar has more meetings than calsync reads from one calendar; "
-            "it kept the first {}.")
     for series in query.series:
         room = limits.max_meetings - len(result.meetings)
         if room <= 0 or time.monotonic() > deadline:
-            result.warn(full.format(len(result.meetings)))
+            result.warn(FULL.format(len(result.meetings)))
             return
         wanted = min(limits.max_occurrences_per_series, room)
         uid = str(series.uid)
@@ -233,17 +235,57 @@ def _expand(calendar: icalendar.Calendar, context: ReadContext, limits: Limits,
             result.warn(f"Skipped the event with UID {uid[:80]}: {_short(exc)}.")
             continue
         if len(occurrences) > wanted and wanted < limits.max_occurrences_per_series:
-            result.warn(full.format(len(result.meetings)))
+            result.warn(FULL.format(len(result.meetings)))
             return
         if len(occurrences) > wanted:
             result.warn(f"The repeating event with UID {uid[:80]} has more than {wanted} "
                         "occurrences in the window; calsync kept the first ones.")
 
 
+FULL = ("The calendar has more meetings than calsync reads from one calendar; "
+        "it kept the first {}.")
+
+
+def _only(calendar: icalendar.Calendar, uids: set[str]) -> icalendar.Calendar:
+    """The calendar with its time zones and just the events of `uids`."""
+    subset = icalendar.Calendar()
+    for component in calendar.subcomponents:
+        if component.name != "VEVENT" or str(component.get("UID")) in uids:
+            subset.add_component(component)
+    return subset
+
+
+def _add_single_events(events: list[icalendar.cal.Component], start: datetime, end: datetime,
+                       tz: tzinfo, limits: Limits, result: ParsedCalendar) -> None:
+    for event in events:
+        try:
+            meeting = to_meeting(event, False, tz)
+        except Exception as exc:  # one broken event must not cost the others
+            result.warn(f"Skipped the event with UID {str(event.get('UID'))[:80]}: "
+                        f"{_short(exc)}.")
+            continue
+        if not (meeting.start < end and (meeting.end > start or meeting.start >= start)):
+            continue  # outside the window
+        if len(result.meetings) >= limits.max_meetings:
+            result.warn(FULL.format(len(result.meetings)))
+            return
+        result.meetings.append(meeting)
+
+
+def _end_of(component: icalendar.cal.Component) -> date | datetime:
+    """DTEND, else DTSTART + DURATION, else a day for a date and no time for a time."""
+    if "DTEND" in component:
+        return component["DTEND"].dt
+    begins = component["DTSTART"].dt
+    if "DURATION" in component:
+        return begins + component["DURATION"].dt
+    return begins if isinstance(begins, datetime) else begins + timedelta(days=1)
+
+
 def to_meeting(component: icalendar.cal.Component, recurring: bool, tz: tzinfo) -> MeetingData:
-    """One expanded occurrence (`as_component` output) as MeetingData."""
+    """One event or expanded occurrence (`as_component` output) as MeetingData."""
     uid = _uid(str(component.get("UID", "")))
-    raw_start, raw_end = component["DTSTART"].dt, component["DTEND"].dt
+    raw_start, raw_end = component["DTSTART"].dt, _end_of(component)
     all_day = not isinstance(raw_start, datetime)
     start, end = _aware(raw_start, tz), _aware(raw_end, tz)
     if end < start:
