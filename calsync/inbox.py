@@ -6,6 +6,7 @@ Answering them lives in `calsync.answers`; the rules for who gets asked are in t
 from __future__ import annotations
 
 import tomllib
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from functools import cache
 from pathlib import Path
@@ -170,16 +171,34 @@ def prompts_query(user: User, status: str | None = None):  # type: ignore[no-unt
     return query.order_by(Prompt.touch_at.desc(), Prompt.id.desc())
 
 
-def touches_before(session: Session, prompt: Prompt) -> int:
-    """Answered touches of the prompt's deal that came before this one."""
-    if prompt.deal_id is None:
-        return 0
-    return session.scalar(select(func.count(Prompt.id)).where(
-        Prompt.deal_id == prompt.deal_id,
-        Prompt.status == "answered",
-        Prompt.id != prompt.id,
-        Prompt.touch_at <= prompt.touch_at,
-    )) or 0
+@dataclass(frozen=True)
+class TouchContext:
+    """Where a prompt's touch stands in its deal: answered touches before it, and the
+    channel promised at the last one."""
+
+    touches_before: int
+    promised_channel: str | None
+
+
+def touch_contexts(session: Session, prompts: list[Prompt]) -> dict[int, TouchContext]:
+    """The context of every prompt in two queries, however many prompts a page shows."""
+    deal_ids = {p.deal_id for p in prompts if p.deal_id is not None}
+    answered = session.execute(
+        select(Prompt.id, Prompt.deal_id, Prompt.touch_at, FollowUp.channel)
+        .outerjoin(FollowUp, FollowUp.id == Prompt.planned_followup_id)
+        .where(Prompt.deal_id.in_(deal_ids), Prompt.status == "answered")
+        .order_by(Prompt.touch_at, Prompt.id)).all() if deal_ids else []
+    contexts = {}
+    for prompt in prompts:
+        earlier = [(pid, channel) for pid, deal, at, channel in answered
+                   if deal == prompt.deal_id and pid != prompt.id and at <= prompt.touch_at]
+        promised = [channel for _pid, channel in earlier if channel]
+        # A follow-up's own channel is what was promised for it; otherwise the channel
+        # of the next step planned at the latest earlier touch.
+        channel = prompt.followup.channel if prompt.followup is not None else None
+        contexts[prompt.id] = TouchContext(len(earlier), channel or (promised[-1] if promised
+                                                                     else None))
+    return contexts
 
 
 def deal_touches(session: Session, deal_id: int) -> int:
@@ -187,27 +206,16 @@ def deal_touches(session: Session, deal_id: int) -> int:
         Prompt.deal_id == deal_id, Prompt.status == "answered")) or 0
 
 
-def promised_channel(session: Session, prompt: Prompt) -> str | None:
-    """The channel promised at the last touch: this follow-up's, else the deal's latest."""
-    if prompt.followup is not None:
-        return prompt.followup.channel
-    if prompt.deal_id is None:
-        return None
-    return session.scalar(
-        select(FollowUp.channel)
-        .where(FollowUp.deal_id == prompt.deal_id, FollowUp.start <= prompt.touch_at,
-               FollowUp.status != "cancelled")
-        .order_by(FollowUp.start.desc()).limit(1))
-
-
 def suggestion_for(session: Session, settings: Settings, user: User, prompt: Prompt,
-                   now: datetime | None = None) -> Suggestion:
+                   now: datetime | None = None, context: TouchContext | None = None
+                   ) -> Suggestion:
     """What the cadence suggests as the next touch after this prompt's touch."""
+    context = context or touch_contexts(session, [prompt])[prompt.id]
     return suggest_next(
         cadence_for(user, settings),
-        touches=touches_before(session, prompt) + 1,
+        touches=context.touches_before + 1,
         last_touch_at=prompt.touch_at,
-        last_channel=promised_channel(session, prompt),
+        last_channel=context.promised_channel,
         tz=ZoneInfo(user.timezone),
         now=now or datetime.now(UTC),
     )

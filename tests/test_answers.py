@@ -59,7 +59,9 @@ def test_next_step_plans_a_followup_and_counts_the_touch(db_session, settings, u
     assert followup.end - followup.start == timedelta(minutes=30)
     assert inbox.deal_touches(db_session, prompts[2].deal_id) == 1
     assert prompts[2].deal.status == "open"
-    assert inbox.touches_before(db_session, prompts[0]) == 1  # the answered one came before
+    context = inbox.touch_contexts(db_session, [prompts[0]])[prompts[0].id]
+    assert context.touches_before == 1  # the answered one came before
+    assert context.promised_channel == "call"  # what the last touch promised
 
 
 def test_changing_the_answer_moves_the_deal_and_followup(db_session, settings, user,

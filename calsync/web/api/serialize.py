@@ -36,7 +36,15 @@ def source_out(source: Source) -> SourceOut:
         id=source.id, kind=source.kind, name=source.name, url=source.url or None,
         status=source.status, last_synced_at=source.last_synced_at,
         last_error=source.last_error, warnings=list(source.warnings or []),
-        next_sync_at=source.next_sync_at)
+        next_sync_at=source.next_sync_at, **_calendars(source))
+
+
+def _calendars(source: Source) -> dict[str, object]:
+    if source.kind != "google":
+        return {"calendars_read": None, "calendar_written": None}
+    options = source.options or {}
+    return {"calendars_read": [str(c) for c in options.get("calendars_read") or []],
+            "calendar_written": options.get("calendar_written")}
 
 
 def meeting_out(meeting: Meeting) -> MeetingOut:
@@ -61,7 +69,8 @@ def followup_out(followup: FollowUp) -> FollowUpOut:
     return FollowUpOut(
         id=followup.id, deal_id=followup.deal_id, summary=followup.summary,
         start=followup.start, end=followup.end, channel=followup.channel, note=followup.note,
-        status=followup.status)
+        status=followup.status, write_status=followup.write_status or "not_applicable",
+        remote_event_id=followup.remote_event_id)
 
 
 class PromptView:
@@ -73,8 +82,10 @@ class PromptView:
         self.session, self.settings, self.user = session, settings, user
         self.now = now or datetime.now(UTC)
         self._touches: dict[int, int] = {}
+        self._contexts: dict[int, inbox.TouchContext] = {}
 
     def preload(self, prompts: list[Prompt]) -> None:
+        self._contexts.update(inbox.touch_contexts(self.session, prompts))
         wanted = {p.deal_id for p in prompts if p.deal_id is not None} - set(self._touches)
         if not wanted:
             return
@@ -89,12 +100,18 @@ class PromptView:
             self._touches[deal_id] = inbox.deal_touches(self.session, deal_id)
         return self._touches[deal_id]
 
+    def _context(self, prompt: Prompt) -> inbox.TouchContext:
+        if prompt.id not in self._contexts:
+            self._contexts.update(inbox.touch_contexts(self.session, [prompt]))
+        return self._contexts[prompt.id]
+
     def out(self, prompt: Prompt) -> PromptOut:
         return PromptOut(**self._fields(prompt))
 
     def action_out(self, prompt: Prompt, followup: FollowUp | None,
                    warning: str | None = None) -> PromptActionOut:
         self._touches.pop(prompt.deal_id or 0, None)  # the action may have changed them
+        self._contexts.pop(prompt.id, None)
         return PromptActionOut(**self._fields(prompt),
                                followup=followup_out(followup) if followup else None,
                                warning=warning)
@@ -110,7 +127,7 @@ class PromptView:
         if prompt.deal is not None:
             deal = DealRef(id=prompt.deal.id, name=prompt.deal.name,
                            touches=self.touches(prompt.deal.id),
-                           touch_number=inbox.touches_before(self.session, prompt) + 1)
+                           touch_number=self._context(prompt).touches_before + 1)
         return {
             "id": prompt.id, "status": prompt.status, "touch_at": prompt.touch_at,
             "meeting": meeting, "deal": deal, "suggestion": self._suggestion(prompt),
@@ -121,7 +138,8 @@ class PromptView:
     def _suggestion(self, prompt: Prompt) -> SuggestionOut | None:
         if prompt.status not in SUGGESTED_WHILE:
             return None
-        s = inbox.suggestion_for(self.session, self.settings, self.user, prompt, self.now)
+        s = inbox.suggestion_for(self.session, self.settings, self.user, prompt, self.now,
+                                 context=self._context(prompt))
         return SuggestionOut(start=s.start, channel=s.channel, duration_minutes=s.duration_minutes,
                              touch_number=s.touch_number, suggest_close=s.suggest_close,
                              message=s.message)

@@ -45,11 +45,14 @@ class PromptView:
 
 
 def prompt_view(session: Session, user: User, prompt: Prompt, return_to: str = "inbox",
-                answer: AnswerForm | None = None) -> PromptView:
+                answer: AnswerForm | None = None,
+                context: prompts_service.TouchContext | None = None) -> PromptView:
     settings = current_settings()
     cadence = prompts_service.cadence_for(user, settings)
-    suggestion = prompts_service.suggestion_for(session, settings, user, prompt)
-    touches = prompts_service.touches_before(session, prompt) + 1
+    context = context or prompts_service.touch_contexts(session, [prompt])[prompt.id]
+    suggestion = prompts_service.suggestion_for(session, settings, user, prompt,
+                                                context=context)
+    touches = context.touches_before + 1
     meeting, followup = prompt.meeting, prompt.followup
     if meeting is not None:
         title, start, end = meeting.title or "Untitled meeting", meeting.start, meeting.end
@@ -106,6 +109,7 @@ def inbox() -> str:
     page = max(request.args.get("page", 1, type=int) or 1, 1)
     query = prompts_service.prompts_query(user, "pending")
     pending = list(session.scalars(query.limit(PAGE_SIZE).offset((page - 1) * PAGE_SIZE)))
+    contexts = prompts_service.touch_contexts(session, pending)
     total = session.scalar(select(func.count()).select_from(query.order_by(None).subquery())) or 0
     unplanned_ids = prompts_service.deals_without_next_touch(session, user)
     unplanned = list(session.scalars(
@@ -116,7 +120,8 @@ def inbox() -> str:
         select(Source.id).where(Source.user_id == user.id).limit(1)) is not None
     return render_template(
         "inbox.html",
-        views=[prompt_view(session, user, prompt) for prompt in pending],
+        views=[prompt_view(session, user, prompt, context=contexts[prompt.id])
+               for prompt in pending],
         total=total, page=page, pages=max(1, -(-total // PAGE_SIZE)),
         unplanned=unplanned, unplanned_count=len(unplanned_ids), snoozed=snoozed,
         has_sources=has_sources,
