@@ -69,7 +69,7 @@ def _in_app(app: Flask, job: Callable[..., Any]) -> Callable[..., Any]:
 
 def _register(queue: Queue, app: Flask) -> None:
     # Imported here: the jobs reach into the whole app, and the app imports this module.
-    from calsync import feedcache, inbox, sync
+    from calsync import channels, feedcache, inbox, sync  # channels: its outbox handler
 
     huey = queue.huey
     settings: Settings = app.extensions["calsync.settings"]
@@ -85,6 +85,8 @@ def _register(queue: Queue, app: Flask) -> None:
         inbox.wake_snoozed(session, now)
         for entry_id in outbox.due_ids(session, now):  # retries, and effects a crash left
             queue.enqueue("process_outbox", entry_id)
+        if schedule.claim(session, "renew_channels", timedelta(minutes=15), now):
+            channels.renew_due(session, settings, now)
 
     def sync_source(session: Session, source_id: int) -> None:
         sync.sync_source(session, settings, source_id)

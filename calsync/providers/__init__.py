@@ -16,6 +16,7 @@ from calsync.providers.base import BaseProvider
 ENTRY_POINT_GROUP = "calsync.providers"
 BUILTIN = {
     "ics": "calsync.providers.ics:IcsProvider",
+    "google": "calsync.providers.google:GoogleProvider",
 }
 
 

@@ -1,0 +1,1 @@
+"""Crash-safety harness: real worker processes that a test can SIGKILL at will."""
