@@ -78,8 +78,12 @@ def write_followup(session: Session, settings: Settings, entry: OutboxEntry) -> 
     before = dict(ref.credentials) if ref.credentials is not None else None
     try:
         if followup.status == "cancelled":
-            if followup.remote_event_id and followup.remote_calendar_id:
-                provider.delete_event(ref, followup.remote_calendar_id, followup.remote_event_id)
+            # Not only when an id was stored: a worker killed between inserting the event
+            # and recording its id leaves an event we only know by its derived id.
+            calendar = followup.remote_calendar_id or str(
+                (source.options or {}).get("calendar_written", "primary"))
+            provider.delete_event(ref, calendar,
+                                  followup.remote_event_id or event_id_for(followup))
             followup.remote_etag = None
         else:
             remote = provider.write_event(ref, outgoing_event(session, settings, followup, source))

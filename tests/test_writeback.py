@@ -144,3 +144,15 @@ def test_read_only_sources_make_follow_ups_not_applicable(db_session, settings, 
     followup = plan(db_session, settings, user)
     assert followup.write_status == "not_applicable"
     assert db_session.scalar(select(OutboxEntry)) is None
+
+
+def test_cancelling_after_a_lost_bookkeeping_still_deletes_the_event(db_session, settings,
+                                                                     user, source) -> None:
+    """A worker killed after the insert but before recording the id: the derived id finds it."""
+    followup = plan(db_session, settings, user)
+    followup.remote_event_id = followup.remote_calendar_id = followup.remote_etag = None
+    db_session.commit()
+    prompt = db_session.scalar(select(Prompt).where(Prompt.meeting_id.is_not(None)))
+    answers.answer_prompt(db_session, settings, db_session.get(User, user.id), prompt,
+                          Answer("no", no_reason="no_budget"))
+    assert memory.WRITTEN[source.id] == {}
