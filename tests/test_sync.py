@@ -176,3 +176,27 @@ def test_each_sync_logs_source_counts_duration_and_result(db_session, settings, 
     (record,) = [r for r in caplog.records if r.name == "calsync.sync"]
     assert (record.source_id, record.result, record.added) == (source.id, "ok", 2)
     assert record.duration_ms >= 0 and record.prompts == 2
+
+
+def test_two_workers_never_sync_one_source_at_once(app, settings, source) -> None:  # type: ignore[no-untyped-def]
+    import threading
+
+    from calsync.db import get_db
+
+    memory.CALENDARS[source.id] = [meeting("a")]
+    memory.READ_DELAY = 0.5  # the first worker is still reading when the second arrives
+    results: list[str] = []
+
+    def worker() -> None:
+        with app.app_context(), get_db().session() as session:
+            results.append(sync.sync_source(session, settings, source.id).result)
+
+    threads = [threading.Thread(target=worker) for _ in range(2)]
+    try:
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(timeout=30)
+    finally:
+        memory.READ_DELAY = 0.0
+    assert sorted(results) == ["ok", "skipped"]

@@ -5,6 +5,7 @@ Tests put meetings (or an error to raise) under a source id in `CALENDARS`.
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 from calsync.domain.meeting import MeetingData
@@ -20,6 +21,7 @@ from calsync.providers.base import (
 
 CALENDARS: dict[int, list[MeetingData] | SourceError] = {}
 READS: list[int] = []
+READ_DELAY = 0.0  # seconds each read takes, to hold a sync open
 
 
 class MemoryProvider(BaseProvider):
@@ -27,6 +29,7 @@ class MemoryProvider(BaseProvider):
 
     def _read(self, source: SourceRef, cursor: dict[str, Any], context: ReadContext) -> ChangeSet:
         READS.append(source.id)
+        time.sleep(READ_DELAY)
         content = CALENDARS.get(source.id, [])
         if isinstance(content, SourceError):
             raise content
