@@ -160,7 +160,8 @@ def answer_some(app: Flask, settings: Settings, answered: dict[int, tuple[str, s
 
 
 def test_workers_killed_at_random_lose_and_duplicate_nothing(
-        crash_settings: Settings, emulator: GoogleEmulator) -> None:
+        crash_settings: Settings, emulator: GoogleEmulator,
+        capsys: pytest.CaptureFixture[str]) -> None:
     started = time.monotonic()
     app = create_app(crash_settings)
     queue: tasks.Queue = app.extensions["calsync.queue"]
@@ -189,11 +190,12 @@ def test_workers_killed_at_random_lose_and_duplicate_nothing(
 
     with app.app_context(), get_db().session() as session:
         counts = verify(session, emulator, answered)
-    print(f"\ncrash safety: {KILLS} workers killed with SIGKILL ({caught['mid_sync']} during a "
-          f"sync, {caught['mid_write']} during a calendar write); {counts['meetings']} meetings, "
-          f"{counts['answers']} answers, {counts['next_steps']} next steps with exactly one "
-          f"event each, {counts['failed']} failed writes, "
-          f"{time.monotonic() - started:.0f} s")
+    with capsys.disabled():  # the counts belong in the run's log, not only on failure
+        print(f"\ncrash safety: {KILLS} workers killed with SIGKILL "
+              f"({caught['mid_sync']} during a sync, {caught['mid_write']} during a calendar "
+              f"write); {counts['meetings']} meetings, {counts['answers']} answers, "
+              f"{counts['next_steps']} next steps with exactly one event each, "
+              f"{counts['failed']} failed writes, {time.monotonic() - started:.0f} s")
 
 
 def note_what_is_running(app: Flask, caught: dict[str, int]) -> None:
