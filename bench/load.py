@@ -24,11 +24,10 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import requests
-from sqlalchemy import create_engine, text
 
-from calsync import accounts, migrate
+from calsync import accounts
 from calsync.db import Database
-from tests.databases import with_schema
+from tests.databases import own_schema
 from tests.servers.http_files import FileServer
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -64,22 +63,6 @@ def feed(user: int) -> bytes:
                   f"DTEND:{start + timedelta(minutes=45):%Y%m%dT%H%M%SZ}",
                   f"ATTENDEE:mailto:buyer@prospect{user}.example", "END:VEVENT"]
     return ("\r\n".join([*lines, "END:VCALENDAR"]) + "\r\n").encode()
-
-
-@contextmanager
-def schema() -> Iterator[str]:
-    name = f"load_{uuid.uuid4().hex[:10]}"
-    admin = create_engine(DATABASE, isolation_level="AUTOCOMMIT")
-    with admin.connect() as connection:
-        connection.execute(text(f'CREATE SCHEMA "{name}"'))
-    try:
-        url = with_schema(DATABASE, name)
-        migrate.upgrade(url)
-        yield url
-    finally:
-        with admin.connect() as connection:
-            connection.execute(text(f'DROP SCHEMA "{name}" CASCADE'))
-        admin.dispose()
 
 
 def procfile() -> dict[str, str]:
@@ -199,7 +182,7 @@ def main() -> None:
     args = parser.parse_args()
     port = 18000 + os.getpid() % 1000
     base = f"http://127.0.0.1:{port}"
-    with schema() as url, FileServer() as files:
+    with own_schema(True, DATABASE) as url, FileServer() as files:
         database = Database(url)
         tokens = []
         with database.session() as session:

@@ -47,30 +47,22 @@ def http_files() -> Iterator[FileServer]:
 @pytest.fixture(scope="session")
 def migrated_template(tmp_path_factory: pytest.TempPathFactory) -> Path | None:
     if databases.backend() != "sqlite":
-        return None
+        return None  # each PostgreSQL schema is migrated on its own
     return databases.migrated_sqlite_template(tmp_path_factory.mktemp("template"))
 
 
 @pytest.fixture
 def database_url(tmp_path: Path, migrated_template: Path | None) -> Iterator[str]:
     """A migrated database of this test's own."""
-    if databases.backend() == "postgresql":
-        with databases.own_schema(migrated=True) as url:
-            yield url
-    else:
-        with databases.own_sqlite(tmp_path, migrated_template) as url:
-            yield url
+    with databases.own_database(tmp_path, True, migrated_template) as url:
+        yield url
 
 
 @pytest.fixture
 def empty_database_url(tmp_path: Path) -> Iterator[str]:
     """A database of this test's own with no tables, for migration tests."""
-    if databases.backend() == "postgresql":
-        with databases.own_schema(migrated=False) as url:
-            yield url
-    else:
-        with databases.own_sqlite(tmp_path, None) as url:
-            yield url
+    with databases.own_database(tmp_path, False) as url:
+        yield url
 
 
 @pytest.fixture

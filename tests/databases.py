@@ -30,14 +30,14 @@ def with_schema(url: str, schema: str) -> str:
 
 
 @contextmanager
-def own_schema(migrated: bool) -> Iterator[str]:
+def own_schema(migrated: bool, server_url: str = SERVER_URL) -> Iterator[str]:
     """A fresh PostgreSQL schema for one test (other processes can share it by URL)."""
     schema = f"t_{uuid.uuid4().hex[:16]}"
-    admin = create_engine(SERVER_URL, isolation_level="AUTOCOMMIT")
+    admin = create_engine(server_url, isolation_level="AUTOCOMMIT")
     try:
         with admin.connect() as connection:
             connection.execute(text(f'CREATE SCHEMA "{schema}"'))
-        url = with_schema(SERVER_URL, schema)
+        url = with_schema(server_url, schema)
         if migrated:
             migrate.upgrade(url)
         yield url
@@ -48,9 +48,16 @@ def own_schema(migrated: bool) -> Iterator[str]:
 
 
 @contextmanager
-def own_sqlite(directory: Path, template: Path | None) -> Iterator[str]:
+def own_database(directory: Path, migrated: bool, template: Path | None = None
+                 ) -> Iterator[str]:
+    """This test's database, migrated or empty; SQLite copies the migrated template."""
+    if backend() == "postgresql":
+        with own_schema(migrated) as url:
+            yield url
+        return
     path = directory / "calsync.db"
-    if template is not None:
+    if migrated:
+        assert template is not None
         shutil.copy(template, path)
     yield f"sqlite:///{path}"
 
