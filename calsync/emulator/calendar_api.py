@@ -21,8 +21,12 @@ from calsync.emulator.push import Notifier
 from calsync.emulator.state import DEFAULT_CHANNEL_TTL, Calendar, Channel, State, Token
 
 AUTH = "https://www.googleapis.com/auth/"
-WRITE_SCOPES = frozenset({AUTH + "calendar", AUTH + "calendar.events"})
-READ_SCOPES = WRITE_SCOPES | {AUTH + "calendar.readonly", AUTH + "calendar.events.readonly"}
+# `calendar.events.owned` covers the calendars the account owns, which are the only ones
+# an account sees here.
+WRITE_SCOPES = frozenset({AUTH + "calendar", AUTH + "calendar.events",
+                          AUTH + "calendar.events.owned"})
+READ_SCOPES = WRITE_SCOPES | {AUTH + "calendar.readonly", AUTH + "calendar.events.readonly",
+                              AUTH + "calendar.events.owned.readonly"}
 LIST_SCOPES = frozenset({AUTH + "calendar", AUTH + "calendar.readonly",
                          AUTH + "calendar.calendarlist", AUTH + "calendar.calendarlist.readonly"})
 MAX_CHANNEL_ID = 64

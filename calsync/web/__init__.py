@@ -35,7 +35,7 @@ def absolute_url(path: str) -> str:
 
 
 def register_blueprints(app: Flask) -> None:
-    from calsync.web import api, auth, errors, feeds, health, pages
+    from calsync.web import api, auth, errors, feeds, google, health, pages, webhooks
 
     csrf.init_app(app)
     login_manager.init_app(app)
@@ -48,3 +48,8 @@ def register_blueprints(app: Flask) -> None:
     # The API authenticates every call with a bearer token, not a cookie, so a forged
     # cross-site request carries nothing to ride on.
     csrf.exempt(api.bp)
+    app.register_blueprint(google.bp)
+    app.register_blueprint(webhooks.bp)
+    # Google cannot send a CSRF token (nor a cookie); each notification carries its
+    # channel's secret token instead, which the webhook compares in constant time.
+    csrf.exempt(webhooks.bp)

@@ -18,6 +18,7 @@ VALID_BODIES: dict[str, Any] = {
     "dismiss_prompt": {"skip_series": True},
     "didnt_happen": {"reschedule": {"summary": "x", "start": LATER}},
     "move_prompt": {"name": "Stolen"},
+    "update_source": {"calendar_written": "stolen@example.com"},
 }
 WITH_IDS = [op for op in OPERATIONS if "<" in op.rule]
 

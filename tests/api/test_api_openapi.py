@@ -14,7 +14,7 @@ from tests.api.conftest import error_of, upload
 LATER = (datetime.now(UTC) + timedelta(days=7)).replace(microsecond=0).isoformat()
 CONTRACT = {
     "/api/v1/sources": {"get", "post"},
-    "/api/v1/sources/{source_id}": {"get", "delete"},
+    "/api/v1/sources/{source_id}": {"get", "delete", "patch"},
     "/api/v1/sources/{source_id}/sync": {"post"},
     "/api/v1/meetings": {"get"},
     "/api/v1/prompts": {"get"},

@@ -45,6 +45,15 @@ class SourceIn(Body):
                             description="The text of an .ics file, instead of a url.")
 
 
+class SourcePatchIn(Body):
+    """A Google source's calendars: give either field or both; the other keeps its value."""
+
+    calendars_read: list[str] | None = Field(
+        None, min_length=1, description="Ids of the account's calendars to read meetings from.")
+    calendar_written: str | None = Field(
+        None, description="Id of the calendar that receives follow-ups; one of those read.")
+
+
 class NextStepIn(Body):
     summary: str = Field(min_length=1, max_length=500, description="What the next step is.")
     start: datetime = Field(description="When it happens. " + LOCAL_TIME)

@@ -7,12 +7,12 @@ import logging
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from calsync import sources, tasks
+from calsync import google_accounts, sources, tasks
 from calsync.db import get_session
 from calsync.errors import ValidationFailed
 from calsync.models import Meeting, Source
 from calsync.web import current_settings
-from calsync.web.api.bodies import MeetingQuery, Page, SourceIn
+from calsync.web.api.bodies import MeetingQuery, Page, SourceIn, SourcePatchIn
 from calsync.web.api.pagination import page
 from calsync.web.api.registry import api_user, route, user_time
 from calsync.web.api.schemas import MeetingList, SourceList, SourceOut
@@ -58,6 +58,35 @@ def get_source(source_id: int) -> SourceOut:
     return source_out(sources.get_source(get_session(), api_user(), source_id))
 
 
+@route("/sources/<int:source_id>", "PATCH", response=SourceOut, body=SourcePatchIn)
+def update_source(source_id: int, body: SourcePatchIn) -> SourceOut:
+    """Choose a Google source's calendars: which are read, which receives follow-ups.
+
+    Ids must be the account's calendars (as Google lists them); the calendar that
+    receives follow-ups must be one of those read. 422 names the field otherwise, and for
+    sources that are not Google's.
+    """
+    session, settings = get_session(), current_settings()
+    source = sources.get_source(session, api_user(), source_id)
+    field = "calendars_read" if body.calendars_read is not None else "calendar_written"
+    if source.kind != google_accounts.KIND:
+        raise ValidationFailed(field, "only a Google Calendar source has calendars to choose.")
+    if body.calendars_read is None and body.calendar_written is None:
+        raise ValidationFailed("calendars_read", "give calendars_read, calendar_written "
+                                                 "or both.")
+    options = source.options or {}
+    read = body.calendars_read if body.calendars_read is not None else list(
+        options.get("calendars_read") or [])
+    written = body.calendar_written if body.calendar_written is not None else str(
+        options.get("calendar_written") or "")
+    changed = google_accounts.choose_calendars(session, source, read, written)
+    session.commit()
+    if changed:
+        google_accounts.calendars_changed(session, settings, source)
+    session.refresh(source)
+    return source_out(source)
+
+
 @route("/sources/<int:source_id>/sync", "POST", response=SourceOut, body=None)
 def sync_source(source_id: int) -> SourceOut:
     """Sync a source now; answers with the source after the sync was queued.
@@ -74,12 +103,17 @@ def sync_source(source_id: int) -> SourceOut:
 def delete_source(source_id: int) -> None:
     """Stop reading a calendar and forget its meetings.
 
+    A Google source is disconnected first (its access revoked, its push channels stopped).
     Deals and follow-ups stay. Meetings the user answered stay too, with their answers and
     notes, as touches of their deals (their `source_id` becomes null); the other meetings
     and their unanswered prompts go.
     """
     session = get_session()
-    sources.delete_source(session, sources.get_source(session, api_user(), source_id))
+    source = sources.get_source(session, api_user(), source_id)
+    if source.kind == google_accounts.KIND and source.status != "disabled":
+        # Revoke the grant and stop the push channels while the source still names them.
+        google_accounts.disconnect(session, current_settings(), source)
+    sources.delete_source(session, source)
 
 
 @route("/meetings", "GET", response=MeetingList, query=MeetingQuery)

@@ -15,6 +15,7 @@ from calsync.sources import STATUSES as SOURCE_STATUSES
 PROMPT_STATUSES = ("pending", "answered", "dismissed", "snoozed", "withdrawn")
 DEAL_STATUSES = ("open", "won", "lost")
 FOLLOWUP_STATUSES = ("planned", "done", "cancelled")
+WRITE_STATUSES = ("pending", "written", "failed", "not_applicable")
 MEETING_STATUSES = ("confirmed", "cancelled")
 
 SourceStatus = Literal[SOURCE_STATUSES]  # type: ignore[valid-type]
@@ -75,6 +76,10 @@ class SourceOut(Out):
     last_error: str | None
     warnings: list[str]
     next_sync_at: Time | None
+    # Google sources only (null for the others): calendar ids read, and the one that
+    # receives follow-ups.
+    calendars_read: list[str] | None
+    calendar_written: str | None
 
 
 class AttendeeOut(Out):
@@ -143,6 +148,10 @@ class FollowUpOut(Out):
     channel: Channel
     note: str
     status: FollowUpStatus
+    # Its event in the user's calendar: pending, written, failed (shown until retried), or
+    # not_applicable when no connected calendar receives follow-ups.
+    write_status: Literal[WRITE_STATUSES]  # type: ignore[valid-type]
+    remote_event_id: str | None
 
 
 class PromptActionOut(PromptOut):

@@ -1,0 +1,272 @@
+"""Google connections as sources: connect (and reconnect) from a finished OAuth grant,
+sign in with Google, the calendar picker, and disconnect. No Flask here."""
+
+from __future__ import annotations
+
+import logging
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from calsync import accounts, channels, crypto, google_oauth, outbox, tasks
+from calsync.config import Settings
+from calsync.errors import CalsyncError, ValidationFailed
+from calsync.models import OutboxEntry, Source, User
+from calsync.providers.google import list_calendars
+
+log = logging.getLogger(__name__)
+
+KIND = "google"
+# Google may hand a role per calendar; follow-ups can only go where the account may write.
+WRITABLE_ROLES = ("owner", "writer")
+
+
+def google_sources(session: Session, user: User) -> list[Source]:
+    return list(session.scalars(select(Source).where(
+        Source.user_id == user.id, Source.kind == KIND).order_by(Source.id)))
+
+
+def holds_refresh_token(session: Session, user: User) -> bool:
+    """Whether a live connection already holds a refresh token: then Google need not ask for
+    consent again (it sends a refresh token only on consent)."""
+    return any(s.credentials and s.status not in ("needs_reconnect", "disabled")
+               for s in google_sources(session, user))
+
+
+def connect(session: Session, settings: Settings, user: User,
+            grant: google_oauth.Grant) -> tuple[Source, bool]:
+    """Create or update the user's source for the grant's Google account; returns it and
+    whether it is new. Call `start_syncing` once the transaction is committed.
+
+    Raises NeedsConsent when neither the grant nor the stored source has a refresh token."""
+    account = grant.email.lower() or _primary_calendar(settings, dict(grant.credentials))
+    source = next((s for s in google_sources(session, user)
+                   if (s.options or {}).get("account") == account), None)
+    held = _credentials(settings, source)
+    credentials = dict(grant.credentials)
+    if not credentials.get("refresh_token"):
+        # Google sends a refresh token only on first consent: keep the one we hold.
+        if held.get("refresh_token") and source is not None and source.status != "disabled":
+            credentials["refresh_token"] = held["refresh_token"]
+        else:
+            raise NeedsConsent(account)
+    calendars = _list_calendars(settings, credentials, account)
+    options = dict(source.options or {}) if source is not None else {}
+    names = {c["id"]: c["name"] for c in calendars}
+    read = [c for c in options.get("calendars_read", []) if c in names] or [account]
+    written = options.get("calendar_written")
+    options.update({
+        "account": account,
+        "calendars_read": read,
+        "calendar_written": written if written in names else account,
+        "calendar_names": names,
+        "calendars_writable": [c["id"] for c in calendars if c["writable"]],
+    })
+    new = source is None
+    if source is not None and source.status in ("needs_reconnect", "disabled"):
+        # Channels opened under the old grant may be dead or dying: start afresh.
+        channels.stop_channels(session, source)
+    if source is None:
+        source = Source(user_id=user.id, kind=KIND, url="", cursor={}, warnings=[])
+        session.add(source)
+    source.name = f"Google Calendar ({account})"[:200]
+    source.options = options
+    source.credentials = crypto.seal(settings, credentials)
+    source.status = "new"
+    source.last_error = None
+    source.failure_count = 0
+    source.next_sync_at = datetime.now(UTC)
+    _link_identity(session, user, grant)
+    session.flush()
+    return source, new
+
+
+class NeedsConsent(CalsyncError):
+    """Google sent no refresh token and calsync holds none: ask again with prompt=consent."""
+
+    code = "needs_consent"
+
+    def __init__(self, account: str) -> None:
+        super().__init__("Google did not give calsync lasting access to this account.",
+                         "Connect again and approve the request.")
+        self.account = account
+
+
+def start_syncing(session: Session, settings: Settings, source: Source) -> None:
+    """After the commit: watch the read calendars (when push is on) and sync now."""
+    if settings.google_push:
+        try:
+            channels.open_channels(session, settings, source)
+        except Exception:
+            # Polling still finds every change; a channel that failed to open is not fatal.
+            session.rollback()
+            log.exception("could not open push channels for source %s", source.id)
+    tasks.enqueue("sync_source", source.id)
+
+
+def sign_in(session: Session, grant: google_oauth.Grant, timezone: str = "UTC") -> User:
+    """The user this Google account signs in: by its subject, else by email (then linked),
+    else a new password-less account. Flushes, does not commit."""
+    if not grant.subject or not grant.email:
+        raise google_oauth.OAuthFailed("Google did not say who you are.",
+                                       "Try signing in with Google again.")
+    user = session.scalar(select(User).where(User.google_subject == grant.subject))
+    if user is None:
+        user = session.scalar(select(User).where(User.email == grant.email.lower()))
+        if user is None:
+            try:
+                zone = accounts.check_timezone(timezone or "UTC")
+            except ValidationFailed:
+                zone = "UTC"
+            user = accounts.create_user(session, grant.email, None, zone)
+        user.google_subject = grant.subject
+    session.flush()
+    return user
+
+
+def _link_identity(session: Session, user: User, grant: google_oauth.Grant) -> None:
+    """The account a user connects can also sign them in, unless it signs in someone else."""
+    if user.google_subject or not grant.subject:
+        return
+    taken = session.scalar(select(User.id).where(User.google_subject == grant.subject))
+    if taken is None:
+        user.google_subject = grant.subject
+
+
+def calendar_choices(session: Session, settings: Settings,
+                     source: Source) -> list[dict[str, Any]]:
+    """The account's calendars (asked of Google, else as last seen), for the picker."""
+    options = dict(source.options or {})
+    credentials = _credentials(settings, source)
+    if credentials and source.status not in ("needs_reconnect", "disabled"):
+        try:
+            calendars = _fetch_calendars(settings, credentials)
+        except Exception:  # Google unreachable or the grant gone: show what we know
+            log.warning("could not list calendars of source %s", source.id)
+        else:
+            options["calendar_names"] = {c["id"]: c["name"] for c in calendars}
+            options["calendars_writable"] = [c["id"] for c in calendars if c["writable"]]
+            source.options = options
+            source.credentials = crypto.seal(settings, credentials)  # refreshed in place
+            session.commit()
+    names: dict[str, str] = options.get("calendar_names") or {}
+    writable = set(options.get("calendars_writable") or names)
+    return [{"id": cid, "name": name, "writable": cid in writable,
+             "primary": cid == options.get("account")} for cid, name in names.items()]
+
+
+def choose_calendars(session: Session, source: Source, read: list[str], written: str) -> bool:
+    """Set which calendars are read and which receives follow-ups; raises ValidationFailed
+    naming the field. Returns whether the read set changed (channels must follow)."""
+    if source.kind != KIND:
+        raise ValidationFailed("calendars_read", "only a Google Calendar source has calendars "
+                                                 "to choose.")
+    options = dict(source.options or {})
+    names: dict[str, str] = options.get("calendar_names") or {}
+    writable = set(options.get("calendars_writable") or names)
+    read = list(dict.fromkeys(read))
+    if not read:
+        raise ValidationFailed("calendars_read", "pick at least one calendar to read.")
+    unknown = [c for c in read if c not in names]
+    if unknown:
+        raise ValidationFailed("calendars_read", f"{unknown[0]!r} is not one of this "
+                                                 "account's calendars.")
+    if written not in names:
+        raise ValidationFailed("calendar_written", f"{written!r} is not one of this "
+                                                   "account's calendars.")
+    if written not in writable:
+        raise ValidationFailed("calendar_written", f"calsync may not add events to "
+                                                   f"“{names[written]}”; pick a calendar you own.")
+    if written not in read:
+        raise ValidationFailed("calendar_written", "pick a calendar calsync also reads, so it "
+                                                   "notices when you move or delete a follow-up.")
+    changed = set(read) != set(options.get("calendars_read") or [])
+    options["calendars_read"], options["calendar_written"] = read, written
+    source.options = options
+    if changed:
+        source.next_sync_at = datetime.now(UTC)
+    return changed
+
+
+def calendars_changed(session: Session, settings: Settings, source: Source) -> None:
+    """After the commit of a new read set: channels follow the calendars, and a sync reads
+    the new ones."""
+    if source.status not in ("needs_reconnect", "disabled"):
+        channels.stop_channels(session, source)
+        session.commit()
+        start_syncing(session, settings, source)
+
+
+def disconnect(session: Session, settings: Settings, source: Source) -> None:
+    """Stop watching, revoke the grant and forget the tokens; meetings, answers and
+    follow-ups stay. Commits."""
+    credentials = _credentials(settings, source)
+    channels.stop_channels(session, source)
+    stops = [o.id for o in _flushed_outbox(session)]
+    session.commit()
+    # Stop now, while the grant still works: once revoked, Google would refuse the stop.
+    for entry_id in stops:
+        outbox.process(session, settings, entry_id)
+    google_oauth.revoke(settings, credentials)
+    source.credentials = None
+    source.status = "disabled"
+    source.next_sync_at = None
+    source.sync_requested_at = None
+    source.last_error = "Disconnected from Google. Connect again to resume."
+    session.commit()
+
+
+def _flushed_outbox(session: Session) -> list[OutboxEntry]:
+    pending = [o for o in session.new if isinstance(o, OutboxEntry)]
+    session.flush()
+    return pending
+
+
+def _credentials(settings: Settings, source: Source | None) -> dict[str, Any]:
+    if source is None or not source.credentials:
+        return {}
+    return crypto.unseal(settings, source.credentials)
+
+
+def _fetch_calendars(settings: Settings, credentials: dict[str, Any]) -> list[dict[str, Any]]:
+    found = []
+    for entry in list_calendars(settings, credentials):
+        cid = str(entry.get("id") or "")
+        if not cid:
+            continue
+        name = str(entry.get("summaryOverride") or entry.get("summary") or entry.get("name")
+                   or cid)
+        role = entry.get("accessRole")
+        found.append({"id": cid, "name": name, "primary": bool(entry.get("primary")),
+                      "writable": not role or role in WRITABLE_ROLES})
+    return found
+
+
+def _primary_calendar(settings: Settings, credentials: dict[str, Any]) -> str:
+    """The account's email when Google sent no id_token: its primary calendar's id."""
+    try:
+        calendars = _fetch_calendars(settings, credentials)
+    except Exception as exc:
+        raise google_oauth.OAuthFailed("Google did not say which account this is.",
+                                       "Connect again.") from exc
+    primary = next((c["id"] for c in calendars if c["primary"]), "")
+    if not primary:
+        raise google_oauth.OAuthFailed("Google did not say which account this is.",
+                                       "Connect again.")
+    return primary.lower()
+
+
+def _list_calendars(settings: Settings, credentials: dict[str, Any],
+                    account: str) -> list[dict[str, Any]]:
+    """The account's calendars; at least its primary one (whose id is the account's email),
+    even when the list cannot be had right now."""
+    try:
+        calendars = _fetch_calendars(settings, credentials)
+    except Exception:  # the picker fills in later; connecting must not fail on this
+        log.warning("could not list calendars of %s while connecting", account)
+        calendars = []
+    if not any(c["id"] == account for c in calendars):
+        calendars.insert(0, {"id": account, "name": account, "primary": True, "writable": True})
+    return calendars

@@ -1,0 +1,250 @@
+"""Google in the browser: connect a calendar (OAuth), sign in with Google, the calendar
+picker, disconnect, and retrying a follow-up whose write to the calendar failed.
+
+Every OAuth round trip is bound twice: its `state` (with the PKCE verifier) is stored
+server-side, and also remembered in this browser's session, so a callback link made in
+someone else's browser cannot connect their Google account to you, or sign you in as them.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+from urllib.parse import parse_qs, urlsplit
+
+from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask import session as browser
+from flask_login import current_user, login_required, login_user
+from sqlalchemy import select
+from werkzeug.wrappers import Response
+
+from calsync import google_accounts, google_oauth, outbox, tasks
+from calsync import sources as sources_service
+from calsync.db import get_session
+from calsync.errors import NotFound, ValidationFailed
+from calsync.models import FollowUp, OAuthState, OutboxEntry, Source, User
+from calsync.web import current_settings
+from calsync.writeback import WRITE
+
+log = logging.getLogger(__name__)
+
+bp = Blueprint("google", __name__)
+
+STATES_KEY = "google_oauth_states"
+SIGNUP_ZONE_KEY = "google_signup_timezone"
+CONSENT_RETRY_KEY = "google_consent_retry"
+MAX_STATES = 5  # round trips in flight per browser (a few tabs)
+SCOPES_MESSAGE = ("calsync needs permission to see and edit events on your calendars; "
+                  "connect again and leave both boxes ticked.")
+SIGNIN_SCOPES_MESSAGE = ("calsync needs to know your Google account's email address to sign "
+                         "you in; sign in again and allow it.")
+
+
+@bp.app_context_processor
+def _google_mode() -> dict[str, Any]:
+    # Without a client id of their own, "Google" is the bundled emulator: pages say so.
+    return {"google_demo": not current_settings().google_client_id}
+
+
+def _start(purpose: str, user_id: int | None, has_refresh_token: bool = False,
+           login_hint: str = "") -> Response:
+    url = google_oauth.authorization_url(get_session(), current_settings(), purpose, user_id,
+                                         has_refresh_token=has_refresh_token,
+                                         login_hint=login_hint)
+    state = _state_of(url)
+    browser[STATES_KEY] = [*browser.get(STATES_KEY, [])[-(MAX_STATES - 1):], state]
+    return redirect(url)
+
+
+def _state_of(url: str) -> str:
+    return parse_qs(urlsplit(url).query).get("state", [""])[0]
+
+
+@bp.post("/google/connect")
+@login_required
+def connect() -> Response:
+    """Connect a Google account; with `source_id`, reconnect that source's account."""
+    user: User = current_user
+    session = get_session()
+    source_id = request.form.get("source_id", type=int)
+    if source_id is not None:
+        source = _google_source(source_id)
+        # A revoked or disconnected grant needs consent again to get a new refresh token.
+        return _start("connect", user.id, has_refresh_token=False,
+                      login_hint=(source.options or {}).get("account", ""))
+    browser.pop(CONSENT_RETRY_KEY, None)
+    return _start("connect", user.id,
+                  has_refresh_token=google_accounts.holds_refresh_token(session, user))
+
+
+@bp.post("/google/signin")
+def signin() -> Response:
+    zone = (request.form.get("timezone") or "UTC").strip()[:64]
+    browser[SIGNUP_ZONE_KEY] = zone
+    return _start("signin", None)
+
+
+@bp.get("/google/callback")
+def callback() -> Response | tuple[str, int]:
+    session = get_session()
+    state = request.args.get("state", "")
+    ours = state in browser.get(STATES_KEY, [])
+    if ours:
+        browser[STATES_KEY] = [s for s in browser[STATES_KEY] if s != state]
+    error = request.args.get("error")
+    if error:
+        saved = session.get(OAuthState, state) if ours and state else None
+        purpose = saved.purpose if saved is not None else ""
+        if saved is not None:
+            session.delete(saved)
+            session.commit()
+        if error == "access_denied":
+            return _failed("You cancelled at Google, so nothing was connected.", purpose,
+                           status=200)
+        return _failed(f"Google could not complete the request ({error[:80]}).", purpose)
+    if not ours:
+        return _failed("This Google sign-in link was not started in this browser, or it "
+                       "has already been used.", "")
+    code = request.args.get("code", "")
+    if not code:
+        return _failed("Google's answer had no authorization code.", "")
+    try:
+        grant = google_oauth.finish(session, current_settings(), state, code)
+    except google_oauth.OAuthFailed as failure:
+        return _failed(str(failure), "")
+    if grant.purpose == "signin":
+        return _signed_in(grant)
+    return _connected(grant)
+
+
+def _connected(grant: google_oauth.Grant) -> Response | tuple[str, int]:
+    if not current_user.is_authenticated or current_user.id != grant.user_id:
+        return _failed("Sign in to calsync as the person who started connecting, then "
+                       "connect again.", "connect")
+    if google_oauth.missing_scopes(grant):
+        return _failed(SCOPES_MESSAGE, "connect")
+    session, settings = get_session(), current_settings()
+    user: User = current_user
+    try:
+        source, new = google_accounts.connect(session, settings, user, grant)
+    except google_accounts.NeedsConsent as needs:
+        session.rollback()
+        if browser.pop(CONSENT_RETRY_KEY, False):
+            return _failed(str(needs), "connect")
+        browser[CONSENT_RETRY_KEY] = True  # once: with consent Google sends a refresh token
+        return _start("connect", user.id, has_refresh_token=False, login_hint=needs.account)
+    browser.pop(CONSENT_RETRY_KEY, None)
+    session.commit()
+    google_accounts.start_syncing(session, settings, source)
+    if new:
+        flash(f"Connected {source.name}. calsync is reading your primary calendar now; "
+              "choose other calendars below.")
+    else:
+        flash(f"Reconnected {source.name}. calsync is reading it again.")
+    return redirect(url_for("pages.source", source_id=source.id))
+
+
+def _signed_in(grant: google_oauth.Grant) -> Response | tuple[str, int]:
+    if google_oauth.missing_scopes(grant):
+        return _failed(SIGNIN_SCOPES_MESSAGE, "signin")
+    session = get_session()
+    zone = browser.pop(SIGNUP_ZONE_KEY, "UTC")
+    try:
+        user = google_accounts.sign_in(session, grant, zone)
+    except google_oauth.OAuthFailed as failure:
+        session.rollback()
+        return _failed(str(failure), "signin")
+    session.commit()
+    login_user(user, remember=True)
+    flash(f"Signed in as {user.email} with Google.")
+    return redirect(url_for("pages.inbox"))
+
+
+def _failed(message: str, purpose: str, status: int = 400) -> tuple[str, int]:
+    """A page that says what went wrong and where to start again; never a traceback."""
+    if purpose == "signin" or not current_user.is_authenticated:
+        again, again_label = url_for("auth.login"), "Back to sign in"
+    else:
+        again, again_label = url_for("pages.sources"), "Back to your calendars"
+    return render_template("google_error.html", message=message, again=again,
+                           again_label=again_label), status
+
+
+def _google_source(source_id: int) -> Source:
+    source = sources_service.get_source(get_session(), current_user, source_id)
+    if source.kind != google_accounts.KIND:
+        raise NotFound("No such Google Calendar source.")
+    return source
+
+
+@bp.route("/sources/<int:source_id>/calendars", methods=["GET", "POST"])
+@login_required
+def calendars(source_id: int) -> Response | tuple[str, int]:
+    session, settings = get_session(), current_settings()
+    source = _google_source(source_id)
+    error: ValidationFailed | None = None
+    if request.method == "POST":  # the app-wide CSRFProtect has checked the token
+        read = request.form.getlist("calendars_read")
+        written = request.form.get("calendar_written", "")
+        try:
+            changed = google_accounts.choose_calendars(session, source, read, written)
+        except ValidationFailed as failed:
+            session.rollback()
+            error = failed
+        else:
+            session.commit()
+            if changed:
+                google_accounts.calendars_changed(session, settings, source)
+            flash("Saved which calendars calsync reads and where follow-ups go.")
+            return redirect(url_for("pages.source", source_id=source.id))
+    choices = google_accounts.calendar_choices(session, settings, source)
+    options = source.options or {}
+    read = set(request.form.getlist("calendars_read")) if error else set(
+        options.get("calendars_read") or [])
+    written = request.form.get("calendar_written") if error else options.get("calendar_written")
+    return render_template("google_calendars.html", source=source, choices=choices, read=read,
+                           written=written, error=error), 422 if error else 200
+
+
+@bp.post("/sources/<int:source_id>/disconnect")
+@login_required
+def disconnect(source_id: int) -> Response:
+    source = _google_source(source_id)
+    google_accounts.disconnect(get_session(), current_settings(), source)
+    flash(f"Disconnected {source.name}. Its meetings, your answers and follow-ups stay.")
+    return redirect(url_for("pages.source", source_id=source.id))
+
+
+@bp.post("/followups/<int:followup_id>/retry")
+@login_required
+def retry_write(followup_id: int) -> Response:
+    """Try a failed write of a follow-up to the calendar again."""
+    session = get_session()
+    followup = session.get(FollowUp, followup_id)
+    if followup is None or followup.user_id != current_user.id:
+        raise NotFound("No such follow-up.")
+    entry = session.scalar(
+        select(OutboxEntry).where(OutboxEntry.followup_id == followup.id,
+                                  OutboxEntry.kind == WRITE, OutboxEntry.status == "failed")
+        .order_by(OutboxEntry.id.desc()))
+    target = _same_site(request.form.get("next"))
+    if entry is None:
+        flash("That follow-up has no failed write to retry.")
+        return redirect(target)
+    outbox.retry(session, entry)
+    session.commit()
+    tasks.enqueue("process_outbox", entry.id)
+    session.refresh(followup)
+    if followup.write_status == "written":
+        flash(f"“{followup.summary}” is now in your calendar.")
+    else:
+        flash(f"Trying again to put “{followup.summary}” in your calendar.")
+    return redirect(target)
+
+
+def _same_site(target: str | None) -> str:
+    """Back to the page the button was on; only a path here, never another site."""
+    if target and target.startswith("/") and not target.startswith("//") and (
+            "\\" not in target and not urlsplit(target).netloc):
+        return target
+    return url_for("pages.inbox")
