@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import os
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -167,28 +168,33 @@ def run(host: str, port: int) -> None:
     gunicorn = [os.path.join(bin_dir, "gunicorn"), "--workers", "2", "--bind", f"{host}:{port}",
                 "--access-logfile", "-", "calsync.wsgi:app"]
     processes = []
-    # Demo mode: with no Google client and no Google address configured, "Connect Google
-    # Calendar" goes to the bundled emulator (a demo account with a sample sales calendar).
     if not settings.google_client_id and "CALSYNC_GOOGLE_API_ENDPOINT" not in os.environ:
-        demo_port = 9100
-        google = f"http://127.0.0.1:{demo_port}"
-        env.update({"CALSYNC_GOOGLE_API_ENDPOINT": f"{google}/calendar/v3/",
-                    "CALSYNC_GOOGLE_AUTH_URI": f"{google}/o/oauth2/auth",
-                    "CALSYNC_GOOGLE_TOKEN_URI": f"{google}/token",
-                    "CALSYNC_GOOGLE_REVOKE_URI": f"{google}/revoke"})
-        # The emulator, unlike Google, calls plain-http webhooks: changes arrive at once.
-        env.setdefault("CALSYNC_GOOGLE_WEBHOOKS", "on")
-        processes.append(subprocess.Popen(  # noqa: S603
-            [os.path.join(bin_dir, "calsync"), "google-emulator", "--port",
-             str(demo_port)], env=env))
-        _say(f"Demo mode: Google Calendar is the bundled emulator on {google} "
-             "(set GOOGLE_CLIENT_ID and GOOGLE_CLIENT_SECRET to use real Google).")
+        processes.append(_demo_google(env, bin_dir))
     processes += [
         subprocess.Popen(gunicorn, env=env),  # noqa: S603
         subprocess.Popen([os.path.join(bin_dir, "calsync"), "worker"], env=env),  # noqa: S603
     ]
     _say(f"calsync is running on http://{host}:{port}/ (Ctrl-C stops it)")
     _supervise(processes)
+
+
+def _demo_google(env: dict[str, str], bin_dir: str) -> subprocess.Popen[bytes]:
+    """Demo mode: with no Google client configured, "Connect Google Calendar" goes to the
+    bundled emulator (a demo account with a sample sales calendar) on a free port."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    google = f"http://127.0.0.1:{port}"
+    env.update({"CALSYNC_GOOGLE_API_ENDPOINT": f"{google}/calendar/v3/",
+                "CALSYNC_GOOGLE_AUTH_URI": f"{google}/o/oauth2/auth",
+                "CALSYNC_GOOGLE_TOKEN_URI": f"{google}/token",
+                "CALSYNC_GOOGLE_REVOKE_URI": f"{google}/revoke"})
+    # The emulator, unlike Google, calls plain-http webhooks: changes arrive at once.
+    env.setdefault("CALSYNC_GOOGLE_WEBHOOKS", "on")
+    _say(f"Demo mode: Google Calendar is the bundled emulator on {google} "
+         "(set GOOGLE_CLIENT_ID and GOOGLE_CLIENT_SECRET to use real Google).")
+    return subprocess.Popen(  # noqa: S603 - our own executable, fixed arguments
+        [os.path.join(bin_dir, "calsync"), "google-emulator", "--port", str(port)], env=env)
 
 
 def _supervise(processes: list[subprocess.Popen[bytes]]) -> None:

@@ -115,6 +115,13 @@ def sign_in(session: Session, grant: google_oauth.Grant, timezone: str = "UTC") 
     user = session.scalar(select(User).where(User.google_subject == grant.subject))
     if user is None:
         user = session.scalar(select(User).where(User.email == grant.email.lower()))
+        if user is not None and not grant.email_verified:
+            # Linking by an address Google hasn't verified would let anyone who typed
+            # someone's email into a Google account sign in as them.
+            raise google_oauth.OAuthFailed(
+                "Google has not verified this account's email address, so calsync can't "
+                "link it to your existing account.",
+                "Sign in with your password, then connect Google Calendar from Calendars.")
         if user is None:
             try:
                 zone = accounts.check_timezone(timezone or "UTC")

@@ -47,6 +47,7 @@ class Grant:
     subject: str
     purpose: str
     user_id: int | None
+    email_verified: bool = False
 
 
 def _client_config(settings: Settings) -> dict[str, Any]:
@@ -117,14 +118,16 @@ def finish(session: Session, settings: Settings, state: str, code: str) -> Grant
                           "Try again; if it keeps failing, reconnect from the start.") from exc
     granted = frozenset(token.get("scope", []) if isinstance(token.get("scope"), list)
                         else str(token.get("scope", "")).split())
-    email, subject = _identity(token)
+    claims = _claims(token)
     credentials = {
         "token": token.get("access_token"),
         "refresh_token": token.get("refresh_token"),
         "expiry": _expiry(token),
         "scopes": sorted(granted),
     }
-    return Grant(credentials, granted, email, subject, saved.purpose, saved.user_id)
+    return Grant(credentials, granted, str(claims.get("email", "")).lower(),
+                 str(claims.get("sub", "")), saved.purpose, saved.user_id,
+                 email_verified=claims.get("email_verified") in (True, "true"))
 
 
 def missing_scopes(grant: Grant) -> list[str]:
@@ -134,15 +137,12 @@ def missing_scopes(grant: Grant) -> list[str]:
     return sorted(needed - have)
 
 
-def _identity(token: dict[str, Any]) -> tuple[str, str]:
+def _claims(token: dict[str, Any]) -> dict[str, Any]:
     # The id_token came straight from the token endpoint over TLS, so its claims can be
     # read without fetching Google's signing keys (calsync reaches Google only through
     # its four configured endpoints).
     raw = token.get("id_token")
-    if not raw:
-        return "", ""
-    claims = jwt.decode(raw, verify=False)
-    return str(claims.get("email", "")).lower(), str(claims.get("sub", ""))
+    return dict(jwt.decode(raw, verify=False)) if raw else {}
 
 
 def _expiry(token: dict[str, Any]) -> str | None:
