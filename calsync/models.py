@@ -209,6 +209,9 @@ class FollowUp(Base):
     remote_calendar_id: Mapped[str | None] = mapped_column(String(1024))
     remote_event_id: Mapped[str | None] = mapped_column(String(1024))
     remote_etag: Mapped[str | None] = mapped_column(String(255))
+    # Held by the worker writing this follow-up to its calendar: writes of one follow-up
+    # never overlap, so a cancellation can't race the insert it cancels.
+    write_leased_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     deal: Mapped[Deal] = relationship()
 

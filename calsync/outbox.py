@@ -9,7 +9,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import event, select, update
+from sqlalchemy import event, or_, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from calsync.config import Settings
@@ -35,13 +35,14 @@ def handles(kind: str) -> Callable[[Handler], Handler]:
 
 def record(session: Session, *, user_id: int, kind: str, followup_id: int | None = None,
            source_id: int | None = None, payload: dict[str, Any] | None = None) -> OutboxEntry:
-    """Add an effect to do once this transaction commits; a pending twin is reused."""
+    """Add an effect to do once this transaction commits; a waiting twin is reused, but
+    never one a worker is carrying out right now (it may already be past our change)."""
     twin = session.scalar(select(OutboxEntry).where(
         OutboxEntry.status == "pending", OutboxEntry.kind == kind,
         OutboxEntry.followup_id == followup_id, OutboxEntry.source_id == source_id,
         OutboxEntry.user_id == user_id))
     now = datetime.now(UTC)
-    if twin is not None and twin.payload == (payload or {}):
+    if twin is not None and twin.payload == (payload or {}) and not _in_hand(session, twin, now):
         twin.next_attempt_at = now
         return twin
     entry = OutboxEntry(user_id=user_id, kind=kind, followup_id=followup_id,
@@ -49,6 +50,15 @@ def record(session: Session, *, user_id: int, kind: str, followup_id: int | None
                         attempts=0, next_attempt_at=now)
     session.add(entry)
     return entry
+
+
+def _in_hand(session: Session, entry: OutboxEntry, now: datetime) -> bool:
+    """A worker is writing the entry's follow-up right now: it may be past our change."""
+    if entry.followup_id is None:
+        return False
+    leased = session.scalar(select(FollowUp.write_leased_until)
+                            .where(FollowUp.id == entry.followup_id))
+    return leased is not None and leased > now
 
 
 def listen(factory: sessionmaker[Session], on_commit: Callable[[list[int]], None]) -> None:
@@ -104,19 +114,40 @@ def process(session: Session, settings: Settings, entry_id: int,
         entry.status = "done"
         entry.done_at = now
         entry.last_error = None
+    _release(session, entry)
     session.commit()
     return entry
 
 
 def _claim(session: Session, entry_id: int, now: datetime, lease: timedelta) -> bool:
-    # Taking the lease is one conditional UPDATE: only one worker can win it.
+    """Lease the entry, and its follow-up, for this worker; False if either is taken."""
+    # Each lease is one conditional UPDATE: of concurrent workers exactly one wins it.
+    followup_id = session.scalar(select(OutboxEntry.followup_id).where(
+        OutboxEntry.id == entry_id, OutboxEntry.status == "pending",
+        OutboxEntry.next_attempt_at <= now))
+    if followup_id is not None and not session.execute(
+            update(FollowUp)
+            .where(FollowUp.id == followup_id, or_(FollowUp.write_leased_until.is_(None),
+                                                   FollowUp.write_leased_until <= now))
+            .values(write_leased_until=now + lease)).rowcount:
+        session.rollback()
+        return False
     result = session.execute(
         update(OutboxEntry)
         .where(OutboxEntry.id == entry_id, OutboxEntry.status == "pending",
                OutboxEntry.next_attempt_at <= now)
         .values(next_attempt_at=now + lease))
+    if not result.rowcount:
+        session.rollback()
+        return False
     session.commit()
-    return bool(result.rowcount)
+    return True
+
+
+def _release(session: Session, entry: OutboxEntry) -> None:
+    if entry.followup_id is not None:
+        session.execute(update(FollowUp).where(FollowUp.id == entry.followup_id)
+                        .values(write_leased_until=None))
 
 
 def _reload(session: Session, entry_id: int) -> OutboxEntry:

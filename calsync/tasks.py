@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 from calsync import outbox, schedule
 from calsync.config import Settings
 from calsync.db import get_session
+from calsync.models import OutboxEntry
 
 
 class Queue:
@@ -92,10 +93,13 @@ def _register(queue: Queue, app: Flask) -> None:
         sync.sync_source(session, settings, source_id)
 
     def process_outbox(session: Session, entry_id: int) -> None:
-        entry = outbox.process(session, settings, entry_id)
+        outbox.process(session, settings, entry_id)
+        # Still pending: it failed and waits to retry, or another write of the same
+        # follow-up held it back. Either way, come back for it.
+        entry = session.get(OutboxEntry, entry_id)
         if entry is not None and entry.status == "pending":
             wait = (entry.next_attempt_at - datetime.now(UTC)).total_seconds()
-            queue.enqueue_in(max(wait, 0), "process_outbox", entry_id)
+            queue.enqueue_in(max(wait, 1.0), "process_outbox", entry_id)
 
     def refresh_feeds(session: Session) -> None:
         """Hourly: re-render feeds whose bytes change with time (old cancellations drop)."""
