@@ -58,6 +58,7 @@ def answer_prompt(session: Session, settings: Settings, user: User, prompt: Prom
     """Record (or change) the answer to `prompt`; commits. Raises ValidationFailed, PromptClosed."""
     now = now or datetime.now(UTC)
     _check_answer(answer, user)
+    _lock(session, prompt)
     if prompt.status not in ANSWERABLE:
         raise PromptClosed("This meeting was cancelled, so there is nothing to answer.")
     followup: FollowUp | None = None
@@ -82,6 +83,14 @@ def answer_prompt(session: Session, settings: Settings, user: User, prompt: Prom
     return AnswerResult(prompt, followup, warning)
 
 
+def _lock(session: Session, prompt: Prompt) -> None:
+    """Serialise changes to one prompt (a double click sends two answers): a no-op UPDATE
+    takes the row lock on PostgreSQL and the write lock on SQLite; then read what an
+    earlier answer already did, so it plans one follow-up, not two."""
+    session.execute(update(Prompt).where(Prompt.id == prompt.id).values(status=Prompt.status))
+    session.refresh(prompt)
+
+
 def _check_answer(answer: Answer, user: User) -> None:
     if answer.outcome not in OUTCOMES:
         raise ValidationFailed("outcome", f"use one of: {', '.join(OUTCOMES)}.")
@@ -103,6 +112,8 @@ def check_next_step(step: NextStep) -> None:
         raise ValidationFailed("next_step.summary", "keep it under 500 characters.")
     if step.start.tzinfo is None:
         raise ValidationFailed("next_step.start", "give a time with its UTC offset.")
+    if not 1970 <= step.start.year <= 2200:
+        raise ValidationFailed("next_step.start", "give a date between 1970 and 2200.")
     if not 5 <= step.duration_minutes <= 24 * 60:
         raise ValidationFailed("next_step.duration_minutes", "use 5 to 1440 minutes.")
     if step.channel not in CHANNELS:
@@ -207,6 +218,7 @@ def didnt_happen(session: Session, user: User, prompt: Prompt, reschedule: NextS
                  now: datetime | None = None) -> FollowUp | None:
     """A no-show or a moved meeting: no outcome and no touch, optionally a new time for it."""
     now = now or datetime.now(UTC)
+    _lock(session, prompt)
     if prompt.status not in ("pending", "snoozed"):
         raise PromptClosed("Only a prompt waiting for an answer can be marked as not happened.")
     followup = None

@@ -9,13 +9,13 @@ from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import urlsplit
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session
 
 from calsync import crypto, providers
 from calsync.config import Settings
 from calsync.errors import NotFound, ValidationFailed
-from calsync.models import Meeting, Prompt, Source, User
+from calsync.models import FollowUp, Meeting, Prompt, Source, User
 from calsync.providers.base import SourceRef
 
 URL_SCHEMES = ("http", "https", "webcal", "webcals")
@@ -88,6 +88,11 @@ def delete_source(session: Session, source: Source) -> None:
     detached, so no outcome or note is lost. Commits."""
     answered = select(Prompt.meeting_id).where(Prompt.status == "answered",
                                                Prompt.meeting_id.is_not(None))
+    # Writes still on their way to this calendar can't happen now: say so on the follow-up.
+    session.execute(update(FollowUp).where(
+        FollowUp.target_source_id == source.id, FollowUp.write_status == "pending").values(
+        write_status="failed", write_error=f"“{source.name}” was removed before this "
+                                           "follow-up could be written to it."))
     session.execute(delete(Meeting).where(Meeting.source_id == source.id,
                                           Meeting.id.not_in(answered)))
     session.delete(source)

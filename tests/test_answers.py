@@ -214,3 +214,32 @@ def test_skipping_a_series_clears_its_waiting_prompts(db_session, settings, user
     answers.dismiss(db_session, prompts[1], skip_series=True)
     db_session.refresh(waiting)
     assert waiting.status == "dismissed"
+
+
+def test_a_double_submitted_next_step_plans_one_follow_up(app, settings, user, prompts) -> None:  # type: ignore[no-untyped-def]
+    import threading
+
+    from calsync.db import get_db
+
+    barrier = threading.Barrier(2)
+    errors: list[BaseException] = []
+
+    def submit() -> None:
+        try:
+            with app.app_context(), get_db().session() as session:
+                prompt = session.get(Prompt, prompts[0].id)
+                account = session.get(User, user.id)
+                barrier.wait()
+                answers.answer_prompt(session, settings, account, prompt,
+                                      Answer("next_step", next_step=step()))
+        except BaseException as error:  # collected: a thread's failure must fail the test
+            errors.append(error)
+
+    threads = [threading.Thread(target=submit) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=30)
+    assert errors == []
+    with app.app_context(), get_db().session() as session:
+        assert len(session.scalars(select(FollowUp)).all()) == 1

@@ -69,3 +69,13 @@ def test_json_logs_carry_the_request_id(app, capsys) -> None:  # type: ignore[no
     line = json.loads(capsys.readouterr().err.strip().splitlines()[-1])
     assert line["request_id"] == "req-42" and line["source_id"] == 7
     assert line["message"] == "sync done" and line["level"] == "warning"
+
+
+def test_out_of_range_numbers_and_dates_are_the_requests_fault(app, logged_in, api) -> None:  # type: ignore[no-untyped-def]
+    huge = "99999999999999999999"
+    assert logged_in.get(f"/deals?page={huge}").status_code == 422
+    assert logged_in.get(f"/?page={huge}").status_code == 422
+    response = api.get(f"/api/v1/meetings?source_id={huge}")
+    assert response.status_code in (404, 422)
+    assert response.get_json()["error"]["message"]
+    assert api.get("/api/v1/meetings?from=0001-01-01T00:00:00").status_code == 422

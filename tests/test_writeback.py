@@ -156,3 +156,15 @@ def test_cancelling_after_a_lost_bookkeeping_still_deletes_the_event(db_session,
     answers.answer_prompt(db_session, settings, db_session.get(User, user.id), prompt,
                           Answer("no", no_reason="no_budget"))
     assert memory.WRITTEN[source.id] == {}
+
+
+def test_removing_the_calendar_fails_its_waiting_writes_visibly(db_session, settings, user,
+                                                                source) -> None:
+    from calsync import sources as sources_service
+
+    memory.WRITE_FAILURES.append(SourceError("Google is busy.", transient=True))
+    followup = plan(db_session, settings, user)
+    assert followup.write_status == "pending"
+    sources_service.delete_source(db_session, source)
+    db_session.refresh(followup)
+    assert followup.write_status == "failed" and "was removed" in followup.write_error

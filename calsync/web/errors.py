@@ -9,8 +9,10 @@ import logging
 
 from flask import Flask, Response, jsonify, render_template, request
 from flask_wtf.csrf import CSRFError
+from sqlalchemy.exc import DataError, StatementError
 from werkzeug.exceptions import HTTPException
 
+from calsync.db import get_session
 from calsync.errors import CalsyncError
 
 log = logging.getLogger(__name__)
@@ -44,6 +46,21 @@ def init_app(app: Flask) -> None:
     def csrf_error(error: CSRFError) -> Response:
         return error_response(400, "csrf", "This form expired or came from another site. "
                                            "Go back, reload the page and try again.")
+
+    @app.errorhandler(OverflowError)
+    @app.errorhandler(DataError)
+    def out_of_range(error: Exception) -> Response:
+        # A page number, an id or a date beyond what the database or datetime can hold:
+        # the request is wrong, not the server.
+        get_session().rollback()
+        return error_response(422, "out_of_range",
+                              "A number or date in the request is out of range.")
+
+    @app.errorhandler(StatementError)
+    def statement_error(error: StatementError) -> Response:
+        if isinstance(error.orig, OverflowError):
+            return out_of_range(error)
+        return unexpected(error)
 
     @app.errorhandler(HTTPException)
     def http_error(error: HTTPException) -> Response:

@@ -13,7 +13,7 @@ from sqlalchemy import func, select
 from werkzeug.wrappers import Response
 from wtforms import Field
 
-from calsync import samples, tasks
+from calsync import google_accounts, samples, tasks
 from calsync import sources as sources_service
 from calsync.db import get_session
 from calsync.errors import ValidationFailed
@@ -133,6 +133,9 @@ def delete_source(source_id: int) -> Response:
     session = get_session()
     source = sources_service.get_source(session, current_user, source_id)
     name = source.name
+    if source.kind == google_accounts.KIND and source.status != "disabled":
+        # Revoke the grant and stop the push channels while the source still names them.
+        google_accounts.disconnect(session, current_settings(), source)
     sources_service.delete_source(session, source)
     flash(f"Removed “{name}”.")
     return redirect(url_for("pages.sources"))
