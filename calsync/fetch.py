@@ -66,6 +66,9 @@ def normalize_url(url: str) -> str:
     return urlunsplit((scheme, parts.netloc, parts.path or "/", parts.query, ""))
 
 
+NAT64 = ipaddress.IPv6Network("64:ff9b::/96")
+
+
 def is_public_address(address: str) -> bool:
     """Whether an IP address is on the public internet (not loopback, private, link-local...)."""
     try:
@@ -75,6 +78,8 @@ def is_public_address(address: str) -> bool:
     if isinstance(ip, ipaddress.IPv6Address):
         # An IPv4 address wrapped in IPv6 reaches the IPv4 host: judge that one.
         embedded = ip.ipv4_mapped or ip.sixtofour or (ip.teredo[1] if ip.teredo else None)
+        if embedded is None and ip in NAT64:  # a NAT64 gateway forwards to the low 32 bits
+            embedded = ipaddress.IPv4Address(int(ip) & 0xFFFFFFFF)
         if embedded is not None and not is_public_address(str(embedded)):
             return False
     return ip.is_global and not (

@@ -123,7 +123,8 @@ def test_is_public_address():
     for address in ("127.0.0.1", "10.0.0.1", "172.16.0.1", "192.168.0.1", "169.254.169.254",
                     "100.64.0.1", "0.0.0.0",  # noqa: S104 -- a value judged, not bound
                     "224.0.0.1", "240.0.0.1", "::1", "fe80::1",
-                    "fc00::1", "::ffff:10.0.0.1", "2002:7f00:1::", "not an address"):
+                    "fc00::1", "::ffff:10.0.0.1", "2002:7f00:1::", "64:ff9b::a00:1",
+                    "64:ff9b::7f00:1", "not an address"):
         assert not is_public_address(address), address
 
 
