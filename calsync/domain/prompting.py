@@ -6,7 +6,7 @@ Pure rules over `MeetingData`; every skip carries a stable reason code the UI ca
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from functools import lru_cache
 
@@ -125,6 +125,11 @@ def external_people(meeting: MeetingData, rules: PromptRules) -> list[Attendee]:
     """Attendees and organizer from outside the user's organisation, first listing wins."""
     people: list[Attendee] = []
     seen: set[str] = set()
+    # The calendar's owner may use another address than the one they signed up with (a
+    # work Google account): their organisation's domain is internal too.
+    owners = frozenset(clean_email(a.email).rpartition("@")[2] for a in meeting.attendees
+                       if a.is_self)
+    rules = replace(rules, internal_domains=rules.internal_domains | owners)
     for person in _people(meeting):
         address = clean_email(person.email)
         if address in seen or person.is_self or is_internal(address, rules):

@@ -289,3 +289,16 @@ def test_the_calendar_owner_is_known_by_is_self_whatever_their_address() -> None
                                                is_self=True),
                                       Attendee("bo@acme-sales.com")))
     assert prompt_decision(accepted, rules, now).reason == "internal_only"
+
+
+def test_the_calendar_owners_own_domain_is_internal() -> None:
+    now = datetime(2026, 3, 4, 12, 0, tzinfo=UTC)
+    meeting = MeetingData(uid="u", recurrence_id="", title="Pipeline review",
+                          start=now - timedelta(hours=2), end=now - timedelta(hours=1),
+                          attendees=(Attendee("seller@corp.example", is_self=True),
+                                     Attendee("lead@corp.example")))
+    rules = PromptRules(user_email="ana@gmail.com")  # signed up with a private address
+    assert prompt_decision(meeting, rules, now).reason == "internal_only"
+    with_buyer = replace(meeting, attendees=(*meeting.attendees,
+                                             Attendee("buyer@prospect.example")))
+    assert prompt_decision(with_buyer, rules, now).prompt
