@@ -4,7 +4,9 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test lint bench clean install
+SUDO := $(if $(filter 0,$(shell id -u)),,sudo)
+
+.PHONY: run test lint bench clean install chromium
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -14,10 +16,16 @@ $(STAMP): pyproject.toml
 
 install: $(STAMP)
 
+# The browser tests drive Debian's Chromium (Playwright brings no browser of its own here).
+chromium:
+	@command -v chromium >/dev/null || { $(SUDO) apt-get update -qq && \
+		DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq chromium >/dev/null; } || \
+		{ echo "make test needs Debian's chromium for the browser tests: apt-get install chromium" >&2; exit 1; }
+
 run: $(STAMP)
 	$(BIN)/calsync run
 
-test: $(STAMP)
+test: $(STAMP) chromium
 	$(BIN)/ruff check calsync tests bench
 	$(BIN)/pytest
 
