@@ -88,11 +88,12 @@ def _open(session: Session, settings: Settings, source: Source,
         warning = (f"calsync could not ask Google to report changes to "
                    f"“{names.get(calendar_id, calendar_id)}” ({exc.message}); "
                    "it checks that calendar on a schedule instead.")
-        source.warnings = [*(w for w in source.warnings or [] if w != warning), warning]
+        _push_warning(source, calendar_id, warning)
         store_credentials(settings, source, ref, before)
         session.commit()
         return None
     row.resource_id, row.expires_at = opened.resource_id, opened.expires_at
+    _push_warning(source, calendar_id, None)
     store_credentials(settings, source, ref, before)
     session.commit()
     return row
@@ -178,3 +179,16 @@ def _stop(session: Session, settings: Settings, entry: OutboxEntry) -> None:
     finally:
         if source is not None and source.credentials:
             store_credentials(settings, source, ref, before)
+
+
+def _push_warning(source: Source, calendar_id: str, warning: str | None) -> None:
+    """Kept apart from the read's warnings, which every sync replaces: this one lasts until
+    a channel for the calendar opens."""
+    warnings = dict((source.options or {}).get("push_warnings") or {})
+    if warning is None and calendar_id not in warnings:
+        return
+    if warning is None:
+        warnings.pop(calendar_id)
+    else:
+        warnings[calendar_id] = warning
+    source.options = {**(source.options or {}), "push_warnings": warnings}

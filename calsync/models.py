@@ -132,6 +132,12 @@ class Source(Base):
 
     user: Mapped[User] = relationship()
 
+    @property
+    def all_warnings(self) -> list[str]:
+        """What the last read warned about, and each calendar that can't push changes."""
+        pushed = (self.options or {}).get("push_warnings") or {}
+        return [*(self.warnings or []), *pushed.values()]
+
 
 class Meeting(Base):
     __tablename__ = "meetings"

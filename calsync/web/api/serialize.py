@@ -35,7 +35,7 @@ def source_out(source: Source) -> SourceOut:
     return SourceOut(
         id=source.id, kind=source.kind, name=source.name, url=source.url or None,
         status=source.status, last_synced_at=source.last_synced_at,
-        last_error=source.last_error, warnings=list(source.warnings or []),
+        last_error=source.last_error, warnings=source.all_warnings,
         next_sync_at=source.next_sync_at, **_calendars(source))
 
 

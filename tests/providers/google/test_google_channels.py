@@ -125,8 +125,14 @@ def test_a_channel_google_refuses_leaves_polling_and_a_warning(
     channels.open_channels(db_session, settings, source)
     assert [r.calendar_id for r in live_rows(db_session, source)] == [EMAIL]
     db_session.refresh(source)
-    (warning,) = source.warnings
+    (warning,) = source.all_warnings
     assert "“Team”" in warning and "schedule" in warning
+    source.warnings = ["a read's own warning"]  # the next sync replaces these, not that
+    db_session.commit()
+    assert source.all_warnings == ["a read's own warning", warning]
+    channels.open_channels(db_session, settings, source)  # Google takes it this time
+    db_session.refresh(source)
+    assert source.all_warnings == ["a read's own warning"]
 
 
 def test_renew_due_replaces_channels_before_they_expire(
