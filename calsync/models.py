@@ -218,6 +218,9 @@ class FollowUp(Base):
     # Held by the worker writing this follow-up to its calendar: writes of one follow-up
     # never overlap, so a cancellation can't race the insert it cancels.
     write_leased_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # The times the calendar has for it, as far as calsync knows (written, or read back).
+    written_start: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    written_end: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     deal: Mapped[Deal] = relationship()
 

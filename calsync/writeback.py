@@ -87,6 +87,7 @@ def write_followup(session: Session, settings: Settings, entry: OutboxEntry) -> 
             followup.remote_etag = None
         else:
             remote = provider.write_event(ref, outgoing_event(session, settings, followup, source))
+            followup.written_start, followup.written_end = followup.start, followup.end
             followup.remote_calendar_id = remote.calendar_id
             followup.remote_event_id = remote.event_id
             followup.remote_etag = remote.etag
@@ -118,6 +119,8 @@ def outgoing_event(session: Session, settings: Settings, followup: FollowUp,
         private_properties={FOLLOWUP_MARK: followup.uid, "calsync_followup_id": str(followup.id),
                             "calsync_deal_id": str(followup.deal_id)},
         etag=followup.remote_etag or "",
+        times_changed=(followup.written_start, followup.written_end)
+        != (followup.start, followup.end),
     )
 
 
@@ -125,6 +128,7 @@ def followup_moved_at_source(followup: FollowUp, start: datetime, end: datetime,
                              etag: str) -> None:
     """The user moved calsync's event in their calendar: the follow-up follows, and is not
     written back again (the calendar already has it)."""
+    followup.written_start, followup.written_end = start, end
     if (followup.start, followup.end) == (start, end):
         followup.remote_etag = etag or followup.remote_etag
         return

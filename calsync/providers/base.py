@@ -52,6 +52,9 @@ class OutgoingEvent:
     reminder_minutes: int
     private_properties: Mapping[str, str]
     etag: str = ""
+    # False when the times are the ones calsync last wrote: an update then leaves the
+    # calendar's times alone, so a move the user made there is not undone.
+    times_changed: bool = True
 
 
 @dataclass(frozen=True)

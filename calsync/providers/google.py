@@ -138,8 +138,10 @@ class GoogleProvider(BaseProvider):
         with calendar_service(self.settings, source.credentials) as service:
             try:
                 if event.etag:
+                    unchanged = () if event.times_changed else ("start", "end")
+                    patch = {k: v for k, v in body.items() if k not in unchanged}
                     try:
-                        return self._patch(service, event, body, event.etag)
+                        return self._patch(service, event, patch, event.etag)
                     except HttpError as exc:
                         if exc.status_code not in (404, 410):
                             raise

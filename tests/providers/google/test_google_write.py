@@ -164,3 +164,28 @@ def test_moved_in_google_moves_the_follow_up_and_deleted_cancels_it(
     assert followup.status == "cancelled"
     pending = db_session.scalars(select(OutboxEntry).where(OutboxEntry.status == "pending"))
     assert list(pending) == []
+
+
+def test_a_move_made_in_google_survives_a_later_change_of_the_note(
+        db_session, settings, user, emulator, prompt) -> None:  # type: ignore[no-untyped-def]
+    followup = plan(db_session, settings, user, prompt)
+    (event,) = written(emulator)
+    moved = hour(days=4, at=9)
+    emulator.update_event(EMAIL, event["id"], {
+        "start": {"dateTime": moved.isoformat()},
+        "end": {"dateTime": (moved + timedelta(minutes=30)).isoformat()}})
+
+    # Before any sync sees the move, the user edits the note in calsync (same time).
+    step = NextStep("Send pricing", followup.start, 30, "email")
+    answers.answer_prompt(db_session, settings, db_session.get(User, user.id), prompt,
+                          Answer("next_step", note="Wants numbers for 40 seats",
+                                 next_step=step))
+    db_session.expire_all()
+    (event,) = written(emulator)
+    assert "40 seats" in event["description"]
+    assert datetime.fromisoformat(event["start"]["dateTime"]) == moved  # not undone
+
+    google_source = db_session.get(Source, followup.target_source_id)
+    sync.sync_source(db_session, settings, google_source.id)
+    db_session.expire_all()
+    assert db_session.get(FollowUp, followup.id).start == moved  # and calsync follows it
