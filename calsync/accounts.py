@@ -8,7 +8,7 @@ from __future__ import annotations
 import hashlib
 import re
 import secrets
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
 from sqlalchemy import select
@@ -20,6 +20,7 @@ from calsync.models import ApiToken, User
 
 EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 MIN_PASSWORD_LENGTH = 8
+LAST_USED_PRECISION = timedelta(minutes=1)
 TOKEN_PREFIX = "cs_"  # noqa: S105 - a visible marker, not a secret
 
 
@@ -103,7 +104,11 @@ def user_for_api_token(session: Session, plaintext: str) -> User | None:
     token = session.scalar(select(ApiToken).where(ApiToken.token_hash == _hash_token(plaintext)))
     if token is None or token.revoked_at is not None:
         return None
-    token.last_used_at = datetime.now(UTC)
+    now = datetime.now(UTC)
+    # Minute precision is all the settings page shows: a busy script must not turn every
+    # API call into a database write.
+    if token.last_used_at is None or now - token.last_used_at > LAST_USED_PRECISION:
+        token.last_used_at = now
     return token.user
 
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 from functools import cache
+from pathlib import Path
 from typing import Any
 
 from cryptography.fernet import Fernet, InvalidToken, MultiFernet
@@ -18,9 +19,14 @@ from calsync.errors import ConfigError
 def load_keys(settings: Settings) -> tuple[str, ...]:
     if settings.encryption_keys:
         return tuple(k.strip() for k in settings.encryption_keys.split(",") if k.strip())
-    path = settings.instance_path / "encryption_keys"
+    return _generated_keys(settings.instance_path / "encryption_keys")
+
+
+@cache
+def _generated_keys(path: Path) -> tuple[str, ...]:
+    """The local key file, made on first use; read once per process, not per token."""
     if not path.exists():
-        settings.instance_path.mkdir(parents=True, exist_ok=True)
+        path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(Fernet.generate_key().decode())
         path.chmod(0o600)
     return tuple(k.strip() for k in path.read_text().split(",") if k.strip())

@@ -39,6 +39,13 @@ def get_deal(session: Session, user: User, deal_id: int) -> Deal:
     return deal
 
 
+def get_followup(session: Session, user: User, followup_id: int) -> FollowUp:
+    followup = session.get(FollowUp, followup_id)
+    if followup is None or followup.user_id != user.id:
+        raise NotFound("No such follow-up.")
+    return followup
+
+
 def create_deal(session: Session, user: User, name: str) -> Deal:
     name = name.strip()
     if not name:

@@ -10,7 +10,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from calsync import accounts, channels, crypto, google_oauth, outbox, tasks
+from calsync import accounts, channels, crypto, google_oauth, outbox, sources, tasks
 from calsync.config import Settings
 from calsync.errors import CalsyncError, ValidationFailed
 from calsync.models import OutboxEntry, Source, User
@@ -140,6 +140,14 @@ def _link_identity(session: Session, user: User, grant: google_oauth.Grant) -> N
     taken = session.scalar(select(User.id).where(User.google_subject == grant.subject))
     if taken is None:
         user.google_subject = grant.subject
+
+
+def remove_source(session: Session, settings: Settings, source: Source) -> None:
+    """Remove any source; a connected Google one is disconnected first (its grant revoked,
+    its push channels stopped) while it still names them."""
+    if source.kind == KIND and source.status != "disabled":
+        disconnect(session, settings, source)
+    sources.delete_source(session, source)
 
 
 def calendar_choices(session: Session, settings: Settings,

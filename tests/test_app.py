@@ -79,3 +79,20 @@ def test_out_of_range_numbers_and_dates_are_the_requests_fault(app, logged_in, a
     assert response.status_code in (404, 422)
     assert response.get_json()["error"]["message"]
     assert api.get("/api/v1/meetings?from=0001-01-01T00:00:00").status_code == 422
+
+
+def test_api_calls_record_token_use_at_most_once_a_minute(app, api) -> None:  # type: ignore[no-untyped-def]
+    from sqlalchemy import select
+
+    from calsync.db import get_db
+    from calsync.models import ApiToken
+
+    def last_used():  # type: ignore[no-untyped-def]
+        with app.app_context(), get_db().session() as session:
+            return session.scalar(select(ApiToken.last_used_at))
+
+    assert api.get("/api/v1/me").status_code == 200
+    first = last_used()
+    assert first is not None
+    assert api.get("/api/v1/me").status_code == 200
+    assert last_used() == first  # the second call within the minute wrote nothing

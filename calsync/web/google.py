@@ -18,11 +18,11 @@ from flask_login import current_user, login_required, login_user
 from sqlalchemy import select
 from werkzeug.wrappers import Response
 
-from calsync import google_accounts, google_oauth, outbox, tasks
+from calsync import deals, google_accounts, google_oauth, outbox, tasks
 from calsync import sources as sources_service
 from calsync.db import get_session
 from calsync.errors import NotFound, ValidationFailed
-from calsync.models import FollowUp, OAuthState, OutboxEntry, Source, User
+from calsync.models import OAuthState, OutboxEntry, Source, User
 from calsync.web import current_settings
 from calsync.writeback import WRITE
 
@@ -220,9 +220,7 @@ def disconnect(source_id: int) -> Response:
 def retry_write(followup_id: int) -> Response:
     """Try a failed write of a follow-up to the calendar again."""
     session = get_session()
-    followup = session.get(FollowUp, followup_id)
-    if followup is None or followup.user_id != current_user.id:
-        raise NotFound("No such follow-up.")
+    followup = deals.get_followup(session, current_user, followup_id)
     entry = session.scalar(
         select(OutboxEntry).where(OutboxEntry.followup_id == followup.id,
                                   OutboxEntry.kind == WRITE, OutboxEntry.status == "failed")

@@ -110,10 +110,7 @@ def delete_source(source_id: int) -> None:
     """
     session = get_session()
     source = sources.get_source(session, api_user(), source_id)
-    if source.kind == google_accounts.KIND and source.status != "disabled":
-        # Revoke the grant and stop the push channels while the source still names them.
-        google_accounts.disconnect(session, current_settings(), source)
-    sources.delete_source(session, source)
+    google_accounts.remove_source(session, current_settings(), source)
 
 
 @route("/meetings", "GET", response=MeetingList, query=MeetingQuery)

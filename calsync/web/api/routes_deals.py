@@ -6,7 +6,6 @@ from sqlalchemy import select
 
 from calsync import deals
 from calsync.db import get_session
-from calsync.errors import NotFound
 from calsync.models import Deal, FollowUp
 from calsync.web import current_settings
 from calsync.web.api.bodies import DealQuery, FollowUpQuery
@@ -56,7 +55,4 @@ def list_followups(query: FollowUpQuery) -> FollowUpList:
 @route("/followups/<int:followup_id>", "GET", response=FollowUpOut)
 def get_followup(followup_id: int) -> FollowUpOut:
     """One follow-up."""
-    followup = get_session().get(FollowUp, followup_id)
-    if followup is None or followup.user_id != api_user().id:
-        raise NotFound("No such follow-up.")
-    return followup_out(followup)
+    return followup_out(deals.get_followup(get_session(), api_user(), followup_id))

@@ -133,9 +133,6 @@ def delete_source(source_id: int) -> Response:
     session = get_session()
     source = sources_service.get_source(session, current_user, source_id)
     name = source.name
-    if source.kind == google_accounts.KIND and source.status != "disabled":
-        # Revoke the grant and stop the push channels while the source still names them.
-        google_accounts.disconnect(session, current_settings(), source)
-    sources_service.delete_source(session, source)
+    google_accounts.remove_source(session, current_settings(), source)
     flash(f"Removed “{name}”.")
     return redirect(url_for("pages.sources"))
