@@ -15,6 +15,7 @@ from zoneinfo import ZoneInfo
 from icalendar import Calendar, Event
 from icalendar.prop import vText
 
+from calsync.domain.text import calendar_text
 from calsync.vtimezone import vtimezone_for
 
 PRODID = "-//calsync//calsync follow-ups//EN"
@@ -53,12 +54,13 @@ class FeedEvent:
 
 
 class _Text(vText):
-    """TEXT escaped in one pass; vText reads a typed backslash-N as a line break and loses it."""
+    """TEXT escaped in one pass; vText reads a typed backslash-N as a line break and loses it.
+    Control characters (RFC 5545 allows none but TAB) are dropped."""
 
     __slots__ = ()
 
     def to_ical(self) -> bytes:
-        text = self.replace("\r\n", "\n").replace("\r", "\n")
+        text = calendar_text(self.replace("\r\n", "\n").replace("\r", "\n"))
         return _TEXT_SPECIALS.sub(lambda m: _TEXT_ESCAPES[m[0]], text).encode(self.encoding)
 
 
@@ -117,7 +119,7 @@ def _vevent(event: FeedEvent, tz: ZoneInfo) -> Event:
         _require_aware(name, getattr(event, name))
     if event.status not in EVENT_STATUS:
         raise ValueError(f"follow-up {event.uid}: unknown status {event.status!r}")
-    label = _channel_label(event.channel)
+    label = calendar_text(_channel_label(event.channel))
     vevent = Event()
     vevent.add("UID", event.uid)
     vevent.add("SEQUENCE", event.sequence)

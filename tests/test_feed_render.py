@@ -355,3 +355,22 @@ def test_invalid_event_is_refused_with_a_clear_error(bad: dict[str, object]) -> 
 def test_refresh_minutes_must_be_positive() -> None:
     with pytest.raises(ValueError, match="refresh_minutes"):
         render([], refresh_minutes=0)
+
+
+CONTROLS = "\x00\x07\x0b\x1b\x7f\x85"
+
+
+def test_control_characters_never_reach_the_feed() -> None:
+    """RFC 5545 TEXT allows no control character but TAB: NUL, BEL, VT, ESC are dropped."""
+    event = make_event(note=f"call\x00 back\x07 after\x0b the\x1b board\tmeeting{CONTROLS}",
+                       summary=f"send\x1b[31m pricing{CONTROLS}", deal_name=f"Acme\x00{CONTROLS}",
+                       channel=f"fax\x07{CONTROLS}")
+    body = render_feed([event], calendar_name=f"Nina\x1b's follow-ups{CONTROLS}", tz=BERLIN)
+    unfolded = body.replace(b"\r\n", b"")
+    for control in CONTROLS:
+        assert control.encode() not in unfolded, repr(control)
+    ours, theirs = by_uid(body)
+    for text in (str(ours[event.uid]["DESCRIPTION"]), theirs[event.uid].description):
+        assert text.startswith("call back after the board\tmeeting\n\n")
+    assert str(ours[event.uid]["SUMMARY"]) == theirs[event.uid].summary == (
+        "Fax: Acme — send[31m pricing")

@@ -8,6 +8,7 @@ from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from calsync.domain.meeting import Attendee, MeetingData
+from calsync.domain.text import calendar_text
 from calsync.providers.base import FOLLOWUP_MARK, OutgoingEvent, ReadContext
 
 DESCRIPTION_LIMIT = 10_000
@@ -129,8 +130,8 @@ def event_body(event: OutgoingEvent) -> dict[str, Any]:
     """What calsync writes for a follow-up (without the id, which only insert sends)."""
     zone = _zone(event.timezone) or ZoneInfo("UTC")
     return {
-        "summary": event.summary,
-        "description": event.description,
+        "summary": calendar_text(event.summary),
+        "description": calendar_text(event.description),
         "start": {"dateTime": event.start.astimezone(zone).isoformat(),
                   "timeZone": zone.key},
         "end": {"dateTime": event.end.astimezone(zone).isoformat(), "timeZone": zone.key},
