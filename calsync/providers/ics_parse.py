@@ -23,7 +23,9 @@ from calsync.config import Settings
 from calsync.domain.meeting import Attendee, MeetingData
 from calsync.errors import SourceError
 from calsync.providers.base import ReadContext
+from calsync.providers.ics_repair import original_start, repair_event, repair_text
 from calsync.providers.ics_rules import as_list, bound_rule
+from calsync.providers.ics_zones import read_calendars
 
 MAX_LINE_CHARS = 1 << 20  # no real calendar has a 1 MiB line; a hostile one might
 MAX_DESCRIPTION = 10_000
@@ -84,10 +86,13 @@ def parse_ics(data: bytes, context: ReadContext, limits: Limits | None = None,
     """Every meeting in `context`'s window; raises SourceError when nothing is usable."""
     limits = limits or Limits()
     text, warnings = decode(data, charset)
+    text, repaired = repair_text(text)
+    warnings += repaired
     result = ParsedCalendar(warnings=warnings)
     check_shape(text)
+    deadline = time.monotonic() + limits.deadline_seconds  # zone reading counts too
     try:
-        calendars = icalendar.Calendar.from_ical(text, multiple=True)
+        calendars = read_calendars(text, deadline, result.warn)
     except Exception as exc:  # icalendar raises many kinds; none of them is the user's bug
         raise SourceError(f"calsync could not read this calendar: {_short(exc)}.",
                           "Check that the address or file is an iCalendar (.ics) calendar.",
@@ -95,7 +100,6 @@ def parse_ics(data: bytes, context: ReadContext, limits: Limits | None = None,
     if not calendars:  # icalendar returns nothing when BEGIN and END lines do not pair up
         raise SourceError("calsync could not read this calendar: its BEGIN and END lines do "
                           "not match.", "Check that the file is a complete iCalendar calendar.")
-    deadline = time.monotonic() + limits.deadline_seconds
     for calendar in calendars:
         _expand(_prepare(calendar, context, limits, result), context, limits, result, deadline)
     return result
@@ -155,6 +159,8 @@ def _prepare(calendar: icalendar.Calendar, context: ReadContext, limits: Limits,
             if problem:
                 result.warn(f"Skipped {label(component)}: {problem}.")
                 continue
+            for note in repair_event(component):
+                result.warn(f"{label(component)[0].upper()}{label(component)[1:]} {note}")
         keep.append(component)
     calendar.subcomponents = keep
     calendar = _standardize(calendar, result)
@@ -291,8 +297,7 @@ def to_meeting(component: icalendar.cal.Component, recurring: bool, tz: tzinfo) 
         start, end = end, start
     recurrence_id = ""
     if recurring:
-        original = component.get("RECURRENCE-ID")
-        recurrence_id = _recurrence_id(original.dt if original is not None else raw_start, tz)
+        recurrence_id = _recurrence_id(original_start(component), tz)
     attendees = as_list(component.get("ATTENDEE"))
     return MeetingData(
         uid=uid,

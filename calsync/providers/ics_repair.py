@@ -1,0 +1,159 @@
+"""Lenient reading of what real calendar producers write: repairs to the text before parsing,
+and to each event before expansion, so a quirk no other parser chokes on costs no meetings.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import date, datetime, time, timedelta
+from typing import Any
+
+import icalendar
+
+# Set on a RANGE=THISANDFUTURE override: how far it moved its occurrences, so that each later
+# occurrence (a copy of the override) can be given back its own original date.
+SHIFT = "X-CALSYNC-RANGE-SHIFT"
+
+_NAME = r"[A-Za-z0-9-]+"
+_PARAMS = r'(?:;(?:"[^"\r\n]*"|[^";:\r\n])*)*'
+# A property with nothing after its colon, not continued on a folded next line.
+_EMPTY_VALUE = re.compile(rf"^{_NAME}{_PARAMS}:[ \t]*(?:\r?\n(?![ \t])|\Z)", re.MULTILINE)
+_LIST_VALUE = re.compile(rf"^(?P<head>(?:RRULE|EXRULE|RDATE|EXDATE){_PARAMS}:)(?P<value>[^\r\n]*)",
+                         re.MULTILINE | re.IGNORECASE)
+_SEPARATOR = re.compile(r"\s*([;,=])\s*")
+_LONE = re.compile(r"BEGIN:(VEVENT|VTIMEZONE|VTODO|VJOURNAL|VFREEBUSY)[ \t]*\r?$",
+                   re.IGNORECASE | re.MULTILINE)
+_BEGIN_END = re.compile(r"^(BEGIN|END):[ \t]*([A-Za-z0-9-]+)[ \t]*\r?$",
+                        re.IGNORECASE | re.MULTILINE)
+_CLOSED = re.compile(r"^END:[ \t]*VCALENDAR", re.IGNORECASE | re.MULTILINE)
+_WRAPPER = "BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:-//calsync//lenient reading//EN\r\n"
+
+
+def repair_text(text: str) -> tuple[str, list[str]]:
+    """`text` with the producers' quirks undone, and warnings for what the user should know."""
+    text = _EMPTY_VALUE.sub("", text)  # an empty `RRULE:` means no rule, `DTEND:` no end
+    text = _LIST_VALUE.sub(_tidy_list, text)  # `BYDAY=MO, TU` and `EXDATE:a, b`
+    text, lone = _open_lone_components(text)
+    text, closed = _close_calendar(text)
+    return text, [UNCLOSED] if closed and not lone else []
+
+
+UNCLOSED = ("The calendar has no END:VCALENDAR line at its end; calsync read the complete "
+            "events before it.")
+
+
+def _tidy_list(match: re.Match[str]) -> str:
+    return match["head"] + _SEPARATOR.sub(r"\1", match["value"]).strip().rstrip(";")
+
+
+def _open_lone_components(text: str) -> tuple[str, bool]:
+    """A VEVENT saved on its own (Outlook's and Apple's "save event") is put in a VCALENDAR.
+
+    Only the opening is added: `_close_calendar` closes it when the event is complete.
+    """
+    body = text.lstrip()
+    if not _LONE.match(body):
+        return text, False
+    return _WRAPPER + body, True
+
+
+def _close_calendar(text: str) -> tuple[str, bool]:
+    """Add a forgotten last END:VCALENDAR when every other component is closed.
+
+    A body that stops inside a component was cut off and stays refused. One that stops right
+    after a complete component is read whole: producers that leave the line out do so on
+    every export, and reading such a file as incomplete would never let its deleted meetings go.
+    """
+    if _CLOSED.search(text):
+        return text, False
+    lines = _BEGIN_END.findall(text)
+    if not lines or lines[0][1].upper() != "VCALENDAR":
+        return text, False
+    depth = 0
+    for kind, _name in lines:
+        depth += 1 if kind.upper() == "BEGIN" else -1
+        if depth <= 0:
+            return text, False  # broken in a way the parser reports
+    last_line = text.rstrip().rsplit("\n", 1)[-1]
+    if depth != 1 or not _BEGIN_END.fullmatch(last_line) or not last_line.upper().startswith("END"):
+        return text, False  # it stops inside a component, or after a property: cut off
+    return text.rstrip() + "\r\nEND:VCALENDAR\r\n", True
+
+
+def repair_event(event: icalendar.cal.Component) -> list[str]:
+    """Undo quirks of one VEVENT in place; what the user should know, as sentence ends."""
+    notes: list[str] = []
+    event.pop(SHIFT, None)  # only calsync sets it
+    _drop_empty_rules(event)
+    if "DURATION" in event and _negative(event["DURATION"].dt):
+        notes.append(_negative_note(event))
+        del event["DURATION"]  # read like an event without an end (RFC 5545 3.6.1)
+    _match_end_to_start(event)
+    _mark_range_shift(event)
+    return notes
+
+
+def _drop_empty_rules(event: icalendar.cal.Component) -> None:
+    rules = event.get("RRULE")
+    kept = [rule for rule in (rules if isinstance(rules, list) else [rules]) if rule]
+    if not kept:
+        event.pop("RRULE", None)
+    elif isinstance(rules, list) and len(kept) < len(rules):
+        event["RRULE"] = kept
+
+
+def _negative(value: Any) -> bool:
+    return isinstance(value, timedelta) and value < timedelta()
+
+
+def _negative_note(event: icalendar.cal.Component) -> str:
+    shown = event["DURATION"].to_ical().decode()
+    lasting = ("as lasting one day" if not isinstance(event["DTSTART"].dt, datetime)
+               else "as ending when it starts")
+    return f"has a negative duration ({shown}); calsync read it {lasting}."
+
+
+def _match_end_to_start(event: icalendar.cal.Component) -> None:
+    """Give DTEND the kind of value DTSTART has, as RFC 5545 requires and producers meant."""
+    if "DTEND" not in event:
+        return
+    start, end = event["DTSTART"].dt, event["DTEND"].dt
+    if isinstance(start, datetime) == isinstance(end, datetime):
+        return
+    if not isinstance(start, datetime):
+        # A date start makes an all-day event; the end time says which day it ends on. It
+        # ends after that day unless it ends at midnight (the start of that day).
+        last = end.date() + (timedelta(days=1) if end.time() != time() else timedelta())
+        event["DTEND"] = icalendar.vDDDTypes(max(last, start + timedelta(days=1)))
+        return
+    # A date end for a timed start: midnight of that day, in the start's zone.
+    midnight = datetime.combine(end, time(), tzinfo=start.tzinfo)
+    if midnight > start:
+        event["DTEND"] = icalendar.vDDDTypes(midnight)
+    else:
+        del event["DTEND"]
+
+
+def _mark_range_shift(event: icalendar.cal.Component) -> None:
+    original = event.get("RECURRENCE-ID")
+    if original is None or str(original.params.get("RANGE", "")).upper() != "THISANDFUTURE":
+        return
+    start, moved = event["DTSTART"].dt, original.dt
+    if isinstance(start, datetime) != isinstance(moved, datetime):
+        return
+    if isinstance(start, datetime) and (start.tzinfo is None) != (moved.tzinfo is None):
+        return
+    event[SHIFT] = icalendar.vDDDTypes(start - moved)
+
+
+def original_start(component: icalendar.cal.Component) -> date:
+    """The date an occurrence (recurring_ical_events' `as_component` output) had in its series.
+
+    recurring_ical_events applies a RANGE=THISANDFUTURE override to every later occurrence
+    (RFC 5545 3.8.4.4) but leaves the override's RECURRENCE-ID on each copy; each gets back
+    its own, so that every occurrence keeps a key of its own.
+    """
+    if SHIFT in component:
+        return component["DTSTART"].dt - component[SHIFT].dt
+    original = component.get("RECURRENCE-ID")
+    return original.dt if original is not None else component["DTSTART"].dt
