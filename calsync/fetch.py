@@ -6,16 +6,11 @@ trying again later may help (timeouts, 5xx) or the user must fix the address (40
 
 from __future__ import annotations
 
-import ipaddress
-import socket
-import time
 from dataclasses import dataclass
 from email.message import Message
 from urllib.parse import urljoin, urlsplit, urlunsplit
 
 import urllib3
-from urllib3.connection import HTTPConnection, HTTPSConnection
-from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
 from urllib3.exceptions import (
     ConnectTimeoutError,
     HTTPError,
@@ -24,8 +19,12 @@ from urllib3.exceptions import (
     ReadTimeoutError,
 )
 
+from calsync.addresses import is_public_address
 from calsync.config import Settings
 from calsync.errors import SourceError
+from calsync.guarded_http import Exchange, RefusedAddress
+
+__all__ = ["FetchResult", "fetch", "is_public_address", "normalize_url"]
 
 MAX_REDIRECTS = 5
 USER_AGENT = "calsync/0.1 (+calendar follow-ups; ICS reader)"
@@ -66,125 +65,41 @@ def normalize_url(url: str) -> str:
     return urlunsplit((scheme, parts.netloc, parts.path or "/", parts.query, ""))
 
 
-NAT64 = ipaddress.IPv6Network("64:ff9b::/96")
-
-
-def is_public_address(address: str) -> bool:
-    """Whether an IP address is on the public internet (not loopback, private, link-local...)."""
-    try:
-        ip = ipaddress.ip_address(address.split("%", 1)[0])
-    except ValueError:
-        return False
-    if isinstance(ip, ipaddress.IPv6Address):
-        # An IPv4 address wrapped in IPv6 reaches the IPv4 host: judge that one.
-        embedded = ip.ipv4_mapped or ip.sixtofour or (ip.teredo[1] if ip.teredo else None)
-        if embedded is None and ip in NAT64:  # a NAT64 gateway forwards to the low 32 bits
-            embedded = ipaddress.IPv4Address(int(ip) & 0xFFFFFFFF)
-        if embedded is not None and not is_public_address(str(embedded)):
-            return False
-    return ip.is_global and not (
-        ip.is_multicast or ip.is_reserved or ip.is_loopback or ip.is_link_local
-        or ip.is_unspecified or ip.is_private)
-
-
-def refusal(address: str) -> SourceError:
+def refusal(shown: str) -> SourceError:
+    # One sentence whatever lies behind the address: it is refused before any connection,
+    # so nothing in the answer tells whether a port there is open.
     return SourceError(
-        f"calsync does not fetch addresses on private or local networks ({address}).",
+        f"calsync does not fetch addresses on private or local networks ({shown}).",
         "Use a calendar address on the public internet, or upload the .ics file instead.")
-
-
-def check_host(host: str, port: int) -> None:
-    """Refuse a host any of whose addresses is not public; the connection is checked again."""
-    try:
-        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
-    except (socket.gaierror, UnicodeError) as exc:
-        raise SourceError(f"The calendar's host name {host} could not be found.",
-                          "Check the address; calsync will try again later.",
-                          transient=True) from exc
-    for info in infos:
-        address = str(info[4][0])
-        if not is_public_address(address):
-            raise refusal(address if address == host.strip("[]") else f"{host} is {address}")
-
-
-class _RefusedAddress(Exception):
-    """Raised inside urllib3 when a connection reached a non-public address (DNS rebinding)."""
-
-    def __init__(self, address: str) -> None:
-        super().__init__(address)
-        self.address = address
-
-
-class _PeerCheck:
-    """Checks the address a socket actually connected to, after DNS and before any byte."""
-
-    def _new_conn(self) -> socket.socket:
-        sock: socket.socket = super()._new_conn()  # type: ignore[misc]
-        address = str(sock.getpeername()[0])
-        if not is_public_address(address):
-            sock.close()
-            raise _RefusedAddress(address)
-        return sock
-
-
-class _GuardedHTTPConnection(_PeerCheck, HTTPConnection):
-    pass
-
-
-class _GuardedHTTPSConnection(_PeerCheck, HTTPSConnection):
-    pass
-
-
-class _GuardedHTTPPool(HTTPConnectionPool):
-    ConnectionCls = _GuardedHTTPConnection
-
-
-class _GuardedHTTPSPool(HTTPSConnectionPool):
-    ConnectionCls = _GuardedHTTPSConnection
-
-
-def _pool_manager(allow_private: bool) -> urllib3.PoolManager:
-    # urllib3 directly, not requests: it never reads proxy settings from the environment,
-    # which would otherwise route around the address check.
-    manager = urllib3.PoolManager(num_pools=2, retries=False)
-    if not allow_private:
-        manager.pool_classes_by_scheme = {"http": _GuardedHTTPPool, "https": _GuardedHTTPSPool}
-    return manager
 
 
 def fetch(url: str, settings: Settings, *, etag: str = "", last_modified: str = "") -> FetchResult:
     """GET `url` with the cursor's validators, following at most MAX_REDIRECTS checked hops.
 
-    Raises SourceError for refused addresses, unsupported schemes, HTTP errors, time-outs
-    and bodies larger than `settings.fetch_max_bytes`.
+    The whole exchange (every hop's lookup, connect, TLS, headers and body) ends within
+    `settings.fetch_timeout_seconds` of wall-clock time. Raises SourceError for refused
+    addresses, unsupported schemes, HTTP errors, time-outs and bodies larger than
+    `settings.fetch_max_bytes`.
     """
-    deadline = time.monotonic() + settings.fetch_timeout_seconds
+    exchange = Exchange(settings.fetch_timeout_seconds, guard=not settings.allow_private_urls)
     headers = {"User-Agent": USER_AGENT, "Accept": "text/calendar, */*;q=0.5"}
     if etag:
         headers["If-None-Match"] = etag
     if last_modified:
         headers["If-Modified-Since"] = last_modified
     current = normalize_url(url)
-    with _pool_manager(settings.allow_private_urls) as manager:
-        for _hop in range(MAX_REDIRECTS + 1):
-            parts = urlsplit(current)
-            host = parts.hostname or ""
-            if not settings.allow_private_urls:
-                check_host(host, parts.port or (443 if parts.scheme == "https" else 80))
-            response = _request(manager, current, headers, deadline, settings)
+    for _hop in range(MAX_REDIRECTS + 1):
+        host = urlsplit(current).hostname or ""
+        with _hop_pool(exchange, current) as pool:
+            response = _request(pool, exchange, current, headers, settings)
             try:
                 if response.status in _REDIRECTS:
-                    location = response.headers.get("Location", "")
-                    if not location:
-                        raise SourceError(
-                            f"The calendar server at {host} redirected without saying where "
-                            f"(HTTP {response.status}).")
-                    current = normalize_url(urljoin(current, location))
+                    current = _redirect_target(current, response, host)
                     continue
                 if response.status == 304:
                     return FetchResult(current, None, etag, last_modified)
                 _raise_for_status(response.status, host)
-                body = _read_body(response, deadline, settings, host)
+                body = _read_body(response, exchange, settings, host)
                 return FetchResult(
                     current, body,
                     etag=response.headers.get("ETag", ""),
@@ -200,29 +115,56 @@ def fetch(url: str, settings: Settings, *, etag: str = "", last_modified: str = 
                       "Open it in a browser to find where it ends up, and use that address.")
 
 
-def _request(manager: urllib3.PoolManager, url: str, headers: dict[str, str],
-             deadline: float, settings: Settings) -> urllib3.BaseHTTPResponse:
-    host = urlsplit(url).hostname or url
-    remaining = max(deadline - time.monotonic(), 0.1)
-    timeout = urllib3.Timeout(connect=min(remaining, 10.0), read=remaining)
+def _hop_pool(exchange: Exchange, url: str) -> urllib3.HTTPConnectionPool:
+    # urllib3's pools directly, not requests: they never read proxy settings from the
+    # environment, which would otherwise route around the address check.
+    parts = urlsplit(url)
+    return exchange.pool(parts.scheme, parts.hostname or "", parts.port)
+
+
+def _redirect_target(current: str, response: urllib3.BaseHTTPResponse, host: str) -> str:
+    location = response.headers.get("Location", "")
+    if not location:
+        raise SourceError(f"The calendar server at {host} redirected without saying where "
+                          f"(HTTP {response.status}).")
+    return normalize_url(urljoin(current, location))
+
+
+def _request(pool: urllib3.HTTPConnectionPool, exchange: Exchange, url: str,
+             headers: dict[str, str], settings: Settings) -> urllib3.BaseHTTPResponse:
+    parts = urlsplit(url)
+    host = parts.hostname or url
+    target = urlunsplit(("", "", parts.path or "/", parts.query, ""))
     try:
-        return manager.request("GET", url, headers=headers, redirect=False,
-                               preload_content=False, timeout=timeout)
-    except _RefusedAddress as exc:
-        raise refusal(exc.address) from None
-    except NameResolutionError as exc:
-        raise SourceError(f"The calendar's host name {host} could not be found.",
-                          "Check the address; calsync will try again later.",
-                          transient=True) from exc
-    except NewConnectionError as exc:  # before timeouts: urllib3 makes it a ConnectTimeoutError
-        raise SourceError(f"calsync could not connect to {host}.",
-                          "The server may be down; calsync will try again later.",
-                          transient=True) from exc
+        response = pool.urlopen("GET", target, headers=headers, redirect=False, retries=False,
+                                preload_content=False, assert_same_host=False,
+                                timeout=exchange.timeout())
+    except RefusedAddress as exc:
+        raise refusal(exc.shown) from None
+    except NewConnectionError as exc:  # first: urllib3 makes it a ConnectTimeoutError too
+        raise _connection_error(exc, host) from exc
     except (ConnectTimeoutError, ReadTimeoutError) as exc:
         raise _timeout(host, settings) from exc
-    except HTTPError as exc:
-        raise SourceError(f"The connection to {host} failed before the calendar arrived.",
-                          "calsync will try again later.", transient=True) from exc
+    except (HTTPError, OSError) as exc:
+        if exchange.expired:  # the watchdog cut the socket (mid-handshake, mid-headers)
+            raise _timeout(host, settings) from exc
+        raise _connection_error(exc, host) from exc
+    if exchange.cut:  # http.client takes a cut-off header block for a whole one
+        response.close()
+        raise _timeout(host, settings)
+    return response
+
+
+def _connection_error(exc: BaseException, host: str) -> SourceError:
+    if isinstance(exc, NameResolutionError):
+        return SourceError(f"The calendar's host name {host} could not be found.",
+                           "Check the address; calsync will try again later.", transient=True)
+    if isinstance(exc, NewConnectionError):
+        return SourceError(f"calsync could not connect to {host}.",
+                           "The server may be down; calsync will try again later.",
+                           transient=True)
+    return SourceError(f"The connection to {host} failed before the calendar arrived.",
+                       "calsync will try again later.", transient=True)
 
 
 def _timeout(host: str, settings: Settings) -> SourceError:
@@ -252,7 +194,7 @@ def _raise_for_status(status: int, host: str) -> None:
                       "Check the address.")
 
 
-def _read_body(response: urllib3.BaseHTTPResponse, deadline: float, settings: Settings,
+def _read_body(response: urllib3.BaseHTTPResponse, exchange: Exchange, settings: Settings,
                host: str) -> bytes:
     limit = settings.fetch_max_bytes
     too_large = SourceError(f"The calendar is larger than {_megabytes(limit)}, the most "
@@ -273,13 +215,15 @@ def _read_body(response: urllib3.BaseHTTPResponse, deadline: float, settings: Se
             if size > limit:
                 raise too_large
             chunks.append(chunk)
-            if time.monotonic() > deadline:
+            if exchange.expired:
                 raise _timeout(host, settings)
-    except ReadTimeoutError as exc:
-        raise _timeout(host, settings) from exc
-    except HTTPError as exc:
+    except (HTTPError, OSError) as exc:
+        if exchange.expired or isinstance(exc, ReadTimeoutError):
+            raise _timeout(host, settings) from exc
         raise SourceError(f"The download from {host} was cut off.",
                           "calsync will try again later.", transient=True) from exc
+    if exchange.cut:  # the end came from the watchdog, not the server: the body is partial
+        raise _timeout(host, settings)
     return b"".join(chunks)
 
 
