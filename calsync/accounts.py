@@ -1,6 +1,6 @@
-"""Users, their API tokens and their feed token: creation, sign-in checks, rotation.
+"""Users, their logins, API tokens and feed token: creation, sign-in checks, revocation.
 
-Secrets are generated here; API tokens are stored only as hashes.
+Secrets are generated here; login and API tokens are stored only as hashes.
 """
 
 from __future__ import annotations
@@ -11,17 +11,23 @@ import secrets
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
-from sqlalchemy import select
+from sqlalchemy import delete, func, or_, select, update
 from sqlalchemy.orm import Session
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from calsync.errors import NotFound, ValidationFailed
-from calsync.models import ApiToken, User
+from calsync.models import ApiToken, LoginSession, User
 
 EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 MIN_PASSWORD_LENGTH = 8
 LAST_USED_PRECISION = timedelta(minutes=1)
 TOKEN_PREFIX = "cs_"  # noqa: S105 - a visible marker, not a secret
+# A real hash (werkzeug's default method and cost) of a password nobody has. Checking an
+# unknown email against it costs exactly what checking a real account's hash costs, so the
+# time a refusal takes does not tell whether the account exists.
+STAND_IN_HASH = (
+    "scrypt:32768:8:1$SZAJFWjdMTPBWkFY$2388ececc332fae2a3893c35267462ae4b7de0682cb54c1ba4"
+    "23e6858c90e1fd7201ce09c834927a5d51096782b25c9bd8e8eb515c75f190b3267bb72edf79a6")
 
 
 def normalise_email(email: str) -> str:
@@ -45,8 +51,8 @@ def create_user(session: Session, email: str, password: str | None, timezone: st
     """A new user; raises ValidationFailed naming the field that is wrong."""
     email = normalise_email(email)
     timezone = check_timezone(timezone)
-    if password is not None and len(password) < MIN_PASSWORD_LENGTH:
-        raise ValidationFailed("password", f"use at least {MIN_PASSWORD_LENGTH} characters.")
+    if password is not None:
+        check_password_length("password", password)
     if session.scalar(select(User.id).where(User.email == email)) is not None:
         raise ValidationFailed("email", "an account with this email already exists.")
     user = User(
@@ -61,13 +67,79 @@ def create_user(session: Session, email: str, password: str | None, timezone: st
     return user
 
 
+def check_password_length(field: str, password: str) -> None:
+    if len(password) < MIN_PASSWORD_LENGTH:
+        raise ValidationFailed(field, f"use at least {MIN_PASSWORD_LENGTH} characters.")
+
+
 def authenticate(session: Session, email: str, password: str) -> User | None:
+    """The user with this email and password; every outcome costs one hash check."""
     user = session.scalar(select(User).where(User.email == email.strip().lower()))
-    if user is None or not user.password_hash:
-        # Hash anyway so a wrong email takes as long as a wrong password.
-        check_password_hash(generate_password_hash("x"), password)
+    has_password = user is not None and bool(user.password_hash)
+    stored = user.password_hash if user is not None and user.password_hash else STAND_IN_HASH
+    matches = check_password_hash(stored, password)
+    return user if matches and has_password else None
+
+
+def change_password(session: Session, user: User, current: str, new: str) -> None:
+    """Set a new password and end every other login of the user (a thief's included)."""
+    if not user.password_hash or not check_password_hash(user.password_hash, current):
+        raise ValidationFailed("current_password", "your current password is not right.")
+    check_password_length("new_password", new)
+    user.password_hash = generate_password_hash(new)
+    end_all_logins(session, user, keep=user.login_token)
+
+
+def start_login(session: Session, user: User, lifetime: timedelta) -> str:
+    """A new login of `user` in one browser; its token becomes `user.get_id()`.
+
+    Also clears the user's ended and expired logins, so rows don't pile up.
+    """
+    now = datetime.now(UTC)
+    session.execute(delete(LoginSession).where(
+        LoginSession.user_id == user.id,
+        or_(LoginSession.revoked_at.is_not(None), LoginSession.created_at < now - lifetime)))
+    token = secrets.token_urlsafe(32)
+    session.add(LoginSession(user_id=user.id, token_hash=_hash_token(token), created_at=now))
+    session.flush()
+    user.login_token = token
+    return token
+
+
+def user_for_login(session: Session, token: str, lifetime: timedelta) -> User | None:
+    """The user of a live login, or None once it was ended or is older than `lifetime`."""
+    login = session.scalar(select(LoginSession).where(
+        LoginSession.token_hash == _hash_token(token), LoginSession.revoked_at.is_(None)))
+    if login is None or login.created_at < datetime.now(UTC) - lifetime:
         return None
-    return user if check_password_hash(user.password_hash, password) else None
+    user = login.user
+    user.login_token = token
+    return user
+
+
+def end_login(session: Session, user: User) -> None:
+    """End the login this request came with: its session and remember cookies stop working."""
+    if user.login_token:
+        session.execute(update(LoginSession).where(
+            LoginSession.user_id == user.id,
+            LoginSession.token_hash == _hash_token(user.login_token),
+        ).values(revoked_at=datetime.now(UTC)))
+
+
+def end_all_logins(session: Session, user: User, keep: str | None = None) -> int:
+    """End every login of the user, except the one whose token is `keep`; returns how many."""
+    query = update(LoginSession).where(LoginSession.user_id == user.id,
+                                       LoginSession.revoked_at.is_(None))
+    if keep:
+        query = query.where(LoginSession.token_hash != _hash_token(keep))
+    return session.execute(query.values(revoked_at=datetime.now(UTC))).rowcount
+
+
+def live_logins(session: Session, user: User, lifetime: timedelta) -> int:
+    """How many browsers the user is signed in on."""
+    return session.scalar(select(func.count()).select_from(LoginSession).where(
+        LoginSession.user_id == user.id, LoginSession.revoked_at.is_(None),
+        LoginSession.created_at >= datetime.now(UTC) - lifetime)) or 0
 
 
 def user_by_email(session: Session, email: str) -> User:

@@ -14,7 +14,7 @@ from flask import Flask
 
 from calsync import db, logs, tasks
 from calsync.config import Settings
-from calsync.web import register_blueprints
+from calsync.web import headers, register_blueprints, throttle
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -33,6 +33,8 @@ def create_app(config: Settings | Mapping[str, Any] | None = None) -> Flask:
     logs.init_app(app)
     tasks.init_app(app, settings)
     register_blueprints(app)
+    throttle.init_app(app, settings)
+    headers.init_app(app, settings)
     return app
 
 
@@ -49,7 +51,10 @@ def _flask_config(settings: Settings) -> dict[str, Any]:
         "REMEMBER_COOKIE_HTTPONLY": True,
         "REMEMBER_COOKIE_SAMESITE": "Lax",
         "REMEMBER_COOKIE_SECURE": settings.is_https,
-        "PERMANENT_SESSION_LIFETIME": timedelta(days=30),
+        # A login ends after this, the "remember me" cookie included (the login row
+        # expires server-side at the same age).
+        "PERMANENT_SESSION_LIFETIME": timedelta(days=settings.session_days),
+        "REMEMBER_COOKIE_DURATION": timedelta(days=settings.session_days),
         "PREFERRED_URL_SCHEME": "https" if settings.is_https else "http",
         # An uploaded .ics may be as large as a fetched one, plus the form around it.
         "MAX_CONTENT_LENGTH": settings.fetch_max_bytes + 64 * 1024,

@@ -12,6 +12,8 @@ from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
 
+from limits import parse_many
+
 from calsync.errors import ConfigError
 
 
@@ -39,6 +41,15 @@ def _choice(*allowed: str) -> Callable[[str], str]:
         return value
 
     return parse
+
+
+def _rate_limits(raw: str) -> str:
+    """Limits like "5/minute,20/hour": each must hold (no spaces, safe in env files)."""
+    try:
+        parse_many(raw)
+    except ValueError:
+        raise ValueError('expected limits like "5/minute,20/hour"') from None
+    return raw.strip()
 
 
 def _setting(env: str, parse: Callable[[str], Any], default: Any, help: str) -> Any:
@@ -88,9 +99,35 @@ class Settings:
     max_meetings_per_source: int = _setting(
         "CALSYNC_MAX_MEETINGS_PER_SOURCE", _positive_int, 100_000,
         "Most meetings one source may hold inside the window.")
+    max_attendees_per_meeting: int = _setting(
+        "CALSYNC_MAX_ATTENDEES_PER_MEETING", _positive_int, 50,
+        "Most attendees stored per meeting; the rest are counted, and the calendar owner "
+        "and one person per company are kept first.")
+    max_attendees_per_sync: int = _setting(
+        "CALSYNC_MAX_ATTENDEES_PER_SYNC", _positive_int, 100_000,
+        "Most attendee entries one sync of a source stores; past it, each further meeting "
+        "keeps only the calendar owner and a few people (with a warning on the source).")
+    max_prompts_per_sync: int = _setting(
+        "CALSYNC_MAX_PROMPTS_PER_SYNC", _positive_int, 300,
+        "Most prompts one sync (or one minute tick) creates for a user; the rest follow on "
+        "later ticks, within the daily limit.")
+    max_prompts_per_user_per_day: int = _setting(
+        "CALSYNC_MAX_PROMPTS_PER_USER_PER_DAY", _positive_int, 500,
+        "Most prompts a user gets in 24 hours; meetings past it get no prompt, and their "
+        "calendar a warning.")
+    max_sources_per_user: int = _setting(
+        "CALSYNC_MAX_SOURCES_PER_USER", _positive_int, 20,
+        "Most calendars one user may connect.")
+    sqlite_busy_timeout_seconds: int = _setting(
+        "CALSYNC_SQLITE_BUSY_TIMEOUT_SECONDS", _positive_int, 15,
+        "How long a SQLite write waits for another one to finish before failing.")
     sync_interval_minutes: int = _setting(
         "CALSYNC_SYNC_INTERVAL_MINUTES", _positive_int, 15,
         "How often every source is synced.")
+    sync_retry_max_hours: int = _setting(
+        "CALSYNC_SYNC_RETRY_MAX_HOURS", _positive_int, 24,
+        "Longest wait before retrying a calendar that keeps failing the same way; the wait "
+        "doubles from the sync interval up to this.")
     prompt_grace_minutes: int = _setting(
         "CALSYNC_PROMPT_GRACE_MINUTES", int, 10,
         "Minutes after a meeting ends before its prompt appears.")
@@ -122,6 +159,13 @@ class Settings:
     worker_threads: int = _setting(
         "CALSYNC_WORKER_THREADS", _positive_int, 2,
         "Threads of one Huey consumer.")
+    sync_slots: int = _setting(
+        "CALSYNC_SYNC_SLOTS", _positive_int, 4,
+        "Syncs one worker process runs at once, on threads of their own (a slow calendar "
+        "server holds one slot, never the job queue).")
+    sync_slots_per_user: int = _setting(
+        "CALSYNC_SYNC_SLOTS_PER_USER", _positive_int, 2,
+        "Most sync slots one user's sources hold at once; the rest wait their turn.")
     google_client_id: str = _setting(
         "GOOGLE_CLIENT_ID", str, "",
         "OAuth client id of your Google Cloud project. Empty: Google connects to the emulator.")
@@ -150,6 +194,24 @@ class Settings:
     reminder_minutes: int = _setting(
         "CALSYNC_REMINDER_MINUTES", int, 10,
         "Minutes before a follow-up written to Google that its popup reminder fires.")
+    session_days: int = _setting(
+        "CALSYNC_SESSION_DAYS", _positive_int, 30,
+        "Days a sign-in lasts, \"remember me\" included; signing out ends it sooner.")
+    rate_limit_signin_account: str = _setting(
+        "CALSYNC_RATE_LIMIT_SIGNIN_ACCOUNT", _rate_limits, "5/minute,20/hour,50/day",
+        "Failed sign-ins allowed per account; each window must hold, so waits grow.")
+    rate_limit_signin_address: str = _setting(
+        "CALSYNC_RATE_LIMIT_SIGNIN_ADDRESS", _rate_limits, "20/minute,200/hour",
+        "Sign-in attempts (password or Google) allowed per client address.")
+    rate_limit_signup_address: str = _setting(
+        "CALSYNC_RATE_LIMIT_SIGNUP_ADDRESS", _rate_limits, "5/minute,30/hour",
+        "Sign-up attempts allowed per client address.")
+    rate_limit_feed: str = _setting(
+        "CALSYNC_RATE_LIMIT_FEED", _rate_limits, "60/minute,600/hour",
+        "Requests allowed per feed address; calendar apps poll far less often.")
+    rate_limit_answer_link: str = _setting(
+        "CALSYNC_RATE_LIMIT_ANSWER_LINK", _rate_limits, "30/minute,300/hour",
+        "Requests to answer links (from prompt emails) allowed per client address.")
     testing: bool = False
     extra: Mapping[str, Any] = field(default_factory=dict)
 

@@ -10,6 +10,7 @@ from typing import Any
 
 from sqlalchemy import (
     JSON,
+    BigInteger,
     Boolean,
     Date,
     DateTime,
@@ -83,9 +84,17 @@ class User(Base):
     is_active = True
     is_authenticated = True
     is_anonymous = False
+    # The plaintext token of the login this request came with (see LoginSession); set by
+    # calsync.accounts when a login starts or is loaded, never stored on the row.
+    login_token = None
 
     def get_id(self) -> str:
-        return str(self.id)
+        # Flask-Login puts this in the session and the remember cookie: a per-login token,
+        # so revoking the login row ends both, unlike the user id that never changes.
+        if not self.login_token:
+            raise RuntimeError("sign in through calsync.accounts.start_login, which gives "
+                               "the login a revocable token")
+        return self.login_token
 
 
 class ApiToken(Base):
@@ -98,6 +107,20 @@ class ApiToken(Base):
     prefix: Mapped[str] = mapped_column(String(16))  # shown in the list, never enough to use
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     last_used_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    user: Mapped[User] = relationship()
+
+
+class LoginSession(Base):
+    """One sign-in in one browser; the session and remember cookies carry its token."""
+
+    __tablename__ = "login_sessions"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = _owner()
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     user: Mapped[User] = relationship()
@@ -161,6 +184,9 @@ class Meeting(Base):
     end_date: Mapped[date | None] = mapped_column(Date)
     status: Mapped[str] = mapped_column(String(16), default="confirmed")
     attendees: Mapped[list[dict[str, str]]] = mapped_column(JSON, default=list)
+    # How many attendees the source listed; `attendees` keeps at most
+    # CALSYNC_MAX_ATTENDEES_PER_MEETING of them (0 on rows stored before the count was).
+    attendee_count: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     organizer: Mapped[str] = mapped_column(String(320), default="")
     location: Mapped[str] = mapped_column(Text, default="")
     description: Mapped[str] = mapped_column(Text, default="")
@@ -173,6 +199,11 @@ class Meeting(Base):
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     source: Mapped[Source | None] = relationship()
+
+    @property
+    def more_attendees(self) -> int:
+        """Attendees the source listed beyond those stored, for "and 950 more"."""
+        return max((self.attendee_count or 0) - len(self.attendees or ()), 0)
 
 
 class Deal(Base):
@@ -332,6 +363,8 @@ class PushChannel(Base):
     expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     stopped_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # The highest X-Goog-Message-Number accepted: a replayed notification is not higher.
+    last_message_number: Mapped[int | None] = mapped_column(BigInteger)
 
 
 class OAuthState(Base):

@@ -5,10 +5,13 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from flask import Flask, current_app
 from flask_login import LoginManager
 from flask_wtf import CSRFProtect
 
+from calsync import accounts
 from calsync.config import Settings
 from calsync.db import get_session
 from calsync.models import User
@@ -21,8 +24,10 @@ login_manager.session_protection = "strong"
 
 
 @login_manager.user_loader
-def _load_user(user_id: str) -> User | None:
-    return get_session().get(User, int(user_id)) if user_id.isdigit() else None
+def _load_user(login_token: str) -> User | None:
+    # The cookies carry a login's token, not the user id: an ended login loads nobody.
+    lifetime = timedelta(days=current_settings().session_days)
+    return accounts.user_for_login(get_session(), login_token, lifetime)
 
 
 def current_settings() -> Settings:

@@ -1,15 +1,16 @@
 """Signing up, in and out with email and password; every form carries a CSRF token.
 
-The time zone asked at sign-up defaults to the browser's, filled in by a line of script.
+Each sign-in is a login row whose token the cookies carry, so signing out ends it in every
+browser. The time zone asked at sign-up defaults to the browser's (web/static/calsync.js).
 """
 
 from __future__ import annotations
 
-from urllib.parse import urlsplit
+from datetime import timedelta
 from zoneinfo import available_timezones
 
 from flask import Blueprint, flash, redirect, render_template, request, url_for
-from flask_login import login_required, login_user, logout_user
+from flask_login import current_user, login_required, login_user, logout_user
 from flask_wtf import FlaskForm
 from werkzeug.wrappers import Response
 from wtforms import EmailField, PasswordField, StringField
@@ -18,6 +19,10 @@ from wtforms.validators import DataRequired, Email, Length
 from calsync import accounts
 from calsync.db import get_session
 from calsync.errors import ValidationFailed
+from calsync.models import User
+from calsync.web import current_settings
+from calsync.web.redirects import safe_target
+from calsync.web.throttle import signin_by_account, signin_by_address, signup_by_address
 
 bp = Blueprint("auth", __name__)
 
@@ -34,7 +39,37 @@ class LoginForm(FlaskForm):
     password = PasswordField("Password", validators=[DataRequired(), Length(max=200)])
 
 
+class PasswordForm(FlaskForm):
+    current_password = PasswordField("Current password", validators=[
+        DataRequired(), Length(max=200)])
+    new_password = PasswordField("New password", validators=[DataRequired(), Length(
+        min=accounts.MIN_PASSWORD_LENGTH, max=200,
+        message=f"Use at least {accounts.MIN_PASSWORD_LENGTH} characters (at most 200).")])
+
+
+def login_lifetime() -> timedelta:
+    return timedelta(days=current_settings().session_days)
+
+
+def sign_in(user: User) -> None:
+    """Start a login of `user` in this browser: a fresh revocable token in both cookies."""
+    session = get_session()
+    accounts.start_login(session, user, login_lifetime())
+    session.commit()
+    login_user(user, remember=True)
+
+
+def signed_out_everywhere() -> int:
+    """End the user's logins in every browser, this one included; returns how many."""
+    session = get_session()
+    ended = accounts.end_all_logins(session, current_user)
+    session.commit()
+    logout_user()
+    return ended
+
+
 @bp.route("/signup", methods=["GET", "POST"])
+@signup_by_address
 def signup() -> str | Response:
     form = SignupForm()
     if form.validate_on_submit():
@@ -45,21 +80,22 @@ def signup() -> str | Response:
         except ValidationFailed as error:
             getattr(form, error.field, form.email).errors.append(error.message)
         else:
-            session.commit()
-            login_user(user, remember=True)
+            sign_in(user)
             flash("Welcome to calsync. Add a calendar, or try the sample one.")
             return redirect(url_for("pages.sources"))
     return render_template("signup.html", form=form, timezones=_common_zones())
 
 
 @bp.route("/login", methods=["GET", "POST"])
+@signin_by_address
+@signin_by_account
 def login() -> str | Response:
     form = LoginForm()
     if form.validate_on_submit():
         user = accounts.authenticate(get_session(), form.email.data or "", form.password.data or "")
         if user is not None:
-            login_user(user, remember=True)
-            return redirect(_safe_next(request.args.get("next")))
+            sign_in(user)
+            return redirect(safe_target(request.args.get("next"), url_for("pages.inbox")))
         form.password.errors.append("That email and password don't match an account.")
     return render_template("login.html", form=form)
 
@@ -67,18 +103,12 @@ def login() -> str | Response:
 @bp.post("/logout")
 @login_required
 def logout() -> Response:
+    session = get_session()
+    accounts.end_login(session, current_user)
+    session.commit()
     logout_user()
     flash("You are signed out.")
     return redirect(url_for("auth.login"))
-
-
-def _safe_next(target: str | None) -> str:
-    """Only same-site paths: `?next=https://evil.example` must not bounce a user away."""
-    if target and target.startswith("/") and not target.startswith("//"):
-        parts = urlsplit(target)
-        if not parts.scheme and not parts.netloc:
-            return target
-    return url_for("pages.inbox")
 
 
 def _common_zones() -> list[str]:

@@ -14,7 +14,7 @@ from urllib.parse import parse_qs, urlsplit
 
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask import session as browser
-from flask_login import current_user, login_required, login_user
+from flask_login import current_user, login_required
 from sqlalchemy import select
 from werkzeug.wrappers import Response
 
@@ -24,6 +24,9 @@ from calsync.db import get_session
 from calsync.errors import NotFound, ValidationFailed
 from calsync.models import OAuthState, OutboxEntry, Source, User
 from calsync.web import current_settings
+from calsync.web.auth import sign_in
+from calsync.web.redirects import safe_target
+from calsync.web.throttle import signin_by_address
 from calsync.writeback import WRITE
 
 log = logging.getLogger(__name__)
@@ -32,6 +35,7 @@ bp = Blueprint("google", __name__)
 
 STATES_KEY = "google_oauth_states"
 SIGNUP_ZONE_KEY = "google_signup_timezone"
+SIGNIN_NEXT_KEY = "google_signin_next"
 CONSENT_RETRY_KEY = "google_consent_retry"
 MAX_STATES = 5  # round trips in flight per browser (a few tabs)
 SCOPES_MESSAGE = ("calsync needs permission to see and edit events on your calendars; "
@@ -78,9 +82,12 @@ def connect() -> Response:
 
 
 @bp.post("/google/signin")
+@signin_by_address
 def signin() -> Response:
     zone = (request.form.get("timezone") or "UTC").strip()[:64]
     browser[SIGNUP_ZONE_KEY] = zone
+    # Where the sign-in page was asked to go next, checked now and again on the way back.
+    browser[SIGNIN_NEXT_KEY] = safe_target(request.form.get("next"), "")
     return _start("signin", None)
 
 
@@ -155,9 +162,9 @@ def _signed_in(grant: google_oauth.Grant) -> Response | tuple[str, int]:
         session.rollback()
         return _failed(str(failure), "signin")
     session.commit()
-    login_user(user, remember=True)
+    sign_in(user)
     flash(f"Signed in as {user.email} with Google.")
-    return redirect(url_for("pages.inbox"))
+    return redirect(safe_target(browser.pop(SIGNIN_NEXT_KEY, None), url_for("pages.inbox")))
 
 
 def _failed(message: str, purpose: str, status: int = 400) -> tuple[str, int]:
@@ -225,7 +232,7 @@ def retry_write(followup_id: int) -> Response:
         select(OutboxEntry).where(OutboxEntry.followup_id == followup.id,
                                   OutboxEntry.kind == WRITE, OutboxEntry.status == "failed")
         .order_by(OutboxEntry.id.desc()))
-    target = _same_site(request.form.get("next"))
+    target = safe_target(request.form.get("next"), url_for("pages.inbox"))
     if entry is None:
         flash("That follow-up has no failed write to retry.")
         return redirect(target)
@@ -238,11 +245,3 @@ def retry_write(followup_id: int) -> Response:
     else:
         flash(f"Trying again to put “{followup.summary}” in your calendar.")
     return redirect(target)
-
-
-def _same_site(target: str | None) -> str:
-    """Back to the page the button was on; only a path here, never another site."""
-    if target and target.startswith("/") and not target.startswith("//") and (
-            "\\" not in target and not urlsplit(target).netloc):
-        return target
-    return url_for("pages.inbox")

@@ -1,4 +1,5 @@
-"""Settings: time zone, who counts as internal, skip keywords, cadence, API tokens and the feed.
+"""Settings: time zone, who counts as internal, skip keywords, cadence, API tokens, the feed,
+the password and signing out everywhere.
 
 Changing the prompting rules makes calsync judge already-skipped meetings again.
 """
@@ -23,6 +24,7 @@ from calsync.domain.prompting import DEFAULT_SKIP_KEYWORDS
 from calsync.errors import ValidationFailed
 from calsync.models import User
 from calsync.web import current_settings
+from calsync.web.auth import PasswordForm, login_lifetime, signed_out_everywhere
 from calsync.web.pages import bp
 from calsync.web.pages.forms import ActionForm, CadenceForm, RulesForm, TimezoneForm, TokenForm
 
@@ -68,6 +70,7 @@ def _render(token: str | None = None, forms: dict[str, Any] | None = None,
         "cadence_form": _cadence_form(user, settings),
         "token_form": TokenForm(formdata=None),
         "action": ActionForm(formdata=None),
+        "password_form": PasswordForm(formdata=None),
         **(forms or {}),
     }
     response = make_response(render_template(
@@ -75,10 +78,12 @@ def _render(token: str | None = None, forms: dict[str, Any] | None = None,
         new_token=token, feed_url=feedcache.feed_url(settings, user),
         webcal_url=feedcache.webcal_url(settings, user),
         default_keywords=DEFAULT_SKIP_KEYWORDS, custom_keywords=user.skip_keywords is not None,
-        custom_cadence=bool(user.cadence), own_domain=user.email.rpartition("@")[2], **context),
+        custom_cadence=bool(user.cadence), own_domain=user.email.rpartition("@")[2],
+        has_password=bool(user.password_hash),
+        logins=accounts.live_logins(session, user, login_lifetime()), **context),
         status)
-    if token:
-        response.headers["Cache-Control"] = "no-store"  # the plaintext token must not linger
+    # The feed URL and a new token's plaintext are secrets: no cache may keep this page.
+    response.headers["Cache-Control"] = "no-store"
     return response
 
 
@@ -230,3 +235,31 @@ def rotate_feed() -> Response:
     flash("Your feed has a new address; the old one no longer works. "
           "Subscribe your calendar to the new one.")
     return redirect(url_for("pages.settings") + "#feed")
+
+
+@bp.post("/settings/password")
+@login_required
+def change_password() -> Response:
+    form = PasswordForm()
+    if form.validate():
+        session = get_session()
+        try:
+            accounts.change_password(session, current_user, form.current_password.data or "",
+                                     form.new_password.data or "")
+        except ValidationFailed as error:
+            field = getattr(form, error.field)
+            field.errors = [*field.errors, error.message.split(": ", 1)[-1].capitalize()]
+        else:
+            session.commit()
+            flash("Your password is changed, and every other browser is signed out.")
+            return redirect(url_for("pages.settings") + "#signin")
+    return _render(forms={"password_form": form}, status=422)
+
+
+@bp.post("/settings/sessions/revoke")
+@login_required
+def sign_out_everywhere() -> Response:
+    ended = signed_out_everywhere()
+    flash(f"Signed out of calsync everywhere: {ended} sign-in{'s' if ended != 1 else ''} "
+          "ended, this one included.")
+    return redirect(url_for("auth.login"))
