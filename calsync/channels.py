@@ -12,7 +12,7 @@ import secrets
 import uuid
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import delete, or_, select
+from sqlalchemy import delete, or_, select, update
 from sqlalchemy.orm import Session
 
 from calsync import crypto, providers
@@ -100,12 +100,30 @@ def _open(session: Session, settings: Settings, source: Source,
 
 
 def find_channel(session: Session, channel_id: str) -> PushChannel | None:
-    """The channel a notification names, unless it was stopped (or never was calsync's).
+    """The channel a notification names, unless it was stopped, has expired (or never was
+    calsync's).
 
     The caller still compares the notification's token with `channel.token`.
     """
-    return session.scalar(select(PushChannel).where(PushChannel.channel_id == channel_id,
-                                                    PushChannel.stopped_at.is_(None)))
+    return session.scalar(select(PushChannel).where(
+        PushChannel.channel_id == channel_id, PushChannel.stopped_at.is_(None),
+        or_(PushChannel.expires_at.is_(None), PushChannel.expires_at > datetime.now(UTC))))
+
+
+def accept_message(session: Session, channel: PushChannel, number: int) -> bool:
+    """Record `number` as the channel's latest message, in the caller's transaction; False
+    when it is not newer than the last one accepted (a replay, or a retry of one handled).
+
+    One conditional update, so two copies of a message racing each other pass once. An
+    older message arriving late is dropped too: the sync the newer one asked for reads its
+    change as well.
+    """
+    return bool(session.execute(
+        update(PushChannel)
+        .where(PushChannel.id == channel.id,
+               or_(PushChannel.last_message_number.is_(None),
+                   PushChannel.last_message_number < number))
+        .values(last_message_number=number)).rowcount)
 
 
 def renew_due(session: Session, settings: Settings, now: datetime) -> None:

@@ -1,8 +1,9 @@
 """Google's push notifications: a calendar a source reads has changed, so sync it soon.
 
-Google sends no CSRF token and no cookie; the channel's secret token authenticates it.
-Whatever arrives, the answer is a quick 200 (Google stops channels that keep failing),
-except when calsync itself is down: then 503, and Google retries with backoff.
+Google sends no CSRF token and no cookie; the channel's secret token authenticates it, and
+its message number (growing per channel) makes a replay harmless. Whatever arrives, the
+answer is a quick 200 (Google counts other codes as failures), except when calsync itself
+is down: then 503, and Google retries with backoff.
 """
 
 from __future__ import annotations
@@ -12,13 +13,12 @@ import logging
 from datetime import UTC, datetime, timedelta
 
 from flask import Blueprint, Response, request
-from sqlalchemy import or_, select, update
+from sqlalchemy import or_, update
 from sqlalchemy.orm import Session
 
 from calsync import channels, tasks
 from calsync.db import get_session
 from calsync.models import PushChannel, Source
-from calsync.outbox import record
 
 log = logging.getLogger(__name__)
 
@@ -27,26 +27,33 @@ bp = Blueprint("webhooks", __name__)
 # A requested sync that never started (its job was lost) stops holding back new ones after this.
 REQUEST_STALE = timedelta(minutes=10)
 MAX_HEADER = 255
+MAX_DIGITS = 18  # the column is a signed 64-bit integer
 
 
 @bp.post(channels.WEBHOOK_PATH)
 def google() -> Response:
     channel_id = _header("X-Goog-Channel-ID")
-    token = _header("X-Goog-Channel-Token")
-    state = _header("X-Goog-Resource-State")
     session = get_session()
     try:
+        # A stopped or expired channel is not found: Google may call it until its stop (an
+        # outbox entry, retried) takes, and each call is answered, never acted on.
         channel = channels.find_channel(session, channel_id) if channel_id else None
         if channel is None:
-            _stop_stale(session, channel_id, _header("X-Goog-Resource-ID"))
             return _ok()
-        if not hmac.compare_digest(channel.token.encode(), token.encode()):
-            # Not from Google: whoever sent it must not be able to stop the real channel.
+        if not _authentic(channel):
             log.warning("push notification for channel %s with a wrong token", channel.id)
             return _ok()
-        if state == "exists":
-            _request_sync(session, channel.source_id)
-        return _ok()  # "sync" is the handshake after watch; "not_exists" never applies
+        number = _message_number()
+        if number is None or not channels.accept_message(session, channel, number):
+            session.rollback()
+            log.info("push notification for channel %s ignored: message number %s is "
+                     "missing or not newer than the last one", channel.id, number)
+            return _ok()
+        if _header("X-Goog-Resource-State") == "exists":
+            _request_sync(session, channel.source_id)  # commits the message number too
+        else:  # "sync" is the handshake after watch; "not_exists" never applies
+            session.commit()
+        return _ok()
     except Exception:
         session.rollback()
         log.exception("push notification for channel %r failed", channel_id)
@@ -57,6 +64,21 @@ def _header(name: str) -> str:
     """A header as plain ASCII text, or empty: garbage is treated as absent."""
     value = request.headers.get(name, "")
     return value if len(value) <= MAX_HEADER and value.isascii() else ""
+
+
+def _authentic(channel: PushChannel) -> bool:
+    """The channel's secret token, and its resource once the watch call has told us it (the
+    handshake may arrive before)."""
+    token_ok = hmac.compare_digest(channel.token.encode(),
+                                   _header("X-Goog-Channel-Token").encode())
+    resource = _header("X-Goog-Resource-ID")
+    return token_ok and channel.resource_id in (None, resource)
+
+
+def _message_number() -> int | None:
+    """X-Goog-Message-Number: 1 for the handshake, then growing (not by one) per channel."""
+    value = _header("X-Goog-Message-Number")
+    return int(value) if value.isdigit() and len(value) <= MAX_DIGITS else None
 
 
 def _ok() -> Response:
@@ -76,22 +98,3 @@ def _request_sync(session: Session, source_id: int) -> None:
     session.commit()
     if claimed:
         tasks.enqueue("sync_source", source_id)
-
-
-def _stop_stale(session: Session, channel_id: str, resource_id: str) -> None:
-    """Google still calls a channel calsync stopped (the stop failed or is pending): ask
-    again. A channel calsync never made cannot be stopped (no grant to stop it with); it
-    expires by itself."""
-    if not channel_id or not resource_id:
-        return
-    stopped = session.scalar(select(PushChannel).where(PushChannel.channel_id == channel_id))
-    if stopped is None or stopped.resource_id != resource_id:
-        return
-    source = session.get(Source, stopped.source_id)
-    if source is None or not source.credentials:
-        return
-    # The payload is the one channels' stop handler reads.
-    record(session, user_id=source.user_id, kind=channels.STOP, payload={
-        "channel_id": channel_id, "resource_id": resource_id, "source_id": source.id,
-        "kind": source.kind, "credentials": source.credentials})
-    session.commit()

@@ -108,16 +108,31 @@ def test_unknown_forged_and_garbage_notifications_get_200_and_no_sync(
     assert queue(app).pending_count() == 0
     assert source_row(app).sync_requested_at is None
 
-    # Google's handshake, and then a real change, with the right token.
+    # Right token, wrong resource; no message number; a garbage one.
     ok = {**real, "X-Goog-Channel-Token": channel.token}
-    assert client.post(WEBHOOK_PATH, headers={**ok, "X-Goog-Resource-State": "sync"}
+    for headers in ({**ok, "X-Goog-Resource-ID": "another-resource"},
+                    {k: v for k, v in ok.items() if k != "X-Goog-Message-Number"},
+                    {**ok, "X-Goog-Message-Number": "-8"},
+                    {**ok, "X-Goog-Message-Number": "9" * 40}):
+        assert client.post(WEBHOOK_PATH, headers=headers).status_code == 200, headers
+    assert queue(app).pending_count() == 0
+
+    # Google's handshake (always message 1 on a channel), and then a real change.
+    assert client.post(WEBHOOK_PATH, headers={**ok, "X-Goog-Resource-State": "sync",
+                                              "X-Goog-Message-Number": "1"}
                        ).status_code == 200
     assert queue(app).pending_count() == 0
     assert client.post(WEBHOOK_PATH, headers=ok).status_code == 200
     assert queue(app).pending_count() == 1
 
 
-def test_a_stopped_channel_that_still_calls_is_stopped_again(
+def pending_stops(app: Flask) -> list[str]:
+    with app.app_context(), get_db().session() as session:
+        return [entry.payload["channel_id"] for entry in session.scalars(
+            select(OutboxEntry).where(OutboxEntry.kind == STOP, OutboxEntry.status == "pending"))]
+
+
+def test_a_stopped_channel_that_still_calls_is_answered_and_never_acted_on(
         app: Flask, logged_in: FlaskClient, connected: Source, google: GoogleEmulator) -> None:
     [old] = channel_rows(app)
     saved = post_page(logged_in, f"/sources/{connected.id}/calendars",
@@ -128,12 +143,39 @@ def test_a_stopped_channel_that_still_calls_is_stopped_again(
     rows = channel_rows(app)
     assert [r.stopped_at is not None for r in rows if r.channel_id == old.channel_id] == [True]
     assert sorted(r.calendar_id for r in rows if r.stopped_at is None) == sorted([EMAIL, TEAM])
+    assert pending_stops(app) == []
+    stops_at_google = len(google.requests)
 
+    # A notification of the stopped channel, replayed: each one a 200, and nothing else.
     stale = {"X-Goog-Channel-ID": old.channel_id, "X-Goog-Channel-Token": old.token,
              "X-Goog-Resource-ID": old.resource_id, "X-Goog-Resource-State": "exists"}
-    assert logged_in.post(WEBHOOK_PATH, headers=stale).status_code == 200
-    with app.app_context(), get_db().session() as session:
-        stops = session.scalars(select(OutboxEntry).where(OutboxEntry.kind == STOP,
-                                                          OutboxEntry.status == "pending")).all()
-    assert [s.payload["channel_id"] for s in stops] == [old.channel_id]
-    assert drain(app) == ["process_outbox"]  # the stop, and no sync
+    for number in (50, 50, 51, 52):
+        headers = {**stale, "X-Goog-Message-Number": str(number)}
+        assert logged_in.post(WEBHOOK_PATH, headers=headers).status_code == 200
+    assert pending_stops(app) == []
+    assert queue(app).pending_count() == 0
+    assert drain(app) == []
+    assert len(google.requests) == stops_at_google  # no channels.stop, no events.list
+
+
+def test_a_repeated_or_older_message_number_is_ignored(
+        app: Flask, client: FlaskClient, connected: Source, google: GoogleEmulator) -> None:
+    [channel] = channel_rows(app)
+
+    def notify(number: int) -> int:
+        headers = {"X-Goog-Channel-ID": channel.channel_id,
+                   "X-Goog-Channel-Token": channel.token,
+                   "X-Goog-Resource-ID": channel.resource_id,
+                   "X-Goog-Resource-State": "exists", "X-Goog-Message-Number": str(number)}
+        return client.post(WEBHOOK_PATH, headers=headers).status_code
+
+    assert notify(5) == 200
+    assert drain(app) == ["sync_source"]
+    for replayed in (5, 5, 4, 1):  # 1: the emulator's handshake, again
+        assert notify(replayed) == 200
+        assert queue(app).pending_count() == 0, replayed
+    assert source_row(app).sync_requested_at is None
+    assert [r.last_message_number for r in channel_rows(app)] == [5]
+    assert notify(9) == 200  # numbers grow, not by one
+    assert drain(app) == ["sync_source"]
+    assert [r.last_message_number for r in channel_rows(app)] == [9]
