@@ -5,6 +5,8 @@ One place (`calsync.web.errors`) maps them to HTTP; no code parses exception str
 
 from __future__ import annotations
 
+from typing import Any
+
 
 class CalsyncError(Exception):
     """Root of every error calsync raises on purpose; `message` is a sentence for a person."""
@@ -55,7 +57,8 @@ class SourceError(CalsyncError):
     code = "source_error"
 
     def __init__(self, reason: str, hint: str = "", *, transient: bool = False,
-                 status: str = "error", source_id: int | None = None) -> None:
+                 status: str = "error", source_id: int | None = None,
+                 cursor: dict[str, Any] | None = None) -> None:
         super().__init__(reason, hint)
         self.reason = reason
         self.transient = transient
@@ -63,6 +66,9 @@ class SourceError(CalsyncError):
         # stop retries until the user acts; "error" retries on schedule.
         self.status = status
         self.source_id = source_id
+        # A cursor to store despite the failure (None keeps the old one): a provider records
+        # what failed, so the same failing calendar is not read again at every retry.
+        self.cursor = cursor
 
 
 class UnsupportedOperation(CalsyncError):

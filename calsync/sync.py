@@ -236,19 +236,28 @@ def _record_failure(session: Session, source_id: int, error: SourceError, settin
     source = session.get(Source, source_id)
     if source is None:
         return
+    repeated = source.last_error == str(error)
     source.failure_count = (source.failure_count or 0) + 1
     source.status = error.status
     source.last_error = str(error)
     source.locked_until = None
+    if error.cursor is not None:
+        source.cursor = error.cursor  # what failed, so the same calendar isn't read again
     # A revoked grant or a vanished calendar waits for the user; retrying changes nothing.
     paused = error.status in PAUSED
-    source.next_sync_at = None if paused else now + _retry_delay(error, source.failure_count,
-                                                                  settings)
+    source.next_sync_at = None if paused else now + _retry_delay(
+        error, source.failure_count, repeated, settings)
 
 
-def _retry_delay(error: SourceError, failures: int, settings: Settings) -> timedelta:
+def _retry_delay(error: SourceError, failures: int, repeated: bool,
+                 settings: Settings) -> timedelta:
     interval = timedelta(minutes=settings.sync_interval_minutes)
-    if not error.transient:
+    if error.transient:
+        return min(timedelta(minutes=2 ** min(failures - 1, 16)), MAX_BACKOFF)
+    if not repeated:
         return interval  # the user has to fix it; look again at the usual pace
-    return min(timedelta(minutes=2 ** min(failures - 1, 16)), MAX_BACKOFF)
+    # The same failure again: nothing changed, so look ever less often, up to the longest
+    # wait. A changed calendar is still read at once on "Sync now" or a new upload.
+    longest = timedelta(hours=settings.sync_retry_max_hours)
+    return min(interval * 2 ** min(failures - 1, 16), max(longest, interval))
 
