@@ -16,7 +16,7 @@ import click
 from flask import Flask
 from sqlalchemy import select
 
-from calsync import accounts, logs, migrate
+from calsync import accounts, logs, migrate, tasks
 from calsync.app import create_app
 from calsync.config import Settings, documented_settings
 from calsync.db import get_db
@@ -146,6 +146,7 @@ def worker() -> None:
     app = _app()
     settings: Settings = app.extensions["calsync.settings"]
     huey = app.extensions["calsync.queue"].huey
+    tasks.start_sync_slots(app)  # syncs on slots of their own, never holding these threads
     Consumer(huey, workers=settings.worker_threads, worker_type="thread",
              periodic=True, check_worker_health=True).run()
 

@@ -11,12 +11,14 @@ from typing import Any
 
 from flask import Flask, current_app
 from huey import Huey, RedisHuey, SqliteHuey, crontab
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from calsync import outbox, schedule
 from calsync.config import Settings
 from calsync.db import get_session
-from calsync.models import OutboxEntry
+from calsync.models import OutboxEntry, Source
+from calsync.syncslots import SyncSlots
 
 
 class Queue:
@@ -25,6 +27,10 @@ class Queue:
     def __init__(self, huey: Huey) -> None:
         self.huey = huey
         self.jobs: dict[str, Any] = {}
+        # Set by a worker process (`calsync worker`): syncs then run on their own slots
+        # instead of the queue's threads. Elsewhere (immediate mode, scripts, benchmarks)
+        # the sync_source job syncs inline.
+        self.sync_slots: SyncSlots | None = None
 
     def enqueue(self, name: str, *args: Any) -> None:
         self.jobs[name](*args)
@@ -50,6 +56,21 @@ def init_app(app: Flask, settings: Settings) -> Queue:
                   lambda ids: [queue.enqueue("process_outbox", entry_id) for entry_id in ids])
     app.extensions["calsync.queue"] = queue
     return queue
+
+
+def start_sync_slots(app: Flask) -> SyncSlots:
+    """In a worker process: run every sync on the sync slots (see calsync/syncslots.py)."""
+    from calsync import sync
+
+    settings: Settings = app.extensions["calsync.settings"]
+    queue: Queue = app.extensions["calsync.queue"]
+
+    def run(session: Session, source_id: int) -> None:
+        sync.sync_source(session, settings, source_id)
+
+    queue.sync_slots = SyncSlots(_in_app(app, run), slots=settings.sync_slots,
+                                 per_user=settings.sync_slots_per_user)
+    return queue.sync_slots
 
 
 def enqueue(name: str, *args: Any) -> None:
@@ -90,7 +111,14 @@ def _register(queue: Queue, app: Flask) -> None:
             channels.renew_due(session, settings, now)
 
     def sync_source(session: Session, source_id: int) -> None:
-        sync.sync_source(session, settings, source_id)
+        # In a worker, only hand the source over: the queue's threads stay free for the
+        # tick, prompts and write-backs however slow a calendar server is.
+        if queue.sync_slots is None:
+            sync.sync_source(session, settings, source_id)
+            return
+        user_id = session.scalar(select(Source.user_id).where(Source.id == source_id))
+        if user_id is not None:  # None: the source was removed meanwhile
+            queue.sync_slots.submit(user_id, source_id)
 
     def process_outbox(session: Session, entry_id: int) -> None:
         outbox.process(session, settings, entry_id)
