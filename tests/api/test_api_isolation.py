@@ -5,9 +5,13 @@ from __future__ import annotations
 import re
 from datetime import UTC, datetime, timedelta
 from typing import Any
+from urllib.parse import urlsplit
 
 import pytest
+from sqlalchemy import select
 
+from calsync.db import get_db
+from calsync.models import User
 from calsync.web.api.registry import OPERATIONS
 from tests.api.conftest import Event, error_of, pending, upload
 
@@ -76,3 +80,27 @@ def test_cursors_do_not_cross_users(api, other_api, victim) -> None:
     upload(api, Event("c", "More"), name="another")
     cursor = api.get("/api/v1/sources?limit=1").get_json()["next_cursor"]
     assert other_api.get(f"/api/v1/sources?cursor={cursor}").get_json()["items"] == []
+
+
+def test_me_and_feed_answer_for_the_caller(app, api, other_api) -> None:
+    mine, theirs = api.get("/api/v1/me").get_json(), other_api.get("/api/v1/me").get_json()
+    assert (mine["email"], theirs["email"]) == ("ana@acme-sales.com", "bo@rival-sales.com")
+    assert mine["id"] != theirs["id"]
+    with app.app_context(), get_db().session() as session:
+        tokens = {u.email: u.feed_token for u in session.scalars(select(User))}
+    for caller, email in ((api, "ana@acme-sales.com"), (other_api, "bo@rival-sales.com")):
+        feed = caller.get("/api/v1/feed").get_json()
+        assert feed["url"].endswith(f"/feed/{tokens[email]}.ics")
+        assert feed["webcal_url"].endswith(f"/feed/{tokens[email]}.ics")
+
+
+def test_rotating_changes_only_the_callers_feed(app, api, other_api) -> None:
+    mine, theirs = api.get("/api/v1/feed").get_json(), other_api.get("/api/v1/feed").get_json()
+    rotated = other_api.post("/api/v1/feed/rotate").get_json()
+    assert rotated["url"] != theirs["url"]
+    assert other_api.get("/api/v1/feed").get_json() == rotated
+    assert api.get("/api/v1/feed").get_json() == mine  # Ana's address still stands...
+    client = api.client
+    assert client.get(urlsplit(mine["url"]).path).status_code == 200  # ...and still works
+    assert client.get(urlsplit(theirs["url"]).path).status_code == 404
+    assert client.get(urlsplit(rotated["url"]).path).status_code == 200

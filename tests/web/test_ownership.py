@@ -85,3 +85,33 @@ def test_moving_to_another_users_deal_is_refused(app: Flask, make_user,  # type:
     assert post(logged_in, f"/prompts/{prompt_id}/move",
                 {"deal_id": str(theirs_id)}).status_code == 404
     assert load(app, Prompt, prompt_id).deal_id == before
+
+
+def _settings_of(app: Flask, email: str, domain: str, token_name: str) -> FlaskClient:
+    """A signed-in client of `email`, with an internal domain and an API token of its own."""
+    client = app.test_client()
+    login(client, email)
+    assert post(client, "/settings/rules", {"internal_domains": domain,
+                                            "skip_keywords": "lunch"}).status_code == 302
+    assert post(client, "/settings/tokens", {"name": token_name}).status_code == 200
+    return client
+
+
+def test_settings_show_and_change_only_ones_own(app: Flask, make_user) -> None:  # type: ignore[no-untyped-def]
+    ana, eve = make_user("ana@acme-sales.com"), make_user("eve@rival.example", "UTC")
+    anas = _settings_of(app, ana.email, "acme-partner.example", "Ana CRM")
+    eves = _settings_of(app, eve.email, "rival-partner.example", "Eve script")
+    assert post(eves, "/settings/feed/rotate").status_code == 302
+    with app.app_context(), get_db().session() as session:
+        feeds = {u.email: u.feed_token for u in session.scalars(select(User))}
+        prefixes = {t.user.email: t.prefix for t in session.scalars(select(ApiToken))}
+    assert feeds[ana.email] == ana.feed_token  # Eve's rotation changed only her own feed
+    assert feeds[eve.email] != eve.feed_token
+    for client, own, other in ((anas, ana.email, eve.email), (eves, eve.email, ana.email)):
+        page = client.get("/settings").get_data(as_text=True)
+        own_words = {ana.email: ("acme-partner.example", "Ana CRM"),
+                     eve.email: ("rival-partner.example", "Eve script")}
+        for word in (*own_words[own], feeds[own], prefixes[own]):
+            assert word in page, word
+        for word in (*own_words[other], feeds[other], prefixes[other]):
+            assert word not in page, word
