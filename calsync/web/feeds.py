@@ -10,11 +10,13 @@ from flask import Blueprint, Response, abort, request
 from calsync.db import get_session
 from calsync.feedcache import current_feed, user_by_feed_token
 from calsync.web import current_settings
+from calsync.web.throttle import feed_by_token
 
 bp = Blueprint("feeds", __name__)
 
 
 @bp.get("/feed/<token>.ics")
+@feed_by_token
 def feed(token: str) -> Response:
     session = get_session()
     user = user_by_feed_token(session, token)
