@@ -1,6 +1,7 @@
 """Run every benchmark: `make bench` (or `python -m bench`)."""
 
-from bench import sync_cost
+from bench import hostile, sync_cost
 
 if __name__ == "__main__":
     sync_cost.main()
+    hostile.main([])

@@ -1,0 +1,402 @@
+"""Hostile calendars and servers (issue 7) through the worker's own sync job, one child each.
+
+Peak memory and time to a clear status, on this tree or an old checkout (`--tree`).
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import itertools
+import json
+import os
+import socket
+import sys
+import tempfile
+import threading
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+RESULTS = Path(__file__).resolve().parent / "results"
+MEMORY_MB = 4096
+TIMEOUT_S = 120.0
+TARGET_S, TARGET_MB = 10.0, 300.0
+STAMP = "%Y%m%dT%H%M%SZ"
+OWN_DOMAIN, BUYER = "acme.example", "mailto:buyer@prospect.example"
+CUSTOM_TZID = "Customized Time Zone"
+
+
+# ---- the inputs (built in the child, from the time it runs) --------------------------------
+
+def _calendar(*blocks: list[str]) -> bytes:
+    lines = ["BEGIN:VCALENDAR", "VERSION:2.0", "PRODID:-//calsync bench//hostile//EN"]
+    for block in blocks:
+        lines += block
+    return ("\r\n".join([*lines, "END:VCALENDAR"]) + "\r\n").encode()
+
+
+def _event(uid: str, start: datetime, *extra: str, tzid: str = "", minutes: int = 30) -> list[str]:
+    if tzid:  # floating local times in the named zone
+        times = [f"DTSTART;TZID={tzid}:{start:%Y%m%dT%H%M%S}",
+                 f"DTEND;TZID={tzid}:{start + timedelta(minutes=minutes):%Y%m%dT%H%M%S}"]
+    else:
+        times = [f"DTSTART:{start:{STAMP}}",
+                 f"DTEND:{start + timedelta(minutes=minutes):{STAMP}}"]
+    return ["BEGIN:VEVENT", f"UID:{uid}@bench", *times, f"SUMMARY:{uid}",
+            *extra, "END:VEVENT"]
+
+
+def _zone(tzid: str, *observances: tuple[str, str, str, str]) -> list[str]:
+    """A VTIMEZONE of (kind, DTSTART, RRULE or "", offset to) observances."""
+    lines = ["BEGIN:VTIMEZONE", f"TZID:{tzid}"]
+    previous = observances[-1][3]
+    for kind, dtstart, rule, offset in observances:
+        lines += [f"BEGIN:{kind}", f"DTSTART:{dtstart}", *([f"RRULE:{rule}"] if rule else []),
+                  f"TZOFFSETFROM:{previous}", f"TZOFFSETTO:{offset}", f"END:{kind}"]
+        previous = offset
+    return [*lines, "END:VTIMEZONE"]
+
+
+def _soon() -> datetime:
+    return (datetime.now(UTC) + timedelta(days=7)).replace(hour=10, minute=0, second=0,
+                                                           microsecond=0, tzinfo=None)
+
+
+def zone_rule(freq: str) -> bytes:
+    """A ~500-byte calendar whose zone changes offset every hour (or second) since 1601."""
+    zone = _zone("Hostile", ("STANDARD", "16010101T000000", f"FREQ={freq}", "+0000"),
+                 ("DAYLIGHT", "16010101T000000", "FREQ=YEARLY;BYMONTH=3;BYDAY=-1SU", "+0100"))
+    return _calendar(zone, _event("zone", _soon(), f"ATTENDEE:{BUYER}", tzid="Hostile"))
+
+
+def many_observances(count: int = 5000) -> bytes:
+    """One zone of `count` STANDARD/DAYLIGHT observances, each with a yearly rule as Outlook
+    writes them, and one event using it."""
+    observances = [("DAYLIGHT" if n % 2 else "STANDARD",
+                    f"{1970 + n % 60}{3 + n % 8:02}01T020000",
+                    f"FREQ=YEARLY;BYMONTH={3 + n % 8};BYDAY=-1SU",
+                    "+0100" if n % 2 else "+0000") for n in range(count)]
+    return _calendar(_zone("Crowded", *observances),
+                     _event("zone", _soon(), f"ATTENDEE:{BUYER}", tzid="Crowded"))
+
+
+def many_zones(count: int = 1000) -> bytes:
+    """`count` Outlook-style zones (yearly rules from 1601), each used by one event."""
+    zones = [_zone(f"Zone {n}",
+                   ("STANDARD", "16011028T030000", "FREQ=YEARLY;BYMONTH=10;BYDAY=-1SU", "+0100"),
+                   ("DAYLIGHT", "16010325T020000", "FREQ=YEARLY;BYMONTH=3;BYDAY=-1SU", "+0200"))
+             for n in range(count)]
+    return _calendar(*zones, *(_event(f"zone{n}", _soon(), f"ATTENDEE:{BUYER}",
+                                      tzid=f"Zone {n}") for n in range(count)))
+
+
+def attendee_storm(attendees: int = 1000) -> bytes:
+    """One ~69 KB event with `attendees` outside people, every minute from yesterday."""
+    start = datetime.now(UTC).replace(second=0, microsecond=0) - timedelta(days=1)
+    people = [f"ATTENDEE;CN=Buyer {n:04};RSVP=TRUE:mailto:buyer{n:04}@prospect{n % 10}.example"
+              for n in range(attendees)]
+    return _calendar(_event("storm", start, "RRULE:FREQ=MINUTELY", *people))
+
+
+def minutely_flood(series: int = 200) -> bytes:
+    """A ~31 KB feed of `series` minutely events that began ten days ago (all promptable)."""
+    start = datetime.now(UTC).replace(second=0, microsecond=0) - timedelta(days=10)
+    return _calendar(*(_event(f"flood{n}", start + timedelta(minutes=n), "RRULE:FREQ=MINUTELY",
+                              f"ATTENDEE:mailto:b{n}@p.example")
+                       for n in range(series)))
+
+
+def custom_zone(offset: str) -> bytes:
+    """Outlook's "Customized Time Zone", defined as a fixed `offset`, one 10:00 meeting."""
+    zone = _zone(CUSTOM_TZID, ("STANDARD", "16010101T000000", "", offset))
+    return _calendar(zone, _event("custom", _soon(), f"ATTENDEE:{BUYER}", tzid=CUSTOM_TZID))
+
+
+@contextlib.contextmanager
+def header_dribbler(pause: float = 0.5) -> Iterator[str]:
+    """A loopback server answering every request with headers one byte per `pause` seconds,
+    forever; yields its URL."""
+    listener = socket.create_server(("127.0.0.1", 0))
+    stop = threading.Event()
+
+    def answer(conn: socket.socket) -> None:
+        with conn, contextlib.suppress(OSError):
+            conn.recv(65536)
+            head = b"HTTP/1.1 200 OK\r\nX-Pad: "  # then one endless header line
+            for n in itertools.count():
+                if stop.wait(pause):
+                    return
+                conn.sendall(head[n:n + 1] or b"a")
+
+    def serve() -> None:
+        with contextlib.suppress(OSError):
+            while not stop.is_set():
+                conn, _ = listener.accept()
+                threading.Thread(target=answer, args=(conn,), daemon=True).start()
+
+    threading.Thread(target=serve, daemon=True).start()
+    try:
+        yield f"http://127.0.0.1:{listener.getsockname()[1]}/calendar.ics"
+    finally:
+        stop.set()
+        listener.close()
+
+
+# ---- the child: a temporary instance, users, sources, and the worker's sync job ------------
+
+class Instance:
+    """A temporary calsync instance on SQLite, driven as its worker drives it."""
+
+    def __init__(self, root: Path) -> None:
+        from calsync import migrate
+        from calsync.app import create_app
+        from calsync.config import Settings
+
+        self.database = root / "calsync.db"
+        self.settings = Settings.from_env(
+            {}, instance_path=root / "instance", secret_key="bench", allow_private_urls=True,
+            database_url=f"sqlite:///{self.database}")
+        migrate.upgrade(self.settings.database_url)
+        self.app = create_app(self.settings)
+        self.seconds = 0.0
+
+    def source(self, email: str, *, upload: bytes | None = None, url: str = "") -> int:
+        from calsync import accounts, sources
+        from calsync.db import get_db
+
+        with self.app.app_context(), get_db().session() as session:
+            user = accounts.create_user(session, email, None, "Europe/Berlin")
+            source = sources.add_source(session, user, kind="ics", url=url, upload=upload,
+                                        max_bytes=self.settings.fetch_max_bytes)
+            session.commit()
+            return source.id
+
+    def sync(self, source_id: int) -> None:
+        """The Huey job `sync_source` a worker runs, called in this process, timed."""
+        job = self.app.extensions["calsync.queue"].jobs["sync_source"]
+        began = time.perf_counter()
+        job.call_local(source_id)
+        self.seconds += time.perf_counter() - began
+
+    def figures(self, source_ids: list[int]) -> dict[str, Any]:
+        from sqlalchemy import func, select
+
+        from calsync.db import get_db
+        from calsync.models import Meeting, Prompt, Source
+
+        with self.app.app_context(), get_db().session() as session:
+            sources = [session.get(Source, n) for n in source_ids]
+            figures = {
+                "seconds": self.seconds,
+                "meetings": session.scalar(select(func.count(Meeting.id))),
+                "prompts": session.scalar(select(func.count(Prompt.id))),
+                "status": "; ".join(_status(s) for s in sources if s is not None),
+            }
+        with self.app.app_context():
+            get_db().dispose()
+        figures["db_mb"] = sum(p.stat().st_size for p in self.database.parent.glob(
+            self.database.name + "*")) / 2**20
+        return figures
+
+    def starts(self) -> dict[str, datetime]:
+        """Each user's meeting start (UTC), by email."""
+        from sqlalchemy import select
+
+        from calsync.db import get_db
+        from calsync.models import Meeting, User
+
+        with self.app.app_context(), get_db().session() as session:
+            rows = session.execute(select(User.email, Meeting.start).join(
+                Meeting, Meeting.user_id == User.id))
+            return {email: start for email, start in rows}
+
+
+def _status(source: Any) -> str:
+    said = source.last_error or "; ".join(source.warnings or []) or "no warning"
+    return f"{source.status}: {' '.join(said.split())}"
+
+
+def _one_upload(body: Callable[[], bytes]) -> Callable[[Instance], dict[str, Any]]:
+    def run(instance: Instance) -> dict[str, Any]:
+        source = instance.source(f"rep@{OWN_DOMAIN}", upload=body())
+        instance.sync(source)
+        return instance.figures([source])
+
+    return run
+
+
+def _slow_headers(instance: Instance) -> dict[str, Any]:
+    with header_dribbler() as url:
+        source = instance.source(f"rep@{OWN_DOMAIN}", url=url)
+        instance.sync(source)
+        return instance.figures([source])
+
+
+def _two_custom_zones(instance: Instance) -> dict[str, Any]:
+    """UTC-11 first, then UTC+2, in one process: both 10:00 meetings must land right."""
+    wanted = {}
+    ids = []
+    for email, offset, hours in ((f"west@{OWN_DOMAIN}", "-1100", 11),
+                                 (f"east@{OWN_DOMAIN}", "+0200", -2)):
+        ids.append(instance.source(email, upload=custom_zone(offset)))
+        instance.sync(ids[-1])
+        wanted[email] = _soon().replace(tzinfo=UTC) + timedelta(hours=hours)
+    starts = instance.starts()
+    wrong = [f"{email.split('@')[0]} at {starts.get(email)} not {at:%H:%M}Z"
+             for email, at in wanted.items() if starts.get(email) != at]
+    return {**instance.figures(ids), "correct": "no: " + ", ".join(wrong) if wrong else "yes"}
+
+
+@dataclass(frozen=True)
+class Case:
+    key: str
+    title: str
+    run: Callable[[Instance], dict[str, Any]]
+
+
+CASES = [
+    Case("control", "0. control: one ordinary meeting",
+         _one_upload(lambda: _calendar(_event("plain", _soon(), f"ATTENDEE:{BUYER}")))),
+    Case("hourly", "1. zone RRULE:FREQ=HOURLY from 1601", _one_upload(lambda: zone_rule("HOURLY"))),
+    Case("secondly", "2. zone RRULE:FREQ=SECONDLY from 1601",
+         _one_upload(lambda: zone_rule("SECONDLY"))),
+    Case("observances", "3. one zone, 5,000 sub-components", _one_upload(many_observances)),
+    Case("zones", "4. 1,000 VTIMEZONEs, each used", _one_upload(many_zones)),
+    Case("attendees", "5. 69 KB event, 1,000 attendees, minutely",
+         _one_upload(attendee_storm)),
+    Case("flood", "6. 31 KB feed, 200 minutely series", _one_upload(minutely_flood)),
+    Case("slow_headers", "7. headers one byte per 0.5 s", _slow_headers),
+    Case("custom_tzid", "8. same custom TZID, two users", _two_custom_zones),
+]
+
+
+def child(key: str, tree: str = "") -> None:
+    """Entry point of the bounded child: run case `key` on `tree` (default: this checkout)."""
+    if tree:
+        sys.path.insert(0, str(Path(tree).resolve()))
+    import calsync
+
+    case = next(c for c in CASES if c.key == key)
+    with tempfile.TemporaryDirectory(prefix="calsync-hostile-") as root:
+        result = case.run(Instance(Path(root)))
+    result["tree"] = str(Path(calsync.__file__).resolve().parent.parent)
+    print(json.dumps(result, default=str))
+
+
+# ---- the parent: one bounded child per case, tables, the saved baseline --------------------
+
+def measure(case: Case, tree: str, memory_mb: int, timeout: float) -> dict[str, Any]:
+    """Run `case` in a capped child; what it cost, or how it was stopped."""
+    from tests.bounded import run_bounded
+
+    run = run_bounded("bench.hostile:child", case.key, tree, memory_mb=memory_mb,
+                      timeout=timeout)
+    row: dict[str, Any] = {"case": case.title, "peak_mb": run.peak_rss_mb,
+                           "load": os.getloadavg()[0], "at": f"{datetime.now(UTC):%H:%M}"}
+    if run.returncode is None:
+        return {**row, "seconds": None, "status": f"no status: killed at {timeout:.0f} s"}
+    try:
+        result = dict(run.result)  # type: ignore[call-overload]
+    except (ValueError, IndexError):
+        last = (run.stderr.strip().splitlines() or ["no output"])[-1]
+        return {**row, "seconds": None, "status": f"worker crashed after {run.seconds:.0f} s: "
+                f"{last}"}
+    if "MemoryError" in run.stderr:
+        result["status"] = f"hit the {memory_mb} MB cap (MemoryError); {result['status']}"
+    return {**row, **result}
+
+
+def table(rows: list[dict[str, Any]], timeout: float) -> str:
+    lines = ["| case | time to a clear status | worker peak RSS | meetings | prompts | DB "
+             "| source status: message (80 chars) | load | UTC |",
+             "|---|---:|---:|---:|---:|---:|---|---:|---:|"]
+    for row in rows:
+        status = row["status"][:80] + (f" — both right: {row['correct']}"
+                                       if "correct" in row else "")
+        lines.append(f"| {row['case']} | {_seconds(row, timeout)} | {row['peak_mb']:.0f} MB "
+                     f"| {row.get('meetings', '-')} | {row.get('prompts', '-')} "
+                     f"| {_db(row)} | {status} | {row.get('load', 0):.1f} | {row.get('at', '')} |")
+    return "\n".join(lines)
+
+
+def compare(before: list[dict[str, Any]], after: list[dict[str, Any]], timeout: float) -> str:
+    """Both runs side by side; after as a share of before; whether the target is met."""
+    earlier = {row["case"]: row for row in before}
+    lines = [f"| case | before | after | after/before | before RSS | after RSS | after/before "
+             f"| meets {TARGET_S:.0f} s, {TARGET_MB:.0f} MB | after: status |",
+             "|---|---:|---:|---:|---:|---:|---:|:-:|---|"]
+    for row in after:
+        old = earlier.get(row["case"], {"peak_mb": float("nan"), "seconds": None})
+        old_s = old.get("seconds")
+        time_share = (f"{row['seconds'] / old_s:.1%}" if row["seconds"] is not None and old_s
+                      else f"< {row['seconds'] / timeout:.1%}" if row["seconds"] is not None
+                      else "-")
+        met = (row["seconds"] is not None and row["seconds"] < TARGET_S
+               and row["peak_mb"] < TARGET_MB and row.get("correct", "yes") == "yes")
+        status = row["status"][:80] + (f" — both right: {row['correct']}"
+                                       if "correct" in row else "")
+        lines.append(
+            f"| {row['case']} | {_seconds(old, timeout)} | {_seconds(row, timeout)} "
+            f"| {time_share} | {old['peak_mb']:.0f} MB | {row['peak_mb']:.0f} MB "
+            f"| {row['peak_mb'] / old['peak_mb']:.0%} | {'yes' if met else 'no'} | {status} |")
+    return "\n".join(lines)
+
+
+def _seconds(row: dict[str, Any], timeout: float) -> str:
+    return f"{row['seconds']:.1f} s" if row.get("seconds") is not None else f"> {timeout:.0f} s"
+
+
+def _db(row: dict[str, Any]) -> str:
+    return f"{row['db_mb']:.1f} MB" if "db_mb" in row else "-"
+
+
+def save(name: str, rows: list[dict[str, Any]], header: str, timeout: float) -> Path:
+    """Write the run as markdown and JSON; cases not measured this time keep their rows."""
+    RESULTS.mkdir(exist_ok=True)
+    data = RESULTS / f"hostile-{name}.json"
+    kept = {row["case"]: row for row in json.loads(data.read_text())} if data.exists() else {}
+    kept.update((row["case"], row) for row in rows)
+    rows = [kept[c.title] for c in CASES if c.title in kept]
+    data.write_text(json.dumps(rows, indent=1, default=str))
+    path = RESULTS / f"hostile-{name}.md"
+    path.write_text(f"{header}\n\n{table(rows, timeout)}\n")
+    return path
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(prog="python -m bench.hostile", description=__doc__)
+    parser.add_argument("--tree", default="", help="a checkout to measure (git worktree "
+                        "add /tmp/before af5aabb); default: this one")
+    parser.add_argument("--save", default="", help="write bench/results/hostile-NAME.md/json")
+    parser.add_argument("--baseline", default="before",
+                        help="saved run to compare with (default: before)")
+    parser.add_argument("--cases", default="", help="comma-separated keys: "
+                        + ",".join(c.key for c in CASES))
+    parser.add_argument("--memory-mb", type=int, default=MEMORY_MB)
+    parser.add_argument("--timeout", type=float, default=TIMEOUT_S)
+    args = parser.parse_args(argv)
+    chosen = [c for c in CASES if not args.cases or c.key in args.cases.split(",")]
+    header = (f"Hostile cases on {args.tree or 'this tree'}, "
+              f"{datetime.now(UTC):%Y-%m-%d %H:%M} UTC: each in its own worker process "
+              f"(SQLite, defaults), capped at {args.memory_mb} MB and {args.timeout:.0f} s; "
+              "load: the machine's 1-minute load average (2 cores) as the case ended.")
+    print(header, flush=True)
+    rows = []
+    for case in chosen:  # one at a time: a case may take gigabytes
+        rows.append(measure(case, args.tree, args.memory_mb, args.timeout))
+        print(f"  {case.title}: {_seconds(rows[-1], args.timeout)}, "
+              f"{rows[-1]['peak_mb']:.0f} MB, {rows[-1]['status'][:80]}", flush=True)
+    print(table(rows, args.timeout))
+    if args.save:
+        print(f"saved {save(args.save, rows, header, args.timeout)}")
+    baseline = RESULTS / f"hostile-{args.baseline}.json"
+    if baseline.exists() and args.save != args.baseline:
+        print(f"\nagainst {baseline.name} (after as a share of before):")
+        print(compare(json.loads(baseline.read_text()), rows, args.timeout))
+
+if __name__ == "__main__":
+    main()
