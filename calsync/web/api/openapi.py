@@ -100,7 +100,7 @@ def _operation(op: Operation, refs: dict[Any, Any], schemas: dict[str, Any]) -> 
         spec["description"] = op.description
     if not op.auth:
         spec["security"] = []
-    errors = ["401"] if op.auth else []
+    errors = ["401", *op.errors] if op.auth else [*op.errors]
     if op.query is not None:
         spec["parameters"] += _query_parameters(refs[(op.query, "validation")], schemas)
         errors.append("422")

@@ -35,6 +35,8 @@ class Operation:
     query: type[BaseModel] | None
     body_required: bool
     auth: bool
+    # Error statuses the view answers beyond those its shape implies (see openapi._operation).
+    errors: tuple[str, ...] = ()
 
 
 OPERATIONS: list[Operation] = []
@@ -43,7 +45,8 @@ M = TypeVar("M", bound=BaseModel)
 
 def route(rule: str, method: str, *, response: type[BaseModel] | None, status: int = 200,
           body: type[BaseModel] | None = None, query: type[BaseModel] | None = None,
-          body_required: bool = True, auth: bool = True) -> Callable[..., Any]:
+          body_required: bool = True, auth: bool = True,
+          errors: tuple[str, ...] = ()) -> Callable[..., Any]:
     """Declare an API route. The view gets `body=` and `query=` as validated models and
     returns a `response` model (or None for 204); its docstring becomes the description."""
 
@@ -68,7 +71,7 @@ def route(rule: str, method: str, *, response: type[BaseModel] | None, status: i
             rule=rule, method=method, name=view.__name__, view=handle, summary=summary.strip(),
             description=" ".join(description.split()), response=response,
             status=204 if response is None else status,
-            body=body, query=query, body_required=body_required, auth=auth))
+            body=body, query=query, body_required=body_required, auth=auth, errors=errors))
         return handle
 
     return decorate

@@ -113,7 +113,7 @@ def delete_source(source_id: int) -> None:
     google_accounts.remove_source(session, current_settings(), source)
 
 
-@route("/meetings", "GET", response=MeetingList, query=MeetingQuery)
+@route("/meetings", "GET", response=MeetingList, query=MeetingQuery, errors=("404",))
 def list_meetings(query: MeetingQuery) -> MeetingList:
     """List meetings read from your sources, by start time.
 
