@@ -113,6 +113,7 @@ def zone_from_component(component: icalendar.cal.Component, deadline: float) -> 
     earlier: tuple[datetime, timedelta, Observance] | None = None  # last change before the years
     changes: list[tuple[datetime, timedelta, Observance]] = []
     for part in parts:
+        budget.spend(1)
         offset_from, observance = _observance(part)
         for onset in _onsets(part, offset_from, budget):
             change = (onset - offset_from, offset_from, observance)

@@ -99,6 +99,13 @@ def test_a_custom_zone_with_daylight_saving(ics, context):
     assert warnings == []
 
 
+def test_a_weekly_series_in_a_custom_zone_keeps_its_local_time_and_exdate(ics, context):
+    parsed = parse_ics(ics("ics_zone_custom_series"), context)
+    assert sorted(m.start.astimezone(UTC) for m in parsed.meetings) == [
+        at(3, 15), at(10, 14), at(24, 14)]  # 10:00 local across the change; the 17th excluded
+    assert parsed.warnings == []
+
+
 def test_a_zone_defined_after_the_event_that_uses_it(ics, context):
     starts, _ = utc_starts(ics("ics_zone_forward_reference"), context)
     assert starts == {"forward@zones.example": datetime(2025, 3, 10, 4, 30, tzinfo=UTC)}
