@@ -5,8 +5,10 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from functools import partial
 from typing import Any
 
 from flask import Flask, current_app, g
@@ -17,11 +19,13 @@ from calsync.config import Settings
 
 
 class Database:
-    def __init__(self, url: str, **engine_options: Any) -> None:
+    def __init__(self, url: str, *, busy_timeout_seconds: float = 15,
+                 **engine_options: Any) -> None:
         self.url = url
         self.engine: Engine = create_engine(url, **engine_options)
         if self.engine.dialect.name == "sqlite":
-            event.listen(self.engine, "connect", _sqlite_pragmas)
+            event.listen(self.engine, "connect",
+                         partial(_sqlite_pragmas, busy_ms=round(busy_timeout_seconds * 1000)))
         self.sessionmaker = sessionmaker(self.engine, expire_on_commit=False)
 
     @contextmanager
@@ -40,13 +44,26 @@ class Database:
         self.engine.dispose()
 
 
-def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+# After each batch of a long write on SQLite: a writer waiting on the lock retries every
+# 100 ms at most, and needs a gap between two batches to get in.
+SQLITE_BATCH_PAUSE = 0.02
+
+
+def commit_batch(session: Session) -> None:
+    """Commit one batch of a long write, letting other writers through before the next."""
+    session.commit()
+    if session.get_bind().dialect.name == "sqlite":
+        time.sleep(SQLITE_BATCH_PAUSE)
+
+
+def _sqlite_pragmas(dbapi_connection: Any, _record: Any, *, busy_ms: int) -> None:
     # WAL lets the web process read while the worker writes; the timeout rides out the
-    # brief write locks instead of failing with "database is locked".
+    # brief write locks instead of failing with "database is locked". Those stay brief
+    # because a sync writes in batches (calsync.sync.WRITE_BATCH), each its own commit.
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.execute("PRAGMA journal_mode=WAL")
-    cursor.execute("PRAGMA busy_timeout=15000")
+    cursor.execute(f"PRAGMA busy_timeout={int(busy_ms)}")
     cursor.close()
 
 
@@ -54,7 +71,8 @@ def init_app(app: Flask, settings: Settings) -> Database:
     options: dict[str, Any] = {"pool_pre_ping": True}
     if not settings.database_url.startswith("sqlite"):
         options.update(pool_size=settings.db_pool_size, max_overflow=settings.db_pool_size)
-    database = Database(settings.database_url, **options)
+    database = Database(settings.database_url,
+                        busy_timeout_seconds=settings.sqlite_busy_timeout_seconds, **options)
     app.extensions["calsync.db"] = database
     app.teardown_appcontext(_close_session)
     return database

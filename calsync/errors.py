@@ -93,3 +93,10 @@ class ValidationFailed(CalsyncError):
     def __init__(self, field: str, message: str) -> None:
         super().__init__(f"{field}: {message}")
         self.field = field
+
+
+class LimitReached(ValidationFailed):
+    """The user already has as many of something as a setting allows; `field` is the one
+    that asked for another."""
+
+    code = "limit_reached"

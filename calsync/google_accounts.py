@@ -44,6 +44,8 @@ def connect(session: Session, settings: Settings, user: User,
     account = grant.email.lower() or _primary_calendar(settings, dict(grant.credentials))
     source = next((s for s in google_sources(session, user)
                    if (s.options or {}).get("account") == account), None)
+    if source is None:
+        sources.check_room(session, user, settings.max_sources_per_user, field="account")
     held = _credentials(settings, source)
     credentials = dict(grant.credentials)
     if not credentials.get("refresh_token"):

@@ -12,9 +12,11 @@ from functools import cache
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import and_, exists, func, select, update
+from sqlalchemy import ColumnElement, and_, exists, func, select, tuple_, update
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from calsync import prompt_limits
 from calsync.config import Settings
 from calsync.domain.cadence import Cadence, Suggestion, suggest_next
 from calsync.domain.deals import counterpart_of
@@ -24,6 +26,8 @@ from calsync.errors import NotFound
 from calsync.models import Deal, FollowUp, Meeting, Prompt, SkippedSeries, User
 
 BUNDLED_CADENCE = Path(__file__).resolve().parent.parent / "config" / "cadence.toml"
+# Meetings judged per transaction: a flood of ended meetings never holds the write lock long.
+PROMPT_PAGE = 200
 
 
 def rules_for(user: User, settings: Settings) -> PromptRules:
@@ -77,40 +81,73 @@ def create_due_prompts(session: Session, settings: Settings, now: datetime,
 
 def _prompt_meetings(session: Session, settings: Settings, now: datetime,
                      user_id: int | None) -> int:
-    grace = timedelta(minutes=settings.prompt_grace_minutes)
-    lookback = timedelta(days=settings.prompt_lookback_days)
+    due = _due_meetings(settings, now)
+    if user_id is not None:
+        return _prompt_user_meetings(session, settings, now, user_id, due)
+    users = list(session.scalars(select(Meeting.user_id).where(*due).distinct()))
+    return sum(_prompt_user_meetings(session, settings, now, uid, due) for uid in users)
+
+
+def _due_meetings(settings: Settings, now: datetime) -> list[ColumnElement[bool]]:
+    """Ended meetings within the lookback that have no prompt and no reason to skip yet."""
     skipped = exists().where(
         SkippedSeries.source_id == Meeting.source_id,
         SkippedSeries.series_uid == Meeting.series_uid,
         Meeting.series_uid != "",
     )
-    query = select(Meeting).where(
-        Meeting.end <= now - grace,
-        Meeting.end >= now - lookback,
+    return [
+        Meeting.end <= now - timedelta(minutes=settings.prompt_grace_minutes),
+        Meeting.end >= now - timedelta(days=settings.prompt_lookback_days),
         Meeting.status == "confirmed",
         Meeting.all_day.is_(False),
         Meeting.prompt_skip.is_(None),
         ~exists().where(Prompt.meeting_id == Meeting.id),
         ~skipped,
-    )
-    if user_id is not None:
-        query = query.where(Meeting.user_id == user_id)
+    ]
+
+
+def _prompt_user_meetings(session: Session, settings: Settings, now: datetime, user_id: int,
+                          due: list[ColumnElement[bool]]) -> int:
+    """Judge one user's due meetings a page at a time, each page its own transaction, and
+    prompt at most what the limits allow (see calsync.prompt_limits)."""
+    user = session.get(User, user_id)
+    assert user is not None
+    rules = rules_for(user, settings)
+    allowed = prompt_limits.allowed(session, settings, user_id, now)
+    query = select(Meeting).where(*due, Meeting.user_id == user_id).order_by(
+        Meeting.end, Meeting.id).limit(PROMPT_PAGE)
+    created, after = 0, None
+    while created < allowed:
+        page = list(session.scalars(query if after is None else query.where(
+            tuple_(Meeting.end, Meeting.id) > after)))
+        if not page:
+            return created
+        after = (page[-1].end, page[-1].id)
+        try:
+            created += _judge(session, user, rules, page, now, allowed - created)
+            session.commit()
+        except IntegrityError:
+            # The sync's pass and the tick's raced to this user's prompts or deals; the
+            # unique keys let one win, and the other leaves the rest to it.
+            session.rollback()
+            return created
+    prompt_limits.hold_back(session, settings, user_id, now, due)
+    return created
+
+
+def _judge(session: Session, user: User, rules: PromptRules, page: list[Meeting],
+           now: datetime, room: int) -> int:
+    """Prompt up to `room` meetings of `page`; remember why the others are skipped."""
     created = 0
-    users: dict[int, tuple[User, PromptRules]] = {}
-    for meeting in session.scalars(query.order_by(Meeting.user_id, Meeting.end)):
-        if meeting.user_id not in users:
-            user = session.get(User, meeting.user_id)
-            assert user is not None
-            users[meeting.user_id] = (user, rules_for(user, settings))
-        user, rules = users[meeting.user_id]
+    for meeting in page:
         data = meeting_data(meeting)
         decision = prompt_decision(data, rules, now)
-        if decision.prompt:
+        if decision.prompt and created < room:
             deal = deal_for(session, user, data, rules)
             session.add(Prompt(user_id=user.id, meeting_id=meeting.id, deal_id=deal.id,
-                               touch_at=meeting.end, status="pending"))
+                               touch_at=meeting.end, status="pending", created_at=now))
             created += 1
-        elif decision.reason not in ("not_ended", "too_old"):
+        elif not decision.prompt and decision.reason not in ("not_ended", "too_old"):
             meeting.prompt_skip = decision.reason  # stable reasons: don't judge it again
     return created
 

@@ -85,6 +85,7 @@ def sample_ics(user: User, now: datetime | None = None) -> bytes:
 
 
 def add_sample_source(session: Session, user: User, *, max_bytes: int,
+                      max_sources: int | None = None,
                       now: datetime | None = None) -> tuple[Source, bool]:
     """The user's sample source, added (committed, its sync enqueued) unless already there.
 
@@ -95,7 +96,8 @@ def add_sample_source(session: Session, user: User, *, max_bytes: int,
     if existing is not None:
         return existing, False
     source = add_source(session, user, kind="ics", name=SAMPLE_NAME,
-                        upload=sample_ics(user, now), max_bytes=max_bytes)
+                        upload=sample_ics(user, now), max_bytes=max_bytes,
+                        max_sources=max_sources)
     session.commit()
     tasks.enqueue("sync_source", source.id)
     return source, True

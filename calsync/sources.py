@@ -9,12 +9,12 @@ from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import urlsplit
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import delete, func, select, update
 from sqlalchemy.orm import Session
 
 from calsync import crypto, providers
 from calsync.config import Settings
-from calsync.errors import NotFound, ValidationFailed
+from calsync.errors import LimitReached, NotFound, ValidationFailed
 from calsync.models import FollowUp, Meeting, Prompt, Source, User
 from calsync.providers.base import SourceRef
 
@@ -23,8 +23,14 @@ STATUSES = ("new", "ok", "syncing", "error", "needs_reconnect", "disabled")
 
 
 def add_source(session: Session, user: User, *, kind: str, name: str = "", url: str = "",
-               upload: bytes | None = None, max_bytes: int) -> Source:
-    """A new source, due for its first sync now; raises ValidationFailed naming the field."""
+               upload: bytes | None = None, max_bytes: int,
+               max_sources: int | None = None) -> Source:
+    """A new source, due for its first sync now; raises ValidationFailed naming the field.
+
+    The pages and the API pass CALSYNC_MAX_SOURCES_PER_USER as `max_sources`.
+    """
+    if max_sources is not None:
+        check_room(session, user, max_sources, field="url" if url.strip() else "file")
     if kind not in providers.available():
         raise ValidationFailed("kind", f"use one of: {', '.join(providers.available())}.")
     url = url.strip()
@@ -40,6 +46,15 @@ def add_source(session: Session, user: User, *, kind: str, name: str = "", url: 
     session.add(source)
     session.flush()
     return source
+
+
+def check_room(session: Session, user: User, max_sources: int, field: str) -> None:
+    """Refuse another source past CALSYNC_MAX_SOURCES_PER_USER: each one costs a sync
+    every interval, so one account can't make the workers busy for everyone."""
+    count = session.scalar(select(func.count(Source.id)).where(Source.user_id == user.id))
+    if (count or 0) >= max_sources:
+        raise LimitReached(field, f"you already have {count} calendars, the most calsync "
+                                  "reads for one account; remove one to add another.")
 
 
 def check_url(url: str) -> None:

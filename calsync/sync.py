@@ -10,7 +10,8 @@ import hashlib
 import json
 import logging
 import time
-from dataclasses import dataclass, field
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -19,7 +20,10 @@ from sqlalchemy.orm import Session
 
 from calsync import inbox, providers, writeback
 from calsync.config import Settings
-from calsync.domain.meeting import MeetingData
+from calsync.db import commit_batch
+from calsync.domain.deals import counterpart_of
+from calsync.domain.meeting import Attendee, MeetingData
+from calsync.domain.prompting import PromptRules
 from calsync.errors import SourceError
 from calsync.models import Meeting, Prompt, Source, User
 from calsync.providers.base import ChangeSet, ReadContext
@@ -29,6 +33,15 @@ log = logging.getLogger(__name__)
 
 MAX_BACKOFF = timedelta(hours=6)
 PAUSED = ("disabled", "needs_reconnect")
+# Rows written per transaction. SQLite has one writer at a time: a long sync commits each
+# batch, so other users' requests and the minute tick get the write lock in between. It
+# stays crash-safe: the source's cursor is stored only once every batch is in, so a
+# worker killed between batches leaves it where it was, the next sync reads the same
+# changes again, and the meetings already written match by their unique key (source, uid,
+# recurrence id) and their content hash: skipped or updated, never duplicated.
+WRITE_BATCH = 500
+# Attendees each further meeting keeps once a sync has stored CALSYNC_MAX_ATTENDEES_PER_SYNC.
+FEW_ATTENDEES = 3
 
 
 @dataclass
@@ -68,6 +81,7 @@ def sync_source(session: Session, settings: Settings, source_id: int,
         changes = _read(settings, source, user, now)
         _apply(session, source, changes, report, now, settings)
         report.prompts = inbox.create_due_prompts(session, settings, now, user_id=user.id)
+        report.warnings = list(source.warnings or [])  # with a prompt limit reached, if it was
     except SourceError as exc:
         session.rollback()
         _record_failure(session, source_id, exc, settings, now)
@@ -128,9 +142,10 @@ def _apply(session: Session, source: Source, changes: ChangeSet, report: SyncRep
     if changes.unchanged:
         report.result = "unchanged"
     else:
-        _apply_meetings(session, source, changes, report, read_context(settings, source.user, now))
+        warnings = _apply_meetings(session, source, changes, report,
+                                   read_context(settings, source.user, now), settings)
         report.result = "ok"
-        source.warnings = changes.warnings
+        source.warnings = [*changes.warnings, *warnings]
     report.warnings = list(source.warnings or [])
     source.cursor = changes.cursor
     source.status = "ok"
@@ -142,7 +157,8 @@ def _apply(session: Session, source: Source, changes: ChangeSet, report: SyncRep
 
 
 def _apply_meetings(session: Session, source: Source, changes: ChangeSet, report: SyncReport,
-                    context: ReadContext) -> None:
+                    context: ReadContext, settings: Settings) -> list[str]:
+    """Write what changed in batches (see WRITE_BATCH); returns warnings for the source."""
     stored = {
         (uid, rid): (mid, digest, status, start)
         for mid, uid, rid, digest, status, start in session.execute(
@@ -151,12 +167,14 @@ def _apply_meetings(session: Session, source: Source, changes: ChangeSet, report
     }
     meetings, deleted = writeback.apply_own_events(session, source, changes.meetings,
                                                    changes.deleted)
+    meetings, warnings = _bound_attendees(meetings, settings, source.user)
     inserts, updates, seen = [], [], set()
+    people: dict[int, tuple[object, list[dict[str, object]]]] = {}
     for meeting in meetings:
         if meeting.key in seen:
             continue  # a feed that repeats an event must not make two meetings
         seen.add(meeting.key)
-        row = _row(meeting)
+        row = _row(meeting, people)
         existing = stored.get(meeting.key)
         if existing is None:
             inserts.append({**row, "user_id": source.user_id, "source_id": source.id})
@@ -170,18 +188,54 @@ def _apply_meetings(session: Session, source: Source, changes: ChangeSet, report
             if key not in seen and status != "cancelled"
             and context.window_start <= start <= context.window_end
         ]
-    if inserts:
-        session.execute(insert(Meeting), inserts)
-    if updates:
-        session.execute(update(Meeting), updates)
-    if vanished:
-        # An empty hash makes a meeting that comes back be written again.
-        session.execute(update(Meeting).where(Meeting.id.in_(vanished))
-                        .values(status="cancelled", content_hash="", updated_at=datetime.now(UTC)))
+    _in_batches(session, inserts, lambda batch: session.execute(insert(Meeting), batch))
+    _in_batches(session, updates, lambda batch: session.execute(update(Meeting), batch))
+    # An empty hash makes a meeting that comes back be written again.
+    _in_batches(session, vanished, lambda batch: session.execute(
+        update(Meeting).where(Meeting.id.in_(batch))
+        .values(status="cancelled", content_hash="", updated_at=datetime.now(UTC))))
     cancelled_ids = vanished + [u["id"] for u in updates if u["status"] == "cancelled"]
-    _withdraw_prompts(session, cancelled_ids)
+    _in_batches(session, cancelled_ids, lambda batch: _withdraw_prompts(session, batch))
     report.added, report.updated = len(inserts), len(updates)
     report.cancelled = len(cancelled_ids)
+    return warnings
+
+
+def _in_batches(session: Session, items: Sequence[object],
+                write: Callable[[list[object]], object]) -> None:
+    """`write` each WRITE_BATCH of `items` in a transaction of its own."""
+    for start in range(0, len(items), WRITE_BATCH):
+        write(list(items[start:start + WRITE_BATCH]))
+        commit_batch(session)
+
+
+def _bound_attendees(meetings: list[MeetingData], settings: Settings,
+                     user: User) -> tuple[list[MeetingData], list[str]]:
+    """Meetings with their attendees bounded: each to CALSYNC_MAX_ATTENDEES_PER_MEETING
+    (counting all), and this sync to CALSYNC_MAX_ATTENDEES_PER_SYNC in total."""
+    owners, budget = frozenset({user.email.lower()}), settings.max_attendees_per_sync
+    rules = inbox.rules_for(user, settings)
+    # Occurrences of a series share one attendee tuple: choose from it once. The tuple is
+    # kept beside its choice, so its id can't be reused while this runs.
+    chosen: dict[tuple[int, int], tuple[object, tuple[Attendee, ...]]] = {}
+    bounded, squeezed = [], 0
+    for meeting in meetings:
+        limit = settings.max_attendees_per_meeting if budget > 0 else FEW_ATTENDEES
+        key = (id(meeting.attendees), limit)
+        if key not in chosen:
+            lead = _lead_domain(meeting, rules) if len(meeting.attendees) > limit else ""
+            chosen[key] = (meeting.attendees, meeting.bounded(limit, owners, lead).attendees)
+        kept = chosen[key][1]
+        if kept is not meeting.attendees:
+            meeting = replace(meeting, attendees=kept, attendee_count=meeting.listed_attendees)
+            squeezed += budget <= 0
+        budget -= len(kept)
+        bounded.append(meeting)
+    if not squeezed:
+        return bounded, []
+    return bounded, [f"This calendar lists more attendees than calsync stores from one "
+                     f"calendar ({settings.max_attendees_per_sync:,}); {squeezed:,} meetings "
+                     f"keep only you and a few of their people."]
 
 
 def _is_deleted(key: tuple[str, str], deleted: set[tuple[str, str]]) -> bool:
@@ -200,7 +254,19 @@ def _withdraw_prompts(session: Session, meeting_ids: list[int]) -> None:
         )
 
 
-def _row(meeting: MeetingData) -> dict[str, object]:
+def _lead_domain(meeting: MeetingData, rules: PromptRules) -> str:
+    """The company the meeting was with, by the user's rules today ("" if no company)."""
+    kind, _, value = counterpart_of(meeting, rules).key.partition(":")
+    return value if kind == "domain" else ""
+
+
+def _row(meeting: MeetingData,
+         people: dict[int, tuple[object, list[dict[str, object]]]]) -> dict[str, object]:
+    """The meeting's columns; `people` shares one attendee list among a series' rows."""
+    if id(meeting.attendees) not in people:
+        people[id(meeting.attendees)] = (meeting.attendees, [
+            {"email": a.email, "name": a.name, "response": a.response, "is_self": a.is_self}
+            for a in meeting.attendees])
     row: dict[str, object] = {
         "uid": meeting.uid,
         "recurrence_id": meeting.recurrence_id,
@@ -212,10 +278,8 @@ def _row(meeting: MeetingData) -> dict[str, object]:
         "start_date": meeting.start_date,
         "end_date": meeting.end_date,
         "status": meeting.status,
-        "attendees": [
-            {"email": a.email, "name": a.name, "response": a.response, "is_self": a.is_self}
-            for a in meeting.attendees
-        ],
+        "attendees": people[id(meeting.attendees)][1],
+        "attendee_count": meeting.listed_attendees,
         "organizer": meeting.organizer,
         "location": meeting.location,
         "description": meeting.description,
@@ -227,7 +291,11 @@ def _row(meeting: MeetingData) -> dict[str, object]:
 
 
 def _digest(row: dict[str, object]) -> str:
-    stable = {k: v for k, v in row.items() if k != "updated_at"}
+    # The count joins the hash only when attendees were left out, so the hashes of
+    # meetings stored before it was counted stay the same (no rewrite of every row).
+    untouched = {"updated_at"} | (
+        {"attendee_count"} if row["attendee_count"] == len(row["attendees"]) else set())
+    stable = {k: v for k, v in row.items() if k not in untouched}
     return hashlib.sha256(json.dumps(stable, default=str, sort_keys=True).encode()).hexdigest()
 
 

@@ -5,7 +5,7 @@ Times are timezone-aware; all-day meetings carry dates in `start_date`/`end_date
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 
 
@@ -44,11 +44,25 @@ class MeetingData:
     description: str = ""
     series_uid: str = ""  # the series this occurrence belongs to ("" for a single event)
     conference_url: str = ""  # the video call link, when the source has one
+    # How many attendees the source listed, when `attendees` keeps fewer (0: all are kept).
+    attendee_count: int = 0
     extra: dict[str, str] = field(default_factory=dict, compare=False, hash=False)
 
     @property
     def key(self) -> tuple[str, str]:
         return (self.uid, self.recurrence_id)
+
+    @property
+    def listed_attendees(self) -> int:
+        return max(self.attendee_count, len(self.attendees))
+
+    def bounded(self, limit: int, owners: frozenset[str] = frozenset(),
+                lead: str = "") -> MeetingData:
+        """This meeting with at most `limit` attendees (see `keep_attendees`), counting all."""
+        if len(self.attendees) <= limit:
+            return self
+        return replace(self, attendees=keep_attendees(self.attendees, limit, owners, lead),
+                       attendee_count=self.listed_attendees)
 
     def response_of(self, email: str) -> str:
         """The response the given person gave, "" when they are not listed."""
@@ -57,3 +71,39 @@ class MeetingData:
             if attendee.email.lower() == wanted or attendee.is_self:
                 return attendee.response
         return ""
+
+
+def keep_attendees(attendees: tuple[Attendee, ...], limit: int,
+                   owners: frozenset[str] = frozenset(), lead: str = "") -> tuple[Attendee, ...]:
+    """At most `limit` attendees, chosen so the prompting rules judge the meeting as they
+    would with all of them; kept in the order the source listed them.
+
+    The calendar's `owners` come first (their response decides "declined"). Then one
+    person per email domain, most represented domains first, round after round: every
+    domain up to the limit stays, so internal-or-external is right under any internal
+    domains the user sets later, and no domain keeps more people than one that had more.
+    The `lead` domain (the counterpart company) starts one person ahead, so it keeps
+    strictly the most and stays the counterpart.
+    """
+    if len(attendees) <= limit:
+        return attendees
+    wanted = {email.lower() for email in owners}
+    chosen = [i for i, a in enumerate(attendees) if a.is_self or a.email.lower() in wanted]
+    chosen = chosen[:limit]
+    by_domain: dict[str, list[int]] = {}
+    taken = set(chosen)
+    for index, attendee in enumerate(attendees):
+        if index not in taken:
+            by_domain.setdefault(attendee.domain, []).append(index)
+    sizes = {domain: len(indexes) for domain, indexes in by_domain.items()}
+    order = sorted(sizes, key=lambda domain: (domain != lead, -sizes[domain]))
+    queues = [by_domain[domain] for domain in order]
+    if lead in by_domain and len(chosen) < limit:
+        chosen.append(queues[0].pop(0))
+    depth = 0
+    while len(chosen) < limit:
+        for queue in queues:
+            if depth < len(queue) and len(chosen) < limit:
+                chosen.append(queue[depth])
+        depth += 1
+    return tuple(attendees[i] for i in sorted(chosen))

@@ -225,6 +225,7 @@ def _expand(calendar: icalendar.Calendar, context: ReadContext, limits: Limits,
     for lost in sorted(recurring - {str(s.uid) for s in query.series})[:MAX_WARNINGS]:
         result.warn(f"Skipped the event with UID {lost[:80]}: its times or repeat rule "
                     "could not be used.")
+    people: AttendeeMemo = {}
     for series in query.series:
         room = limits.max_meetings - len(result.meetings)
         if room <= 0 or time.monotonic() > deadline:
@@ -234,7 +235,8 @@ def _expand(calendar: icalendar.Calendar, context: ReadContext, limits: Limits,
         uid = str(series.uid)
         try:
             occurrences = list(itertools.islice(series.between(start, end), wanted + 1))
-            result.meetings.extend(to_meeting(occurrence.as_component(False), uid in recurring, tz)
+            result.meetings.extend(to_meeting(occurrence.as_component(False), uid in recurring, tz,
+                                              people)
                                    for occurrence in occurrences[:wanted])
         except Exception as exc:  # one broken series must not cost the others
             result.warn(f"Skipped the event with UID {uid[:80]}: {_short(exc)}.")
@@ -287,7 +289,8 @@ def _end_of(component: icalendar.cal.Component) -> date | datetime:
     return begins if isinstance(begins, datetime) else begins + timedelta(days=1)
 
 
-def to_meeting(component: icalendar.cal.Component, recurring: bool, tz: tzinfo) -> MeetingData:
+def to_meeting(component: icalendar.cal.Component, recurring: bool, tz: tzinfo,
+               people: AttendeeMemo | None = None) -> MeetingData:
     """One event or expanded occurrence (`as_component` output) as MeetingData."""
     uid = _uid(str(component.get("UID", "")))
     raw_start, raw_end = component["DTSTART"].dt, _end_of(component)
@@ -298,7 +301,6 @@ def to_meeting(component: icalendar.cal.Component, recurring: bool, tz: tzinfo) 
     recurrence_id = ""
     if recurring:
         recurrence_id = _recurrence_id(original_start(component), tz)
-    attendees = as_list(component.get("ATTENDEE"))
     return MeetingData(
         uid=uid,
         recurrence_id=recurrence_id,
@@ -310,7 +312,7 @@ def to_meeting(component: icalendar.cal.Component, recurring: bool, tz: tzinfo) 
         end_date=_as_date(raw_end, tz) if all_day else None,
         status="cancelled" if _text(component.get("STATUS")).upper() == "CANCELLED"
         else "confirmed",
-        attendees=tuple(a for a in (_attendee(x) for x in attendees) if a.email),
+        attendees=_attendees(component.get("ATTENDEE"), people),
         organizer=_email(component.get("ORGANIZER"))[:320],
         location=_text(component.get("LOCATION"))[:1000],
         description=_text(component.get("DESCRIPTION"))[:MAX_DESCRIPTION],
@@ -348,6 +350,22 @@ def _text(value: Any) -> str:
 def _email(address: Any) -> str:
     text = _text(address)
     return (text[7:] if text.lower().startswith("mailto:") else text).strip().lower()
+
+
+# Parsed attendees by the identity of the ATTENDEE value they came from, for one parse:
+# occurrences of a series share that value, so they share one tuple (5,000 dates of a
+# 1,000-person series would otherwise hold five million). The value is kept alongside,
+# so its id can't be reused while the memo lives.
+AttendeeMemo = dict[int, tuple[Any, tuple[Attendee, ...]]]
+
+
+def _attendees(value: Any, memo: AttendeeMemo | None) -> tuple[Attendee, ...]:
+    if memo is not None and id(value) in memo:
+        return memo[id(value)][1]
+    parsed = tuple(a for a in (_attendee(x) for x in as_list(value)) if a.email)
+    if memo is not None and value is not None:
+        memo[id(value)] = (value, parsed)
+    return parsed
 
 
 def _attendee(address: Any) -> Attendee:

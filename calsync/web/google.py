@@ -21,7 +21,7 @@ from werkzeug.wrappers import Response
 from calsync import deals, google_accounts, google_oauth, outbox, tasks
 from calsync import sources as sources_service
 from calsync.db import get_session
-from calsync.errors import NotFound, ValidationFailed
+from calsync.errors import LimitReached, NotFound, ValidationFailed
 from calsync.models import OAuthState, OutboxEntry, Source, User
 from calsync.web import current_settings
 from calsync.web.auth import sign_in
@@ -140,6 +140,10 @@ def _connected(grant: google_oauth.Grant) -> Response | tuple[str, int]:
             return _failed(str(needs), "connect")
         browser[CONSENT_RETRY_KEY] = True  # once: with consent Google sends a refresh token
         return _start("connect", user.id, has_refresh_token=False, login_hint=needs.account)
+    except LimitReached as full:
+        session.rollback()
+        reason = full.message.partition(": ")[2]
+        return _failed(f"This Google account was not connected: {reason}", "connect", 422)
     browser.pop(CONSENT_RETRY_KEY, None)
     session.commit()
     google_accounts.start_syncing(session, settings, source)

@@ -47,7 +47,8 @@ def create_source(body: SourceIn) -> SourceOut:
             "ics", f"the calendar is larger than {settings.fetch_max_bytes // 1_000_000} MB.")
     source = sources.add_source(session, api_user(), kind=body.kind, name=body.name,
                                 url=body.url or "", upload=upload,
-                                max_bytes=settings.fetch_max_bytes)
+                                max_bytes=settings.fetch_max_bytes,
+                                max_sources=settings.max_sources_per_user)
     session.commit()
     return source_out(_sync_now(session, source))
 

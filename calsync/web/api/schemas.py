@@ -100,6 +100,8 @@ class MeetingOut(Out):
     end: TimeOrDay
     all_day: bool
     attendees: list[AttendeeOut]
+    # Attendees the source listed beyond `attendees` (calsync stores a bounded number).
+    more_attendees: int = 0
     status: Literal[MEETING_STATUSES]  # type: ignore[valid-type]
 
 

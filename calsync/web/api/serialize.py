@@ -55,7 +55,8 @@ def meeting_out(meeting: Meeting) -> MeetingOut:
         end=meeting.end_date if day_based else meeting.end,
         all_day=meeting.all_day, status=meeting.status,
         attendees=[AttendeeOut(email=a.get("email", ""), name=a.get("name", ""),
-                               response=a.get("response", "")) for a in meeting.attendees or ()])
+                               response=a.get("response", "")) for a in meeting.attendees or ()],
+        more_attendees=meeting.more_attendees)
 
 
 def followup_as_meeting(followup: FollowUp) -> MeetingOut:

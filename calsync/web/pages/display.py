@@ -24,7 +24,8 @@ OUTCOME_LABELS = {"yes": "Yes — won / agreed", "no": "No", "next_step": "Next 
 CHANNEL_LABELS = {"call": "Call", "email": "Email", "meeting": "Meeting", "visit": "Visit",
                   "other": "Other"}
 SKIP_LABELS = {"all_day": "all-day event", "cancelled": "cancelled", "declined": "you declined",
-               "internal_only": "only colleagues", "keyword": "skip keyword"}
+               "internal_only": "only colleagues", "keyword": "skip keyword",
+               "prompt_limit": "daily prompt limit reached"}
 DISMISS_LABELS = {"not_sales": "Not a sales meeting", "didnt_happen": "It didn't happen"}
 
 

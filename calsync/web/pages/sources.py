@@ -16,7 +16,7 @@ from wtforms import Field
 from calsync import google_accounts, samples, tasks
 from calsync import sources as sources_service
 from calsync.db import get_session
-from calsync.errors import ValidationFailed
+from calsync.errors import LimitReached, ValidationFailed
 from calsync.models import Meeting, Prompt, Source, User
 from calsync.web import current_settings
 from calsync.web.pages import bp
@@ -81,9 +81,9 @@ def add_upload() -> Response | tuple[str, int]:
 def _add(form: AddUrlForm | UploadForm, where: Field, **source: Any) -> Response | None:
     """Add the source and go to it; on a refusal put the message beside its field."""
     try:
-        added = sources_service.add_source(get_session(), current_user, kind="ics",
-                                           max_bytes=current_settings().fetch_max_bytes,
-                                           **source)
+        added = sources_service.add_source(
+            get_session(), current_user, kind="ics", max_bytes=current_settings().fetch_max_bytes,
+            max_sources=current_settings().max_sources_per_user, **source)
     except ValidationFailed as error:
         field = form.name if error.field == "name" else where
         field.errors = [*field.errors, error.message.removeprefix(f"{error.field}: ")]
@@ -94,8 +94,13 @@ def _add(form: AddUrlForm | UploadForm, where: Field, **source: Any) -> Response
 @bp.post("/sources/sample")
 @login_required
 def add_sample() -> Response:
-    source, new = samples.add_sample_source(get_session(), current_user,
-                                            max_bytes=current_settings().fetch_max_bytes)
+    try:
+        source, new = samples.add_sample_source(
+            get_session(), current_user, max_bytes=current_settings().fetch_max_bytes,
+            max_sources=current_settings().max_sources_per_user)
+    except LimitReached as error:
+        flash(f"The sample calendar was not added: {error.message.partition(': ')[2]}")
+        return redirect(url_for("pages.sources"))
     if new:
         flash("Added the sample calendar: a week of sales meetings around today. "
               "Its finished meetings are in your inbox.")
