@@ -150,9 +150,20 @@ class Settings:
         "CALSYNC_DB_POOL_SIZE", _positive_int, 5,
         "Database connections each process keeps open (PostgreSQL); web processes x "
         "(this + overflow) must stay under the server's max_connections.")
+    web_threads: int = _setting(
+        "CALSYNC_WEB_THREADS", _positive_int, 8,
+        "Threads of each gunicorn worker (calsync run, the Procfile's web line).")
+    web_request_seconds: int = _setting(
+        "CALSYNC_WEB_REQUEST_SECONDS", _positive_int, 60,
+        "Seconds a client has to send one whole request (head and body, an upload too) "
+        "before its connection is closed.")
     log_format: str = _setting(
         "CALSYNC_LOG_FORMAT", _choice("json", "text"), "json",
         "json: one JSON object per log line, with the request id; text: for reading.")
+    log_file: str = _setting(
+        "CALSYNC_LOG_FILE", str, "",
+        "A file every calsync process (web, access log, worker) also appends its log lines "
+        "to; empty: stderr only. Lines are scrubbed of secrets either way.")
     queue_immediate: bool = _setting(
         "CALSYNC_QUEUE_IMMEDIATE", _bool, False,
         "Run background jobs inline instead of on a worker (tests, debugging).")

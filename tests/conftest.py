@@ -20,11 +20,33 @@ from calsync.app import create_app
 from calsync.config import Settings
 from calsync.db import get_db
 from calsync.models import User
-from tests import databases
+from tests import databases, log_capture
 from tests.servers.http_files import FileServer
 
 DATA = Path(__file__).parent / "data"
 PASSWORD = "correct horse battery"
+_session_log = log_capture.SessionLog()
+
+
+def pytest_sessionstart(session: pytest.Session) -> None:
+    """Every log line of the run goes to one file, checked for secrets at the end."""
+    _session_log.start()
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    """A secret in any log line the run wrote fails the run, with the lines shown masked."""
+    _session_log.stop()
+    leaks = log_capture.leaks(_session_log.lines(), [PASSWORD])
+    if not leaks:
+        if _session_log.path is not None:
+            _session_log.path.unlink(missing_ok=True)
+        return
+    report = session.config.pluginmanager.get_plugin("terminalreporter")
+    write = report.write_line if report is not None else print
+    write(f"{len(leaks)} log line(s) of this run hold a secret (all: {_session_log.path}):")
+    for line in leaks[:50]:
+        write(f"  {line}")
+    session.exitstatus = pytest.ExitCode.TESTS_FAILED
 
 
 @pytest.fixture

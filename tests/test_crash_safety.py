@@ -65,6 +65,8 @@ def crash_settings(settings: Settings, emulator: GoogleEmulator, tmp_path: Path)
 
 def env_for(settings: Settings) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("CALSYNC_", "DATABASE_"))}
+    if "CALSYNC_LOG_FILE" in os.environ:  # the test run's log, checked for secrets at its end
+        env["CALSYNC_LOG_FILE"] = os.environ["CALSYNC_LOG_FILE"]
     env.update({
         "DATABASE_URL": settings.database_url, "REDIS_URL": settings.redis_url,
         "QUEUE_PATH": settings.queue_path, "CALSYNC_QUEUE_NAME": settings.queue_name,
