@@ -16,7 +16,8 @@ from calsync.emulator import GoogleEmulator
 from tests.google.conftest import EMAIL, LiveServer, eventually, round_trip
 from tests.google.test_google_flow import NOW, meeting
 
-CONTROLS = "\x00\x07\x0b\x1b"
+# NUL is left out: PostgreSQL can't store it in a note at all (the renderer's own test has it).
+CONTROLS = "\x01\x07\x0b\x1b"
 
 
 def test_control_characters_reach_neither_google_nor_the_feed(
@@ -26,7 +27,7 @@ def test_control_characters_reach_neither_google_nor_the_feed(
     google.add_event(EMAIL, meeting("Northwind demo", 2, "buyer@northwind.example"))
     [prompt] = eventually(lambda: api.get("/api/v1/prompts?status=pending").get_json()["items"])
     done = api.post(f"/api/v1/prompts/{prompt['id']}/answer", json={
-        "outcome": "next_step", "note": "Budget\x00 approved\x07 in\x0b Q1\x1b[0m",
+        "outcome": "next_step", "note": "Budget\x01 approved\x07 in\x0b Q1\x1b[0m",
         "next_step": {"summary": "Call\x1b back",
                       "start": (NOW + timedelta(days=2)).isoformat()}})
     assert done.status_code == 200, done.get_json()
