@@ -6,144 +6,24 @@ Peak memory and time to a clear status, on this tree or an old checkout (`--tree
 from __future__ import annotations
 
 import argparse
-import contextlib
-import itertools
 import json
 import os
-import socket
 import sys
 import tempfile
-import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+from bench import hostile_inputs as inputs
+
 RESULTS = Path(__file__).resolve().parent / "results"
 MEMORY_MB = 4096
 TIMEOUT_S = 120.0
 TARGET_S, TARGET_MB = 10.0, 300.0
-STAMP = "%Y%m%dT%H%M%SZ"
-OWN_DOMAIN, BUYER = "acme.example", "mailto:buyer@prospect.example"
-CUSTOM_TZID = "Customized Time Zone"
-
-
-# ---- the inputs (built in the child, from the time it runs) --------------------------------
-
-def _calendar(*blocks: list[str]) -> bytes:
-    lines = ["BEGIN:VCALENDAR", "VERSION:2.0", "PRODID:-//calsync bench//hostile//EN"]
-    for block in blocks:
-        lines += block
-    return ("\r\n".join([*lines, "END:VCALENDAR"]) + "\r\n").encode()
-
-
-def _event(uid: str, start: datetime, *extra: str, tzid: str = "", minutes: int = 30) -> list[str]:
-    if tzid:  # floating local times in the named zone
-        times = [f"DTSTART;TZID={tzid}:{start:%Y%m%dT%H%M%S}",
-                 f"DTEND;TZID={tzid}:{start + timedelta(minutes=minutes):%Y%m%dT%H%M%S}"]
-    else:
-        times = [f"DTSTART:{start:{STAMP}}",
-                 f"DTEND:{start + timedelta(minutes=minutes):{STAMP}}"]
-    return ["BEGIN:VEVENT", f"UID:{uid}@bench", *times, f"SUMMARY:{uid}",
-            *extra, "END:VEVENT"]
-
-
-def _zone(tzid: str, *observances: tuple[str, str, str, str]) -> list[str]:
-    """A VTIMEZONE of (kind, DTSTART, RRULE or "", offset to) observances."""
-    lines = ["BEGIN:VTIMEZONE", f"TZID:{tzid}"]
-    previous = observances[-1][3]
-    for kind, dtstart, rule, offset in observances:
-        lines += [f"BEGIN:{kind}", f"DTSTART:{dtstart}", *([f"RRULE:{rule}"] if rule else []),
-                  f"TZOFFSETFROM:{previous}", f"TZOFFSETTO:{offset}", f"END:{kind}"]
-        previous = offset
-    return [*lines, "END:VTIMEZONE"]
-
-
-def _soon() -> datetime:
-    return (datetime.now(UTC) + timedelta(days=7)).replace(hour=10, minute=0, second=0,
-                                                           microsecond=0, tzinfo=None)
-
-
-def zone_rule(freq: str) -> bytes:
-    """A ~500-byte calendar whose zone changes offset every hour (or second) since 1601."""
-    zone = _zone("Hostile", ("STANDARD", "16010101T000000", f"FREQ={freq}", "+0000"),
-                 ("DAYLIGHT", "16010101T000000", "FREQ=YEARLY;BYMONTH=3;BYDAY=-1SU", "+0100"))
-    return _calendar(zone, _event("zone", _soon(), f"ATTENDEE:{BUYER}", tzid="Hostile"))
-
-
-def many_observances(count: int = 5000) -> bytes:
-    """One zone of `count` STANDARD/DAYLIGHT observances, each with a yearly rule as Outlook
-    writes them, and one event using it."""
-    observances = [("DAYLIGHT" if n % 2 else "STANDARD",
-                    f"{1970 + n % 60}{3 + n % 8:02}01T020000",
-                    f"FREQ=YEARLY;BYMONTH={3 + n % 8};BYDAY=-1SU",
-                    "+0100" if n % 2 else "+0000") for n in range(count)]
-    return _calendar(_zone("Crowded", *observances),
-                     _event("zone", _soon(), f"ATTENDEE:{BUYER}", tzid="Crowded"))
-
-
-def many_zones(count: int = 1000) -> bytes:
-    """`count` Outlook-style zones (yearly rules from 1601), each used by one event."""
-    zones = [_zone(f"Zone {n}",
-                   ("STANDARD", "16011028T030000", "FREQ=YEARLY;BYMONTH=10;BYDAY=-1SU", "+0100"),
-                   ("DAYLIGHT", "16010325T020000", "FREQ=YEARLY;BYMONTH=3;BYDAY=-1SU", "+0200"))
-             for n in range(count)]
-    return _calendar(*zones, *(_event(f"zone{n}", _soon(), f"ATTENDEE:{BUYER}",
-                                      tzid=f"Zone {n}") for n in range(count)))
-
-
-def attendee_storm(attendees: int = 1000) -> bytes:
-    """One ~69 KB event with `attendees` outside people, every minute from yesterday."""
-    start = datetime.now(UTC).replace(second=0, microsecond=0) - timedelta(days=1)
-    people = [f"ATTENDEE;CN=Buyer {n:04};RSVP=TRUE:mailto:buyer{n:04}@prospect{n % 10}.example"
-              for n in range(attendees)]
-    return _calendar(_event("storm", start, "RRULE:FREQ=MINUTELY", *people))
-
-
-def minutely_flood(series: int = 200) -> bytes:
-    """A ~31 KB feed of `series` minutely events that began ten days ago (all promptable)."""
-    start = datetime.now(UTC).replace(second=0, microsecond=0) - timedelta(days=10)
-    return _calendar(*(_event(f"flood{n}", start + timedelta(minutes=n), "RRULE:FREQ=MINUTELY",
-                              f"ATTENDEE:mailto:b{n}@p.example")
-                       for n in range(series)))
-
-
-def custom_zone(offset: str) -> bytes:
-    """Outlook's "Customized Time Zone", defined as a fixed `offset`, one 10:00 meeting."""
-    zone = _zone(CUSTOM_TZID, ("STANDARD", "16010101T000000", "", offset))
-    return _calendar(zone, _event("custom", _soon(), f"ATTENDEE:{BUYER}", tzid=CUSTOM_TZID))
-
-
-@contextlib.contextmanager
-def header_dribbler(pause: float = 0.5) -> Iterator[str]:
-    """A loopback server answering every request with headers one byte per `pause` seconds,
-    forever; yields its URL."""
-    listener = socket.create_server(("127.0.0.1", 0))
-    stop = threading.Event()
-
-    def answer(conn: socket.socket) -> None:
-        with conn, contextlib.suppress(OSError):
-            conn.recv(65536)
-            head = b"HTTP/1.1 200 OK\r\nX-Pad: "  # then one endless header line
-            for n in itertools.count():
-                if stop.wait(pause):
-                    return
-                conn.sendall(head[n:n + 1] or b"a")
-
-    def serve() -> None:
-        with contextlib.suppress(OSError):
-            while not stop.is_set():
-                conn, _ = listener.accept()
-                threading.Thread(target=answer, args=(conn,), daemon=True).start()
-
-    threading.Thread(target=serve, daemon=True).start()
-    try:
-        yield f"http://127.0.0.1:{listener.getsockname()[1]}/calendar.ics"
-    finally:
-        stop.set()
-        listener.close()
+OWN_DOMAIN = "acme.example"
 
 
 # ---- the child: a temporary instance, users, sources, and the worker's sync job ------------
@@ -230,7 +110,7 @@ def _one_upload(body: Callable[[], bytes]) -> Callable[[Instance], dict[str, Any
 
 
 def _slow_headers(instance: Instance) -> dict[str, Any]:
-    with header_dribbler() as url:
+    with inputs.header_dribbler() as url:
         source = instance.source(f"rep@{OWN_DOMAIN}", url=url)
         instance.sync(source)
         return instance.figures([source])
@@ -242,9 +122,9 @@ def _two_custom_zones(instance: Instance) -> dict[str, Any]:
     ids = []
     for email, offset, hours in ((f"west@{OWN_DOMAIN}", "-1100", 11),
                                  (f"east@{OWN_DOMAIN}", "+0200", -2)):
-        ids.append(instance.source(email, upload=custom_zone(offset)))
+        ids.append(instance.source(email, upload=inputs.custom_zone(offset)))
         instance.sync(ids[-1])
-        wanted[email] = _soon().replace(tzinfo=UTC) + timedelta(hours=hours)
+        wanted[email] = inputs.soon().replace(tzinfo=UTC) + timedelta(hours=hours)
     starts = instance.starts()
     wrong = [f"{email.split('@')[0]} at {starts.get(email)} not {at:%H:%M}Z"
              for email, at in wanted.items() if starts.get(email) != at]
@@ -260,15 +140,16 @@ class Case:
 
 CASES = [
     Case("control", "0. control: one ordinary meeting",
-         _one_upload(lambda: _calendar(_event("plain", _soon(), f"ATTENDEE:{BUYER}")))),
-    Case("hourly", "1. zone RRULE:FREQ=HOURLY from 1601", _one_upload(lambda: zone_rule("HOURLY"))),
+         _one_upload(inputs.plain)),
+    Case("hourly", "1. zone RRULE:FREQ=HOURLY from 1601",
+         _one_upload(lambda: inputs.zone_rule("HOURLY"))),
     Case("secondly", "2. zone RRULE:FREQ=SECONDLY from 1601",
-         _one_upload(lambda: zone_rule("SECONDLY"))),
-    Case("observances", "3. one zone, 5,000 sub-components", _one_upload(many_observances)),
-    Case("zones", "4. 1,000 VTIMEZONEs, each used", _one_upload(many_zones)),
-    Case("attendees", "5. 69 KB event, 1,000 attendees, minutely",
-         _one_upload(attendee_storm)),
-    Case("flood", "6. 31 KB feed, 200 minutely series", _one_upload(minutely_flood)),
+         _one_upload(lambda: inputs.zone_rule("SECONDLY"))),
+    Case("observances", "3. one zone, 5,000 sub-components", _one_upload(inputs.many_observances)),
+    Case("zones", "4. 1,000 VTIMEZONEs, each used", _one_upload(inputs.many_zones)),
+    Case("attendees", "5. 69 KB inputs.event, 1,000 attendees, minutely",
+         _one_upload(inputs.attendee_storm)),
+    Case("flood", "6. 31 KB feed, 200 minutely series", _one_upload(inputs.minutely_flood)),
     Case("slow_headers", "7. headers one byte per 0.5 s", _slow_headers),
     Case("custom_tzid", "8. same custom TZID, two users", _two_custom_zones),
 ]
