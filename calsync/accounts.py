@@ -108,12 +108,11 @@ def start_login(session: Session, user: User, lifetime: timedelta) -> str:
 
 def user_for_login(session: Session, token: str, lifetime: timedelta) -> User | None:
     """The user of a live login, or None once it was ended or is older than `lifetime`."""
-    login = session.scalar(select(LoginSession).where(
-        LoginSession.token_hash == _hash_token(token), LoginSession.revoked_at.is_(None)))
-    if login is None or login.created_at < datetime.now(UTC) - lifetime:
-        return None
-    user = login.user
-    user.login_token = token
+    user = session.scalar(select(User).join(LoginSession).where(
+        LoginSession.token_hash == _hash_token(token), LoginSession.revoked_at.is_(None),
+        LoginSession.created_at >= datetime.now(UTC) - lifetime))
+    if user is not None:
+        user.login_token = token
     return user
 
 

@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from flask import Flask
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 from calsync import db, logs, tasks
 from calsync.config import Settings
@@ -35,6 +36,11 @@ def create_app(config: Settings | Mapping[str, Any] | None = None) -> Flask:
     register_blueprints(app)
     throttle.init_app(app, settings)
     headers.init_app(app, settings)
+    if settings.trusted_proxies > 0:
+        # The client's address (rate limits count by it) as the nearest proxies saw it; with
+        # none trusted a client could name any address in X-Forwarded-For and dodge limits.
+        hops = settings.trusted_proxies
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops)  # type: ignore[method-assign]
     return app
 
 

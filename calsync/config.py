@@ -33,6 +33,13 @@ def _positive_int(raw: str) -> int:
     return value
 
 
+def _count(raw: str) -> int:
+    value = int(raw)
+    if value < 0:
+        raise ValueError("expected a whole number, 0 or more")
+    return value
+
+
 def _choice(*allowed: str) -> Callable[[str], str]:
     def parse(raw: str) -> str:
         value = raw.strip().lower()
@@ -205,6 +212,9 @@ class Settings:
     reminder_minutes: int = _setting(
         "CALSYNC_REMINDER_MINUTES", int, 10,
         "Minutes before a follow-up written to Google that its popup reminder fires.")
+    trusted_proxies: int = _setting(
+        "CALSYNC_TRUSTED_PROXIES", _count, 0,
+        "Reverse proxies in front of calsync that set X-Forwarded-For/-Proto; 0 trusts none.")
     session_days: int = _setting(
         "CALSYNC_SESSION_DAYS", _positive_int, 30,
         "Days a sign-in lasts, \"remember me\" included; signing out ends it sooner.")

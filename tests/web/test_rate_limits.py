@@ -143,3 +143,29 @@ def test_limits_are_counted_in_redis_when_it_is_set(settings: Settings, app: Fla
         assert sign_in(second, email, PASSWORD).status_code == 429
     finally:
         store.delete(*store.keys(f"*{email}*"))
+
+
+def test_a_forged_forwarded_for_does_not_dodge_the_address_limit(client: FlaskClient) -> None:
+    """With no proxy trusted (the default), X-Forwarded-For is the client's own claim."""
+    for n in range(allowed(DEFAULTS.rate_limit_signin_address)):
+        forged = {"X-Forwarded-For": f"198.51.100.{n}"}
+        assert sign_in(client, f"guess{n}@acme.example", "password1",
+                       headers=forged).status_code == 200
+    refused = sign_in(client, "guess@acme.example", "password1",
+                      headers={"X-Forwarded-For": "198.51.100.250"})
+    assert refused.status_code == 429
+
+
+def test_behind_a_trusted_proxy_each_client_counts_alone(settings: Settings) -> None:
+    app = create_app(replace(settings, trusted_proxies=1))
+    client = app.test_client()
+    for n in range(allowed(DEFAULTS.rate_limit_signin_address)):
+        assert sign_in(client, f"guess{n}@acme.example", "password1",
+                       headers={"X-Forwarded-For": "198.51.100.1"}).status_code == 200
+    assert sign_in(client, "guess@acme.example", "password1",
+                   headers={"X-Forwarded-For": "198.51.100.1"}).status_code == 429
+    other = sign_in(client, "guess@acme.example", "password1",
+                    headers={"X-Forwarded-For": "198.51.100.2"})
+    assert other.status_code == 200
+    with app.app_context():
+        get_db().dispose()

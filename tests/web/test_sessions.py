@@ -4,16 +4,18 @@ password end it in every browser, including a copied "remember me" cookie."""
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
+from sqlalchemy import update
 from werkzeug import security
 
 from calsync import accounts
 from calsync.db import get_db
-from calsync.models import User
+from calsync.models import LoginSession, User
 from tests.conftest import PASSWORD, csrf_from, login
 from tests.web.conftest import post
 
@@ -111,6 +113,16 @@ def test_a_too_short_new_password_is_refused(app: Flask, user: User) -> None:
         "current_password": PASSWORD, "new_password": "short"})
     assert response.status_code == 422
     assert "at least 8 characters" in response.get_data(as_text=True)
+
+
+def test_a_login_ends_after_the_session_days(app: Flask, user: User) -> None:
+    browser = signed_in(app, user)
+    days = app.extensions["calsync.settings"].session_days
+    with app.app_context(), get_db().session() as session:
+        session.execute(update(LoginSession).values(
+            created_at=datetime.now(UTC) - timedelta(days=days, minutes=1)))
+        session.commit()
+    assert not can_see_settings(browser)
 
 
 def test_settings_say_how_many_browsers_are_signed_in(app: Flask, user: User) -> None:
