@@ -104,8 +104,9 @@ class Settings:
         "CALSYNC_MAX_OCCURRENCES_PER_SERIES", _positive_int, 5000,
         "Most occurrences one recurring event may produce inside the window.")
     max_meetings_per_source: int = _setting(
-        "CALSYNC_MAX_MEETINGS_PER_SOURCE", _positive_int, 100_000,
-        "Most meetings one source may hold inside the window.")
+        "CALSYNC_MAX_MEETINGS_PER_SOURCE", _positive_int, 20_000,
+        "Most meetings one source may hold inside the window (a busy shared calendar holds "
+        "a few thousand; more is a flood, kept to this with a warning).")
     max_attendees_per_meeting: int = _setting(
         "CALSYNC_MAX_ATTENDEES_PER_MEETING", _positive_int, 50,
         "Most attendees stored per meeting; the rest are counted, and the calendar owner "
