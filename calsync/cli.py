@@ -166,8 +166,12 @@ def run(host: str, port: int) -> None:
     env.setdefault("BASE_URL", f"http://{host}:{port}")
     bin_dir = os.path.dirname(sys.executable)
     # Both commands are our own executables beside this interpreter, with fixed arguments.
-    gunicorn = [os.path.join(bin_dir, "gunicorn"), "--workers", "2", "--bind", f"{host}:{port}",
-                "--access-logfile", "-", "calsync.wsgi:app"]
+    # Threaded workers with a request deadline (calsync/gunicorn_conf.py): slow clients
+    # can't hold every worker the way they hold gunicorn's default sync workers.
+    gunicorn = [os.path.join(bin_dir, "gunicorn"), "-c", "python:calsync.gunicorn_conf",
+                "--workers", "2", "--bind", f"{host}:{port}",
+                "--access-logfile", "-", "--logger-class", "calsync.logs.GunicornLogger",
+                "calsync.wsgi:app"]
     processes = []
     if not settings.google_client_id and "CALSYNC_GOOGLE_API_ENDPOINT" not in os.environ:
         processes.append(_demo_google(env, bin_dir))

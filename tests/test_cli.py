@@ -8,6 +8,7 @@ import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 import urllib.request
 import uuid
@@ -30,6 +31,8 @@ CALSYNC = str(Path(sys.executable).parent / "calsync")
 def cli_env(tmp_path: Path, database_url: str) -> dict[str, str]:
     """The processes' environment: this test's database, and Redis when the suite has one."""
     env = {k: v for k, v in os.environ.items() if not k.startswith(("CALSYNC_", "DATABASE_"))}
+    if "CALSYNC_LOG_FILE" in os.environ:  # the test run's log, checked for secrets at its end
+        env["CALSYNC_LOG_FILE"] = os.environ["CALSYNC_LOG_FILE"]
     env.update(CALSYNC_INSTANCE_PATH=str(tmp_path / "instance"), SECRET_KEY="cli-test",
                CALSYNC_ALLOW_PRIVATE_URLS="1", DATABASE_URL=database_url,
                CALSYNC_QUEUE_NAME=f"cli-{uuid.uuid4().hex}", CALSYNC_LOG_FORMAT="text")
@@ -133,7 +136,7 @@ def call(url: str, token: str = "", body: dict[str, str] | None = None) -> dict[
         return json.loads(response.read())
 
 
-def wait_for(check: Callable[[], bool], seconds: float = 30) -> None:
+def wait_for(check: Callable[[], bool], seconds: float = 90) -> None:
     deadline = time.monotonic() + seconds
     while True:
         try:
@@ -143,3 +146,94 @@ def wait_for(check: Callable[[], bool], seconds: float = 30) -> None:
             pass  # not listening yet
         assert time.monotonic() < deadline, "gave up waiting"
         time.sleep(0.3)
+
+
+# --- `calsync run` keeps answering while slow clients hold connections ---
+
+class SlowClients:
+    """Clients that send a request one byte at a time, forever, and others that send nothing."""
+
+    def __init__(self, port: int, trickling: int, idle: int, interval: float = 0.3) -> None:
+        self.stop = threading.Event()
+        self.closed_after: list[float] = []  # seconds until the server closed a trickler
+        self.sockets = [socket.create_connection(("127.0.0.1", port)) for _ in range(idle)]
+        self.threads = [threading.Thread(target=self._trickle, args=(port, interval),
+                                         daemon=True) for _ in range(trickling)]
+        for thread in self.threads:
+            thread.start()
+
+    def _trickle(self, port: int, interval: float) -> None:
+        started = time.monotonic()
+        with socket.create_connection(("127.0.0.1", port)) as sock:
+            request = b"GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Slow: "
+            while not self.stop.is_set():
+                byte, request = request[:1] or b"a", request[1:]
+                try:
+                    sock.sendall(byte)
+                    sock.settimeout(interval)
+                    if sock.recv(1) == b"":  # the server hung up on us
+                        self.closed_after.append(time.monotonic() - started)
+                        return
+                except TimeoutError:
+                    continue  # nothing to read: the server is still waiting for us
+                except OSError:
+                    self.closed_after.append(time.monotonic() - started)
+                    return
+
+    def close(self) -> None:
+        self.stop.set()
+        for sock in self.sockets:
+            sock.close()
+        for thread in self.threads:
+            thread.join(timeout=5)
+
+
+def start_run(env: dict[str, str]) -> tuple[subprocess.Popen[bytes], int]:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    env = {**env, "CALSYNC_GOOGLE_API_ENDPOINT": "http://127.0.0.1:9/"}  # no demo emulator
+    process = subprocess.Popen([CALSYNC, "run", "--port", str(port)], env=env,
+                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    wait_for(lambda: call(f"http://127.0.0.1:{port}/healthz")["status"] == "ok")
+    return process, port
+
+
+def stop_run(process: subprocess.Popen[bytes]) -> None:
+    process.send_signal(signal.SIGTERM)
+    try:
+        process.wait(timeout=30)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
+
+
+def test_healthz_answers_while_slow_clients_hold_connections(cli_env: dict[str, str]) -> None:
+    run(cli_env, "db", "upgrade")
+    process, port = start_run(cli_env)
+    # Six clients trickling requests (four blocked gunicorn's sync workers for a minute)
+    # and one that connects and sends nothing: fewer than one worker's eight threads, as
+    # the second worker may still be loading the app on a busy machine.
+    clients = SlowClients(port, trickling=6, idle=1)
+    try:
+        time.sleep(1.0)  # every trickler has sent its first bytes and holds a thread
+        started = time.monotonic()
+        assert call(f"http://127.0.0.1:{port}/healthz")["status"] == "ok"  # 5 s timeout
+        assert time.monotonic() - started < 5  # generous: it answers at once
+        assert clients.closed_after == []  # the slow ones are still being waited for
+    finally:
+        clients.close()
+        stop_run(process)
+
+
+def test_a_request_that_never_ends_is_cut_off(cli_env: dict[str, str]) -> None:
+    run(cli_env, "db", "upgrade")
+    process, port = start_run({**cli_env, "CALSYNC_WEB_REQUEST_SECONDS": "2"})
+    clients = SlowClients(port, trickling=2, idle=0)
+    try:
+        wait_for(lambda: len(clients.closed_after) == 2, 20)
+        assert max(clients.closed_after) < 15  # 2 s allowed, generous for a loaded machine
+    finally:
+        clients.close()
+        stop_run(process)
+
