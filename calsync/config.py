@@ -90,7 +90,8 @@ class Settings:
         "Allow ICS URLs on loopback or private networks (tests, local use). Off in production.")
     fetch_timeout_seconds: int = _setting(
         "CALSYNC_FETCH_TIMEOUT_SECONDS", _positive_int, 20,
-        "Seconds allowed for one whole ICS download.")
+        "Wall-clock seconds allowed for one whole ICS fetch: lookup, connect, TLS, headers, "
+        "body and every redirect.")
     fetch_max_bytes: int = _setting(
         "CALSYNC_FETCH_MAX_BYTES", _positive_int, 20 * 1024 * 1024,
         "Largest ICS body accepted, in bytes (default 20 MB).")
