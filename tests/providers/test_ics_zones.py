@@ -13,6 +13,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
+import icalendar
 import pytest
 from sqlalchemy import select
 
@@ -53,6 +54,16 @@ def test_the_same_custom_tzid_in_two_calendars_reads_each_ones_own(ics, context,
         uid, start = wanted[name]
         starts, warnings = utc_starts(ics(f"ics_zone_custom_{name}"), context)
         assert starts == {uid: start} and warnings == []
+
+
+def test_icalendars_process_wide_zone_cache_is_never_consulted(ics, context):
+    # Anything else in the process that parses with plain icalendar fills its cache by name.
+    icalendar.Calendar.from_ical(ics("ics_zone_custom_minus11"))
+    try:
+        starts, _ = utc_starts(ics("ics_zone_custom_plus2"), context)
+        assert starts == {"east@zones.example": at(10, 8)}
+    finally:
+        icalendar.timezone.tzp.use_default()  # empties that cache for the tests after this
 
 
 def test_two_calendars_in_one_file_each_read_their_own_zone(ics, context):
