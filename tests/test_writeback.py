@@ -33,6 +33,7 @@ def source(db_session: Session, settings, user: User) -> Iterator[Source]:  # ty
     yield row
     memory.CALENDARS.pop(row.id, None)
     memory.WRITTEN.pop(row.id, None)
+    memory.INSERTS.pop(row.id, None)
     memory.WRITE_FAILURES.clear()
 
 
@@ -63,6 +64,7 @@ def test_a_next_step_is_written_once_with_a_derived_id(db_session, settings, use
     assert entry.status == "done"
     assert outbox.process(db_session, settings, entry.id) is None
     assert len(memory.WRITTEN[source.id]) == 1
+    assert memory.INSERTS[source.id] == [event_id]  # inserted once, never again
 
 
 def test_changes_and_cancellation_follow(db_session, settings, user, source) -> None:
@@ -72,6 +74,7 @@ def test_changes_and_cancellation_follow(db_session, settings, user, source) -> 
     (event,) = memory.WRITTEN[source.id].values()
     assert event.start == first_start + timedelta(days=2)
     assert event.etag  # the update carries what the last write returned
+    assert memory.INSERTS[source.id] == [event.event_id]  # moved, not inserted again
 
     prompt = db_session.scalar(select(Prompt).where(Prompt.meeting_id.is_not(None)))
     answers.answer_prompt(db_session, settings, db_session.get(User, user.id), prompt,
@@ -98,6 +101,7 @@ def test_transient_failures_retry_then_fail_visibly(db_session, settings, user,
     db_session.refresh(followup)
     assert entry.status == "done" and followup.write_status == "written"
     assert len(memory.WRITTEN[source.id]) == 1
+    assert memory.INSERTS[source.id] == [followup.remote_event_id]  # retried, inserted once
 
     memory.WRITE_FAILURES.append(SourceError("The calendar was deleted."))
     plan(db_session, settings, user, days=6)

@@ -85,3 +85,15 @@ def test_filtering_meetings_by_an_unknown_source_is_a_documented_404(
         app: Flask, seeded_api: ApiClient) -> None:
     response = call(app, seeded_api, "GET /api/v1/meetings", query={"source_id": 999})
     assert response.status_code == 404
+
+
+@pytest.mark.parametrize("label", [
+    "GET /api/v1/prompts/{prompt_id}", "POST /api/v1/sources/{source_id}/sync",
+    "DELETE /api/v1/sources/{source_id}"])
+def test_an_id_too_large_for_the_database_is_a_documented_404(
+        app: Flask, seeded_api: ApiClient, label: str) -> None:
+    name = label.split("{")[1].split("}")[0]
+    for too_large in (2**31, 2**63, 5485200552941770264343870623973376):
+        response = call(app, seeded_api, label, path_parameters={name: too_large})
+        assert response.status_code == 404
+    assert seeded_api.get("/api/v1/sources/1").status_code == 200  # the seeded rows remain

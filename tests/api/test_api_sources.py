@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
+
 from sqlalchemy import select
 
 from calsync.db import get_db
-from calsync.models import Deal, FollowUp, Meeting, Prompt
+from calsync.models import Deal, FollowUp, Meeting, Prompt, Source
 from tests.api.conftest import Event, error_of, ics_text, pending, upload
 from tests.servers.http_files import FileServer
 
@@ -42,16 +44,25 @@ def test_an_unreachable_feed_is_saved_with_its_error(api) -> None:
     assert source["status"] == "error" and source["last_error"]
 
 
-def test_list_and_sync(api) -> None:
+def test_list_and_sync(app, api) -> None:
     first = upload(api, Event("a"), name="one")
     second = upload(api, Event("b"), name="two")
     listed = api.get("/api/v1/sources").get_json()
     assert [s["id"] for s in listed["items"]] == [first["id"], second["id"]]
     assert listed["next_cursor"] is None
+    # Backdated a day: only a sync that really runs can bring it to now.
+    a_day_ago = (datetime.now(UTC) - timedelta(days=1)).replace(microsecond=0)
+    with app.app_context(), get_db().session() as session:
+        session.get(Source, first["id"]).last_synced_at = a_day_ago
+        session.commit()
+    assert api.get(f"/api/v1/sources/{first['id']}").get_json()["last_synced_at"] == (
+        a_day_ago.isoformat())
     synced = api.post(f"/api/v1/sources/{first['id']}/sync")
     assert synced.status_code == 200
     assert synced.get_json()["status"] == "ok"
-    assert synced.get_json()["last_synced_at"] >= first["last_synced_at"]
+    synced_at = datetime.fromisoformat(synced.get_json()["last_synced_at"])
+    assert synced_at > a_day_ago + timedelta(hours=23)
+    assert synced_at >= datetime.fromisoformat(first["last_synced_at"])
 
 
 def test_bad_sources_name_the_field(api) -> None:

@@ -45,6 +45,9 @@ class NotAProvider:
 
 # Events calsync wrote, per source id: {event_id: OutgoingEvent}; and failures to inject.
 WRITTEN: dict[int, dict[str, OutgoingEvent]] = {}
+# Every insert (a write without the etag of an earlier one), per source id, in order: keyed
+# writes overwrite, so only this list shows an event inserted twice.
+INSERTS: dict[int, list[str]] = {}
 WRITE_FAILURES: list[SourceError] = []
 
 
@@ -58,6 +61,8 @@ class WritableMemoryProvider(MemoryProvider):
     def _write_event(self, source: SourceRef, event: OutgoingEvent) -> RemoteEvent:
         if WRITE_FAILURES:
             raise WRITE_FAILURES.pop(0)
+        if not event.etag:
+            INSERTS.setdefault(source.id, []).append(event.event_id)
         events = WRITTEN.setdefault(source.id, {})
         version = len(events.get(event.event_id, event).summary) + len(events)
         events[event.event_id] = event

@@ -59,7 +59,9 @@ def test_deal_page_shows_the_timeline(app: Flask, logged_in: FlaskClient,
     assert "lena@contoso.example" in html  # its attendees
     assert "Budget is approved" in html  # the note
     assert "Send the pilot contract" in html and "09:15" in html  # the follow-up
-    assert "planned" in html
+    # The follow-up's own badge; a bare "planned" would also match "no next touch planned".
+    assert '<span class="badge planned">planned</span>' in html
+    assert "no next touch planned" not in html
     assert "touch 1 of a usual 5-7" in html
 
 

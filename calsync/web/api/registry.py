@@ -17,7 +17,7 @@ from pydantic import BaseModel
 from pydantic import ValidationError as PydanticError
 from werkzeug.exceptions import BadRequest
 
-from calsync.errors import ValidationFailed
+from calsync.errors import NotFound, ValidationFailed
 from calsync.models import User
 
 
@@ -40,6 +40,7 @@ class Operation:
 
 
 OPERATIONS: list[Operation] = []
+MAX_ROW_ID = 2**31 - 1  # ids are INTEGER columns: PostgreSQL's hold 32 bits
 M = TypeVar("M", bound=BaseModel)
 
 
@@ -53,6 +54,7 @@ def route(rule: str, method: str, *, response: type[BaseModel] | None, status: i
     def decorate(view: Callable[..., Any]) -> Callable[..., Any]:
         @functools.wraps(view)
         def handle(**path: Any) -> Response:
+            _require_row_ids(path)
             kwargs = dict(path)
             if query is not None:
                 kwargs["query"] = parse_query(query)
@@ -75,6 +77,13 @@ def route(rule: str, method: str, *, response: type[BaseModel] | None, status: i
         return handle
 
     return decorate
+
+
+def _require_row_ids(path: dict[str, Any]) -> None:
+    """An id beyond what an id column holds names nothing: 404, as any unknown id, rather
+    than the database's out-of-range error."""
+    if any(isinstance(value, int) and not 0 < value <= MAX_ROW_ID for value in path.values()):
+        raise NotFound("No such thing, or it is not yours.")
 
 
 def register(bp: Blueprint) -> None:
