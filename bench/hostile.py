@@ -42,7 +42,7 @@ class Instance:
             database_url=f"sqlite:///{self.database}")
         migrate.upgrade(self.settings.database_url)
         self.app = create_app(self.settings)
-        self.seconds = 0.0
+        self.seconds = self.cpu_seconds = 0.0
 
     def source(self, email: str, *, upload: bytes | None = None, url: str = "") -> int:
         from calsync import accounts, sources
@@ -58,9 +58,11 @@ class Instance:
     def sync(self, source_id: int) -> None:
         """The Huey job `sync_source` a worker runs, called in this process, timed."""
         job = self.app.extensions["calsync.queue"].jobs["sync_source"]
-        began = time.perf_counter()
+        began, cpu = time.perf_counter(), time.process_time()
         job.call_local(source_id)
         self.seconds += time.perf_counter() - began
+        # CPU time too: the machine may be shared, and wall time then says more about it.
+        self.cpu_seconds += time.process_time() - cpu
 
     def figures(self, source_ids: list[int]) -> dict[str, Any]:
         from sqlalchemy import func, select
@@ -72,6 +74,7 @@ class Instance:
             sources = [session.get(Source, n) for n in source_ids]
             figures = {
                 "seconds": self.seconds,
+                "cpu_seconds": self.cpu_seconds,
                 "meetings": session.scalar(select(func.count(Meeting.id))),
                 "prompts": session.scalar(select(func.count(Prompt.id))),
                 "status": "; ".join(_status(s) for s in sources if s is not None),
@@ -147,7 +150,7 @@ CASES = [
          _one_upload(lambda: inputs.zone_rule("SECONDLY"))),
     Case("observances", "3. one zone, 5,000 sub-components", _one_upload(inputs.many_observances)),
     Case("zones", "4. 1,000 VTIMEZONEs, each used", _one_upload(inputs.many_zones)),
-    Case("attendees", "5. 69 KB inputs.event, 1,000 attendees, minutely",
+    Case("attendees", "5. 69 KB event, 1,000 attendees, minutely",
          _one_upload(inputs.attendee_storm)),
     Case("flood", "6. 31 KB feed, 200 minutely series", _one_upload(inputs.minutely_flood)),
     Case("slow_headers", "7. headers one byte per 0.5 s", _slow_headers),
@@ -228,7 +231,10 @@ def compare(before: list[dict[str, Any]], after: list[dict[str, Any]], timeout: 
 
 
 def _seconds(row: dict[str, Any], timeout: float) -> str:
-    return f"{row['seconds']:.1f} s" if row.get("seconds") is not None else f"> {timeout:.0f} s"
+    if row.get("seconds") is None:
+        return f"> {timeout:.0f} s"
+    cpu = f" (CPU {row['cpu_seconds']:.1f} s)" if "cpu_seconds" in row else ""
+    return f"{row['seconds']:.1f} s{cpu}"
 
 
 def _db(row: dict[str, Any]) -> str:
