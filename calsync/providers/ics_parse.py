@@ -23,7 +23,12 @@ from calsync.config import Settings
 from calsync.domain.meeting import Attendee, MeetingData
 from calsync.errors import SourceError
 from calsync.providers.base import ReadContext
-from calsync.providers.ics_repair import original_start, repair_event, repair_text
+from calsync.providers.ics_repair import (
+    drop_nested_events,
+    original_start,
+    repair_event,
+    repair_text,
+)
 from calsync.providers.ics_rules import as_list, bound_rule
 from calsync.providers.ics_zones import read_calendars
 
@@ -152,14 +157,17 @@ def label(event: icalendar.cal.Component) -> str:
 def _prepare(calendar: icalendar.Calendar, context: ReadContext, limits: Limits,
              result: ParsedCalendar) -> icalendar.Calendar:
     """Drop broken events (warned), apply X-WR-TIMEZONE, bound every repeat rule."""
+    for warning in drop_nested_events(calendar):
+        result.warn(warning)
     keep = []
     for component in calendar.subcomponents:
         if component.name == "VEVENT":
+            notes = repair_event(component)
             problem = _repair(component)
             if problem:
                 result.warn(f"Skipped {label(component)}: {problem}.")
                 continue
-            for note in repair_event(component):
+            for note in notes:
                 result.warn(f"{label(component)[0].upper()}{label(component)[1:]} {note}")
         keep.append(component)
     calendar.subcomponents = keep
@@ -177,7 +185,7 @@ def _repair(event: icalendar.cal.Component) -> str:
     for name, message in list(getattr(event, "errors", [])):
         if name in _ESSENTIAL:
             return f"its {name} could not be read ({_short(Exception(message))})"
-        if name in event:
+        if name and name in event:  # no name: a line that isn't a property at all
             del event[name]  # an unreadable EXDATE, ATTENDEE...: keep the event without it
     if "DTSTART" not in event:
         return "it has no start time (DTSTART)"
@@ -295,6 +303,8 @@ def to_meeting(component: icalendar.cal.Component, recurring: bool, tz: tzinfo,
     uid = _uid(str(component.get("UID", "")))
     raw_start, raw_end = component["DTSTART"].dt, _end_of(component)
     all_day = not isinstance(raw_start, datetime)
+    if all_day and _as_date(raw_end, tz) <= raw_start:
+        raw_end = raw_start + timedelta(days=1)  # an all-day event lasts at least its day
     start, end = _aware(raw_start, tz), _aware(raw_end, tz)
     if end < start:
         start, end = end, start

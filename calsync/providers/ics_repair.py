@@ -9,6 +9,7 @@ from datetime import date, datetime, time, timedelta
 from typing import Any
 
 import icalendar
+from icalendar.error import BrokenCalendarProperty
 
 # Set on a RANGE=THISANDFUTURE override: how far it moved its occurrences, so that each later
 # occurrence (a copy of the override) can be given back its own original date.
@@ -80,17 +81,67 @@ def _close_calendar(text: str) -> tuple[str, bool]:
     return text.rstrip() + "\r\nEND:VCALENDAR\r\n", True
 
 
+def drop_nested_events(calendar: icalendar.Calendar) -> list[str]:
+    """Remove VEVENTs inside other components (a VTIMEZONE, another VEVENT), where RFC 5545
+    has none and no calendar app shows them; a warning when there were any."""
+    dropped = sum(_drop_events_below(component) for component in calendar.subcomponents)
+    return [f"Skipped {dropped} event(s) placed inside another part of the calendar, where "
+            "calendar apps don't show them."] if dropped else []
+
+
+def _drop_events_below(component: icalendar.cal.Component) -> int:
+    kept = [inner for inner in component.subcomponents if inner.name != "VEVENT"]
+    dropped = len(component.subcomponents) - len(kept)
+    component.subcomponents = kept
+    return dropped + sum(_drop_events_below(inner) for inner in kept)
+
+
 def repair_event(event: icalendar.cal.Component) -> list[str]:
-    """Undo quirks of one VEVENT in place; what the user should know, as sentence ends."""
+    """Undo quirks of one VEVENT in place, before it is checked; what the user should know,
+    as sentence ends. Values that can't be read are left for the check to refuse."""
     notes: list[str] = []
     event.pop(SHIFT, None)  # only calsync sets it
+    _keep_first_of_single_properties(event)
     _drop_empty_rules(event)
-    if "DURATION" in event and _negative(event["DURATION"].dt):
-        notes.append(_negative_note(event))
+    start = _when(event, "DTSTART")
+    if start is None:
+        return notes
+    duration = _value(event, "DURATION")
+    if isinstance(duration, timedelta) and duration < timedelta():
+        notes.append(_negative_note(event, start))
         del event["DURATION"]  # read like an event without an end (RFC 5545 3.6.1)
-    _match_end_to_start(event)
-    _mark_range_shift(event)
+    elif isinstance(duration, timedelta) and not isinstance(start, datetime) and (
+            duration < timedelta(days=1)):
+        del event["DURATION"]  # hours on a date start: the all-day event lasts its day
+    _match_end_to_start(event, start)
+    _mark_range_shift(event, start)
     return notes
+
+
+# Properties RFC 5545 allows once per event; a producer that repeats one meant the first.
+_SINGLE = ("DTSTART", "DTEND", "DURATION", "RECURRENCE-ID", "UID", "SUMMARY", "DESCRIPTION",
+           "LOCATION", "STATUS", "ORGANIZER", "SEQUENCE", "DTSTAMP", "CLASS", "TRANSP", "URL")
+
+
+def _keep_first_of_single_properties(event: icalendar.cal.Component) -> None:
+    for name in _SINGLE:
+        value = event.get(name)
+        if isinstance(value, list):
+            event[name] = value[0]
+
+
+def _value(event: icalendar.cal.Component, name: str) -> Any:
+    """The parsed value of `name`, or None when missing or unreadable (the check after the
+    repairs refuses what can't be read)."""
+    try:
+        return getattr(event.get(name), "dt", None)
+    except BrokenCalendarProperty:
+        return None
+
+
+def _when(event: icalendar.cal.Component, name: str) -> date | None:
+    value = _value(event, name)
+    return value if isinstance(value, date) else None
 
 
 def _drop_empty_rules(event: icalendar.cal.Component) -> None:
@@ -102,43 +153,37 @@ def _drop_empty_rules(event: icalendar.cal.Component) -> None:
         event["RRULE"] = kept
 
 
-def _negative(value: Any) -> bool:
-    return isinstance(value, timedelta) and value < timedelta()
-
-
-def _negative_note(event: icalendar.cal.Component) -> str:
+def _negative_note(event: icalendar.cal.Component, start: date) -> str:
     shown = event["DURATION"].to_ical().decode()
-    lasting = ("as lasting one day" if not isinstance(event["DTSTART"].dt, datetime)
-               else "as ending when it starts")
+    lasting = "as ending when it starts" if isinstance(start, datetime) else "as lasting one day"
     return f"has a negative duration ({shown}); calsync read it {lasting}."
 
 
-def _match_end_to_start(event: icalendar.cal.Component) -> None:
+def _match_end_to_start(event: icalendar.cal.Component, start: date) -> None:
     """Give DTEND the kind of value DTSTART has, as RFC 5545 requires and producers meant."""
-    if "DTEND" not in event:
-        return
-    start, end = event["DTSTART"].dt, event["DTEND"].dt
-    if isinstance(start, datetime) == isinstance(end, datetime):
+    end = _when(event, "DTEND")
+    if end is None:
         return
     if not isinstance(start, datetime):
-        # A date start makes an all-day event; the end time says which day it ends on. It
-        # ends after that day unless it ends at midnight (the start of that day).
-        last = end.date() + (timedelta(days=1) if end.time() != time() else timedelta())
-        event["DTEND"] = icalendar.vDDDTypes(max(last, start + timedelta(days=1)))
-        return
-    # A date end for a timed start: midnight of that day, in the start's zone.
-    midnight = datetime.combine(end, time(), tzinfo=start.tzinfo)
-    if midnight > start:
-        event["DTEND"] = icalendar.vDDDTypes(midnight)
-    else:
-        del event["DTEND"]
+        if isinstance(end, datetime):
+            # A date start makes an all-day event; the end time says which day it ends on.
+            # It ends after that day unless it ends at midnight (the start of that day).
+            end = end.date() + (timedelta(days=1) if end.time() != time() else timedelta())
+        # An end not after the start: the one day RFC 5545 gives a date without an end.
+        event["DTEND"] = icalendar.vDDDTypes(max(end, start + timedelta(days=1)))
+    elif not isinstance(end, datetime):
+        # A date end for a timed start: midnight of that day, in the start's zone.
+        midnight = datetime.combine(end, time(), tzinfo=start.tzinfo)
+        if midnight > start:
+            event["DTEND"] = icalendar.vDDDTypes(midnight)
+        else:
+            del event["DTEND"]
 
 
-def _mark_range_shift(event: icalendar.cal.Component) -> None:
-    original = event.get("RECURRENCE-ID")
-    if original is None or str(original.params.get("RANGE", "")).upper() != "THISANDFUTURE":
+def _mark_range_shift(event: icalendar.cal.Component, start: date) -> None:
+    original, moved = event.get("RECURRENCE-ID"), _when(event, "RECURRENCE-ID")
+    if moved is None or str(original.params.get("RANGE", "")).upper() != "THISANDFUTURE":
         return
-    start, moved = event["DTSTART"].dt, original.dt
     if isinstance(start, datetime) != isinstance(moved, datetime):
         return
     if isinstance(start, datetime) and (start.tzinfo is None) != (moved.tzinfo is None):
