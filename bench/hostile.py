@@ -6,10 +6,12 @@ Peak memory and time to a clear status, on this tree or an old checkout (`--tree
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import sys
 import tempfile
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -59,7 +61,13 @@ class Instance:
         """The Huey job `sync_source` a worker runs, called in this process, timed."""
         job = self.app.extensions["calsync.queue"].jobs["sync_source"]
         began, cpu = time.perf_counter(), time.process_time()
-        job.call_local(source_id)
+        done = threading.Event()
+        threading.Thread(target=_report_cpu, args=(cpu - self.cpu_seconds, done),
+                         daemon=True).start()
+        try:
+            job.call_local(source_id)
+        finally:
+            done.set()
         self.seconds += time.perf_counter() - began
         # CPU time too: the machine may be shared, and wall time then says more about it.
         self.cpu_seconds += time.process_time() - cpu
@@ -96,6 +104,13 @@ class Instance:
             rows = session.execute(select(User.email, Meeting.start).join(
                 Meeting, Meeting.user_id == User.id))
             return {email: start for email, start in rows}
+
+
+def _report_cpu(since: float, done: threading.Event) -> None:
+    """Print the CPU spent syncing so far every second: a child killed at its timeout
+    still tells how much work it had done (its last line)."""
+    while not done.wait(1.0):
+        print(json.dumps({"cpu_seconds": time.process_time() - since}), flush=True)
 
 
 def _status(source: Any) -> str:
@@ -182,6 +197,8 @@ def measure(case: Case, tree: str, memory_mb: int, timeout: float) -> dict[str, 
     row: dict[str, Any] = {"case": case.title, "peak_mb": run.peak_rss_mb,
                            "load": os.getloadavg()[0], "at": f"{datetime.now(UTC):%H:%M}"}
     if run.returncode is None:
+        with contextlib.suppress(ValueError, IndexError):
+            row["cpu_seconds"] = dict(run.result)["cpu_seconds"]  # type: ignore[call-overload]
         return {**row, "seconds": None, "status": f"no status: killed at {timeout:.0f} s"}
     try:
         result = dict(run.result)  # type: ignore[call-overload]
@@ -231,9 +248,9 @@ def compare(before: list[dict[str, Any]], after: list[dict[str, Any]], timeout: 
 
 
 def _seconds(row: dict[str, Any], timeout: float) -> str:
-    if row.get("seconds") is None:
-        return f"> {timeout:.0f} s"
     cpu = f" (CPU {row['cpu_seconds']:.1f} s)" if "cpu_seconds" in row else ""
+    if row.get("seconds") is None:
+        return f"> {timeout:.0f} s{cpu.replace('CPU ', 'CPU > ')}"
     return f"{row['seconds']:.1f} s{cpu}"
 
 
