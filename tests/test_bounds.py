@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 
 from calsync import inbox, sources, sync
 from calsync.config import Settings
-from calsync.db import get_db
+from calsync.db import Database, get_db
 from calsync.models import Meeting, Prompt, Source, User
 from tests.api.conftest import Event, error_of, ics_text, upload
 from tests.bounded import run_bounded
@@ -165,3 +165,11 @@ def test_a_flood_sync_never_fails_another_users_requests(
     assert [t for t in ticks if t != "ok"] == []
     with app.app_context(), get_db().session() as session:
         assert count(session, Meeting, Meeting.source_id == flood_id) == 10_000
+
+
+def test_sqlite_waits_for_the_lock_in_wal_mode(tmp_path: Path) -> None:
+    database = Database(f"sqlite:///{tmp_path / 'x.db'}", busy_timeout_seconds=7)
+    with database.engine.connect() as connection:
+        assert connection.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
+        assert connection.exec_driver_sql("PRAGMA busy_timeout").scalar() == 7000
+    database.dispose()
