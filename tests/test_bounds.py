@@ -109,7 +109,7 @@ def test_sources_per_user_are_limited_in_the_api_and_on_the_page(
     upload(api, Event("b"), name="two")
     error = error_of(api.post("/api/v1/sources", json={"kind": "ics", "ics": ics_text(
         Event("c"))}), 422)
-    assert (error["code"], error["field"]) == ("limit_reached", "file")
+    assert (error["code"], error["field"]) == ("limit_reached", "ics")
     assert "you already have 2 calendars" in error["message"]
 
     login(client, user.email)

@@ -41,6 +41,8 @@ def create_source(body: SourceIn) -> SourceOut:
     session, settings = get_session(), current_settings()
     if body.url is not None and body.ics is not None:
         raise ValidationFailed("ics", "give either a url or the calendar's text, not both.")
+    sources.check_room(session, api_user(), settings.max_sources_per_user,
+                       field="url" if body.ics is None else "ics")
     upload = None if body.ics is None else body.ics.encode("utf-8")
     if upload is not None and len(upload) > settings.fetch_max_bytes:
         raise ValidationFailed(
