@@ -138,7 +138,8 @@ def test_hostile_secondly_rules_are_bounded_and_warned(ics: Ics, context):
     started = time.monotonic()
     limits = Limits(max_occurrences_per_series=40, max_meetings=1000)
     parsed = parse_ics(ics("ics_hostile_secondly"), context, limits)
-    assert time.monotonic() - started < 5
+    # Unbounded, these rules never finish; the bound is generous for a loaded machine.
+    assert time.monotonic() - started < 30
     counts: dict[str, int] = {}
     for meeting in parsed.meetings:
         counts[meeting.uid] = counts.get(meeting.uid, 0) + 1
