@@ -66,7 +66,7 @@ def meeting_data(meeting: Meeting) -> MeetingData:
         attendees=tuple(Attendee(**a) for a in meeting.attendees or ()),
         organizer=meeting.organizer, location=meeting.location,
         description=meeting.description, series_uid=meeting.series_uid,
-        conference_url=meeting.conference_url,
+        conference_url=meeting.conference_url, attendee_count=meeting.attendee_count or 0,
     )
 
 
