@@ -11,19 +11,17 @@ import json
 import logging
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import insert, or_, select, update
 from sqlalchemy.orm import Session
 
-from calsync import inbox, providers, writeback
+from calsync import attendee_limits, inbox, providers, writeback
 from calsync.config import Settings
 from calsync.db import commit_batch
-from calsync.domain.deals import counterpart_of
-from calsync.domain.meeting import Attendee, MeetingData
-from calsync.domain.prompting import PromptRules
+from calsync.domain.meeting import MeetingData
 from calsync.errors import SourceError
 from calsync.models import Meeting, Prompt, Source, User
 from calsync.providers.base import ChangeSet, ReadContext
@@ -40,8 +38,6 @@ PAUSED = ("disabled", "needs_reconnect")
 # changes again, and the meetings already written match by their unique key (source, uid,
 # recurrence id) and their content hash: skipped or updated, never duplicated.
 WRITE_BATCH = 500
-# Attendees each further meeting keeps once a sync has stored CALSYNC_MAX_ATTENDEES_PER_SYNC.
-FEW_ATTENDEES = 3
 
 
 @dataclass
@@ -167,7 +163,7 @@ def _apply_meetings(session: Session, source: Source, changes: ChangeSet, report
     }
     meetings, deleted = writeback.apply_own_events(session, source, changes.meetings,
                                                    changes.deleted)
-    meetings, warnings = _bound_attendees(meetings, settings, source.user)
+    meetings, warnings = attendee_limits.bound(meetings, settings, source.user)
     inserts, updates, seen = [], [], set()
     people: dict[int, tuple[object, list[dict[str, object]]]] = {}
     for meeting in meetings:
@@ -209,35 +205,6 @@ def _in_batches(session: Session, items: Sequence[object],
         commit_batch(session)
 
 
-def _bound_attendees(meetings: list[MeetingData], settings: Settings,
-                     user: User) -> tuple[list[MeetingData], list[str]]:
-    """Meetings with their attendees bounded: each to CALSYNC_MAX_ATTENDEES_PER_MEETING
-    (counting all), and this sync to CALSYNC_MAX_ATTENDEES_PER_SYNC in total."""
-    owners, budget = frozenset({user.email.lower()}), settings.max_attendees_per_sync
-    rules = inbox.rules_for(user, settings)
-    # Occurrences of a series share one attendee tuple: choose from it once. The tuple is
-    # kept beside its choice, so its id can't be reused while this runs.
-    chosen: dict[tuple[int, int], tuple[object, tuple[Attendee, ...]]] = {}
-    bounded, squeezed = [], 0
-    for meeting in meetings:
-        limit = settings.max_attendees_per_meeting if budget > 0 else FEW_ATTENDEES
-        key = (id(meeting.attendees), limit)
-        if key not in chosen:
-            lead = _lead_domain(meeting, rules) if len(meeting.attendees) > limit else ""
-            chosen[key] = (meeting.attendees, meeting.bounded(limit, owners, lead).attendees)
-        kept = chosen[key][1]
-        if kept is not meeting.attendees:
-            meeting = replace(meeting, attendees=kept, attendee_count=meeting.listed_attendees)
-            squeezed += budget <= 0
-        budget -= len(kept)
-        bounded.append(meeting)
-    if not squeezed:
-        return bounded, []
-    return bounded, [f"This calendar lists more attendees than calsync stores from one "
-                     f"calendar ({settings.max_attendees_per_sync:,}); {squeezed:,} meetings "
-                     f"keep only you and a few of their people."]
-
-
 def _is_deleted(key: tuple[str, str], deleted: set[tuple[str, str]]) -> bool:
     """A tombstone names one occurrence, or with no recurrence id the whole event/series."""
     return key in deleted or (key[0], "") in deleted
@@ -252,12 +219,6 @@ def _withdraw_prompts(session: Session, meeting_ids: list[int]) -> None:
                    Prompt.status.in_(("pending", "snoozed")))
             .values(status="withdrawn")
         )
-
-
-def _lead_domain(meeting: MeetingData, rules: PromptRules) -> str:
-    """The company the meeting was with, by the user's rules today ("" if no company)."""
-    kind, _, value = counterpart_of(meeting, rules).key.partition(":")
-    return value if kind == "domain" else ""
 
 
 def _row(meeting: MeetingData,
