@@ -216,11 +216,10 @@ def table(rows: list[dict[str, Any]], timeout: float) -> str:
              "| source status: message (80 chars) | load | UTC |",
              "|---|---:|---:|---:|---:|---:|---|---:|---:|"]
     for row in rows:
-        status = row["status"][:80] + (f" — both right: {row['correct']}"
-                                       if "correct" in row else "")
         lines.append(f"| {row['case']} | {_seconds(row, timeout)} | {row['peak_mb']:.0f} MB "
                      f"| {row.get('meetings', '-')} | {row.get('prompts', '-')} "
-                     f"| {_db(row)} | {status} | {row.get('load', 0):.1f} | {row.get('at', '')} |")
+                     f"| {_db(row)} | {_said(row)} | {row.get('load', 0):.1f} "
+                     f"| {row.get('at', '')} |")
     return "\n".join(lines)
 
 
@@ -228,23 +227,34 @@ def compare(before: list[dict[str, Any]], after: list[dict[str, Any]], timeout: 
     """Both runs side by side; after as a share of before; whether the target is met."""
     earlier = {row["case"]: row for row in before}
     lines = [f"| case | before | after | after/before | before RSS | after RSS | after/before "
-             f"| meets {TARGET_S:.0f} s, {TARGET_MB:.0f} MB | after: status |",
+             f"| under {TARGET_S:.0f} s and {TARGET_MB:.0f} MB | after: source status |",
              "|---|---:|---:|---:|---:|---:|---:|:-:|---|"]
     for row in after:
-        old = earlier.get(row["case"], {"peak_mb": float("nan"), "seconds": None})
-        old_s = old.get("seconds")
-        time_share = (f"{row['seconds'] / old_s:.1%}" if row["seconds"] is not None and old_s
-                      else f"< {row['seconds'] / timeout:.1%}" if row["seconds"] is not None
-                      else "-")
         met = (row["seconds"] is not None and row["seconds"] < TARGET_S
                and row["peak_mb"] < TARGET_MB and row.get("correct", "yes") == "yes")
-        status = row["status"][:80] + (f" — both right: {row['correct']}"
-                                       if "correct" in row else "")
-        lines.append(
-            f"| {row['case']} | {_seconds(old, timeout)} | {_seconds(row, timeout)} "
-            f"| {time_share} | {old['peak_mb']:.0f} MB | {row['peak_mb']:.0f} MB "
-            f"| {row['peak_mb'] / old['peak_mb']:.0%} | {'yes' if met else 'no'} | {status} |")
+        old = earlier.get(row["case"])
+        was = (f"{_seconds(old, timeout)} | {_seconds(row, timeout)} "
+               f"| {_time_share(old, row, timeout)} | {old['peak_mb']:.0f} MB "
+               f"| {row['peak_mb']:.0f} MB | {row['peak_mb'] / old['peak_mb']:.0%}"
+               if old else f"- | {_seconds(row, timeout)} | - | - | {row['peak_mb']:.0f} MB | -")
+        lines.append(f"| {row['case']} | {was} | {'yes' if met else 'no'} | {_said(row)} |")
     return "\n".join(lines)
+
+
+def _time_share(before: dict[str, Any], after: dict[str, Any], timeout: float) -> str:
+    """After's wall time as a share of before's; a run killed at the timeout bounds it."""
+    old, new = before.get("seconds"), after.get("seconds")
+    if old is not None and new is not None:
+        return f"{new / old:.1%}"
+    if new is not None and old is None:  # before was killed
+        return f"< {new / timeout:.1%}"
+    return f"> {timeout / old:.0%}" if old and new is None else "-"
+
+
+def _said(row: dict[str, Any]) -> str:
+    """The source's status and message (80 characters), and for case 8 whether it is right."""
+    right = f" — both right: {row['correct']}" if "correct" in row else ""
+    return row["status"][:80] + right
 
 
 def _seconds(row: dict[str, Any], timeout: float) -> str:
@@ -295,12 +305,17 @@ def main(argv: list[str] | None = None) -> None:
         print(f"  {case.title}: {_seconds(rows[-1], args.timeout)}, "
               f"{rows[-1]['peak_mb']:.0f} MB, {rows[-1]['status'][:80]}", flush=True)
     print(table(rows, args.timeout))
-    if args.save:
-        print(f"saved {save(args.save, rows, header, args.timeout)}")
+    saved = save(args.save, rows, header, args.timeout) if args.save else None
     baseline = RESULTS / f"hostile-{args.baseline}.json"
     if baseline.exists() and args.save != args.baseline:
-        print(f"\nagainst {baseline.name} (after as a share of before):")
-        print(compare(json.loads(baseline.read_text()), rows, args.timeout))
+        side_by_side = (f"Against {baseline.name} (after as a share of before):\n\n"
+                        + compare(json.loads(baseline.read_text()), rows, args.timeout))
+        print("\n" + side_by_side)
+        if saved:
+            saved.write_text(saved.read_text() + "\n" + side_by_side + "\n")
+    if saved:
+        print(f"saved {saved}")
+
 
 if __name__ == "__main__":
     main()
