@@ -233,6 +233,25 @@ def test_the_deadline_spans_every_redirect_hop(make_settings):
     assert "did not arrive within 1 seconds" in error.message and error.transient
 
 
+def test_a_name_lookup_that_hangs_meets_the_deadline(make_settings, monkeypatch):
+    real = socket.getaddrinfo
+    answered = threading.Event()
+
+    def slow_resolver(host, *args, **kwargs):  # type: ignore[no-untyped-def]
+        if host == "slow-dns.example":
+            answered.wait(6)  # a resolver that takes its time (getaddrinfo has no timeout)
+        return real("127.0.0.1" if host == "slow-dns.example" else host, *args, **kwargs)
+
+    monkeypatch.setattr(socket, "getaddrinfo", slow_resolver)
+    settings = make_settings(fetch_timeout_seconds=1)
+    try:
+        error = finishes(lambda: fetch("http://slow-dns.example/cal.ics", settings), within=4)
+    finally:
+        answered.set()
+    assert isinstance(error, SourceError)
+    assert "did not arrive within 1 seconds" in error.message and error.transient
+
+
 # --- The SSRF guard's own table, range by range ---
 
 # (block, RFC) from the IANA IPv4 and IPv6 Special-Purpose Address Registries, written out
