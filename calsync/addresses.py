@@ -1,8 +1,5 @@
-"""Which IP addresses calsync may fetch a calendar from: our own table of special-purpose blocks.
-
-Python's `ipaddress.is_global` lags the IANA registries (it counts 192.0.0.8, fec0::/10 and,
-before 3.12.6, 3fff::/20 as public), so the SSRF guard judges addresses by this table alone.
-"""
+"""Which IP addresses calsync may fetch a calendar from, judged by our own table of the IANA
+special-purpose registries alone."""
 
 from __future__ import annotations
 
@@ -12,6 +9,8 @@ from typing import Final
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 Network = ipaddress.IPv4Network | ipaddress.IPv6Network
 
+# Not Python's `ipaddress.is_global`: it lags the registries (it counts 192.0.0.8, fec0::/10
+# and, before 3.12.6, 3fff::/20 as public).
 # Every block of the IANA IPv4 and IPv6 Special-Purpose Address Registries (RFC 6890 and
 # its updates, as of 2025), plus multicast and deprecated site-local, which live in other
 # registries. The few blocks IANA marks globally reachable (AS112, AMT, the PCP, TURN and

@@ -1,10 +1,5 @@
-"""urllib3 connections for user-supplied URLs, bounded by one fetch's wall-clock deadline.
-
-Each connection resolves its host once (on a thread it can abandon: getaddrinfo has no
-timeout), refuses a non-public address before connecting to anything, connects only to
-the addresses it checked, and is shut down by a watchdog when the deadline passes, so no
-server can stretch the exchange by trickling bytes: TLS handshake, headers and body alike.
-"""
+"""urllib3 connections for user-supplied URLs: resolved once, checked before connecting, and
+cut off at their fetch's wall-clock deadline."""
 
 from __future__ import annotations
 
@@ -96,7 +91,14 @@ class _Watchdog:
 
 
 class _Bounded:
-    """Mixin for urllib3's connections: resolve, check and connect within the exchange."""
+    """Mixin for urllib3's connections: resolve, check and connect within the exchange.
+
+    The host is resolved once (on a thread that can be abandoned: getaddrinfo has no
+    timeout); a non-public address refuses the fetch before anything is connected, so no
+    answer depends on whether a port there is open; only checked addresses are connected
+    to (no second lookup to rebind); and a watchdog shuts the socket at the deadline, so
+    no server stretches the exchange by trickling bytes: TLS handshake, headers and body.
+    """
 
     host: str
     port: int

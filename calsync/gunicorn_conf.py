@@ -1,13 +1,5 @@
-"""gunicorn's settings for calsync's web process (`gunicorn -c python:calsync.gunicorn_conf`),
-used by `calsync run` and the Procfile: threaded workers that slow clients can't all hold.
-
-gunicorn's default sync workers serve one connection each, so a handful of clients sending
-their requests one byte at a time stop the site. Here each worker has CALSYNC_WEB_THREADS
-threads, a connection that sends nothing is parked without a thread (gthread does that),
-and a request must arrive whole within CALSYNC_WEB_REQUEST_SECONDS or its connection is
-closed, so a trickling client holds one thread for that long at most. In production put a
-buffering reverse proxy in front as well (see the README, "In front of gunicorn").
-"""
+"""gunicorn's settings for calsync's web process (`gunicorn -c python:calsync.gunicorn_conf`,
+used by `calsync run` and the Procfile): threaded workers with a deadline for each request."""
 
 from __future__ import annotations
 
@@ -55,7 +47,15 @@ class _DeadlineSocket:
 
 
 class DeadlineThreadWorker(ThreadWorker):
-    """gthread, with a deadline for reading each request (head and body)."""
+    """gthread, with a deadline for reading each request (head and body).
+
+    gunicorn's default sync workers serve one connection each, so a handful of clients
+    sending their requests one byte at a time stop the site. gthread gives each worker
+    CALSYNC_WEB_THREADS threads and parks a connection that sends nothing without one;
+    this deadline means a client that trickles its request holds a thread for
+    CALSYNC_WEB_REQUEST_SECONDS at most. In production a buffering reverse proxy goes in
+    front as well (README, "In front of gunicorn").
+    """
 
     def enqueue_req(self, conn: Any) -> None:
         # Called for every request a connection starts: new, kept alive, or parked.

@@ -1,17 +1,5 @@
-"""Sync slots: a worker process runs syncs on threads of their own, a few at once, shared
-fairly between users, so a slow calendar server holds one slot and never the job queue.
-
-Why: a sync spends most of its time waiting on someone else's server (up to the fetch
-deadline). Run on the queue's own threads (CALSYNC_WORKER_THREADS), two slow sources would
-hold every thread, and the minute tick, prompts, write-backs and every other user's sync
-would wait behind them. Instead the `sync_source` job only hands the source to these slots
-and returns at once. One sync holds one slot until it ends (the fetch deadline bounds
-it); one user holds at most `per_user` slots; a freed slot goes to the waiting user served
-longest ago. A source already waiting or running is not queued twice.
-
-The waiting line lives in memory: a worker that dies loses it, and the sources, still due
-and unlocked, are queued again by the next minute tick.
-"""
+"""Sync slots: a worker runs syncs on threads of their own, a few at once and fairly between
+users, so a slow calendar server holds one slot and never the job queue's threads."""
 
 from __future__ import annotations
 
@@ -25,7 +13,19 @@ log = logging.getLogger(__name__)
 
 
 class SyncSlots:
-    """Runs `run(source_id)` on at most `slots` threads, at most `per_user` per user."""
+    """Runs `run(source_id)` on at most `slots` threads, at most `per_user` per user.
+
+    Why: a sync spends most of its time waiting on someone else's server (up to the fetch
+    deadline). Run on the queue's own threads (CALSYNC_WORKER_THREADS), two slow sources
+    would hold every thread, and the minute tick, prompts, write-backs and every other
+    user's sync would wait behind them. Instead the `sync_source` job only hands the source
+    to these slots and returns at once. One sync holds one slot until it ends (the fetch
+    deadline bounds it); one user holds at most `per_user` slots; a freed slot goes to the
+    waiting user served longest ago. A source already waiting or running is not queued twice.
+
+    The waiting line lives in memory: a worker that dies loses it, and the sources, still
+    due and unlocked, are queued again by the next minute tick.
+    """
 
     def __init__(self, run: Callable[[int], None], *, slots: int, per_user: int) -> None:
         self._run = run
