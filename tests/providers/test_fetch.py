@@ -206,7 +206,7 @@ def finishes(call: Callable[[], object], within: float) -> BaseException | None:
 def test_headers_trickled_one_byte_at_a_time_meet_the_deadline(make_settings):
     with SlowServer(b"HTTP/1.1 200 OK\r\nX-Drip: ", interval=0.05) as server:
         settings = make_settings(fetch_timeout_seconds=1)
-        error = finishes(lambda: fetch(server.url("/cal.ics"), settings), within=8)
+        error = finishes(lambda: fetch(server.url("/cal.ics"), settings), within=20)
         assert server.connections == 1
     assert isinstance(error, SourceError)
     assert "did not arrive within 1 seconds" in error.message and error.transient
@@ -216,7 +216,7 @@ def test_a_tls_handshake_that_never_completes_meets_the_deadline(make_settings):
     # A TLS handshake record announcing 16 KB, then one byte at a time.
     with SlowServer(b"\x16\x03\x03\x40\x00", interval=0.05, read_request=False) as server:
         settings = make_settings(fetch_timeout_seconds=1)
-        error = finishes(lambda: fetch(server.url("/cal.ics", "https"), settings), within=8)
+        error = finishes(lambda: fetch(server.url("/cal.ics", "https"), settings), within=20)
     assert isinstance(error, SourceError)
     assert "did not arrive within 1 seconds" in error.message and error.transient
 
@@ -227,7 +227,7 @@ def test_the_deadline_spans_every_redirect_hop(make_settings):
     redirect = b"HTTP/1.1 302 Found\r\nLocation: /again\r\nContent-Length: 0\r\n\r\n"
     with SlowServer(redirect, filler=b"", interval=0.7 / len(redirect)) as server:
         settings = make_settings(fetch_timeout_seconds=1)
-        error = finishes(lambda: fetch(server.url("/cal.ics"), settings), within=8)
+        error = finishes(lambda: fetch(server.url("/cal.ics"), settings), within=20)
         assert server.connections <= 2
     assert isinstance(error, SourceError)
     assert "did not arrive within 1 seconds" in error.message and error.transient
@@ -239,13 +239,13 @@ def test_a_name_lookup_that_hangs_meets_the_deadline(make_settings, monkeypatch)
 
     def slow_resolver(host, *args, **kwargs):  # type: ignore[no-untyped-def]
         if host == "slow-dns.example":
-            answered.wait(6)  # a resolver that takes its time (getaddrinfo has no timeout)
+            answered.wait(60)  # a resolver that takes its time (getaddrinfo has no timeout)
         return real("127.0.0.1" if host == "slow-dns.example" else host, *args, **kwargs)
 
     monkeypatch.setattr(socket, "getaddrinfo", slow_resolver)
     settings = make_settings(fetch_timeout_seconds=1)
     try:
-        error = finishes(lambda: fetch("http://slow-dns.example/cal.ics", settings), within=4)
+        error = finishes(lambda: fetch("http://slow-dns.example/cal.ics", settings), within=20)
     finally:
         answered.set()
     assert isinstance(error, SourceError)
