@@ -41,7 +41,8 @@ def google() -> Response:
         if channel is None:
             return _ok()
         if not _authentic(channel):
-            log.warning("push notification for channel %s with a wrong token", channel.id)
+            log.warning("push notification for channel %s with a wrong token or resource",
+                        channel.id)
             return _ok()
         number = _message_number()
         if number is None or not channels.accept_message(session, channel, number):
