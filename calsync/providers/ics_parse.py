@@ -28,6 +28,7 @@ from calsync.providers.ics_repair import (
     original_start,
     repair_event,
     repair_text,
+    top_level_calendars,
 )
 from calsync.providers.ics_rules import as_list, bound_rule
 from calsync.providers.ics_zones import read_calendars
@@ -105,7 +106,7 @@ def parse_ics(data: bytes, context: ReadContext, limits: Limits | None = None,
     if not calendars:  # icalendar returns nothing when BEGIN and END lines do not pair up
         raise SourceError("calsync could not read this calendar: its BEGIN and END lines do "
                           "not match.", "Check that the file is a complete iCalendar calendar.")
-    for calendar in calendars:
+    for calendar in top_level_calendars(calendars):
         _expand(_prepare(calendar, context, limits, result), context, limits, result, deadline)
     return result
 

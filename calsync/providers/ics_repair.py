@@ -11,6 +11,8 @@ from typing import Any
 import icalendar
 from icalendar.error import BrokenCalendarProperty
 
+from calsync.domain.text import calendar_text
+
 # Set on a RANGE=THISANDFUTURE override: how far it moved its occurrences, so that each later
 # occurrence (a copy of the override) can be given back its own original date.
 SHIFT = "X-CALSYNC-RANGE-SHIFT"
@@ -32,6 +34,10 @@ _WRAPPER = "BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:-//calsync//lenient reading
 
 def repair_text(text: str) -> tuple[str, list[str]]:
     """`text` with the producers' quirks undone, and warnings for what the user should know."""
+    if text.lstrip()[:6].upper() == "BEGIN:":  # else it is refused, naming what it starts with
+        # RFC 5545 allows no control character but TAB; icalendar drops a property holding
+        # one, and PostgreSQL refuses to store NUL.
+        text = calendar_text(text)
     text = _EMPTY_VALUE.sub("", text)  # an empty `RRULE:` means no rule, `DTEND:` no end
     text = _LIST_VALUE.sub(_tidy_list, text)  # `BYDAY=MO, TU` and `EXDATE:a, b`
     text, lone = _open_lone_components(text)
@@ -79,6 +85,23 @@ def _close_calendar(text: str) -> tuple[str, bool]:
     if depth != 1 or not _BEGIN_END.fullmatch(last_line) or not last_line.upper().startswith("END"):
         return text, False  # it stops inside a component, or after a property: cut off
     return text.rstrip() + "\r\nEND:VCALENDAR\r\n", True
+
+
+def top_level_calendars(components: list[icalendar.cal.Component]) -> list[icalendar.Calendar]:
+    """The parsed top-level components as calendars: a component left outside any VCALENDAR
+    (after a stray END line closed it early) is read as part of a calendar, not as one."""
+    calendars: list[icalendar.Calendar] = []
+    loose: icalendar.Calendar | None = None
+    for component in components:
+        if component.name == "VCALENDAR":
+            calendars.append(component)
+            loose = None
+            continue
+        if loose is None:
+            loose = icalendar.Calendar()
+            calendars.append(loose)
+        loose.add_component(component)
+    return calendars
 
 
 def drop_nested_events(calendar: icalendar.Calendar) -> list[str]:

@@ -117,3 +117,15 @@ def test_quirks_that_need_no_warning_give_none(ics: Ics, context):
 def test_a_calendar_cut_off_inside_a_component_is_still_refused(body: bytes, context):
     with pytest.raises(SourceError, match="stops part-way"):
         parse_ics(body, context)
+
+
+def test_control_characters_never_reach_a_meeting(context):
+    # PostgreSQL refuses NUL in text: a title with one made every sync of the calendar fail.
+    body = (b"BEGIN:VCALENDAR\r\nBEGIN:VEVENT\r\nUID:nul\x00@acme-sales.com\r\n"
+            b"SUMMARY:Demo\x00 with\x1b Initech\r\nLOCATION:Room\x07 4\r\n"
+            b"DTSTART:20250310T090000Z\r\nATTENDEE;CN=\"Pat\x00\":mailto:pat@initech.example\r\n"
+            b"END:VEVENT\r\nEND:VCALENDAR\r\n")
+    [meeting] = parse_ics(body, context).meetings
+    assert (meeting.uid, meeting.title, meeting.location) == (
+        "nul@acme-sales.com", "Demo with Initech", "Room 4")
+    assert meeting.attendees[0].name == "Pat"

@@ -332,6 +332,10 @@ def calendar(*lines: str) -> bytes:
     pytest.param(calendar("BEGIN:VEVENT", "UID:b", "DTSTART:20250320T100000Z",
                           "RECURRENCE-ID;RANGE=THISANDFUTURE", "END:VEVENT"),
                  id="an override without a date"),
+    pytest.param(encode(["BEGIN:VCALENDAR", "BEGIN:VEVENT", "UID:x", "DTSTART:20250320T100000Z",
+                         "END:VEVENT", "END:VEVENT", "BEGIN:VEVENT", "UID:a",
+                         "RRULE:FREQ=DAILY", "END:VCALENDAR"]),
+                 id="an event left outside the calendar by a stray END"),
 ])
 def test_found_examples(body: bytes) -> None:
     check_read(body)
