@@ -15,6 +15,7 @@ from sqlalchemy import delete, func, or_, select, update
 from sqlalchemy.orm import Session
 from werkzeug.security import check_password_hash, generate_password_hash
 
+from calsync.config import Settings
 from calsync.errors import NotFound, ValidationFailed
 from calsync.models import ApiToken, LoginSession, User
 
@@ -88,6 +89,11 @@ def change_password(session: Session, user: User, current: str, new: str) -> Non
     check_password_length("new_password", new)
     user.password_hash = generate_password_hash(new)
     end_all_logins(session, user, keep=user.login_token)
+
+
+def login_lifetime(settings: Settings) -> timedelta:
+    """How long a login lasts, "remember me" included."""
+    return timedelta(days=settings.session_days)
 
 
 def start_login(session: Session, user: User, lifetime: timedelta) -> str:

@@ -5,8 +5,6 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
-
 from flask import Flask, current_app
 from flask_login import LoginManager
 from flask_wtf import CSRFProtect
@@ -26,7 +24,7 @@ login_manager.session_protection = "strong"
 @login_manager.user_loader
 def _load_user(login_token: str) -> User | None:
     # The cookies carry a login's token, not the user id: an ended login loads nobody.
-    lifetime = timedelta(days=current_settings().session_days)
+    lifetime = accounts.login_lifetime(current_settings())
     return accounts.user_for_login(get_session(), login_token, lifetime)
 
 

@@ -6,7 +6,6 @@ browser. The time zone asked at sign-up defaults to the browser's (web/static/ca
 
 from __future__ import annotations
 
-from datetime import timedelta
 from zoneinfo import available_timezones
 
 from flask import Blueprint, flash, redirect, render_template, request, url_for
@@ -47,14 +46,10 @@ class PasswordForm(FlaskForm):
         message=f"Use at least {accounts.MIN_PASSWORD_LENGTH} characters (at most 200).")])
 
 
-def login_lifetime() -> timedelta:
-    return timedelta(days=current_settings().session_days)
-
-
 def sign_in(user: User) -> None:
     """Start a login of `user` in this browser: a fresh revocable token in both cookies."""
     session = get_session()
-    accounts.start_login(session, user, login_lifetime())
+    accounts.start_login(session, user, accounts.login_lifetime(current_settings()))
     session.commit()
     login_user(user, remember=True)
 

@@ -24,7 +24,7 @@ from calsync.domain.prompting import DEFAULT_SKIP_KEYWORDS
 from calsync.errors import ValidationFailed
 from calsync.models import User
 from calsync.web import current_settings
-from calsync.web.auth import PasswordForm, login_lifetime, signed_out_everywhere
+from calsync.web.auth import PasswordForm, signed_out_everywhere
 from calsync.web.pages import bp
 from calsync.web.pages.forms import ActionForm, CadenceForm, RulesForm, TimezoneForm, TokenForm
 
@@ -80,7 +80,8 @@ def _render(token: str | None = None, forms: dict[str, Any] | None = None,
         default_keywords=DEFAULT_SKIP_KEYWORDS, custom_keywords=user.skip_keywords is not None,
         custom_cadence=bool(user.cadence), own_domain=user.email.rpartition("@")[2],
         has_password=bool(user.password_hash),
-        logins=accounts.live_logins(session, user, login_lifetime()), **context),
+        logins=accounts.live_logins(session, user, accounts.login_lifetime(settings)),
+        **context),
         status)
     # The feed URL and a new token's plaintext are secrets: no cache may keep this page.
     response.headers["Cache-Control"] = "no-store"
