@@ -120,7 +120,9 @@ def test_connect_sync_push_write_back_and_changes_made_in_google(
     # A change made in Google arrives by push notification and is synced.
     google.add_event(TEAM, meeting("Initech pricing", 1, "bill@initech.example"))
     eventually(lambda: "Initech pricing" in titles(app))
-    exists = [n for n in google.notifications if n.resource_state == "exists"]
+    # The sync commits its meetings before the webhook answers: wait for the answer too.
+    exists = eventually(lambda: [n for n in google.notifications
+                                 if n.resource_state == "exists"])
     assert exists and all(n.status == 200 for n in exists)
     assert {"x-goog-channel-token", "x-goog-resource-id"} <= {
         k.lower() for k in exists[-1].headers}
