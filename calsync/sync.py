@@ -199,10 +199,12 @@ def _apply_meetings(session: Session, source: Source, changes: ChangeSet, report
 
 def _in_batches(session: Session, items: Sequence[object],
                 write: Callable[[list[object]], object]) -> None:
-    """`write` each WRITE_BATCH of `items` in a transaction of its own."""
+    """`write` `items` WRITE_BATCH at a time, committing between batches; the last one
+    commits with the rest of the sync, so a small sync is still one transaction."""
     for start in range(0, len(items), WRITE_BATCH):
+        if start:
+            commit_batch(session)
         write(list(items[start:start + WRITE_BATCH]))
-        commit_batch(session)
 
 
 def _is_deleted(key: tuple[str, str], deleted: set[tuple[str, str]]) -> bool:
