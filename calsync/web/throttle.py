@@ -15,6 +15,7 @@ from collections.abc import Callable
 from flask import Flask, Response, request
 from flask_limiter import Limiter, RateLimitExceeded
 from flask_limiter.util import get_remote_address
+from flask_login import current_user
 
 from calsync.config import Settings
 from calsync.web import current_settings
@@ -53,6 +54,11 @@ signin_by_address = limiter.shared_limit(
 signin_by_account = limiter.limit(
     _setting("rate_limit_signin_account"), key_func=_account, methods=["POST"],
     deduct_when=_failed, error_message="Too many wrong passwords for this account.")
+# Guessing the current password on the password form is guessing a password too.
+password_change_by_user = limiter.limit(
+    _setting("rate_limit_signin_account"), key_func=lambda: f"user-{current_user.id}",
+    methods=["POST"], deduct_when=_failed,
+    error_message="Too many wrong passwords for this account.")
 signup_by_address = limiter.limit(
     _setting("rate_limit_signup_address"), methods=["POST"],
     error_message="Too many sign-ups from your network.")

@@ -107,6 +107,19 @@ def test_a_wrong_current_password_changes_nothing(app: Flask, user: User) -> Non
     assert can_see_settings(signed_in(app, user, PASSWORD))
 
 
+def test_guessing_the_current_password_is_throttled(app: Flask, user: User) -> None:
+    laptop = signed_in(app, user)
+    limit = int(app.extensions["calsync.settings"].rate_limit_signin_account.split("/")[0])
+    for _ in range(limit):
+        response = post(laptop, "/settings/password", {
+            "current_password": "a guess", "new_password": NEW_PASSWORD})
+        assert response.status_code == 422
+    response = post(laptop, "/settings/password", {
+        "current_password": PASSWORD, "new_password": NEW_PASSWORD})
+    assert response.status_code == 429
+    assert "Too many wrong passwords" in response.get_data(as_text=True)
+
+
 def test_a_too_short_new_password_is_refused(app: Flask, user: User) -> None:
     laptop = signed_in(app, user)
     response = post(laptop, "/settings/password", {

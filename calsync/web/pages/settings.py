@@ -27,6 +27,7 @@ from calsync.web import current_settings
 from calsync.web.auth import PasswordForm, signed_out_everywhere
 from calsync.web.pages import bp
 from calsync.web.pages.forms import ActionForm, CadenceForm, RulesForm, TimezoneForm, TokenForm
+from calsync.web.throttle import password_change_by_user
 
 DOMAIN_RE = re.compile(r"^(?=.{1,253}$)([a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$")
 MAX_DOMAINS = 50
@@ -240,6 +241,7 @@ def rotate_feed() -> Response:
 
 @bp.post("/settings/password")
 @login_required
+@password_change_by_user
 def change_password() -> Response:
     form = PasswordForm()
     if form.validate():
