@@ -5,6 +5,7 @@ and to each event before expansion, so a quirk no other parser chokes on costs n
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from datetime import date, datetime, time, timedelta
 from typing import Any
 
@@ -19,11 +20,17 @@ SHIFT = "X-CALSYNC-RANGE-SHIFT"
 
 _NAME = r"[A-Za-z0-9-]+"
 _PARAMS = r'(?:;(?:"[^"\r\n]*"|[^";:\r\n])*)*'
-# A property with nothing after its colon, not continued on a folded next line.
-_EMPTY_VALUE = re.compile(rf"^{_NAME}{_PARAMS}:[ \t]*(?:\r?\n(?![ \t])|\Z)", re.MULTILINE)
-_LIST_VALUE = re.compile(rf"^(?P<head>(?:RRULE|EXRULE|RDATE|EXDATE){_PARAMS}:)(?P<value>[^\r\n]*)",
-                         re.MULTILINE | re.IGNORECASE)
+# Text repairs look at the few lines a cheap marker finds, not at every line (a regex
+# anchored at each line start costs a large calendar tens of milliseconds per pass).
+# A property with nothing after its colon.
+_EMPTY_MARK = re.compile(r":[ \t]*\r?$", re.MULTILINE)
+_EMPTY_VALUE = re.compile(rf"{_NAME}{_PARAMS}:[ \t]*\r?\n?")
+# Rules and date lists, where spaces, empty items and trailing blanks break the value.
+_LIST_MARK = re.compile(r"(?:RULE|DATE)[;:]")
+_LIST_VALUE = re.compile(rf"(?P<head>(?:RRULE|EXRULE|RDATE|EXDATE){_PARAMS}:)(?P<value>[^\r\n]*)"
+                         r"(?P<end>\r?\n?)", re.IGNORECASE)
 _SEPARATOR = re.compile(r"\s*([;,=])\s*")
+_EMPTY_ITEMS = re.compile(r"(?<=[=,]),+|,+(?=;|$)")
 _LONE = re.compile(r"BEGIN:(VEVENT|VTIMEZONE|VTODO|VJOURNAL|VFREEBUSY)[ \t]*\r?$",
                    re.IGNORECASE | re.MULTILINE)
 _BEGIN_END = re.compile(r"^(BEGIN|END):[ \t]*([A-Za-z0-9-]+)[ \t]*\r?$",
@@ -38,8 +45,8 @@ def repair_text(text: str) -> tuple[str, list[str]]:
         # RFC 5545 allows no control character but TAB; icalendar drops a property holding
         # one, and PostgreSQL refuses to store NUL.
         text = calendar_text(text)
-    text = _EMPTY_VALUE.sub("", text)  # an empty `RRULE:` means no rule, `DTEND:` no end
-    text = _LIST_VALUE.sub(_tidy_list, text)  # `BYDAY=MO, TU` and `EXDATE:a, b`
+    text = _edit_lines(text, _EMPTY_MARK, _drop_empty)
+    text = _edit_lines(text, _LIST_MARK, _tidy_list)
     text, lone = _open_lone_components(text)
     text, closed = _close_calendar(text)
     return text, [UNCLOSED] if closed and not lone else []
@@ -49,8 +56,34 @@ UNCLOSED = ("The calendar has no END:VCALENDAR line at its end; calsync read the
             "events before it.")
 
 
-def _tidy_list(match: re.Match[str]) -> str:
-    return match["head"] + _SEPARATOR.sub(r"\1", match["value"]).strip().rstrip(";")
+def _edit_lines(text: str, mark: re.Pattern[str], edit: Callable[[str, str], str]) -> str:
+    """`text` with `edit(line, next character)` applied to every line `mark` finds."""
+    parts: list[str] = []
+    done = 0
+    for found in mark.finditer(text):
+        start = text.rfind("\n", 0, found.start()) + 1
+        if start < done:
+            continue  # a line already edited
+        end = text.find("\n", found.end())
+        end = len(text) if end == -1 else end + 1
+        parts += [text[done:start], edit(text[start:end], text[end:end + 1])]
+        done = end
+    return "".join([*parts, text[done:]]) if parts else text
+
+
+def _drop_empty(line: str, following: str) -> str:
+    """An empty `RRULE:` means no rule, `DTEND:` no end: the line goes, unless the value
+    goes on in a folded next line."""
+    return "" if following not in " \t" and _EMPTY_VALUE.fullmatch(line) else line
+
+
+def _tidy_list(line: str, _following: str) -> str:
+    """`BYDAY=MO, TU`, `EXDATE:a, b`, `BYDAY=MO,`: what the producer meant."""
+    match = _LIST_VALUE.fullmatch(line)
+    if match is None:
+        return line
+    value = _SEPARATOR.sub(r"\1", match["value"]).strip().rstrip(";")
+    return match["head"] + _EMPTY_ITEMS.sub("", value) + match["end"]
 
 
 def _open_lone_components(text: str) -> tuple[str, bool]:
@@ -71,7 +104,8 @@ def _close_calendar(text: str) -> tuple[str, bool]:
     after a complete component is read whole: producers that leave the line out do so on
     every export, and reading such a file as incomplete would never let its deleted meetings go.
     """
-    if _CLOSED.search(text):
+    # The line is nearly always near the end: look there first.
+    if _CLOSED.search(text, max(len(text) - 4096, 0)) or _CLOSED.search(text):
         return text, False
     lines = _BEGIN_END.findall(text)
     if not lines or lines[0][1].upper() != "VCALENDAR":
