@@ -21,7 +21,8 @@ from calsync import accounts, answers, sync
 from calsync.config import Settings
 from calsync.errors import SourceError
 from calsync.models import Meeting, Prompt, Source, User
-from calsync.providers.base import ReadContext
+from calsync.providers.base import ReadContext, SourceRef
+from calsync.providers.ics import IcsProvider
 from calsync.providers.ics_parse import Limits, parse_ics
 
 NOW = datetime(2025, 3, 20, 12, 0, tzinfo=UTC)
@@ -200,6 +201,24 @@ def test_any_bytes_give_meetings_or_a_sentence(tail: bytes) -> None:
     check_read(tail)
     check_read(b"BEGIN:VCALENDAR\r\n" + tail)
     check_read(b"BEGIN:VCALENDAR\r\nBEGIN:VEVENT\r\n" + tail + b"\r\nEND:VEVENT\r\nEND:VCALENDAR")
+
+
+@pytest.fixture(scope="module")
+def provider(tmp_path_factory: pytest.TempPathFactory) -> IcsProvider:
+    return IcsProvider(Settings.from_env(
+        {}, instance_path=tmp_path_factory.mktemp("ics"),
+        max_occurrences_per_series=SMALL.max_occurrences_per_series,
+        max_meetings_per_source=SMALL.max_meetings))
+
+
+@FAST
+@given(body=calendar_bytes())
+def test_the_provider_never_needs_its_safety_net(body: bytes, provider: IcsProvider) -> None:
+    # The provider turns an unexpected error into "a problem in calsync": none may happen.
+    try:
+        provider.read(SourceRef(id=1, data=body), {}, context())
+    except SourceError as error:
+        assert "a problem in calsync" not in error.message
 
 
 # The meeting every calendar below holds: ended two hours before NOW, with a prospect.
