@@ -297,7 +297,9 @@ def main(argv: list[str] | None = None) -> None:
     header = (f"Hostile cases on {args.tree or 'this tree'}, "
               f"{datetime.now(UTC):%Y-%m-%d %H:%M} UTC: each in its own worker process "
               f"(SQLite, defaults), capped at {args.memory_mb} MB and {args.timeout:.0f} s; "
-              "load: the machine's 1-minute load average (2 cores) as the case ended.")
+              "time: the sync job's wall time (CPU); peak RSS: the worker process's, imports "
+              "included (see case 0); load: the machine's 1-minute load average (2 cores) as "
+              "the case ended.")
     print(header, flush=True)
     rows = []
     for case in chosen:  # one at a time: a case may take gigabytes
