@@ -7,21 +7,34 @@ the same environment variables as `calsync worker`.
 
 from __future__ import annotations
 
+import importlib
 import os
+import pkgutil
 import sys
 
 from huey.consumer import Consumer
 
-import calsync.app  # noqa: F401 - the expensive imports, done once before forking
+import calsync
 from calsync import logs
+
+
+def import_everything() -> None:
+    """Import every calsync module once, before forking: create_app imports its blueprints
+    and jobs lazily, and a worker that spends its short life importing is never killed
+    mid-sync or mid-write, which is what this test is about."""
+    for module in pkgutil.walk_packages(calsync.__path__, "calsync."):
+        if ".migrations" not in module.name:
+            importlib.import_module(module.name)
 
 
 def run_worker() -> None:
     """In the child: a fresh app (own database and queue connections), then consume."""
+    from calsync import tasks
     from calsync.app import create_app
 
     app = create_app()
     settings = app.extensions["calsync.settings"]
+    tasks.start_sync_slots(app)  # as `calsync worker` does: syncs on slots of their own
     # Poll briskly: a worker here lives for a second or so before it is killed.
     Consumer(app.extensions["calsync.queue"].huey, workers=settings.worker_threads,
              worker_type="thread", periodic=False, check_worker_health=False,
@@ -30,6 +43,7 @@ def run_worker() -> None:
 
 def main() -> None:
     logs.configure("text", os.environ.get("LOG_LEVEL", "WARNING"))
+    import_everything()
     for line in sys.stdin:
         command = line.strip()
         if command == "quit":
