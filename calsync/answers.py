@@ -6,7 +6,7 @@ The deal's status and the planned follow-up always follow the latest answers.
 from __future__ import annotations
 
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -17,6 +17,7 @@ from calsync import writeback
 from calsync.config import Settings
 from calsync.domain.cadence import spacing_warning
 from calsync.domain.deals import CHANNELS, NO_REASONS, OUTCOMES, deal_status
+from calsync.domain.text import calendar_text
 from calsync.errors import CalsyncError, NotFound, ValidationFailed
 from calsync.inbox import cadence_for
 from calsync.models import Deal, FollowUp, Meeting, Prompt, SkippedSeries, User
@@ -57,6 +58,7 @@ def answer_prompt(session: Session, settings: Settings, user: User, prompt: Prom
                   answer: Answer, now: datetime | None = None) -> AnswerResult:
     """Record (or change) the answer to `prompt`; commits. Raises ValidationFailed, PromptClosed."""
     now = now or datetime.now(UTC)
+    answer = _storable(answer)
     _check_answer(answer, user)
     _lock(session, prompt)
     if prompt.status not in ANSWERABLE:
@@ -118,6 +120,15 @@ def check_next_step(step: NextStep) -> None:
         raise ValidationFailed("next_step.duration_minutes", "use 5 to 1440 minutes.")
     if step.channel not in CHANNELS:
         raise ValidationFailed("next_step.channel", f"use one of: {', '.join(CHANNELS)}.")
+
+
+def _storable(answer: Answer) -> Answer:
+    """The answer without control characters: PostgreSQL can't store a NUL, and the note and
+    summary go on to calendars, which must not carry any (RFC 5545)."""
+    step = answer.next_step
+    if step is not None:
+        step = replace(step, summary=calendar_text(step.summary))
+    return replace(answer, note=calendar_text(answer.note), next_step=step)
 
 
 def _plan(session: Session, user: User, prompt: Prompt, step: NextStep, note: str,

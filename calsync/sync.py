@@ -22,6 +22,7 @@ from calsync import attendee_limits, inbox, providers, writeback
 from calsync.config import Settings
 from calsync.db import commit_batch
 from calsync.domain.meeting import MeetingData
+from calsync.domain.text import calendar_text
 from calsync.errors import SourceError
 from calsync.models import Meeting, Prompt, Source, User
 from calsync.providers.base import ChangeSet, ReadContext
@@ -234,7 +235,8 @@ def _row(meeting: MeetingData,
         "uid": meeting.uid,
         "recurrence_id": meeting.recurrence_id,
         "series_uid": meeting.series_uid,
-        "title": meeting.title,
+        # Whatever a provider read, no control characters: PostgreSQL can't store a NUL.
+        "title": calendar_text(meeting.title),
         "start": meeting.start,
         "end": meeting.end,
         "all_day": meeting.all_day,
@@ -244,8 +246,8 @@ def _row(meeting: MeetingData,
         "attendees": people[id(meeting.attendees)][1],
         "attendee_count": meeting.listed_attendees,
         "organizer": meeting.organizer,
-        "location": meeting.location,
-        "description": meeting.description,
+        "location": calendar_text(meeting.location),
+        "description": calendar_text(meeting.description),
         "conference_url": meeting.conference_url,
         "updated_at": datetime.now(UTC),
     }
