@@ -23,6 +23,7 @@ from calsync.config import Settings
 from calsync.db import get_db
 from tests import databases
 from tests.servers.http_files import FileServer
+from tests.servers.processes import stop
 
 CALSYNC = str(Path(sys.executable).parent / "calsync")
 
@@ -199,15 +200,6 @@ def start_run(env: dict[str, str]) -> tuple[subprocess.Popen[bytes], int]:
     return process, port
 
 
-def stop_run(process: subprocess.Popen[bytes]) -> None:
-    process.send_signal(signal.SIGTERM)
-    try:
-        process.wait(timeout=30)
-    except subprocess.TimeoutExpired:
-        process.kill()
-        process.wait()
-
-
 def test_healthz_answers_while_slow_clients_hold_connections(cli_env: dict[str, str]) -> None:
     run(cli_env, "db", "upgrade")
     process, port = start_run(cli_env)
@@ -223,7 +215,7 @@ def test_healthz_answers_while_slow_clients_hold_connections(cli_env: dict[str, 
         assert clients.closed_after == []  # the slow ones are still being waited for
     finally:
         clients.close()
-        stop_run(process)
+        stop(process)
 
 
 def test_a_request_that_never_ends_is_cut_off(cli_env: dict[str, str]) -> None:
@@ -235,5 +227,5 @@ def test_a_request_that_never_ends_is_cut_off(cli_env: dict[str, str]) -> None:
         assert max(clients.closed_after) < 15  # 2 s allowed, generous for a loaded machine
     finally:
         clients.close()
-        stop_run(process)
+        stop(process)
 

@@ -4,7 +4,6 @@ users' sources while two sources trickle their headers, and the sync slots are s
 from __future__ import annotations
 
 import os
-import signal
 import subprocess
 import sys
 import threading
@@ -25,6 +24,7 @@ from calsync.models import Source
 from calsync.syncslots import SyncSlots
 from tests import databases
 from tests.servers.http_files import FileServer
+from tests.servers.processes import stop
 from tests.servers.slow_http import SlowServer
 
 CALSYNC = str(Path(sys.executable).parent / "calsync")
@@ -56,12 +56,7 @@ def worker(worker_settings: Settings) -> Iterator[subprocess.Popen[bytes]]:
     process = subprocess.Popen([CALSYNC, "worker"], env=env, stdout=subprocess.DEVNULL,
                                stderr=subprocess.DEVNULL)
     yield process
-    process.send_signal(signal.SIGTERM)
-    try:
-        process.wait(timeout=30)
-    except subprocess.TimeoutExpired:
-        process.kill()
-        process.wait()
+    stop(process)
 
 
 def add_ics(app: Flask, email: str, *urls: str) -> list[int]:

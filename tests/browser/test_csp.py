@@ -6,17 +6,15 @@ from __future__ import annotations
 
 import dataclasses
 import re
-import shutil
 from collections.abc import Iterator
 
 import pytest
 from flask import Flask
-from playwright.sync_api import Browser, ConsoleMessage, Dialog, Page, sync_playwright
+from playwright.sync_api import ConsoleMessage, Dialog, Page
 
 from calsync.app import create_app
 from calsync.config import Settings
 from calsync.emulator import GoogleEmulator
-from tests.browser.test_first_run import CHROMIUM_FLAGS
 from tests.conftest import PASSWORD
 from tests.servers.live_app import LiveServer
 
@@ -38,19 +36,6 @@ def served(settings: Settings) -> Iterator[str]:
         live.serve(app)
         yield live.url
         live.stop()
-
-
-@pytest.fixture
-def page() -> Iterator[Page]:
-    chromium = shutil.which("chromium")
-    assert chromium, "Debian's chromium is missing: `make test` installs it"
-    with sync_playwright() as playwright:
-        browser: Browser = playwright.chromium.launch(executable_path=chromium,
-                                                      args=CHROMIUM_FLAGS)
-        context = browser.new_context(timezone_id="America/Chicago", locale="en-US")
-        yield context.new_page()
-        context.close()
-        browser.close()
 
 
 def test_scripts_run_and_nothing_is_blocked(served: str, page: Page) -> None:

@@ -4,22 +4,18 @@ browser's time zone, load the sample calendar, answer a prompt, find the feed.""
 from __future__ import annotations
 
 import re
-import shutil
 from collections.abc import Iterator
 from dataclasses import replace
 
 import pytest
 import requests
 from flask import Flask
-from playwright.sync_api import Browser, Page, sync_playwright
+from playwright.sync_api import Page
 
 from calsync.app import create_app
 from calsync.config import Settings
 from tests.conftest import PASSWORD
 from tests.servers.live_app import LiveServer
-
-CHROMIUM_FLAGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                  "--disable-component-update", "--disable-sync", "--no-first-run"]
 
 
 @pytest.fixture
@@ -29,23 +25,6 @@ def served(settings: Settings) -> Iterator[str]:
     live.serve(app)
     yield live.url
     live.stop()
-
-
-@pytest.fixture
-def browser() -> Iterator[Browser]:
-    chromium = shutil.which("chromium")
-    assert chromium, "Debian's chromium is missing: `make test` installs it"
-    with sync_playwright() as playwright:
-        launched = playwright.chromium.launch(executable_path=chromium, args=CHROMIUM_FLAGS)
-        yield launched
-        launched.close()
-
-
-@pytest.fixture
-def page(browser: Browser) -> Iterator[Page]:
-    context = browser.new_context(timezone_id="America/Chicago", locale="en-US")
-    yield context.new_page()
-    context.close()
 
 
 def test_first_run_from_sign_up_to_feed(served: str, page: Page) -> None:
