@@ -91,7 +91,9 @@ def _seconds_to_wait() -> int:
     breached = limiter.current_limit
     if breached is None:
         return 60
-    return max(1, math.ceil(breached.reset_at - time.time()))
+    # The storage rounds its reset time up to a whole second: never say more than the window.
+    wait = math.ceil(breached.reset_at - time.time())
+    return max(1, min(wait, breached.limit.get_expiry()))
 
 
 def _in_words(seconds: int) -> str:
