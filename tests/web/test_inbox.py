@@ -31,6 +31,15 @@ def test_inbox_lists_pending_prompts_newest_first(logged_in: FlaskClient,
     assert "No next touch planned" in html  # both new deals have nothing planned
 
 
+def test_a_crowded_meeting_names_a_few_and_counts_the_rest(app: Flask, user: User,
+                                                            logged_in: FlaskClient) -> None:
+    people = tuple(f"buyer{n:02}@northwind.example" for n in range(20))
+    seed_meetings(app, user, Seed("Buying committee", attendees=people))
+    html = logged_in.get("/").get_data(as_text=True)
+    assert "buyer07@northwind.example" in html and "buyer08@northwind.example" not in html
+    assert "and 12 more" in html
+
+
 def test_yes_wins_the_deal(app: Flask, logged_in: FlaskClient, seeded: dict[str, int]) -> None:
     prompt_id = seeded["Contoso demo"]
     response = post(logged_in, f"/prompts/{prompt_id}/answer",
