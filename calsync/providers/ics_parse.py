@@ -10,7 +10,8 @@ import hashlib
 import itertools
 import re
 import time
-from dataclasses import dataclass, field
+from collections.abc import Iterator
+from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, timedelta, tzinfo
 from typing import Any
 
@@ -18,6 +19,7 @@ import icalendar
 import recurring_ical_events
 import x_wr_timezone
 from icalendar.timezone.windows_to_olson import WINDOWS_TO_OLSON
+from recurring_ical_events import Occurrence
 
 from calsync.config import Settings
 from calsync.domain.meeting import Attendee, MeetingData
@@ -244,9 +246,9 @@ def _expand(calendar: icalendar.Calendar, context: ReadContext, limits: Limits,
         uid = str(series.uid)
         try:
             occurrences = list(itertools.islice(series.between(start, end), wanted + 1))
-            result.meetings.extend(to_meeting(occurrence.as_component(False), uid in recurring, tz,
-                                              people)
-                                   for occurrence in occurrences[:wanted])
+            result.meetings.extend(occurrence_meetings(
+                occurrences[:wanted], uid in recurring, tz, people,
+                overridden=len(series.components) > 1))
         except Exception as exc:  # one broken series must not cost the others
             result.warn(f"Skipped the event with UID {uid[:80]}: {_short(exc)}.")
             continue
@@ -298,17 +300,49 @@ def _end_of(component: icalendar.cal.Component) -> date | datetime:
     return begins if isinstance(begins, datetime) else begins + timedelta(days=1)
 
 
-def to_meeting(component: icalendar.cal.Component, recurring: bool, tz: tzinfo,
-               people: AttendeeMemo | None = None) -> MeetingData:
-    """One event or expanded occurrence (`as_component` output) as MeetingData."""
-    uid = _uid(str(component.get("UID", "")))
-    raw_start, raw_end = component["DTSTART"].dt, _end_of(component)
+def occurrence_meetings(occurrences: list[Occurrence], recurring: bool, tz: tzinfo,
+                        people: AttendeeMemo | None = None, *,
+                        overridden: bool = True) -> Iterator[MeetingData]:
+    """The meetings of one series' occurrences, as `to_meeting` reads each one's component.
+
+    In a series without overrides (`overridden` False) every occurrence is the rule's and
+    differs from the first only in its times, so only the first is copied out as a
+    component and read: copying the component for every occurrence cost more than the rest
+    of reading a recurring calendar (bench/hostile.py). Overridden series are read one
+    occurrence at a time, their overrides' own recurrence ids and shifts included.
+    """
+    first: MeetingData | None = None
+    for occurrence in occurrences:
+        if first is not None:
+            yield replace(first, recurrence_id=_recurrence_id(occurrence.start, tz),
+                          **_times(occurrence.start, occurrence.end, tz))
+            continue
+        component = occurrence.as_component(False)
+        meeting = to_meeting(component, recurring, tz, people)
+        # With an explicit DTEND, `as_component` writes each occurrence's times verbatim.
+        if recurring and not overridden and "DTEND" in component:
+            first = meeting
+        yield meeting
+
+
+def _times(raw_start: date, raw_end: date, tz: tzinfo) -> dict[str, Any]:
+    """A meeting's start, end and all-day fields from DTSTART and the end (DTEND, or
+    DTSTART + DURATION)."""
     all_day = not isinstance(raw_start, datetime)
     if all_day and _as_date(raw_end, tz) <= raw_start:
         raw_end = raw_start + timedelta(days=1)  # an all-day event lasts at least its day
     start, end = _aware(raw_start, tz), _aware(raw_end, tz)
     if end < start:
         start, end = end, start
+    return {"start": start, "end": end, "all_day": all_day,
+            "start_date": raw_start if all_day else None,
+            "end_date": _as_date(raw_end, tz) if all_day else None}
+
+
+def to_meeting(component: icalendar.cal.Component, recurring: bool, tz: tzinfo,
+               people: AttendeeMemo | None = None) -> MeetingData:
+    """One event or expanded occurrence (`as_component` output) as MeetingData."""
+    uid = _uid(str(component.get("UID", "")))
     recurrence_id = ""
     if recurring:
         recurrence_id = _recurrence_id(original_start(component), tz)
@@ -316,11 +350,7 @@ def to_meeting(component: icalendar.cal.Component, recurring: bool, tz: tzinfo,
         uid=uid,
         recurrence_id=recurrence_id,
         title=_text(component.get("SUMMARY"))[:1000],
-        start=start,
-        end=end,
-        all_day=all_day,
-        start_date=raw_start if all_day else None,
-        end_date=_as_date(raw_end, tz) if all_day else None,
+        **_times(component["DTSTART"].dt, _end_of(component), tz),
         status="cancelled" if _text(component.get("STATUS")).upper() == "CANCELLED"
         else "confirmed",
         attendees=_attendees(component.get("ATTENDEE"), people),

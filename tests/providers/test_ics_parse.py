@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import time
 from collections.abc import Callable
 from datetime import UTC, date, datetime, timedelta
@@ -11,8 +12,10 @@ import pytest
 
 from calsync.domain.meeting import Attendee, MeetingData
 from calsync.errors import SourceError
+from calsync.providers import ics_parse
 from calsync.providers.base import ReadContext
 from calsync.providers.ics_parse import Limits, decode, parse_ics
+from tests.conftest import DATA
 
 Ics = Callable[[str], bytes]
 
@@ -201,3 +204,31 @@ def test_decoding_uses_the_declared_charset_then_utf8_then_cp1252(ics: Ics):
     text, warnings = decode(latin, "")
     assert "Café mit Frau Müller" in text
     assert warnings and "Windows-1252" in warnings[0]
+
+
+def _one_by_one(occurrences, recurring, tz, people=None, **_):  # type: ignore[no-untyped-def]
+    """The reading every occurrence had before series were read from their first one."""
+    return (ics_parse.to_meeting(o.as_component(False), recurring, tz, people)
+            for o in occurrences)
+
+
+@pytest.mark.parametrize("name", sorted(path.stem for path in DATA.glob("*.ics")))
+def test_a_series_reads_as_if_each_occurrence_were_read_alone(
+        name: str, ics: Ics, monkeypatch: pytest.MonkeyPatch) -> None:
+    body = ics(name)
+    years = ReadContext(datetime(2020, 1, 1, tzinfo=UTC), datetime(2030, 1, 1, tzinfo=UTC),
+                        ZoneInfo("Europe/Berlin"))
+    limits = Limits(max_occurrences_per_series=400, max_meetings=5000)
+
+    def read() -> list[MeetingData] | str:
+        try:  # in the order of their keys: series with overrides come out in any order
+            return sorted(parse_ics(body, years, limits).meetings,
+                          key=lambda m: (m.uid, m.recurrence_id, m.start))
+        except SourceError as exc:
+            return str(exc)
+
+    fast = read()
+    monkeypatch.setattr(ics_parse, "occurrence_meetings", _one_by_one)
+    assert fast == read()
+    if re.search(rb"BEGIN:VEVENT(?:(?!END:VEVENT).)*\nRRULE:FREQ=[DWMY]", body, re.S):
+        assert isinstance(fast, list) and any(m.series_uid for m in fast)  # a series was read
