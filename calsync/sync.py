@@ -192,6 +192,7 @@ def _apply_meetings(session: Session, source: Source, changes: ChangeSet, report
         update(Meeting).where(Meeting.id.in_(batch))
         .values(status="cancelled", content_hash="", updated_at=datetime.now(UTC))))
     cancelled_ids = vanished + [u["id"] for u in updates if u["status"] == "cancelled"]
+    # In batches here too: each IN list stays within what every database accepts.
     _in_batches(session, cancelled_ids, lambda batch: _withdraw_prompts(session, batch))
     report.added, report.updated = len(inserts), len(updates)
     report.cancelled = len(cancelled_ids)
@@ -215,13 +216,11 @@ def _is_deleted(key: tuple[str, str], deleted: set[tuple[str, str]]) -> bool:
 
 def _withdraw_prompts(session: Session, meeting_ids: list[int]) -> None:
     """Cancelled meetings lose their unanswered prompts; answered ones stay as they are."""
-    for chunk in range(0, len(meeting_ids), 500):
-        session.execute(
-            update(Prompt)
-            .where(Prompt.meeting_id.in_(meeting_ids[chunk:chunk + 500]),
-                   Prompt.status.in_(("pending", "snoozed")))
-            .values(status="withdrawn")
-        )
+    session.execute(
+        update(Prompt)
+        .where(Prompt.meeting_id.in_(meeting_ids), Prompt.status.in_(("pending", "snoozed")))
+        .values(status="withdrawn")
+    )
 
 
 def _row(meeting: MeetingData,
