@@ -47,8 +47,8 @@ class Instance:
         self.seconds = self.cpu_seconds = 0.0
 
     def source(self, email: str, *, upload: bytes | None = None, url: str = "") -> int:
-        from calsync import accounts, sources
         from calsync.db import get_db
+        from calsync.services import accounts, sources
 
         with self.app.app_context(), get_db().session() as session:
             user = accounts.create_user(session, email, None, "Europe/Berlin")

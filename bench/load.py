@@ -25,8 +25,8 @@ from pathlib import Path
 
 import requests
 
-from calsync import accounts
 from calsync.db import Database
+from calsync.services import accounts
 from tests.databases import own_schema
 from tests.servers.http_files import FileServer
 

@@ -14,11 +14,13 @@ from pathlib import Path
 
 from sqlalchemy import func, select
 
-from calsync import accounts, migrate, sources, sync
+from calsync import migrate
 from calsync.app import create_app
 from calsync.config import Settings
 from calsync.db import get_db
+from calsync.jobs import sync
 from calsync.models import Meeting, Source
+from calsync.services import accounts, sources
 from tests.servers.http_files import FileServer
 
 SIZES = (500, 2000, 8000)

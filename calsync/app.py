@@ -7,27 +7,23 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from datetime import timedelta
-from pathlib import Path
 from typing import Any
 
 from flask import Flask
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from calsync import db, logs, tasks
+from calsync import db, logs
 from calsync.config import Settings
+from calsync.jobs import queue as tasks
 from calsync.web import headers, register_blueprints, throttle
-
-ROOT = Path(__file__).resolve().parent.parent
 
 
 def create_app(config: Settings | Mapping[str, Any] | None = None) -> Flask:
     """Build the app from `config`: a Settings, or overrides of the environment's settings."""
     settings = config if isinstance(config, Settings) else Settings.from_env(**dict(config or {}))
-    app = Flask(
-        __name__,
-        template_folder=str(ROOT / "web" / "templates"),
-        static_folder=str(ROOT / "web" / "static"),
-    )
+    # Templates and static files ship inside the package (calsync/templates and
+    # calsync/static, links to the top-level web/ in a checkout), so a wheel serves pages.
+    app = Flask(__name__, template_folder="templates", static_folder="static")
     app.config.update(_flask_config(settings))
     app.extensions["calsync.settings"] = settings
     db.init_app(app, settings)

@@ -16,12 +16,14 @@ import click
 from flask import Flask
 from sqlalchemy import select
 
-from calsync import accounts, logs, migrate, tasks
+from calsync import logs, migrate
 from calsync.app import create_app
 from calsync.config import Settings, documented_settings
 from calsync.db import get_db
 from calsync.errors import CalsyncError
+from calsync.jobs import queue as tasks
 from calsync.models import Source
+from calsync.services import accounts
 
 
 def _say(message: str) -> None:
@@ -110,8 +112,7 @@ def tokens_create(email: str, name: str) -> None:
 @click.option("--source", "source_id", type=int, help="Only this source.")
 def sync(email: str | None, source_id: int | None) -> None:
     """Sync sources now, in this process, with a progress bar."""
-    from calsync import sync as syncing
-
+    from calsync.jobs import sync as syncing
     app = _app()
     settings: Settings = app.extensions["calsync.settings"]
     with app.app_context(), get_db().session() as session:

@@ -59,7 +59,7 @@ def commit_batch(session: Session) -> None:
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any, *, busy_ms: int) -> None:
     # WAL lets the web process read while the worker writes; the timeout rides out the
     # brief write locks instead of failing with "database is locked". Those stay brief
-    # because a sync writes in batches (calsync.sync.WRITE_BATCH), each its own commit.
+    # because a sync writes in batches (calsync.jobs.sync.WRITE_BATCH), each its own commit.
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.execute("PRAGMA journal_mode=WAL")

@@ -85,14 +85,27 @@ class NotFound(CalsyncError):
 
 
 class ValidationFailed(CalsyncError):
-    """A request named a field with a value calsync cannot accept."""
+    """A request named a field with a value calsync cannot accept.
+
+    `field` and `message` are kept apart so a page can put the sentence beside the field
+    and the API can name both; `str()` joins them for logs and the CLI.
+    """
 
     code = "invalid"
     http_status = 422
 
     def __init__(self, field: str, message: str) -> None:
-        super().__init__(f"{field}: {message}")
+        super().__init__(message)
         self.field = field
+
+    def __str__(self) -> str:
+        return f"{self.field}: {super().__str__()}"
+
+    def under(self, prefix: str) -> ValidationFailed:
+        """The same error about a field inside `prefix` (`start` under `next_step`)."""
+        moved = type(self)(f"{prefix}.{self.field}", self.message)
+        moved.hint = self.hint
+        return moved
 
 
 class LimitReached(ValidationFailed):
@@ -100,3 +113,29 @@ class LimitReached(ValidationFailed):
     that asked for another."""
 
     code = "limit_reached"
+
+
+class PromptClosed(CalsyncError):
+    """The prompt can no longer take this action: its meeting was cancelled, or it is not
+    waiting for an answer."""
+
+    code = "prompt_closed"
+    http_status = 409
+
+
+class OAuthFailed(CalsyncError):
+    """An OAuth sign-in or connection did not finish: expired, refused, or unclear who it is."""
+
+    code = "oauth_failed"
+    http_status = 400
+
+
+class NeedsConsent(CalsyncError):
+    """The provider sent no refresh token and calsync holds none: ask again for consent."""
+
+    code = "needs_consent"
+
+    def __init__(self, account: str) -> None:
+        super().__init__("Google did not give calsync lasting access to this account.",
+                         "Connect again and approve the request.")
+        self.account = account

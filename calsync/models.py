@@ -85,14 +85,14 @@ class User(Base):
     is_authenticated = True
     is_anonymous = False
     # The plaintext token of the login this request came with (see LoginSession); set by
-    # calsync.accounts when a login starts or is loaded, never stored on the row.
+    # calsync.services.accounts when a login starts or is loaded, never stored on the row.
     login_token = None
 
     def get_id(self) -> str:
         # Flask-Login puts this in the session and the remember cookie: a per-login token,
         # so revoking the login row ends both, unlike the user id that never changes.
         if not self.login_token:
-            raise RuntimeError("sign in through calsync.accounts.start_login, which gives "
+            raise RuntimeError("sign in through calsync.services.accounts.start_login, which gives "
                                "the login a revocable token")
         return self.login_token
 

@@ -15,11 +15,11 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
-from calsync import accounts
 from calsync.app import create_app
 from calsync.config import Settings
 from calsync.db import get_db
 from calsync.models import User
+from calsync.services import accounts
 from tests import databases, log_capture
 from tests.servers.http_files import FileServer
 

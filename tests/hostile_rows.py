@@ -49,10 +49,12 @@ def sync_case(case: str, directory: str = "", *settings: str) -> None:
     """
     from sqlalchemy import func, select
 
-    from calsync import accounts, migrate, sources, sync
+    from calsync import migrate
     from calsync.config import Settings
     from calsync.db import Database
+    from calsync.jobs import sync
     from calsync.models import Meeting, Prompt, Source
+    from calsync.services import accounts, sources
 
     folder = Path(directory or tempfile.mkdtemp(prefix="hostile-"))
     url = f"sqlite:///{folder / 'calsync.db'}"

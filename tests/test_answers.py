@@ -10,11 +10,13 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from calsync import answers, deals, inbox, sync
-from calsync import sources as sources_service
-from calsync.answers import Answer, NextStep
 from calsync.errors import ValidationFailed
+from calsync.jobs import sync
 from calsync.models import Deal, FollowUp, Prompt, SkippedSeries, Source, User
+from calsync.services import answers, deals
+from calsync.services import prompts as inbox
+from calsync.services import sources as sources_service
+from calsync.services.answers import Answer, NextStep
 from tests.plugins import memory
 from tests.test_sync import MEMORY, NOW, meeting
 

@@ -54,7 +54,6 @@ def test_json_logs_carry_the_request_id(app, capsys) -> None:  # type: ignore[no
     from flask import g
 
     from calsync import logs
-
     handler = logging.StreamHandler()
     handler.addFilter(logs.RequestIdFilter())
     handler.setFormatter(logs.JsonFormatter())

@@ -13,10 +13,12 @@ from flask import Flask
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from calsync import inbox, sources, sync
 from calsync.config import Settings
 from calsync.db import Database, get_db
+from calsync.jobs import sync
 from calsync.models import Meeting, Prompt, Source, User
+from calsync.services import prompts as inbox
+from calsync.services import sources
 from tests.api.conftest import Event, error_of, ics_text, upload
 from tests.bounded import run_bounded
 from tests.conftest import api_client_for, login

@@ -17,10 +17,10 @@ from pathlib import Path
 
 import pytest
 
-from calsync import accounts, sources
 from calsync.app import create_app
 from calsync.config import Settings
 from calsync.db import get_db
+from calsync.services import accounts, sources
 from tests import databases
 from tests.servers.http_files import FileServer
 from tests.servers.processes import stop

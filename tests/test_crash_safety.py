@@ -21,13 +21,16 @@ import pytest
 from flask import Flask
 from sqlalchemy import func, select
 
-from calsync import accounts, answers, crypto, outbox, tasks
+from calsync import crypto
 from calsync.app import create_app
 from calsync.config import Settings
 from calsync.db import get_db
 from calsync.emulator import GoogleEmulator
+from calsync.jobs import outbox
+from calsync.jobs import queue as tasks
 from calsync.models import FollowUp, Meeting, OutboxEntry, Prompt, Source, User
 from calsync.providers.base import FOLLOWUP_MARK
+from calsync.services import accounts, answers
 from tests import databases
 
 KILLS = 100

@@ -9,9 +9,10 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
-from calsync import accounts, feedcache
 from calsync.db import get_db
+from calsync.feed import cache
 from calsync.models import Deal, FollowUp, User
+from calsync.services import accounts
 
 
 @pytest.fixture
@@ -69,7 +70,7 @@ def test_an_expired_cancellation_drops_and_still_moves_the_validators(
     change(app, status="cancelled", cancelled_at=long_ago)
     with app.app_context(), get_db().session() as session:
         user = session.get(User, 1)
-        kept = feedcache.current_feed(session, app.extensions["calsync.settings"], user,
+        kept = cache.current_feed(session, app.extensions["calsync.settings"], user,
                                       now=long_ago + timedelta(days=1))
         assert b"STATUS:CANCELLED" in kept.body
         etag, modified = kept.etag, kept.last_modified

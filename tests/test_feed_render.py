@@ -12,7 +12,7 @@ import pytest
 from ical.calendar_stream import IcsCalendarStream
 from ical.timezone import IcsTimezoneInfo
 
-from calsync.feed import (
+from calsync.feed.render import (
     CANCELLED_KEEP_DAYS,
     PRODID,
     FeedEvent,

@@ -14,10 +14,10 @@ from flask.testing import FlaskClient
 from icalendar import Calendar
 from sqlalchemy import select
 
-from calsync.channels import WEBHOOK_PATH
 from calsync.config import Settings
 from calsync.db import get_db
 from calsync.models import Deal, FollowUp, PushChannel, Source, User
+from calsync.services.google.channels import WEBHOOK_PATH
 
 SOON = datetime.now(UTC).replace(microsecond=0) + timedelta(days=2)
 

@@ -13,10 +13,10 @@ from flask.testing import FlaskClient
 from ical.calendar_stream import IcsCalendarStream
 from sqlalchemy import select
 
-from calsync import inbox
 from calsync.config import Settings
 from calsync.db import get_db
 from calsync.models import FollowUp
+from calsync.services import prompts as inbox
 from tests.conftest import PASSWORD, ApiClient, csrf_from
 from tests.servers.http_files import FileServer
 

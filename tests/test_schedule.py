@@ -7,8 +7,8 @@ from datetime import UTC, datetime, timedelta
 
 from flask import Flask
 
-from calsync import schedule
 from calsync.db import get_db
+from calsync.jobs import schedule
 
 NOW = datetime(2026, 11, 23, 12, 0, tzinfo=UTC)
 

@@ -10,11 +10,13 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from calsync import answers, inbox, sync
 from calsync.config import Settings
 from calsync.domain.meeting import Attendee, MeetingData
 from calsync.errors import SourceError
+from calsync.jobs import sync
 from calsync.models import Meeting, Prompt, Source, User
+from calsync.services import answers
+from calsync.services import prompts as inbox
 from tests.plugins import memory
 
 MEMORY = "tests.plugins.memory:MemoryProvider"
@@ -171,9 +173,9 @@ def test_prompt_rules_are_remembered_and_reset(db_session, settings, source, use
 
 def test_each_sync_logs_source_counts_duration_and_result(db_session, settings, source,
                                                           caplog) -> None:
-    with caplog.at_level("INFO", logger="calsync.sync"):
+    with caplog.at_level("INFO", logger="calsync.jobs.sync"):
         run(db_session, settings, source, [meeting("a"), meeting("b")])
-    (record,) = [r for r in caplog.records if r.name == "calsync.sync"]
+    (record,) = [r for r in caplog.records if r.name == "calsync.jobs.sync"]
     assert (record.source_id, record.result, record.added) == (source.id, "ok", 2)
     assert record.duration_ms >= 0 and record.prompts == 2
 

@@ -16,12 +16,13 @@ from pathlib import Path
 import pytest
 from flask import Flask
 
-from calsync import accounts, crypto, sources
+from calsync import crypto
 from calsync.app import create_app
 from calsync.config import Settings
 from calsync.db import get_db
+from calsync.jobs.syncslots import SyncSlots
 from calsync.models import Source
-from calsync.syncslots import SyncSlots
+from calsync.services import accounts, sources
 from tests import databases
 from tests.servers.http_files import FileServer
 from tests.servers.processes import stop

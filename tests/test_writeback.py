@@ -10,11 +10,12 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from calsync import answers, outbox, sync, writeback
-from calsync.answers import Answer, NextStep
 from calsync.errors import SourceError
+from calsync.jobs import outbox, sync, writeback
 from calsync.models import FollowUp, OutboxEntry, Prompt, Source, User
 from calsync.providers.base import FOLLOWUP_MARK
+from calsync.services import answers
+from calsync.services.answers import Answer, NextStep
 from tests.plugins import memory
 from tests.test_sync import NOW, meeting
 
@@ -164,8 +165,7 @@ def test_cancelling_after_a_lost_bookkeeping_still_deletes_the_event(db_session,
 
 def test_removing_the_calendar_fails_its_waiting_writes_visibly(db_session, settings, user,
                                                                 source) -> None:
-    from calsync import sources as sources_service
-
+    from calsync.services import sources as sources_service
     memory.WRITE_FAILURES.append(SourceError("Google is busy.", transient=True))
     followup = plan(db_session, settings, user)
     assert followup.write_status == "pending"

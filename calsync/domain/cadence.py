@@ -28,7 +28,8 @@ class CadenceError(ValueError):
     """A cadence setting calsync cannot use; `key` names it, `expected` says what would do."""
 
     def __init__(self, key: str, expected: str, value: Any) -> None:
-        super().__init__(f"cadence setting {key!r} must be {expected}; got {value!r}")
+        self.message = f"{key!r} must be {expected}; got {value!r}"  # shown beside the field
+        super().__init__(f"cadence setting {self.message}")
         self.key = key
         self.expected = expected
 

@@ -12,7 +12,7 @@ import logging
 from typing import Any
 
 from calsync.errors import SourceError
-from calsync.fetch import fetch
+from calsync.net.fetch import fetch
 from calsync.providers.base import BaseProvider, ChangeSet, ReadContext, SourceRef
 from calsync.providers.ics_parse import Limits, ParsedCalendar, parse_ics
 

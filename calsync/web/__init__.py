@@ -9,10 +9,10 @@ from flask import Flask, current_app
 from flask_login import LoginManager
 from flask_wtf import CSRFProtect
 
-from calsync import accounts
 from calsync.config import Settings
 from calsync.db import get_session
 from calsync.models import User
+from calsync.services import accounts
 
 csrf = CSRFProtect()
 login_manager = LoginManager()

@@ -15,10 +15,10 @@ from werkzeug.wrappers import Response
 from wtforms import EmailField, PasswordField, StringField
 from wtforms.validators import DataRequired, Email, Length
 
-from calsync import accounts
 from calsync.db import get_session
 from calsync.errors import ValidationFailed
 from calsync.models import User
+from calsync.services import accounts
 from calsync.web import current_settings
 from calsync.web.redirects import safe_target
 from calsync.web.throttle import signin_by_account, signin_by_address, signup_by_address

@@ -8,7 +8,7 @@ from __future__ import annotations
 from flask import Blueprint, Response, abort, request
 
 from calsync.db import get_session
-from calsync.feedcache import current_feed, user_by_feed_token
+from calsync.feed.cache import current_feed, user_by_feed_token
 from calsync.web import current_settings
 from calsync.web.throttle import feed_by_token
 

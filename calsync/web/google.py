@@ -18,16 +18,18 @@ from flask_login import current_user, login_required
 from sqlalchemy import select
 from werkzeug.wrappers import Response
 
-from calsync import deals, google_accounts, google_oauth, outbox, tasks
-from calsync import sources as sources_service
 from calsync.db import get_session
-from calsync.errors import LimitReached, NotFound, ValidationFailed
+from calsync.errors import LimitReached, NeedsConsent, NotFound, OAuthFailed, ValidationFailed
+from calsync.jobs import outbox, queue
+from calsync.jobs.writeback import WRITE
 from calsync.models import OAuthState, OutboxEntry, Source, User
+from calsync.services import deals
+from calsync.services import sources as sources_service
+from calsync.services.google import connections, oauth
 from calsync.web import current_settings
 from calsync.web.auth import sign_in
 from calsync.web.redirects import safe_target
 from calsync.web.throttle import signin_by_address
-from calsync.writeback import WRITE
 
 log = logging.getLogger(__name__)
 
@@ -52,7 +54,7 @@ def _google_mode() -> dict[str, Any]:
 
 def _start(purpose: str, user_id: int | None, has_refresh_token: bool = False,
            login_hint: str = "") -> Response:
-    url = google_oauth.authorization_url(get_session(), current_settings(), purpose, user_id,
+    url = oauth.authorization_url(get_session(), current_settings(), purpose, user_id,
                                          has_refresh_token=has_refresh_token,
                                          login_hint=login_hint)
     state = _state_of(url)
@@ -78,7 +80,7 @@ def connect() -> Response:
                       login_hint=(source.options or {}).get("account", ""))
     browser.pop(CONSENT_RETRY_KEY, None)
     return _start("connect", user.id,
-                  has_refresh_token=google_accounts.holds_refresh_token(session, user))
+                  has_refresh_token=connections.holds_refresh_token(session, user))
 
 
 @bp.post("/google/signin")
@@ -116,25 +118,25 @@ def callback() -> Response | tuple[str, int]:
     if not code:
         return _failed("Google's answer had no authorization code.", "")
     try:
-        grant = google_oauth.finish(session, current_settings(), state, code)
-    except google_oauth.OAuthFailed as failure:
+        grant = oauth.finish(session, current_settings(), state, code)
+    except OAuthFailed as failure:
         return _failed(str(failure), "")
     if grant.purpose == "signin":
         return _signed_in(grant)
     return _connected(grant)
 
 
-def _connected(grant: google_oauth.Grant) -> Response | tuple[str, int]:
+def _connected(grant: oauth.Grant) -> Response | tuple[str, int]:
     if not current_user.is_authenticated or current_user.id != grant.user_id:
         return _failed("Sign in to calsync as the person who started connecting, then "
                        "connect again.", "connect")
-    if google_oauth.missing_scopes(grant):
+    if oauth.missing_scopes(grant):
         return _failed(SCOPES_MESSAGE, "connect")
     session, settings = get_session(), current_settings()
     user: User = current_user
     try:
-        source, new = google_accounts.connect(session, settings, user, grant)
-    except google_accounts.NeedsConsent as needs:
+        source, new = connections.connect(session, settings, user, grant)
+    except NeedsConsent as needs:
         session.rollback()
         if browser.pop(CONSENT_RETRY_KEY, False):
             return _failed(str(needs), "connect")
@@ -142,11 +144,11 @@ def _connected(grant: google_oauth.Grant) -> Response | tuple[str, int]:
         return _start("connect", user.id, has_refresh_token=False, login_hint=needs.account)
     except LimitReached as full:
         session.rollback()
-        reason = full.message.partition(": ")[2]
+        reason = full.message
         return _failed(f"This Google account was not connected: {reason}", "connect", 422)
     browser.pop(CONSENT_RETRY_KEY, None)
     session.commit()
-    google_accounts.start_syncing(session, settings, source)
+    connections.start_syncing(session, settings, source)
     if new:
         flash(f"Connected {source.name}. calsync is reading your primary calendar now; "
               "choose other calendars below.")
@@ -155,14 +157,14 @@ def _connected(grant: google_oauth.Grant) -> Response | tuple[str, int]:
     return redirect(url_for("pages.source", source_id=source.id))
 
 
-def _signed_in(grant: google_oauth.Grant) -> Response | tuple[str, int]:
-    if google_oauth.missing_scopes(grant):
+def _signed_in(grant: oauth.Grant) -> Response | tuple[str, int]:
+    if oauth.missing_scopes(grant):
         return _failed(SIGNIN_SCOPES_MESSAGE, "signin")
     session = get_session()
     zone = browser.pop(SIGNUP_ZONE_KEY, "UTC")
     try:
-        user = google_accounts.sign_in(session, grant, zone)
-    except google_oauth.OAuthFailed as failure:
+        user = connections.sign_in(session, grant, zone)
+    except OAuthFailed as failure:
         session.rollback()
         return _failed(str(failure), "signin")
     session.commit()
@@ -183,7 +185,7 @@ def _failed(message: str, purpose: str, status: int = 400) -> tuple[str, int]:
 
 def _google_source(source_id: int) -> Source:
     source = sources_service.get_source(get_session(), current_user, source_id)
-    if source.kind != google_accounts.KIND:
+    if source.kind != connections.KIND:
         raise NotFound("No such Google Calendar source.")
     return source
 
@@ -198,17 +200,17 @@ def calendars(source_id: int) -> Response | tuple[str, int]:
         read = request.form.getlist("calendars_read")
         written = request.form.get("calendar_written", "")
         try:
-            changed = google_accounts.choose_calendars(session, source, read, written)
+            changed = connections.choose_calendars(session, source, read, written)
         except ValidationFailed as failed:
             session.rollback()
             error = failed
         else:
             session.commit()
             if changed:
-                google_accounts.calendars_changed(session, settings, source)
+                connections.calendars_changed(session, settings, source)
             flash("Saved which calendars calsync reads and where follow-ups go.")
             return redirect(url_for("pages.source", source_id=source.id))
-    choices = google_accounts.calendar_choices(session, settings, source)
+    choices = connections.calendar_choices(session, settings, source)
     options = source.options or {}
     read = set(request.form.getlist("calendars_read")) if error else set(
         options.get("calendars_read") or [])
@@ -221,7 +223,7 @@ def calendars(source_id: int) -> Response | tuple[str, int]:
 @login_required
 def disconnect(source_id: int) -> Response:
     source = _google_source(source_id)
-    google_accounts.disconnect(get_session(), current_settings(), source)
+    connections.disconnect(get_session(), current_settings(), source)
     flash(f"Disconnected {source.name}. Its meetings, your answers and follow-ups stay.")
     return redirect(url_for("pages.source", source_id=source.id))
 
@@ -242,7 +244,7 @@ def retry_write(followup_id: int) -> Response:
         return redirect(target)
     outbox.retry(session, entry)
     session.commit()
-    tasks.enqueue("process_outbox", entry.id)
+    queue.enqueue("process_outbox", entry.id)
     session.refresh(followup)
     if followup.write_status == "written":
         flash(f"“{followup.summary}” is now in your calendar.")

@@ -16,9 +16,10 @@ from flask import Blueprint, Response, request
 from sqlalchemy import or_, update
 from sqlalchemy.orm import Session
 
-from calsync import channels, tasks
 from calsync.db import get_session
+from calsync.jobs import queue
 from calsync.models import PushChannel, Source
+from calsync.services.google import channels
 
 log = logging.getLogger(__name__)
 
@@ -98,4 +99,4 @@ def _request_sync(session: Session, source_id: int) -> None:
         .values(sync_requested_at=now)).rowcount
     session.commit()
     if claimed:
-        tasks.enqueue("sync_source", source_id)
+        queue.enqueue("sync_source", source_id)

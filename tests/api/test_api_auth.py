@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from calsync import accounts
 from calsync.db import get_db
 from calsync.models import ApiToken, User
+from calsync.services import accounts
 from tests.api.conftest import error_of
 from tests.conftest import ApiClient
 

@@ -110,8 +110,7 @@ def test_changing_a_next_step_to_yes_cancels_the_followup(api, prompts) -> None:
 
 
 def test_a_past_followup_is_prompted_like_a_meeting(app, api, prompts) -> None:
-    from calsync import inbox
-
+    from calsync.services import prompts as inbox
     step = {"summary": "Quick call", "start": _next_week()}
     followup = api.post(ANSWER.format(prompts["Prospect demo"]["id"]),
                         json={"outcome": "next_step", "next_step": step}).get_json()["followup"]

@@ -29,8 +29,8 @@ def import_everything() -> None:
 
 def run_worker() -> None:
     """In the child: a fresh app (own database and queue connections), then consume."""
-    from calsync import tasks
     from calsync.app import create_app
+    from calsync.jobs import queue as tasks
 
     app = create_app()
     settings = app.extensions["calsync.settings"]

@@ -12,11 +12,11 @@ from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import select
 
-from calsync.channels import STOP, WEBHOOK_PATH
 from calsync.config import Settings
 from calsync.db import get_db
 from calsync.emulator import GoogleEmulator
 from calsync.models import Meeting, OutboxEntry, PushChannel, Source
+from calsync.services.google.channels import STOP, WEBHOOK_PATH
 from tests.google.conftest import EMAIL, TEAM, LiveServer, eventually, round_trip
 from tests.google.test_google_flow import list_calls, meeting, post_page
 

@@ -10,9 +10,9 @@ from collections.abc import Callable
 
 import pytest
 
-from calsync import guarded_http
 from calsync.errors import SourceError
-from calsync.fetch import fetch, is_public_address, normalize_url
+from calsync.net import guarded_http
+from calsync.net.fetch import fetch, is_public_address, normalize_url
 from tests.servers.slow_http import SlowServer
 
 BODY = b"BEGIN:VCALENDAR\r\nVERSION:2.0\r\nEND:VCALENDAR\r\n"

@@ -17,14 +17,15 @@ from hypothesis import strategies as st
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from calsync import accounts, answers, sync
 from calsync.config import Settings
 from calsync.errors import SourceError
+from calsync.jobs import sync
 from calsync.models import Meeting, Prompt, Source, User
 from calsync.providers import ics_parse
 from calsync.providers.base import ReadContext, SourceRef
 from calsync.providers.ics import IcsProvider
 from calsync.providers.ics_parse import Limits, parse_ics
+from calsync.services import accounts, answers
 
 NOW = datetime(2025, 3, 20, 12, 0, tzinfo=UTC)
 ZONES = ("Europe/Berlin", "America/New_York", "Asia/Kolkata", "Customized Time Zone")

@@ -13,8 +13,8 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from calsync import sync
 from calsync.config import Settings
+from calsync.jobs import sync
 from calsync.models import Meeting, Source, User
 from calsync.providers import ics
 from tests.servers.http_files import FileServer

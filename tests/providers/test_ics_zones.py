@@ -17,16 +17,17 @@ import icalendar
 import pytest
 from sqlalchemy import select
 
-from calsync import sources, sync
 from calsync.config import Settings
 from calsync.db import get_db
+from calsync.feed.vtimezone import vtimezone_for
+from calsync.jobs import sync
 from calsync.models import Meeting, User
 from calsync.providers.base import ReadContext, SourceRef
 from calsync.providers.ics import IcsProvider
 from calsync.providers.ics_parse import Limits, parse_ics
 from calsync.providers.ics_zone_rules import zone_from_component
 from calsync.providers.ics_zones import MAX_ZONES, read_calendars
-from calsync.vtimezone import vtimezone_for
+from calsync.services import sources
 from tests.bounded import run_bounded
 
 DATA = Path(__file__).resolve().parent.parent / "data"

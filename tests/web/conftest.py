@@ -11,9 +11,9 @@ from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import select
 
-from calsync import inbox
 from calsync.db import get_db
 from calsync.models import Meeting, Prompt, Source, User
+from calsync.services import prompts as inbox
 from tests.conftest import csrf_from
 
 

@@ -225,8 +225,8 @@ def test_move_to_an_existing_deal(app: Flask, logged_in: FlaskClient,
 def test_a_follow_up_whose_time_passed_is_asked_about(app: Flask, user: User,
                                                       logged_in: FlaskClient,
                                                       seeded: dict[str, int]) -> None:
-    from calsync import inbox
     from calsync.db import get_db
+    from calsync.services import prompts as inbox
 
     post(logged_in, f"/prompts/{seeded['Northwind discovery call']}/answer",
          _next_step(days=-1, summary="Call about the pilot"))

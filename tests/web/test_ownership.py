@@ -7,9 +7,9 @@ from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import select
 
-from calsync import accounts
 from calsync.db import get_db
 from calsync.models import ApiToken, Deal, Prompt, Source, User
+from calsync.services import accounts
 from tests.conftest import login
 from tests.web.conftest import load, post, query
 

@@ -13,11 +13,11 @@ import redis
 from flask import Flask
 from flask.testing import FlaskClient
 
-from calsync import accounts
 from calsync.app import create_app
 from calsync.config import Settings
 from calsync.db import get_db
 from calsync.models import User
+from calsync.services import accounts
 from calsync.web.throttle import answer_link_by_address
 from tests import databases
 from tests.conftest import PASSWORD, csrf_from

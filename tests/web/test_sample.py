@@ -10,7 +10,7 @@ from flask.testing import FlaskClient
 from sqlalchemy import select
 
 from calsync.models import Meeting, Prompt, Source, User
-from calsync.samples import SAMPLE_NAME, sample_ics
+from calsync.services.samples import SAMPLE_NAME, sample_ics
 from tests.conftest import login
 from tests.web.conftest import post, query
 

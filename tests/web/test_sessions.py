@@ -13,9 +13,9 @@ from flask.testing import FlaskClient
 from sqlalchemy import update
 from werkzeug import security
 
-from calsync import accounts
 from calsync.db import get_db
 from calsync.models import LoginSession, User
+from calsync.services import accounts
 from tests.conftest import PASSWORD, csrf_from, login
 from tests.web.conftest import post
 

@@ -9,7 +9,7 @@ from flask.testing import FlaskClient
 from sqlalchemy import select
 
 from calsync.models import Meeting, Prompt, Source, User
-from calsync.samples import sample_ics
+from calsync.services.samples import sample_ics
 from tests.servers.http_files import FileServer
 from tests.web.conftest import post, query, token
 

@@ -8,8 +8,8 @@ from __future__ import annotations
 
 from flask import Blueprint, Response, g, request
 
-from calsync import accounts
 from calsync.db import get_session
+from calsync.services import accounts
 from calsync.web.api import routes_account, routes_calendar, routes_deals, routes_prompts
 from calsync.web.api.openapi import DOC_PATH, openapi_json
 from calsync.web.api.registry import operation_for, register

@@ -12,7 +12,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from calsync.answers import MAX_NOTE
+from calsync.services.answers import MAX_NOTE
 from calsync.web.api.schemas import (
     Channel,
     DealStatus,

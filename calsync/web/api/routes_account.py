@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from calsync import accounts, feedcache
 from calsync.db import get_session
+from calsync.feed import cache
+from calsync.services import accounts
 from calsync.web import current_settings
 from calsync.web.api.registry import api_user, route
 from calsync.web.api.schemas import FeedOut, MeOut
@@ -32,5 +33,5 @@ def rotate_feed() -> FeedOut:
 
 def _feed_urls() -> FeedOut:
     settings, user = current_settings(), api_user()
-    return FeedOut(url=feedcache.feed_url(settings, user),
-                   webcal_url=feedcache.webcal_url(settings, user))
+    return FeedOut(url=cache.feed_url(settings, user),
+                   webcal_url=cache.webcal_url(settings, user))

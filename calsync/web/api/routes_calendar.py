@@ -7,10 +7,12 @@ import logging
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from calsync import google_accounts, sources, tasks
 from calsync.db import get_session
 from calsync.errors import ValidationFailed
+from calsync.jobs import queue as tasks
 from calsync.models import Meeting, Source
+from calsync.services import sources
+from calsync.services.google import connections
 from calsync.web import current_settings
 from calsync.web.api.bodies import MeetingQuery, Page, SourceIn, SourcePatchIn
 from calsync.web.api.pagination import page
@@ -72,7 +74,7 @@ def update_source(source_id: int, body: SourcePatchIn) -> SourceOut:
     session, settings = get_session(), current_settings()
     source = sources.get_source(session, api_user(), source_id)
     field = "calendars_read" if body.calendars_read is not None else "calendar_written"
-    if source.kind != google_accounts.KIND:
+    if source.kind != connections.KIND:
         raise ValidationFailed(field, "only a Google Calendar source has calendars to choose.")
     if body.calendars_read is None and body.calendar_written is None:
         raise ValidationFailed("calendars_read", "give calendars_read, calendar_written "
@@ -82,10 +84,10 @@ def update_source(source_id: int, body: SourcePatchIn) -> SourceOut:
         options.get("calendars_read") or [])
     written = body.calendar_written if body.calendar_written is not None else str(
         options.get("calendar_written") or "")
-    changed = google_accounts.choose_calendars(session, source, read, written)
+    changed = connections.choose_calendars(session, source, read, written)
     session.commit()
     if changed:
-        google_accounts.calendars_changed(session, settings, source)
+        connections.calendars_changed(session, settings, source)
     session.refresh(source)
     return source_out(source)
 
@@ -113,7 +115,7 @@ def delete_source(source_id: int) -> None:
     """
     session = get_session()
     source = sources.get_source(session, api_user(), source_id)
-    google_accounts.remove_source(session, current_settings(), source)
+    connections.remove_source(session, current_settings(), source)
 
 
 @route("/meetings", "GET", response=MeetingList, query=MeetingQuery, errors=("404",))

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from sqlalchemy import select
 
-from calsync import deals
 from calsync.db import get_session
 from calsync.models import Deal, FollowUp
+from calsync.services import deals
 from calsync.web import current_settings
 from calsync.web.api.bodies import DealQuery, FollowUpQuery
 from calsync.web.api.pagination import page

@@ -7,11 +7,12 @@ from datetime import UTC, datetime
 
 from sqlalchemy.orm import selectinload
 
-from calsync import answers, deals, inbox
-from calsync.answers import Answer, NextStep
 from calsync.db import get_session
 from calsync.errors import ValidationFailed
 from calsync.models import Prompt
+from calsync.services import answers, deals
+from calsync.services import prompts as inbox
+from calsync.services.answers import Answer, NextStep
 from calsync.web import current_settings
 from calsync.web.api.bodies import (
     AnswerIn,
@@ -144,4 +145,4 @@ def _renamed(error: ValidationFailed, prefix: str) -> ValidationFailed:
     head, dot, rest = error.field.partition(".")
     if head != "next_step" or not dot:
         return error
-    return ValidationFailed(f"{prefix}.{rest}", error.message.partition(": ")[2] or error.message)
+    return ValidationFailed(f"{prefix}.{rest}", error.message)

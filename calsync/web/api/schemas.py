@@ -10,7 +10,7 @@ from typing import Annotated, Literal
 from pydantic import BaseModel, ConfigDict, PlainSerializer, WithJsonSchema
 
 from calsync.domain.deals import CHANNELS, NO_REASONS, OUTCOMES
-from calsync.sources import STATUSES as SOURCE_STATUSES
+from calsync.services.sources import STATUSES as SOURCE_STATUSES
 
 PROMPT_STATUSES = ("pending", "answered", "dismissed", "snoozed", "withdrawn")
 DEAL_STATUSES = ("open", "won", "lost")

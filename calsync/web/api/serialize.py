@@ -9,10 +9,10 @@ from datetime import UTC, datetime
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from calsync import inbox
 from calsync.config import Settings
-from calsync.deals import DealSummary, TimelineEntry
 from calsync.models import FollowUp, Meeting, Prompt, Source, User
+from calsync.services import prompts as inbox
+from calsync.services.deals import DealSummary, TimelineEntry
 from calsync.web.api.schemas import (
     AttendeeOut,
     DealDetailOut,

@@ -9,11 +9,11 @@ from flask import flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 from werkzeug.wrappers import Response
 
-from calsync import deals as deals_service
-from calsync import inbox as prompts_service
 from calsync.db import get_session
 from calsync.domain.cadence import touch_label
 from calsync.models import User
+from calsync.services import deals as deals_service
+from calsync.services import prompts as prompts_service
 from calsync.web import current_settings
 from calsync.web.pages import bp
 from calsync.web.pages.forms import RenameDealForm

@@ -22,9 +22,9 @@ from wtforms.fields.choices import SelectChoice
 from wtforms.validators import AnyOf, DataRequired, Length, NumberRange, Optional
 from wtforms.widgets import CheckboxInput, ListWidget
 
-from calsync.answers import MAX_NOTE
 from calsync.domain.cadence import DAY_NAMES
 from calsync.domain.deals import CHANNELS, NO_REASONS, OUTCOMES
+from calsync.services.answers import MAX_NOTE
 from calsync.web.pages.display import CHANNEL_LABELS, NO_REASON_LABELS
 
 CHANNEL_CHOICES = [SelectChoice(c, CHANNEL_LABELS.get(c, c)) for c in CHANNELS]

@@ -14,10 +14,10 @@ from flask_login import current_user, login_required
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from calsync import inbox as prompts_service
 from calsync.db import get_session
 from calsync.domain.cadence import Suggestion, touch_label
 from calsync.models import Deal, Prompt, Source, User
+from calsync.services import prompts as prompts_service
 from calsync.web import current_settings
 from calsync.web.pages import bp
 from calsync.web.pages.display import input_date, input_time, minutes_between

@@ -13,12 +13,12 @@ from flask_login import current_user, login_required
 from werkzeug.wrappers import Response
 from wtforms.fields.choices import SelectChoice
 
-from calsync import answers, deals
-from calsync import inbox as prompts_service
-from calsync.answers import Answer, NextStep
 from calsync.db import get_session
 from calsync.errors import ValidationFailed
 from calsync.models import Deal, Prompt, User
+from calsync.services import answers, deals
+from calsync.services import prompts as prompts_service
+from calsync.services.answers import Answer, NextStep
 from calsync.web import current_settings
 from calsync.web.pages import bp
 from calsync.web.pages.display import combine, label, when
@@ -77,7 +77,7 @@ def answer(prompt_id: int) -> Response | tuple[str, int]:
         result = answers.answer_prompt(get_session(), current_settings(), user, prompt, answer_)
     except ValidationFailed as error:
         field = getattr(form, ANSWER_FIELDS.get(error.field, "outcome"))
-        field.errors = [*field.errors, error.message.removeprefix(f"{error.field}: ")]
+        field.errors = [*field.errors, error.message]
         return _render_prompt(prompt, form, 422)
     title = prompt_view_title(prompt)
     if result.followup is not None:

@@ -15,14 +15,15 @@ from flask import flash, make_response, redirect, render_template, url_for
 from flask_login import current_user, login_required
 from werkzeug.wrappers import Response
 
-from calsync import accounts, feedcache
-from calsync import inbox as prompts_service
 from calsync.config import Settings
 from calsync.db import get_session
 from calsync.domain.cadence import Cadence, CadenceError
 from calsync.domain.prompting import DEFAULT_SKIP_KEYWORDS
 from calsync.errors import ValidationFailed
+from calsync.feed import cache as feedcache
 from calsync.models import User
+from calsync.services import accounts
+from calsync.services import prompts as prompts_service
 from calsync.web import current_settings
 from calsync.web.auth import PasswordForm, signed_out_everywhere
 from calsync.web.pages import bp
@@ -104,7 +105,7 @@ def save_timezone() -> Response:
         try:
             user.timezone = accounts.check_timezone(form.timezone.data or "")
         except ValidationFailed as error:
-            form.timezone.errors = [*form.timezone.errors, error.message.split(": ", 1)[-1]]
+            form.timezone.errors = [*form.timezone.errors, error.message]
         else:
             get_session().commit()
             flash(f"Times are now shown in {user.timezone}.")
@@ -185,7 +186,7 @@ def save_cadence() -> Response:
     except CadenceError as error:
         field = {"usual_touches": "usual_low"}.get(error.key, error.key)
         target = getattr(form, field, form.gaps_days)
-        target.errors = [*target.errors, str(error).removeprefix("cadence setting ")]
+        target.errors = [*target.errors, error.message]
         return _render(forms={"cadence_form": form}, status=422)
     # Keep only what differs, so later changes to the shared defaults still reach this user.
     defaults = base.to_mapping()
@@ -251,7 +252,7 @@ def change_password() -> Response:
                                      form.new_password.data or "")
         except ValidationFailed as error:
             field = getattr(form, error.field)
-            field.errors = [*field.errors, error.message.split(": ", 1)[-1].capitalize()]
+            field.errors = [*field.errors, error.message.capitalize()]
         else:
             session.commit()
             flash("Your password is changed, and every other browser is signed out.")

@@ -13,11 +13,13 @@ from sqlalchemy import func, select
 from werkzeug.wrappers import Response
 from wtforms import Field
 
-from calsync import google_accounts, samples, tasks
-from calsync import sources as sources_service
 from calsync.db import get_session
 from calsync.errors import LimitReached, ValidationFailed
+from calsync.jobs import queue
 from calsync.models import Meeting, Prompt, Source, User
+from calsync.services import samples
+from calsync.services import sources as sources_service
+from calsync.services.google import connections
 from calsync.web import current_settings
 from calsync.web.pages import bp
 from calsync.web.pages.forms import ActionForm, AddUrlForm, UploadForm
@@ -49,7 +51,7 @@ def sources() -> tuple[str, int]:
 
 def _added(source: Source) -> Response:
     get_session().commit()
-    tasks.enqueue("sync_source", source.id)
+    queue.enqueue("sync_source", source.id)
     flash(f"Added “{source.name}”. calsync is reading it now.")
     return redirect(url_for("pages.source", source_id=source.id))
 
@@ -86,7 +88,7 @@ def _add(form: AddUrlForm | UploadForm, where: Field, **source: Any) -> Response
             max_sources=current_settings().max_sources_per_user, **source)
     except ValidationFailed as error:
         field = form.name if error.field == "name" else where
-        field.errors = [*field.errors, error.message.removeprefix(f"{error.field}: ")]
+        field.errors = [*field.errors, error.message]
         return None
     return _added(added)
 
@@ -99,7 +101,7 @@ def add_sample() -> Response:
             get_session(), current_user, max_bytes=current_settings().fetch_max_bytes,
             max_sources=current_settings().max_sources_per_user)
     except LimitReached as error:
-        flash(f"The sample calendar was not added: {error.message.partition(': ')[2]}")
+        flash(f"The sample calendar was not added: {error.message}")
         return redirect(url_for("pages.sources"))
     if new:
         flash("Added the sample calendar: a week of sales meetings around today. "
@@ -127,7 +129,7 @@ def source(source_id: int) -> str:
 @login_required
 def sync_now(source_id: int) -> Response:
     source = sources_service.get_source(get_session(), current_user, source_id)
-    tasks.enqueue("sync_source", source.id)
+    queue.enqueue("sync_source", source.id)
     flash(f"Syncing “{source.name}” now.")
     return redirect(url_for("pages.source", source_id=source.id))
 
@@ -138,6 +140,6 @@ def delete_source(source_id: int) -> Response:
     session = get_session()
     source = sources_service.get_source(session, current_user, source_id)
     name = source.name
-    google_accounts.remove_source(session, current_settings(), source)
+    connections.remove_source(session, current_settings(), source)
     flash(f"Removed “{name}”.")
     return redirect(url_for("pages.sources"))

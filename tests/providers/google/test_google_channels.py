@@ -14,10 +14,10 @@ import pytest
 from sqlalchemy import create_engine, select
 from sqlalchemy.orm import Session
 
-from calsync import channels
 from calsync.config import Settings
 from calsync.emulator import GoogleEmulator
 from calsync.models import OutboxEntry, PushChannel, Source
+from calsync.services.google import channels
 from tests.providers.google.gcal import EMAIL, TEAM, options
 
 

@@ -9,9 +9,10 @@ from datetime import timedelta
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from calsync import crypto, sync
+from calsync import crypto
 from calsync.config import Settings
 from calsync.emulator import GoogleEmulator
+from calsync.jobs import sync
 from calsync.models import Meeting, Prompt, Source
 from tests.providers.google.gcal import EMAIL, hour, lists, timed
 

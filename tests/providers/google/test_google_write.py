@@ -11,13 +11,15 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from calsync import answers, outbox, providers, sync, writeback
-from calsync.answers import Answer, NextStep
+from calsync import providers
 from calsync.config import Settings
 from calsync.emulator import GoogleEmulator
+from calsync.jobs import outbox, sync, writeback
 from calsync.models import FollowUp, OutboxEntry, Prompt, Source, User
 from calsync.providers.base import FOLLOWUP_MARK
-from calsync.sources import source_ref
+from calsync.services import answers
+from calsync.services.answers import Answer, NextStep
+from calsync.services.sources import source_ref
 from tests.providers.google.gcal import EMAIL, hour, timed
 
 BUYER = {"email": "buyer@prospect.example", "responseStatus": "accepted"}

@@ -13,10 +13,10 @@ from calsync import providers
 from calsync.config import Settings
 from calsync.domain.meeting import MeetingData
 from calsync.errors import PluginError, SourceError
+from calsync.jobs.outbox import handles, record
 from calsync.models import FollowUp, OutboxEntry, Source, User
-from calsync.outbox import handles, record
 from calsync.providers.base import FOLLOWUP_MARK, OutgoingEvent
-from calsync.sources import source_ref, store_credentials
+from calsync.services.sources import source_ref, store_credentials
 
 WRITE = "write_followup"
 NOT_WRITABLE = ("disabled", "needs_reconnect")

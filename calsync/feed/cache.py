@@ -12,7 +12,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from calsync.config import Settings
-from calsync.feed import FeedEvent, feed_events, render_feed, strong_etag
+from calsync.feed.render import FeedEvent, feed_events, render_feed, strong_etag
 from calsync.models import FeedState, FollowUp, User
 
 REFRESH_MINUTES = 60

@@ -10,11 +10,14 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from calsync import accounts, channels, crypto, google_oauth, outbox, sources, tasks
+from calsync import crypto
 from calsync.config import Settings
-from calsync.errors import CalsyncError, ValidationFailed
+from calsync.errors import NeedsConsent, OAuthFailed, ValidationFailed
+from calsync.jobs import outbox, queue
 from calsync.models import OutboxEntry, Source, User
 from calsync.providers.google import list_calendars
+from calsync.services import accounts, sources
+from calsync.services.google import channels, oauth
 
 log = logging.getLogger(__name__)
 
@@ -36,7 +39,7 @@ def holds_refresh_token(session: Session, user: User) -> bool:
 
 
 def connect(session: Session, settings: Settings, user: User,
-            grant: google_oauth.Grant) -> tuple[Source, bool]:
+            grant: oauth.Grant) -> tuple[Source, bool]:
     """Create or update the user's source for the grant's Google account; returns it and
     whether it is new. Call `start_syncing` once the transaction is committed.
 
@@ -85,16 +88,6 @@ def connect(session: Session, settings: Settings, user: User,
     return source, new
 
 
-class NeedsConsent(CalsyncError):
-    """Google sent no refresh token and calsync holds none: ask again with prompt=consent."""
-
-    code = "needs_consent"
-
-    def __init__(self, account: str) -> None:
-        super().__init__("Google did not give calsync lasting access to this account.",
-                         "Connect again and approve the request.")
-        self.account = account
-
 
 def start_syncing(session: Session, settings: Settings, source: Source) -> None:
     """After the commit: watch the read calendars (when push is on) and sync now."""
@@ -105,14 +98,14 @@ def start_syncing(session: Session, settings: Settings, source: Source) -> None:
             # Polling still finds every change; a channel that failed to open is not fatal.
             session.rollback()
             log.exception("could not open push channels for source %s", source.id)
-    tasks.enqueue("sync_source", source.id)
+    queue.enqueue("sync_source", source.id)
 
 
-def sign_in(session: Session, grant: google_oauth.Grant, timezone: str = "UTC") -> User:
+def sign_in(session: Session, grant: oauth.Grant, timezone: str = "UTC") -> User:
     """The user this Google account signs in: by its subject, else by email (then linked),
     else a new password-less account. Flushes, does not commit."""
     if not grant.subject or not grant.email:
-        raise google_oauth.OAuthFailed("Google did not say who you are.",
+        raise OAuthFailed("Google did not say who you are.",
                                        "Try signing in with Google again.")
     user = session.scalar(select(User).where(User.google_subject == grant.subject))
     if user is None:
@@ -120,7 +113,7 @@ def sign_in(session: Session, grant: google_oauth.Grant, timezone: str = "UTC") 
         if user is not None and not grant.email_verified:
             # Linking by an address Google hasn't verified would let anyone who typed
             # someone's email into a Google account sign in as them.
-            raise google_oauth.OAuthFailed(
+            raise OAuthFailed(
                 "Google has not verified this account's email address, so calsync can't "
                 "link it to your existing account.",
                 "Sign in with your password, then connect Google Calendar from Calendars.")
@@ -135,7 +128,7 @@ def sign_in(session: Session, grant: google_oauth.Grant, timezone: str = "UTC") 
     return user
 
 
-def _link_identity(session: Session, user: User, grant: google_oauth.Grant) -> None:
+def _link_identity(session: Session, user: User, grant: oauth.Grant) -> None:
     """The account a user connects can also sign them in, unless it signs in someone else."""
     if user.google_subject or not grant.subject:
         return
@@ -226,7 +219,7 @@ def disconnect(session: Session, settings: Settings, source: Source) -> None:
     # Stop now, while the grant still works: once revoked, Google would refuse the stop.
     for entry_id in stops:
         outbox.process(session, settings, entry_id)
-    google_oauth.revoke(settings, credentials)
+    oauth.revoke(settings, credentials)
     source.credentials = None
     source.status = "disabled"
     source.next_sync_at = None
@@ -266,11 +259,11 @@ def _primary_calendar(settings: Settings, credentials: dict[str, Any]) -> str:
     try:
         calendars = _fetch_calendars(settings, credentials)
     except Exception as exc:
-        raise google_oauth.OAuthFailed("Google did not say which account this is.",
+        raise OAuthFailed("Google did not say which account this is.",
                                        "Connect again.") from exc
     primary = next((c["id"] for c in calendars if c["primary"]), "")
     if not primary:
-        raise google_oauth.OAuthFailed("Google did not say which account this is.",
+        raise OAuthFailed("Google did not say which account this is.",
                                        "Connect again.")
     return primary.lower()
 

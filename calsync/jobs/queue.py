@@ -14,11 +14,11 @@ from huey import Huey, RedisHuey, SqliteHuey, crontab
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from calsync import outbox, schedule
 from calsync.config import Settings
 from calsync.db import get_session
+from calsync.jobs import outbox, schedule
+from calsync.jobs.syncslots import SyncSlots
 from calsync.models import OutboxEntry, Source
-from calsync.syncslots import SyncSlots
 
 
 class Queue:
@@ -60,8 +60,7 @@ def init_app(app: Flask, settings: Settings) -> Queue:
 
 def start_sync_slots(app: Flask) -> SyncSlots:
     """In a worker process: run every sync on the sync slots (see calsync/syncslots.py)."""
-    from calsync import sync
-
+    from calsync.jobs import sync
     settings: Settings = app.extensions["calsync.settings"]
     queue: Queue = app.extensions["calsync.queue"]
 
@@ -91,7 +90,10 @@ def _in_app(app: Flask, job: Callable[..., Any]) -> Callable[..., Any]:
 
 def _register(queue: Queue, app: Flask) -> None:
     # Imported here: the jobs reach into the whole app, and the app imports this module.
-    from calsync import channels, feedcache, inbox, sync  # channels: its outbox handler
+    from calsync.feed import cache as feedcache
+    from calsync.jobs import sync
+    from calsync.services import prompts as inbox
+    from calsync.services.google import channels  # channels: its outbox handler
 
     huey = queue.huey
     settings: Settings = app.extensions["calsync.settings"]

@@ -18,7 +18,7 @@ from sqlalchemy import delete
 from sqlalchemy.orm import Session
 
 from calsync.config import Settings
-from calsync.errors import CalsyncError
+from calsync.errors import OAuthFailed
 from calsync.models import OAuthState
 
 # The narrowest scopes that do the job: events on calendars the user owns (read them,
@@ -30,11 +30,6 @@ CALENDAR_SCOPES = (
 IDENTITY_SCOPES = ("openid", "https://www.googleapis.com/auth/userinfo.email")
 STATE_TTL = timedelta(minutes=15)
 CALLBACK_PATH = "/google/callback"
-
-
-class OAuthFailed(CalsyncError):
-    code = "oauth_failed"
-    http_status = 400
 
 
 @dataclass(frozen=True)

@@ -18,10 +18,10 @@ from sqlalchemy.orm import Session
 from calsync import crypto, providers
 from calsync.config import Settings
 from calsync.errors import CalsyncError, PluginError, SourceError
+from calsync.jobs.outbox import handles, record
 from calsync.models import OutboxEntry, PushChannel, Source
-from calsync.outbox import handles, record
 from calsync.providers.base import PushChannelSpec, SourceRef
-from calsync.sources import source_ref, store_credentials
+from calsync.services.sources import source_ref, store_credentials
 
 log = logging.getLogger(__name__)
 

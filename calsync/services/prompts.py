@@ -1,6 +1,6 @@
 """Prompts: created when a meeting or follow-up has ended, listed in the inbox, woken from snooze.
 
-Answering them lives in `calsync.answers`; the rules for who gets asked are in the domain.
+Answering them lives in `calsync.services.answers`; the rules for who gets asked are in the domain.
 """
 
 from __future__ import annotations
@@ -9,14 +9,13 @@ import tomllib
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from functools import cache
-from pathlib import Path
+from importlib.resources import files
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import ColumnElement, and_, exists, func, select, tuple_, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from calsync import prompt_limits
 from calsync.config import Settings
 from calsync.domain.cadence import Cadence, Suggestion, suggest_next
 from calsync.domain.deals import counterpart_of
@@ -24,8 +23,10 @@ from calsync.domain.meeting import Attendee, MeetingData
 from calsync.domain.prompting import DEFAULT_SKIP_KEYWORDS, PromptRules, prompt_decision
 from calsync.errors import NotFound
 from calsync.models import Deal, FollowUp, Meeting, Prompt, SkippedSeries, User
+from calsync.services import prompt_limits
 
-BUNDLED_CADENCE = Path(__file__).resolve().parent.parent / "config" / "cadence.toml"
+# config/cadence.toml, shipped in the package as calsync/defaults (a link in a checkout).
+BUNDLED_CADENCE = files("calsync") / "defaults" / "cadence.toml"
 # Meetings judged per transaction: a flood of ended meetings never holds the write lock long.
 PROMPT_PAGE = 200
 
@@ -109,7 +110,7 @@ def _due_meetings(settings: Settings, now: datetime) -> list[ColumnElement[bool]
 def _prompt_user_meetings(session: Session, settings: Settings, now: datetime, user_id: int,
                           due: list[ColumnElement[bool]]) -> int:
     """Judge one user's due meetings a page at a time, each page its own transaction, and
-    prompt at most what the limits allow (see calsync.prompt_limits)."""
+    prompt at most what the limits allow (see calsync.services.prompt_limits)."""
     user = session.get(User, user_id)
     assert user is not None
     rules = rules_for(user, settings)

@@ -18,15 +18,17 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import insert, or_, select, update
 from sqlalchemy.orm import Session
 
-from calsync import attendee_limits, inbox, providers, writeback
+from calsync import providers
 from calsync.config import Settings
 from calsync.db import commit_batch
 from calsync.domain.meeting import MeetingData
 from calsync.domain.text import calendar_text
 from calsync.errors import SourceError
+from calsync.jobs import attendee_limits, writeback
 from calsync.models import Meeting, Prompt, Source, User
 from calsync.providers.base import ChangeSet, ReadContext
-from calsync.sources import source_ref, store_credentials
+from calsync.services import prompts as inbox
+from calsync.services.sources import source_ref, store_credentials
 
 log = logging.getLogger(__name__)
 

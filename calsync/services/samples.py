@@ -14,10 +14,10 @@ from icalendar import Calendar, Event, vCalAddress
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from calsync import tasks
 from calsync.domain.prompting import is_public_domain
+from calsync.jobs import queue
 from calsync.models import Source, User
-from calsync.sources import add_source
+from calsync.services.sources import add_source
 
 SAMPLE_NAME = "Sample sales week"
 PRODID = "-//calsync//sample sales week//EN"
@@ -99,7 +99,7 @@ def add_sample_source(session: Session, user: User, *, max_bytes: int,
                         upload=sample_ics(user, now), max_bytes=max_bytes,
                         max_sources=max_sources)
     session.commit()
-    tasks.enqueue("sync_source", source.id)
+    queue.enqueue("sync_source", source.id)
     return source, True
 
 

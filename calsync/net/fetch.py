@@ -19,10 +19,10 @@ from urllib3.exceptions import (
     ReadTimeoutError,
 )
 
-from calsync.addresses import is_public_address
 from calsync.config import Settings
 from calsync.errors import SourceError
-from calsync.guarded_http import Exchange, RefusedAddress
+from calsync.net.addresses import is_public_address
+from calsync.net.guarded_http import Exchange, RefusedAddress
 
 __all__ = ["FetchResult", "fetch", "is_public_address", "normalize_url"]
 

@@ -16,7 +16,7 @@ from icalendar import Calendar, Event
 from icalendar.prop import vText
 
 from calsync.domain.text import calendar_text
-from calsync.vtimezone import vtimezone_for
+from calsync.feed.vtimezone import vtimezone_for
 
 PRODID = "-//calsync//calsync follow-ups//EN"
 CANCELLED_KEEP_DAYS = 30

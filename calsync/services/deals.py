@@ -12,8 +12,8 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from calsync.errors import NotFound, ValidationFailed
-from calsync.inbox import deals_without_next_touch
 from calsync.models import Deal, FollowUp, Prompt, User
+from calsync.services.prompts import deals_without_next_touch
 
 
 @dataclass(frozen=True)

@@ -13,22 +13,17 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from calsync import writeback
 from calsync.config import Settings
 from calsync.domain.cadence import spacing_warning
 from calsync.domain.deals import CHANNELS, NO_REASONS, OUTCOMES, deal_status
 from calsync.domain.text import calendar_text
-from calsync.errors import CalsyncError, NotFound, ValidationFailed
-from calsync.inbox import cadence_for
+from calsync.errors import NotFound, PromptClosed, ValidationFailed
+from calsync.jobs import writeback
 from calsync.models import Deal, FollowUp, Meeting, Prompt, SkippedSeries, User
+from calsync.services.prompts import cadence_for
 
 MAX_NOTE = 20_000
 ANSWERABLE = ("pending", "snoozed", "answered", "dismissed")
-
-
-class PromptClosed(CalsyncError):
-    code = "prompt_closed"
-    http_status = 409
 
 
 @dataclass(frozen=True)

@@ -16,7 +16,7 @@ from urllib3.connection import HTTPConnection, HTTPSConnection
 from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
 from urllib3.exceptions import ConnectTimeoutError, NameResolutionError, NewConnectionError
 
-from calsync.addresses import is_public_address
+from calsync.net.addresses import is_public_address
 
 AddressInfo = tuple[Any, ...]  # one getaddrinfo row: family, type, proto, name, sockaddr
 CONNECT_SECONDS = 10.0  # most one address may take to accept before the next is tried
