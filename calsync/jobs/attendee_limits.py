@@ -11,7 +11,7 @@ from calsync.domain.deals import counterpart_of
 from calsync.domain.meeting import Attendee, MeetingData
 from calsync.domain.prompting import PromptRules
 from calsync.models import User
-from calsync.services import prompts
+from calsync.services import cadences
 
 # Attendees each further meeting keeps once a sync has stored CALSYNC_MAX_ATTENDEES_PER_SYNC.
 FEW_ATTENDEES = 3
@@ -22,7 +22,7 @@ def bound(meetings: list[MeetingData], settings: Settings,
     """Meetings with their attendees bounded: each to CALSYNC_MAX_ATTENDEES_PER_MEETING
     (counting all), and this sync to CALSYNC_MAX_ATTENDEES_PER_SYNC in total."""
     owners, budget = frozenset({user.email.lower()}), settings.max_attendees_per_sync
-    rules = prompts.rules_for(user, settings)
+    rules = cadences.rules_for(user, settings)
     # Occurrences of a series share one attendee tuple: choose from it once. The tuple is
     # kept beside its choice, so its id can't be reused while this runs.
     chosen: dict[tuple[int, int], tuple[object, tuple[Attendee, ...]]] = {}
