@@ -27,10 +27,13 @@ run: $(STAMP)
 
 test: $(STAMP) chromium
 	$(BIN)/ruff check calsync tests bench
+	$(BIN)/mypy
 	$(BIN)/pytest
 
+# mypy reads its settings, and the package to check, from pyproject.toml.
 lint: $(STAMP)
 	$(BIN)/ruff check calsync tests bench
+	$(BIN)/mypy
 
 bench: $(STAMP)
 	$(BIN)/python -m bench

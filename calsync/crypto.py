@@ -51,11 +51,12 @@ def seal(settings: Settings, secret: dict[str, Any]) -> str:
 def unseal(settings: Settings, sealed: str) -> dict[str, Any]:
     """The secret back; a key that was removed makes it unreadable (ConfigError)."""
     try:
-        return json.loads(_box(load_keys(settings)).decrypt(sealed.encode()))
+        secret: dict[str, Any] = json.loads(_box(load_keys(settings)).decrypt(sealed.encode()))
     except InvalidToken as exc:
         raise ConfigError("CALSYNC_ENCRYPTION_KEYS",
                           "no key decrypts a stored token; add back the key it was sealed "
                           "with (keys rotate by putting the new key first)") from exc
+    return secret
 
 
 def rotate(settings: Settings, sealed: str) -> str:

@@ -157,7 +157,8 @@ class OAuth:
     def _consent_page(self, request: Request, email: str) -> Response:
         hidden = "".join(
             f'<input type="hidden" name="{html.escape(k)}" value="{html.escape(v)}">'
-            for k, v in request.values.items(multi=True) if k not in ("decision", "auto"))
+            for k, values in request.values.lists() if k not in ("decision", "auto")
+            for v in values)
         scopes = "".join(f"<li>{html.escape(s)}</li>"
                          for s in sorted(normalize_scopes(request.values["scope"])))
         body = (

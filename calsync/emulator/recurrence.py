@@ -148,9 +148,9 @@ def original_starts(master: dict[str, Any], calendar_tz: str,
             rules.rrule(_rule(line, first, tz, all_day))
         elif kind in ("EXDATE", "RDATE"):
             for value in _date_values(line, tz, all_day):
-                if all_day:
-                    value = datetime.combine(value, dtime())  # type: ignore[arg-type]
-                (rules.exdate if kind == "EXDATE" else rules.rdate)(value)
+                # An all-day event's dates are midnights to dateutil, like its first one.
+                when = value if isinstance(value, datetime) else datetime.combine(value, dtime())
+                (rules.exdate if kind == "EXDATE" else rules.rdate)(when)
     out: list[datetime | date] = []
     bound = limit.replace(tzinfo=None) if all_day else limit
     for value in rules:

@@ -100,9 +100,9 @@ class Application:
         except (NotFound, MethodNotAllowed) as error:
             if is_api:
                 return json_response(errors.not_found().body(), 404)
-            return error.get_response(request.environ)  # type: ignore[return-value]
+            return error.get_response(request.environ)
         except HTTPException as error:
-            return error.get_response(request.environ)  # type: ignore[return-value]
+            return error.get_response(request.environ)
         if isinstance(result, Response):
             return result
         if result is None:
