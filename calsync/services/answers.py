@@ -20,7 +20,7 @@ from calsync.domain.text import calendar_text
 from calsync.errors import NotFound, PromptClosed, ValidationFailed
 from calsync.jobs import writeback
 from calsync.models import Deal, FollowUp, Meeting, Prompt, SkippedSeries, User
-from calsync.services.prompts import cadence_for
+from calsync.services.cadences import cadence_for
 
 MAX_NOTE = 20_000
 ANSWERABLE = ("pending", "snoozed", "answered", "dismissed")

@@ -5,11 +5,8 @@ Answering them lives in `calsync.services.answers`; the rules for who gets asked
 
 from __future__ import annotations
 
-import tomllib
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from functools import cache
-from importlib.resources import files
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import ColumnElement, and_, exists, func, select, tuple_, update
@@ -17,46 +14,16 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from calsync.config import Settings
-from calsync.domain.cadence import Cadence, Suggestion, suggest_next
+from calsync.domain.cadence import Suggestion, suggest_next
 from calsync.domain.deals import counterpart_of
 from calsync.domain.meeting import Attendee, MeetingData
-from calsync.domain.prompting import DEFAULT_SKIP_KEYWORDS, PromptRules, prompt_decision
+from calsync.domain.prompting import PromptRules, prompt_decision
 from calsync.errors import NotFound
 from calsync.models import Deal, FollowUp, Meeting, Prompt, SkippedSeries, User
-from calsync.services import prompt_limits
+from calsync.services import cadences, prompt_limits
 
-# config/cadence.toml, shipped in the package as calsync/defaults (a link in a checkout).
-BUNDLED_CADENCE = files("calsync") / "defaults" / "cadence.toml"
 # Meetings judged per transaction: a flood of ended meetings never holds the write lock long.
 PROMPT_PAGE = 200
-
-
-def rules_for(user: User, settings: Settings) -> PromptRules:
-    keywords = DEFAULT_SKIP_KEYWORDS if user.skip_keywords is None else tuple(user.skip_keywords)
-    return PromptRules(
-        user_email=user.email,
-        internal_domains=frozenset(d.lower() for d in user.internal_domains or ()),
-        skip_keywords=keywords,
-        grace=timedelta(minutes=settings.prompt_grace_minutes),
-        lookback=timedelta(days=settings.prompt_lookback_days),
-    )
-
-
-@cache
-def _cadence_file(path: str) -> Cadence:
-    with open(path, "rb") as handle:
-        return Cadence.from_mapping(tomllib.load(handle))
-
-
-def base_cadence(settings: Settings) -> Cadence:
-    """The cadence every user starts from: CALSYNC_CADENCE_PATH or config/cadence.toml."""
-    return _cadence_file(settings.cadence_path or str(BUNDLED_CADENCE))
-
-
-def cadence_for(user: User, settings: Settings) -> Cadence:
-    """The configured cadence with the user's own changes layered on top."""
-    base = base_cadence(settings)
-    return Cadence.from_mapping(user.cadence, base=base) if user.cadence else base
 
 
 def meeting_data(meeting: Meeting) -> MeetingData:
@@ -113,7 +80,7 @@ def _prompt_user_meetings(session: Session, settings: Settings, now: datetime, u
     prompt at most what the limits allow (see calsync.services.prompt_limits)."""
     user = session.get(User, user_id)
     assert user is not None
-    rules = rules_for(user, settings)
+    rules = cadences.rules_for(user, settings)
     allowed = prompt_limits.allowed(session, settings, user_id, now)
     query = select(Meeting).where(*due, Meeting.user_id == user_id).order_by(
         Meeting.end, Meeting.id).limit(PROMPT_PAGE)
@@ -250,7 +217,7 @@ def suggestion_for(session: Session, settings: Settings, user: User, prompt: Pro
     """What the cadence suggests as the next touch after this prompt's touch."""
     context = context or touch_contexts(session, [prompt])[prompt.id]
     return suggest_next(
-        cadence_for(user, settings),
+        cadences.cadence_for(user, settings),
         touches=context.touches_before + 1,
         last_touch_at=prompt.touch_at,
         last_channel=context.promised_channel,

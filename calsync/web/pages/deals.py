@@ -12,8 +12,8 @@ from werkzeug.wrappers import Response
 from calsync.db import get_session
 from calsync.domain.cadence import touch_label
 from calsync.models import User
+from calsync.services import cadences
 from calsync.services import deals as deals_service
-from calsync.services import prompts as prompts_service
 from calsync.web import current_settings
 from calsync.web.pages import bp
 from calsync.web.pages.forms import RenameDealForm
@@ -34,7 +34,7 @@ def deals() -> str:
     query = deals_service.deals_query(user, status or None)
     rows = list(session.scalars(query.limit(PAGE_SIZE + 1).offset((page - 1) * PAGE_SIZE)))
     summaries = deals_service.summarise(session, user, rows[:PAGE_SIZE])
-    cadence = prompts_service.cadence_for(user, current_settings())
+    cadence = cadences.cadence_for(user, current_settings())
     return render_template("deals.html", summaries=summaries, status=status, statuses=STATUSES,
                            page=page, more=len(rows) > PAGE_SIZE, cadence=cadence,
                            touch_label=touch_label)
@@ -48,7 +48,7 @@ def deal(deal_id: int) -> str:
     deal = deals_service.get_deal(session, user, deal_id)
     [summary] = deals_service.summarise(session, user, [deal])
     entries = deals_service.timeline(session, deal)
-    cadence = prompts_service.cadence_for(user, current_settings())
+    cadence = cadences.cadence_for(user, current_settings())
     rename = RenameDealForm(formdata=None, data={"name": deal.name})
     return render_template("deal.html", deal=deal, summary=summary, entries=entries,
                            label=touch_label(cadence, summary.touches), rename=rename)

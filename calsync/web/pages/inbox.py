@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 from calsync.db import get_session
 from calsync.domain.cadence import Suggestion, touch_label
 from calsync.models import Deal, Prompt, Source, User
+from calsync.services import cadences
 from calsync.services import prompts as prompts_service
 from calsync.web import current_settings
 from calsync.web.pages import bp
@@ -48,7 +49,7 @@ def prompt_view(session: Session, user: User, prompt: Prompt, return_to: str = "
                 answer: AnswerForm | None = None,
                 context: prompts_service.TouchContext | None = None) -> PromptView:
     settings = current_settings()
-    cadence = prompts_service.cadence_for(user, settings)
+    cadence = cadences.cadence_for(user, settings)
     context = context or prompts_service.touch_contexts(session, [prompt])[prompt.id]
     suggestion = prompts_service.suggestion_for(session, settings, user, prompt,
                                                 context=context)

@@ -16,7 +16,7 @@ from wtforms.fields.choices import SelectChoice
 from calsync.db import get_session
 from calsync.errors import ValidationFailed
 from calsync.models import Deal, Prompt, User
-from calsync.services import answers, deals
+from calsync.services import answers, cadences, deals
 from calsync.services import prompts as prompts_service
 from calsync.services.answers import Answer, NextStep
 from calsync.web import current_settings
@@ -128,7 +128,7 @@ def snooze(prompt_id: int) -> Response:
     if not form.validate():
         flash("Choose how long to snooze: an hour, tomorrow or next week.", "error")
         return _back(prompt, form.return_to.data)
-    cadence = prompts_service.cadence_for(user, current_settings())
+    cadence = cadences.cadence_for(user, current_settings())
     until = answers.snooze_until(form.until.data or "", ZoneInfo(user.timezone),
                                  datetime.now(UTC), cadence.usual_hour)
     answers.snooze(get_session(), prompt, until)
