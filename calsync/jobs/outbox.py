@@ -1,5 +1,6 @@
 """The outbox: every outside effect is recorded in the transaction that causes it, then done
-by a worker, retried with backoff, and finally shown as failed if it never succeeds."""
+by a worker through the handler `effects` names for its kind, retried with backoff, and
+finally shown as failed if it never succeeds."""
 
 from __future__ import annotations
 
@@ -13,24 +14,14 @@ from sqlalchemy import event, or_, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from calsync.config import Settings
-from calsync.errors import CalsyncError, SourceError
+from calsync.errors import CalsyncError
+from calsync.jobs import effects
 from calsync.models import FollowUp, OutboxEntry
 
 log = logging.getLogger(__name__)
 
-Handler = Callable[[Session, Settings, OutboxEntry], None]
-HANDLERS: dict[str, Handler] = {}
 MAX_ATTEMPTS = 10
 MAX_DELAY = timedelta(seconds=60)
-
-
-def handles(kind: str) -> Callable[[Handler], Handler]:
-    """Register the function that performs entries of `kind`; it must be idempotent."""
-    def register(handler: Handler) -> Handler:
-        HANDLERS[kind] = handler
-        return handler
-
-    return register
 
 
 def record(session: Session, *, user_id: int, kind: str, followup_id: int | None = None,
@@ -98,8 +89,8 @@ def process(session: Session, settings: Settings, entry_id: int,
     assert entry is not None
     entry.attempts += 1
     try:
-        HANDLERS[entry.kind](session, settings, entry)
-    except (SourceError, CalsyncError) as error:
+        effects.handler_for(entry.kind)(session, settings, entry)
+    except CalsyncError as error:
         session.rollback()
         entry = _reload(session, entry_id)
         _failed_attempt(session, entry, str(error), getattr(error, "transient", False), now)

@@ -93,7 +93,7 @@ def _register(queue: Queue, app: Flask) -> None:
     from calsync.feed import cache as feedcache
     from calsync.jobs import sync
     from calsync.services import prompts as inbox
-    from calsync.services.google import channels  # channels: its outbox handler
+    from calsync.services.google import channels
 
     huey = queue.huey
     settings: Settings = app.extensions["calsync.settings"]

@@ -13,7 +13,7 @@ from calsync import providers
 from calsync.config import Settings
 from calsync.domain.meeting import MeetingData
 from calsync.errors import PluginError, SourceError
-from calsync.jobs.outbox import handles, record
+from calsync.jobs.outbox import record
 from calsync.models import FollowUp, OutboxEntry, Source, User
 from calsync.providers.base import FOLLOWUP_MARK, OutgoingEvent
 from calsync.services.sources import source_ref, store_credentials
@@ -63,9 +63,9 @@ def followup_changed(session: Session, followup: FollowUp) -> None:
            source_id=followup.target_source_id)
 
 
-@handles(WRITE)
 def write_followup(session: Session, settings: Settings, entry: OutboxEntry) -> None:
-    """Make the calendar match the follow-up as it is now (not as it was when queued)."""
+    """Performs a `write_followup` entry: make the calendar match the follow-up as it is now
+    (not as it was when queued)."""
     followup = session.get(FollowUp, entry.followup_id)
     source = session.get(Source, entry.source_id)
     if followup is None or source is None:

@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 from calsync import crypto, providers
 from calsync.config import Settings
 from calsync.errors import CalsyncError, PluginError, SourceError
-from calsync.jobs.outbox import handles, record
+from calsync.jobs.outbox import record
 from calsync.models import OutboxEntry, PushChannel, Source
 from calsync.providers.base import PushChannelSpec, SourceRef
 from calsync.services.sources import source_ref, store_credentials
@@ -172,8 +172,8 @@ def _stop_later(session: Session, source: Source, channel: PushChannel, now: dat
         "source_id": source.id, "kind": source.kind, "credentials": source.credentials or ""})
 
 
-@handles(STOP)
-def _stop(session: Session, settings: Settings, entry: OutboxEntry) -> None:
+def close_channel(session: Session, settings: Settings, entry: OutboxEntry) -> None:
+    """Performs a `stop_channel` entry: ask Google to stop calling about the channel."""
     payload = entry.payload or {}
     source = session.get(Source, payload.get("source_id") or 0)
     if source is not None and source.credentials:
