@@ -12,7 +12,7 @@ from functools import partial
 from typing import Any
 
 from flask import Flask, current_app, g
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Engine, create_engine, event, text
 from sqlalchemy.orm import Session, sessionmaker
 
 from calsync.config import Settings
@@ -39,6 +39,11 @@ class Database:
             raise
         finally:
             session.close()
+
+    def ping(self) -> None:
+        """Raise unless the database answers a trivial query (readiness checks)."""
+        with self.engine.connect() as connection:
+            connection.execute(text("SELECT 1"))
 
     def dispose(self) -> None:
         self.engine.dispose()
@@ -74,7 +79,7 @@ def init_app(app: Flask, settings: Settings) -> Database:
     database = Database(settings.database_url,
                         busy_timeout_seconds=settings.sqlite_busy_timeout_seconds, **options)
     app.extensions["calsync.db"] = database
-    app.teardown_appcontext(_close_session)
+    app.teardown_appcontext(_end_session)
     return database
 
 
@@ -89,7 +94,11 @@ def get_session() -> Session:
     return g.db_session
 
 
-def _close_session(_exc: BaseException | None) -> None:
+def _end_session(_exc: BaseException | None) -> None:
+    """The one place a request's unfinished work is undone: services commit what they
+    finish, so whatever is still pending here belongs to a request that failed (an error
+    page or a refused form) and is rolled back, whichever handler answered it."""
     session = g.pop("db_session", None)
     if session is not None:
+        session.rollback()
         session.close()

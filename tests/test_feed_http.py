@@ -82,7 +82,7 @@ def test_an_expired_cancellation_drops_and_still_moves_the_validators(
 
 def test_rotation_and_unknown_tokens(app: Flask, client: FlaskClient, feed_path: str) -> None:
     with app.app_context(), get_db().session() as session:
-        new_token = accounts.rotate_feed_token(session.get(User, 1))
+        new_token = accounts.rotate_feed_token(session, session.get(User, 1))
         session.commit()
     gone = client.get(feed_path)
     assert gone.status_code == 404 and b"rotated" in gone.data

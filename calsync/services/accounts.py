@@ -9,7 +9,6 @@ import hashlib
 import re
 import secrets
 from datetime import UTC, datetime, timedelta
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
 from sqlalchemy import delete, func, or_, select, update
 from sqlalchemy.orm import Session
@@ -18,6 +17,7 @@ from werkzeug.security import check_password_hash, generate_password_hash
 from calsync.config import Settings
 from calsync.errors import NotFound, ValidationFailed
 from calsync.models import ApiToken, LoginSession, User
+from calsync.services.settings import check_timezone
 
 EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 MIN_PASSWORD_LENGTH = 8
@@ -38,18 +38,15 @@ def normalise_email(email: str) -> str:
     return cleaned
 
 
-def check_timezone(name: str) -> str:
-    try:
-        ZoneInfo(name)
-    except (ZoneInfoNotFoundError, ValueError) as exc:
-        raise ValidationFailed("timezone", f"{name!r} is not a known time zone.") from exc
-    if name not in available_timezones() and name != "UTC":
-        raise ValidationFailed("timezone", f"{name!r} is not a known time zone.")
-    return name
-
-
 def create_user(session: Session, email: str, password: str | None, timezone: str = "UTC") -> User:
-    """A new user; raises ValidationFailed naming the field that is wrong."""
+    """A new user; raises ValidationFailed naming the field that is wrong. Commits."""
+    user = add_user(session, email, password, timezone)
+    session.commit()
+    return user
+
+
+def add_user(session: Session, email: str, password: str | None, timezone: str = "UTC") -> User:
+    """A new user, as `create_user`. Part of the caller's unit of work."""
     email = normalise_email(email)
     timezone = check_timezone(timezone)
     if password is not None:
@@ -83,12 +80,14 @@ def authenticate(session: Session, email: str, password: str) -> User | None:
 
 
 def change_password(session: Session, user: User, current: str, new: str) -> None:
-    """Set a new password and end every other login of the user (a thief's included)."""
+    """Set a new password and end every other login of the user (a thief's included).
+    Commits."""
     if not user.password_hash or not check_password_hash(user.password_hash, current):
         raise ValidationFailed("current_password", "your current password is not right.")
     check_password_length("new_password", new)
     user.password_hash = generate_password_hash(new)
-    end_all_logins(session, user, keep=user.login_token)
+    _end_logins(session, user, keep=user.login_token)
+    session.commit()
 
 
 def login_lifetime(settings: Settings) -> timedelta:
@@ -99,7 +98,7 @@ def login_lifetime(settings: Settings) -> timedelta:
 def start_login(session: Session, user: User, lifetime: timedelta) -> str:
     """A new login of `user` in one browser; its token becomes `user.get_id()`.
 
-    Also clears the user's ended and expired logins, so rows don't pile up.
+    Also clears the user's ended and expired logins, so rows don't pile up. Commits.
     """
     now = datetime.now(UTC)
     session.execute(delete(LoginSession).where(
@@ -107,7 +106,7 @@ def start_login(session: Session, user: User, lifetime: timedelta) -> str:
         or_(LoginSession.revoked_at.is_not(None), LoginSession.created_at < now - lifetime)))
     token = secrets.token_urlsafe(32)
     session.add(LoginSession(user_id=user.id, token_hash=_hash_token(token), created_at=now))
-    session.flush()
+    session.commit()
     user.login_token = token
     return token
 
@@ -123,15 +122,24 @@ def user_for_login(session: Session, token: str, lifetime: timedelta) -> User | 
 
 
 def end_login(session: Session, user: User) -> None:
-    """End the login this request came with: its session and remember cookies stop working."""
+    """End the login this request came with: its session and remember cookies stop working.
+    Commits."""
     if user.login_token:
         session.execute(update(LoginSession).where(
             LoginSession.user_id == user.id,
             LoginSession.token_hash == _hash_token(user.login_token),
         ).values(revoked_at=datetime.now(UTC)))
+        session.commit()
 
 
-def end_all_logins(session: Session, user: User, keep: str | None = None) -> int:
+def end_all_logins(session: Session, user: User) -> int:
+    """End every login of the user in every browser; returns how many. Commits."""
+    ended = _end_logins(session, user)
+    session.commit()
+    return ended
+
+
+def _end_logins(session: Session, user: User, keep: str | None = None) -> int:
     """End every login of the user, except the one whose token is `keep`; returns how many."""
     query = update(LoginSession).where(LoginSession.user_id == user.id,
                                        LoginSession.revoked_at.is_(None))
@@ -158,8 +166,10 @@ def new_feed_token() -> str:
     return secrets.token_urlsafe(24)  # 192 bits: the URL is the only key to the feed
 
 
-def rotate_feed_token(user: User) -> str:
+def rotate_feed_token(session: Session, user: User) -> str:
+    """Give the user's feed a new secret address; the old one stops working. Commits."""
     user.feed_token = new_feed_token()
+    session.commit()
     return user.feed_token
 
 
@@ -168,16 +178,19 @@ def _hash_token(token: str) -> str:
 
 
 def create_api_token(session: Session, user: User, name: str = "") -> tuple[ApiToken, str]:
-    """A new token row and the plaintext token, which is shown once and never stored."""
+    """A new token row and the plaintext token, which is shown once and never stored.
+    Commits."""
     plaintext = TOKEN_PREFIX + secrets.token_urlsafe(32)
     token = ApiToken(user_id=user.id, name=name.strip()[:100], token_hash=_hash_token(plaintext),
                      prefix=plaintext[:10])
     session.add(token)
-    session.flush()
+    session.commit()
     return token, plaintext
 
 
 def user_for_api_token(session: Session, plaintext: str) -> User | None:
+    """The user of a live API token, or None; records when the token was last used (commits
+    then)."""
     token = session.scalar(select(ApiToken).where(ApiToken.token_hash == _hash_token(plaintext)))
     if token is None or token.revoked_at is not None:
         return None
@@ -186,6 +199,7 @@ def user_for_api_token(session: Session, plaintext: str) -> User | None:
     # API call into a database write.
     if token.last_used_at is None or now - token.last_used_at > LAST_USED_PRECISION:
         token.last_used_at = now
+        session.commit()
     return token.user
 
 
@@ -195,7 +209,9 @@ def api_tokens(session: Session, user: User) -> list[ApiToken]:
 
 
 def revoke_api_token(session: Session, user: User, token_id: int) -> None:
+    """Stop one of the user's API tokens from working. Commits."""
     token = session.get(ApiToken, token_id)
     if token is None or token.user_id != user.id:
         raise NotFound("No such API token.")
     token.revoked_at = datetime.now(UTC)
+    session.commit()

@@ -5,14 +5,18 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from flask import Flask, current_app
 from flask_login import LoginManager
 from flask_wtf import CSRFProtect
 
 from calsync.config import Settings
 from calsync.db import get_session
-from calsync.models import User
 from calsync.services import accounts
+
+if TYPE_CHECKING:
+    from calsync.models import User
 
 csrf = CSRFProtect()
 login_manager = LoginManager()

@@ -6,7 +6,7 @@ browser. The time zone asked at sign-up defaults to the browser's (web/static/ca
 
 from __future__ import annotations
 
-from zoneinfo import available_timezones
+from typing import TYPE_CHECKING
 
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required, login_user, logout_user
@@ -17,11 +17,14 @@ from wtforms.validators import DataRequired, Email, Length
 
 from calsync.db import get_session
 from calsync.errors import ValidationFailed
-from calsync.models import User
 from calsync.services import accounts
+from calsync.services.settings import time_zones
 from calsync.web import current_settings
 from calsync.web.redirects import safe_target
 from calsync.web.throttle import signin_by_account, signin_by_address, signup_by_address
+
+if TYPE_CHECKING:
+    from calsync.models import User
 
 bp = Blueprint("auth", __name__)
 
@@ -48,17 +51,13 @@ class PasswordForm(FlaskForm):
 
 def sign_in(user: User) -> None:
     """Start a login of `user` in this browser: a fresh revocable token in both cookies."""
-    session = get_session()
-    accounts.start_login(session, user, accounts.login_lifetime(current_settings()))
-    session.commit()
+    accounts.start_login(get_session(), user, accounts.login_lifetime(current_settings()))
     login_user(user, remember=True)
 
 
 def signed_out_everywhere() -> int:
     """End the user's logins in every browser, this one included; returns how many."""
-    session = get_session()
-    ended = accounts.end_all_logins(session, current_user)
-    session.commit()
+    ended = accounts.end_all_logins(get_session(), current_user)
     logout_user()
     return ended
 
@@ -68,17 +67,16 @@ def signed_out_everywhere() -> int:
 def signup() -> str | Response:
     form = SignupForm()
     if form.validate_on_submit():
-        session = get_session()
         try:
-            user = accounts.create_user(session, form.email.data or "", form.password.data,
-                                        form.timezone.data or "UTC")
+            user = accounts.create_user(get_session(), form.email.data or "",
+                                        form.password.data, form.timezone.data or "UTC")
         except ValidationFailed as error:
             getattr(form, error.field, form.email).errors.append(error.message)
         else:
             sign_in(user)
             flash("Welcome to calsync. Add a calendar, or try the sample one.")
             return redirect(url_for("pages.sources"))
-    return render_template("signup.html", form=form, timezones=_common_zones())
+    return render_template("signup.html", form=form, timezones=time_zones())
 
 
 @bp.route("/login", methods=["GET", "POST"])
@@ -98,13 +96,8 @@ def login() -> str | Response:
 @bp.post("/logout")
 @login_required
 def logout() -> Response:
-    session = get_session()
-    accounts.end_login(session, current_user)
-    session.commit()
+    accounts.end_login(get_session(), current_user)
     logout_user()
     flash("You are signed out.")
     return redirect(url_for("auth.login"))
 
-
-def _common_zones() -> list[str]:
-    return sorted(z for z in available_timezones() if "/" in z and not z.startswith("Etc/"))

@@ -12,7 +12,6 @@ from flask_wtf.csrf import CSRFError
 from sqlalchemy.exc import DataError, StatementError
 from werkzeug.exceptions import HTTPException
 
-from calsync.db import get_session
 from calsync.errors import CalsyncError
 
 log = logging.getLogger(__name__)
@@ -51,8 +50,8 @@ def init_app(app: Flask) -> None:
     @app.errorhandler(DataError)
     def out_of_range(error: Exception) -> Response:
         # A page number, an id or a date beyond what the database or datetime can hold:
-        # the request is wrong, not the server.
-        get_session().rollback()
+        # the request is wrong, not the server. (Its unit of work is rolled back when the
+        # request ends: calsync.db.)
         return error_response(422, "out_of_range",
                               "A number or date in the request is out of range.")
 

@@ -9,27 +9,26 @@ someone else's browser cannot connect their Google account to you, or sign you i
 from __future__ import annotations
 
 import logging
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qs, urlsplit
 
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask import session as browser
 from flask_login import current_user, login_required
-from sqlalchemy import select
 from werkzeug.wrappers import Response
 
 from calsync.db import get_session
 from calsync.errors import LimitReached, NeedsConsent, NotFound, OAuthFailed, ValidationFailed
-from calsync.jobs import outbox, queue
-from calsync.jobs.writeback import WRITE
-from calsync.models import OAuthState, OutboxEntry, Source, User
-from calsync.services import deals
+from calsync.services import followup_writes
 from calsync.services import sources as sources_service
 from calsync.services.google import connections, oauth
 from calsync.web import current_settings
 from calsync.web.auth import sign_in
 from calsync.web.redirects import safe_target
 from calsync.web.throttle import signin_by_address
+
+if TYPE_CHECKING:
+    from calsync.models import Source, User
 
 log = logging.getLogger(__name__)
 
@@ -102,11 +101,7 @@ def callback() -> Response | tuple[str, int]:
         browser[STATES_KEY] = [s for s in browser[STATES_KEY] if s != state]
     error = request.args.get("error")
     if error:
-        saved = session.get(OAuthState, state) if ours and state else None
-        purpose = saved.purpose if saved is not None else ""
-        if saved is not None:
-            session.delete(saved)
-            session.commit()
+        purpose = oauth.abandon(session, state) if ours else ""
         if error == "access_denied":
             return _failed("You cancelled at Google, so nothing was connected.", purpose,
                            status=200)
@@ -137,17 +132,14 @@ def _connected(grant: oauth.Grant) -> Response | tuple[str, int]:
     try:
         source, new = connections.connect(session, settings, user, grant)
     except NeedsConsent as needs:
-        session.rollback()
         if browser.pop(CONSENT_RETRY_KEY, False):
             return _failed(str(needs), "connect")
         browser[CONSENT_RETRY_KEY] = True  # once: with consent Google sends a refresh token
         return _start("connect", user.id, has_refresh_token=False, login_hint=needs.account)
     except LimitReached as full:
-        session.rollback()
-        reason = full.message
-        return _failed(f"This Google account was not connected: {reason}", "connect", 422)
+        return _failed(f"This Google account was not connected: {full.message}", "connect",
+                       422)
     browser.pop(CONSENT_RETRY_KEY, None)
-    session.commit()
     connections.start_syncing(session, settings, source)
     if new:
         flash(f"Connected {source.name}. calsync is reading your primary calendar now; "
@@ -165,9 +157,7 @@ def _signed_in(grant: oauth.Grant) -> Response | tuple[str, int]:
     try:
         user = connections.sign_in(session, grant, zone)
     except OAuthFailed as failure:
-        session.rollback()
         return _failed(str(failure), "signin")
-    session.commit()
     sign_in(user)
     flash(f"Signed in as {user.email} with Google.")
     return redirect(safe_target(browser.pop(SIGNIN_NEXT_KEY, None), url_for("pages.inbox")))
@@ -202,10 +192,8 @@ def calendars(source_id: int) -> Response | tuple[str, int]:
         try:
             changed = connections.choose_calendars(session, source, read, written)
         except ValidationFailed as failed:
-            session.rollback()
             error = failed
         else:
-            session.commit()
             if changed:
                 connections.calendars_changed(session, settings, source)
             flash("Saved which calendars calsync reads and where follow-ups go.")
@@ -232,20 +220,11 @@ def disconnect(source_id: int) -> Response:
 @login_required
 def retry_write(followup_id: int) -> Response:
     """Try a failed write of a follow-up to the calendar again."""
-    session = get_session()
-    followup = deals.get_followup(session, current_user, followup_id)
-    entry = session.scalar(
-        select(OutboxEntry).where(OutboxEntry.followup_id == followup.id,
-                                  OutboxEntry.kind == WRITE, OutboxEntry.status == "failed")
-        .order_by(OutboxEntry.id.desc()))
+    followup = followup_writes.retry_failed_write(get_session(), current_user, followup_id)
     target = safe_target(request.form.get("next"), url_for("pages.inbox"))
-    if entry is None:
+    if followup is None:
         flash("That follow-up has no failed write to retry.")
         return redirect(target)
-    outbox.retry(session, entry)
-    session.commit()
-    queue.enqueue("process_outbox", entry.id)
-    session.refresh(followup)
     if followup.write_status == "written":
         flash(f"“{followup.summary}” is now in your calendar.")
     else:

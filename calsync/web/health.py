@@ -6,9 +6,8 @@ from __future__ import annotations
 import logging
 
 from flask import Blueprint, current_app
-from sqlalchemy import text
 
-from calsync.db import get_session
+from calsync.db import get_db
 
 bp = Blueprint("health", __name__)
 log = logging.getLogger(__name__)
@@ -36,7 +35,7 @@ def _check(probe: object) -> str:
 
 
 def _database() -> None:
-    get_session().execute(text("SELECT 1"))
+    get_db().ping()
 
 
 def _queue() -> None:

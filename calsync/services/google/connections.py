@@ -18,6 +18,7 @@ from calsync.models import OutboxEntry, Source, User
 from calsync.providers.google import list_calendars
 from calsync.services import accounts, sources
 from calsync.services.google import channels, oauth
+from calsync.services.settings import check_timezone
 
 log = logging.getLogger(__name__)
 
@@ -41,9 +42,10 @@ def holds_refresh_token(session: Session, user: User) -> bool:
 def connect(session: Session, settings: Settings, user: User,
             grant: oauth.Grant) -> tuple[Source, bool]:
     """Create or update the user's source for the grant's Google account; returns it and
-    whether it is new. Call `start_syncing` once the transaction is committed.
+    whether it is new. Commits; then call `start_syncing`.
 
-    Raises NeedsConsent when neither the grant nor the stored source has a refresh token."""
+    Raises NeedsConsent when neither the grant nor the stored source has a refresh token,
+    LimitReached when a new source would be one too many; both before changing anything."""
     account = grant.email.lower() or _primary_calendar(settings, dict(grant.credentials))
     source = next((s for s in google_sources(session, user)
                    if (s.options or {}).get("account") == account), None)
@@ -84,13 +86,13 @@ def connect(session: Session, settings: Settings, user: User,
     source.failure_count = 0
     source.next_sync_at = datetime.now(UTC)
     _link_identity(session, user, grant)
-    session.flush()
+    session.commit()
     return source, new
 
 
-
 def start_syncing(session: Session, settings: Settings, source: Source) -> None:
-    """After the commit: watch the read calendars (when push is on) and sync now."""
+    """After a connection or a new choice of calendars is committed: watch the read
+    calendars (when push is on; the channels commit themselves) and sync now."""
     if settings.google_push:
         try:
             channels.open_channels(session, settings, source)
@@ -103,7 +105,8 @@ def start_syncing(session: Session, settings: Settings, source: Source) -> None:
 
 def sign_in(session: Session, grant: oauth.Grant, timezone: str = "UTC") -> User:
     """The user this Google account signs in: by its subject, else by email (then linked),
-    else a new password-less account. Flushes, does not commit."""
+    else a new password-less account. Raises OAuthFailed before changing anything.
+    Commits."""
     if not grant.subject or not grant.email:
         raise OAuthFailed("Google did not say who you are.",
                                        "Try signing in with Google again.")
@@ -119,12 +122,12 @@ def sign_in(session: Session, grant: oauth.Grant, timezone: str = "UTC") -> User
                 "Sign in with your password, then connect Google Calendar from Calendars.")
         if user is None:
             try:
-                zone = accounts.check_timezone(timezone or "UTC")
+                zone = check_timezone(timezone or "UTC")
             except ValidationFailed:
                 zone = "UTC"
-            user = accounts.create_user(session, grant.email, None, zone)
+            user = accounts.add_user(session, grant.email, None, zone)
         user.google_subject = grant.subject
-    session.flush()
+    session.commit()
     return user
 
 
@@ -139,7 +142,8 @@ def _link_identity(session: Session, user: User, grant: oauth.Grant) -> None:
 
 def remove_source(session: Session, settings: Settings, source: Source) -> None:
     """Remove any source; a connected Google one is disconnected first (its grant revoked,
-    its push channels stopped) while it still names them."""
+    its push channels stopped) while it still names them. Commits: the disconnection on
+    its own, then the removal."""
     if source.kind == KIND and source.status != "disabled":
         disconnect(session, settings, source)
     sources.delete_source(session, source)
@@ -147,7 +151,8 @@ def remove_source(session: Session, settings: Settings, source: Source) -> None:
 
 def calendar_choices(session: Session, settings: Settings,
                      source: Source) -> list[dict[str, Any]]:
-    """The account's calendars (asked of Google, else as last seen), for the picker."""
+    """The account's calendars (asked of Google, else as last seen), for the picker; what
+    Google says is kept for next time (commits then)."""
     options = dict(source.options or {})
     credentials = _credentials(settings, source)
     if credentials and source.status not in ("needs_reconnect", "disabled"):
@@ -169,7 +174,8 @@ def calendar_choices(session: Session, settings: Settings,
 
 def choose_calendars(session: Session, source: Source, read: list[str], written: str) -> bool:
     """Set which calendars are read and which receives follow-ups; raises ValidationFailed
-    naming the field. Returns whether the read set changed (channels must follow)."""
+    naming the field. Commits. Returns whether the read set changed: then call
+    `calendars_changed`, so channels and a sync follow."""
     if source.kind != KIND:
         raise ValidationFailed("calendars_read", "only a Google Calendar source has calendars "
                                                  "to choose.")
@@ -197,12 +203,13 @@ def choose_calendars(session: Session, source: Source, read: list[str], written:
     source.options = options
     if changed:
         source.next_sync_at = datetime.now(UTC)
+    session.commit()
     return changed
 
 
 def calendars_changed(session: Session, settings: Settings, source: Source) -> None:
-    """After the commit of a new read set: channels follow the calendars, and a sync reads
-    the new ones."""
+    """After `choose_calendars` changed the read set: the old channels stop (commits), new
+    ones open, and a sync reads the new calendars."""
     if source.status not in ("needs_reconnect", "disabled"):
         channels.stop_channels(session, source)
         session.commit()

@@ -81,7 +81,8 @@ def _flow(settings: Settings, purpose: str, state: str | None = None,
 def authorization_url(session: Session, settings: Settings, purpose: str,
                       user_id: int | None, has_refresh_token: bool = False,
                       login_hint: str = "") -> str:
-    """Where to send the browser; the state and PKCE verifier are stored until the callback."""
+    """Where to send the browser; the state and PKCE verifier are stored until the callback.
+    Commits."""
     state = secrets.token_urlsafe(32)
     flow = _flow(settings, purpose, state=state)
     extra = {"login_hint": login_hint} if login_hint else {}
@@ -97,7 +98,8 @@ def authorization_url(session: Session, settings: Settings, purpose: str,
 
 
 def finish(session: Session, settings: Settings, state: str, code: str) -> Grant:
-    """Exchange the callback's code; raises OAuthFailed with a sentence for the user."""
+    """Exchange the callback's code; raises OAuthFailed with a sentence for the user. The
+    state is used up (committed) before Google is asked, so a code works once."""
     _forget_stale_states(session)
     saved = session.get(OAuthState, state) if state else None
     if saved is None:
@@ -123,6 +125,17 @@ def finish(session: Session, settings: Settings, state: str, code: str) -> Grant
     return Grant(credentials, granted, str(claims.get("email", "")).lower(),
                  str(claims.get("sub", "")), saved.purpose, saved.user_id,
                  email_verified=claims.get("email_verified") in (True, "true"))
+
+
+def abandon(session: Session, state: str) -> str:
+    """Forget a round trip Google ended with an error; returns what it was for ("connect",
+    "signin"), or "" when it is unknown here. Commits."""
+    saved = session.get(OAuthState, state) if state else None
+    if saved is None:
+        return ""
+    session.delete(saved)
+    session.commit()
+    return saved.purpose
 
 
 def missing_scopes(grant: Grant) -> list[str]:

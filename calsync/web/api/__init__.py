@@ -32,12 +32,10 @@ def authenticate() -> Response | None:
     token = token.strip()
     if scheme.lower() != "bearer" or not token:
         return _unauthorized("Send a personal API token as 'Authorization: Bearer <token>'.")
-    session = get_session()
-    user = accounts.user_for_api_token(session, token)
+    user = accounts.user_for_api_token(get_session(), token)
     if user is None:
         return _unauthorized("This API token is unknown or was revoked; create a new one "
                              "in Settings.")
-    session.commit()  # keeps the token's last_used_at
     g.api_user = user
     return None
 

@@ -26,8 +26,7 @@ def feed() -> FeedOut:
 @route("/feed/rotate", "POST", response=FeedOut)
 def rotate_feed() -> FeedOut:
     """Give the feed a new secret address; the old one stops working at once."""
-    accounts.rotate_feed_token(api_user())
-    get_session().commit()
+    accounts.rotate_feed_token(get_session(), api_user())
     return _feed_urls()
 
 
