@@ -81,7 +81,6 @@ def users_create(email: str, password: str | None, no_password: bool, timezone: 
             user = accounts.create_user(session, email, password, timezone)
         except CalsyncError as error:
             raise click.ClickException(str(error)) from error
-        session.commit()
         _say(f"Created user {user.email} (id {user.id}, time zone {user.timezone}).")
 
 
@@ -102,7 +101,6 @@ def tokens_create(email: str, name: str) -> None:
         except CalsyncError as error:
             raise click.ClickException(str(error)) from error
         _, plaintext = accounts.create_api_token(session, user, name)
-        session.commit()
     _say(f"Created an API token for {email}; it is shown only this once.")
     click.echo(plaintext)
 
