@@ -18,7 +18,6 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import insert, or_, select, update
 from sqlalchemy.orm import Session
 
-from calsync import providers
 from calsync.config import Settings
 from calsync.db import commit_batch
 from calsync.domain.meeting import MeetingData
@@ -28,7 +27,7 @@ from calsync.jobs import attendee_limits, writeback
 from calsync.models import Meeting, Prompt, Source, User
 from calsync.providers.base import ChangeSet, ReadContext
 from calsync.services import prompts as inbox
-from calsync.services.sources import source_ref, store_credentials
+from calsync.services.credentials import provider_for
 
 log = logging.getLogger(__name__)
 
@@ -127,13 +126,8 @@ def read_context(settings: Settings, user: User, now: datetime) -> ReadContext:
 
 
 def _read(settings: Settings, source: Source, user: User, now: datetime) -> ChangeSet:
-    provider = providers.load(source.kind)(settings)
-    ref = source_ref(settings, source)
-    before = dict(ref.credentials) if ref.credentials is not None else None
-    try:
+    with provider_for(settings, source) as (provider, ref):
         return provider.read(ref, source.cursor or {}, read_context(settings, user, now))
-    finally:
-        store_credentials(settings, source, ref, before)
 
 
 def _apply(session: Session, source: Source, changes: ChangeSet, report: SyncReport,

@@ -16,7 +16,7 @@ from calsync.errors import PluginError, SourceError
 from calsync.jobs.outbox import record
 from calsync.models import FollowUp, OutboxEntry, Source, User
 from calsync.providers.base import FOLLOWUP_MARK, OutgoingEvent
-from calsync.services.sources import source_ref, store_credentials
+from calsync.services.credentials import provider_for
 
 WRITE = "write_followup"
 NOT_WRITABLE = ("disabled", "needs_reconnect")
@@ -73,16 +73,11 @@ def write_followup(session: Session, settings: Settings, entry: OutboxEntry) -> 
     if source.status in NOT_WRITABLE:
         raise SourceError(f"“{source.name}” can't receive follow-ups right now "
                           f"({source.status.replace('_', ' ')}).")
-    provider = providers.load(source.kind)(settings)
-    ref = source_ref(settings, source)
-    before = dict(ref.credentials) if ref.credentials is not None else None
-    try:
+    with provider_for(settings, source) as (provider, ref):
         if followup.status == "cancelled":
             # Not only when an id was stored: a worker killed between inserting the event
             # and recording its id leaves an event we only know by its derived id.
-            calendar = followup.remote_calendar_id or str(
-                (source.options or {}).get("calendar_written", "primary"))
-            provider.delete_event(ref, calendar,
+            provider.delete_event(ref, _calendar_of(followup, source),
                                   followup.remote_event_id or event_id_for(followup))
             followup.remote_etag = None
         else:
@@ -91,8 +86,6 @@ def write_followup(session: Session, settings: Settings, entry: OutboxEntry) -> 
             followup.remote_calendar_id = remote.calendar_id
             followup.remote_event_id = remote.event_id
             followup.remote_etag = remote.etag
-    finally:
-        store_credentials(settings, source, ref, before)
     followup.write_status = "written"
     followup.write_error = None
 
@@ -104,10 +97,8 @@ def outgoing_event(session: Session, settings: Settings, followup: FollowUp,
     deal_link = f"{settings.base_url.rstrip('/')}/deals/{followup.deal_id}"
     lines = [followup.note, "", f"Channel: {followup.channel}",
              f"Deal: {followup.deal.name} — {deal_link}", "Planned with calsync."]
-    calendar_id = (followup.remote_calendar_id
-                   or str((source.options or {}).get("calendar_written", "primary")))
     return OutgoingEvent(
-        calendar_id=calendar_id,
+        calendar_id=_calendar_of(followup, source),
         event_id=followup.remote_event_id or event_id_for(followup),
         summary=f"{followup.channel.capitalize()}: {followup.deal.name} — {followup.summary}",
         description="\n".join(lines).strip(),
@@ -122,6 +113,13 @@ def outgoing_event(session: Session, settings: Settings, followup: FollowUp,
         times_changed=(followup.written_start, followup.written_end)
         != (followup.start, followup.end),
     )
+
+
+def _calendar_of(followup: FollowUp, source: Source) -> str:
+    """The calendar that has (or gets) the follow-up's event: where it was written, or
+    the one the source writes to now."""
+    return followup.remote_calendar_id or str(
+        (source.options or {}).get("calendar_written", "primary"))
 
 
 def followup_moved_at_source(followup: FollowUp, start: datetime, end: datetime,

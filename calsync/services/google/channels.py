@@ -11,17 +11,18 @@ import logging
 import secrets
 import uuid
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from sqlalchemy import delete, or_, select, update
 from sqlalchemy.orm import Session
 
-from calsync import crypto, providers
+from calsync import providers
 from calsync.config import Settings
 from calsync.errors import CalsyncError, PluginError, SourceError
 from calsync.jobs.outbox import record
 from calsync.models import OutboxEntry, PushChannel, Source
-from calsync.providers.base import PushChannelSpec, SourceRef
-from calsync.services.sources import source_ref, store_credentials
+from calsync.providers.base import PushChannelSpec
+from calsync.services.credentials import provider_for
 
 log = logging.getLogger(__name__)
 
@@ -76,27 +77,24 @@ def _open(session: Session, settings: Settings, source: Source,
                       token=secrets.token_urlsafe(32), created_at=datetime.now(UTC))
     session.add(row)
     session.commit()  # before the call: the handshake may reach the webhook before it returns
-    provider = providers.load(source.kind)(settings)
-    ref = source_ref(settings, source)
-    before = dict(ref.credentials) if ref.credentials is not None else None
     spec = PushChannelSpec(calendar_id, row.channel_id, row.token, webhook_address(settings))
-    try:
-        opened = provider.open_channel(ref, spec)
-    except CalsyncError as exc:
-        session.delete(row)
-        names = (source.options or {}).get("calendar_names") or {}
-        warning = (f"calsync could not ask Google to report changes to "
-                   f"“{names.get(calendar_id, calendar_id)}” ({exc.message}); "
-                   "it checks that calendar on a schedule instead.")
-        _push_warning(source, calendar_id, warning)
-        store_credentials(settings, source, ref, before)
-        session.commit()
-        return None
-    row.resource_id, row.expires_at = opened.resource_id, opened.expires_at
-    _push_warning(source, calendar_id, None)
-    store_credentials(settings, source, ref, before)
-    session.commit()
-    return row
+    kept: PushChannel | None = row
+    with provider_for(settings, source) as (provider, ref):
+        try:
+            opened = provider.open_channel(ref, spec)
+        except CalsyncError as exc:
+            session.delete(row)
+            kept = None
+            names = (source.options or {}).get("calendar_names") or {}
+            _push_warning(source, calendar_id, (
+                f"calsync could not ask Google to report changes to "
+                f"“{names.get(calendar_id, calendar_id)}” ({exc.message}); "
+                "it checks that calendar on a schedule instead."))
+        else:
+            row.resource_id, row.expires_at = opened.resource_id, opened.expires_at
+            _push_warning(source, calendar_id, None)
+    session.commit()  # the channel or the warning, and the tokens the provider refreshed
+    return kept
 
 
 def find_channel(session: Session, channel_id: str) -> PushChannel | None:
@@ -175,28 +173,30 @@ def _stop_later(session: Session, source: Source, channel: PushChannel, now: dat
 def close_channel(session: Session, settings: Settings, entry: OutboxEntry) -> None:
     """Performs a `stop_channel` entry: ask Google to stop calling about the channel."""
     payload = entry.payload or {}
-    source = session.get(Source, payload.get("source_id") or 0)
-    if source is not None and source.credentials:
-        ref = source_ref(settings, source)
-        kind = source.kind
-    elif payload.get("credentials"):
-        ref = SourceRef(id=int(payload.get("source_id") or 0),
-                        credentials=crypto.unseal(settings, payload["credentials"]))
-        kind = str(payload.get("kind") or "google")
-    else:
+    source = _grant_holder(session, payload)
+    if source is None:
         return  # no grant left to stop it with: Google lets it expire
-    before = dict(ref.credentials or {})
     try:
-        providers.load(kind)(settings).close_channel(ref, payload["channel_id"],
-                                                     payload["resource_id"])
+        with provider_for(settings, source) as (provider, ref):
+            provider.close_channel(ref, payload["channel_id"], payload["resource_id"])
     except SourceError as exc:
         if exc.status != "needs_reconnect":
             raise
         log.info("channel %s not stopped: the grant is gone; it expires by itself",
                  payload["channel_id"])
-    finally:
-        if source is not None and source.credentials:
-            store_credentials(settings, source, ref, before)
+
+
+def _grant_holder(session: Session, payload: dict[str, Any]) -> Source | None:
+    """The source whose grant stops the channel: the row while it holds its tokens; once
+    it is deleted or disconnected, a stand-in (never added to the session) carrying the
+    tokens the entry saved, so what the provider refreshes is dropped with it."""
+    source = session.get(Source, payload.get("source_id") or 0)
+    if source is not None and source.credentials:
+        return source
+    if not payload.get("credentials"):
+        return None
+    return Source(id=int(payload.get("source_id") or 0), kind=str(payload.get("kind") or "google"),
+                  url="", options={}, credentials=str(payload["credentials"]))
 
 
 def _push_warning(source: Source, calendar_id: str, warning: str | None) -> None:
