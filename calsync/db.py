@@ -84,14 +84,16 @@ def init_app(app: Flask, settings: Settings) -> Database:
 
 
 def get_db() -> Database:
-    return current_app.extensions["calsync.db"]
+    database: Database = current_app.extensions["calsync.db"]
+    return database
 
 
 def get_session() -> Session:
     """The session of the current request or app context, opened on first use."""
     if "db_session" not in g:
         g.db_session = get_db().sessionmaker()
-    return g.db_session
+    session: Session = g.db_session
+    return session
 
 
 def _end_session(_exc: BaseException | None) -> None:
