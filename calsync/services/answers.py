@@ -153,12 +153,15 @@ def _plan(session: Session, user: User, prompt: Prompt, step: NextStep, note: st
 
 
 def cancel_followup(session: Session, followup: FollowUp, now: datetime) -> None:
+    """Cancel a planned follow-up and hand the change to the write-back. Part of the
+    caller's unit of work."""
     if followup.cancel(now):
         writeback.followup_changed(session, followup)
 
 
 def refresh_deal(session: Session, deal: Deal, now: datetime) -> None:
-    """Set the deal's status from its answered touches; a closed deal drops its plans."""
+    """Set the deal's status from its answered touches; a closed deal drops its plans. Part
+    of the caller's unit of work."""
     answers = session.execute(
         select(Prompt.touch_at, Prompt.outcome)
         .where(Prompt.deal_id == deal.id, Prompt.status == "answered")).all()
@@ -175,6 +178,7 @@ def refresh_deal(session: Session, deal: Deal, now: datetime) -> None:
 
 
 def snooze(session: Session, prompt: Prompt, until: datetime, now: datetime | None = None) -> None:
+    """Ask again at `until`: the prompt leaves the inbox till then. Commits."""
     now = now or datetime.now(UTC)
     if prompt.status not in ("pending", "snoozed"):
         raise PromptClosed("Only a prompt waiting for an answer can be snoozed.")
@@ -198,7 +202,8 @@ def snooze_until(choice: str, tz: ZoneInfo, now: datetime, usual_hour: int) -> d
 
 
 def dismiss(session: Session, prompt: Prompt, *, skip_series: bool = False) -> None:
-    """Not a sales meeting: no answer, no touch; optionally never ask about the series again."""
+    """Not a sales meeting: no answer, no touch; optionally never ask about the series again.
+    Commits."""
     if prompt.status not in ("pending", "snoozed"):
         raise PromptClosed("Only a prompt waiting for an answer can be dismissed.")
     prompt.status = "dismissed"
@@ -222,7 +227,8 @@ def dismiss(session: Session, prompt: Prompt, *, skip_series: bool = False) -> N
 
 def didnt_happen(session: Session, user: User, prompt: Prompt, reschedule: NextStep | None,
                  now: datetime | None = None) -> FollowUp | None:
-    """A no-show or a moved meeting: no outcome and no touch, optionally a new time for it."""
+    """A no-show or a moved meeting: no outcome and no touch, optionally a new time for it.
+    Commits."""
     now = now or datetime.now(UTC)
     _lock(session, prompt)
     if prompt.status not in ("pending", "snoozed"):
@@ -239,7 +245,7 @@ def didnt_happen(session: Session, user: User, prompt: Prompt, reschedule: NextS
 
 def move_to_deal(session: Session, user: User, prompt: Prompt, deal: Deal,
                  now: datetime | None = None) -> None:
-    """Reassign a touch (and what it planned) to another of the user's deals."""
+    """Reassign a touch (and what it planned) to another of the user's deals. Commits."""
     now = now or datetime.now(UTC)
     if deal.user_id != user.id:
         raise NotFound("No such deal.")

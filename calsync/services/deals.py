@@ -1,4 +1,5 @@
-"""A user's deals: listing with touch counts and flags, one deal's timeline, making one by hand.
+"""A user's deals: listing with touch counts and flags, one deal's timeline, making one by hand
+and renaming it; the follow-ups planned for them.
 
 How touches group into deals and what status follows is decided in `calsync.domain.deals`.
 """
@@ -7,13 +8,18 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import Select, select
 from sqlalchemy.orm import Session
 
 from calsync.errors import NotFound, ValidationFailed
 from calsync.models import Deal, FollowUp, Prompt, User
-from calsync.services.prompts import deals_without_next_touch
+from calsync.services import paging
+from calsync.services.prompts import deals_without_next_touch, touch_counts
+
+# Longest deal name kept: names come from calendars and from people typing.
+MAX_NAME = 200
 
 
 @dataclass(frozen=True)
@@ -47,35 +53,55 @@ def get_followup(session: Session, user: User, followup_id: int) -> FollowUp:
 
 
 def create_deal(session: Session, user: User, name: str) -> Deal:
+    """A deal made by hand (to move a touch to). Part of the caller's unit of work."""
     name = name.strip()
     if not name:
         raise ValidationFailed("name", "give the deal a name.")
-    deal = Deal(user_id=user.id, name=name[:200], key=None)
+    deal = Deal(user_id=user.id, name=name[:MAX_NAME], key=None)
     session.add(deal)
     session.flush()
     return deal
 
 
-def deals_query(user: User, status: str | None = None):  # type: ignore[no-untyped-def]
-    query = select(Deal).where(Deal.user_id == user.id)
+def rename_deal(session: Session, user: User, deal_id: int, name: str) -> Deal:
+    """Give the user's deal a new name; a blank one keeps the old. Commits."""
+    deal = get_deal(session, user, deal_id)
+    deal.name = name.strip()[:MAX_NAME] or deal.name
+    session.commit()
+    return deal
+
+
+def list_deals(session: Session, user: User, status: str | None = None, *, limit: int,
+               after: list[Any] | None = None, offset: int = 0) -> paging.Page[Deal]:
+    """A page of the user's deals (of one status, or all), newest first: after the key
+    `after` (the API) or from `offset` (the pages)."""
+    query: Select[Deal] = select(Deal).where(Deal.user_id == user.id)
     if status is not None:
         query = query.where(Deal.status == status)
-    return query.order_by(Deal.id.desc())
+    return paging.page(session, query, order=[Deal.id], descending=True, limit=limit,
+                       after=after, offset=offset)
+
+
+def deal_with_timeline(session: Session, user: User,
+                       deal_id: int) -> tuple[DealSummary, list[TimelineEntry]]:
+    """The user's deal, summarised, and its timeline."""
+    deal = get_deal(session, user, deal_id)
+    [summary] = summarise(session, user, [deal])
+    return summary, timeline(session, deal)
 
 
 def summarise(session: Session, user: User, deals: list[Deal]) -> list[DealSummary]:
     """Touch counts, next planned follow-up and the no-next-touch flag, in three queries."""
+    if not deals:
+        return []
     ids = [deal.id for deal in deals]
-    counts = dict(session.execute(
-        select(Prompt.deal_id, func.count(Prompt.id))
-        .where(Prompt.deal_id.in_(ids), Prompt.status == "answered")
-        .group_by(Prompt.deal_id)).all())
+    counts = touch_counts(session, ids)
     upcoming: dict[int, FollowUp] = {}
     planned = select(FollowUp).where(FollowUp.deal_id.in_(ids), FollowUp.status == "planned")
     for followup in session.scalars(planned.order_by(FollowUp.start.desc())):
         upcoming[followup.deal_id] = followup  # ends on the earliest planned one
     flagged = deals_without_next_touch(session, user)
-    return [DealSummary(deal, counts.get(deal.id, 0), upcoming.get(deal.id), deal.id in flagged)
+    return [DealSummary(deal, counts[deal.id], upcoming.get(deal.id), deal.id in flagged)
             for deal in deals]
 
 
@@ -92,3 +118,13 @@ def timeline(session: Session, deal: Deal) -> list[TimelineEntry]:
         if followup.id not in prompted
     ]
     return sorted(entries, key=lambda entry: entry.at)
+
+
+def list_followups(session: Session, user: User, status: str | None = None, *, limit: int,
+                   after: list[Any] | None = None) -> paging.Page[FollowUp]:
+    """A page of the user's follow-ups (of one status, or all) by start, earliest first."""
+    query: Select[FollowUp] = select(FollowUp).where(FollowUp.user_id == user.id)
+    if status is not None:
+        query = query.where(FollowUp.status == status)
+    return paging.page(session, query, order=[FollowUp.start, FollowUp.id], descending=False,
+                       limit=limit, after=after)

@@ -40,7 +40,8 @@ def allowed(session: Session, settings: Settings, user_id: int, now: datetime) -
 def hold_back(session: Session, settings: Settings, user_id: int, now: datetime,
               due: list[ColumnElement[bool]]) -> None:
     """Past the daily limit, the user's meetings still due get no prompt, and each of their
-    calendars says so once; short of it (a pass used its share), the next tick goes on."""
+    calendars says so once; short of it (a pass used its share), the next tick goes on.
+    Commits a batch of meetings at a time, so the write lock is never held long."""
     limit = settings.max_prompts_per_user_per_day
     if prompted_today(session, user_id, now) < limit:
         return

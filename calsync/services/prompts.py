@@ -1,17 +1,19 @@
-"""Prompts: created when a meeting or follow-up has ended, listed in the inbox, woken from snooze.
+"""Prompts: created when a meeting or follow-up has ended, listed (the inbox), woken from snooze.
 
 Answering them lives in `calsync.services.answers`; the rules for who gets asked are in the domain.
 """
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import ColumnElement, and_, exists, func, select, tuple_, update
+from sqlalchemy import ColumnElement, Select, and_, exists, func, select, tuple_, update
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, selectinload
 
 from calsync.config import Settings
 from calsync.domain.cadence import Suggestion, suggest_next
@@ -19,11 +21,16 @@ from calsync.domain.deals import counterpart_of
 from calsync.domain.meeting import Attendee, MeetingData
 from calsync.domain.prompting import PromptRules, prompt_decision
 from calsync.errors import NotFound
-from calsync.models import Deal, FollowUp, Meeting, Prompt, SkippedSeries, User
-from calsync.services import cadences, prompt_limits
+from calsync.models import Deal, FollowUp, Meeting, Prompt, SkippedSeries, Source, User
+from calsync.services import cadences, paging, prompt_limits
 
 # Meetings judged per transaction: a flood of ended meetings never holds the write lock long.
 PROMPT_PAGE = 200
+# What every list of prompts shows of each: loaded with the page, not one by one.
+EAGER = (selectinload(Prompt.meeting), selectinload(Prompt.followup),
+         selectinload(Prompt.deal))
+# The open deals with no next touch the inbox names; the rest are only counted.
+UNPLANNED_NAMED = 20
 
 
 def meeting_data(meeting: Meeting) -> MeetingData:
@@ -40,7 +47,11 @@ def meeting_data(meeting: Meeting) -> MeetingData:
 
 def create_due_prompts(session: Session, settings: Settings, now: datetime,
                        user_id: int | None = None) -> int:
-    """Prompt every meeting and follow-up that has ended and has no prompt yet; returns how many."""
+    """Prompt every meeting and follow-up that has ended and has no prompt yet; returns how many.
+
+    Commits a page of meetings at a time (each page is a unit of work), so a flood of
+    ended meetings never holds the write lock long; the follow-ups' prompts at the end.
+    """
     created = _prompt_meetings(session, settings, now, user_id)
     created += _prompt_followups(session, settings, now, user_id)
     session.commit()
@@ -139,7 +150,8 @@ def _prompt_followups(session: Session, settings: Settings, now: datetime,
 
 
 def deal_for(session: Session, user: User, meeting: MeetingData, rules: PromptRules) -> Deal:
-    """The deal of the meeting's counterpart, created on first contact."""
+    """The deal of the meeting's counterpart, created on first contact. Part of the caller's
+    unit of work."""
     counterpart = counterpart_of(meeting, rules)
     deal = session.scalar(select(Deal).where(Deal.user_id == user.id,
                                              Deal.key == counterpart.key))
@@ -151,7 +163,7 @@ def deal_for(session: Session, user: User, meeting: MeetingData, rules: PromptRu
 
 
 def wake_snoozed(session: Session, now: datetime, user_id: int | None = None) -> None:
-    """Snoozes that ran out become pending again; a read-only check when none did."""
+    """Snoozes that ran out become pending again (commits); a read-only check when none did."""
     due = [Prompt.status == "snoozed", Prompt.snoozed_until <= now]
     if user_id is not None:
         due.append(Prompt.user_id == user_id)
@@ -168,12 +180,55 @@ def get_prompt(session: Session, user: User, prompt_id: int) -> Prompt:
     return prompt
 
 
-def prompts_query(user: User, status: str | None = None):  # type: ignore[no-untyped-def]
-    """Newest touch first; the inbox and the API page through the same query."""
+def prompts_query(user: User, status: str | None = None) -> Select[Prompt]:
+    """The user's prompts (of one status, or all), newest touch first."""
     query = select(Prompt).where(Prompt.user_id == user.id)
     if status is not None:
         query = query.where(Prompt.status == status)
     return query.order_by(Prompt.touch_at.desc(), Prompt.id.desc())
+
+
+def list_prompts(session: Session, user: User, status: str | None = None, *, limit: int,
+                 after: list[Any] | None = None, offset: int = 0) -> paging.Page[Prompt]:
+    """A page of the user's prompts, newest touch first, with their meetings and deals:
+    after the key `after` (the API) or from `offset` (the inbox)."""
+    return paging.page(
+        session, prompts_query(user, status).order_by(None).options(*EAGER),
+        order=[Prompt.touch_at, Prompt.id], descending=True, limit=limit, after=after,
+        offset=offset)
+
+
+@dataclass(frozen=True)
+class Inbox:
+    """One page of the inbox and what it says around the prompts."""
+
+    pending: list[Prompt]  # newest touch first
+    contexts: dict[int, TouchContext]  # by prompt id
+    total: int  # pending prompts on every page
+    unplanned: list[Deal]  # the first UNPLANNED_NAMED open deals with no next touch, by name
+    unplanned_count: int
+    snoozed: int
+    has_sources: bool
+
+
+def read_inbox(session: Session, user: User, *, page: int, page_size: int) -> Inbox:
+    """Page `page` (from 1) of the pending prompts. Read only: `wake_snoozed` first."""
+    pending = list_prompts(session, user, "pending", limit=page_size,
+                           offset=(page - 1) * page_size).items
+    unplanned_ids = deals_without_next_touch(session, user)
+    unplanned = list(session.scalars(select(Deal).where(Deal.id.in_(unplanned_ids))
+                                     .order_by(Deal.name).limit(UNPLANNED_NAMED)))
+    has_sources = session.scalar(
+        select(Source.id).where(Source.user_id == user.id).limit(1)) is not None
+    return Inbox(pending=pending, contexts=touch_contexts(session, pending),
+                 total=_count(session, user, "pending"), unplanned=unplanned,
+                 unplanned_count=len(unplanned_ids), snoozed=_count(session, user, "snoozed"),
+                 has_sources=has_sources)
+
+
+def _count(session: Session, user: User, status: str) -> int:
+    return session.scalar(select(func.count(Prompt.id)).where(
+        Prompt.user_id == user.id, Prompt.status == status)) or 0
 
 
 @dataclass(frozen=True)
@@ -206,9 +261,17 @@ def touch_contexts(session: Session, prompts: list[Prompt]) -> dict[int, TouchCo
     return contexts
 
 
+def touch_counts(session: Session, deal_ids: Collection[int]) -> dict[int, int]:
+    """Each deal's answered touches (0 for a deal with none), in one query."""
+    counts = dict(session.execute(
+        select(Prompt.deal_id, func.count(Prompt.id))
+        .where(Prompt.deal_id.in_(deal_ids), Prompt.status == "answered")
+        .group_by(Prompt.deal_id)).all())
+    return {deal_id: counts.get(deal_id, 0) for deal_id in deal_ids}
+
+
 def deal_touches(session: Session, deal_id: int) -> int:
-    return session.scalar(select(func.count(Prompt.id)).where(
-        Prompt.deal_id == deal_id, Prompt.status == "answered")) or 0
+    return touch_counts(session, [deal_id])[deal_id]
 
 
 def suggestion_for(session: Session, settings: Settings, user: User, prompt: Prompt,
@@ -234,6 +297,7 @@ def deals_without_next_touch(session: Session, user: User) -> set[int]:
 
 
 def reset_prompt_skips(session: Session, user: User) -> None:
-    """The user's rules changed: meetings judged before are judged again."""
+    """The user's rules changed: meetings judged before are judged again. Part of the
+    caller's unit of work."""
     session.execute(update(Meeting).where(Meeting.user_id == user.id)
                     .values(prompt_skip=None))

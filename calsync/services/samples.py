@@ -15,9 +15,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from calsync.domain.prompting import is_public_domain
-from calsync.jobs import queue
 from calsync.models import Source, User
-from calsync.services.sources import add_source
+from calsync.services.sources import add_source, queue_sync
 
 SAMPLE_NAME = "Sample sales week"
 PRODID = "-//calsync//sample sales week//EN"
@@ -99,8 +98,7 @@ def add_sample_source(session: Session, user: User, *, max_bytes: int,
                         upload=sample_ics(user, now), max_bytes=max_bytes,
                         max_sources=max_sources)
     session.commit()
-    queue.enqueue("sync_source", source.id)
-    return source, True
+    return queue_sync(session, source), True
 
 
 def _event(item: _Item, user_email: str, own_domain: str, tz: ZoneInfo,

@@ -1,10 +1,11 @@
-"""Adding, finding and removing a user's sources; what a provider is told about one.
+"""Adding, listing, syncing and removing a user's sources; what a provider is told about one.
 
 Validation lives here so the pages, the API and the CLI refuse the same things.
 """
 
 from __future__ import annotations
 
+import logging
 from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import urlsplit
@@ -15,8 +16,12 @@ from sqlalchemy.orm import Session
 from calsync import crypto, providers
 from calsync.config import Settings
 from calsync.errors import LimitReached, NotFound, ValidationFailed
+from calsync.jobs import queue
 from calsync.models import FollowUp, Meeting, Prompt, Source, User
 from calsync.providers.base import SourceRef
+from calsync.services import paging
+
+log = logging.getLogger(__name__)
 
 URL_SCHEMES = ("http", "https", "webcal", "webcals")
 STATUSES = ("new", "ok", "syncing", "error", "needs_reconnect", "disabled")
@@ -26,6 +31,7 @@ def add_source(session: Session, user: User, *, kind: str, name: str = "", url: 
                upload: bytes | None = None, max_bytes: int,
                max_sources: int | None = None) -> Source:
     """A new source, due for its first sync now; raises ValidationFailed naming the field.
+    Part of the caller's unit of work (see `add_and_sync`).
 
     The pages and the API pass CALSYNC_MAX_SOURCES_PER_USER as `max_sources`.
     """
@@ -45,6 +51,44 @@ def add_source(session: Session, user: User, *, kind: str, name: str = "", url: 
                     options={}, cursor={}, warnings=[], next_sync_at=datetime.now(UTC))
     session.add(source)
     session.flush()
+    return source
+
+
+def add_and_sync(session: Session, user: User, *, kind: str, name: str = "", url: str = "",
+                 upload: bytes | None = None, max_bytes: int,
+                 max_sources: int | None = None) -> Source:
+    """Add a source as `add_source` does, commit it and queue its first sync."""
+    source = add_source(session, user, kind=kind, name=name, url=url, upload=upload,
+                        max_bytes=max_bytes, max_sources=max_sources)
+    session.commit()
+    return queue_sync(session, source)
+
+
+def sync_now(session: Session, user: User, source_id: int) -> Source:
+    """Queue a sync of the user's source now; the source as it stands once queued.
+
+    A disabled source, or one waiting to be reconnected, is not synced (the sync says so).
+    """
+    source = get_source(session, user, source_id)
+    session.commit()  # end the read, so the sync's writes are seen below
+    return queue_sync(session, source)
+
+
+def queue_sync(session: Session, source: Source) -> Source:
+    """Queue a sync of a committed source; the source re-read afterwards, since the queue
+    may have run the sync at once in a session of its own."""
+    try:
+        queue.enqueue("sync_source", source.id)
+    except Exception:
+        # The source is saved and due now: the worker's minute tick syncs it anyway.
+        log.exception("could not queue a sync of source %s", source.id)
+    return reread(session, source)
+
+
+def reread(session: Session, source: Source) -> Source:
+    """The source as the database has it now: a sync, or a change of its calendars,
+    committed in another session may have changed it since this one read it."""
+    session.refresh(source)
     return source
 
 
@@ -79,9 +123,11 @@ def get_source(session: Session, user: User, source_id: int) -> Source:
     return source
 
 
-def user_sources(session: Session, user: User) -> list[Source]:
-    return list(session.scalars(
-        select(Source).where(Source.user_id == user.id).order_by(Source.id)))
+def list_sources(session: Session, user: User, *, limit: int | None = None,
+                 after: list[Any] | None = None) -> paging.Page[Source]:
+    """The user's sources, oldest first: all of them, or `limit` after the key `after`."""
+    return paging.page(session, select(Source).where(Source.user_id == user.id),
+                       order=[Source.id], descending=False, limit=limit, after=after)
 
 
 def source_ref(settings: Settings, source: Source) -> SourceRef:
@@ -93,7 +139,8 @@ def source_ref(settings: Settings, source: Source) -> SourceRef:
 
 def store_credentials(settings: Settings, source: Source, ref: SourceRef,
                       before: dict[str, Any] | None) -> None:
-    """A provider refreshed the tokens in place: seal and keep the new ones."""
+    """A provider refreshed the tokens in place: seal and keep the new ones. Part of the
+    caller's unit of work."""
     if ref.credentials is not None and ref.credentials != before:
         source.credentials = crypto.seal(settings, ref.credentials)
 

@@ -9,7 +9,7 @@ import json
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 from zoneinfo import ZoneInfo
 
 from flask import Blueprint, Response, g, jsonify, request
@@ -18,7 +18,9 @@ from pydantic import ValidationError as PydanticError
 from werkzeug.exceptions import BadRequest
 
 from calsync.errors import NotFound, ValidationFailed
-from calsync.models import User
+
+if TYPE_CHECKING:
+    from calsync.models import User
 
 
 @dataclass(frozen=True)

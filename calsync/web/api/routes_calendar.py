@@ -2,35 +2,25 @@
 
 from __future__ import annotations
 
-import logging
-
-from sqlalchemy import select
-from sqlalchemy.orm import Session
-
 from calsync.db import get_session
 from calsync.errors import ValidationFailed
-from calsync.jobs import queue as tasks
-from calsync.models import Meeting, Source
-from calsync.services import sources
+from calsync.services import meetings, sources
 from calsync.services.google import connections
 from calsync.web import current_settings
 from calsync.web.api.bodies import MeetingQuery, Page, SourceIn, SourcePatchIn
-from calsync.web.api.pagination import page
+from calsync.web.api.pagination import decode, encode
 from calsync.web.api.registry import api_user, route, user_time
 from calsync.web.api.schemas import MeetingList, SourceList, SourceOut
 from calsync.web.api.serialize import meeting_out, source_out
-
-log = logging.getLogger(__name__)
 
 
 @route("/sources", "GET", response=SourceList, query=Page)
 def list_sources(query: Page) -> SourceList:
     """List your calendar sources, oldest first."""
-    session = get_session()
-    rows, next_cursor = page(
-        session, select(Source).where(Source.user_id == api_user().id), list_name="sources",
-        order=[Source.id], descending=False, limit=query.limit, cursor=query.cursor)
-    return SourceList(items=[source_out(row) for row in rows], next_cursor=next_cursor)
+    found = sources.list_sources(get_session(), api_user(), limit=query.limit,
+                                 after=decode(query.cursor, "sources"))
+    return SourceList(items=[source_out(row) for row in found.items],
+                      next_cursor=encode("sources", found.next_key))
 
 
 @route("/sources", "POST", response=SourceOut, status=201, body=SourceIn)
@@ -49,12 +39,11 @@ def create_source(body: SourceIn) -> SourceOut:
     if upload is not None and len(upload) > settings.fetch_max_bytes:
         raise ValidationFailed(
             "ics", f"the calendar is larger than {settings.fetch_max_bytes // 1_000_000} MB.")
-    source = sources.add_source(session, api_user(), kind=body.kind, name=body.name,
-                                url=body.url or "", upload=upload,
-                                max_bytes=settings.fetch_max_bytes,
-                                max_sources=settings.max_sources_per_user)
-    session.commit()
-    return source_out(_sync_now(session, source))
+    source = sources.add_and_sync(session, api_user(), kind=body.kind, name=body.name,
+                                  url=body.url or "", upload=upload,
+                                  max_bytes=settings.fetch_max_bytes,
+                                  max_sources=settings.max_sources_per_user)
+    return source_out(source)
 
 
 @route("/sources/<int:source_id>", "GET", response=SourceOut)
@@ -84,12 +73,9 @@ def update_source(source_id: int, body: SourcePatchIn) -> SourceOut:
         options.get("calendars_read") or [])
     written = body.calendar_written if body.calendar_written is not None else str(
         options.get("calendar_written") or "")
-    changed = connections.choose_calendars(session, source, read, written)
-    session.commit()
-    if changed:
+    if connections.choose_calendars(session, source, read, written):
         connections.calendars_changed(session, settings, source)
-    session.refresh(source)
-    return source_out(source)
+    return source_out(sources.reread(session, source))
 
 
 @route("/sources/<int:source_id>/sync", "POST", response=SourceOut, body=None)
@@ -98,10 +84,7 @@ def sync_source(source_id: int) -> SourceOut:
 
     A disabled source, or one waiting to be reconnected, is not synced.
     """
-    session = get_session()
-    source = sources.get_source(session, api_user(), source_id)
-    session.commit()  # end the read, so the sync's writes are seen below
-    return source_out(_sync_now(session, source))
+    return source_out(sources.sync_now(get_session(), api_user(), source_id))
 
 
 @route("/sources/<int:source_id>", "DELETE", response=None)
@@ -125,25 +108,12 @@ def list_meetings(query: MeetingQuery) -> MeetingList:
     `from` and `to` filter on the start: from <= start < to.
     """
     session, user = get_session(), api_user()
-    rows = select(Meeting).where(Meeting.user_id == user.id)
     if query.source_id is not None:
         sources.get_source(session, user, query.source_id)  # 404 for another user's
-        rows = rows.where(Meeting.source_id == query.source_id)
-    if query.from_ is not None:
-        rows = rows.where(Meeting.start >= user_time(query.from_))
-    if query.to is not None:
-        rows = rows.where(Meeting.start < user_time(query.to))
-    found, next_cursor = page(session, rows, list_name="meetings",
-                              order=[Meeting.start, Meeting.id], descending=False,
-                              limit=query.limit, cursor=query.cursor)
-    return MeetingList(items=[meeting_out(row) for row in found], next_cursor=next_cursor)
-
-
-def _sync_now(session: Session, source: Source) -> Source:
-    try:
-        tasks.enqueue("sync_source", source.id)
-    except Exception:
-        # The source is saved and due now: the worker's minute tick syncs it anyway.
-        log.exception("could not queue a sync of source %s", source.id)
-    session.refresh(source)
-    return source
+    found = meetings.list_meetings(
+        session, user, source_id=query.source_id,
+        start_from=None if query.from_ is None else user_time(query.from_),
+        start_before=None if query.to is None else user_time(query.to),
+        limit=query.limit, after=decode(query.cursor, "meetings"))
+    return MeetingList(items=[meeting_out(row) for row in found.items],
+                       next_cursor=encode("meetings", found.next_key))

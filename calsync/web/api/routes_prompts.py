@@ -4,14 +4,11 @@ say it did not happen, or move it to another deal."""
 from __future__ import annotations
 
 from datetime import UTC, datetime
-
-from sqlalchemy.orm import selectinload
+from typing import TYPE_CHECKING
 
 from calsync.db import get_session
 from calsync.errors import ValidationFailed
-from calsync.models import Prompt
-from calsync.services import answers, deals
-from calsync.services import prompts as inbox
+from calsync.services import answers, deals, prompts
 from calsync.services.answers import Answer, NextStep
 from calsync.web import current_settings
 from calsync.web.api.bodies import (
@@ -23,35 +20,34 @@ from calsync.web.api.bodies import (
     PromptQuery,
     SnoozeIn,
 )
-from calsync.web.api.pagination import page
+from calsync.web.api.pagination import decode, encode
 from calsync.web.api.registry import api_user, route, user_time
 from calsync.web.api.schemas import PromptActionOut, PromptList, PromptOut
 from calsync.web.api.serialize import PromptView
 
-EAGER = (selectinload(Prompt.meeting), selectinload(Prompt.followup),
-         selectinload(Prompt.deal))
+if TYPE_CHECKING:
+    from calsync.models import Prompt
 
 
 @route("/prompts", "GET", response=PromptList, query=PromptQuery)
 def list_prompts(query: PromptQuery) -> PromptList:
     """List prompts, newest touch first; `status=pending` is the inbox."""
     session, user, now = get_session(), api_user(), datetime.now(UTC)
-    inbox.wake_snoozed(session, now, user.id)
-    rows, next_cursor = page(
-        session, inbox.prompts_query(user, query.status).order_by(None).options(*EAGER),
-        list_name="prompts", order=[Prompt.touch_at, Prompt.id], descending=True,
-        limit=query.limit, cursor=query.cursor)
+    prompts.wake_snoozed(session, now, user.id)
+    found = prompts.list_prompts(session, user, query.status, limit=query.limit,
+                                 after=decode(query.cursor, "prompts"))
     view = PromptView(session, current_settings(), user, now)
-    view.preload(rows)
-    return PromptList(items=[view.out(row) for row in rows], next_cursor=next_cursor)
+    view.preload(found.items)
+    return PromptList(items=[view.out(row) for row in found.items],
+                      next_cursor=encode("prompts", found.next_key))
 
 
 @route("/prompts/<int:prompt_id>", "GET", response=PromptOut)
 def get_prompt(prompt_id: int) -> PromptOut:
     """One prompt with its meeting, deal, suggestion and outcome."""
     session, user, now = get_session(), api_user(), datetime.now(UTC)
-    inbox.wake_snoozed(session, now, user.id)
-    prompt = inbox.get_prompt(session, user, prompt_id)
+    prompts.wake_snoozed(session, now, user.id)
+    prompt = prompts.get_prompt(session, user, prompt_id)
     return PromptView(session, current_settings(), user, now).out(prompt)
 
 
@@ -63,7 +59,7 @@ def answer_prompt(prompt_id: int, body: AnswerIn) -> PromptActionOut:
     `warning` when it is too close to this touch). Yes and no close the deal.
     """
     session, settings, user = get_session(), current_settings(), api_user()
-    prompt = inbox.get_prompt(session, user, prompt_id)
+    prompt = prompts.get_prompt(session, user, prompt_id)
     view = PromptView(session, settings, user)
     step = None if body.next_step is None else _next_step(body.next_step, view, prompt)
     answer = Answer(outcome=body.outcome, note=body.note, no_reason=body.no_reason,
@@ -76,7 +72,7 @@ def answer_prompt(prompt_id: int, body: AnswerIn) -> PromptActionOut:
 def snooze_prompt(prompt_id: int, body: SnoozeIn) -> PromptOut:
     """Ask again later: the prompt leaves the inbox until `until`."""
     session, user = get_session(), api_user()
-    prompt = inbox.get_prompt(session, user, prompt_id)
+    prompt = prompts.get_prompt(session, user, prompt_id)
     answers.snooze(session, prompt, user_time(body.until))
     return PromptView(session, current_settings(), user).out(prompt)
 
@@ -86,7 +82,7 @@ def snooze_prompt(prompt_id: int, body: SnoozeIn) -> PromptOut:
 def dismiss_prompt(prompt_id: int, body: DismissIn) -> PromptOut:
     """Not a sales meeting: no answer and no touch; `skip_series` silences its series."""
     session, user = get_session(), api_user()
-    prompt = inbox.get_prompt(session, user, prompt_id)
+    prompt = prompts.get_prompt(session, user, prompt_id)
     answers.dismiss(session, prompt, skip_series=body.skip_series)
     return PromptView(session, current_settings(), user).out(prompt)
 
@@ -96,7 +92,7 @@ def dismiss_prompt(prompt_id: int, body: DismissIn) -> PromptOut:
 def didnt_happen(prompt_id: int, body: DidntHappenIn) -> PromptActionOut:
     """The meeting did not take place: no outcome, no touch; `reschedule` plans its new time."""
     session, settings, user = get_session(), current_settings(), api_user()
-    prompt = inbox.get_prompt(session, user, prompt_id)
+    prompt = prompts.get_prompt(session, user, prompt_id)
     view = PromptView(session, settings, user)
     step = None
     if body.reschedule is not None:
@@ -114,7 +110,7 @@ def move_prompt(prompt_id: int, body: MoveToDealIn) -> PromptOut:
     session, user = get_session(), api_user()
     if (body.deal_id is None) == (body.name is None):
         raise ValidationFailed("deal_id", "give either deal_id or name (for a new deal).")
-    prompt = inbox.get_prompt(session, user, prompt_id)
+    prompt = prompts.get_prompt(session, user, prompt_id)
     if body.deal_id is not None:
         deal = deals.get_deal(session, user, body.deal_id)
     else:
@@ -128,7 +124,8 @@ def _next_step(step: NextStepIn, view: PromptView, prompt: Prompt,
     """The service's NextStep, with the cadence's defaults for what the body left out."""
     duration, channel = step.duration_minutes, step.channel
     if duration is None or channel is None:
-        suggestion = inbox.suggestion_for(view.session, view.settings, view.user, prompt, view.now)
+        suggestion = prompts.suggestion_for(view.session, view.settings, view.user, prompt,
+                                            view.now)
         duration = duration if duration is not None else suggestion.duration_minutes
         channel = channel if channel is not None else suggestion.channel
     result = NextStep(summary=step.summary, start=user_time(step.start),

@@ -5,14 +5,9 @@ from outside. Secrets (upload bytes, cursors, tokens) never leave through here.
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from typing import TYPE_CHECKING
 
-from sqlalchemy import func, select
-from sqlalchemy.orm import Session
-
-from calsync.config import Settings
-from calsync.models import FollowUp, Meeting, Prompt, Source, User
-from calsync.services import prompts as inbox
-from calsync.services.deals import DealSummary, TimelineEntry
+from calsync.services import prompts
 from calsync.web.api.schemas import (
     AttendeeOut,
     DealDetailOut,
@@ -27,6 +22,13 @@ from calsync.web.api.schemas import (
     SuggestionOut,
     TimelineEntryOut,
 )
+
+if TYPE_CHECKING:
+    from sqlalchemy.orm import Session
+
+    from calsync.config import Settings
+    from calsync.models import FollowUp, Meeting, Prompt, Source, User
+    from calsync.services.deals import DealSummary, TimelineEntry
 
 SUGGESTED_WHILE = ("pending", "snoozed")
 
@@ -83,27 +85,23 @@ class PromptView:
         self.session, self.settings, self.user = session, settings, user
         self.now = now or datetime.now(UTC)
         self._touches: dict[int, int] = {}
-        self._contexts: dict[int, inbox.TouchContext] = {}
+        self._contexts: dict[int, prompts.TouchContext] = {}
 
-    def preload(self, prompts: list[Prompt]) -> None:
-        self._contexts.update(inbox.touch_contexts(self.session, prompts))
-        wanted = {p.deal_id for p in prompts if p.deal_id is not None} - set(self._touches)
-        if not wanted:
-            return
-        counts = dict(self.session.execute(
-            select(Prompt.deal_id, func.count(Prompt.id))
-            .where(Prompt.deal_id.in_(wanted), Prompt.status == "answered")
-            .group_by(Prompt.deal_id)).all())
-        self._touches.update({deal_id: counts.get(deal_id, 0) for deal_id in wanted})
+    def preload(self, shown: list[Prompt]) -> None:
+        """Read the touch contexts and counts of the prompts a page shows, all at once."""
+        self._contexts.update(prompts.touch_contexts(self.session, shown))
+        wanted = {p.deal_id for p in shown if p.deal_id is not None} - set(self._touches)
+        if wanted:
+            self._touches.update(prompts.touch_counts(self.session, wanted))
 
     def touches(self, deal_id: int) -> int:
         if deal_id not in self._touches:
-            self._touches[deal_id] = inbox.deal_touches(self.session, deal_id)
+            self._touches[deal_id] = prompts.deal_touches(self.session, deal_id)
         return self._touches[deal_id]
 
-    def _context(self, prompt: Prompt) -> inbox.TouchContext:
+    def _context(self, prompt: Prompt) -> prompts.TouchContext:
         if prompt.id not in self._contexts:
-            self._contexts.update(inbox.touch_contexts(self.session, [prompt]))
+            self._contexts.update(prompts.touch_contexts(self.session, [prompt]))
         return self._contexts[prompt.id]
 
     def out(self, prompt: Prompt) -> PromptOut:
@@ -139,8 +137,8 @@ class PromptView:
     def _suggestion(self, prompt: Prompt) -> SuggestionOut | None:
         if prompt.status not in SUGGESTED_WHILE:
             return None
-        s = inbox.suggestion_for(self.session, self.settings, self.user, prompt, self.now,
-                                 context=self._context(prompt))
+        s = prompts.suggestion_for(self.session, self.settings, self.user, prompt, self.now,
+                                   context=self._context(prompt))
         return SuggestionOut(start=s.start, channel=s.channel, duration_minutes=s.duration_minutes,
                              touch_number=s.touch_number, suggest_close=s.suggest_close,
                              message=s.message)
@@ -165,12 +163,12 @@ def _deal_fields(summary: DealSummary) -> dict[str, object]:
 
 
 def deal_detail_out(summary: DealSummary, entries: list[TimelineEntry],
-                    prompts: PromptView) -> DealDetailOut:
-    prompts.preload([entry.prompt for entry in entries if entry.prompt is not None])
+                    view: PromptView) -> DealDetailOut:
+    view.preload([entry.prompt for entry in entries if entry.prompt is not None])
     timeline = [
         TimelineEntryOut(
             at=entry.at, kind=entry.kind,
-            prompt=prompts.out(entry.prompt) if entry.prompt is not None else None,
+            prompt=view.out(entry.prompt) if entry.prompt is not None else None,
             followup=followup_out(entry.followup) if entry.followup is not None else None)
         for entry in entries
     ]

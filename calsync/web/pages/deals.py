@@ -5,18 +5,22 @@ Flags the open deals with no planned next touch, the ones about to be forgotten.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from flask import flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 from werkzeug.wrappers import Response
 
 from calsync.db import get_session
 from calsync.domain.cadence import touch_label
-from calsync.models import User
 from calsync.services import cadences
 from calsync.services import deals as deals_service
 from calsync.web import current_settings
 from calsync.web.pages import bp
 from calsync.web.pages.forms import RenameDealForm
+
+if TYPE_CHECKING:
+    from calsync.models import User
 
 STATUSES = ("open", "won", "lost")
 PAGE_SIZE = 50
@@ -31,12 +35,12 @@ def deals() -> str:
     if status not in STATUSES:
         status = ""
     page = max(request.args.get("page", 1, type=int) or 1, 1)
-    query = deals_service.deals_query(user, status or None)
-    rows = list(session.scalars(query.limit(PAGE_SIZE + 1).offset((page - 1) * PAGE_SIZE)))
-    summaries = deals_service.summarise(session, user, rows[:PAGE_SIZE])
+    found = deals_service.list_deals(session, user, status or None, limit=PAGE_SIZE,
+                                     offset=(page - 1) * PAGE_SIZE)
+    summaries = deals_service.summarise(session, user, found.items)
     cadence = cadences.cadence_for(user, current_settings())
     return render_template("deals.html", summaries=summaries, status=status, statuses=STATUSES,
-                           page=page, more=len(rows) > PAGE_SIZE, cadence=cadence,
+                           page=page, more=found.next_key is not None, cadence=cadence,
                            touch_label=touch_label)
 
 
@@ -45,10 +49,9 @@ def deals() -> str:
 def deal(deal_id: int) -> str:
     session = get_session()
     user: User = current_user
-    deal = deals_service.get_deal(session, user, deal_id)
-    [summary] = deals_service.summarise(session, user, [deal])
-    entries = deals_service.timeline(session, deal)
+    summary, entries = deals_service.deal_with_timeline(session, user, deal_id)
     cadence = cadences.cadence_for(user, current_settings())
+    deal = summary.deal
     rename = RenameDealForm(formdata=None, data={"name": deal.name})
     return render_template("deal.html", deal=deal, summary=summary, entries=entries,
                            label=touch_label(cadence, summary.touches), rename=rename)
@@ -64,7 +67,6 @@ def rename_deal(deal_id: int) -> Response:
         for error in form.name.errors:
             flash(str(error), "error")
         return redirect(url_for("pages.deal", deal_id=deal.id))
-    deal.name = (form.name.data or "").strip()[:200] or deal.name
-    session.commit()
+    deal = deals_service.rename_deal(session, current_user, deal.id, form.name.data or "")
     flash(f"Renamed the deal to “{deal.name}”.")
     return redirect(url_for("pages.deal", deal_id=deal.id))

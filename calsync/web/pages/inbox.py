@@ -7,22 +7,23 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from flask import render_template, request
 from flask_login import current_user, login_required
-from sqlalchemy import func, select
-from sqlalchemy.orm import Session
 
 from calsync.db import get_session
 from calsync.domain.cadence import Suggestion, touch_label
-from calsync.models import Deal, Prompt, Source, User
-from calsync.services import cadences
-from calsync.services import prompts as prompts_service
+from calsync.services import cadences, prompts
 from calsync.web import current_settings
 from calsync.web.pages import bp
 from calsync.web.pages.display import input_date, input_time, minutes_between
 from calsync.web.pages.forms import AnswerForm, DidntHappenForm, DismissForm, SnoozeForm
+
+if TYPE_CHECKING:
+    from sqlalchemy.orm import Session
+
+    from calsync.models import Deal, Prompt, User
 
 PAGE_SIZE = 25
 
@@ -47,12 +48,11 @@ class PromptView:
 
 def prompt_view(session: Session, user: User, prompt: Prompt, return_to: str = "inbox",
                 answer: AnswerForm | None = None,
-                context: prompts_service.TouchContext | None = None) -> PromptView:
+                context: prompts.TouchContext | None = None) -> PromptView:
     settings = current_settings()
     cadence = cadences.cadence_for(user, settings)
-    context = context or prompts_service.touch_contexts(session, [prompt])[prompt.id]
-    suggestion = prompts_service.suggestion_for(session, settings, user, prompt,
-                                                context=context)
+    context = context or prompts.touch_contexts(session, [prompt])[prompt.id]
+    suggestion = prompts.suggestion_for(session, settings, user, prompt, context=context)
     touches = context.touches_before + 1
     meeting, followup = prompt.meeting, prompt.followup
     if meeting is not None:
@@ -106,25 +106,15 @@ def _answer_defaults(prompt: Prompt, suggestion: Suggestion, return_to: str) -> 
 def inbox() -> str:
     session = get_session()
     user: User = current_user
-    prompts_service.wake_snoozed(session, datetime.now(UTC), user.id)
+    prompts.wake_snoozed(session, datetime.now(UTC), user.id)
     page = max(request.args.get("page", 1, type=int) or 1, 1)
-    query = prompts_service.prompts_query(user, "pending")
-    pending = list(session.scalars(query.limit(PAGE_SIZE).offset((page - 1) * PAGE_SIZE)))
-    contexts = prompts_service.touch_contexts(session, pending)
-    total = session.scalar(select(func.count()).select_from(query.order_by(None).subquery())) or 0
-    unplanned_ids = prompts_service.deals_without_next_touch(session, user)
-    unplanned = list(session.scalars(
-        select(Deal).where(Deal.id.in_(unplanned_ids)).order_by(Deal.name).limit(20)))
-    snoozed = session.scalar(select(func.count(Prompt.id)).where(
-        Prompt.user_id == user.id, Prompt.status == "snoozed")) or 0
-    has_sources = session.scalar(
-        select(Source.id).where(Source.user_id == user.id).limit(1)) is not None
+    found = prompts.read_inbox(session, user, page=page, page_size=PAGE_SIZE)
     return render_template(
         "inbox.html",
-        views=[prompt_view(session, user, prompt, context=contexts[prompt.id])
-               for prompt in pending],
-        total=total, page=page, pages=max(1, -(-total // PAGE_SIZE)),
-        unplanned=unplanned, unplanned_count=len(unplanned_ids), snoozed=snoozed,
-        has_sources=has_sources,
+        views=[prompt_view(session, user, prompt, context=found.contexts[prompt.id])
+               for prompt in found.pending],
+        total=found.total, page=page, pages=max(1, -(-found.total // PAGE_SIZE)),
+        unplanned=found.unplanned, unplanned_count=found.unplanned_count,
+        snoozed=found.snoozed, has_sources=found.has_sources,
     )
 

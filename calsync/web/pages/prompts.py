@@ -6,6 +6,7 @@ Answer, snooze, dismiss and "it didn't happen" post here from the inbox and the 
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
 from flask import flash, redirect, render_template, url_for
@@ -15,9 +16,7 @@ from wtforms.fields.choices import SelectChoice
 
 from calsync.db import get_session
 from calsync.errors import ValidationFailed
-from calsync.models import Deal, Prompt, User
-from calsync.services import answers, cadences, deals
-from calsync.services import prompts as prompts_service
+from calsync.services import answers, cadences, deals, prompts
 from calsync.services.answers import Answer, NextStep
 from calsync.web import current_settings
 from calsync.web.pages import bp
@@ -25,6 +24,11 @@ from calsync.web.pages.display import combine, label, when
 from calsync.web.pages.forms import AnswerForm, DidntHappenForm, DismissForm, MoveForm, SnoozeForm
 from calsync.web.pages.inbox import prompt_view
 
+if TYPE_CHECKING:
+    from calsync.models import Deal, Prompt, User
+
+# The deals a touch can be moved to on its page: the newest ones.
+MOVE_CHOICES = 500
 # Where a service's field name shows up on the answer form.
 ANSWER_FIELDS = {
     "outcome": "outcome", "note": "note", "no_reason": "no_reason",
@@ -34,7 +38,7 @@ ANSWER_FIELDS = {
 
 
 def _prompt(prompt_id: int) -> Prompt:
-    return prompts_service.get_prompt(get_session(), current_user, prompt_id)
+    return prompts.get_prompt(get_session(), current_user, prompt_id)
 
 
 def _back(prompt: Prompt, return_to: str | None) -> Response:
@@ -46,7 +50,7 @@ def _back(prompt: Prompt, return_to: str | None) -> Response:
 def _move_form(user: User, prompt: Prompt) -> MoveForm:
     form = MoveForm(formdata=None, data={"deal_id": prompt.deal_id or 0})
     choices = [SelectChoice(str(deal.id), f"{deal.name} ({deal.status})")
-               for deal in get_session().scalars(deals.deals_query(user).limit(500))]
+               for deal in deals.list_deals(get_session(), user, limit=MOVE_CHOICES).items]
     form.deal_id.choices = [SelectChoice("0", "— pick a deal —"), *choices]
     return form
 

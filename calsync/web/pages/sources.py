@@ -9,15 +9,12 @@ from typing import Any
 
 from flask import flash, redirect, render_template, url_for
 from flask_login import current_user, login_required
-from sqlalchemy import func, select
 from werkzeug.wrappers import Response
 from wtforms import Field
 
 from calsync.db import get_session
 from calsync.errors import LimitReached, ValidationFailed
-from calsync.jobs import queue
-from calsync.models import Meeting, Prompt, Source, User
-from calsync.services import samples
+from calsync.services import meetings, samples
 from calsync.services import sources as sources_service
 from calsync.services.google import connections
 from calsync.web import current_settings
@@ -30,11 +27,9 @@ STATUS_LABELS = {"new": "Waiting for its first sync", "ok": "OK", "syncing": "Sy
 
 def _render_list(url_form: AddUrlForm | None = None, upload_form: UploadForm | None = None,
                  status: int = 200) -> tuple[str, int]:
-    user: User = current_user
-    session = get_session()
     return render_template(
         "sources.html",
-        sources=sources_service.user_sources(session, user),
+        sources=sources_service.list_sources(get_session(), current_user).items,
         url_form=url_form or AddUrlForm(formdata=None),
         upload_form=upload_form or UploadForm(formdata=None),
         sample_form=ActionForm(formdata=None),
@@ -47,13 +42,6 @@ def _render_list(url_form: AddUrlForm | None = None, upload_form: UploadForm | N
 @login_required
 def sources() -> tuple[str, int]:
     return _render_list()
-
-
-def _added(source: Source) -> Response:
-    get_session().commit()
-    queue.enqueue("sync_source", source.id)
-    flash(f"Added “{source.name}”. calsync is reading it now.")
-    return redirect(url_for("pages.source", source_id=source.id))
 
 
 @bp.post("/sources/url")
@@ -83,14 +71,15 @@ def add_upload() -> Response | tuple[str, int]:
 def _add(form: AddUrlForm | UploadForm, where: Field, **source: Any) -> Response | None:
     """Add the source and go to it; on a refusal put the message beside its field."""
     try:
-        added = sources_service.add_source(
+        added = sources_service.add_and_sync(
             get_session(), current_user, kind="ics", max_bytes=current_settings().fetch_max_bytes,
             max_sources=current_settings().max_sources_per_user, **source)
     except ValidationFailed as error:
         field = form.name if error.field == "name" else where
         field.errors = [*field.errors, error.message]
         return None
-    return _added(added)
+    flash(f"Added “{added.name}”. calsync is reading it now.")
+    return redirect(url_for("pages.source", source_id=added.id))
 
 
 @bp.post("/sources/sample")
@@ -116,20 +105,16 @@ def add_sample() -> Response:
 def source(source_id: int) -> str:
     session = get_session()
     source = sources_service.get_source(session, current_user, source_id)
-    meetings = session.scalar(select(func.count(Meeting.id)).where(
-        Meeting.source_id == source.id, Meeting.status == "confirmed")) or 0
-    answered = session.scalar(
-        select(func.count(Prompt.id)).join(Meeting, Prompt.meeting_id == Meeting.id)
-        .where(Meeting.source_id == source.id, Prompt.status == "answered")) or 0
-    return render_template("source.html", source=source, meetings=meetings, answered=answered,
-                           action=ActionForm(formdata=None), status_labels=STATUS_LABELS)
+    counts = meetings.source_meetings(session, source)
+    return render_template("source.html", source=source, meetings=counts.confirmed,
+                           answered=counts.answered, action=ActionForm(formdata=None),
+                           status_labels=STATUS_LABELS)
 
 
 @bp.post("/sources/<int:source_id>/sync")
 @login_required
 def sync_now(source_id: int) -> Response:
-    source = sources_service.get_source(get_session(), current_user, source_id)
-    queue.enqueue("sync_source", source.id)
+    source = sources_service.sync_now(get_session(), current_user, source_id)
     flash(f"Syncing “{source.name}” now.")
     return redirect(url_for("pages.source", source_id=source.id))
 
