@@ -14,6 +14,7 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 
 from calsync import db, logs
 from calsync.config import Settings
+from calsync.domain.vocabulary import VOCABULARIES
 from calsync.jobs import queue as tasks
 from calsync.web import headers, register_blueprints, throttle
 
@@ -26,6 +27,8 @@ def create_app(config: Settings | Mapping[str, Any] | None = None) -> Flask:
     app = Flask(__name__, template_folder="templates", static_folder="static")
     app.config.update(_flask_config(settings))
     app.extensions["calsync.settings"] = settings
+    # Templates compare states with members by name: p.status == PromptStatus.SNOOZED.
+    app.jinja_env.globals.update({vocabulary.__name__: vocabulary for vocabulary in VOCABULARIES})
     db.init_app(app, settings)
     logs.init_app(app)
     tasks.init_app(app, settings)

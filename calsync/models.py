@@ -6,7 +6,8 @@ Schema changes go through Alembic migrations in `calsync/migrations/`, never cre
 from __future__ import annotations
 
 from datetime import UTC, date, datetime
-from typing import Any
+from enum import StrEnum
+from typing import Any, TypeVar
 
 from sqlalchemy import (
     JSON,
@@ -23,8 +24,34 @@ from sqlalchemy import (
     Text,
     TypeDecorator,
     UniqueConstraint,
+    event,
 )
-from sqlalchemy.orm import DeclarativeBase, Mapped, deferred, mapped_column, relationship
+from sqlalchemy.orm import (
+    DeclarativeBase,
+    Mapped,
+    Mapper,
+    deferred,
+    mapped_column,
+    relationship,
+)
+
+from calsync.domain.vocabulary import (
+    Channel,
+    DealStatus,
+    DismissReason,
+    FollowUpStatus,
+    MeetingStatus,
+    NoReason,
+    OAuthPurpose,
+    OutboxStatus,
+    Outcome,
+    PromptStatus,
+    SkipReason,
+    SourceStatus,
+    WriteStatus,
+)
+
+E = TypeVar("E", bound=StrEnum)
 
 
 def utcnow() -> datetime:
@@ -48,6 +75,25 @@ class UTCDateTime(TypeDecorator[datetime]):
         return None if value is None else value.replace(tzinfo=UTC)
 
 
+class Vocabulary(TypeDecorator[E]):
+    """A vocabulary (calsync.domain.vocabulary) stored as its plain string, so the column
+    stays a VARCHAR of the same length; rows load with the member, and a value outside the
+    vocabulary is refused before it reaches the database."""
+
+    impl = String
+    cache_ok = True
+
+    def __init__(self, vocabulary: type[E], length: int) -> None:
+        super().__init__(length)
+        self.vocabulary = vocabulary
+
+    def process_bind_param(self, value: str | None, dialect: Any) -> str | None:
+        return None if value is None else self.vocabulary(value).value
+
+    def process_result_value(self, value: str | None, dialect: Any) -> E | None:
+        return None if value is None else self.vocabulary(value)
+
+
 class Base(DeclarativeBase):
     metadata = MetaData(naming_convention={
         "ix": "ix_%(column_0_label)s",
@@ -56,6 +102,24 @@ class Base(DeclarativeBase):
         "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
         "pk": "pk_%(table_name)s",
     })
+
+
+@event.listens_for(Base, "mapper_configured", propagate=True)
+def _members_on_assignment(mapper: Mapper[Any], cls: type[Base]) -> None:
+    """A string assigned to a vocabulary column becomes its member at once, as a loaded one
+    is, so such an attribute never holds a bare string and a misspelt state fails where it
+    is written."""
+    for attribute in mapper.column_attrs:
+        column_type = attribute.columns[0].type
+        if isinstance(column_type, Vocabulary):
+            event.listen(attribute.class_attribute, "set",
+                         _to_member(column_type.vocabulary), retval=True)
+
+
+def _to_member(vocabulary: type[E]) -> Any:
+    def on_set(target: Base, value: str | None, old: Any, initiator: Any) -> E | None:
+        return None if value is None else vocabulary(value)
+    return on_set
 
 
 def _owner() -> Mapped[int]:
@@ -139,7 +203,8 @@ class Source(Base):
     credentials: Mapped[str | None] = deferred(mapped_column(Text))
     options: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     # Sync state is data: status, cursor, last success and error, failures, next try.
-    status: Mapped[str] = mapped_column(String(32), default="new")
+    status: Mapped[SourceStatus] = mapped_column(Vocabulary(SourceStatus, 32),
+                                                 default=SourceStatus.NEW)
     cursor: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     last_synced_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     last_attempt_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
@@ -182,7 +247,8 @@ class Meeting(Base):
     all_day: Mapped[bool] = mapped_column(Boolean, default=False)
     start_date: Mapped[date | None] = mapped_column(Date)
     end_date: Mapped[date | None] = mapped_column(Date)
-    status: Mapped[str] = mapped_column(String(16), default="confirmed")
+    status: Mapped[MeetingStatus] = mapped_column(Vocabulary(MeetingStatus, 16),
+                                                  default=MeetingStatus.CONFIRMED)
     attendees: Mapped[list[dict[str, str]]] = mapped_column(JSON, default=list)
     # How many attendees the source listed; `attendees` keeps at most
     # CALSYNC_MAX_ATTENDEES_PER_MEETING of them (0 on rows stored before the count was).
@@ -195,7 +261,7 @@ class Meeting(Base):
     content_hash: Mapped[str] = mapped_column(String(64), default="")
     # Why this meeting gets no prompt (internal, keyword...), so the minute tick does not
     # judge it again; cleared when the meeting or the user's rules change.
-    prompt_skip: Mapped[str | None] = mapped_column(String(32))
+    prompt_skip: Mapped[SkipReason | None] = mapped_column(Vocabulary(SkipReason, 32))
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     source: Mapped[Source | None] = relationship()
@@ -216,7 +282,8 @@ class Deal(Base):
     # The counterpart's grouping key (an email domain, a normalised title); None when the
     # user made the deal by hand.
     key: Mapped[str | None] = mapped_column(String(300))
-    status: Mapped[str] = mapped_column(String(16), default="open")
+    status: Mapped[DealStatus] = mapped_column(Vocabulary(DealStatus, 16),
+                                               default=DealStatus.OPEN)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
@@ -231,9 +298,10 @@ class FollowUp(Base):
     summary: Mapped[str] = mapped_column(Text)
     start: Mapped[datetime] = mapped_column(UTCDateTime)
     end: Mapped[datetime] = mapped_column(UTCDateTime)
-    channel: Mapped[str] = mapped_column(String(16))
+    channel: Mapped[Channel] = mapped_column(Vocabulary(Channel, 16))
     note: Mapped[str] = mapped_column(Text, default="")
-    status: Mapped[str] = mapped_column(String(16), default="planned")
+    status: Mapped[FollowUpStatus] = mapped_column(Vocabulary(FollowUpStatus, 16),
+                                                   default=FollowUpStatus.PLANNED)
     sequence: Mapped[int] = mapped_column(Integer, default=0)
     changed_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     cancelled_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
@@ -241,7 +309,8 @@ class FollowUp(Base):
     # Write-back to the user's calendar: which source receives it, and how it went.
     target_source_id: Mapped[int | None] = mapped_column(
         ForeignKey("sources.id", ondelete="SET NULL"))
-    write_status: Mapped[str] = mapped_column(String(16), default="not_applicable")
+    write_status: Mapped[WriteStatus] = mapped_column(Vocabulary(WriteStatus, 16),
+                                                      default=WriteStatus.NOT_APPLICABLE)
     write_error: Mapped[str | None] = mapped_column(Text)
     remote_calendar_id: Mapped[str | None] = mapped_column(String(1024))
     remote_event_id: Mapped[str | None] = mapped_column(String(1024))
@@ -257,9 +326,9 @@ class FollowUp(Base):
 
     def cancel(self, now: datetime) -> bool:
         """Mark it cancelled (kept in the feed for a while); False if it already was."""
-        if self.status == "cancelled":
+        if self.status is FollowUpStatus.CANCELLED:
             return False
-        self.status = "cancelled"
+        self.status = FollowUpStatus.CANCELLED
         self.cancelled_at = now
         self.changed_at = now
         self.sequence += 1
@@ -282,11 +351,12 @@ class Prompt(Base):
         ForeignKey("deals.id", ondelete="SET NULL"), index=True)
     # When the touch happened (its end): orders the inbox and anchors the cadence.
     touch_at: Mapped[datetime] = mapped_column(UTCDateTime)
-    status: Mapped[str] = mapped_column(String(16), default="pending")
-    outcome: Mapped[str | None] = mapped_column(String(16))
+    status: Mapped[PromptStatus] = mapped_column(Vocabulary(PromptStatus, 16),
+                                                 default=PromptStatus.PENDING)
+    outcome: Mapped[Outcome | None] = mapped_column(Vocabulary(Outcome, 16))
     note: Mapped[str] = mapped_column(Text, default="")
-    no_reason: Mapped[str | None] = mapped_column(String(32))
-    dismiss_reason: Mapped[str | None] = mapped_column(String(32))
+    no_reason: Mapped[NoReason | None] = mapped_column(Vocabulary(NoReason, 32))
+    dismiss_reason: Mapped[DismissReason | None] = mapped_column(Vocabulary(DismissReason, 32))
     snoozed_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
     # The follow-up this prompt's answer planned (a next step, or a reschedule).
     planned_followup_id: Mapped[int | None] = mapped_column(
@@ -340,7 +410,8 @@ class OutboxEntry(Base):
         ForeignKey("followups.id", ondelete="CASCADE"), index=True)
     source_id: Mapped[int | None] = mapped_column(ForeignKey("sources.id", ondelete="CASCADE"))
     payload: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
-    status: Mapped[str] = mapped_column(String(16), default="pending")  # pending|done|failed
+    status: Mapped[OutboxStatus] = mapped_column(Vocabulary(OutboxStatus, 16),
+                                                 default=OutboxStatus.PENDING)
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     next_attempt_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     last_error: Mapped[str | None] = mapped_column(Text)
@@ -373,7 +444,7 @@ class OAuthState(Base):
     __tablename__ = "oauth_states"
 
     state: Mapped[str] = mapped_column(String(128), primary_key=True)
-    purpose: Mapped[str] = mapped_column(String(16))  # connect | signin
+    purpose: Mapped[OAuthPurpose] = mapped_column(Vocabulary(OAuthPurpose, 16))
     user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
     code_verifier: Mapped[str] = mapped_column(String(256))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

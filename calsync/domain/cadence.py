@@ -5,23 +5,16 @@ Spacing grows touch by touch, 5-7 touches is usual, the promised channel is kept
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, fields, replace
 from datetime import UTC, date, datetime, time, timedelta
 from itertools import pairwise
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from calsync.domain.deals import CHANNELS
+from calsync.domain.vocabulary import Channel
 
 DAY_NAMES: tuple[str, ...] = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
-
-_CHANNEL_PHRASES = {
-    "call": "with a call",
-    "email": "by email",
-    "meeting": "in a meeting",
-    "visit": "with a visit",
-}
 
 
 class CadenceError(ValueError):
@@ -46,7 +39,7 @@ class Cadence:
     usual_hour: int = 10
     usual_minute: int = 0
     working_days: frozenset[int] = frozenset({0, 1, 2, 3, 4})  # Monday=0
-    default_channel: str = "email"
+    default_channel: Channel = Channel.EMAIL
     default_duration_minutes: int = 30
 
     def __post_init__(self) -> None:
@@ -87,7 +80,7 @@ class Cadence:
 class Suggestion:
     start: datetime  # aware, in the user's zone
     duration_minutes: int
-    channel: str
+    channel: Channel
     touch_number: int  # the number the suggested touch would have (touches + 1)
     suggest_close: bool  # after suggest_close_after touches without a definite answer
     message: str  # a sentence for the prompt
@@ -110,12 +103,12 @@ def suggest_next(
     if start < now:
         # Answered late: the cadence's day has passed, so the soonest usual slot instead.
         start = _next_slot_after(cadence, now, tz)
-    channel = last_channel or cadence.default_channel  # keep the channel that was promised
+    # Keep the channel that was promised.
+    channel = Channel(last_channel or cadence.default_channel)
     touch_number = touches + 1
     suggest_close = touches >= cadence.suggest_close_after
     when = _when(start, now.astimezone(tz))
-    how = _CHANNEL_PHRASES.get(channel, "")
-    action = " ".join(part for part in ("follow up", how, when) if part)
+    action = " ".join(part for part in ("follow up", channel.phrase, when) if part)
     if suggest_close:
         message = (
             f"That was touch {touches} without a definite answer ({_usual(cadence)}): "
@@ -215,7 +208,7 @@ def _require_aware(**moments: datetime) -> None:
 def _whole(key: str, value: Any) -> int:
     if not _is_whole(value):
         raise CadenceError(key, "a whole number", value)
-    return value
+    return int(value)
 
 
 def _whole_list(key: str, value: Any) -> tuple[int, ...]:
@@ -231,7 +224,7 @@ def _day(key: str, value: Any) -> int:
     if isinstance(value, str) and value.strip().lower()[:3] in DAY_NAMES:
         return DAY_NAMES.index(value.strip().lower()[:3])
     if _is_whole(value) and 0 <= value <= 6:
-        return value
+        return int(value)
     raise CadenceError(key, 'a list of weekdays like "mon" (or 0-6, Monday=0)', value)
 
 
@@ -247,7 +240,15 @@ def _text(key: str, value: Any) -> str:
     return value.strip().lower()
 
 
-_CONVERTERS = {
+def _channel(key: str, value: Any) -> Channel:
+    text = _text(key, value)
+    if text not in set(Channel):
+        raise CadenceError(key, f"one of {', '.join(Channel)}", text)
+    return Channel(text)
+
+
+# Each setting's reader: checks the TOML value's type and gives the field's.
+_CONVERTERS: dict[str, Callable[[str, Any], Any]] = {
     "gaps_days": _whole_list,
     "usual_touches": _whole_list,
     "suggest_close_after": _whole,
@@ -255,7 +256,7 @@ _CONVERTERS = {
     "usual_hour": _whole,
     "usual_minute": _whole,
     "working_days": _days_list,
-    "default_channel": _text,
+    "default_channel": _channel,
     "default_duration_minutes": _whole,
 }
 
@@ -281,8 +282,7 @@ def _validate(c: Cadence) -> None:
     if not c.working_days or not c.working_days <= frozenset(range(7)):
         expected = "at least one weekday (Monday=0 to Sunday=6)"
         raise CadenceError("working_days", expected, c.working_days)
-    if c.default_channel not in CHANNELS:
-        raise CadenceError("default_channel", f"one of {', '.join(CHANNELS)}", c.default_channel)
+    _channel("default_channel", c.default_channel)
 
 
 def _is_whole(value: Any) -> bool:

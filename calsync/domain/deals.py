@@ -14,18 +14,12 @@ from datetime import datetime
 
 from calsync.domain.meeting import MeetingData
 from calsync.domain.prompting import PromptRules, clean_email, external_people, is_public_domain
+from calsync.domain.vocabulary import Channel, DealStatus, NoReason, Outcome
 
-OUTCOMES: tuple[str, ...] = ("yes", "no", "next_step")
-NO_REASONS: tuple[str, ...] = (
-    "not_interested",
-    "no_budget",
-    "chose_competitor",
-    "bad_timing",
-    "other",
-)
-CHANNELS: tuple[str, ...] = ("call", "email", "meeting", "visit", "other")
-
-_STATUS_OF_OUTCOME = {"yes": "won", "no": "lost", "next_step": "open"}
+# The vocabularies' values in order, for the callers that list or check them as a tuple.
+OUTCOMES: tuple[Outcome, ...] = tuple(Outcome)
+NO_REASONS: tuple[NoReason, ...] = tuple(NoReason)
+CHANNELS: tuple[Channel, ...] = tuple(Channel)
 
 
 @dataclass(frozen=True)
@@ -104,16 +98,16 @@ def normalise_title(title: str) -> str:
     return _strip_word_affixes(text)
 
 
-def deal_status(answers: Sequence[tuple[datetime, str]]) -> str:
+def deal_status(answers: Sequence[tuple[datetime, str]]) -> DealStatus:
     """The deal's status, open, won or lost: the latest touch decides, so a later yes wins."""
     for _, outcome in answers:
-        if outcome not in _STATUS_OF_OUTCOME:
+        if outcome not in OUTCOMES:
             raise ValueError(f"outcome must be one of {', '.join(OUTCOMES)}, not {outcome!r}")
     if not answers:
-        return "open"
+        return DealStatus.OPEN
     # On equal times the answer given later in the sequence wins.
     _, _, latest = max((at, index, outcome) for index, (at, outcome) in enumerate(answers))
-    return _STATUS_OF_OUTCOME[latest]
+    return Outcome(latest).deal_status
 
 
 def _strip_colon_prefixes(text: str) -> str:

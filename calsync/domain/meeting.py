@@ -8,6 +8,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 
+from calsync.domain.vocabulary import MeetingStatus
+
 
 @dataclass(frozen=True)
 class Attendee:
@@ -37,7 +39,7 @@ class MeetingData:
     all_day: bool = False
     start_date: date | None = None
     end_date: date | None = None
-    status: str = "confirmed"  # confirmed | cancelled
+    status: MeetingStatus = MeetingStatus.CONFIRMED
     attendees: tuple[Attendee, ...] = ()
     organizer: str = ""
     location: str = ""

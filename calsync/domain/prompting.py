@@ -11,6 +11,7 @@ from datetime import datetime, timedelta
 from functools import lru_cache
 
 from calsync.domain.meeting import Attendee, MeetingData
+from calsync.domain.vocabulary import MeetingStatus, SkipReason
 
 # Free mail providers: a colleague never shares one of these with you by employment, so
 # they never make anyone internal, and each address on them is its own counterpart.
@@ -81,30 +82,28 @@ class PromptRules:
 @dataclass(frozen=True)
 class Decision:
     prompt: bool
-    # A stable code: ok, all_day, cancelled, declined, not_ended, too_old,
-    # internal_only, keyword.
-    reason: str
+    reason: SkipReason  # NOT_SKIPPED when `prompt`
     detail: str = ""
 
 
 def prompt_decision(meeting: MeetingData, rules: PromptRules, now: datetime) -> Decision:
     """Whether to ask about `meeting` at `now`; the first rule that skips it is the reason."""
     if meeting.all_day:
-        return Decision(False, "all_day")
-    if meeting.status.lower() == "cancelled":
-        return Decision(False, "cancelled")
+        return Decision(False, SkipReason.ALL_DAY)
+    if meeting.status.lower() == MeetingStatus.CANCELLED:
+        return Decision(False, SkipReason.CANCELLED)
     if _user_declined(meeting, rules):
-        return Decision(False, "declined")
+        return Decision(False, SkipReason.DECLINED)
     if meeting.end + rules.grace > now:
-        return Decision(False, "not_ended")
+        return Decision(False, SkipReason.NOT_ENDED)
     if now - meeting.end > rules.lookback:
-        return Decision(False, "too_old")
+        return Decision(False, SkipReason.TOO_OLD)
     if _lists_people(meeting, rules) and not external_people(meeting, rules):
-        return Decision(False, "internal_only")
+        return Decision(False, SkipReason.INTERNAL_ONLY)
     keyword = matched_keyword(meeting.title, rules.skip_keywords)
     if keyword is not None:
-        return Decision(False, "keyword", keyword)
-    return Decision(True, "ok")
+        return Decision(False, SkipReason.KEYWORD, keyword)
+    return Decision(True, SkipReason.NOT_SKIPPED)
 
 
 def is_internal(email: str, rules: PromptRules) -> bool:

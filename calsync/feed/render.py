@@ -16,21 +16,17 @@ from icalendar import Calendar, Event
 from icalendar.prop import vText
 
 from calsync.domain.text import calendar_text
+from calsync.domain.vocabulary import Channel, FollowUpStatus
 from calsync.feed.vtimezone import vtimezone_for
 
 PRODID = "-//calsync//calsync follow-ups//EN"
 CANCELLED_KEEP_DAYS = 30
 
-CHANNEL_LABELS = {
-    "call": "Call",
-    "email": "Email",
-    "meeting": "Meeting",
-    "visit": "Visit",
-    "other": "Follow-up",
-}
 # RFC 5545 3.8.1.11: a done follow-up still happened, so it stays CONFIRMED.
-EVENT_STATUS = {"planned": "CONFIRMED", "done": "CONFIRMED", "cancelled": "CANCELLED"}
+EVENT_STATUS = {FollowUpStatus.PLANNED: "CONFIRMED", FollowUpStatus.DONE: "CONFIRMED",
+                FollowUpStatus.CANCELLED: "CANCELLED"}
 
+_CHANNELS = frozenset(Channel)
 _TEXT_SPECIALS = re.compile(r"[\\;,\n]")
 _TEXT_ESCAPES = {"\\": "\\\\", ";": "\\;", ",": "\\,", "\n": "\\n"}
 
@@ -43,9 +39,9 @@ class FeedEvent:
     summary: str  # the follow-up's summary ("what")
     start: datetime
     end: datetime
-    channel: str  # call | email | meeting | visit | other
+    channel: str  # a Channel; any other text is shown as written
     note: str
-    status: str  # planned | done | cancelled
+    status: FollowUpStatus
     sequence: int  # bumped on each change
     changed_at: datetime  # UTC; the follow-up's last change
     cancelled_at: datetime | None
@@ -156,11 +152,13 @@ def _description(label: str, event: FeedEvent) -> str:
 
 
 def _channel_label(channel: str) -> str:
-    return CHANNEL_LABELS.get(channel, channel.strip().capitalize() or CHANNEL_LABELS["other"])
+    if channel in _CHANNELS:
+        return Channel(channel).event_label
+    return channel.strip().capitalize() or Channel.OTHER.event_label
 
 
 def _expired(event: FeedEvent, cutoff: datetime) -> bool:
-    if event.status != "cancelled":
+    if event.status != FollowUpStatus.CANCELLED:
         return False
     # Without a cancellation time the last change is the best evidence of when it happened.
     cancelled_at = event.cancelled_at or event.changed_at

@@ -15,6 +15,7 @@ from zoneinfo import ZoneInfo
 
 from calsync.config import Settings
 from calsync.domain.meeting import MeetingData
+from calsync.domain.vocabulary import FollowUpStatus
 from calsync.errors import UnsupportedOperation
 
 
@@ -48,7 +49,7 @@ class OutgoingEvent:
     start: datetime
     end: datetime
     timezone: str
-    status: str  # planned | done | cancelled
+    status: FollowUpStatus
     reminder_minutes: int
     private_properties: Mapping[str, str]
     etag: str = ""

@@ -24,6 +24,7 @@ from googleapiclient.discovery import build
 from googleapiclient.errors import HttpError
 
 from calsync.config import Settings
+from calsync.domain.vocabulary import SourceStatus
 from calsync.errors import SourceError
 
 log = logging.getLogger(__name__)
@@ -89,7 +90,7 @@ def keep_refreshed(credentials: Credentials, data: dict[str, Any]) -> None:
 def calendar_service(settings: Settings, data: dict[str, Any] | None) -> Iterator[Any]:
     """A Calendar v3 service for one account; refreshed tokens land back in `data` on exit."""
     if not data or not (data.get("token") or data.get("refresh_token")):
-        raise SourceError(RECONNECT, status="needs_reconnect")
+        raise SourceError(RECONNECT, status=SourceStatus.NEEDS_RECONNECT)
     credentials = to_credentials(settings, data)
     http = google_auth_httplib2.AuthorizedHttp(
         credentials, http=httplib2.Http(timeout=settings.fetch_timeout_seconds))
@@ -117,7 +118,7 @@ def execute(request: Any) -> Any:
         except HttpError as exc:
             if exc.status_code == 401:
                 # google-auth already refreshed once and Google still says no.
-                raise SourceError(RECONNECT, status="needs_reconnect") from exc
+                raise SourceError(RECONNECT, status=SourceStatus.NEEDS_RECONNECT) from exc
             if not retryable(exc):
                 raise
             wait = max(wait, min(_retry_after(exc), MAX_DELAY))
@@ -161,7 +162,7 @@ def refresh_failure(exc: RefreshError) -> SourceError:
         log.error("Google refused calsync's OAuth client: %s", details.get("error"))
         return SourceError("Google refused calsync's own OAuth client; the administrator must "
                            "check GOOGLE_CLIENT_ID and GOOGLE_CLIENT_SECRET.")
-    return SourceError(RECONNECT, status="needs_reconnect")
+    return SourceError(RECONNECT, status=SourceStatus.NEEDS_RECONNECT)
 
 
 def source_error(exc: HttpError, calendar: str, doing: str = "read") -> SourceError:
@@ -171,9 +172,9 @@ def source_error(exc: HttpError, calendar: str, doing: str = "read") -> SourceEr
     if status == 404:
         return SourceError(f"The Google calendar “{calendar}” no longer exists, or calsync "
                            "may no longer see it: pick the calendars to use again.",
-                           status="disabled")
+                           status=SourceStatus.DISABLED)
     if status == 403 and reason == "insufficientPermissions":
-        return SourceError(RECONNECT, status="needs_reconnect")
+        return SourceError(RECONNECT, status=SourceStatus.NEEDS_RECONNECT)
     if status == 403:
         return SourceError(f"Google does not let calsync {doing} “{calendar}”: check that "
                            "you own it or may change it, or pick another calendar.")

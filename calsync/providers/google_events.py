@@ -9,6 +9,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from calsync.domain.meeting import Attendee, MeetingData
 from calsync.domain.text import calendar_text
+from calsync.domain.vocabulary import MeetingStatus
 from calsync.providers.base import FOLLOWUP_MARK, OutgoingEvent, ReadContext
 
 DESCRIPTION_LIMIT = 10_000
@@ -93,7 +94,9 @@ def to_meeting(item: dict[str, Any], zone: ZoneInfo) -> MeetingData:
         all_day=start_date is not None,
         start_date=start_date,
         end_date=end_date,
-        status="cancelled" if item.get("status") == "cancelled" else "confirmed",
+        # Google's own event status, read into ours.
+        status=(MeetingStatus.CANCELLED if item.get("status") == "cancelled"
+                else MeetingStatus.CONFIRMED),
         attendees=attendees,
         organizer=str((item.get("organizer") or {}).get("email", "")).lower(),
         location=str(item.get("location", "")),

@@ -23,6 +23,7 @@ from recurring_ical_events import Occurrence
 
 from calsync.config import Settings
 from calsync.domain.meeting import Attendee, MeetingData
+from calsync.domain.vocabulary import MeetingStatus
 from calsync.errors import SourceError
 from calsync.providers.base import ReadContext
 from calsync.providers.ics_repair import (
@@ -351,8 +352,8 @@ def to_meeting(component: icalendar.cal.Component, recurring: bool, tz: tzinfo,
         recurrence_id=recurrence_id,
         title=_text(component.get("SUMMARY"))[:1000],
         **_times(component["DTSTART"].dt, _end_of(component), tz),
-        status="cancelled" if _text(component.get("STATUS")).upper() == "CANCELLED"
-        else "confirmed",
+        status=(MeetingStatus.CANCELLED if _text(component.get("STATUS")).upper() == "CANCELLED"
+                else MeetingStatus.CONFIRMED),
         attendees=_attendees(component.get("ATTENDEE"), people),
         organizer=_email(component.get("ORGANIZER"))[:320],
         location=_text(component.get("LOCATION"))[:1000],

@@ -1,30 +1,44 @@
 """The API's response shapes as pydantic models: responses are built through them, and the
-OpenAPI document is generated from them, so the two cannot drift apart.
+OpenAPI document is generated from them, so the two cannot drift apart. States and codes are
+calsync.domain.vocabulary's, as the API reads and documents them.
 """
 
 from __future__ import annotations
 
 from datetime import UTC, date, datetime
+from enum import StrEnum
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, PlainSerializer, WithJsonSchema
+from pydantic import BaseModel, ConfigDict, GetCoreSchemaHandler, PlainSerializer, WithJsonSchema
+from pydantic_core import CoreSchema, core_schema
 
-from calsync.domain.deals import CHANNELS, NO_REASONS, OUTCOMES
-from calsync.services.sources import STATUSES as SOURCE_STATUSES
+from calsync.domain import vocabulary
 
-PROMPT_STATUSES = ("pending", "answered", "dismissed", "snoozed", "withdrawn")
-DEAL_STATUSES = ("open", "won", "lost")
-FOLLOWUP_STATUSES = ("planned", "done", "cancelled")
-WRITE_STATUSES = ("pending", "written", "failed", "not_applicable")
-MEETING_STATUSES = ("confirmed", "cancelled")
 
-SourceStatus = Literal[SOURCE_STATUSES]  # type: ignore[valid-type]
-PromptStatus = Literal[PROMPT_STATUSES]  # type: ignore[valid-type]
-DealStatus = Literal[DEAL_STATUSES]  # type: ignore[valid-type]
-FollowUpStatus = Literal[FOLLOWUP_STATUSES]  # type: ignore[valid-type]
-Channel = Literal[CHANNELS]  # type: ignore[valid-type]
-Outcome = Literal[OUTCOMES]  # type: ignore[valid-type]
-NoReason = Literal[NO_REASONS]  # type: ignore[valid-type]
+class _Values:
+    """A vocabulary as the API reads and documents it: the Literal of its values, listed in
+    place in the document (a plain enum would be a shared schema the fields refer to), and
+    the member once validated. JSON has no members, so this holds in strict bodies too."""
+
+    def __get_pydantic_core_schema__(self, source: type[StrEnum],
+                                     handler: GetCoreSchemaHandler) -> CoreSchema:
+        # A Literal built at run time: pydantic reads it, a type checker cannot.
+        values = Literal[tuple(member.value for member in source)]  # type: ignore[valid-type]
+        return core_schema.no_info_after_validator_function(source, handler.generate_schema(values))
+
+
+_VALUES = _Values()
+SourceStatus = Annotated[vocabulary.SourceStatus, _VALUES]
+MeetingStatus = Annotated[vocabulary.MeetingStatus, _VALUES]
+PromptStatus = Annotated[vocabulary.PromptStatus, _VALUES]
+DismissReason = Annotated[vocabulary.DismissReason, _VALUES]
+Outcome = Annotated[vocabulary.Outcome, _VALUES]
+NoReason = Annotated[vocabulary.NoReason, _VALUES]
+DealStatus = Annotated[vocabulary.DealStatus, _VALUES]
+Channel = Annotated[vocabulary.Channel, _VALUES]
+FollowUpStatus = Annotated[vocabulary.FollowUpStatus, _VALUES]
+WriteStatus = Annotated[vocabulary.WriteStatus, _VALUES]
+TimelineKind = Annotated[vocabulary.TimelineKind, _VALUES]
 
 
 def utc_iso(moment: datetime) -> str:
@@ -102,7 +116,7 @@ class MeetingOut(Out):
     attendees: list[AttendeeOut]
     # Attendees the source listed beyond `attendees` (calsync stores a bounded number).
     more_attendees: int = 0
-    status: Literal[MEETING_STATUSES]  # type: ignore[valid-type]
+    status: MeetingStatus
 
 
 class DealRef(Out):
@@ -138,7 +152,7 @@ class PromptOut(Out):
     suggestion: SuggestionOut | None  # only while pending or snoozed
     outcome: OutcomeOut | None
     snoozed_until: Time | None
-    dismiss_reason: str | None
+    dismiss_reason: DismissReason | None
 
 
 class FollowUpOut(Out):
@@ -152,7 +166,7 @@ class FollowUpOut(Out):
     status: FollowUpStatus
     # Its event in the user's calendar: pending, written, failed (shown until retried), or
     # not_applicable when no connected calendar receives follow-ups.
-    write_status: Literal[WRITE_STATUSES]  # type: ignore[valid-type]
+    write_status: WriteStatus
     remote_event_id: str | None
 
 
@@ -174,7 +188,7 @@ class DealOut(Out):
 
 class TimelineEntryOut(Out):
     at: Time
-    kind: Literal["touch", "followup"]
+    kind: TimelineKind
     prompt: PromptOut | None = None
     followup: FollowUpOut | None = None
 
