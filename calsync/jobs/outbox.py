@@ -14,6 +14,7 @@ from sqlalchemy import event, or_, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from calsync.config import Settings
+from calsync.domain.backoff import backoff
 from calsync.errors import CalsyncError
 from calsync.jobs import effects
 from calsync.models import FollowUp, OutboxEntry
@@ -21,6 +22,7 @@ from calsync.models import FollowUp, OutboxEntry
 log = logging.getLogger(__name__)
 
 MAX_ATTEMPTS = 10
+FIRST_DELAY = timedelta(seconds=1)
 MAX_DELAY = timedelta(seconds=60)
 
 
@@ -164,8 +166,8 @@ def _failed_attempt(session: Session, entry: OutboxEntry, message: str, transien
 
 def retry_delay(attempts: int) -> timedelta:
     """About 1, 2, 4, 8 ... seconds, capped at a minute, with jitter so retries spread out."""
-    base = min(timedelta(seconds=2 ** (attempts - 1)), MAX_DELAY)
-    return base * random.uniform(0.8, 1.2)  # noqa: S311 - jitter, not a secret
+    wait = backoff(attempts, FIRST_DELAY, MAX_DELAY)
+    return wait * random.uniform(0.8, 1.2)  # noqa: S311 - jitter, not a secret
 
 
 def retry(session: Session, entry: OutboxEntry) -> None:

@@ -20,6 +20,7 @@ from sqlalchemy.orm import Session
 
 from calsync.config import Settings
 from calsync.db import commit_batch
+from calsync.domain.backoff import backoff
 from calsync.domain.meeting import MeetingData
 from calsync.domain.text import calendar_text
 from calsync.errors import SourceError
@@ -31,6 +32,8 @@ from calsync.services.credentials import provider_for
 
 log = logging.getLogger(__name__)
 
+# A transient failure (a timeout, a 5xx) is retried after a minute, then ever later.
+FIRST_RETRY = timedelta(minutes=1)
 MAX_BACKOFF = timedelta(hours=6)
 PAUSED = ("disabled", "needs_reconnect")
 # Rows written per transaction. SQLite has one writer at a time: a long sync commits each
@@ -281,11 +284,11 @@ def _retry_delay(error: SourceError, failures: int, repeated: bool,
                  settings: Settings) -> timedelta:
     interval = timedelta(minutes=settings.sync_interval_minutes)
     if error.transient:
-        return min(timedelta(minutes=2 ** min(failures - 1, 16)), MAX_BACKOFF)
+        return backoff(failures, FIRST_RETRY, MAX_BACKOFF)
     if not repeated:
         return interval  # the user has to fix it; look again at the usual pace
     # The same failure again: nothing changed, so look ever less often, up to the longest
     # wait. A changed calendar is still read at once on "Sync now" or a new upload.
     longest = timedelta(hours=settings.sync_retry_max_hours)
-    return min(interval * 2 ** min(failures - 1, 16), max(longest, interval))
+    return backoff(failures, interval, max(longest, interval))
 
