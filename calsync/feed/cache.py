@@ -39,7 +39,8 @@ def user_by_feed_token(session: Session, token: str) -> User | None:
 
 def current_feed(session: Session, settings: Settings, user: User,
                  now: datetime | None = None) -> FeedState:
-    """The user's feed, re-rendered; stored validators move only when the bytes change."""
+    """The user's feed, re-rendered; stored validators move only when the bytes change.
+    Commits (when anything was stored)."""
     now = (now or datetime.now(UTC)).replace(microsecond=0)
     body = _render(session, settings, user, now)
     etag = strong_etag(body)
@@ -73,6 +74,7 @@ def _render(session: Session, settings: Settings, user: User, now: datetime) -> 
 
 
 def refresh_all(session: Session, settings: Settings) -> None:
-    """Re-render every cached feed, so expired cancellations drop and validators move."""
+    """Re-render every cached feed, so expired cancellations drop and validators move.
+    Each feed is its own unit of work."""
     for user in session.scalars(select(User).join(FeedState, FeedState.user_id == User.id)):
         current_feed(session, settings, user)

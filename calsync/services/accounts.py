@@ -10,7 +10,7 @@ import re
 import secrets
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import delete, func, or_, select, update
+from sqlalchemy import CursorResult, delete, func, or_, select, update
 from sqlalchemy.orm import Session
 from werkzeug.security import check_password_hash, generate_password_hash
 
@@ -145,7 +145,9 @@ def _end_logins(session: Session, user: User, keep: str | None = None) -> int:
                                        LoginSession.revoked_at.is_(None))
     if keep:
         query = query.where(LoginSession.token_hash != _hash_token(keep))
-    return session.execute(query.values(revoked_at=datetime.now(UTC))).rowcount
+    result = session.execute(query.values(revoked_at=datetime.now(UTC)))
+    assert isinstance(result, CursorResult)  # an UPDATE's result counts its rows
+    return result.rowcount
 
 
 def live_logins(session: Session, user: User, lifetime: timedelta) -> int:

@@ -33,7 +33,8 @@ def _load_user(login_token: str) -> User | None:
 
 
 def current_settings() -> Settings:
-    return current_app.extensions["calsync.settings"]
+    settings: Settings = current_app.extensions["calsync.settings"]
+    return settings
 
 
 def absolute_url(path: str) -> str:

@@ -71,7 +71,8 @@ def signup() -> str | Response:
             user = accounts.create_user(get_session(), form.email.data or "",
                                         form.password.data, form.timezone.data or "UTC")
         except ValidationFailed as error:
-            getattr(form, error.field, form.email).errors.append(error.message)
+            field = getattr(form, error.field, form.email)
+            field.errors = [*field.errors, error.message]
         else:
             sign_in(user)
             flash("Welcome to calsync. Add a calendar, or try the sample one.")
@@ -89,7 +90,8 @@ def login() -> str | Response:
         if user is not None:
             sign_in(user)
             return redirect(safe_target(request.args.get("next"), url_for("pages.inbox")))
-        form.password.errors.append("That email and password don't match an account.")
+        form.password.errors = [*form.password.errors,
+                                "That email and password don't match an account."]
     return render_template("login.html", form=form)
 
 

@@ -187,10 +187,10 @@ def calendars(source_id: int) -> Response | tuple[str, int]:
     source = _google_source(source_id)
     error: ValidationFailed | None = None
     if request.method == "POST":  # the app-wide CSRFProtect has checked the token
-        read = request.form.getlist("calendars_read")
-        written = request.form.get("calendar_written", "")
         try:
-            changed = connections.choose_calendars(session, source, read, written)
+            changed = connections.choose_calendars(session, source,
+                                                   request.form.getlist("calendars_read"),
+                                                   request.form.get("calendar_written", ""))
         except ValidationFailed as failed:
             error = failed
         else:

@@ -4,6 +4,7 @@ database and the job queue it needs are reachable."""
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 
 from flask import Blueprint, current_app
 
@@ -25,9 +26,9 @@ def readyz() -> tuple[dict[str, str], int]:
     return {"status": "ready" if ready else "not_ready", **checks}, 200 if ready else 503
 
 
-def _check(probe: object) -> str:
+def _check(probe: Callable[[], None]) -> str:
     try:
-        probe()  # type: ignore[operator]
+        probe()
     except Exception as error:  # any failure means "not ready"; say which part, log why
         log.warning("readiness check failed: %s", error)
         return "unreachable"
@@ -40,8 +41,8 @@ def _database() -> None:
 
 def _queue() -> None:
     huey = current_app.extensions["calsync.queue"].huey
-    connection = getattr(huey.storage, "conn", None)
-    if hasattr(connection, "ping"):
-        connection.ping()  # Redis
+    ping = getattr(getattr(huey.storage, "conn", None), "ping", None)
+    if callable(ping):
+        ping()  # Redis
     else:
         huey.pending_count()  # SQLite or in-memory storage: a read of the queue table
