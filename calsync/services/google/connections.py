@@ -218,7 +218,8 @@ def calendars_changed(session: Session, settings: Settings, source: Source) -> N
 
 def disconnect(session: Session, settings: Settings, source: Source) -> None:
     """Stop watching, revoke the grant and forget the tokens; meetings, answers and
-    follow-ups stay. Commits."""
+    follow-ups stay. Commits twice: the channel stops first, so the outbox sends them
+    while the grant still works, then the disconnection."""
     credentials = _credentials(settings, source)
     channels.stop_channels(session, source)
     stops = [o.id for o in _flushed_outbox(session)]
