@@ -80,7 +80,8 @@ def sample_ics(user: User, now: datetime | None = None) -> bytes:
         calendar.add_component(_event(item, user.email, domain if colleagues else "", tz, now))
     if user.timezone != "UTC":
         calendar.add_missing_timezones()
-    return calendar.to_ical()
+    ical: bytes = calendar.to_ical()
+    return ical
 
 
 def add_sample_source(session: Session, user: User, *, max_bytes: int,

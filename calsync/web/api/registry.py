@@ -100,7 +100,8 @@ def operation_for(endpoint: str | None) -> Operation | None:
 
 def api_user() -> User:
     """The user whose bearer token authenticated this request."""
-    return g.api_user
+    user: User = g.api_user
+    return user
 
 
 def user_time(moment: datetime) -> datetime:

@@ -12,7 +12,9 @@ from zoneinfo import ZoneInfo
 from flask import flash, redirect, render_template, url_for
 from flask_login import current_user, login_required
 from werkzeug.wrappers import Response
-from wtforms.fields.choices import SelectChoice
+
+# types-WTForms 3.2 lacks SelectChoice, which WTForms 3.3 has.
+from wtforms.fields.choices import SelectChoice  # type: ignore[attr-defined]
 
 from calsync.db import get_session
 from calsync.errors import ValidationFailed
@@ -104,15 +106,15 @@ def _read_answer(form: AnswerForm, tz: ZoneInfo) -> Answer | None:
     if outcome != "next_step":
         reason = (form.no_reason.data or None) if outcome == "no" else None
         return Answer(outcome=outcome, note=note, no_reason=reason)
+    summary, day, at = form.summary.data, form.date.data, form.time.data
     missing = [(form.summary, "Say what the next step is."), (form.date, "Pick a date."),
                (form.time, "Pick a time.")]
     for field, message in missing:
         if not field.data:
             field.errors = [*field.errors, message]
-    if any(not field.data for field, _ in missing):
+    if not (summary and day and at):
         return None
-    step = NextStep(summary=form.summary.data or "", start=combine(form.date.data, form.time.data,
-                                                                   tz),
+    step = NextStep(summary=summary, start=combine(day, at, tz),
                     duration_minutes=form.duration.data or 30, channel=form.channel.data or "")
     return Answer(outcome="next_step", note=note, next_step=step)
 
