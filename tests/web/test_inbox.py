@@ -226,13 +226,13 @@ def test_a_follow_up_whose_time_passed_is_asked_about(app: Flask, user: User,
                                                       logged_in: FlaskClient,
                                                       seeded: dict[str, int]) -> None:
     from calsync.db import get_db
-    from calsync.services import prompts as inbox
+    from calsync.services import prompts
 
     post(logged_in, f"/prompts/{seeded['Northwind discovery call']}/answer",
          _next_step(days=-1, summary="Call about the pilot"))
     with app.app_context(), get_db().session() as session:
-        inbox.create_due_prompts(session, app.extensions["calsync.settings"],
-                                 datetime.now(UTC), user_id=user.id)
+        prompts.create_due_prompts(session, app.extensions["calsync.settings"],
+                                   datetime.now(UTC), user_id=user.id)
     html = logged_in.get("/").get_data(as_text=True)
     assert "Call about the pilot" in html
     assert "follow-up · Call" in html
