@@ -67,7 +67,7 @@ def add_and_sync(session: Session, user: User, *, kind: str, name: str = "", url
 def sync_now(session: Session, user: User, source_id: int) -> Source:
     """Queue a sync of the user's source now; the source as it stands once queued.
 
-    A disabled source, or one waiting to be reconnected, is not synced (the sync says so).
+    A disabled source, or one waiting to be reconnected, is not synced: the sync skips it.
     """
     source = get_source(session, user, source_id)
     session.commit()  # end the read, so the sync's writes are seen below
