@@ -1,4 +1,5 @@
-"""Push channels: Google calls calsync's webhook when a calendar read by a source changes.
+"""Push channels: Google calls calsync's webhook when a calendar read by a source changes,
+and the source is synced soon.
 
 One channel per calendar read. Rows are stored before the watch call (Google's `sync`
 handshake can arrive first), renewed before they expire, and stopped through the outbox.
@@ -7,9 +8,11 @@ Polling stays the fallback whenever a channel cannot be opened.
 
 from __future__ import annotations
 
+import hmac
 import logging
 import secrets
 import uuid
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -19,6 +22,7 @@ from sqlalchemy.orm import Session
 from calsync import providers
 from calsync.config import Settings
 from calsync.errors import CalsyncError, PluginError, SourceError
+from calsync.jobs import queue
 from calsync.jobs.outbox import record
 from calsync.models import OutboxEntry, PushChannel, Source
 from calsync.providers.base import PushChannelSpec
@@ -32,6 +36,8 @@ RENEW_WITHIN = timedelta(hours=1)
 # A row whose watch call never reported back (a crash mid-call) is given up after this.
 PENDING_GRACE = timedelta(minutes=10)
 FORGET_AFTER = timedelta(days=1)  # past expiry: Google has long stopped calling
+# A requested sync that never started (its job was lost) stops holding back new ones after this.
+REQUEST_STALE = timedelta(minutes=10)
 PAUSED = ("disabled", "needs_reconnect")
 
 
@@ -97,6 +103,66 @@ def _open(session: Session, settings: Settings, source: Source,
     return kept
 
 
+@dataclass(frozen=True)
+class Notification:
+    """What a push notification's headers say; the webhook reads garbage as absent ("")."""
+
+    channel_id: str
+    token: str
+    resource_id: str
+    message_number: int | None  # 1 for the handshake, then growing (not by one) per channel
+    state: str  # "sync" (the handshake after watch), "exists" (a change), "not_exists"
+
+
+def receive_notification(session: Session, notification: Notification) -> None:
+    """Queue a sync of the source the notification's channel watches. Commits.
+
+    Dropped without a word to Google: a channel stopped, expired or never calsync's, a
+    wrong token or resource, a message not newer than the last one accepted.
+    """
+    # A stopped or expired channel is not found: Google may call it until its stop (an
+    # outbox entry, retried) takes, and each call is answered, never acted on.
+    channel = find_channel(session, notification.channel_id) if notification.channel_id else None
+    if channel is None:
+        return
+    if not _authentic(channel, notification):
+        log.warning("push notification for channel %s with a wrong token or resource",
+                    channel.id)
+        return
+    number = notification.message_number
+    if number is None or not _accept_message(session, channel, number):
+        session.rollback()
+        log.info("push notification for channel %s ignored: message number %s is missing "
+                 "or not newer than the last one", channel.id, number)
+        return
+    if notification.state == "exists":
+        _request_sync(session, channel.source_id)  # commits the message number too
+    else:  # "sync" is the handshake after watch; "not_exists" never applies
+        session.commit()
+
+
+def _authentic(channel: PushChannel, notification: Notification) -> bool:
+    """The channel's secret token, and its resource once the watch call has told us it (the
+    handshake may arrive before)."""
+    token_ok = hmac.compare_digest(channel.token.encode(), notification.token.encode())
+    return token_ok and channel.resource_id in (None, notification.resource_id)
+
+
+def _request_sync(session: Session, source_id: int) -> None:
+    """Queue one sync, unless one is already asked for: a burst of notifications
+    coalesces into the sync that starts next (it clears the flag when it starts)."""
+    now = datetime.now(UTC)
+    claimed = session.execute(
+        update(Source)
+        .where(Source.id == source_id, Source.status.not_in(PAUSED),
+               or_(Source.sync_requested_at.is_(None),
+                   Source.sync_requested_at < now - REQUEST_STALE))
+        .values(sync_requested_at=now)).rowcount
+    session.commit()
+    if claimed:
+        queue.enqueue("sync_source", source_id)
+
+
 def find_channel(session: Session, channel_id: str) -> PushChannel | None:
     """The channel a notification names, unless it was stopped, has expired (or never was
     calsync's).
@@ -108,7 +174,7 @@ def find_channel(session: Session, channel_id: str) -> PushChannel | None:
         or_(PushChannel.expires_at.is_(None), PushChannel.expires_at > datetime.now(UTC))))
 
 
-def accept_message(session: Session, channel: PushChannel, number: int) -> bool:
+def _accept_message(session: Session, channel: PushChannel, number: int) -> bool:
     """Record `number` as the channel's latest message, in the caller's transaction; False
     when it is not newer than the last one accepted (a replay, or a retry of one handled).
 
