@@ -50,6 +50,14 @@ class MeetingData:
     attendee_count: int = 0
     extra: dict[str, str] = field(default_factory=dict, compare=False, hash=False)
 
+    def __post_init__(self) -> None:
+        # A plugin may hand over its source's own word ("CANCELLED", "tentative"): calsync
+        # knows two, and a meeting not cancelled takes place.
+        if not isinstance(self.status, MeetingStatus):
+            cancelled = str(self.status).lower() == MeetingStatus.CANCELLED
+            status = MeetingStatus.CANCELLED if cancelled else MeetingStatus.CONFIRMED
+            object.__setattr__(self, "status", status)
+
     @property
     def key(self) -> tuple[str, str]:
         return (self.uid, self.recurrence_id)

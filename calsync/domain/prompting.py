@@ -90,7 +90,7 @@ def prompt_decision(meeting: MeetingData, rules: PromptRules, now: datetime) -> 
     """Whether to ask about `meeting` at `now`; the first rule that skips it is the reason."""
     if meeting.all_day:
         return Decision(False, SkipReason.ALL_DAY)
-    if meeting.status.lower() == MeetingStatus.CANCELLED:
+    if meeting.status is MeetingStatus.CANCELLED:
         return Decision(False, SkipReason.CANCELLED)
     if _user_declined(meeting, rules):
         return Decision(False, SkipReason.DECLINED)

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import inspect
 import re
+from dataclasses import replace
+from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 from pathlib import Path
 from typing import Any
@@ -15,6 +17,7 @@ from sqlalchemy.exc import StatementError
 from sqlalchemy.orm import Session
 
 from calsync.domain import vocabulary
+from calsync.domain.meeting import MeetingData
 from calsync.domain.vocabulary import (
     PAUSED,
     VOCABULARIES,
@@ -100,6 +103,19 @@ def test_each_outcome_gives_the_deal_a_status_and_only_next_step_keeps_it_open()
 def test_skips_that_time_cannot_change_are_remembered() -> None:
     forgotten = {r for r in SkipReason if not r.remembered}
     assert forgotten == {SkipReason.NOT_SKIPPED, SkipReason.NOT_ENDED, SkipReason.TOO_OLD}
+
+
+@pytest.mark.parametrize(("given", "kept"), [
+    ("cancelled", MeetingStatus.CANCELLED), ("CANCELLED", MeetingStatus.CANCELLED),
+    ("confirmed", MeetingStatus.CONFIRMED), ("tentative", MeetingStatus.CONFIRMED),
+    (MeetingStatus.CANCELLED, MeetingStatus.CANCELLED)])
+def test_a_meeting_read_from_a_source_has_one_of_calsyncs_statuses(given: str,
+                                                                  kept: MeetingStatus) -> None:
+    start = datetime(2024, 5, 14, 10, tzinfo=UTC)
+    meeting = MeetingData(uid="e", recurrence_id="", title="Demo", start=start,
+                          end=start + timedelta(hours=1), status=given)
+    assert meeting.status is kept
+    assert replace(meeting, title="Demo 2").status is kept
 
 
 # --- the models --------------------------------------------------------------------------
