@@ -5,6 +5,7 @@ Schema changes go through Alembic migrations in `calsync/migrations/`, never cre
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import UTC, date, datetime
 from enum import StrEnum
 from typing import Any, TypeVar
@@ -116,7 +117,7 @@ def _members_on_assignment(mapper: Mapper[Any], cls: type[Base]) -> None:
                          _to_member(column_type.vocabulary), retval=True)
 
 
-def _to_member(vocabulary: type[E]) -> Any:
+def _to_member(vocabulary: type[E]) -> Callable[[Base, str | None, Any, Any], E | None]:
     def on_set(target: Base, value: str | None, old: Any, initiator: Any) -> E | None:
         return None if value is None else vocabulary(value)
     return on_set
