@@ -9,7 +9,7 @@ from calsync.web.api.bodies import DealQuery, FollowUpQuery
 from calsync.web.api.pagination import decode, encode
 from calsync.web.api.registry import api_user, route
 from calsync.web.api.schemas import DealDetailOut, DealList, FollowUpList, FollowUpOut
-from calsync.web.api.serialize import PromptView, deal_detail_out, deal_out, followup_out
+from calsync.web.api.serialize import PromptRenderer, deal_detail_out, deal_out, followup_out
 
 
 @route("/deals", "GET", response=DealList, query=DealQuery)
@@ -31,7 +31,7 @@ def get_deal(deal_id: int) -> DealDetailOut:
     """One deal with its timeline: every touch (a prompt) and every follow-up, oldest first."""
     session, user = get_session(), api_user()
     summary, timeline = deals.deal_with_timeline(session, user, deal_id)
-    return deal_detail_out(summary, timeline, PromptView(session, current_settings(), user))
+    return deal_detail_out(summary, timeline, PromptRenderer(session, current_settings(), user))
 
 
 @route("/followups", "GET", response=FollowUpList, query=FollowUpQuery)

@@ -23,7 +23,7 @@ from calsync.web.api.bodies import (
 from calsync.web.api.pagination import decode, encode
 from calsync.web.api.registry import api_user, route, user_time
 from calsync.web.api.schemas import PromptActionOut, PromptList, PromptOut
-from calsync.web.api.serialize import PromptView
+from calsync.web.api.serialize import PromptRenderer
 
 if TYPE_CHECKING:
     from calsync.models import Prompt
@@ -36,9 +36,9 @@ def list_prompts(query: PromptQuery) -> PromptList:
     prompts.wake_snoozed(session, now, user.id)
     found = prompts.list_prompts(session, user, query.status, limit=query.limit,
                                  after=decode(query.cursor, "prompts"))
-    view = PromptView(session, current_settings(), user, now)
-    view.preload(found.items)
-    return PromptList(items=[view.out(row) for row in found.items],
+    renderer = PromptRenderer(session, current_settings(), user, now)
+    renderer.preload(found.items)
+    return PromptList(items=[renderer.out(row) for row in found.items],
                       next_cursor=encode("prompts", found.next_key))
 
 
@@ -48,7 +48,7 @@ def get_prompt(prompt_id: int) -> PromptOut:
     session, user, now = get_session(), api_user(), datetime.now(UTC)
     prompts.wake_snoozed(session, now, user.id)
     prompt = prompts.get_prompt(session, user, prompt_id)
-    return PromptView(session, current_settings(), user, now).out(prompt)
+    return PromptRenderer(session, current_settings(), user, now).out(prompt)
 
 
 @route("/prompts/<int:prompt_id>/answer", "POST", response=PromptActionOut, body=AnswerIn)
@@ -60,12 +60,12 @@ def answer_prompt(prompt_id: int, body: AnswerIn) -> PromptActionOut:
     """
     session, settings, user = get_session(), current_settings(), api_user()
     prompt = prompts.get_prompt(session, user, prompt_id)
-    view = PromptView(session, settings, user)
-    step = None if body.next_step is None else _next_step(body.next_step, view, prompt)
+    renderer = PromptRenderer(session, settings, user)
+    step = None if body.next_step is None else _next_step(body.next_step, renderer, prompt)
     answer = Answer(outcome=body.outcome, note=body.note, no_reason=body.no_reason,
                     next_step=step)
     result = answers.answer_prompt(session, settings, user, prompt, answer)
-    return view.action_out(result.prompt, result.followup, result.warning)
+    return renderer.action_out(result.prompt, result.followup, result.warning)
 
 
 @route("/prompts/<int:prompt_id>/snooze", "POST", response=PromptOut, body=SnoozeIn)
@@ -74,7 +74,7 @@ def snooze_prompt(prompt_id: int, body: SnoozeIn) -> PromptOut:
     session, user = get_session(), api_user()
     prompt = prompts.get_prompt(session, user, prompt_id)
     answers.snooze(session, prompt, user_time(body.until))
-    return PromptView(session, current_settings(), user).out(prompt)
+    return PromptRenderer(session, current_settings(), user).out(prompt)
 
 
 @route("/prompts/<int:prompt_id>/dismiss", "POST", response=PromptOut, body=DismissIn,
@@ -84,7 +84,7 @@ def dismiss_prompt(prompt_id: int, body: DismissIn) -> PromptOut:
     session, user = get_session(), api_user()
     prompt = prompts.get_prompt(session, user, prompt_id)
     answers.dismiss(session, prompt, skip_series=body.skip_series)
-    return PromptView(session, current_settings(), user).out(prompt)
+    return PromptRenderer(session, current_settings(), user).out(prompt)
 
 
 @route("/prompts/<int:prompt_id>/didnt_happen", "POST", response=PromptActionOut,
@@ -93,15 +93,15 @@ def didnt_happen(prompt_id: int, body: DidntHappenIn) -> PromptActionOut:
     """The meeting did not take place: no outcome, no touch; `reschedule` plans its new time."""
     session, settings, user = get_session(), current_settings(), api_user()
     prompt = prompts.get_prompt(session, user, prompt_id)
-    view = PromptView(session, settings, user)
+    renderer = PromptRenderer(session, settings, user)
     step = None
     if body.reschedule is not None:
-        step = _next_step(body.reschedule, view, prompt, field="reschedule")
+        step = _next_step(body.reschedule, renderer, prompt, field="reschedule")
     try:
         followup = answers.didnt_happen(session, user, prompt, step)
     except ValidationFailed as exc:
         raise _renamed(exc, "reschedule") from exc
-    return view.action_out(prompt, followup)
+    return renderer.action_out(prompt, followup)
 
 
 @route("/prompts/<int:prompt_id>/deal", "POST", response=PromptOut, body=MoveToDealIn)
@@ -116,16 +116,16 @@ def move_prompt(prompt_id: int, body: MoveToDealIn) -> PromptOut:
     else:
         deal = deals.create_deal(session, user, body.name or "")
     answers.move_to_deal(session, user, prompt, deal)
-    return PromptView(session, current_settings(), user).out(prompt)
+    return PromptRenderer(session, current_settings(), user).out(prompt)
 
 
-def _next_step(step: NextStepIn, view: PromptView, prompt: Prompt,
+def _next_step(step: NextStepIn, renderer: PromptRenderer, prompt: Prompt,
                field: str = "next_step") -> NextStep:
     """The service's NextStep, with the cadence's defaults for what the body left out."""
     duration, channel = step.duration_minutes, step.channel
     if duration is None or channel is None:
-        suggestion = prompts.suggestion_for(view.session, view.settings, view.user, prompt,
-                                            view.now)
+        suggestion = prompts.suggestion_for(renderer.session, renderer.settings, renderer.user,
+                                            prompt, renderer.now)
         duration = duration if duration is not None else suggestion.duration_minutes
         channel = channel if channel is not None else suggestion.channel
     result = NextStep(summary=step.summary, start=user_time(step.start),

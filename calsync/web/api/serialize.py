@@ -76,7 +76,7 @@ def followup_out(followup: FollowUp) -> FollowUpOut:
         remote_event_id=followup.remote_event_id)
 
 
-class PromptView:
+class PromptRenderer:
     """Renders prompts for one request; counts each deal's touches once, however many
     of its prompts are on the page."""
 
@@ -163,12 +163,12 @@ def _deal_fields(summary: DealSummary) -> dict[str, object]:
 
 
 def deal_detail_out(summary: DealSummary, entries: list[TimelineEntry],
-                    view: PromptView) -> DealDetailOut:
-    view.preload([entry.prompt for entry in entries if entry.prompt is not None])
+                    renderer: PromptRenderer) -> DealDetailOut:
+    renderer.preload([entry.prompt for entry in entries if entry.prompt is not None])
     timeline = [
         TimelineEntryOut(
             at=entry.at, kind=entry.kind,
-            prompt=view.out(entry.prompt) if entry.prompt is not None else None,
+            prompt=renderer.out(entry.prompt) if entry.prompt is not None else None,
             followup=followup_out(entry.followup) if entry.followup is not None else None)
         for entry in entries
     ]
