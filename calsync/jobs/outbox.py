@@ -87,20 +87,18 @@ def process(session: Session, settings: Settings, entry_id: int,
     now = now or datetime.now(UTC)
     if not _claim(session, entry_id, now, timedelta(seconds=settings.outbox_lease_seconds)):
         return None
-    entry = session.get(OutboxEntry, entry_id)
-    assert entry is not None
-    entry.attempts += 1
+    entry = _load(session, entry_id)
     try:
         effects.handler_for(entry.kind)(session, settings, entry)
     except CalsyncError as error:
         session.rollback()
-        entry = _reload(session, entry_id)
+        entry = _load(session, entry_id)
         _failed_attempt(session, entry, str(error), getattr(error, "transient", False), now)
     except Exception as error:
         # A bug must not lose the effect: keep retrying, visibly, until attempts run out.
         log.exception("outbox entry %s (%s) failed", entry_id, type(error).__name__)
         session.rollback()
-        entry = _reload(session, entry_id)
+        entry = _load(session, entry_id)
         _failed_attempt(session, entry, "calsync hit an internal error; it will try again.",
                         True, now)
     else:
@@ -113,7 +111,9 @@ def process(session: Session, settings: Settings, entry_id: int,
 
 
 def _claim(session: Session, entry_id: int, now: datetime, lease: timedelta) -> bool:
-    """Lease the entry, and its follow-up, for this worker; False if either is taken."""
+    """Lease the entry, and its follow-up, for this worker, and count the attempt; False if
+    either is taken. Committed before the handler calls out: a write held open across a
+    slow calendar server would keep SQLite's one write lock from everyone else."""
     # Each lease is one conditional UPDATE: of concurrent workers exactly one wins it.
     followup_id = session.scalar(select(OutboxEntry.followup_id).where(
         OutboxEntry.id == entry_id, OutboxEntry.status == "pending",
@@ -129,7 +129,7 @@ def _claim(session: Session, entry_id: int, now: datetime, lease: timedelta) -> 
         update(OutboxEntry)
         .where(OutboxEntry.id == entry_id, OutboxEntry.status == "pending",
                OutboxEntry.next_attempt_at <= now)
-        .values(next_attempt_at=now + lease))
+        .values(next_attempt_at=now + lease, attempts=OutboxEntry.attempts + 1))
     if not result.rowcount:
         session.rollback()
         return False
@@ -143,10 +143,9 @@ def _release(session: Session, entry: OutboxEntry) -> None:
                         .values(write_leased_until=None))
 
 
-def _reload(session: Session, entry_id: int) -> OutboxEntry:
+def _load(session: Session, entry_id: int) -> OutboxEntry:
     entry = session.get(OutboxEntry, entry_id)
     assert entry is not None
-    entry.attempts += 1  # the rollback undid the count for this attempt
     return entry
 
 

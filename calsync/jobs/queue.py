@@ -1,4 +1,5 @@
-"""Background jobs on Huey: syncing sources, creating prompts as meetings end, refreshing feeds.
+"""Background jobs on Huey: syncing sources, creating prompts as meetings end, doing outbox
+entries, renewing push channels, refreshing feeds.
 
 Jobs are enqueued by name after the transaction that asks for them has committed.
 """
@@ -59,7 +60,7 @@ def init_app(app: Flask, settings: Settings) -> Queue:
 
 
 def start_sync_slots(app: Flask) -> SyncSlots:
-    """In a worker process: run every sync on the sync slots (see calsync/syncslots.py)."""
+    """In a worker process: run every sync on the sync slots (see calsync/jobs/syncslots.py)."""
     from calsync.jobs import sync
     settings: Settings = app.extensions["calsync.settings"]
     queue: Queue = app.extensions["calsync.queue"]
@@ -92,7 +93,7 @@ def _register(queue: Queue, app: Flask) -> None:
     # Imported here: the jobs reach into the whole app, and the app imports this module.
     from calsync.feed import cache as feedcache
     from calsync.jobs import sync
-    from calsync.services import prompts as inbox
+    from calsync.services import prompts
     from calsync.services.google import channels
 
     huey = queue.huey
@@ -105,8 +106,8 @@ def _register(queue: Queue, app: Flask) -> None:
             return  # another worker's scheduler already ran this minute's tick
         for source_id in sync.due_source_ids(session, now):
             queue.enqueue("sync_source", source_id)
-        inbox.create_due_prompts(session, settings, now)
-        inbox.wake_snoozed(session, now)
+        prompts.create_due_prompts(session, settings, now)
+        prompts.wake_snoozed(session, now)
         for entry_id in outbox.due_ids(session, now):  # retries, and effects a crash left
             queue.enqueue("process_outbox", entry_id)
         if schedule.claim(session, "renew_channels", timedelta(minutes=15), now):

@@ -15,7 +15,8 @@ from calsync.models import ScheduleMark
 
 
 def claim(session: Session, name: str, interval: timedelta, now: datetime) -> bool:
-    """True for exactly one caller per `interval`; the rest are told to skip this round."""
+    """True for exactly one caller per `interval`; the rest are told to skip this round.
+    Commits the mark before the job runs, so every other worker sees the turn taken."""
     # Slack below the interval: a scheduler ticking a little early must not lose its turn.
     due_before = now - interval + min(interval / 10, timedelta(seconds=5))
     moved = session.execute(

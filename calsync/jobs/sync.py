@@ -27,7 +27,7 @@ from calsync.errors import SourceError
 from calsync.jobs import attendee_limits, writeback
 from calsync.models import Meeting, Prompt, Source, User
 from calsync.providers.base import ChangeSet, ReadContext
-from calsync.services import prompts as inbox
+from calsync.services import prompts
 from calsync.services.credentials import provider_for
 
 log = logging.getLogger(__name__)
@@ -81,7 +81,7 @@ def sync_source(session: Session, settings: Settings, source_id: int,
     try:
         changes = _read(settings, source, user, now)
         _apply(session, source, changes, report, now, settings)
-        report.prompts = inbox.create_due_prompts(session, settings, now, user_id=user.id)
+        report.prompts = prompts.create_due_prompts(session, settings, now, user_id=user.id)
         report.warnings = list(source.warnings or [])  # with a prompt limit reached, if it was
     except SourceError as exc:
         session.rollback()

@@ -47,7 +47,8 @@ def _can_write(source: Source) -> bool:
 
 
 def followup_changed(session: Session, followup: FollowUp) -> None:
-    """Called in the transaction that created, changed or cancelled a follow-up."""
+    """Record the write a created, changed or cancelled follow-up needs. Part of the
+    caller's unit of work (the change and its write commit together): only flushes."""
     if followup.target_source_id is None:
         if followup.status == "cancelled":
             return  # never written anywhere: nothing to take back

@@ -3,7 +3,9 @@ and the source is synced soon.
 
 One channel per calendar read. Rows are stored before the watch call (Google's `sync`
 handshake can arrive first), renewed before they expire, and stopped through the outbox.
-Polling stays the fallback whenever a channel cannot be opened.
+Polling stays the fallback whenever a channel cannot be opened. Opening and renewing call
+Google, so they commit as jobs do (see `calsync.jobs`): the row before the call, the
+result after it.
 """
 
 from __future__ import annotations
@@ -215,7 +217,7 @@ def renew_due(session: Session, settings: Settings, now: datetime) -> None:
 
 
 def stop_channels(session: Session, source: Source) -> None:
-    """Stop every channel of `source`, in the caller's transaction (does not commit).
+    """Stop every channel of `source`. Part of the caller's unit of work: does not commit.
 
     The stop is an outbox entry that carries what it needs (even once the source is
     deleted), so stop channels before revoking the grant that opened them.
