@@ -52,9 +52,13 @@ def make_huey(settings: Settings) -> Huey:
 def init_app(app: Flask, settings: Settings) -> Queue:
     queue = Queue(make_huey(settings))
     _register(queue, app)
+
+    def attempt(entry_ids: list[int]) -> None:
+        for entry_id in entry_ids:
+            queue.enqueue("process_outbox", entry_id)
+
     # An effect recorded in the outbox is attempted as soon as its transaction commits.
-    outbox.listen(app.extensions["calsync.db"].sessionmaker,
-                  lambda ids: [queue.enqueue("process_outbox", entry_id) for entry_id in ids])
+    outbox.listen(app.extensions["calsync.db"].sessionmaker, attempt)
     app.extensions["calsync.queue"] = queue
     return queue
 

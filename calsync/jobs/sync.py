@@ -13,6 +13,7 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from typing import Any, TypeVar
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import insert, or_, select, update
@@ -31,6 +32,7 @@ from calsync.services import prompts
 from calsync.services.credentials import provider_for
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 # A transient failure (a timeout, a 5xx) is retried after a minute, then ever later.
 FIRST_RETRY = timedelta(minutes=1)
@@ -164,7 +166,9 @@ def _apply_meetings(session: Session, source: Source, changes: ChangeSet, report
     meetings, deleted = writeback.apply_own_events(session, source, changes.meetings,
                                                    changes.deleted)
     meetings, warnings = attendee_limits.bound(meetings, settings, source.user)
-    inserts, updates, seen = [], [], set()
+    inserts: list[dict[str, Any]] = []  # column values, as the bulk INSERT and UPDATE take
+    updates: list[dict[str, Any]] = []
+    seen = set()
     people: dict[int, tuple[object, list[dict[str, object]]]] = {}
     for meeting in meetings:
         if meeting.key in seen:
@@ -198,8 +202,8 @@ def _apply_meetings(session: Session, source: Source, changes: ChangeSet, report
     return warnings
 
 
-def _in_batches(session: Session, items: Sequence[object],
-                write: Callable[[list[object]], object]) -> None:
+def _in_batches(session: Session, items: Sequence[T],
+                write: Callable[[list[T]], object]) -> None:
     """`write` `items` WRITE_BATCH at a time, committing between batches; the last one
     commits with the rest of the sync, so a small sync is still one transaction."""
     for start in range(0, len(items), WRITE_BATCH):
@@ -249,15 +253,15 @@ def _row(meeting: MeetingData,
         "conference_url": meeting.conference_url,
         "updated_at": datetime.now(UTC),
     }
-    row["content_hash"] = _digest(row)
+    row["content_hash"] = _digest(
+        row, counted=meeting.listed_attendees != len(meeting.attendees))
     return row
 
 
-def _digest(row: dict[str, object]) -> str:
-    # The count joins the hash only when attendees were left out, so the hashes of
-    # meetings stored before it was counted stay the same (no rewrite of every row).
-    untouched = {"updated_at"} | (
-        {"attendee_count"} if row["attendee_count"] == len(row["attendees"]) else set())
+def _digest(row: dict[str, object], *, counted: bool) -> str:
+    # The count joins the hash only when attendees were left out (`counted`), so the
+    # hashes of meetings stored before it was counted stay the same (no rewrite of every row).
+    untouched = {"updated_at"} | (set() if counted else {"attendee_count"})
     stable = {k: v for k, v in row.items() if k not in untouched}
     return hashlib.sha256(json.dumps(stable, default=str, sort_keys=True).encode()).hexdigest()
 

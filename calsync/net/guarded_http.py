@@ -132,7 +132,8 @@ class _Bounded:
             return sock
         if isinstance(last, TimeoutError) or self._exchange.expired:
             raise ConnectTimeoutError(self, f"Connection to {self.host} timed out.")
-        raise NewConnectionError(self, f"Failed to establish a new connection: {last}")
+        # A mixin is no HTTPConnection to mypy; every class using it is one at run time.
+        raise NewConnectionError(self, f"Failed to establish a new connection: {last}")  # type: ignore[arg-type]
 
     def _checked_addresses(self) -> list[AddressInfo]:
         try:
@@ -140,6 +141,8 @@ class _Bounded:
         except TimeoutError as error:
             raise ConnectTimeoutError(self, f"Resolving {self.host} timed out.") from error
         except (OSError, UnicodeError) as error:
+            # `self` is an HTTPConnection at run time (see _new_conn); and the reason, typed
+            # as a gaierror, may be any OSError or UnicodeError: urllib3 only formats it.
             raise NameResolutionError(self.host, self, error) from error  # type: ignore[arg-type]
         if self._exchange.guard:
             for info in infos:
