@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 
 from calsync.config import Settings
 from calsync.db import get_db
-from calsync.jobs import outbox
+from calsync.jobs import effects
 from calsync.models import OutboxEntry, User
 from calsync.providers.base import OutgoingEvent, RemoteEvent, SourceRef
 from tests.plugins import memory
@@ -41,7 +41,7 @@ def test_the_attempt_is_committed_before_the_calendar_is_called(
     monkeypatch.setattr(memory.WritableMemoryProvider, "_write_event", watched)
     later = datetime.now(UTC) + timedelta(hours=1)
     with get_db().session() as worker:
-        outbox.process(worker, settings, entry.id, now=later)
+        effects.process(worker, settings, entry.id, now=later)
     (attempts, leased_until), = seen
     assert attempts == 1
     assert leased_until.replace(tzinfo=UTC) > later

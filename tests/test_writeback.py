@@ -11,7 +11,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from calsync.errors import SourceError
-from calsync.jobs import outbox, sync, writeback
+from calsync.jobs import effects, outbox, sync, writeback
 from calsync.models import FollowUp, OutboxEntry, Prompt, Source, User
 from calsync.providers.base import FOLLOWUP_MARK
 from calsync.services import answers
@@ -63,7 +63,7 @@ def test_a_next_step_is_written_once_with_a_derived_id(db_session, settings, use
     # A duplicate delivery of the same entry does nothing new.
     entry = db_session.scalar(select(OutboxEntry))
     assert entry.status == "done"
-    assert outbox.process(db_session, settings, entry.id) is None
+    assert effects.process(db_session, settings, entry.id) is None
     assert len(memory.WRITTEN[source.id]) == 1
     assert memory.INSERTS[source.id] == [event_id]  # inserted once, never again
 
@@ -96,9 +96,9 @@ def test_transient_failures_retry_then_fail_visibly(db_session, settings, user,
     assert timedelta(seconds=0.7) < entry.next_attempt_at - before < timedelta(seconds=30)
 
     later = entry.next_attempt_at + timedelta(seconds=1)
-    outbox.process(db_session, settings, entry.id, now=later)  # second failure
+    effects.process(db_session, settings, entry.id, now=later)  # second failure
     assert entry.attempts == 2 and entry.status == "pending"
-    outbox.process(db_session, settings, entry.id, now=later + timedelta(minutes=2))
+    effects.process(db_session, settings, entry.id, now=later + timedelta(minutes=2))
     db_session.refresh(followup)
     assert entry.status == "done" and followup.write_status == "written"
     assert len(memory.WRITTEN[source.id]) == 1
@@ -113,7 +113,7 @@ def test_transient_failures_retry_then_fail_visibly(db_session, settings, user,
 
     outbox.retry(db_session, failed)
     db_session.commit()
-    outbox.process(db_session, settings, failed.id, now=NOW + timedelta(days=1))
+    effects.process(db_session, settings, failed.id, now=NOW + timedelta(days=1))
     db_session.refresh(followup)
     assert followup.write_status == "written"
 

@@ -9,7 +9,7 @@ for everybody, and a calendar server may take its time):
 - A claim is committed before the work it claims, so that exactly one worker goes on,
   and a worker killed mid-way leaves a lease that simply expires: a periodic job's turn
   (`schedule.claim`), a source's sync lock (`sync._claim`), an outbox entry with its
-  follow-up and the attempt counted (`outbox._claim`).
+  follow-up and the attempt counted (`outbox.claim`).
 - A sync commits its meetings in batches of `sync.WRITE_BATCH` rows, so other writers
   get the lock in between. The source's cursor is stored with the last batch only: a
   crash between batches makes the next sync read the same changes again, and the rows

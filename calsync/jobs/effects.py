@@ -1,37 +1,70 @@
-"""The outbox's table of effects: each kind of entry, and the function that performs it.
+"""The outbox's table of effects, each kind of entry and the function that performs it,
+and `process`, which performs one due entry under its lease.
 
 To add an effect: write its handler (idempotent: a crash can make it run twice), add its
-kind here, and record entries of that kind with `outbox.record`.
+kind to `HANDLERS`, and record entries of that kind with `outbox.record`.
 """
 
 from __future__ import annotations
 
-import importlib
+import logging
 from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
 
 from sqlalchemy.orm import Session
 
 from calsync.config import Settings
+from calsync.errors import CalsyncError
+from calsync.jobs import outbox, writeback
 from calsync.models import OutboxEntry
+from calsync.services.google import channels
+
+log = logging.getLogger(__name__)
 
 # Performs one entry. A failure a person should see is a CalsyncError (a SourceError that
 # is `transient` is retried); anything else counts as calsync's own bug, and is retried.
 Handler = Callable[[Session, Settings, OutboxEntry], None]
 
-# Dotted paths, as `calsync.providers.BUILTIN`: every handler records entries through
-# `outbox.record`, so importing the handlers here would close an import cycle through it.
-HANDLERS: dict[str, str] = {
-    "write_followup": "calsync.jobs.writeback:write_followup",
-    "stop_channel": "calsync.services.google.channels:close_channel",
+HANDLERS: dict[str, Handler] = {
+    writeback.WRITE: writeback.write_followup,
+    channels.STOP: channels.close_channel,
 }
 
 
 def handler_for(kind: str) -> Handler:
     """The function that performs entries of `kind`; LookupError for a kind not in the table."""
-    target = HANDLERS.get(kind)
-    if target is None:
+    handler = HANDLERS.get(kind)
+    if handler is None:
         raise LookupError(f"No outbox handler for entries of kind {kind!r}; "
                           f"calsync/jobs/effects.py knows {', '.join(sorted(HANDLERS))}.")
-    module_name, _, function_name = target.partition(":")
-    handler: Handler = getattr(importlib.import_module(module_name), function_name)
     return handler
+
+
+def process(session: Session, settings: Settings, entry_id: int,
+            now: datetime | None = None) -> OutboxEntry | None:
+    """Do one entry if it is due and no other worker holds it; returns it, or None.
+    Commits the claim before the handler runs and the result after it (calsync.jobs)."""
+    now = now or datetime.now(UTC)
+    if not outbox.claim(session, entry_id, now,
+                        timedelta(seconds=settings.outbox_lease_seconds)):
+        return None
+    entry = outbox.load(session, entry_id)
+    try:
+        handler_for(entry.kind)(session, settings, entry)
+    except CalsyncError as error:
+        session.rollback()
+        entry = outbox.load(session, entry_id)
+        outbox.failed_attempt(session, entry, str(error), getattr(error, "transient", False),
+                              now)
+    except Exception as error:
+        # A bug must not lose the effect: keep retrying, visibly, until attempts run out.
+        log.exception("outbox entry %s (%s) failed", entry_id, type(error).__name__)
+        session.rollback()
+        entry = outbox.load(session, entry_id)
+        outbox.failed_attempt(session, entry, "calsync hit an internal error; it will try "
+                                              "again.", True, now)
+    else:
+        outbox.done(entry, now)
+    outbox.release(session, entry)
+    session.commit()
+    return entry

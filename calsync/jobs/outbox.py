@@ -1,10 +1,9 @@
-"""The outbox: every outside effect is recorded in the transaction that causes it, then done
-by a worker through the handler `effects` names for its kind, retried with backoff, and
-finally shown as failed if it never succeeds."""
+"""The outbox: every outside effect is recorded in the transaction that causes it, then
+leased by one worker at a time, retried with backoff, and finally shown as failed if it
+never succeeds. What each kind of entry does is `effects`' table; this is the entries' life."""
 
 from __future__ import annotations
 
-import logging
 import random
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
@@ -13,13 +12,8 @@ from typing import Any
 from sqlalchemy import event, or_, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
-from calsync.config import Settings
 from calsync.domain.backoff import backoff
-from calsync.errors import CalsyncError
-from calsync.jobs import effects
 from calsync.models import FollowUp, OutboxEntry
-
-log = logging.getLogger(__name__)
 
 MAX_ATTEMPTS = 10
 FIRST_DELAY = timedelta(seconds=1)
@@ -81,36 +75,7 @@ def due_ids(session: Session, now: datetime, limit: int = 200) -> list[int]:
     return list(session.scalars(query))
 
 
-def process(session: Session, settings: Settings, entry_id: int,
-            now: datetime | None = None) -> OutboxEntry | None:
-    """Do one entry if it is due and no other worker holds it; returns it, or None."""
-    now = now or datetime.now(UTC)
-    if not _claim(session, entry_id, now, timedelta(seconds=settings.outbox_lease_seconds)):
-        return None
-    entry = _load(session, entry_id)
-    try:
-        effects.handler_for(entry.kind)(session, settings, entry)
-    except CalsyncError as error:
-        session.rollback()
-        entry = _load(session, entry_id)
-        _failed_attempt(session, entry, str(error), getattr(error, "transient", False), now)
-    except Exception as error:
-        # A bug must not lose the effect: keep retrying, visibly, until attempts run out.
-        log.exception("outbox entry %s (%s) failed", entry_id, type(error).__name__)
-        session.rollback()
-        entry = _load(session, entry_id)
-        _failed_attempt(session, entry, "calsync hit an internal error; it will try again.",
-                        True, now)
-    else:
-        entry.status = "done"
-        entry.done_at = now
-        entry.last_error = None
-    _release(session, entry)
-    session.commit()
-    return entry
-
-
-def _claim(session: Session, entry_id: int, now: datetime, lease: timedelta) -> bool:
+def claim(session: Session, entry_id: int, now: datetime, lease: timedelta) -> bool:
     """Lease the entry, and its follow-up, for this worker, and count the attempt; False if
     either is taken. Committed before the handler calls out: a write held open across a
     slow calendar server would keep SQLite's one write lock from everyone else."""
@@ -137,20 +102,30 @@ def _claim(session: Session, entry_id: int, now: datetime, lease: timedelta) -> 
     return True
 
 
-def _release(session: Session, entry: OutboxEntry) -> None:
+def done(entry: OutboxEntry, now: datetime) -> None:
+    """The effect happened: the entry is finished, its last error forgotten."""
+    entry.status = "done"
+    entry.done_at = now
+    entry.last_error = None
+
+
+def release(session: Session, entry: OutboxEntry) -> None:
+    """Free the entry's follow-up for the next write (the entry's own lease is its time)."""
     if entry.followup_id is not None:
         session.execute(update(FollowUp).where(FollowUp.id == entry.followup_id)
                         .values(write_leased_until=None))
 
 
-def _load(session: Session, entry_id: int) -> OutboxEntry:
+def load(session: Session, entry_id: int) -> OutboxEntry:
+    """The entry, which a claim just proved exists."""
     entry = session.get(OutboxEntry, entry_id)
     assert entry is not None
     return entry
 
 
-def _failed_attempt(session: Session, entry: OutboxEntry, message: str, transient: bool,
-                    now: datetime) -> None:
+def failed_attempt(session: Session, entry: OutboxEntry, message: str, transient: bool,
+                   now: datetime) -> None:
+    """Try again later if the failure may pass, else mark the entry (and its write) failed."""
     entry.last_error = message
     followup = session.get(FollowUp, entry.followup_id) if entry.followup_id else None
     if transient and entry.attempts < MAX_ATTEMPTS:

@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 
 from calsync.config import Settings
 from calsync.db import get_session
-from calsync.jobs import outbox, schedule
+from calsync.jobs import effects, outbox, schedule
 from calsync.jobs.syncslots import SyncSlots
 from calsync.models import OutboxEntry, Source
 
@@ -128,7 +128,7 @@ def _register(queue: Queue, app: Flask) -> None:
             queue.sync_slots.submit(user_id, source_id)
 
     def process_outbox(session: Session, entry_id: int) -> None:
-        outbox.process(session, settings, entry_id)
+        effects.process(session, settings, entry_id)
         # Still pending: it failed and waits to retry, or another write of the same
         # follow-up held it back. Either way, come back for it.
         entry = session.get(OutboxEntry, entry_id)

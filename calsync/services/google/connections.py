@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 from calsync import crypto
 from calsync.config import Settings
 from calsync.errors import NeedsConsent, OAuthFailed, ValidationFailed
-from calsync.jobs import outbox, queue
+from calsync.jobs import effects, queue
 from calsync.models import OutboxEntry, Source, User
 from calsync.providers.google import list_calendars
 from calsync.services import accounts, sources
@@ -226,7 +226,7 @@ def disconnect(session: Session, settings: Settings, source: Source) -> None:
     session.commit()
     # Stop now, while the grant still works: once revoked, Google would refuse the stop.
     for entry_id in stops:
-        outbox.process(session, settings, entry_id)
+        effects.process(session, settings, entry_id)
     oauth.revoke(settings, credentials)
     source.credentials = None
     source.status = "disabled"

@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 from calsync import providers
 from calsync.config import Settings
 from calsync.emulator import GoogleEmulator
-from calsync.jobs import outbox, sync, writeback
+from calsync.jobs import effects, sync, writeback
 from calsync.models import FollowUp, OutboxEntry, Prompt, Source, User
 from calsync.providers.base import FOLLOWUP_MARK
 from calsync.services import answers
@@ -84,7 +84,7 @@ def test_a_retried_insert_after_a_crash_adopts_its_own_event(
     provider.write_event(source_ref(settings, source), event)
     assert len(written(emulator)) == 1
 
-    outbox.process(db_session, settings, entry.id, now=datetime.now(UTC) + timedelta(hours=1))
+    effects.process(db_session, settings, entry.id, now=datetime.now(UTC) + timedelta(hours=1))
     db_session.refresh(followup)
     assert entry.status == "done" and followup.write_status == "written"
     assert [e["id"] for e in written(emulator)] == [followup.remote_event_id]
@@ -100,7 +100,7 @@ def test_an_unrelated_event_holding_the_id_is_left_alone(
     emulator.add_event(EMAIL, {**timed(hour(days=9)), "id": writeback.event_id_for(followup),
                                "summary": "Somebody else's"})
     entry = db_session.scalar(select(OutboxEntry))
-    outbox.process(db_session, settings, entry.id, now=datetime.now(UTC) + timedelta(hours=1))
+    effects.process(db_session, settings, entry.id, now=datetime.now(UTC) + timedelta(hours=1))
     db_session.refresh(followup)
     assert entry.status == "failed" and followup.write_status == "failed"
     assert "unrelated event" in followup.write_error
