@@ -12,7 +12,7 @@ from functools import partial
 from typing import Any
 
 from flask import Flask, current_app, g
-from sqlalchemy import Engine, create_engine, event, text
+from sqlalchemy import CursorResult, Engine, Result, create_engine, event, text
 from sqlalchemy.orm import Session, sessionmaker
 
 from calsync.config import Settings
@@ -59,6 +59,14 @@ def commit_batch(session: Session) -> None:
     session.commit()
     if session.get_bind().dialect.name == "sqlite":
         time.sleep(SQLITE_BATCH_PAUSE)
+
+
+def rows_changed(result: Result[Any]) -> int:
+    """How many rows an UPDATE or DELETE changed: a conditional write's "did I win?"."""
+    # Session.execute() is typed to return a Result; for a DML statement it is a
+    # CursorResult, the one that counts rows.
+    assert isinstance(result, CursorResult)
+    return result.rowcount
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any, *, busy_ms: int) -> None:

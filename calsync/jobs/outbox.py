@@ -12,6 +12,7 @@ from typing import Any
 from sqlalchemy import event, or_, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
+from calsync.db import rows_changed
 from calsync.domain.backoff import backoff
 from calsync.models import FollowUp, OutboxEntry
 
@@ -83,11 +84,11 @@ def claim(session: Session, entry_id: int, now: datetime, lease: timedelta) -> b
     followup_id = session.scalar(select(OutboxEntry.followup_id).where(
         OutboxEntry.id == entry_id, OutboxEntry.status == "pending",
         OutboxEntry.next_attempt_at <= now))
-    if followup_id is not None and not session.execute(
+    if followup_id is not None and not rows_changed(session.execute(
             update(FollowUp)
             .where(FollowUp.id == followup_id, or_(FollowUp.write_leased_until.is_(None),
                                                    FollowUp.write_leased_until <= now))
-            .values(write_leased_until=now + lease)).rowcount:
+            .values(write_leased_until=now + lease))):
         session.rollback()
         return False
     result = session.execute(
@@ -95,7 +96,7 @@ def claim(session: Session, entry_id: int, now: datetime, lease: timedelta) -> b
         .where(OutboxEntry.id == entry_id, OutboxEntry.status == "pending",
                OutboxEntry.next_attempt_at <= now)
         .values(next_attempt_at=now + lease, attempts=OutboxEntry.attempts + 1))
-    if not result.rowcount:
+    if not rows_changed(result):
         session.rollback()
         return False
     session.commit()

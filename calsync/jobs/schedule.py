@@ -11,6 +11,7 @@ from sqlalchemy import update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from calsync.db import rows_changed
 from calsync.models import ScheduleMark
 
 
@@ -23,7 +24,7 @@ def claim(session: Session, name: str, interval: timedelta, now: datetime) -> bo
         update(ScheduleMark)
         .where(ScheduleMark.name == name, ScheduleMark.last_run_at <= due_before)
         .values(last_run_at=now))
-    if moved.rowcount:
+    if rows_changed(moved):
         session.commit()
         return True
     if session.get(ScheduleMark, name) is not None:

@@ -20,7 +20,7 @@ from sqlalchemy import insert, or_, select, update
 from sqlalchemy.orm import Session
 
 from calsync.config import Settings
-from calsync.db import commit_batch
+from calsync.db import commit_batch, rows_changed
 from calsync.domain.backoff import backoff
 from calsync.domain.meeting import MeetingData
 from calsync.domain.text import calendar_text
@@ -119,7 +119,7 @@ def _claim(session: Session, source_id: int, now: datetime, lock_seconds: int) -
                 last_attempt_at=now, sync_requested_at=None)
     )
     session.commit()
-    return bool(result.rowcount)
+    return bool(rows_changed(result))
 
 
 def read_context(settings: Settings, user: User, now: datetime) -> ReadContext:
