@@ -33,7 +33,8 @@ from calsync.providers.ics_repair import (
     repair_text,
     top_level_calendars,
 )
-from calsync.providers.ics_rules import as_list, bound_rule
+from calsync.providers.ics_rules import bound_rule
+from calsync.providers.ics_values import as_list, duration, moment, parsed
 from calsync.providers.ics_zones import read_calendars
 
 MAX_LINE_CHARS = 1 << 20  # no real calendar has a 1 MiB line; a hostile one might
@@ -194,7 +195,7 @@ def _repair(event: icalendar.cal.Component) -> str:
     if "DTSTART" not in event:
         return "it has no start time (DTSTART)"
     for name in ("DTSTART", "DTEND", "RECURRENCE-ID"):
-        if name in event and not isinstance(event[name].dt, date):
+        if name in event and not isinstance(parsed(event, name), date):
             return f"its {name} is not a date or time"
     if not str(event.get("UID", "")).strip():
         digest = hashlib.sha256(event.to_ical()).hexdigest()[:32]
@@ -215,7 +216,8 @@ def _standardize(calendar: icalendar.Calendar, result: ParsedCalendar) -> icalen
         return calendar
     try:
         zone: tzinfo | str = WINDOWS_TO_OLSON.get(name, name)
-        return x_wr_timezone.to_standard(calendar, timezone=zone)
+        standard: icalendar.Calendar = x_wr_timezone.to_standard(calendar, timezone=zone)
+        return standard
     except Exception:  # an unknown zone name: keep the times as written
         result.warn(f"The calendar's time zone {name[:60]!r} is unknown; its times were "
                     "read as written.")
@@ -294,10 +296,10 @@ def _add_single_events(events: list[icalendar.cal.Component], start: datetime, e
 def _end_of(component: icalendar.cal.Component) -> date | datetime:
     """DTEND, else DTSTART + DURATION, else a day for a date and no time for a time."""
     if "DTEND" in component:
-        return component["DTEND"].dt
-    begins = component["DTSTART"].dt
+        return moment(component, "DTEND")
+    begins = moment(component, "DTSTART")
     if "DURATION" in component:
-        return begins + component["DURATION"].dt
+        return begins + duration(component, "DURATION")
     return begins if isinstance(begins, datetime) else begins + timedelta(days=1)
 
 
@@ -351,7 +353,7 @@ def to_meeting(component: icalendar.cal.Component, recurring: bool, tz: tzinfo,
         uid=uid,
         recurrence_id=recurrence_id,
         title=_text(component.get("SUMMARY"))[:1000],
-        **_times(component["DTSTART"].dt, _end_of(component), tz),
+        **_times(moment(component, "DTSTART"), _end_of(component), tz),
         status=(MeetingStatus.CANCELLED if _text(component.get("STATUS")).upper() == "CANCELLED"
                 else MeetingStatus.CONFIRMED),
         attendees=_attendees(component.get("ATTENDEE"), people),
@@ -404,10 +406,10 @@ AttendeeMemo = dict[int, tuple[Any, tuple[Attendee, ...]]]
 def _attendees(value: Any, memo: AttendeeMemo | None) -> tuple[Attendee, ...]:
     if memo is not None and id(value) in memo:
         return memo[id(value)][1]
-    parsed = tuple(a for a in (_attendee(x) for x in as_list(value)) if a.email)
+    found = tuple(a for a in (_attendee(x) for x in as_list(value)) if a.email)
     if memo is not None and value is not None:
-        memo[id(value)] = (value, parsed)
-    return parsed
+        memo[id(value)] = (value, found)
+    return found
 
 
 def _attendee(address: Any) -> Attendee:

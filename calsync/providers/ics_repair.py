@@ -7,12 +7,12 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from datetime import date, datetime, time, timedelta
-from typing import Any
 
 import icalendar
 from icalendar.error import BrokenCalendarProperty
 
 from calsync.domain.text import calendar_text
+from calsync.providers.ics_values import duration, moment
 
 # Set on a RANGE=THISANDFUTURE override: how far it moved its occurrences, so that each later
 # occurrence (a copy of the override) can be given back its own original date.
@@ -127,7 +127,7 @@ def top_level_calendars(components: list[icalendar.cal.Component]) -> list[icale
     calendars: list[icalendar.Calendar] = []
     loose: icalendar.Calendar | None = None
     for component in components:
-        if component.name == "VCALENDAR":
+        if isinstance(component, icalendar.Calendar):  # the parser's class for VCALENDAR
             calendars.append(component)
             loose = None
             continue
@@ -163,12 +163,12 @@ def repair_event(event: icalendar.cal.Component) -> list[str]:
     start = _when(event, "DTSTART")
     if start is None:
         return notes
-    duration = _value(event, "DURATION")
-    if isinstance(duration, timedelta) and duration < timedelta():
-        notes.append(_negative_note(event, start))
+    length = _value(event, "DURATION")
+    if isinstance(length, timedelta) and length < timedelta():
+        notes.append(_negative_note(length, start))
         del event["DURATION"]  # read like an event without an end (RFC 5545 3.6.1)
-    elif isinstance(duration, timedelta) and not isinstance(start, datetime) and (
-            duration < timedelta(days=1)):
+    elif isinstance(length, timedelta) and not isinstance(start, datetime) and (
+            length < timedelta(days=1)):
         del event["DURATION"]  # hours on a date start: the all-day event lasts its day
     _match_end_to_start(event, start)
     _mark_range_shift(event, start)
@@ -187,7 +187,7 @@ def _keep_first_of_single_properties(event: icalendar.cal.Component) -> None:
             event[name] = value[0]
 
 
-def _value(event: icalendar.cal.Component, name: str) -> Any:
+def _value(event: icalendar.cal.Component, name: str) -> object:
     """The parsed value of `name`, or None when missing or unreadable (the check after the
     repairs refuses what can't be read)."""
     try:
@@ -210,8 +210,8 @@ def _drop_empty_rules(event: icalendar.cal.Component) -> None:
         event["RRULE"] = kept
 
 
-def _negative_note(event: icalendar.cal.Component, start: date) -> str:
-    shown = event["DURATION"].to_ical().decode()
+def _negative_note(length: timedelta, start: date) -> str:
+    shown = icalendar.vDDDTypes(length).to_ical().decode()
     lasting = "as ending when it starts" if isinstance(start, datetime) else "as lasting one day"
     return f"has a negative duration ({shown}); calsync read it {lasting}."
 
@@ -241,11 +241,16 @@ def _mark_range_shift(event: icalendar.cal.Component, start: date) -> None:
     original, moved = event.get("RECURRENCE-ID"), _when(event, "RECURRENCE-ID")
     if moved is None or str(original.params.get("RANGE", "")).upper() != "THISANDFUTURE":
         return
-    if isinstance(start, datetime) != isinstance(moved, datetime):
-        return
-    if isinstance(start, datetime) and (start.tzinfo is None) != (moved.tzinfo is None):
+    if _kind(start) != _kind(moved):
         return
     event[SHIFT] = icalendar.vDDDTypes(start - moved)
+
+
+def _kind(value: date) -> str:
+    """RFC 5545's three kinds of time: a date, a floating time, a time fixed to a zone."""
+    if not isinstance(value, datetime):
+        return "date"
+    return "floating" if value.tzinfo is None else "fixed"
 
 
 def original_start(component: icalendar.cal.Component) -> date:
@@ -256,6 +261,5 @@ def original_start(component: icalendar.cal.Component) -> date:
     its own, so that every occurrence keeps a key of its own.
     """
     if SHIFT in component:
-        return component["DTSTART"].dt - component[SHIFT].dt
-    original = component.get("RECURRENCE-ID")
-    return original.dt if original is not None else component["DTSTART"].dt
+        return moment(component, "DTSTART") - duration(component, SHIFT)
+    return moment(component, "RECURRENCE-ID" if "RECURRENCE-ID" in component else "DTSTART")

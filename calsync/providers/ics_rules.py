@@ -14,11 +14,7 @@ import icalendar
 from dateutil.relativedelta import relativedelta
 
 from calsync.providers.base import ReadContext
-
-
-def as_list(value: Any) -> list[Any]:
-    """icalendar gives one value or a list for repeatable properties; always a list."""
-    return value if isinstance(value, list) else [] if value is None else [value]
+from calsync.providers.ics_values import as_list, moment, parsed
 
 # Bounding repeat rules. dateutil (under recurring_ical_events) steps through every
 # candidate date from DTSTART, builds a list of the window's dates, and for a rule no
@@ -44,7 +40,7 @@ def bound_rule(event: icalendar.cal.Component, context: ReadContext, max_steps: 
         del event["RRULE"]
         return "has a repeat rule that no date matches; only its first date was read."
     tz = context.timezone
-    start = event["DTSTART"].dt
+    start = moment(event, "DTSTART")
     first, window_end = _naive(start, tz), _naive(context.window_end, tz)
     if sum(_steps(rule, first, window_end, tz) for rule in rules) <= max_steps:
         return ""
@@ -60,14 +56,14 @@ def bound_rule(event: icalendar.cal.Component, context: ReadContext, max_steps: 
         delta = _advance(freq, rule, periods)
         for name in ("DTSTART", "DTEND"):
             if name in event:
-                event[name] = icalendar.vDDDTypes(event[name].dt + delta)
+                event[name] = icalendar.vDDDTypes(moment(event, name) + delta)
         if rule.get("COUNT"):
             remaining = int(rule["COUNT"][0]) - periods
             if remaining <= 0:
                 del event["RRULE"]  # every date of the rule lies before the window
                 return ""
             rule["COUNT"] = [remaining]
-        start, first = event["DTSTART"].dt, first + delta
+        start, first = moment(event, "DTSTART"), first + delta
     if _steps(rule, first, window_end, tz) <= max_steps:
         return ""
     allowed = max(max_steps // _per_period(rule, freq), 1)
@@ -89,10 +85,10 @@ def _naive(value: date, tz: tzinfo) -> datetime:
 
 def _duration(event: icalendar.cal.Component, tz: tzinfo) -> timedelta:
     if "DTEND" in event:
-        return max(_naive(event["DTEND"].dt, tz) - _naive(event["DTSTART"].dt, tz), timedelta())
-    if "DURATION" in event and isinstance(event["DURATION"].dt, timedelta):
-        return max(event["DURATION"].dt, timedelta())
-    return timedelta(days=1)
+        return max(_naive(moment(event, "DTEND"), tz) - _naive(moment(event, "DTSTART"), tz),
+                   timedelta())
+    length = parsed(event, "DURATION") if "DURATION" in event else None
+    return max(length, timedelta()) if isinstance(length, timedelta) else timedelta(days=1)
 
 
 def _interval(rule: Any) -> int:

@@ -15,7 +15,7 @@ from typing import Any
 
 import icalendar
 
-from calsync.providers.ics_rules import as_list
+from calsync.providers.ics_values import as_list, moment, utc_offsets
 
 # Meetings are read in a window of months around today, so earlier changes only matter for
 # the offset they leave in force, and later ones are past any window.
@@ -151,7 +151,7 @@ class _Budget:
 
 def _observance(part: icalendar.cal.Component) -> tuple[timedelta, Observance]:
     try:
-        offset_from, offset_to = part["TZOFFSETFROM"].td, part["TZOFFSETTO"].td
+        offset_from, offset_to = utc_offsets(part, "TZOFFSETFROM", "TZOFFSETTO")
     except (KeyError, AttributeError) as exc:
         raise ZoneBeyondBounds("has a part without a readable TZOFFSETFROM and TZOFFSETTO"
                                ) from exc
@@ -168,13 +168,13 @@ def _onsets(part: icalendar.cal.Component, offset_from: timedelta,
     """Local wall times at which `part` comes into force: DTSTART, its RDATEs and RRULEs."""
     if "DTSTART" not in part:
         raise ZoneBeyondBounds("has a part without a DTSTART")
-    start = _local(part["DTSTART"].dt, offset_from)
+    start = _local(moment(part, "DTSTART"), offset_from)
     yield start
     for dates in as_list(part.get("RDATE")):
         budget.spend(len(dates.dts))
         for value in dates.dts:
-            moment = value.dt[0] if isinstance(value.dt, tuple) else value.dt
-            yield _local(moment, offset_from)
+            onset = value.dt[0] if isinstance(value.dt, tuple) else value.dt
+            yield _local(onset, offset_from)
     for rule in as_list(part.get("RRULE")):
         yield from _yearly(rule, start, offset_from, budget)
 

@@ -82,8 +82,9 @@ class _Parser(CalendarIcalParser):
 
     def parse_and_add_property(self, name: str, params: Parameters, val: str,
                                tzid: str | None, line: Contentline) -> None:
-        # A tzinfo in place of the name keeps icalendar's name lookup out. Dates take no
-        # zone (RFC 5545 3.2.19), and icalendar would look a tzinfo up as a name for them.
+        # A tzinfo in place of the name keeps icalendar's name lookup out: the value parsers
+        # take either, though this method declares a name (hence the ignore below). Dates take
+        # no zone (RFC 5545 3.2.19), and icalendar would look a tzinfo up as a name for them.
         timed = all("T" in value for value in val.upper().split(","))
         zone = self._resolve(tzid, len(self._components)) if tzid and timed else None
         super().parse_and_add_property(name, params, val, zone, line)  # type: ignore[arg-type]
@@ -98,7 +99,8 @@ def _nesting(line: Contentline) -> int:
 def _zone_blocks(lines: list[Contentline]) -> list[list[list[Contentline]]]:
     """Per top-level component, in order: the lines of each VTIMEZONE in it."""
     calendars: list[list[list[Contentline]]] = [[]]
-    depth, block = 0, None
+    depth = 0
+    block: list[Contentline] | None = None  # the lines of the VTIMEZONE being read
     for line in lines:
         step = _nesting(line)
         depth += step
