@@ -54,6 +54,7 @@ class _Text(vText):
     Control characters (RFC 5545 allows none but TAB) are dropped."""
 
     __slots__ = ()
+    encoding: str  # set by vText.__new__; icalendar declares it in __slots__ alone
 
     def to_ical(self) -> bytes:
         text = calendar_text(self.replace("\r\n", "\n").replace("\r", "\n"))
@@ -86,7 +87,8 @@ def render_feed(
     if ordered and cal.get_missing_tzids():  # a UTC zone is written as "Z" and needs none
         instants = [t for event in ordered for t in (event.start, event.end)]
         cal.subcomponents.insert(0, vtimezone_for(tz, instants))
-    return cal.to_ical()
+    body: bytes = cal.to_ical()  # icalendar leaves Component.to_ical unannotated
+    return body
 
 
 def strong_etag(body: bytes) -> str:

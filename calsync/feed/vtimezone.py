@@ -122,7 +122,10 @@ def _zone_rule(key: str) -> _ZoneRule | None:
 def _transition(
     rule: str, offset_from: timedelta, offset_to: timedelta, name: str
 ) -> _Transition | None:
-    month, week, weekday, at = re.fullmatch(_RULE, rule).groups()  # type: ignore[union-attr]
+    parts = re.fullmatch(_RULE, rule)
+    if parts is None:
+        return None
+    month, week, weekday, at = parts.groups()
     time = _posix_offset(at or "2")
     if not 1 <= int(month) <= 12 or time >= timedelta(days=1):  # "/26" needs another weekday
         return None

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 from alembic import context
-from sqlalchemy import create_engine
+from sqlalchemy import Connection, create_engine
 
 from calsync.models import Base
 
 config = context.config
-url = config.get_main_option("sqlalchemy.url")
+url = config.get_main_option("sqlalchemy.url", "")  # calsync.migrate always sets it
 
 
 def run_migrations_offline() -> None:
@@ -31,7 +31,7 @@ def run_migrations_online() -> None:
         engine.dispose()  # a migration must not leave connections behind
 
 
-def _run(connection) -> None:  # type: ignore[no-untyped-def]
+def _run(connection: Connection) -> None:
     # Batch mode lets ALTERs run on SQLite, which cannot alter most things in place.
     context.configure(connection=connection, target_metadata=Base.metadata,
                       render_as_batch=True, compare_type=True)
