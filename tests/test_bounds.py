@@ -17,8 +17,7 @@ from calsync.config import Settings
 from calsync.db import Database, get_db
 from calsync.jobs import sync
 from calsync.models import Meeting, Prompt, Source, User
-from calsync.services import prompts as inbox
-from calsync.services import sources
+from calsync.services import prompts, sources
 from tests.api.conftest import Event, error_of, ics_text, upload
 from tests.bounded import run_bounded
 from tests.conftest import api_client_for, login
@@ -91,7 +90,7 @@ def test_a_flood_of_ended_meetings_becomes_one_warning(
         assert (report.result, report.added, report.prompts) == ("ok", 4000, 40)
         assert sync.sync_source(session, limited, other_id).prompts == 1
         for _minute in range(5):  # the minute tick, as the worker runs it
-            inbox.create_due_prompts(session, limited, datetime.now(UTC))
+            prompts.create_due_prompts(session, limited, datetime.now(UTC))
 
         assert count(session, Prompt, Prompt.user_id == flooder.id) == 100  # the daily limit
         assert count(session, Prompt, Prompt.user_id == other.id) == 1

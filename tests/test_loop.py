@@ -16,7 +16,7 @@ from sqlalchemy import select
 from calsync.config import Settings
 from calsync.db import get_db
 from calsync.models import FollowUp
-from calsync.services import prompts as inbox
+from calsync.services import prompts
 from tests.conftest import PASSWORD, ApiClient, csrf_from
 from tests.servers.http_files import FileServer
 
@@ -100,7 +100,7 @@ def test_the_loop_through_the_pages(app: Flask, client: FlaskClient, settings: S
     with app.app_context(), get_db().session() as session:  # the worker's tick, 3 days on
         followup = session.scalar(select(FollowUp))
         later = followup.end + timedelta(minutes=settings.prompt_grace_minutes)
-        assert inbox.create_due_prompts(session, settings, later) == 1
+        assert prompts.create_due_prompts(session, settings, later) == 1
 
     inbox_page = client.get("/").get_data(as_text=True)
     assert "Send the pilot proposal" in inbox_page
@@ -151,7 +151,7 @@ def test_the_loop_through_the_api(app: Flask, client: FlaskClient, api: ApiClien
     assert "Legal review call" in str(event["SUMMARY"])
 
     with app.app_context(), get_db().session() as session:
-        inbox.create_due_prompts(session, settings, end + timedelta(minutes=30))
+        prompts.create_due_prompts(session, settings, end + timedelta(minutes=30))
     (touch,) = api.get("/api/v1/prompts?status=pending").get_json()["items"]
     assert touch["deal"]["touches"] == 1
     assert touch["suggestion"]["channel"] == "call"  # the channel promised

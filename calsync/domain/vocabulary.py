@@ -43,6 +43,15 @@ SOURCE_STATUS_LABELS: Mapping[SourceStatus, str] = {
 PAUSED: tuple[SourceStatus, ...] = (SourceStatus.DISABLED, SourceStatus.NEEDS_RECONNECT)
 
 
+class SyncResult(StrEnum):
+    """How one run of a source's sync ended (the report the CLI and the log show)."""
+
+    OK = "ok"  # changes read and applied
+    UNCHANGED = "unchanged"  # the provider said nothing changed since the cursor
+    ERROR = "error"  # recorded on the source, retried as its status says
+    SKIPPED = "skipped"  # another worker holds the source, or it is paused
+
+
 class MeetingStatus(StrEnum):
     """Whether a meeting still takes place, as its source says."""
 
@@ -272,6 +281,7 @@ class OAuthPurpose(StrEnum):
 
 # Every vocabulary above, e.g. for the templates, which compare against the members by name.
 VOCABULARIES: tuple[type[StrEnum], ...] = (
-    SourceStatus, MeetingStatus, SkipReason, PromptStatus, DismissReason, Outcome, NoReason,
-    DealStatus, Channel, FollowUpStatus, WriteStatus, TimelineKind, OutboxStatus, OAuthPurpose,
+    SourceStatus, SyncResult, MeetingStatus, SkipReason, PromptStatus, DismissReason, Outcome,
+    NoReason, DealStatus, Channel, FollowUpStatus, WriteStatus, TimelineKind, OutboxStatus,
+    OAuthPurpose,
 )

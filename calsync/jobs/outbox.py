@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from calsync.db import rows_changed
 from calsync.domain.backoff import backoff
+from calsync.domain.vocabulary import OutboxStatus, WriteStatus
 from calsync.models import FollowUp, OutboxEntry
 
 MAX_ATTEMPTS = 10
@@ -26,7 +27,7 @@ def record(session: Session, *, user_id: int, kind: str, followup_id: int | None
     """Add an effect to do once this transaction commits; a waiting twin is reused, but
     never one a worker is carrying out right now (it may already be past our change)."""
     twin = session.scalar(select(OutboxEntry).where(
-        OutboxEntry.status == "pending", OutboxEntry.kind == kind,
+        OutboxEntry.status == OutboxStatus.PENDING, OutboxEntry.kind == kind,
         OutboxEntry.followup_id == followup_id, OutboxEntry.source_id == source_id,
         OutboxEntry.user_id == user_id))
     now = datetime.now(UTC)
@@ -34,7 +35,7 @@ def record(session: Session, *, user_id: int, kind: str, followup_id: int | None
         twin.next_attempt_at = now
         return twin
     entry = OutboxEntry(user_id=user_id, kind=kind, followup_id=followup_id,
-                        source_id=source_id, payload=payload or {}, status="pending",
+                        source_id=source_id, payload=payload or {}, status=OutboxStatus.PENDING,
                         attempts=0, next_attempt_at=now)
     session.add(entry)
     return entry
@@ -71,7 +72,7 @@ def listen(factory: sessionmaker[Session], on_commit: Callable[[list[int]], None
 
 def due_ids(session: Session, now: datetime, limit: int = 200) -> list[int]:
     query = (select(OutboxEntry.id)
-             .where(OutboxEntry.status == "pending", OutboxEntry.next_attempt_at <= now)
+             .where(OutboxEntry.status == OutboxStatus.PENDING, OutboxEntry.next_attempt_at <= now)
              .order_by(OutboxEntry.next_attempt_at).limit(limit))
     return list(session.scalars(query))
 
@@ -82,7 +83,7 @@ def claim(session: Session, entry_id: int, now: datetime, lease: timedelta) -> b
     slow calendar server would keep SQLite's one write lock from everyone else."""
     # Each lease is one conditional UPDATE: of concurrent workers exactly one wins it.
     followup_id = session.scalar(select(OutboxEntry.followup_id).where(
-        OutboxEntry.id == entry_id, OutboxEntry.status == "pending",
+        OutboxEntry.id == entry_id, OutboxEntry.status == OutboxStatus.PENDING,
         OutboxEntry.next_attempt_at <= now))
     if followup_id is not None and not rows_changed(session.execute(
             update(FollowUp)
@@ -93,7 +94,7 @@ def claim(session: Session, entry_id: int, now: datetime, lease: timedelta) -> b
         return False
     result = session.execute(
         update(OutboxEntry)
-        .where(OutboxEntry.id == entry_id, OutboxEntry.status == "pending",
+        .where(OutboxEntry.id == entry_id, OutboxEntry.status == OutboxStatus.PENDING,
                OutboxEntry.next_attempt_at <= now)
         .values(next_attempt_at=now + lease, attempts=OutboxEntry.attempts + 1))
     if not rows_changed(result):
@@ -105,7 +106,7 @@ def claim(session: Session, entry_id: int, now: datetime, lease: timedelta) -> b
 
 def done(entry: OutboxEntry, now: datetime) -> None:
     """The effect happened: the entry is finished, its last error forgotten."""
-    entry.status = "done"
+    entry.status = OutboxStatus.DONE
     entry.done_at = now
     entry.last_error = None
 
@@ -134,9 +135,9 @@ def failed_attempt(session: Session, entry: OutboxEntry, message: str, transient
         if followup:
             followup.write_error = message
         return
-    entry.status = "failed"
+    entry.status = OutboxStatus.FAILED
     if followup:
-        followup.write_status, followup.write_error = "failed", message
+        followup.write_status, followup.write_error = WriteStatus.FAILED, message
 
 
 def retry_delay(attempts: int) -> timedelta:
@@ -147,10 +148,10 @@ def retry_delay(attempts: int) -> timedelta:
 
 def retry(session: Session, entry: OutboxEntry) -> None:
     """The user asked to try a failed effect again: a fresh set of attempts, now."""
-    entry.status = "pending"
+    entry.status = OutboxStatus.PENDING
     entry.attempts = 0
     entry.next_attempt_at = datetime.now(UTC)
     if entry.followup_id:
         followup = session.get(FollowUp, entry.followup_id)
         if followup is not None:
-            followup.write_status = "pending"
+            followup.write_status = WriteStatus.PENDING

@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 
 from calsync.config import Settings
 from calsync.db import get_session
+from calsync.domain.vocabulary import OutboxStatus
 from calsync.jobs import effects, outbox, schedule
 from calsync.jobs.syncslots import SyncSlots
 from calsync.models import OutboxEntry, Source
@@ -132,7 +133,7 @@ def _register(queue: Queue, app: Flask) -> None:
         # Still pending: it failed and waits to retry, or another write of the same
         # follow-up held it back. Either way, come back for it.
         entry = session.get(OutboxEntry, entry_id)
-        if entry is not None and entry.status == "pending":
+        if entry is not None and entry.status == OutboxStatus.PENDING:
             wait = (entry.next_attempt_at - datetime.now(UTC)).total_seconds()
             queue.enqueue_in(max(wait, 1.0), "process_outbox", entry_id)
 

@@ -24,6 +24,14 @@ from calsync.db import commit_batch, rows_changed
 from calsync.domain.backoff import backoff
 from calsync.domain.meeting import MeetingData
 from calsync.domain.text import calendar_text
+from calsync.domain.vocabulary import (
+    AWAITING_ANSWER,
+    PAUSED,
+    MeetingStatus,
+    PromptStatus,
+    SourceStatus,
+    SyncResult,
+)
 from calsync.errors import SourceError
 from calsync.jobs import attendee_limits, writeback
 from calsync.models import Meeting, Prompt, Source, User
@@ -37,7 +45,6 @@ T = TypeVar("T")
 # A transient failure (a timeout, a 5xx) is retried after a minute, then ever later.
 FIRST_RETRY = timedelta(minutes=1)
 MAX_BACKOFF = timedelta(hours=6)
-PAUSED = ("disabled", "needs_reconnect")
 # Rows written per transaction. SQLite has one writer at a time: a long sync commits each
 # batch, so other users' requests and the minute tick get the write lock in between. It
 # stays crash-safe: the source's cursor is stored only once every batch is in, so a
@@ -50,7 +57,7 @@ WRITE_BATCH = 500
 @dataclass
 class SyncReport:
     source_id: int
-    result: str = "skipped"  # ok | unchanged | error | skipped (another worker holds it)
+    result: SyncResult = SyncResult.SKIPPED
     added: int = 0
     updated: int = 0
     cancelled: int = 0
@@ -88,7 +95,7 @@ def sync_source(session: Session, settings: Settings, source_id: int,
     except SourceError as exc:
         session.rollback()
         _record_failure(session, source_id, exc, settings, now)
-        report.result, report.error = "error", str(exc)
+        report.result, report.error = SyncResult.ERROR, str(exc)
     except Exception:
         # A bug must not take the worker down or leave the source locked: record it and go on.
         log.exception("sync of source %s failed", source_id)
@@ -96,7 +103,7 @@ def sync_source(session: Session, settings: Settings, source_id: int,
         failure = SourceError("calsync failed while reading this calendar; it will try again.",
                               transient=True)
         _record_failure(session, source_id, failure, settings, now)
-        report.result, report.error = "error", failure.message
+        report.result, report.error = SyncResult.ERROR, failure.message
     session.commit()
     log.info("sync of source %s: %s", source_id, report.result, extra={
         "source_id": source_id, "result": report.result, "added": report.added,
@@ -115,7 +122,7 @@ def _claim(session: Session, source_id: int, now: datetime, lock_seconds: int) -
         update(Source)
         .where(Source.id == source_id, Source.status.not_in(PAUSED),
                or_(Source.locked_until.is_(None), Source.locked_until < now))
-        .values(locked_until=now + timedelta(seconds=lock_seconds), status="syncing",
+        .values(locked_until=now + timedelta(seconds=lock_seconds), status=SourceStatus.SYNCING,
                 last_attempt_at=now, sync_requested_at=None)
     )
     session.commit()
@@ -138,15 +145,15 @@ def _read(settings: Settings, source: Source, user: User, now: datetime) -> Chan
 def _apply(session: Session, source: Source, changes: ChangeSet, report: SyncReport,
            now: datetime, settings: Settings) -> None:
     if changes.unchanged:
-        report.result = "unchanged"
+        report.result = SyncResult.UNCHANGED
     else:
         warnings = _apply_meetings(session, source, changes, report,
                                    read_context(settings, source.user, now), settings)
-        report.result = "ok"
+        report.result = SyncResult.OK
         source.warnings = [*changes.warnings, *warnings]
     report.warnings = list(source.warnings or [])
     source.cursor = changes.cursor
-    source.status = "ok"
+    source.status = SourceStatus.OK
     source.last_error = None
     source.failure_count = 0
     source.last_synced_at = now
@@ -181,11 +188,11 @@ def _apply_meetings(session: Session, source: Source, changes: ChangeSet, report
         elif existing[1] != row["content_hash"]:
             updates.append({**row, "id": existing[0], "prompt_skip": None})
     vanished = [mid for key, (mid, _d, status, _s) in stored.items()
-                if status != "cancelled" and _is_deleted(key, deleted)]
+                if status != MeetingStatus.CANCELLED and _is_deleted(key, deleted)]
     if changes.complete:
         vanished += [
             mid for key, (mid, _digest, status, start) in stored.items()
-            if key not in seen and status != "cancelled"
+            if key not in seen and status != MeetingStatus.CANCELLED
             and context.window_start <= start <= context.window_end
         ]
     _in_batches(session, inserts, lambda batch: session.execute(insert(Meeting), batch))
@@ -193,8 +200,8 @@ def _apply_meetings(session: Session, source: Source, changes: ChangeSet, report
     # An empty hash makes a meeting that comes back be written again.
     _in_batches(session, vanished, lambda batch: session.execute(
         update(Meeting).where(Meeting.id.in_(batch))
-        .values(status="cancelled", content_hash="", updated_at=datetime.now(UTC))))
-    cancelled_ids = vanished + [u["id"] for u in updates if u["status"] == "cancelled"]
+        .values(status=MeetingStatus.CANCELLED, content_hash="", updated_at=datetime.now(UTC))))
+    cancelled_ids = vanished + [u["id"] for u in updates if u["status"] == MeetingStatus.CANCELLED]
     # In batches here too: each IN list stays within what every database accepts.
     _in_batches(session, cancelled_ids, lambda batch: _withdraw_prompts(session, batch))
     report.added, report.updated = len(inserts), len(updates)
@@ -221,8 +228,8 @@ def _withdraw_prompts(session: Session, meeting_ids: list[int]) -> None:
     """Cancelled meetings lose their unanswered prompts; answered ones stay as they are."""
     session.execute(
         update(Prompt)
-        .where(Prompt.meeting_id.in_(meeting_ids), Prompt.status.in_(("pending", "snoozed")))
-        .values(status="withdrawn")
+        .where(Prompt.meeting_id.in_(meeting_ids), Prompt.status.in_(AWAITING_ANSWER))
+        .values(status=PromptStatus.WITHDRAWN)
     )
 
 

@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 from calsync import providers
 from calsync.config import Settings
 from calsync.domain.meeting import MeetingData
+from calsync.domain.vocabulary import PAUSED, FollowUpStatus, MeetingStatus, WriteStatus
 from calsync.errors import PluginError, SourceError
 from calsync.jobs.outbox import record
 from calsync.models import FollowUp, OutboxEntry, Source, User
@@ -19,7 +20,6 @@ from calsync.providers.base import FOLLOWUP_MARK, OutgoingEvent
 from calsync.services.credentials import provider_for
 
 WRITE = "write_followup"
-NOT_WRITABLE = ("disabled", "needs_reconnect")
 
 
 def event_id_for(followup: FollowUp) -> str:
@@ -32,7 +32,7 @@ def event_id_for(followup: FollowUp) -> str:
 def writable_source(session: Session, user_id: int) -> Source | None:
     """The source that receives follow-ups: the user's first one that can take writes."""
     candidates = session.scalars(select(Source).where(
-        Source.user_id == user_id, Source.status.not_in(NOT_WRITABLE)).order_by(Source.id))
+        Source.user_id == user_id, Source.status.not_in(PAUSED)).order_by(Source.id))
     for source in candidates:
         if _can_write(source) and (source.options or {}).get("calendar_written"):
             return source
@@ -50,15 +50,15 @@ def followup_changed(session: Session, followup: FollowUp) -> None:
     """Record the write a created, changed or cancelled follow-up needs. Part of the
     caller's unit of work (the change and its write commit together): only flushes."""
     if followup.target_source_id is None:
-        if followup.status == "cancelled":
+        if followup.status == FollowUpStatus.CANCELLED:
             return  # never written anywhere: nothing to take back
         target = writable_source(session, followup.user_id)
         if target is None:
-            followup.write_status = "not_applicable"
+            followup.write_status = WriteStatus.NOT_APPLICABLE
             return
         followup.target_source_id = target.id
     session.flush()
-    followup.write_status = "pending"
+    followup.write_status = WriteStatus.PENDING
     followup.write_error = None
     record(session, user_id=followup.user_id, kind=WRITE, followup_id=followup.id,
            source_id=followup.target_source_id)
@@ -71,11 +71,11 @@ def write_followup(session: Session, settings: Settings, entry: OutboxEntry) -> 
     source = session.get(Source, entry.source_id)
     if followup is None or source is None:
         return  # deleted since: nothing left to write
-    if source.status in NOT_WRITABLE:
+    if source.status in PAUSED:
         raise SourceError(f"“{source.name}” can't receive follow-ups right now "
                           f"({source.status.replace('_', ' ')}).")
     with provider_for(settings, source) as (provider, ref):
-        if followup.status == "cancelled":
+        if followup.status == FollowUpStatus.CANCELLED:
             # Not only when an id was stored: a worker killed between inserting the event
             # and recording its id leaves an event we only know by its derived id.
             provider.delete_event(ref, _calendar_of(followup, source),
@@ -87,7 +87,7 @@ def write_followup(session: Session, settings: Settings, entry: OutboxEntry) -> 
             followup.remote_calendar_id = remote.calendar_id
             followup.remote_event_id = remote.event_id
             followup.remote_etag = remote.etag
-    followup.write_status = "written"
+    followup.write_status = WriteStatus.WRITTEN
     followup.write_error = None
 
 
@@ -101,7 +101,7 @@ def outgoing_event(session: Session, settings: Settings, followup: FollowUp,
     return OutgoingEvent(
         calendar_id=_calendar_of(followup, source),
         event_id=followup.remote_event_id or event_id_for(followup),
-        summary=f"{followup.channel.capitalize()}: {followup.deal.name} — {followup.summary}",
+        summary=f"{followup.channel.label}: {followup.deal.name} — {followup.summary}",
         description="\n".join(lines).strip(),
         start=followup.start.astimezone(UTC),
         end=followup.end.astimezone(UTC),
@@ -151,7 +151,7 @@ def apply_own_events(session: Session, source: Source, meetings: list[MeetingDat
             continue  # calsync's event for a follow-up that is gone: never a meeting
         if followup is None:
             foreign.append(meeting)
-        elif meeting.status == "cancelled":
+        elif meeting.status == MeetingStatus.CANCELLED:
             _cancelled_at_source(followup)
         else:
             followup_moved_at_source(followup, meeting.start, meeting.end,

@@ -13,7 +13,7 @@ from sqlalchemy import select
 
 from calsync.db import get_db
 from calsync.models import Meeting, Prompt, Source, User
-from calsync.services import prompts as inbox
+from calsync.services import prompts
 from tests.conftest import csrf_from
 
 
@@ -48,7 +48,7 @@ def seed_meetings(app: Flask, user: User, *seeds: Seed) -> dict[str, int]:
                 start=end - timedelta(minutes=seed.minutes), end=end, attendees=attendees,
                 organizer=user.email))
         session.commit()
-        inbox.create_due_prompts(session, settings, now, user_id=user.id)
+        prompts.create_due_prompts(session, settings, now, user_id=user.id)
         rows = session.execute(
             select(Meeting.title, Prompt.id).join(Prompt, Prompt.meeting_id == Meeting.id)
             .where(Meeting.source_id == source.id)).all()
