@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 from calsync.config import Settings
 from calsync.db import get_session
 from calsync.domain.vocabulary import OutboxStatus
-from calsync.jobs import effects, outbox, schedule
+from calsync.jobs import outbox, schedule
 from calsync.jobs.syncslots import SyncSlots
 from calsync.models import OutboxEntry, Source
 
@@ -95,9 +95,10 @@ def _in_app(app: Flask, job: Callable[..., Any]) -> Callable[..., Any]:
 
 
 def _register(queue: Queue, app: Flask) -> None:
-    # Imported here: the jobs reach into the whole app, and the app imports this module.
+    # Imported here: the jobs reach into the whole app, and the app (and every service
+    # that enqueues) imports this module.
     from calsync.feed import cache as feedcache
-    from calsync.jobs import sync
+    from calsync.jobs import effects, sync
     from calsync.services import prompts
     from calsync.services.google import channels
 
