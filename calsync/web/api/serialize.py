@@ -7,6 +7,13 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
+from calsync.domain.vocabulary import (
+    AWAITING_ANSWER,
+    FollowUpStatus,
+    MeetingStatus,
+    PromptStatus,
+    WriteStatus,
+)
 from calsync.services import prompts
 from calsync.web.api.schemas import (
     AttendeeOut,
@@ -29,9 +36,6 @@ if TYPE_CHECKING:
     from calsync.config import Settings
     from calsync.models import FollowUp, Meeting, Prompt, Source, User
     from calsync.services.deals import DealSummary, TimelineEntry
-
-SUGGESTED_WHILE = ("pending", "snoozed")
-
 
 def source_out(source: Source) -> SourceOut:
     return SourceOut(
@@ -65,14 +69,15 @@ def followup_as_meeting(followup: FollowUp) -> MeetingOut:
     return MeetingOut(
         id=None, source_id=None, followup_id=followup.id, title=followup.summary,
         start=followup.start, end=followup.end, all_day=False, attendees=[],
-        status="cancelled" if followup.status == "cancelled" else "confirmed")
+        status=(MeetingStatus.CANCELLED if followup.status == FollowUpStatus.CANCELLED
+                else MeetingStatus.CONFIRMED))
 
 
 def followup_out(followup: FollowUp) -> FollowUpOut:
     return FollowUpOut(
         id=followup.id, deal_id=followup.deal_id, summary=followup.summary,
         start=followup.start, end=followup.end, channel=followup.channel, note=followup.note,
-        status=followup.status, write_status=followup.write_status or "not_applicable",
+        status=followup.status, write_status=followup.write_status or WriteStatus.NOT_APPLICABLE,
         remote_event_id=followup.remote_event_id)
 
 
@@ -135,7 +140,7 @@ class PromptRenderer:
         }
 
     def _suggestion(self, prompt: Prompt) -> SuggestionOut | None:
-        if prompt.status not in SUGGESTED_WHILE:
+        if prompt.status not in AWAITING_ANSWER:
             return None
         s = prompts.suggestion_for(self.session, self.settings, self.user, prompt, self.now,
                                    context=self._context(prompt))
@@ -145,7 +150,7 @@ class PromptRenderer:
 
 
 def _outcome(prompt: Prompt) -> OutcomeOut | None:
-    if prompt.status != "answered" or prompt.outcome is None:
+    if prompt.status != PromptStatus.ANSWERED or prompt.outcome is None:
         return None
     return OutcomeOut(outcome=prompt.outcome, note=prompt.note or "", no_reason=prompt.no_reason,
                       answered_at=prompt.answered_at, followup_id=prompt.planned_followup_id)

@@ -13,6 +13,7 @@ from werkzeug.wrappers import Response
 
 from calsync.db import get_session
 from calsync.domain.cadence import touch_label
+from calsync.domain.vocabulary import DealStatus
 from calsync.services import cadences
 from calsync.services import deals as deals_service
 from calsync.web import current_settings
@@ -22,7 +23,6 @@ from calsync.web.pages.forms import RenameDealForm
 if TYPE_CHECKING:
     from calsync.models import User
 
-STATUSES = ("open", "won", "lost")
 PAGE_SIZE = 50
 
 
@@ -31,17 +31,23 @@ PAGE_SIZE = 50
 def deals() -> str:
     session = get_session()
     user: User = current_user
-    status = request.args.get("status", "")
-    if status not in STATUSES:
-        status = ""
+    status = _status_filter(request.args.get("status", ""))
     page = max(request.args.get("page", 1, type=int) or 1, 1)
-    found = deals_service.list_deals(session, user, status or None, limit=PAGE_SIZE,
+    found = deals_service.list_deals(session, user, status, limit=PAGE_SIZE,
                                      offset=(page - 1) * PAGE_SIZE)
     summaries = deals_service.summarise(session, user, found.items)
     cadence = cadences.cadence_for(user, current_settings())
-    return render_template("deals.html", summaries=summaries, status=status, statuses=STATUSES,
-                           page=page, more=found.next_key is not None, cadence=cadence,
+    return render_template("deals.html", summaries=summaries, status=status, page=page,
+                           more=found.next_key is not None, cadence=cadence,
                            touch_label=touch_label)
+
+
+def _status_filter(value: str) -> DealStatus | None:
+    """The list's filter: one deal status, or None (all deals) for anything else."""
+    try:
+        return DealStatus(value)
+    except ValueError:
+        return None
 
 
 @bp.get("/deals/<int:deal_id>")

@@ -1,4 +1,4 @@
-"""How times, people and codes read on the pages: always in the signed-in user's zone.
+"""How times and people read on the pages: always in the signed-in user's zone.
 
 Registered as template filters, so templates write `{{ meeting.start | when }}`.
 """
@@ -13,20 +13,6 @@ from flask_login import current_user
 from calsync.web.pages import bp
 
 EN_DASH = "\u2013"
-NO_REASON_LABELS = {
-    "not_interested": "Not interested",
-    "no_budget": "No budget",
-    "chose_competitor": "Chose a competitor",
-    "bad_timing": "Bad timing",
-    "other": "Other",
-}
-OUTCOME_LABELS = {"yes": "Yes — won / agreed", "no": "No", "next_step": "Next step"}
-CHANNEL_LABELS = {"call": "Call", "email": "Email", "meeting": "Meeting", "visit": "Visit",
-                  "other": "Other"}
-SKIP_LABELS = {"all_day": "all-day event", "cancelled": "cancelled", "declined": "you declined",
-               "internal_only": "only colleagues", "keyword": "skip keyword",
-               "prompt_limit": "daily prompt limit reached"}
-DISMISS_LABELS = {"not_sales": "Not a sales meeting", "didnt_happen": "It didn't happen"}
 
 
 def user_zone() -> ZoneInfo:
@@ -101,15 +87,6 @@ def person(attendee: dict[str, str]) -> str:
         email = email[7:]
     name = attendee.get("name", "")
     return f"{name} <{email}>" if name else email
-
-
-@bp.app_template_filter("label")
-def label(code: str | None, kind: str) -> str:
-    tables = {"no_reason": NO_REASON_LABELS, "outcome": OUTCOME_LABELS,
-              "channel": CHANNEL_LABELS, "skip": SKIP_LABELS, "dismiss": DISMISS_LABELS}
-    if code is None:
-        return ""
-    return tables.get(kind, {}).get(code, code.replace("_", " "))
 
 
 def input_date(moment: datetime) -> str:

@@ -25,13 +25,12 @@ from wtforms.validators import AnyOf, DataRequired, Length, NumberRange, Optiona
 from wtforms.widgets import CheckboxInput, ListWidget
 
 from calsync.domain.cadence import DAY_NAMES
-from calsync.domain.deals import CHANNELS, NO_REASONS, OUTCOMES
+from calsync.domain.vocabulary import Channel, NoReason, Outcome
 from calsync.services.answers import MAX_NOTE
-from calsync.web.pages.display import CHANNEL_LABELS, NO_REASON_LABELS
 
-CHANNEL_CHOICES = [SelectChoice(c, CHANNEL_LABELS.get(c, c)) for c in CHANNELS]
+CHANNEL_CHOICES = [SelectChoice(channel, channel.label) for channel in Channel]
 REASON_CHOICES = [SelectChoice("", "Reason…")] + [
-    SelectChoice(r, NO_REASON_LABELS.get(r, r)) for r in NO_REASONS]
+    SelectChoice(reason, reason.label) for reason in NoReason]
 SNOOZE_CHOICES = ("hour", "tomorrow", "next_week")
 RETURN_TO = ("inbox", "prompt")
 
@@ -46,7 +45,7 @@ class ActionForm(FlaskForm):
 
 class AnswerForm(FlaskForm):
     outcome = StringField(validators=[DataRequired("Choose yes, no or next step."),
-                                      AnyOf(OUTCOMES, "Choose yes, no or next step.")])
+                                      AnyOf(tuple(Outcome), "Choose yes, no or next step.")])
     no_reason = SelectField("Why not?", choices=REASON_CHOICES, default="",
                             validators=[Optional()])
     summary = StringField("What", validators=[Optional(), Length(max=500)])
@@ -54,7 +53,7 @@ class AnswerForm(FlaskForm):
     time = TimeField("Time", validators=[Optional()])
     duration = IntegerField("Minutes", default=30,
                             validators=[Optional(), NumberRange(5, 24 * 60)])
-    channel = SelectField("Channel", choices=CHANNEL_CHOICES, default="email")
+    channel = SelectField("Channel", choices=CHANNEL_CHOICES, default=Channel.EMAIL)
     note = TextAreaField("Note", validators=[Optional(), Length(max=MAX_NOTE)])
     return_to = HiddenField(default="inbox", validators=[Optional(), AnyOf(RETURN_TO)])
 

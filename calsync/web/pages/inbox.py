@@ -14,6 +14,7 @@ from flask_login import current_user, login_required
 
 from calsync.db import get_session
 from calsync.domain.cadence import Suggestion, touch_label
+from calsync.domain.vocabulary import FollowUpStatus
 from calsync.services import cadences, prompts
 from calsync.web import current_settings
 from calsync.web.pages import bp
@@ -82,7 +83,7 @@ def prompt_view(session: Session, user: User, prompt: Prompt, return_to: str = "
 def _answer_defaults(prompt: Prompt, suggestion: Suggestion, return_to: str) -> dict[str, Any]:
     """The current answer when there is one, else the cadence's suggestion."""
     planned = prompt.planned_followup
-    if planned is not None and planned.status != "cancelled":
+    if planned is not None and planned.status != FollowUpStatus.CANCELLED:
         summary, start, channel = planned.summary, planned.start, planned.channel
         duration = minutes_between(planned.start, planned.end)
     else:

@@ -17,12 +17,13 @@ from werkzeug.wrappers import Response
 from wtforms.fields.choices import SelectChoice  # type: ignore[attr-defined]
 
 from calsync.db import get_session
+from calsync.domain.vocabulary import Channel, Outcome
 from calsync.errors import ValidationFailed
 from calsync.services import answers, cadences, deals, prompts
 from calsync.services.answers import Answer, NextStep
 from calsync.web import current_settings
 from calsync.web.pages import bp
-from calsync.web.pages.display import combine, label, when
+from calsync.web.pages.display import combine, when
 from calsync.web.pages.forms import AnswerForm, DidntHappenForm, DismissForm, MoveForm, SnoozeForm
 from calsync.web.pages.inbox import prompt_view
 
@@ -88,11 +89,12 @@ def answer(prompt_id: int) -> Response | tuple[str, int]:
     title = prompt_view_title(prompt)
     if result.followup is not None:
         flash(f"Next step planned for {title}: {result.followup.summary}, "
-              f"{when(result.followup.start)} ({label(result.followup.channel, 'channel')}).")
-    elif answer_.outcome == "yes":
+              f"{when(result.followup.start)} ({result.followup.channel.label}).")
+    elif result.prompt.outcome == Outcome.YES:
         flash(f"{title}: marked as a yes. The deal is won.")
     else:
-        reason = f" ({label(answer_.no_reason, 'no_reason').lower()})" if answer_.no_reason else ""
+        no_reason = result.prompt.no_reason
+        reason = f" ({no_reason.label.lower()})" if no_reason else ""
         flash(f"{title}: marked as a no{reason}. The deal is lost.")
     if result.warning:
         flash(result.warning, "warning")
@@ -103,8 +105,8 @@ def _read_answer(form: AnswerForm, tz: ZoneInfo) -> Answer | None:
     """The form as an Answer; None (with errors on the form) when a next step is incomplete."""
     outcome = form.outcome.data or ""
     note = (form.note.data or "").strip()
-    if outcome != "next_step":
-        reason = (form.no_reason.data or None) if outcome == "no" else None
+    if outcome != Outcome.NEXT_STEP:
+        reason = (form.no_reason.data or None) if outcome == Outcome.NO else None
         return Answer(outcome=outcome, note=note, no_reason=reason)
     summary, day, at = form.summary.data, form.date.data, form.time.data
     missing = [(form.summary, "Say what the next step is."), (form.date, "Pick a date."),
@@ -116,7 +118,7 @@ def _read_answer(form: AnswerForm, tz: ZoneInfo) -> Answer | None:
         return None
     step = NextStep(summary=summary, start=combine(day, at, tz),
                     duration_minutes=form.duration.data or 30, channel=form.channel.data or "")
-    return Answer(outcome="next_step", note=note, next_step=step)
+    return Answer(outcome=Outcome.NEXT_STEP, note=note, next_step=step)
 
 
 def prompt_view_title(prompt: Prompt) -> str:
@@ -175,7 +177,7 @@ def didnt_happen(prompt_id: int) -> Response | tuple[str, int]:
             summary=prompt.meeting.title if prompt.meeting else title.strip("“”"),
             start=combine(form.date.data, form.time.data, ZoneInfo(user.timezone)),
             duration_minutes=form.duration.data or 30,
-            channel=followup.channel if followup is not None else "meeting")
+            channel=followup.channel if followup is not None else Channel.MEETING)
     try:
         planned = answers.didnt_happen(get_session(), user, prompt, step)
     except ValidationFailed as error:

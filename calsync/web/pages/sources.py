@@ -21,9 +21,6 @@ from calsync.web import current_settings
 from calsync.web.pages import bp
 from calsync.web.pages.forms import ActionForm, AddUrlForm, UploadForm
 
-STATUS_LABELS = {"new": "Waiting for its first sync", "ok": "OK", "syncing": "Syncing…",
-                 "error": "Error", "needs_reconnect": "Needs reconnecting", "disabled": "Paused"}
-
 
 def _render_list(url_form: AddUrlForm | None = None, upload_form: UploadForm | None = None,
                  status: int = 200) -> tuple[str, int]:
@@ -33,7 +30,6 @@ def _render_list(url_form: AddUrlForm | None = None, upload_form: UploadForm | N
         url_form=url_form or AddUrlForm(formdata=None),
         upload_form=upload_form or UploadForm(formdata=None),
         sample_form=ActionForm(formdata=None),
-        status_labels=STATUS_LABELS,
         max_mb=current_settings().fetch_max_bytes // 1_000_000,
     ), status
 
@@ -107,8 +103,7 @@ def source(source_id: int) -> str:
     source = sources_service.get_source(session, current_user, source_id)
     counts = meetings.source_meetings(session, source)
     return render_template("source.html", source=source, meetings=counts.confirmed,
-                           answered=counts.answered, action=ActionForm(formdata=None),
-                           status_labels=STATUS_LABELS)
+                           answered=counts.answered, action=ActionForm(formdata=None))
 
 
 @bp.post("/sources/<int:source_id>/sync")
