@@ -98,6 +98,7 @@ class GunicornLogger(glogging.Logger):
             if log_file():
                 copy = logging.FileHandler(log_file(), encoding="utf-8")
                 copy.setFormatter(logging.Formatter(TEXT_FORMAT))
+                # gunicorn's own mark for its handlers (a Handler declares no such field).
                 copy._gunicorn = True  # type: ignore[attr-defined]
                 log.addHandler(copy)
             for handler in log.handlers:
