@@ -53,10 +53,11 @@ def document() -> dict[str, Any]:
     error = {"$ref": REF.format(model=ErrorOut.__name__)}
     inputs: dict[tuple[type[BaseModel], JsonSchemaMode], None] = {(ErrorOut, "serialization"): None}
     for op in OPERATIONS:
-        for model, mode in ((op.body, "validation"), (op.query, "validation"),
-                            (op.response, "serialization")):
+        models: tuple[tuple[type[BaseModel] | None, JsonSchemaMode], ...] = (
+            (op.body, "validation"), (op.query, "validation"), (op.response, "serialization"))
+        for model, mode in models:
             if model is not None:
-                inputs[(model, mode)] = None  # type: ignore[index]
+                inputs[(model, mode)] = None
     refs, defs = models_json_schema(list(inputs), ref_template=REF)
     schemas = defs.get("$defs", {})
     paths: dict[str, dict[str, Any]] = {
