@@ -20,6 +20,7 @@ from calsync import logs, migrate
 from calsync.app import create_app
 from calsync.config import Settings, documented_settings
 from calsync.db import get_db
+from calsync.domain.vocabulary import SyncResult
 from calsync.errors import CalsyncError
 from calsync.jobs import queue as tasks
 from calsync.models import Source
@@ -132,7 +133,7 @@ def sync(email: str | None, source_id: int | None) -> None:
             _say(f"source {report.source_id}: {report.result} (+{report.added} "
                  f"~{report.updated} -{report.cancelled}, {report.prompts} new prompts)"
                  + (f": {report.error}" if report.error else ""))
-            failures += report.result == "error"
+            failures += report.result is SyncResult.ERROR
     if failures:
         sys.exit(1)
 

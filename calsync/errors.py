@@ -7,6 +7,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from calsync.domain.vocabulary import SourceStatus
+
 
 class CalsyncError(Exception):
     """Root of every error calsync raises on purpose; `message` is a sentence for a person."""
@@ -57,14 +59,15 @@ class SourceError(CalsyncError):
     code = "source_error"
 
     def __init__(self, reason: str, hint: str = "", *, transient: bool = False,
-                 status: str = "error", source_id: int | None = None,
+                 status: SourceStatus | str = SourceStatus.ERROR, source_id: int | None = None,
                  cursor: dict[str, Any] | None = None) -> None:
         super().__init__(reason, hint)
         self.reason = reason
         self.transient = transient
-        # "needs_reconnect" (the grant was revoked) and "disabled" (the calendar is gone)
-        # stop retries until the user acts; "error" retries on schedule.
-        self.status = status
+        # NEEDS_RECONNECT (the grant was revoked) and DISABLED (the calendar is gone) stop
+        # retries until the user acts; ERROR retries on schedule. A plugin may give the
+        # plain string: it becomes the member, and a misspelt one fails here.
+        self.status = SourceStatus(status)
         self.source_id = source_id
         # A cursor to store despite the failure (None keeps the old one): a provider records
         # what failed, so the same failing calendar is not read again at every retry.

@@ -17,13 +17,21 @@ from calsync.config import Settings
 from calsync.domain.cadence import spacing_warning
 from calsync.domain.deals import CHANNELS, NO_REASONS, OUTCOMES, deal_status
 from calsync.domain.text import calendar_text
+from calsync.domain.vocabulary import (
+    AWAITING_ANSWER,
+    Channel,
+    DismissReason,
+    FollowUpStatus,
+    NoReason,
+    Outcome,
+    PromptStatus,
+)
 from calsync.errors import NotFound, PromptClosed, ValidationFailed
 from calsync.jobs import writeback
 from calsync.models import Deal, FollowUp, Meeting, Prompt, SkippedSeries, User
 from calsync.services.cadences import cadence_for
 
 MAX_NOTE = 20_000
-ANSWERABLE = ("pending", "snoozed", "answered", "dismissed")
 
 
 @dataclass(frozen=True)
@@ -31,11 +39,12 @@ class NextStep:
     summary: str
     start: datetime
     duration_minutes: int
-    channel: str
+    channel: str  # as given: a Channel once `check_next_step` accepts it
 
 
 @dataclass(frozen=True)
 class Answer:
+    # As given by a page or the API: an Outcome and a NoReason once `answer_prompt` checks them.
     outcome: str
     note: str = ""
     no_reason: str | None = None
@@ -56,7 +65,7 @@ def answer_prompt(session: Session, settings: Settings, user: User, prompt: Prom
     answer = _storable(answer)
     _check_answer(answer, user)
     _lock(session, prompt)
-    if prompt.status not in ANSWERABLE:
+    if prompt.status is PromptStatus.WITHDRAWN:
         raise PromptClosed("This meeting was cancelled, so there is nothing to answer.")
     followup: FollowUp | None = None
     warning: str | None = None
@@ -65,15 +74,17 @@ def answer_prompt(session: Session, settings: Settings, user: User, prompt: Prom
         warning = spacing_warning(cadence_for(user, settings), prompt.touch_at, followup.start)
     elif prompt.planned_followup is not None:
         cancel_followup(session, prompt.planned_followup, now)
-    prompt.status = "answered"
-    prompt.outcome = answer.outcome
+    outcome = Outcome(answer.outcome)
+    prompt.status = PromptStatus.ANSWERED
+    prompt.outcome = outcome
     prompt.note = answer.note
-    prompt.no_reason = answer.no_reason if answer.outcome == "no" else None
+    prompt.no_reason = (NoReason(answer.no_reason)
+                        if outcome is Outcome.NO and answer.no_reason is not None else None)
     prompt.answered_at = now
     prompt.snoozed_until = None
     prompt.dismiss_reason = None
     if prompt.followup is not None:
-        prompt.followup.status = "done"
+        prompt.followup.status = FollowUpStatus.DONE
     if prompt.deal is not None:
         refresh_deal(session, prompt.deal, now)
     session.commit()
@@ -95,7 +106,7 @@ def _check_answer(answer: Answer, user: User) -> None:
         raise ValidationFailed("note", f"keep notes under {MAX_NOTE} characters.")
     if answer.no_reason is not None and answer.no_reason not in NO_REASONS:
         raise ValidationFailed("no_reason", f"use one of: {', '.join(NO_REASONS)}.")
-    if (answer.outcome == "next_step") != (answer.next_step is not None):
+    if (answer.outcome == Outcome.NEXT_STEP) != (answer.next_step is not None):
         raise ValidationFailed("next_step", "a next step answer needs what, when and channel "
                                             "(and only a next step has them).")
     if answer.next_step is not None:
@@ -142,9 +153,9 @@ def _plan(session: Session, user: User, prompt: Prompt, step: NextStep, note: st
     followup.summary = step.summary.strip()
     followup.start = step.start.astimezone(UTC)
     followup.end = followup.start + timedelta(minutes=step.duration_minutes)
-    followup.channel = step.channel
+    followup.channel = Channel(step.channel)
     followup.note = note
-    followup.status = "planned"
+    followup.status = FollowUpStatus.PLANNED
     followup.cancelled_at = None
     followup.changed_at = now
     session.flush()
@@ -164,15 +175,16 @@ def refresh_deal(session: Session, deal: Deal, now: datetime) -> None:
     of the caller's unit of work."""
     answers = session.execute(
         select(Prompt.touch_at, Prompt.outcome)
-        .where(Prompt.deal_id == deal.id, Prompt.status == "answered")).all()
+        .where(Prompt.deal_id == deal.id, Prompt.status == PromptStatus.ANSWERED)).all()
     status = deal_status([(touch_at, outcome) for touch_at, outcome in answers if outcome])
     if status == deal.status:
         return
     deal.status = status
-    deal.closed_at = now if status in ("won", "lost") else None
+    deal.closed_at = now if status.closed else None
     if deal.closed_at is not None:
         planned = select(FollowUp).where(FollowUp.deal_id == deal.id,
-                                         FollowUp.status == "planned", FollowUp.start > now)
+                                         FollowUp.status == FollowUpStatus.PLANNED,
+                                         FollowUp.start > now)
         for followup in session.scalars(planned):
             cancel_followup(session, followup, now)
 
@@ -180,11 +192,11 @@ def refresh_deal(session: Session, deal: Deal, now: datetime) -> None:
 def snooze(session: Session, prompt: Prompt, until: datetime, now: datetime | None = None) -> None:
     """Ask again at `until`: the prompt leaves the inbox till then. Commits."""
     now = now or datetime.now(UTC)
-    if prompt.status not in ("pending", "snoozed"):
+    if not prompt.status.awaiting_answer:
         raise PromptClosed("Only a prompt waiting for an answer can be snoozed.")
     if until.tzinfo is None or until <= now:
         raise ValidationFailed("until", "choose a time in the future.")
-    prompt.status = "snoozed"
+    prompt.status = PromptStatus.SNOOZED
     prompt.snoozed_until = until
     session.commit()
 
@@ -204,10 +216,10 @@ def snooze_until(choice: str, tz: ZoneInfo, now: datetime, usual_hour: int) -> d
 def dismiss(session: Session, prompt: Prompt, *, skip_series: bool = False) -> None:
     """Not a sales meeting: no answer, no touch; optionally never ask about the series again.
     Commits."""
-    if prompt.status not in ("pending", "snoozed"):
+    if not prompt.status.awaiting_answer:
         raise PromptClosed("Only a prompt waiting for an answer can be dismissed.")
-    prompt.status = "dismissed"
-    prompt.dismiss_reason = "not_sales"
+    prompt.status = PromptStatus.DISMISSED
+    prompt.dismiss_reason = DismissReason.NOT_SALES
     meeting = prompt.meeting
     if skip_series and meeting is not None and meeting.source_id and meeting.series_uid:
         exists = session.scalar(select(SkippedSeries.id).where(
@@ -220,8 +232,8 @@ def dismiss(session: Session, prompt: Prompt, *, skip_series: bool = False) -> N
                                                Meeting.series_uid == meeting.series_uid)
         session.execute(update(Prompt).where(
             Prompt.user_id == prompt.user_id, Prompt.meeting_id.in_(same_series),
-            Prompt.status.in_(("pending", "snoozed"))).values(
-            status="dismissed", dismiss_reason="not_sales"))
+            Prompt.status.in_(AWAITING_ANSWER)).values(
+            status=PromptStatus.DISMISSED, dismiss_reason=DismissReason.NOT_SALES))
     session.commit()
 
 
@@ -231,14 +243,14 @@ def didnt_happen(session: Session, user: User, prompt: Prompt, reschedule: NextS
     Commits."""
     now = now or datetime.now(UTC)
     _lock(session, prompt)
-    if prompt.status not in ("pending", "snoozed"):
+    if not prompt.status.awaiting_answer:
         raise PromptClosed("Only a prompt waiting for an answer can be marked as not happened.")
     followup = None
     if reschedule is not None:
         check_next_step(reschedule)
         followup = _plan(session, user, prompt, reschedule, "", now)
-    prompt.status = "dismissed"
-    prompt.dismiss_reason = "didnt_happen"
+    prompt.status = PromptStatus.DISMISSED
+    prompt.dismiss_reason = DismissReason.DIDNT_HAPPEN
     session.commit()
     return followup
 

@@ -13,6 +13,7 @@ from typing import Any
 from sqlalchemy import Select, select
 from sqlalchemy.orm import Session
 
+from calsync.domain.vocabulary import DealStatus, FollowUpStatus, TimelineKind
 from calsync.errors import NotFound, ValidationFailed
 from calsync.models import Deal, FollowUp, Prompt, User
 from calsync.services import paging
@@ -33,7 +34,7 @@ class DealSummary:
 @dataclass(frozen=True)
 class TimelineEntry:
     at: datetime
-    kind: str  # "touch" (an asked meeting or follow-up) | "followup" (a planned one)
+    kind: TimelineKind
     prompt: Prompt | None = None
     followup: FollowUp | None = None
 
@@ -71,7 +72,7 @@ def rename_deal(session: Session, user: User, deal_id: int, name: str) -> Deal:
     return deal
 
 
-def list_deals(session: Session, user: User, status: str | None = None, *, limit: int,
+def list_deals(session: Session, user: User, status: DealStatus | None = None, *, limit: int,
                after: list[Any] | None = None, offset: int = 0) -> paging.Page[Deal]:
     """A page of the user's deals (of one status, or all), newest first: after the key
     `after` (the API) or from `offset` (the pages)."""
@@ -97,7 +98,8 @@ def summarise(session: Session, user: User, deals: list[Deal]) -> list[DealSumma
     ids = [deal.id for deal in deals]
     counts = touch_counts(session, ids)
     upcoming: dict[int, FollowUp] = {}
-    planned = select(FollowUp).where(FollowUp.deal_id.in_(ids), FollowUp.status == "planned")
+    planned = select(FollowUp).where(FollowUp.deal_id.in_(ids),
+                                     FollowUp.status == FollowUpStatus.PLANNED)
     for followup in session.scalars(planned.order_by(FollowUp.start.desc())):
         upcoming[followup.deal_id] = followup  # ends on the earliest planned one
     flagged = deals_without_next_touch(session, user)
@@ -108,19 +110,20 @@ def summarise(session: Session, user: User, deals: list[Deal]) -> list[DealSumma
 def timeline(session: Session, deal: Deal) -> list[TimelineEntry]:
     """Every touch (asked meetings and follow-ups, answered or not) and every follow-up."""
     entries = [
-        TimelineEntry(prompt.touch_at, "touch", prompt=prompt)
+        TimelineEntry(prompt.touch_at, TimelineKind.TOUCH, prompt=prompt)
         for prompt in session.scalars(select(Prompt).where(Prompt.deal_id == deal.id))
     ]
     prompted = {e.prompt.followup_id for e in entries if e.prompt and e.prompt.followup_id}
     entries += [
-        TimelineEntry(followup.start, "followup", followup=followup)
+        TimelineEntry(followup.start, TimelineKind.FOLLOWUP, followup=followup)
         for followup in session.scalars(select(FollowUp).where(FollowUp.deal_id == deal.id))
         if followup.id not in prompted
     ]
     return sorted(entries, key=lambda entry: entry.at)
 
 
-def list_followups(session: Session, user: User, status: str | None = None, *, limit: int,
+def list_followups(session: Session, user: User, status: FollowUpStatus | None = None, *,
+                   limit: int,
                    after: list[Any] | None = None) -> paging.Page[FollowUp]:
     """A page of the user's follow-ups (of one status, or all) by start, earliest first."""
     query: Select[FollowUp] = select(FollowUp).where(FollowUp.user_id == user.id)

@@ -6,6 +6,7 @@ from __future__ import annotations
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from calsync.domain.vocabulary import OutboxStatus
 from calsync.jobs import outbox, queue
 from calsync.jobs.writeback import WRITE
 from calsync.models import FollowUp, OutboxEntry, User
@@ -18,7 +19,8 @@ def retry_failed_write(session: Session, user: User, followup_id: int) -> Follow
     followup = deals.get_followup(session, user, followup_id)
     entry = session.scalar(
         select(OutboxEntry).where(OutboxEntry.followup_id == followup.id,
-                                  OutboxEntry.kind == WRITE, OutboxEntry.status == "failed")
+                                  OutboxEntry.kind == WRITE,
+                                  OutboxEntry.status == OutboxStatus.FAILED)
         .order_by(OutboxEntry.id.desc()))
     if entry is None:
         return None

@@ -9,6 +9,7 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from calsync.domain.vocabulary import MeetingStatus, PromptStatus
 from calsync.models import Meeting, Prompt, Source, User
 from calsync.services import paging
 
@@ -38,8 +39,8 @@ def list_meetings(session: Session, user: User, *, source_id: int | None = None,
 
 def source_meetings(session: Session, source: Source) -> SourceMeetings:
     confirmed = session.scalar(select(func.count(Meeting.id)).where(
-        Meeting.source_id == source.id, Meeting.status == "confirmed")) or 0
+        Meeting.source_id == source.id, Meeting.status == MeetingStatus.CONFIRMED)) or 0
     answered = session.scalar(
         select(func.count(Prompt.id)).join(Meeting, Prompt.meeting_id == Meeting.id)
-        .where(Meeting.source_id == source.id, Prompt.status == "answered")) or 0
+        .where(Meeting.source_id == source.id, Prompt.status == PromptStatus.ANSWERED)) or 0
     return SourceMeetings(confirmed, answered)

@@ -14,11 +14,10 @@ from sqlalchemy.orm import Session
 
 from calsync.config import Settings
 from calsync.db import commit_batch
+from calsync.domain.vocabulary import SkipReason
 from calsync.models import Meeting, Prompt, Source
 
 DAY = timedelta(days=1)
-# The meeting's prompt_skip past the daily limit: not judged again, like any other reason.
-REASON = "prompt_limit"
 WARNING = ("calsync asks about at most {limit:,} meetings a day "
            "(CALSYNC_MAX_PROMPTS_PER_USER_PER_DAY); {count:,} meetings that ended on this "
            "calendar got no prompt.")
@@ -48,8 +47,9 @@ def hold_back(session: Session, settings: Settings, user_id: int, now: datetime,
     held: Counter[int] = Counter()
     pending = select(Meeting.id, Meeting.source_id).where(*due, Meeting.user_id == user_id)
     while rows := session.execute(pending.limit(BATCH)).all():
+        # Remembered on the meeting like any other skip, so it is not judged again.
         session.execute(update(Meeting).where(Meeting.id.in_([row.id for row in rows]))
-                        .values(prompt_skip=REASON))
+                        .values(prompt_skip=SkipReason.PROMPT_LIMIT))
         commit_batch(session)
         held.update(row.source_id for row in rows if row.source_id is not None)
     for source_id, count in held.items():

@@ -20,6 +20,13 @@ from calsync.domain.cadence import Suggestion, suggest_next
 from calsync.domain.deals import counterpart_of
 from calsync.domain.meeting import Attendee, MeetingData
 from calsync.domain.prompting import PromptRules, prompt_decision
+from calsync.domain.vocabulary import (
+    Channel,
+    DealStatus,
+    FollowUpStatus,
+    MeetingStatus,
+    PromptStatus,
+)
 from calsync.errors import NotFound
 from calsync.models import Deal, FollowUp, Meeting, Prompt, SkippedSeries, Source, User
 from calsync.services import cadences, paging, prompt_limits
@@ -77,7 +84,7 @@ def _due_meetings(settings: Settings, now: datetime) -> list[ColumnElement[bool]
     return [
         Meeting.end <= now - timedelta(minutes=settings.prompt_grace_minutes),
         Meeting.end >= now - timedelta(days=settings.prompt_lookback_days),
-        Meeting.status == "confirmed",
+        Meeting.status == MeetingStatus.CONFIRMED,
         Meeting.all_day.is_(False),
         Meeting.prompt_skip.is_(None),
         ~exists().where(Prompt.meeting_id == Meeting.id),
@@ -124,9 +131,10 @@ def _judge(session: Session, user: User, rules: PromptRules, page: list[Meeting]
         if decision.prompt and created < room:
             deal = deal_for(session, user, data, rules)
             session.add(Prompt(user_id=user.id, meeting_id=meeting.id, deal_id=deal.id,
-                               touch_at=meeting.end, status="pending", created_at=now))
+                               touch_at=meeting.end, status=PromptStatus.PENDING,
+                               created_at=now))
             created += 1
-        elif not decision.prompt and decision.reason not in ("not_ended", "too_old"):
+        elif decision.reason.remembered:
             meeting.prompt_skip = decision.reason  # stable reasons: don't judge it again
     return created
 
@@ -135,7 +143,7 @@ def _prompt_followups(session: Session, settings: Settings, now: datetime,
                       user_id: int | None) -> int:
     grace = timedelta(minutes=settings.prompt_grace_minutes)
     query = select(FollowUp).where(
-        FollowUp.status == "planned",
+        FollowUp.status == FollowUpStatus.PLANNED,
         FollowUp.end <= now - grace,
         ~exists().where(Prompt.followup_id == FollowUp.id),
     )
@@ -144,7 +152,8 @@ def _prompt_followups(session: Session, settings: Settings, now: datetime,
     created = 0
     for followup in session.scalars(query):
         session.add(Prompt(user_id=followup.user_id, followup_id=followup.id,
-                           deal_id=followup.deal_id, touch_at=followup.end, status="pending"))
+                           deal_id=followup.deal_id, touch_at=followup.end,
+                           status=PromptStatus.PENDING))
         created += 1
     return created
 
@@ -164,12 +173,13 @@ def deal_for(session: Session, user: User, meeting: MeetingData, rules: PromptRu
 
 def wake_snoozed(session: Session, now: datetime, user_id: int | None = None) -> None:
     """Snoozes that ran out become pending again (commits); a read-only check when none did."""
-    due = [Prompt.status == "snoozed", Prompt.snoozed_until <= now]
+    due = [Prompt.status == PromptStatus.SNOOZED, Prompt.snoozed_until <= now]
     if user_id is not None:
         due.append(Prompt.user_id == user_id)
     if session.scalar(select(Prompt.id).where(*due).limit(1)) is None:
         return  # the inbox is read on every page view: don't take a write lock for nothing
-    session.execute(update(Prompt).where(*due).values(status="pending", snoozed_until=None))
+    session.execute(update(Prompt).where(*due).values(status=PromptStatus.PENDING,
+                                                      snoozed_until=None))
     session.commit()
 
 
@@ -180,7 +190,7 @@ def get_prompt(session: Session, user: User, prompt_id: int) -> Prompt:
     return prompt
 
 
-def prompts_query(user: User, status: str | None = None) -> Select[Prompt]:
+def prompts_query(user: User, status: PromptStatus | None = None) -> Select[Prompt]:
     """The user's prompts (of one status, or all), newest touch first."""
     query = select(Prompt).where(Prompt.user_id == user.id)
     if status is not None:
@@ -188,7 +198,8 @@ def prompts_query(user: User, status: str | None = None) -> Select[Prompt]:
     return query.order_by(Prompt.touch_at.desc(), Prompt.id.desc())
 
 
-def list_prompts(session: Session, user: User, status: str | None = None, *, limit: int,
+def list_prompts(session: Session, user: User, status: PromptStatus | None = None, *,
+                 limit: int,
                  after: list[Any] | None = None, offset: int = 0) -> paging.Page[Prompt]:
     """A page of the user's prompts, newest touch first, with their meetings and deals:
     after the key `after` (the API) or from `offset` (the inbox)."""
@@ -213,7 +224,7 @@ class Inbox:
 
 def read_inbox(session: Session, user: User, *, page: int, page_size: int) -> Inbox:
     """Page `page` (from 1) of the pending prompts. Read only: `wake_snoozed` first."""
-    pending = list_prompts(session, user, "pending", limit=page_size,
+    pending = list_prompts(session, user, PromptStatus.PENDING, limit=page_size,
                            offset=(page - 1) * page_size).items
     unplanned_ids = deals_without_next_touch(session, user)
     unplanned = list(session.scalars(select(Deal).where(Deal.id.in_(unplanned_ids))
@@ -221,12 +232,13 @@ def read_inbox(session: Session, user: User, *, page: int, page_size: int) -> In
     has_sources = session.scalar(
         select(Source.id).where(Source.user_id == user.id).limit(1)) is not None
     return Inbox(pending=pending, contexts=touch_contexts(session, pending),
-                 total=_count(session, user, "pending"), unplanned=unplanned,
-                 unplanned_count=len(unplanned_ids), snoozed=_count(session, user, "snoozed"),
+                 total=_count(session, user, PromptStatus.PENDING), unplanned=unplanned,
+                 unplanned_count=len(unplanned_ids),
+                 snoozed=_count(session, user, PromptStatus.SNOOZED),
                  has_sources=has_sources)
 
 
-def _count(session: Session, user: User, status: str) -> int:
+def _count(session: Session, user: User, status: PromptStatus) -> int:
     return session.scalar(select(func.count(Prompt.id)).where(
         Prompt.user_id == user.id, Prompt.status == status)) or 0
 
@@ -237,7 +249,7 @@ class TouchContext:
     channel promised at the last one."""
 
     touches_before: int
-    promised_channel: str | None
+    promised_channel: Channel | None
 
 
 def touch_contexts(session: Session, prompts: list[Prompt]) -> dict[int, TouchContext]:
@@ -246,7 +258,7 @@ def touch_contexts(session: Session, prompts: list[Prompt]) -> dict[int, TouchCo
     answered = session.execute(
         select(Prompt.id, Prompt.deal_id, Prompt.touch_at, FollowUp.channel)
         .outerjoin(FollowUp, FollowUp.id == Prompt.planned_followup_id)
-        .where(Prompt.deal_id.in_(deal_ids), Prompt.status == "answered")
+        .where(Prompt.deal_id.in_(deal_ids), Prompt.status == PromptStatus.ANSWERED)
         .order_by(Prompt.touch_at, Prompt.id)).all() if deal_ids else []
     contexts = {}
     for prompt in prompts:
@@ -265,7 +277,7 @@ def touch_counts(session: Session, deal_ids: Collection[int]) -> dict[int, int]:
     """Each deal's answered touches (0 for a deal with none), in one query."""
     counts = dict(session.execute(
         select(Prompt.deal_id, func.count(Prompt.id))
-        .where(Prompt.deal_id.in_(deal_ids), Prompt.status == "answered")
+        .where(Prompt.deal_id.in_(deal_ids), Prompt.status == PromptStatus.ANSWERED)
         .group_by(Prompt.deal_id)).all())
     return {deal_id: counts.get(deal_id, 0) for deal_id in deal_ids}
 
@@ -291,8 +303,10 @@ def suggestion_for(session: Session, settings: Settings, user: User, prompt: Pro
 
 def deals_without_next_touch(session: Session, user: User) -> set[int]:
     """Open deals with no planned follow-up: the ones at risk of being forgotten."""
-    planned = exists().where(and_(FollowUp.deal_id == Deal.id, FollowUp.status == "planned"))
-    query = select(Deal.id).where(Deal.user_id == user.id, Deal.status == "open", ~planned)
+    planned = exists().where(and_(FollowUp.deal_id == Deal.id,
+                                  FollowUp.status == FollowUpStatus.PLANNED))
+    query = select(Deal.id).where(Deal.user_id == user.id, Deal.status == DealStatus.OPEN,
+                                  ~planned)
     return set(session.scalars(query))
 
 

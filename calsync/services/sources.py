@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 
 from calsync import crypto, providers
 from calsync.config import Settings
+from calsync.domain.vocabulary import PromptStatus, WriteStatus
 from calsync.errors import LimitReached, NotFound, ValidationFailed
 from calsync.jobs import queue
 from calsync.models import FollowUp, Meeting, Prompt, Source, User
@@ -24,7 +25,6 @@ from calsync.services import paging
 log = logging.getLogger(__name__)
 
 URL_SCHEMES = ("http", "https", "webcal", "webcals")
-STATUSES = ("new", "ok", "syncing", "error", "needs_reconnect", "disabled")
 
 
 def add_source(session: Session, user: User, *, kind: str, name: str = "", url: str = "",
@@ -148,12 +148,13 @@ def store_credentials(settings: Settings, source: Source, ref: SourceRef,
 def delete_source(session: Session, source: Source) -> None:
     """Remove a calendar and its meetings, except the ones the user answered: those stay,
     detached, so no outcome or note is lost. Commits."""
-    answered = select(Prompt.meeting_id).where(Prompt.status == "answered",
+    answered = select(Prompt.meeting_id).where(Prompt.status == PromptStatus.ANSWERED,
                                                Prompt.meeting_id.is_not(None))
     # Writes still on their way to this calendar can't happen now: say so on the follow-up.
     session.execute(update(FollowUp).where(
-        FollowUp.target_source_id == source.id, FollowUp.write_status == "pending").values(
-        write_status="failed", write_error=f"“{source.name}” was removed before this "
+        FollowUp.target_source_id == source.id,
+        FollowUp.write_status == WriteStatus.PENDING).values(
+        write_status=WriteStatus.FAILED, write_error=f"“{source.name}” was removed before this "
                                            "follow-up could be written to it."))
     session.execute(delete(Meeting).where(Meeting.source_id == source.id,
                                           Meeting.id.not_in(answered)))

@@ -18,6 +18,7 @@ from flask_login import current_user, login_required
 from werkzeug.wrappers import Response
 
 from calsync.db import get_session
+from calsync.domain.vocabulary import OAuthPurpose, WriteStatus
 from calsync.errors import LimitReached, NeedsConsent, NotFound, OAuthFailed, ValidationFailed
 from calsync.services import followup_writes
 from calsync.services import sources as sources_service
@@ -51,7 +52,7 @@ def _google_mode() -> dict[str, Any]:
     return {"google_demo": not current_settings().google_client_id}
 
 
-def _start(purpose: str, user_id: int | None, has_refresh_token: bool = False,
+def _start(purpose: OAuthPurpose, user_id: int | None, has_refresh_token: bool = False,
            login_hint: str = "") -> Response:
     url = oauth.authorization_url(get_session(), current_settings(), purpose, user_id,
                                          has_refresh_token=has_refresh_token,
@@ -75,10 +76,10 @@ def connect() -> Response:
     if source_id is not None:
         source = _google_source(source_id)
         # A revoked or disconnected grant needs consent again to get a new refresh token.
-        return _start("connect", user.id, has_refresh_token=False,
+        return _start(OAuthPurpose.CONNECT, user.id, has_refresh_token=False,
                       login_hint=(source.options or {}).get("account", ""))
     browser.pop(CONSENT_RETRY_KEY, None)
-    return _start("connect", user.id,
+    return _start(OAuthPurpose.CONNECT, user.id,
                   has_refresh_token=connections.holds_refresh_token(session, user))
 
 
@@ -89,7 +90,7 @@ def signin() -> Response:
     browser[SIGNUP_ZONE_KEY] = zone
     # Where the sign-in page was asked to go next, checked now and again on the way back.
     browser[SIGNIN_NEXT_KEY] = safe_target(request.form.get("next"), "")
-    return _start("signin", None)
+    return _start(OAuthPurpose.SIGNIN, None)
 
 
 @bp.get("/google/callback")
@@ -101,22 +102,22 @@ def callback() -> Response | tuple[str, int]:
         browser[STATES_KEY] = [s for s in browser[STATES_KEY] if s != state]
     error = request.args.get("error")
     if error:
-        purpose = oauth.abandon(session, state) if ours else ""
+        purpose = oauth.abandon(session, state) if ours else None
         if error == "access_denied":
             return _failed("You cancelled at Google, so nothing was connected.", purpose,
                            status=200)
         return _failed(f"Google could not complete the request ({error[:80]}).", purpose)
     if not ours:
         return _failed("This Google sign-in link was not started in this browser, or it "
-                       "has already been used.", "")
+                       "has already been used.", None)
     code = request.args.get("code", "")
     if not code:
-        return _failed("Google's answer had no authorization code.", "")
+        return _failed("Google's answer had no authorization code.", None)
     try:
         grant = oauth.finish(session, current_settings(), state, code)
     except OAuthFailed as failure:
-        return _failed(str(failure), "")
-    if grant.purpose == "signin":
+        return _failed(str(failure), None)
+    if grant.purpose is OAuthPurpose.SIGNIN:
         return _signed_in(grant)
     return _connected(grant)
 
@@ -124,21 +125,22 @@ def callback() -> Response | tuple[str, int]:
 def _connected(grant: oauth.Grant) -> Response | tuple[str, int]:
     if not current_user.is_authenticated or current_user.id != grant.user_id:
         return _failed("Sign in to calsync as the person who started connecting, then "
-                       "connect again.", "connect")
+                       "connect again.", OAuthPurpose.CONNECT)
     if oauth.missing_scopes(grant):
-        return _failed(SCOPES_MESSAGE, "connect")
+        return _failed(SCOPES_MESSAGE, OAuthPurpose.CONNECT)
     session, settings = get_session(), current_settings()
     user: User = current_user
     try:
         source, new = connections.connect(session, settings, user, grant)
     except NeedsConsent as needs:
         if browser.pop(CONSENT_RETRY_KEY, False):
-            return _failed(str(needs), "connect")
+            return _failed(str(needs), OAuthPurpose.CONNECT)
         browser[CONSENT_RETRY_KEY] = True  # once: with consent Google sends a refresh token
-        return _start("connect", user.id, has_refresh_token=False, login_hint=needs.account)
+        return _start(OAuthPurpose.CONNECT, user.id, has_refresh_token=False,
+                      login_hint=needs.account)
     except LimitReached as full:
-        return _failed(f"This Google account was not connected: {full.message}", "connect",
-                       422)
+        return _failed(f"This Google account was not connected: {full.message}",
+                       OAuthPurpose.CONNECT, 422)
     browser.pop(CONSENT_RETRY_KEY, None)
     connections.start_syncing(session, settings, source)
     if new:
@@ -151,21 +153,23 @@ def _connected(grant: oauth.Grant) -> Response | tuple[str, int]:
 
 def _signed_in(grant: oauth.Grant) -> Response | tuple[str, int]:
     if oauth.missing_scopes(grant):
-        return _failed(SIGNIN_SCOPES_MESSAGE, "signin")
+        return _failed(SIGNIN_SCOPES_MESSAGE, OAuthPurpose.SIGNIN)
     session = get_session()
     zone = browser.pop(SIGNUP_ZONE_KEY, "UTC")
     try:
         user = connections.sign_in(session, grant, zone)
     except OAuthFailed as failure:
-        return _failed(str(failure), "signin")
+        return _failed(str(failure), OAuthPurpose.SIGNIN)
     sign_in(user)
     flash(f"Signed in as {user.email} with Google.")
     return redirect(safe_target(browser.pop(SIGNIN_NEXT_KEY, None), url_for("pages.inbox")))
 
 
-def _failed(message: str, purpose: str, status: int = 400) -> tuple[str, int]:
-    """A page that says what went wrong and where to start again; never a traceback."""
-    if purpose == "signin" or not current_user.is_authenticated:
+def _failed(message: str, purpose: OAuthPurpose | None,
+            status: int = 400) -> tuple[str, int]:
+    """A page that says what went wrong and where to start again (None: the round trip is
+    unknown here); never a traceback."""
+    if purpose is OAuthPurpose.SIGNIN or not current_user.is_authenticated:
         again, again_label = url_for("auth.login"), "Back to sign in"
     else:
         again, again_label = url_for("pages.sources"), "Back to your calendars"
@@ -225,7 +229,7 @@ def retry_write(followup_id: int) -> Response:
     if followup is None:
         flash("That follow-up has no failed write to retry.")
         return redirect(target)
-    if followup.write_status == "written":
+    if followup.write_status is WriteStatus.WRITTEN:
         flash(f"“{followup.summary}” is now in your calendar.")
     else:
         flash(f"Trying again to put “{followup.summary}” in your calendar.")

@@ -23,6 +23,7 @@ from sqlalchemy.orm import Session
 
 from calsync import providers
 from calsync.config import Settings
+from calsync.domain.vocabulary import PAUSED, SourceStatus
 from calsync.errors import CalsyncError, PluginError, SourceError
 from calsync.jobs import queue
 from calsync.jobs.outbox import record
@@ -40,7 +41,6 @@ PENDING_GRACE = timedelta(minutes=10)
 FORGET_AFTER = timedelta(days=1)  # past expiry: Google has long stopped calling
 # A requested sync that never started (its job was lost) stops holding back new ones after this.
 REQUEST_STALE = timedelta(minutes=10)
-PAUSED = ("disabled", "needs_reconnect")
 
 
 def webhook_address(settings: Settings) -> str:
@@ -48,7 +48,7 @@ def webhook_address(settings: Settings) -> str:
 
 
 def _pushes(settings: Settings, source: Source) -> bool:
-    if not settings.google_push or source.status in PAUSED:
+    if not settings.google_push or source.status.paused:
         return False
     try:
         return providers.load(source.kind).supports_push
@@ -248,7 +248,7 @@ def close_channel(session: Session, settings: Settings, entry: OutboxEntry) -> N
         with provider_for(settings, source) as (provider, ref):
             provider.close_channel(ref, payload["channel_id"], payload["resource_id"])
     except SourceError as exc:
-        if exc.status != "needs_reconnect":
+        if exc.status is not SourceStatus.NEEDS_RECONNECT:
             raise
         log.info("channel %s not stopped: the grant is gone; it expires by itself",
                  payload["channel_id"])

@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 
 from calsync import crypto
 from calsync.config import Settings
+from calsync.domain.vocabulary import SourceStatus
 from calsync.errors import NeedsConsent, OAuthFailed, ValidationFailed
 from calsync.jobs import effects, queue
 from calsync.models import OutboxEntry, Source, User
@@ -35,8 +36,7 @@ def google_sources(session: Session, user: User) -> list[Source]:
 def holds_refresh_token(session: Session, user: User) -> bool:
     """Whether a live connection already holds a refresh token: then Google need not ask for
     consent again (it sends a refresh token only on consent)."""
-    return any(s.credentials and s.status not in ("needs_reconnect", "disabled")
-               for s in google_sources(session, user))
+    return any(s.credentials and not s.status.paused for s in google_sources(session, user))
 
 
 def connect(session: Session, settings: Settings, user: User,
@@ -55,7 +55,8 @@ def connect(session: Session, settings: Settings, user: User,
     credentials = dict(grant.credentials)
     if not credentials.get("refresh_token"):
         # Google sends a refresh token only on first consent: keep the one we hold.
-        if held.get("refresh_token") and source is not None and source.status != "disabled":
+        if (held.get("refresh_token") and source is not None
+                and source.status is not SourceStatus.DISABLED):
             credentials["refresh_token"] = held["refresh_token"]
         else:
             raise NeedsConsent(account)
@@ -72,7 +73,7 @@ def connect(session: Session, settings: Settings, user: User,
         "calendars_writable": [c["id"] for c in calendars if c["writable"]],
     })
     new = source is None
-    if source is not None and source.status in ("needs_reconnect", "disabled"):
+    if source is not None and source.status.paused:
         # Channels opened under the old grant may be dead or dying: start afresh.
         channels.stop_channels(session, source)
     if source is None:
@@ -81,7 +82,7 @@ def connect(session: Session, settings: Settings, user: User,
     source.name = f"Google Calendar ({account})"[:200]
     source.options = options
     source.credentials = crypto.seal(settings, credentials)
-    source.status = "new"
+    source.status = SourceStatus.NEW
     source.last_error = None
     source.failure_count = 0
     source.next_sync_at = datetime.now(UTC)
@@ -144,7 +145,7 @@ def remove_source(session: Session, settings: Settings, source: Source) -> None:
     """Remove any source; a connected Google one is disconnected first (its grant revoked,
     its push channels stopped) while it still names them. Commits: the disconnection on
     its own, then the removal."""
-    if source.kind == KIND and source.status != "disabled":
+    if source.kind == KIND and source.status is not SourceStatus.DISABLED:
         disconnect(session, settings, source)
     sources.delete_source(session, source)
 
@@ -155,7 +156,7 @@ def calendar_choices(session: Session, settings: Settings,
     Google says is kept for next time (commits then)."""
     options = dict(source.options or {})
     credentials = _credentials(settings, source)
-    if credentials and source.status not in ("needs_reconnect", "disabled"):
+    if credentials and not source.status.paused:
         try:
             calendars = _fetch_calendars(settings, credentials)
         except Exception:  # Google unreachable or the grant gone: show what we know
@@ -210,7 +211,7 @@ def choose_calendars(session: Session, source: Source, read: list[str], written:
 def calendars_changed(session: Session, settings: Settings, source: Source) -> None:
     """After `choose_calendars` changed the read set: the old channels stop (commits), new
     ones open, and a sync reads the new calendars."""
-    if source.status not in ("needs_reconnect", "disabled"):
+    if not source.status.paused:
         channels.stop_channels(session, source)
         session.commit()
         start_syncing(session, settings, source)
@@ -229,7 +230,7 @@ def disconnect(session: Session, settings: Settings, source: Source) -> None:
         effects.process(session, settings, entry_id)
     oauth.revoke(settings, credentials)
     source.credentials = None
-    source.status = "disabled"
+    source.status = SourceStatus.DISABLED
     source.next_sync_at = None
     source.sync_requested_at = None
     source.last_error = "Disconnected from Google. Connect again to resume."

@@ -18,6 +18,7 @@ from sqlalchemy import delete
 from sqlalchemy.orm import Session
 
 from calsync.config import Settings
+from calsync.domain.vocabulary import OAuthPurpose
 from calsync.errors import OAuthFailed
 from calsync.models import OAuthState
 
@@ -40,7 +41,7 @@ class Grant:
     scopes: frozenset[str]
     email: str
     subject: str
-    purpose: str
+    purpose: OAuthPurpose
     user_id: int | None
     email_verified: bool = False
 
@@ -59,11 +60,13 @@ def redirect_uri(settings: Settings) -> str:
     return settings.base_url.rstrip("/") + CALLBACK_PATH
 
 
-def scopes_for(purpose: str) -> tuple[str, ...]:
-    return IDENTITY_SCOPES if purpose == "signin" else (*CALENDAR_SCOPES, *IDENTITY_SCOPES)
+def scopes_for(purpose: OAuthPurpose) -> tuple[str, ...]:
+    if purpose is OAuthPurpose.SIGNIN:
+        return IDENTITY_SCOPES
+    return (*CALENDAR_SCOPES, *IDENTITY_SCOPES)
 
 
-def _flow(settings: Settings, purpose: str, state: str | None = None,
+def _flow(settings: Settings, purpose: OAuthPurpose, state: str | None = None,
           verifier: str | None = None) -> Flow:
     # Google may hand back more scopes than asked (earlier grants, openid's email alias):
     # oauthlib must not treat that as an error; we compare the sets ourselves.
@@ -78,7 +81,7 @@ def _flow(settings: Settings, purpose: str, state: str | None = None,
         autogenerate_code_verifier=verifier is None, code_verifier=verifier)
 
 
-def authorization_url(session: Session, settings: Settings, purpose: str,
+def authorization_url(session: Session, settings: Settings, purpose: OAuthPurpose,
                       user_id: int | None, has_refresh_token: bool = False,
                       login_hint: str = "") -> str:
     """Where to send the browser; the state and PKCE verifier are stored until the callback.
@@ -86,10 +89,11 @@ def authorization_url(session: Session, settings: Settings, purpose: str,
     state = secrets.token_urlsafe(32)
     flow = _flow(settings, purpose, state=state)
     extra = {"login_hint": login_hint} if login_hint else {}
-    if not has_refresh_token and purpose == "connect":
+    if not has_refresh_token and purpose is OAuthPurpose.CONNECT:
         extra["prompt"] = "consent"  # Google sends a refresh token only on consent
-    url, _ = flow.authorization_url(access_type="offline", include_granted_scopes="true",
-                                    state=state, **extra)
+    # google_auth_oauthlib is untyped: the URL is the first of the pair it returns.
+    url: str = flow.authorization_url(access_type="offline", include_granted_scopes="true",
+                                      state=state, **extra)[0]
     assert flow.code_verifier is not None
     session.add(OAuthState(state=state, purpose=purpose, user_id=user_id,
                            code_verifier=flow.code_verifier))
@@ -127,12 +131,12 @@ def finish(session: Session, settings: Settings, state: str, code: str) -> Grant
                  email_verified=claims.get("email_verified") in (True, "true"))
 
 
-def abandon(session: Session, state: str) -> str:
-    """Forget a round trip Google ended with an error; returns what it was for ("connect",
-    "signin"), or "" when it is unknown here. Commits."""
+def abandon(session: Session, state: str) -> OAuthPurpose | None:
+    """Forget a round trip Google ended with an error; returns what it was for, or None
+    when it is unknown here. Commits."""
     saved = session.get(OAuthState, state) if state else None
     if saved is None:
-        return ""
+        return None
     session.delete(saved)
     session.commit()
     return saved.purpose
