@@ -26,12 +26,14 @@ def _property(component: Component, name: str) -> Any:
 
 
 def parsed(component: Component, name: str) -> object:
-    """What icalendar read `name` into (its `.dt`): a date, date-time, time, duration or period.
+    """What icalendar read `name` into (its `.dt`): a date, date-time, time, duration or period;
+    None when it holds no kind of time (DTSTART;VALUE=TEXT is read as text, with no `.dt`).
 
-    KeyError when `name` is missing, AttributeError when it holds no time (VALUE=TEXT), and
-    icalendar's BrokenCalendarProperty when its value could not be read.
+    KeyError when `name` is missing, and icalendar's BrokenCalendarProperty when its value
+    could not be read.
     """
-    return _property(component, name).dt
+    # None rather than AttributeError, so that every caller's type check refuses text too.
+    return getattr(_property(component, name), "dt", None)
 
 
 def moment(component: Component, name: str) -> date:
@@ -53,8 +55,8 @@ def utc_offsets(component: Component, *names: str) -> list[timedelta]:
     """The offsets `names` hold (TZOFFSETFROM, TZOFFSETTO: their `.td`).
 
     Every value is read before any is checked, so a missing or unreadable one fails as
-    `parsed` does (KeyError, AttributeError...) even when another holds a date instead
-    (TypeError).
+    reading it does (KeyError, AttributeError for text...) even when another holds a date
+    instead (TypeError).
     """
     values: list[object] = [_property(component, name).td for name in names]
     return [_timedelta(value, f"its {name} is not a UTC offset")

@@ -137,6 +137,34 @@ def test_a_broken_event_is_skipped_with_a_warning_naming_it(ics: Ics, context):
     assert two.attendees == (Attendee("pat@initech.example", "Pat", ""),)
 
 
+GOOD = "UID:good\r\nSUMMARY:Good meeting\r\nDTSTART:20250310T090000Z\r\nDURATION:PT1H"
+WEEKLY = ("UID:weekly\r\nSUMMARY:Weekly\r\nDTSTART:20250311T090000Z\r\nDURATION:PT30M\r\n"
+          "RRULE:FREQ=WEEKLY;COUNT=3")
+DAILY = "\r\nRRULE:FREQ=DAILY;COUNT=5"
+
+
+@pytest.mark.parametrize(("uid", "times", "problem"), [
+    ("odd", "DTSTART;VALUE=TEXT:hello\r\nDTEND:20250312T100000Z",
+     "its DTSTART is not a date or time"),
+    ("odd", "DTSTART;VALUE=TEXT:hello\r\nDTEND:20250312T100000Z" + DAILY,
+     "its DTSTART is not a date or time"),
+    ("odd", "DTSTART:20250312T090000Z\r\nDTEND;VALUE=TEXT:hello",
+     "its DTEND is not a date or time"),
+    ("odd", "DTSTART:20250312T090000Z\r\nDTEND;VALUE=TEXT:hello" + DAILY,
+     "its DTEND is not a date or time"),
+    # An override of the weekly series that says which date it replaces in words.
+    ("weekly", "RECURRENCE-ID;VALUE=TEXT:hello\r\nDTSTART:20250318T100000Z\r\n"
+     "DTEND:20250318T110000Z", "its RECURRENCE-ID is not a date or time"),
+], ids=["start", "start-repeating", "end", "end-repeating", "recurrence-id"])
+def test_a_time_holding_another_kind_of_value_skips_only_its_event(
+        uid: str, times: str, problem: str, context: ReadContext) -> None:
+    # icalendar reads DTSTART;VALUE=TEXT as text: the event can't be placed, the rest can.
+    parsed = parse_ics(calendar(GOOD, WEEKLY, f"UID:{uid}\r\nSUMMARY:Odd one\r\n{times}"),
+                       context)
+    assert sorted(m.title for m in parsed.meetings) == ["Good meeting", *["Weekly"] * 3]
+    assert parsed.warnings == [f"Skipped “Odd one” (UID {uid}): {problem}."]
+
+
 def test_hostile_secondly_rules_are_bounded_and_warned(ics: Ics, context):
     started = time.monotonic()
     limits = Limits(max_occurrences_per_series=40, max_meetings=1000)
