@@ -192,11 +192,8 @@ def _repair(event: icalendar.cal.Component) -> str:
             return f"its {name} could not be read ({_short(Exception(message))})"
         if name and name in event:  # no name: a line that isn't a property at all
             del event[name]  # an unreadable EXDATE, ATTENDEE...: keep the event without it
-    if "DTSTART" not in event:
-        return "it has no start time (DTSTART)"
-    for name in ("DTSTART", "DTEND", "RECURRENCE-ID"):
-        if name in event and not isinstance(parsed(event, name), date):
-            return f"its {name} is not a date or time"
+    if problem := _time_problem(event):
+        return problem
     if not str(event.get("UID", "")).strip():
         digest = hashlib.sha256(event.to_ical()).hexdigest()[:32]
         event["UID"] = f"calsync-{digest}"  # stable across syncs while the event is unchanged
@@ -206,6 +203,21 @@ def _repair(event: icalendar.cal.Component) -> str:
             return "its repeat rule (RRULE) has no FREQ"
         if rule.get("UNTIL") and rule.get("COUNT"):
             del rule["COUNT"]  # RFC 5545 forbids both; UNTIL is the safer reading
+    return ""
+
+
+def _time_problem(event: icalendar.cal.Component) -> str:
+    """Why `event`'s times can't place it ("" if they can)."""
+    if "DTSTART" not in event:
+        return "it has no start time (DTSTART)"
+    for name in ("DTSTART", "DTEND", "RECURRENCE-ID"):
+        if name in event and not isinstance(parsed(event, name), date):
+            return f"its {name} is not a date or time"
+    # DURATION counts only without a DTEND (the end wins); recurring_ical_events adds it to
+    # the start unchecked, so a date there would fail the whole calendar.
+    if ("DURATION" in event and "DTEND" not in event
+            and not isinstance(parsed(event, "DURATION"), timedelta)):
+        return "its DURATION is not a length of time"
     return ""
 
 

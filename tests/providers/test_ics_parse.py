@@ -155,7 +155,17 @@ DAILY = "\r\nRRULE:FREQ=DAILY;COUNT=5"
     # An override of the weekly series that says which date it replaces in words.
     ("weekly", "RECURRENCE-ID;VALUE=TEXT:hello\r\nDTSTART:20250318T100000Z\r\n"
      "DTEND:20250318T110000Z", "its RECURRENCE-ID is not a date or time"),
-], ids=["start", "start-repeating", "end", "end-repeating", "recurrence-id"])
+    ("odd", "DTSTART:20250312T090000Z\r\nDURATION:20250313",
+     "its DURATION is not a length of time"),
+    # recurring_ical_events reads a repeating event's DURATION as a length without checking.
+    ("odd", "DTSTART:20250312T090000Z\r\nDURATION:20250313" + DAILY,
+     "its DURATION is not a length of time"),
+    ("odd", "DTSTART:20250312T090000Z\r\nDURATION:20250313T100000Z/PT1H" + DAILY,
+     "its DURATION is not a length of time"),
+    ("odd", "DTSTART:20250312T090000Z\r\nDURATION;VALUE=TEXT:hello" + DAILY,
+     "its DURATION is not a length of time"),
+], ids=["start", "start-repeating", "end", "end-repeating", "recurrence-id", "duration",
+        "duration-repeating", "duration-period-repeating", "duration-text-repeating"])
 def test_a_time_holding_another_kind_of_value_skips_only_its_event(
         uid: str, times: str, problem: str, context: ReadContext) -> None:
     # icalendar reads DTSTART;VALUE=TEXT as text: the event can't be placed, the rest can.
@@ -163,6 +173,15 @@ def test_a_time_holding_another_kind_of_value_skips_only_its_event(
                        context)
     assert sorted(m.title for m in parsed.meetings) == ["Good meeting", *["Weekly"] * 3]
     assert parsed.warnings == [f"Skipped “Odd one” (UID {uid}): {problem}."]
+
+
+def test_a_duration_beside_an_end_is_not_read_so_its_kind_does_not_matter(context):
+    # RFC 5545 allows only one of them; the end wins, as it does in every calendar app.
+    event = ("UID:both\r\nSUMMARY:Both\r\nDTSTART:20250312T090000Z\r\n"
+             "DTEND:20250312T100000Z\r\nDURATION:20250313" + DAILY)
+    parsed = parse_ics(calendar(event), context)
+    assert [m.end - m.start for m in parsed.meetings] == [timedelta(hours=1)] * 5
+    assert parsed.warnings == []
 
 
 def test_hostile_secondly_rules_are_bounded_and_warned(ics: Ics, context):
