@@ -39,6 +39,7 @@ def create_app(config: Settings | Mapping[str, Any] | None = None) -> Flask:
         # The client's address (rate limits count by it) as the nearest proxies saw it; with
         # none trusted a client could name any address in X-Forwarded-For and dodge limits.
         hops = settings.trusted_proxies
+        # Wrapping wsgi_app is Flask's documented way to add middleware; mypy sees a method.
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops)  # type: ignore[method-assign]
     return app
 

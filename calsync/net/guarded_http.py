@@ -156,6 +156,7 @@ class _Bounded:
         if self._watchdog is not None:
             self._watchdog.disarm()
             self._watchdog = None
+        # A mixin's super() is the connection class it is mixed into; mypy only knows object.
         super().close()  # type: ignore[misc]
 
 
