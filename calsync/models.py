@@ -8,7 +8,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import UTC, date, datetime
 from enum import StrEnum
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, Required, TypedDict, TypeVar
 
 from sqlalchemy import (
     JSON,
@@ -123,6 +123,16 @@ def _to_member(vocabulary: type[E]) -> Callable[[Base, str | None, Any, Any], E 
     return on_set
 
 
+class AttendeeRow(TypedDict, total=False):
+    """One attendee as a meeting's row keeps it (JSON): `calsync.domain.meeting.Attendee`'s
+    fields, any of them but the email missing from rows stored before it was kept."""
+
+    email: Required[str]
+    name: str
+    response: str
+    is_self: bool
+
+
 def _owner() -> Mapped[int]:
     return mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
 
@@ -151,6 +161,10 @@ class User(Base):
     is_anonymous = False
     # The plaintext token of the login this request came with (see LoginSession); set by
     # calsync.services.accounts when a login starts or is loaded, never stored on the row.
+    # Its type is told to the checker alone: the ORM reads a class's annotations as
+    # columns, and refuses one that is not Mapped[].
+    if TYPE_CHECKING:
+        login_token: str | None
     login_token = None
 
     def get_id(self) -> str:
@@ -250,7 +264,7 @@ class Meeting(Base):
     end_date: Mapped[date | None] = mapped_column(Date)
     status: Mapped[MeetingStatus] = mapped_column(Vocabulary(MeetingStatus, 16),
                                                   default=MeetingStatus.CONFIRMED)
-    attendees: Mapped[list[dict[str, str]]] = mapped_column(JSON, default=list)
+    attendees: Mapped[list[AttendeeRow]] = mapped_column(JSON, default=list)
     # How many attendees the source listed; `attendees` keeps at most
     # CALSYNC_MAX_ATTENDEES_PER_MEETING of them (0 on rows stored before the count was).
     attendee_count: Mapped[int] = mapped_column(Integer, default=0, server_default="0")

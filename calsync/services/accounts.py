@@ -10,11 +10,12 @@ import re
 import secrets
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import CursorResult, delete, func, or_, select, update
+from sqlalchemy import delete, func, or_, select, update
 from sqlalchemy.orm import Session
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from calsync.config import Settings
+from calsync.db import rows_changed
 from calsync.errors import NotFound, ValidationFailed
 from calsync.models import ApiToken, LoginSession, User
 from calsync.services.settings import check_timezone
@@ -145,9 +146,7 @@ def _end_logins(session: Session, user: User, keep: str | None = None) -> int:
                                        LoginSession.revoked_at.is_(None))
     if keep:
         query = query.where(LoginSession.token_hash != _hash_token(keep))
-    result = session.execute(query.values(revoked_at=datetime.now(UTC)))
-    assert isinstance(result, CursorResult)  # an UPDATE's result counts its rows
-    return result.rowcount
+    return rows_changed(session.execute(query.values(revoked_at=datetime.now(UTC))))
 
 
 def live_logins(session: Session, user: User, lifetime: timedelta) -> int:

@@ -23,6 +23,7 @@ from sqlalchemy.orm import Session
 
 from calsync import providers
 from calsync.config import Settings
+from calsync.db import rows_changed
 from calsync.domain.vocabulary import PAUSED, SourceStatus
 from calsync.errors import CalsyncError, PluginError, SourceError
 from calsync.jobs import queue
@@ -154,12 +155,12 @@ def _request_sync(session: Session, source_id: int) -> None:
     """Queue one sync, unless one is already asked for: a burst of notifications
     coalesces into the sync that starts next (it clears the flag when it starts)."""
     now = datetime.now(UTC)
-    claimed = session.execute(
+    claimed = rows_changed(session.execute(
         update(Source)
         .where(Source.id == source_id, Source.status.not_in(PAUSED),
                or_(Source.sync_requested_at.is_(None),
                    Source.sync_requested_at < now - REQUEST_STALE))
-        .values(sync_requested_at=now)).rowcount
+        .values(sync_requested_at=now)))
     session.commit()
     if claimed:
         queue.enqueue("sync_source", source_id)
@@ -184,12 +185,12 @@ def _accept_message(session: Session, channel: PushChannel, number: int) -> bool
     older message arriving late is dropped too: the sync the newer one asked for reads its
     change as well.
     """
-    return bool(session.execute(
+    return bool(rows_changed(session.execute(
         update(PushChannel)
         .where(PushChannel.id == channel.id,
                or_(PushChannel.last_message_number.is_(None),
                    PushChannel.last_message_number < number))
-        .values(last_message_number=number)).rowcount)
+        .values(last_message_number=number))))
 
 
 def renew_due(session: Session, settings: Settings, now: datetime) -> None:
