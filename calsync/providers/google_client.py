@@ -13,7 +13,7 @@ import random
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import google_auth_httplib2
@@ -24,6 +24,7 @@ from googleapiclient.discovery import build
 from googleapiclient.errors import HttpError
 
 from calsync.config import Settings
+from calsync.domain.backoff import backoff as doubling
 from calsync.domain.vocabulary import SourceStatus
 from calsync.errors import SourceError
 
@@ -32,7 +33,8 @@ log = logging.getLogger(__name__)
 DEMO_CLIENT_ID = "calsync-demo"  # the emulator accepts any client when none is configured
 DEMO_CLIENT_SECRET = "calsync-demo-secret"  # noqa: S105 - the emulator's, as in google_oauth
 MAX_TRIES = 6  # about 1 + 2 + 4 + 8 + 16 s of waiting before a read or write gives up
-MAX_DELAY = 60.0
+FIRST_DELAY = timedelta(seconds=1)
+MAX_DELAY = 60.0  # seconds; no wait is longer, whatever Google's Retry-After asks
 RATE_LIMITS = frozenset({"rateLimitExceeded", "userRateLimitExceeded", "quotaExceeded"})
 RECONNECT = "Google no longer lets calsync read this calendar: reconnect it."
 BUSY = ("Google Calendar is busy or unreachable right now; calsync will try again shortly.")
@@ -43,8 +45,9 @@ sleep: Callable[[float], None] = time.sleep
 
 def backoff(attempt: int) -> float:
     """About 1, 2, 4, 8 ... seconds for attempts 1, 2, 3 ..., jittered, at most a minute."""
-    base = min(2.0 ** (attempt - 1), MAX_DELAY)
-    return min(base * random.uniform(0.8, 1.2), MAX_DELAY)  # noqa: S311 - jitter, not a secret
+    wait = doubling(attempt, FIRST_DELAY, timedelta(seconds=MAX_DELAY)).total_seconds()
+    # Capped again after the jitter: a minute is the most any wait may be.
+    return min(wait * random.uniform(0.8, 1.2), MAX_DELAY)  # noqa: S311 - jitter, not a secret
 
 
 # credentials
