@@ -81,7 +81,7 @@ class Calendar:
 
 
 @dataclass
-class Grant:
+class ConsentRecord:
     """What one account has consented to for one client; revoking it kills every token."""
 
     email: str
@@ -93,14 +93,14 @@ class Grant:
 
 @dataclass
 class Token:
-    grant: Grant
+    grant: ConsentRecord
     scopes: frozenset[str]
     expires_at: float  # access tokens only; refresh tokens last until revoked
 
 
 @dataclass
 class AuthCode:
-    grant: Grant
+    grant: ConsentRecord
     client_id: str
     redirect_uri: str
     scopes: frozenset[str]
@@ -155,7 +155,7 @@ class State:
         self.clients: dict[str, Client] = {}
         self.accounts: dict[str, Account] = {}
         self.calendars: dict[str, Calendar] = {}
-        self.grants: dict[tuple[str, str], Grant] = {}
+        self.grants: dict[tuple[str, str], ConsentRecord] = {}
         self.access_tokens: dict[str, Token] = {}
         self.refresh_tokens: dict[str, Token] = {}
         self.codes: dict[str, AuthCode] = {}
@@ -209,20 +209,20 @@ class State:
             return Client(client_id, "", None)
         return found
 
-    def grant(self, email: str, client_id: str) -> Grant:
+    def grant(self, email: str, client_id: str) -> ConsentRecord:
         """The live grant of `email` to `client_id`, a fresh one after a revocation."""
         key = (email, client_id)
         grant = self.grants.get(key)
         if grant is None or grant.revoked:
-            grant = self.grants[key] = Grant(email, client_id)
+            grant = self.grants[key] = ConsentRecord(email, client_id)
         return grant
 
-    def issue_access_token(self, grant: Grant, scopes: frozenset[str]) -> str:
+    def issue_access_token(self, grant: ConsentRecord, scopes: frozenset[str]) -> str:
         token = "ya29." + secrets.token_urlsafe(32)
         self.access_tokens[token] = Token(grant, scopes, time.time() + self.token_lifetime)
         return token
 
-    def issue_refresh_token(self, grant: Grant, scopes: frozenset[str]) -> str:
+    def issue_refresh_token(self, grant: ConsentRecord, scopes: frozenset[str]) -> str:
         token = "1//" + secrets.token_urlsafe(40)
         self.refresh_tokens[token] = Token(grant, scopes, float("inf"))
         grant.offline = True
