@@ -18,7 +18,7 @@ from werkzeug.wrappers import Request
 
 from calsync.emulator import errors, events, listing
 from calsync.emulator.push import Notifier
-from calsync.emulator.state import DEFAULT_CHANNEL_TTL, Calendar, Channel, State, Token
+from calsync.emulator.state import DEFAULT_CHANNEL_TTL, Calendar, State, Token, WatchChannel
 
 AUTH = "https://www.googleapis.com/auth/"
 # `calendar.events.owned` covers the calendars the account owns, which are the only ones
@@ -165,7 +165,7 @@ class CalendarApi:
             out["token"] = channel.token
         return out
 
-    def _channel(self, body: dict[str, Any], calendar: Calendar) -> Channel:
+    def _channel(self, body: dict[str, Any], calendar: Calendar) -> WatchChannel:
         channel_id, address = body.get("id"), body.get("address")
         if not channel_id or not address:
             raise errors.ApiError(400, "required", "Required")
@@ -192,7 +192,7 @@ class CalendarApi:
         elif body.get("expiration"):
             expiration = min(int(body["expiration"]), expiration)
         digest = hashlib.sha1(calendar.id.encode(), usedforsecurity=False).digest()
-        return Channel(
+        return WatchChannel(
             id=channel_id,
             resource_id=base64.urlsafe_b64encode(digest).decode().rstrip("=")[:27],
             resource_uri=f"{self.api_endpoint}calendars/{quote(calendar.id, safe='@')}"

@@ -33,9 +33,9 @@ from calsync.emulator.state import (
     Account,
     Calendar,
     Client,
+    DeliveredPush,
     Fault,
     LoggedRequest,
-    Notification,
     State,
 )
 
@@ -256,11 +256,11 @@ class GoogleEmulator:
             return list(self._app.log)
 
     @property
-    def notifications(self) -> list[Notification]:
+    def notifications(self) -> list[DeliveredPush]:
         with self._notifier.delivered:
             return list(self._notifier.sent)
 
-    def wait_for_notifications(self, count: int, timeout: float = 5.0) -> list[Notification]:
+    def wait_for_notifications(self, count: int, timeout: float = 5.0) -> list[DeliveredPush]:
         """The notifications sent so far, once there are at least `count` (or on timeout)."""
         return self._notifier.wait(count, timeout)
 

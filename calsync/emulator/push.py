@@ -13,7 +13,7 @@ from email.utils import formatdate
 
 import requests
 
-from calsync.emulator.state import Channel, Notification, State
+from calsync.emulator.state import DeliveredPush, State, WatchChannel
 
 TIMEOUT = 5.0
 
@@ -22,7 +22,7 @@ class Notifier:
     def __init__(self, state: State, *, verify_tls: bool = True) -> None:
         self.state = state
         self.verify_tls = verify_tls
-        self.sent: list[Notification] = []
+        self.sent: list[DeliveredPush] = []
         self.delivered = threading.Condition()
         self._queue: queue.Queue[tuple[str, dict[str, str]] | None] = queue.Queue()
         self._thread: threading.Thread | None = None
@@ -42,7 +42,7 @@ class Notifier:
             self._thread = None
         self._session.close()
 
-    def send(self, channel: Channel, resource_state: str) -> None:
+    def send(self, channel: WatchChannel, resource_state: str) -> None:
         """Queue one notification for `channel` (caller holds the state lock)."""
         channel.message_number += 1
         headers = {
@@ -74,14 +74,14 @@ class Notifier:
                 status = response.status_code
             except requests.RequestException as exc:
                 error = str(exc)
-            record = Notification(headers["X-Goog-Channel-ID"], headers["X-Goog-Resource-State"],
+            record = DeliveredPush(headers["X-Goog-Channel-ID"], headers["X-Goog-Resource-State"],
                                   int(headers["X-Goog-Message-Number"]), address, headers,
                                   status, error)
             with self.delivered:
                 self.sent.append(record)
                 self.delivered.notify_all()
 
-    def wait(self, count: int, timeout: float) -> list[Notification]:
+    def wait(self, count: int, timeout: float) -> list[DeliveredPush]:
         """Block until at least `count` notifications were delivered (or `timeout` passes)."""
         with self.delivered:
             self.delivered.wait_for(lambda: len(self.sent) >= count, timeout=timeout)

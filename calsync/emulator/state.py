@@ -30,7 +30,7 @@ class LoggedRequest(NamedTuple):
     query: dict[str, str]
 
 
-class Notification(NamedTuple):
+class DeliveredPush(NamedTuple):
     """One push notification the emulator sent, and what the receiver answered."""
 
     channel_id: str
@@ -113,7 +113,7 @@ class AuthCode:
 
 
 @dataclass
-class Channel:
+class WatchChannel:
     id: str
     resource_id: str
     resource_uri: str
@@ -161,7 +161,7 @@ class State:
         self.codes: dict[str, AuthCode] = {}
         self.sync_tokens: dict[str, tuple[str, int]] = {}
         self.page_tokens: dict[str, PageCursor] = {}
-        self.channels: dict[str, Channel] = {}
+        self.channels: dict[str, WatchChannel] = {}
         self.faults: list[Fault] = []
         self.denied_scopes: set[str] = set()
         self.delay = 0.0
