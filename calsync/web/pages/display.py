@@ -6,11 +6,15 @@ Registered as template filters, so templates write `{{ meeting.start | when }}`.
 from __future__ import annotations
 
 from datetime import UTC, date, datetime, time, timedelta
+from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
 from flask_login import current_user
 
 from calsync.web.pages import bp
+
+if TYPE_CHECKING:
+    from calsync.models import AttendeeRow
 
 EN_DASH = "\u2013"
 
@@ -81,7 +85,7 @@ def ago(moment: datetime | None) -> str:
 
 
 @bp.app_template_filter("person")
-def person(attendee: dict[str, str]) -> str:
+def person(attendee: AttendeeRow) -> str:
     email = attendee.get("email", "")
     if email[:7].lower() == "mailto:":
         email = email[7:]

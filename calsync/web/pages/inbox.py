@@ -24,7 +24,7 @@ from calsync.web.pages.forms import AnswerForm, DidntHappenForm, DismissForm, Sn
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session
 
-    from calsync.models import Deal, Prompt, User
+    from calsync.models import AttendeeRow, Deal, Prompt, User
 
 PAGE_SIZE = 25
 
@@ -35,7 +35,7 @@ class PromptView:
     title: str
     start: datetime
     end: datetime
-    attendees: list[dict[str, str]]
+    attendees: list[AttendeeRow]
     location: str
     recurring: bool
     deal: Deal | None
