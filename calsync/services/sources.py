@@ -1,4 +1,4 @@
-"""Adding, listing, syncing and removing a user's sources; what a provider is told about one.
+"""Adding, listing, syncing and removing a user's sources.
 
 Validation lives here so the pages, the API and the CLI refuse the same things.
 """
@@ -13,13 +13,11 @@ from urllib.parse import urlsplit
 from sqlalchemy import delete, func, select, update
 from sqlalchemy.orm import Session
 
-from calsync import crypto, providers
-from calsync.config import Settings
+from calsync import providers
 from calsync.domain.vocabulary import PromptStatus, WriteStatus
 from calsync.errors import LimitReached, NotFound, ValidationFailed
 from calsync.jobs import queue
 from calsync.models import FollowUp, Meeting, Prompt, Source, User
-from calsync.providers.base import SourceRef
 from calsync.services import paging
 
 log = logging.getLogger(__name__)
@@ -128,21 +126,6 @@ def list_sources(session: Session, user: User, *, limit: int | None = None,
     """The user's sources, oldest first: all of them, or `limit` after the key `after`."""
     return paging.page(session, select(Source).where(Source.user_id == user.id),
                        order=[Source.id], descending=False, limit=limit, after=after)
-
-
-def source_ref(settings: Settings, source: Source) -> SourceRef:
-    """What the provider is told: the source's address or file, options and unsealed tokens."""
-    credentials = crypto.unseal(settings, source.credentials) if source.credentials else None
-    return SourceRef(id=source.id, url=source.url, data=source.upload,
-                     options=dict(source.options or {}), credentials=credentials)
-
-
-def store_credentials(settings: Settings, source: Source, ref: SourceRef,
-                      before: dict[str, Any] | None) -> None:
-    """A provider refreshed the tokens in place: seal and keep the new ones. Part of the
-    caller's unit of work."""
-    if ref.credentials is not None and ref.credentials != before:
-        source.credentials = crypto.seal(settings, ref.credentials)
 
 
 def delete_source(session: Session, source: Source) -> None:

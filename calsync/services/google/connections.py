@@ -10,7 +10,6 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from calsync import crypto
 from calsync.config import Settings
 from calsync.domain.vocabulary import SourceStatus
 from calsync.errors import NeedsConsent, OAuthFailed, ValidationFailed
@@ -18,6 +17,7 @@ from calsync.jobs import effects, queue
 from calsync.models import OutboxEntry, Source, User
 from calsync.providers.google import list_calendars
 from calsync.services import accounts, sources
+from calsync.services.credentials import provider_for, seal_tokens, unseal_tokens
 from calsync.services.google import channels, oauth
 from calsync.services.settings import check_timezone
 
@@ -51,15 +51,13 @@ def connect(session: Session, settings: Settings, user: User,
                    if (s.options or {}).get("account") == account), None)
     if source is None:
         sources.check_room(session, user, settings.max_sources_per_user, field="account")
-    held = _credentials(settings, source)
     credentials = dict(grant.credentials)
     if not credentials.get("refresh_token"):
         # Google sends a refresh token only on first consent: keep the one we hold.
-        if (held.get("refresh_token") and source is not None
-                and source.status is not SourceStatus.DISABLED):
-            credentials["refresh_token"] = held["refresh_token"]
-        else:
+        held = _held_refresh_token(settings, source)
+        if not held:
             raise NeedsConsent(account)
+        credentials["refresh_token"] = held
     calendars = _list_calendars(settings, credentials, account)
     options = dict(source.options or {}) if source is not None else {}
     names = {c["id"]: c["name"] for c in calendars}
@@ -81,7 +79,7 @@ def connect(session: Session, settings: Settings, user: User,
         session.add(source)
     source.name = f"Google Calendar ({account})"[:200]
     source.options = options
-    source.credentials = crypto.seal(settings, credentials)
+    seal_tokens(settings, source, credentials)
     source.status = SourceStatus.NEW
     source.last_error = None
     source.failure_count = 0
@@ -155,18 +153,17 @@ def calendar_choices(session: Session, settings: Settings,
     """The account's calendars (asked of Google, else as last seen), for the picker; what
     Google says is kept for next time (commits then)."""
     options = dict(source.options or {})
-    credentials = _credentials(settings, source)
-    if credentials and not source.status.paused:
+    if source.credentials and not source.status.paused:
         try:
-            calendars = _fetch_calendars(settings, credentials)
+            with provider_for(settings, source) as (_provider, ref):
+                calendars = _fetch_calendars(settings, ref.credentials or {})
         except Exception:  # Google unreachable or the grant gone: show what we know
             log.warning("could not list calendars of source %s", source.id)
         else:
             options["calendar_names"] = {c["id"]: c["name"] for c in calendars}
             options["calendars_writable"] = [c["id"] for c in calendars if c["writable"]]
             source.options = options
-            source.credentials = crypto.seal(settings, credentials)  # refreshed in place
-            session.commit()
+            session.commit()  # and the tokens Google refreshed
     names: dict[str, str] = options.get("calendar_names") or {}
     writable = set(options.get("calendars_writable") or names)
     return [{"id": cid, "name": name, "writable": cid in writable,
@@ -221,7 +218,7 @@ def disconnect(session: Session, settings: Settings, source: Source) -> None:
     """Stop watching, revoke the grant and forget the tokens; meetings, answers and
     follow-ups stay. Commits twice: the channel stops first, so the outbox sends them
     while the grant still works, then the disconnection."""
-    credentials = _credentials(settings, source)
+    credentials = unseal_tokens(settings, source) or {}
     channels.stop_channels(session, source)
     stops = [o.id for o in _flushed_outbox(session)]
     session.commit()
@@ -243,10 +240,12 @@ def _flushed_outbox(session: Session) -> list[OutboxEntry]:
     return pending
 
 
-def _credentials(settings: Settings, source: Source | None) -> dict[str, Any]:
-    if source is None or not source.credentials:
-        return {}
-    return crypto.unseal(settings, source.credentials)
+def _held_refresh_token(settings: Settings, source: Source | None) -> str | None:
+    """The refresh token the account's source holds; none once it was disconnected (the
+    grant is revoked)."""
+    if source is None or source.status is SourceStatus.DISABLED:
+        return None
+    return (unseal_tokens(settings, source) or {}).get("refresh_token")
 
 
 def _fetch_calendars(settings: Settings, credentials: dict[str, Any]) -> list[dict[str, Any]]:

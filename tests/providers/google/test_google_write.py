@@ -19,7 +19,7 @@ from calsync.models import FollowUp, OutboxEntry, Prompt, Source, User
 from calsync.providers.base import FOLLOWUP_MARK
 from calsync.services import answers
 from calsync.services.answers import Answer, NextStep
-from calsync.services.sources import source_ref
+from calsync.services.credentials import source_ref
 from tests.providers.google.gcal import EMAIL, hour, timed
 
 BUYER = {"email": "buyer@prospect.example", "responseStatus": "accepted"}
