@@ -192,14 +192,12 @@ def calendars(source_id: int) -> Response | tuple[str, int]:
     error: ValidationFailed | None = None
     if request.method == "POST":  # the app-wide CSRFProtect has checked the token
         try:
-            changed = connections.choose_calendars(session, source,
-                                                   request.form.getlist("calendars_read"),
-                                                   request.form.get("calendar_written", ""))
+            connections.choose_calendars(session, settings, source,
+                                         request.form.getlist("calendars_read"),
+                                         request.form.get("calendar_written", ""))
         except ValidationFailed as failed:
             error = failed
         else:
-            if changed:
-                connections.calendars_changed(session, settings, source)
             flash("Saved which calendars calsync reads and where follow-ups go.")
             return redirect(url_for("pages.source", source_id=source.id))
     choices = connections.calendar_choices(session, settings, source)

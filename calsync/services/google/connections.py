@@ -170,17 +170,41 @@ def calendar_choices(session: Session, settings: Settings,
              "primary": cid == options.get("account")} for cid, name in names.items()]
 
 
-def choose_calendars(session: Session, source: Source, read: list[str], written: str) -> bool:
-    """Set which calendars are read and which receives follow-ups; raises ValidationFailed
-    naming the field. Commits. Returns whether the read set changed: then call
-    `calendars_changed`, so channels and a sync follow."""
+def choose_calendars(session: Session, settings: Settings, source: Source,
+                     read: list[str] | None, written: str | None) -> None:
+    """Set which calendars are read and which receives follow-ups (None keeps that part of
+    the choice); raises ValidationFailed naming the field, before changing anything.
+
+    Commits the choice. When the read set changed, the old channels stop (committed), new
+    ones open and a sync reads the new calendars, as after connecting.
+    """
     if source.kind != KIND:
-        raise ValidationFailed("calendars_read", "only a Google Calendar source has calendars "
-                                                 "to choose.")
+        raise ValidationFailed("calendars_read" if read is not None else "calendar_written",
+                               "only a Google Calendar source has calendars to choose.")
+    if read is None and written is None:
+        raise ValidationFailed("calendars_read", "give calendars_read, calendar_written "
+                                                 "or both.")
     options = dict(source.options or {})
+    read = list(dict.fromkeys(read if read is not None else options.get("calendars_read") or []))
+    written = written if written is not None else str(options.get("calendar_written") or "")
+    _check_choice(options, read, written)
+    changed = set(read) != set(options.get("calendars_read") or [])
+    options["calendars_read"], options["calendar_written"] = read, written
+    source.options = options
+    if changed:
+        source.next_sync_at = datetime.now(UTC)
+    session.commit()
+    if changed and not source.status.paused:
+        channels.stop_channels(session, source)
+        session.commit()
+        start_syncing(session, settings, source)
+
+
+def _check_choice(options: dict[str, Any], read: list[str], written: str) -> None:
+    """Calendars of the account, at least one read, and follow-ups written to one that is
+    read (so calsync notices a moved follow-up) and that the account may add events to."""
     names: dict[str, str] = options.get("calendar_names") or {}
     writable = set(options.get("calendars_writable") or names)
-    read = list(dict.fromkeys(read))
     if not read:
         raise ValidationFailed("calendars_read", "pick at least one calendar to read.")
     unknown = [c for c in read if c not in names]
@@ -196,22 +220,6 @@ def choose_calendars(session: Session, source: Source, read: list[str], written:
     if written not in read:
         raise ValidationFailed("calendar_written", "pick a calendar calsync also reads, so it "
                                                    "notices when you move or delete a follow-up.")
-    changed = set(read) != set(options.get("calendars_read") or [])
-    options["calendars_read"], options["calendar_written"] = read, written
-    source.options = options
-    if changed:
-        source.next_sync_at = datetime.now(UTC)
-    session.commit()
-    return changed
-
-
-def calendars_changed(session: Session, settings: Settings, source: Source) -> None:
-    """After `choose_calendars` changed the read set: the old channels stop (commits), new
-    ones open, and a sync reads the new calendars."""
-    if not source.status.paused:
-        channels.stop_channels(session, source)
-        session.commit()
-        start_syncing(session, settings, source)
 
 
 def disconnect(session: Session, settings: Settings, source: Source) -> None:

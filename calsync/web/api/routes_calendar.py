@@ -60,21 +60,10 @@ def update_source(source_id: int, body: SourcePatchIn) -> SourceOut:
     receives follow-ups must be one of those read. 422 names the field otherwise, and for
     sources that are not Google's.
     """
-    session, settings = get_session(), current_settings()
+    session = get_session()
     source = sources.get_source(session, api_user(), source_id)
-    field = "calendars_read" if body.calendars_read is not None else "calendar_written"
-    if source.kind != connections.KIND:
-        raise ValidationFailed(field, "only a Google Calendar source has calendars to choose.")
-    if body.calendars_read is None and body.calendar_written is None:
-        raise ValidationFailed("calendars_read", "give calendars_read, calendar_written "
-                                                 "or both.")
-    options = source.options or {}
-    read = body.calendars_read if body.calendars_read is not None else list(
-        options.get("calendars_read") or [])
-    written = body.calendar_written if body.calendar_written is not None else str(
-        options.get("calendar_written") or "")
-    if connections.choose_calendars(session, source, read, written):
-        connections.calendars_changed(session, settings, source)
+    connections.choose_calendars(session, current_settings(), source, body.calendars_read,
+                                 body.calendar_written)
     return source_out(sources.reread(session, source))
 
 
