@@ -14,7 +14,6 @@ import time
 
 import click
 from flask import Flask
-from sqlalchemy import select
 
 from calsync import logs, migrate
 from calsync.app import create_app
@@ -22,9 +21,8 @@ from calsync.config import Settings, documented_settings
 from calsync.db import get_db
 from calsync.domain.vocabulary import SyncResult
 from calsync.errors import CalsyncError
-from calsync.jobs import queue as tasks
-from calsync.models import Source
-from calsync.services import accounts
+from calsync.jobs import queue
+from calsync.services import accounts, sources
 
 
 def _say(message: str) -> None:
@@ -115,15 +113,10 @@ def sync(email: str | None, source_id: int | None) -> None:
     app = _app()
     settings: Settings = app.extensions["calsync.settings"]
     with app.app_context(), get_db().session() as session:
-        query = select(Source.id).order_by(Source.id)
-        if email:
-            try:
-                query = query.where(Source.user_id == accounts.user_by_email(session, email).id)
-            except CalsyncError as error:
-                raise click.ClickException(str(error)) from error
-        if source_id is not None:
-            query = query.where(Source.id == source_id)
-        ids = list(session.scalars(query))
+        try:
+            ids = sources.source_ids(session, email=email, source_id=source_id)
+        except CalsyncError as error:
+            raise click.ClickException(str(error)) from error
         if not ids:
             raise click.ClickException("No sources match.")
         failures = 0
@@ -146,7 +139,7 @@ def worker() -> None:
     app = _app()
     settings: Settings = app.extensions["calsync.settings"]
     huey = app.extensions["calsync.queue"].huey
-    tasks.start_sync_slots(app)  # syncs on slots of their own, never holding these threads
+    queue.start_sync_slots(app)  # syncs on slots of their own, never holding these threads
     Consumer(huey, workers=settings.worker_threads, worker_type="thread",
              periodic=True, check_worker_health=True).run()
 
@@ -231,7 +224,6 @@ def show_config() -> None:
     """List every setting, its environment variable and default."""
     for env, default, help_text in documented_settings():
         click.echo(f"{env}={default}\n    {help_text}")
-
 
 
 @main.command("google-emulator")

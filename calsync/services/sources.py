@@ -18,7 +18,7 @@ from calsync.domain.vocabulary import PromptStatus, WriteStatus
 from calsync.errors import LimitReached, NotFound, ValidationFailed
 from calsync.jobs import queue
 from calsync.models import FollowUp, Meeting, Prompt, Source, User
-from calsync.services import paging
+from calsync.services import accounts, paging
 
 log = logging.getLogger(__name__)
 
@@ -126,6 +126,18 @@ def list_sources(session: Session, user: User, *, limit: int | None = None,
     """The user's sources, oldest first: all of them, or `limit` after the key `after`."""
     return paging.page(session, select(Source).where(Source.user_id == user.id),
                        order=[Source.id], descending=False, limit=limit, after=after)
+
+
+def source_ids(session: Session, *, email: str | None = None,
+               source_id: int | None = None) -> list[int]:
+    """Ids of every source, oldest first; of one user's only, by email (NotFound when no
+    user has it); or of `source_id` only, if it exists."""
+    query = select(Source.id).order_by(Source.id)
+    if email:
+        query = query.where(Source.user_id == accounts.user_by_email(session, email).id)
+    if source_id is not None:
+        query = query.where(Source.id == source_id)
+    return list(session.scalars(query))
 
 
 def delete_source(session: Session, source: Source) -> None:
