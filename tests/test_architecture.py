@@ -97,9 +97,11 @@ def _read(path: Path) -> _Reader:
     return reader
 
 
-def _modules(under: str) -> Iterator[_Reader]:
-    for path in sorted((PACKAGE.parent / under).rglob("*.py")):
-        yield _read(path)
+def _modules(*under: str) -> Iterator[_Reader]:
+    """The modules in each folder (or the one file) named, relative to the repository."""
+    for place in under:
+        path = PACKAGE.parent / place
+        yield from (_read(p) for p in (sorted(path.rglob("*.py")) if path.is_dir() else [path]))
 
 
 def _top(module: str) -> str:
@@ -110,9 +112,9 @@ def _within(module: str, package: str) -> bool:
     return module == package or module.startswith(f"{package}.")
 
 
-def _imports(under: str, breaks: Callable[[str, Import], bool]) -> list[Import]:
+def _imports(*under: str, breaks: Callable[[str, Import], bool]) -> list[Import]:
     """The imports in the modules under `under` that break a rule: breaks(file, import)."""
-    return [i for reader in _modules(under) for i in reader.imports if breaks(reader.file, i)]
+    return [i for reader in _modules(*under) for i in reader.imports if breaks(reader.file, i)]
 
 
 def _concrete_providers() -> set[str]:
@@ -129,23 +131,29 @@ def _report(rule: str, found: list[Import] | list[Call]) -> str:
     return "\n".join([rule, *lines])
 
 
-def test_web_never_imports_the_models_at_run_time() -> None:
-    found = _imports("calsync/web", lambda _, i: not i.type_checking and any(
+# Where people and programs come in: they call services, which own the data and commit.
+FRONT_DOORS = ("calsync/web", "calsync/cli.py")
+
+
+def test_web_and_cli_never_import_the_models_at_run_time() -> None:
+    found = _imports(*FRONT_DOORS, breaks=lambda _, i: not i.type_checking and any(
         _within(module, "calsync.models") for module in i.modules))
     assert not found, _report(
-        "calsync/web/ imports calsync.models at run time: views call services, and may name "
-        "a model in an annotation only (import it under `if TYPE_CHECKING:`):", found)
+        "calsync/web/ or calsync/cli.py imports calsync.models at run time: they call "
+        "services, and may name a model in an annotation only (under `if TYPE_CHECKING:`):",
+        found)
 
 
-def test_web_never_commits() -> None:
-    found = [c for reader in _modules("calsync/web") for c in reader.calls if c.method == "commit"]
+def test_web_and_cli_never_commit() -> None:
+    found = [c for reader in _modules(*FRONT_DOORS) for c in reader.calls
+             if c.method == "commit"]
     assert not found, _report(
-        "calsync/web/ calls .commit(): the service function a view calls is the unit of work "
-        "and commits (see calsync/services/__init__.py):", found)
+        "calsync/web/ or calsync/cli.py calls .commit(): the service function it calls is the "
+        "unit of work and commits (see calsync/services/__init__.py):", found)
 
 
 def test_domain_imports_only_the_standard_library_and_itself() -> None:
-    found = _imports("calsync/domain", lambda _, i: not any(
+    found = _imports("calsync/domain", breaks=lambda _, i: not any(
         _top(module) in sys.stdlib_module_names or _within(module, "calsync.domain")
         for module in i.modules))
     assert not found, _report(
@@ -154,7 +162,8 @@ def test_domain_imports_only_the_standard_library_and_itself() -> None:
 
 
 def test_services_never_import_flask() -> None:
-    found = _imports("calsync/services", lambda _, i: _top(i.modules[0]).startswith("flask"))
+    found = _imports("calsync/services",
+                     breaks=lambda _, i: _top(i.modules[0]).startswith("flask"))
     assert not found, _report(
         "calsync/services/ imports Flask or a Flask extension: services are called by pages, "
         "the API, the CLI and jobs alike, and take what they need as arguments:", found)
@@ -169,7 +178,7 @@ def test_concrete_providers_are_reached_through_the_registry() -> None:
             reached -= GOOGLE_PROVIDER
         return bool(reached) and not file.startswith("calsync/providers/")
 
-    found = _imports("calsync", breaks)
+    found = _imports("calsync", breaks=breaks)
     assert not found, _report(
         "a module outside calsync/providers/ imports a concrete provider: load it by name "
         "with calsync.providers.load(name) and use the contract in calsync.providers.base:",
