@@ -1,5 +1,6 @@
 """How long to wait before trying again: the wait doubles with each failed attempt, up to
-a cap. Every retry in calsync (outbox entries, failing sources) waits this way."""
+a cap. Every retry in calsync (outbox entries, failing sources, calls to Google) waits
+this way."""
 
 from __future__ import annotations
 

@@ -73,7 +73,7 @@ def rename_deal(session: Session, user: User, deal_id: int, name: str) -> Deal:
 
 
 def list_deals(session: Session, user: User, status: DealStatus | None = None, *, limit: int,
-               after: list[Any] | None = None, offset: int = 0) -> paging.Page[Deal]:
+               after: list[Any] | None = None, offset: int = 0) -> paging.Paged[Deal]:
     """A page of the user's deals (of one status, or all), newest first: after the key
     `after` (the API) or from `offset` (the pages)."""
     query: Select[Deal] = select(Deal).where(Deal.user_id == user.id)
@@ -124,7 +124,7 @@ def timeline(session: Session, deal: Deal) -> list[TimelineEntry]:
 
 def list_followups(session: Session, user: User, status: FollowUpStatus | None = None, *,
                    limit: int,
-                   after: list[Any] | None = None) -> paging.Page[FollowUp]:
+                   after: list[Any] | None = None) -> paging.Paged[FollowUp]:
     """A page of the user's follow-ups (of one status, or all) by start, earliest first."""
     query: Select[FollowUp] = select(FollowUp).where(FollowUp.user_id == user.id)
     if status is not None:

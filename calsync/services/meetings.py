@@ -24,7 +24,7 @@ class SourceMeetings:
 
 def list_meetings(session: Session, user: User, *, source_id: int | None = None,
                   start_from: datetime | None = None, start_before: datetime | None = None,
-                  limit: int, after: list[Any] | None = None) -> paging.Page[Meeting]:
+                  limit: int, after: list[Any] | None = None) -> paging.Paged[Meeting]:
     """The user's meetings by start time, from <= start < before, of one source or all."""
     query = select(Meeting).where(Meeting.user_id == user.id)
     if source_id is not None:

@@ -18,7 +18,9 @@ T = TypeVar("T")
 
 
 @dataclass(frozen=True)
-class Page(Generic[T]):
+class Paged(Generic[T]):
+    """One page of a list: its rows, and where the next page starts."""
+
     items: list[T]
     # The sort key of the last item when more follow (None on the last page): where the
     # next page starts.
@@ -33,7 +35,7 @@ def invalid_cursor() -> ValidationFailed:
 
 def page(session: Session, query: Select[T], *,
             order: Sequence[InstrumentedAttribute[Any]], descending: bool, limit: int | None,
-            after: list[Any] | None = None, offset: int = 0) -> Page[T]:
+            after: list[Any] | None = None, offset: int = 0) -> Paged[T]:
     """Up to `limit` rows of `query` (every row when None) in `order`, after the key `after`
     (as JSON gave it back: times as ISO strings) or from `offset`. Read only.
 
@@ -44,12 +46,12 @@ def page(session: Session, query: Select[T], *,
     if after is not None:
         query = query.where(_after(order, _key(order, after), descending))
     if limit is None:
-        return Page(list(session.scalars(query)), None)
+        return Paged(list(session.scalars(query)), None)
     rows = list(session.scalars(query.limit(limit + 1)))
     if len(rows) <= limit:
-        return Page(rows, None)
+        return Paged(rows, None)
     rows = rows[:limit]
-    return Page(rows, [getattr(rows[-1], column.key) for column in order])
+    return Paged(rows, [getattr(rows[-1], column.key) for column in order])
 
 
 def _after(order: Sequence[InstrumentedAttribute[Any]], values: list[Any],

@@ -200,7 +200,7 @@ def prompts_query(user: User, status: PromptStatus | None = None) -> Select[Prom
 
 def list_prompts(session: Session, user: User, status: PromptStatus | None = None, *,
                  limit: int,
-                 after: list[Any] | None = None, offset: int = 0) -> paging.Page[Prompt]:
+                 after: list[Any] | None = None, offset: int = 0) -> paging.Paged[Prompt]:
     """A page of the user's prompts, newest touch first, with their meetings and deals:
     after the key `after` (the API) or from `offset` (the inbox)."""
     return paging.page(

@@ -122,7 +122,7 @@ def get_source(session: Session, user: User, source_id: int) -> Source:
 
 
 def list_sources(session: Session, user: User, *, limit: int | None = None,
-                 after: list[Any] | None = None) -> paging.Page[Source]:
+                 after: list[Any] | None = None) -> paging.Paged[Source]:
     """The user's sources, oldest first: all of them, or `limit` after the key `after`."""
     return paging.page(session, select(Source).where(Source.user_id == user.id),
                        order=[Source.id], descending=False, limit=limit, after=after)
