@@ -11,6 +11,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 from limits import parse_many
 
@@ -59,8 +60,26 @@ def _rate_limits(raw: str) -> str:
     return raw.strip()
 
 
-def _setting(env: str, parse: Callable[[str], Any], default: Any, help: str) -> Any:
-    return field(default=default, metadata={"env": env, "parse": parse, "help": help})
+def _smtp_url(raw: str) -> str:
+    """smtp:// or smtps:// with a host; empty turns email off."""
+    value = raw.strip()
+    if not value:
+        return ""
+    parts = urlsplit(value)
+    if parts.scheme not in {"smtp", "smtps"} or not parts.hostname:
+        raise ValueError("expected smtp://[user:password@]host[:port] or smtps://…")
+    try:
+        parts.port  # noqa: B018 - raises for a port that is not a number
+    except ValueError:
+        raise ValueError("its port is not a number") from None
+    return value
+
+
+def _setting(env: str, parse: Callable[[str], Any], default: Any, help: str, *,
+             secret: bool = False) -> Any:
+    """A setting read from `env`; a `secret` one's value never appears in an error."""
+    return field(default=default,
+                 metadata={"env": env, "parse": parse, "help": help, "secret": secret})
 
 
 @dataclass(frozen=True)
@@ -235,6 +254,20 @@ class Settings:
     rate_limit_answer_link: str = _setting(
         "CALSYNC_RATE_LIMIT_ANSWER_LINK", _rate_limits, "30/minute,300/hour",
         "Requests to answer links (from prompt emails) allowed per client address.")
+    smtp_url: str = _setting(
+        "SMTP_URL", _smtp_url, "",
+        "Where prompt and digest emails go: smtp://user:password@host:587 (STARTTLS), "
+        "smtps://user:password@host:465 (TLS) or smtp://host:25 (no auth). Empty: calsync "
+        "sends no email.", secret=True)
+    mail_from: str = _setting(
+        "CALSYNC_MAIL_FROM", str, "",
+        "The From of calsync's emails. Empty: calsync <calsync@the host of BASE_URL>.")
+    mail_timeout_seconds: int = _setting(
+        "CALSYNC_MAIL_TIMEOUT_SECONDS", _positive_int, 30,
+        "Seconds allowed to connect to the SMTP server and hand it one email.")
+    answer_link_days: int = _setting(
+        "CALSYNC_ANSWER_LINK_DAYS", _positive_int, 14,
+        "Days an answer link in an email or a calendar event keeps working.")
     testing: bool = False
     extra: Mapping[str, Any] = field(default_factory=dict)
 
@@ -250,7 +283,8 @@ class Settings:
             try:
                 values[spec.name] = spec.metadata["parse"](env[name])
             except ValueError as exc:
-                raise ConfigError(name, f"{env[name]!r} is not valid: {exc}") from exc
+                shown = "the value" if spec.metadata["secret"] else repr(env[name])
+                raise ConfigError(name, f"{shown} is not valid: {exc}") from None
         values.update(overrides)
         return cls(**values).resolved()
 
@@ -272,6 +306,11 @@ class Settings:
     def google_push(self) -> bool:
         """Google only calls https webhooks; `auto` turns push on exactly when we have one."""
         return self.google_webhooks == "on" or (self.google_webhooks == "auto" and self.is_https)
+
+    @property
+    def mail_sender(self) -> str:
+        """The From address: CALSYNC_MAIL_FROM, else calsync at the host of BASE_URL."""
+        return self.mail_from or f"calsync <calsync@{urlsplit(self.base_url).hostname}>"
 
     def load_secret_key(self) -> str:
         """The configured key, else one generated once into the instance folder."""

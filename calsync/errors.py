@@ -142,3 +142,26 @@ class NeedsConsent(CalsyncError):
         super().__init__("Google did not give calsync lasting access to this account.",
                          "Connect again and approve the request.")
         self.account = account
+
+
+class MailFailed(CalsyncError):
+    """The SMTP server did not take an email. `reply` is its answer, shown to the user;
+    `transient` failures (4xx, timeouts, refused connections) are retried with backoff,
+    and `recipient_refused` means this address will never work (5xx to RCPT TO)."""
+
+    code = "mail_failed"
+    http_status = 502
+
+    def __init__(self, reply: str, *, transient: bool, recipient_refused: bool = False) -> None:
+        super().__init__(f"The mail server did not take the email: {reply}")
+        self.reply = reply
+        self.transient = transient
+        self.recipient_refused = recipient_refused
+
+
+class LinkRefused(CalsyncError):
+    """An answer or unsubscribe link that cannot be used: forged, tampered with, expired,
+    or not for this prompt. Nothing was changed."""
+
+    code = "link_refused"
+    http_status = 400

@@ -6,7 +6,7 @@ Schema changes go through Alembic migrations in `calsync/migrations/`, never cre
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, time
 from enum import StrEnum
 from typing import TYPE_CHECKING, Any, Required, TypedDict, TypeVar
 
@@ -23,10 +23,12 @@ from sqlalchemy import (
     MetaData,
     String,
     Text,
+    Time,
     TypeDecorator,
     UniqueConstraint,
     event,
 )
+from sqlalchemy import true as sa_true
 from sqlalchemy.orm import (
     DeclarativeBase,
     Mapped,
@@ -40,8 +42,10 @@ from calsync.domain.vocabulary import (
     Channel,
     DealStatus,
     DismissReason,
+    EmailPrompts,
     FollowUpStatus,
     MeetingStatus,
+    MissedReason,
     NoReason,
     OAuthPurpose,
     OutboxStatus,
@@ -154,6 +158,17 @@ class User(Base):
     # The Google account ("sub" of its id_token) the user signs in with, if any.
     google_subject: Mapped[str | None] = mapped_column(String(255), unique=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # Prompts by email, and the daily coach; hours and quiet times in the user's zone.
+    email_prompts: Mapped[EmailPrompts] = mapped_column(
+        Vocabulary(EmailPrompts, 16), default=EmailPrompts.EACH, server_default="each")
+    summary_hour: Mapped[int] = mapped_column(Integer, default=17, server_default="17")
+    quiet_start: Mapped[time] = mapped_column(Time, default=time(20), server_default="20:00:00")
+    quiet_end: Mapped[time] = mapped_column(Time, default=time(7), server_default="07:00:00")
+    digest: Mapped[bool] = mapped_column(Boolean, default=True, server_default=sa_true())
+    digest_hour: Mapped[int] = mapped_column(Integer, default=8, server_default="8")
+    # The mail server refused the address for good: no more email until the user changes it.
+    email_refused_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    email_refused_reason: Mapped[str | None] = mapped_column(Text)
 
     # Flask-Login's protocol, kept here so the model needs no mixin import.
     is_active = True
@@ -336,6 +351,10 @@ class FollowUp(Base):
     # The times the calendar has for it, as far as calsync knows (written, or read back).
     written_start: Mapped[datetime | None] = mapped_column(UTCDateTime)
     written_end: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # Why its time passed without it being done, as the user told the coach.
+    missed_reason: Mapped[MissedReason | None] = mapped_column(Vocabulary(MissedReason, 16))
+    missed_note: Mapped[str] = mapped_column(Text, default="", server_default="")
+    missed_reason_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     deal: Mapped[Deal] = relationship()
 
@@ -425,6 +444,9 @@ class OutboxEntry(Base):
         ForeignKey("followups.id", ondelete="CASCADE"), index=True)
     source_id: Mapped[int | None] = mapped_column(ForeignKey("sources.id", ondelete="CASCADE"))
     payload: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    # Names an effect that must happen once ever ("prompt-email:42"): a second record of
+    # the same key is the same entry, whatever became of the first.
+    key: Mapped[str | None] = mapped_column(String(128), unique=True)
     status: Mapped[OutboxStatus] = mapped_column(Vocabulary(OutboxStatus, 16),
                                                  default=OutboxStatus.PENDING)
     attempts: Mapped[int] = mapped_column(Integer, default=0)

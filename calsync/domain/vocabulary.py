@@ -279,9 +279,61 @@ class OAuthPurpose(StrEnum):
     SIGNIN = "signin"  # sign in with Google
 
 
+class EmailPrompts(StrEnum):
+    """How a user wants prompts by email."""
+
+    OFF = "off"
+    EACH = "each"  # one email per prompt, as its meeting ends (quiet hours wait)
+    SUMMARY = "summary"  # one email a day at the user's summary hour
+
+    @property
+    def label(self) -> str:
+        return EMAIL_PROMPTS_LABELS[self]
+
+
+EMAIL_PROMPTS_LABELS: Mapping[EmailPrompts, str] = {
+    EmailPrompts.OFF: "No prompt emails",
+    EmailPrompts.EACH: "One email as each meeting ends",
+    EmailPrompts.SUMMARY: "One summary email a day",
+}
+
+
+class AnswerAction(StrEnum):
+    """What an answer link proposes: one of the prompt's buttons."""
+
+    YES = "yes"
+    NO = "no"
+    NEXT_STEP = "next_step"
+    SNOOZE = "snooze"
+    NOT_SALES = "not_sales"
+
+
+class MissedReason(StrEnum):
+    """Why a follow-up's time passed without it being done (the coach asks)."""
+
+    NO_TIME = "no_time"
+    WAITING = "waiting"  # waiting on them
+    FORGOT = "forgot"
+    NOT_NEEDED = "not_needed"
+    OTHER = "other"  # with a note
+
+    @property
+    def label(self) -> str:
+        return MISSED_REASON_LABELS[self]
+
+
+MISSED_REASON_LABELS: Mapping[MissedReason, str] = {
+    MissedReason.NO_TIME: "No time",
+    MissedReason.WAITING: "Waiting on them",
+    MissedReason.FORGOT: "Forgot",
+    MissedReason.NOT_NEEDED: "Not needed",
+    MissedReason.OTHER: "Other",
+}
+
+
 # Every vocabulary above, e.g. for the templates, which compare against the members by name.
 VOCABULARIES: tuple[type[StrEnum], ...] = (
     SourceStatus, SyncResult, MeetingStatus, SkipReason, PromptStatus, DismissReason, Outcome,
     NoReason, DealStatus, Channel, FollowUpStatus, WriteStatus, TimelineKind, OutboxStatus,
-    OAuthPurpose,
+    OAuthPurpose, EmailPrompts, AnswerAction, MissedReason,
 )

@@ -1,0 +1,2 @@
+"""Email: handing messages to the SMTP server SMTP_URL names, and the emails calsync sends
+(prompts, summaries, the daily digest)."""
