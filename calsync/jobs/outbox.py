@@ -23,20 +23,39 @@ MAX_DELAY = timedelta(seconds=60)
 
 
 def record(session: Session, *, user_id: int, kind: str, followup_id: int | None = None,
-           source_id: int | None = None, payload: dict[str, Any] | None = None) -> OutboxEntry:
-    """Add an effect to do once this transaction commits; a waiting twin is reused, but
-    never one a worker is carrying out right now (it may already be past our change)."""
+           source_id: int | None = None, payload: dict[str, Any] | None = None,
+           not_before: datetime | None = None) -> OutboxEntry:
+    """Add an effect to do once this transaction commits (or at `not_before`); a waiting
+    twin is reused, but never one a worker is carrying out right now (it may already be
+    past our change). Part of the caller's unit of work."""
     twin = session.scalar(select(OutboxEntry).where(
         OutboxEntry.status == OutboxStatus.PENDING, OutboxEntry.kind == kind,
         OutboxEntry.followup_id == followup_id, OutboxEntry.source_id == source_id,
-        OutboxEntry.user_id == user_id))
+        OutboxEntry.user_id == user_id, OutboxEntry.key.is_(None)))
     now = datetime.now(UTC)
     if twin is not None and twin.payload == (payload or {}) and not _in_hand(session, twin, now):
-        twin.next_attempt_at = now
+        twin.next_attempt_at = not_before or now
         return twin
     entry = OutboxEntry(user_id=user_id, kind=kind, followup_id=followup_id,
                         source_id=source_id, payload=payload or {}, status=OutboxStatus.PENDING,
-                        attempts=0, next_attempt_at=now)
+                        attempts=0, next_attempt_at=not_before or now)
+    session.add(entry)
+    return entry
+
+
+def record_once(session: Session, key: str, *, user_id: int, kind: str,
+                payload: dict[str, Any] | None = None,
+                not_before: datetime | None = None) -> OutboxEntry:
+    """Add an effect that must happen once ever, named by `key` ("prompt-email:42"): if
+    an entry of that key exists, whatever became of it, that entry is the answer, so a
+    crash and a retry of the caller never make a second. Part of the caller's unit of
+    work; the key's unique constraint refuses a concurrent twin at commit."""
+    existing = session.scalar(select(OutboxEntry).where(OutboxEntry.key == key))
+    if existing is not None:
+        return existing
+    entry = OutboxEntry(user_id=user_id, kind=kind, key=key, payload=payload or {},
+                        status=OutboxStatus.PENDING, attempts=0,
+                        next_attempt_at=not_before or datetime.now(UTC))
     session.add(entry)
     return entry
 
