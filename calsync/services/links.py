@@ -71,6 +71,13 @@ def expiry(settings: Settings, start: datetime) -> datetime:
     return (start + timedelta(days=settings.answer_link_days)).replace(microsecond=0)
 
 
+def followup_url(settings: Settings, user_id: int, followup_id: int, end: datetime) -> str:
+    """"How did it go?" on a follow-up's event and feed entry: it expires counting from the
+    follow-up's end, so the same follow-up gives the same address on every render."""
+    return url(settings, Link(LinkPurpose.FOLLOWUP, user_id, expiry(settings, end),
+                              followup_id=followup_id))
+
+
 def read(settings: Settings, token: str, now: datetime | None = None) -> Link:
     """The link a token names. Raises LinkRefused, saying why in words, when it is forged,
     tampered with, malformed or expired."""
