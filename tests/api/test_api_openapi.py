@@ -31,6 +31,7 @@ CONTRACT = {
     "/api/v1/feed": {"get"},
     "/api/v1/feed/rotate": {"post"},
     "/api/v1/me": {"get"},
+    "/api/v1/me/notifications": {"get", "patch"},
     "/api/v1/openapi.json": {"get"},
 }
 

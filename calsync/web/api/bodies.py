@@ -13,9 +13,11 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from calsync.services.answers import MAX_NOTE
+from calsync.services.notifications import TIME_PATTERN
 from calsync.web.api.schemas import (
     Channel,
     DealStatus,
+    EmailPrompts,
     FollowUpStatus,
     NoReason,
     Outcome,
@@ -82,6 +84,19 @@ class DismissIn(Body):
 
 class DidntHappenIn(Body):
     reschedule: NextStepIn | None = Field(None, description="The meeting's new time, if any.")
+
+
+class NotificationsIn(Body):
+    """Any of your notification choices; a field left out (or null) keeps its value."""
+
+    email_prompts: EmailPrompts | None = Field(None, description="off, each or summary.")
+    summary_hour: int | None = Field(None, ge=0, le=23, description="0-23, your time zone.")
+    quiet_start: str | None = Field(None, pattern=TIME_PATTERN,
+                                    description="HH:MM, your time zone; not quiet_end.")
+    quiet_end: str | None = Field(None, pattern=TIME_PATTERN,
+                                  description="HH:MM, your time zone; not quiet_start.")
+    digest: bool | None = None
+    digest_hour: int | None = Field(None, ge=0, le=23, description="0-23, your time zone.")
 
 
 class MoveToDealIn(Body):

@@ -9,7 +9,14 @@ from datetime import UTC, date, datetime
 from enum import StrEnum
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, GetCoreSchemaHandler, PlainSerializer, WithJsonSchema
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    GetCoreSchemaHandler,
+    PlainSerializer,
+    WithJsonSchema,
+)
 from pydantic_core import CoreSchema, core_schema
 
 from calsync.domain import vocabulary
@@ -39,6 +46,7 @@ Channel = Annotated[vocabulary.Channel, _VALUES]
 FollowUpStatus = Annotated[vocabulary.FollowUpStatus, _VALUES]
 WriteStatus = Annotated[vocabulary.WriteStatus, _VALUES]
 TimelineKind = Annotated[vocabulary.TimelineKind, _VALUES]
+EmailPrompts = Annotated[vocabulary.EmailPrompts, _VALUES]
 
 
 def utc_iso(moment: datetime) -> str:
@@ -206,6 +214,19 @@ class MeOut(Out):
     id: int
     email: str
     timezone: str
+
+
+class NotificationsOut(Out):
+    """How and when calsync emails you; hours and times are in your time zone."""
+
+    email_prompts: EmailPrompts = Field(description=(
+        "off: no prompt emails; each: one email as each meeting's prompt is due; "
+        "summary: one email a day at summary_hour."))
+    summary_hour: int = Field(description="The hour (0-23) of the daily summary email.")
+    quiet_start: str = Field(description="Quiet hours start (HH:MM): prompt emails wait.")
+    quiet_end: str = Field(description="Quiet hours end (HH:MM): waiting emails go out.")
+    digest: bool = Field(description="The daily coach email, on working days.")
+    digest_hour: int = Field(description="The hour (0-23) of the daily coach email.")
 
 
 class SourceList(Out):

@@ -1,0 +1,138 @@
+"""A user's notification choices: prompt emails (off, each, summary), quiet hours and the
+daily digest, checked here before they are saved; and a refused address cleared.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import time
+from typing import TypeVar
+
+from sqlalchemy.orm import Session
+
+from calsync.domain.vocabulary import EmailPrompts
+from calsync.errors import ValidationFailed
+from calsync.models import User
+
+# A time of day as the page and the API write it: 24-hour "HH:MM".
+TIME_PATTERN = r"^([01]\d|2[0-3]):[0-5]\d$"
+_TIME = re.compile(TIME_PATTERN)
+G = TypeVar("G")
+V = TypeVar("V")
+
+
+@dataclass(frozen=True)
+class Choices:
+    """How and when a user hears from calsync by email; hours and times in their zone."""
+
+    email_prompts: EmailPrompts
+    summary_hour: int
+    quiet_start: time
+    quiet_end: time
+    digest: bool
+    digest_hour: int
+
+
+@dataclass(frozen=True)
+class Changes:
+    """Choices as a page or the API sends them, unchecked; None keeps the current one."""
+
+    email_prompts: str | None = None
+    summary_hour: int | None = None
+    quiet_start: str | None = None
+    quiet_end: str | None = None
+    digest: bool | None = None
+    digest_hour: int | None = None
+
+
+def choices(user: User) -> Choices:
+    """The user's current choices."""
+    return Choices(email_prompts=user.email_prompts, summary_hour=user.summary_hour,
+                   quiet_start=user.quiet_start, quiet_end=user.quiet_end,
+                   digest=user.digest, digest_hour=user.digest_hour)
+
+
+def clock(moment: time) -> str:
+    """A time of day as the page and the API show it: "HH:MM"."""
+    return moment.strftime("%H:%M")
+
+
+def problems(user: User, changes: Changes) -> list[ValidationFailed]:
+    """What is wrong with `changes`, one error per field (none: they can be saved)."""
+    return _checked(choices(user), changes)[1]
+
+
+def change(session: Session, user: User, changes: Changes) -> Choices:
+    """Save `changes` and answer the user's choices; ValidationFailed names the first wrong
+    field, and nothing is saved. Commits."""
+    chosen, found = _checked(choices(user), changes)
+    if found:
+        raise found[0]
+    for name, value in vars(chosen).items():
+        setattr(user, name, value)
+    session.commit()
+    return chosen
+
+
+def clear_refused(session: Session, user: User) -> None:
+    """Send email to the user's address again after the mail server refused it. Commits."""
+    user.email_refused_at = None
+    user.email_refused_reason = None
+    session.commit()
+
+
+def _checked(current: Choices, changes: Changes) -> tuple[Choices, list[ValidationFailed]]:
+    """`current` with every valid change applied, and an error for each invalid one."""
+    found: list[ValidationFailed] = []
+    chosen = Choices(
+        email_prompts=_parsed(found, "email_prompts", changes.email_prompts, _mode,
+                              current.email_prompts),
+        summary_hour=_parsed(found, "summary_hour", changes.summary_hour, _hour,
+                             current.summary_hour),
+        quiet_start=_parsed(found, "quiet_start", changes.quiet_start, _time_of_day,
+                            current.quiet_start),
+        quiet_end=_parsed(found, "quiet_end", changes.quiet_end, _time_of_day,
+                          current.quiet_end),
+        digest=current.digest if changes.digest is None else changes.digest,
+        digest_hour=_parsed(found, "digest_hour", changes.digest_hour, _hour,
+                            current.digest_hour))
+    if chosen.quiet_start == chosen.quiet_end and not found:
+        # Equal ends would be read as a quiet window of no time or of the whole day.
+        found.append(ValidationFailed(
+            "quiet_end" if changes.quiet_end is not None else "quiet_start",
+            "quiet hours must end at another time than they start."))
+    return chosen, found
+
+
+def _parsed(found: list[ValidationFailed], name: str, given: G | None,
+            parse: Callable[[G], V], kept: V) -> V:
+    """`given` parsed, or `kept` when it is None or wrong (then its error joins `found`)."""
+    if given is None:
+        return kept
+    try:
+        return parse(given)
+    except ValueError as exc:
+        found.append(ValidationFailed(name, str(exc)))
+        return kept
+
+
+def _mode(value: str) -> EmailPrompts:
+    try:
+        return EmailPrompts(value)
+    except ValueError:
+        allowed = ", ".join(member.value for member in EmailPrompts)
+        raise ValueError(f"use one of: {allowed}.") from None
+
+
+def _hour(value: int) -> int:
+    if isinstance(value, bool) or not 0 <= value <= 23:
+        raise ValueError("give an hour from 0 to 23.")
+    return value
+
+
+def _time_of_day(value: str) -> time:
+    if not _TIME.match(value):
+        raise ValueError("write the time as HH:MM, e.g. 20:00.")
+    return time.fromisoformat(value)
