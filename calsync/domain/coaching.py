@@ -184,3 +184,10 @@ def _wall_time(day: date, wall: time, tz: ZoneInfo) -> datetime:
     local = datetime.combine(day, wall, tzinfo=tz)
     # Through UTC: a wall time the clocks skip becomes the moment after the gap.
     return local.astimezone(UTC).astimezone(tz)
+
+
+def reschedule_slot(cadence: Cadence, tz: ZoneInfo, now: datetime) -> datetime:
+    """Where a missed follow-up moves by default: the usual time on the next working day."""
+    local = now.astimezone(tz)
+    usual = time(cadence.usual_hour, cadence.usual_minute)
+    return one_working_day_after(_wall_time(local.date(), usual, tz), cadence, tz)

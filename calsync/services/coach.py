@@ -6,14 +6,20 @@ records why a follow-up was missed and moves a missed follow-up to a new time.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
 
+from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
+from calsync.config import Settings
+from calsync.domain import coaching
+from calsync.domain.coaching import Coaching, DealFact, FollowUpFact, PromptFact
 from calsync.domain.text import calendar_text
-from calsync.domain.vocabulary import MissedReason
+from calsync.domain.vocabulary import DealStatus, FollowUpStatus, MissedReason, PromptStatus
 from calsync.errors import ValidationFailed
-from calsync.models import FollowUp, User
+from calsync.models import Deal, FollowUp, Meeting, Prompt, User
+from calsync.services import answers, cadences, prompts
 from calsync.services.deals import get_followup
 
 MAX_MISSED_NOTE = 2_000
@@ -41,3 +47,101 @@ def record_missed_reason(session: Session, user: User, followup_id: int, reason:
     followup.missed_reason_at = now
     session.commit()
     return followup
+
+
+def coaching_for(session: Session, settings: Settings, user: User,
+                 now: datetime | None = None) -> Coaching:
+    """What the coach says to `user` at `now`: today's and missed follow-ups, prompts
+    waiting, deals to plan or close, and the last 7 days' record. Read only."""
+    now = now or datetime.now(UTC)
+    return coaching.coach(_followups(session, user, now), _prompts_waiting(session, user),
+                          _open_deals(session, user), cadences.cadence_for(user, settings),
+                          ZoneInfo(user.timezone), now)
+
+
+def _followups(session: Session, user: User, now: datetime) -> list[FollowUpFact]:
+    """Every planned follow-up (a missed one stays missed until it is dealt with) and every
+    one whose time ended within the record's days."""
+    since = now - timedelta(days=coaching.RECORD_DAYS)
+    rows = session.execute(
+        select(FollowUp, Deal.name, Prompt.status, Prompt.answered_at)
+        .join(Deal, Deal.id == FollowUp.deal_id)
+        .outerjoin(Prompt, Prompt.followup_id == FollowUp.id)
+        .where(FollowUp.user_id == user.id,
+               or_(FollowUp.status == FollowUpStatus.PLANNED, FollowUp.end > since))).all()
+    return [_followup_fact(followup, deal_name, status, answered_at)
+            for followup, deal_name, status, answered_at in rows]
+
+
+def _followup_fact(followup: FollowUp, deal_name: str, prompt_status: PromptStatus | None,
+                   answered_at: datetime | None) -> FollowUpFact:
+    return FollowUpFact(
+        id=followup.id, deal_id=followup.deal_id, deal_name=deal_name,
+        summary=followup.summary, start=followup.start, end=followup.end,
+        status=followup.status, cancelled_at=followup.cancelled_at,
+        prompt_status=prompt_status,
+        answered_at=answered_at if prompt_status is PromptStatus.ANSWERED else None,
+        missed_reason=followup.missed_reason, missed_note=followup.missed_note or "")
+
+
+def _prompts_waiting(session: Session, user: User) -> list[PromptFact]:
+    rows = session.execute(
+        select(Prompt.id, Meeting.title, FollowUp.summary, Prompt.touch_at)
+        .outerjoin(Meeting, Meeting.id == Prompt.meeting_id)
+        .outerjoin(FollowUp, FollowUp.id == Prompt.followup_id)
+        .where(Prompt.user_id == user.id, Prompt.status == PromptStatus.PENDING)).all()
+    return [PromptFact(id=pid, title=title or summary or "Untitled meeting", touch_at=touch_at)
+            for pid, title, summary, touch_at in rows]
+
+
+def _open_deals(session: Session, user: User) -> list[DealFact]:
+    next_touch = (select(func.min(FollowUp.start))
+                  .where(FollowUp.deal_id == Deal.id, FollowUp.status == FollowUpStatus.PLANNED)
+                  .correlate(Deal).scalar_subquery())
+    rows = session.execute(select(Deal.id, Deal.name, next_touch).where(
+        Deal.user_id == user.id, Deal.status == DealStatus.OPEN)).all()
+    touches = prompts.touch_counts(session, [deal_id for deal_id, _name, _next in rows])
+    return [DealFact(id=deal_id, name=name, status=DealStatus.OPEN, touches=touches[deal_id],
+                     next_touch=next_at)
+            for deal_id, name, next_at in rows]
+
+
+def reschedule_slot(settings: Settings, user: User, now: datetime | None = None) -> datetime:
+    """The time a missed follow-up moves to unless the user picks another."""
+    return coaching.reschedule_slot(cadences.cadence_for(user, settings), ZoneInfo(user.timezone),
+                                    now or datetime.now(UTC))
+
+
+def reschedule_missed(session: Session, user: User, followup_id: int, start: datetime,
+                      now: datetime | None = None) -> FollowUp:
+    """Move a missed follow-up to `start`, in one step: the missed one is cancelled (it stays
+    missed in the record), its question is put away as "didn't happen", and a new follow-up
+    like it is planned at `start`. Commits (through answers.didnt_happen). Raises NotFound,
+    ValidationFailed (field "start"), PromptClosed."""
+    now = now or datetime.now(UTC)
+    missed = get_followup(session, user, followup_id)
+    if missed.status is not FollowUpStatus.PLANNED or missed.end > now:
+        raise ValidationFailed("start", "only a missed follow-up can be rescheduled here.")
+    if start.tzinfo is None or start <= now:
+        raise ValidationFailed("start", "choose a time in the future.")
+    prompt = _prompt_of(session, missed)
+    step = answers.NextStep(
+        summary=missed.summary, start=start, channel=missed.channel,
+        duration_minutes=int((missed.end - missed.start).total_seconds() // 60))
+    answers.cancel_followup(session, missed, now)
+    planned = answers.didnt_happen(session, user, prompt, step, now)
+    assert planned is not None  # a reschedule always plans one
+    return planned
+
+
+def _prompt_of(session: Session, followup: FollowUp) -> Prompt:
+    """The follow-up's "how did it go?" prompt, asked now if the grace period has not
+    passed yet: the new follow-up hangs off it like any other reschedule."""
+    prompt = session.scalar(select(Prompt).where(Prompt.followup_id == followup.id))
+    if prompt is None:
+        prompt = Prompt(user_id=followup.user_id, followup_id=followup.id,
+                        deal_id=followup.deal_id, touch_at=followup.end,
+                        status=PromptStatus.PENDING)
+        session.add(prompt)
+        session.flush()
+    return prompt
