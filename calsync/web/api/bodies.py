@@ -13,12 +13,14 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from calsync.services.answers import MAX_NOTE
+from calsync.services.coach import MAX_MISSED_NOTE
 from calsync.services.notifications import TIME_PATTERN
 from calsync.web.api.schemas import (
     Channel,
     DealStatus,
     EmailPrompts,
     FollowUpStatus,
+    MissedReason,
     NoReason,
     Outcome,
     PromptStatus,
@@ -97,6 +99,18 @@ class NotificationsIn(Body):
                                   description="HH:MM, your time zone; not quiet_start.")
     digest: bool | None = None
     digest_hour: int | None = Field(None, ge=0, le=23, description="0-23, your time zone.")
+
+
+class MissedReasonIn(Body):
+    """Why a follow-up was missed; `other` needs a note."""
+
+    reason: MissedReason
+    note: str = Field("", max_length=MAX_MISSED_NOTE)
+
+
+class RescheduleIn(Body):
+    start: datetime = Field(description="The missed follow-up's new time, in the future. "
+                                        + LOCAL_TIME)
 
 
 class MoveToDealIn(Body):

@@ -47,6 +47,7 @@ FollowUpStatus = Annotated[vocabulary.FollowUpStatus, _VALUES]
 WriteStatus = Annotated[vocabulary.WriteStatus, _VALUES]
 TimelineKind = Annotated[vocabulary.TimelineKind, _VALUES]
 EmailPrompts = Annotated[vocabulary.EmailPrompts, _VALUES]
+MissedReason = Annotated[vocabulary.MissedReason, _VALUES]
 
 
 def utc_iso(moment: datetime) -> str:
@@ -252,3 +253,56 @@ class DealList(Out):
 class FollowUpList(Out):
     items: list[FollowUpOut]
     next_cursor: str | None
+
+
+class CoachFollowUpOut(Out):
+    """A follow-up as the coach lists it: with its deal's name and why it was missed."""
+
+    id: int
+    deal_id: int
+    deal_name: str
+    summary: str
+    start: Time
+    end: Time
+    missed_reason: MissedReason | None
+    missed_note: str
+
+
+class CoachPromptOut(Out):
+    id: int
+    title: str
+    touch_at: Time
+
+
+class CoachDealOut(Out):
+    id: int
+    name: str
+    touches: int
+    next_touch: Time | None
+
+
+class WeekRecordOut(Out):
+    """The last 7 days: follow-ups done on time (answered within one working day of their
+    time), late, and missed, and the reasons given for the late and missed ones."""
+
+    since: Time
+    on_time: int
+    late: int
+    missed: int
+    reasons: dict[str, int] = Field(description="Count by reason: no_time, waiting, forgot, "
+                                                "not_needed, other.")
+    explained: list[CoachFollowUpOut]
+
+
+class CoachOut(Out):
+    """What the daily coach says now."""
+
+    due_today: list[CoachFollowUpOut] = Field(description="Planned for later today.")
+    missed: list[CoachFollowUpOut] = Field(
+        description="Their time passed and they were not answered; without a reason first.")
+    prompts_waiting: list[CoachPromptOut]
+    unplanned_deals: list[CoachDealOut] = Field(description="Open deals with no next touch.")
+    deals_to_close: list[CoachDealOut] = Field(
+        description="Open deals past the cadence's suggest_close_after touches: ask for a "
+                    "definite yes or no.")
+    record: WeekRecordOut
