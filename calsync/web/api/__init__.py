@@ -10,12 +10,19 @@ from flask import Blueprint, Response, g, request
 
 from calsync.db import get_session
 from calsync.services import accounts
-from calsync.web.api import routes_account, routes_calendar, routes_deals, routes_prompts
+from calsync.web.api import (
+    routes_account,
+    routes_calendar,
+    routes_coach,
+    routes_deals,
+    routes_prompts,
+)
 from calsync.web.api.openapi import DOC_PATH, openapi_json
 from calsync.web.api.registry import operation_for, register
 from calsync.web.errors import error_response
 
-__all__ = ["bp", "routes_account", "routes_calendar", "routes_deals", "routes_prompts"]
+__all__ = ["bp", "routes_account", "routes_calendar", "routes_coach", "routes_deals",
+           "routes_prompts"]
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
 register(bp)
