@@ -306,3 +306,41 @@ class CoachOut(Out):
         description="Open deals past the cadence's suggest_close_after touches: ask for a "
                     "definite yes or no.")
     record: WeekRecordOut
+
+
+class ClosedAtTouchOut(Out):
+    """Closed deals whose last touch was touch number `touches` (the last row: that or more)."""
+
+    touches: int
+    label: str = Field(description='"3", or "10+" for the last row.')
+    won: int
+    lost: int
+    win_rate: float | None = Field(description="won / (won + lost); null when none closed.")
+
+
+class OpenAtTouchOut(Out):
+    touches: int
+    label: str
+    deals: int
+
+
+class StatsWeekOut(Out):
+    start: date = Field(description="The week's Monday, in the user's zone.")
+    on_time: int = Field(description="Follow-ups whose time ended this week and were answered "
+                                     "within one working day of their time.")
+    late: int = Field(description="Answered, later than that.")
+    missed: int = Field(description="Not answered, or moved away after their time.")
+    median_answer_seconds: int | None = Field(
+        description="From the end of this week's meetings to their answers; null for none.")
+
+
+class StatsOut(Out):
+    """The dashboard's figures."""
+
+    closed_by_touch: list[ClosedAtTouchOut]
+    median_touches_won: float | None
+    median_touches_lost: float | None
+    open_by_touch: list[OpenAtTouchOut]
+    weeks: list[StatsWeekOut] = Field(description="The last 12 weeks, oldest first.")
+    median_answer_seconds: int | None = Field(
+        description="From a meeting's end to its answer, over those weeks' meetings.")
