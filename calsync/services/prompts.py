@@ -29,7 +29,7 @@ from calsync.domain.vocabulary import (
 )
 from calsync.errors import NotFound
 from calsync.models import Deal, FollowUp, Meeting, Prompt, SkippedSeries, Source, User
-from calsync.services import cadences, paging, prompt_limits
+from calsync.services import cadences, paging, prompt_limits, prompt_mail
 
 # Meetings judged per transaction: a flood of ended meetings never holds the write lock long.
 PROMPT_PAGE = 200
@@ -110,7 +110,7 @@ def _prompt_user_meetings(session: Session, settings: Settings, now: datetime, u
             return created
         after = (page[-1].end, page[-1].id)
         try:
-            created += _judge(session, user, rules, page, now, allowed - created)
+            created += _judge(session, settings, user, rules, page, now, allowed - created)
             session.commit()
         except IntegrityError:
             # The sync's pass and the tick's raced to this user's prompts or deals; the
@@ -121,22 +121,24 @@ def _prompt_user_meetings(session: Session, settings: Settings, now: datetime, u
     return created
 
 
-def _judge(session: Session, user: User, rules: PromptRules, page: list[Meeting],
-           now: datetime, room: int) -> int:
-    """Prompt up to `room` meetings of `page`; remember why the others are skipped."""
-    created = 0
+def _judge(session: Session, settings: Settings, user: User, rules: PromptRules,
+           page: list[Meeting], now: datetime, room: int) -> int:
+    """Prompt up to `room` meetings of `page`, each with its email; remember why the others
+    are skipped."""
+    created: list[Prompt] = []
     for meeting in page:
         data = meeting_data(meeting)
         decision = prompt_decision(data, rules, now)
-        if decision.prompt and created < room:
+        if decision.prompt and len(created) < room:
             deal = deal_for(session, user, data, rules)
-            session.add(Prompt(user_id=user.id, meeting_id=meeting.id, deal_id=deal.id,
-                               touch_at=meeting.end, status=PromptStatus.PENDING,
-                               created_at=now))
-            created += 1
+            created.append(Prompt(user_id=user.id, meeting_id=meeting.id, deal_id=deal.id,
+                                  touch_at=meeting.end, status=PromptStatus.PENDING,
+                                  created_at=now))
+            session.add(created[-1])
         elif decision.reason.remembered:
             meeting.prompt_skip = decision.reason  # stable reasons: don't judge it again
-    return created
+    prompt_mail.prompts_due(session, settings, created, now)
+    return len(created)
 
 
 def _prompt_followups(session: Session, settings: Settings, now: datetime,
@@ -149,13 +151,12 @@ def _prompt_followups(session: Session, settings: Settings, now: datetime,
     )
     if user_id is not None:
         query = query.where(FollowUp.user_id == user_id)
-    created = 0
-    for followup in session.scalars(query):
-        session.add(Prompt(user_id=followup.user_id, followup_id=followup.id,
-                           deal_id=followup.deal_id, touch_at=followup.end,
-                           status=PromptStatus.PENDING))
-        created += 1
-    return created
+    created = [Prompt(user_id=followup.user_id, followup_id=followup.id,
+                      deal_id=followup.deal_id, touch_at=followup.end,
+                      status=PromptStatus.PENDING) for followup in session.scalars(query)]
+    session.add_all(created)
+    prompt_mail.prompts_due(session, settings, created, now)
+    return len(created)
 
 
 def deal_for(session: Session, user: User, meeting: MeetingData, rules: PromptRules) -> Deal:
