@@ -9,6 +9,7 @@ bp = Blueprint("pages", __name__)
 
 # Imported for their routes; they import `bp` from here, so they come after it.
 from calsync.web.pages import (  # noqa: E402
+    coach,
     deals,
     display,
     inbox,
@@ -17,4 +18,4 @@ from calsync.web.pages import (  # noqa: E402
     sources,
 )
 
-__all__ = ["bp", "deals", "display", "inbox", "prompts", "settings", "sources"]
+__all__ = ["bp", "coach", "deals", "display", "inbox", "prompts", "settings", "sources"]
