@@ -16,8 +16,10 @@ from sqlalchemy.orm import Session
 from calsync.config import Settings
 from calsync.errors import CalsyncError
 from calsync.jobs import outbox, writeback
+from calsync.jobs.prompt_mail import send_prompt, send_summary
 from calsync.models import OutboxEntry
 from calsync.services.google import channels
+from calsync.services.prompt_mail import PROMPT_EMAIL, SUMMARY_EMAIL
 
 log = logging.getLogger(__name__)
 
@@ -28,6 +30,8 @@ Handler = Callable[[Session, Settings, OutboxEntry], None]
 HANDLERS: dict[str, Handler] = {
     writeback.WRITE: writeback.write_followup,
     channels.STOP: channels.close_channel,
+    PROMPT_EMAIL: send_prompt,
+    SUMMARY_EMAIL: send_summary,
 }
 
 
