@@ -16,13 +16,14 @@ from calsync.web.api import (
     routes_coach,
     routes_deals,
     routes_prompts,
+    routes_stats,
 )
 from calsync.web.api.openapi import DOC_PATH, openapi_json
 from calsync.web.api.registry import operation_for, register
 from calsync.web.errors import error_response
 
 __all__ = ["bp", "routes_account", "routes_calendar", "routes_coach", "routes_deals",
-           "routes_prompts"]
+           "routes_prompts", "routes_stats"]
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
 register(bp)
