@@ -10,6 +10,7 @@ bp = Blueprint("pages", __name__)
 # Imported for their routes; they import `bp` from here, so they come after it.
 from calsync.web.pages import (  # noqa: E402
     coach,
+    dashboard,
     deals,
     display,
     inbox,
@@ -18,4 +19,5 @@ from calsync.web.pages import (  # noqa: E402
     sources,
 )
 
-__all__ = ["bp", "coach", "deals", "display", "inbox", "prompts", "settings", "sources"]
+__all__ = ["bp", "coach", "dashboard", "deals",
+           "display", "inbox", "prompts", "settings", "sources"]
