@@ -1,5 +1,5 @@
 """A user's notification choices: prompt emails (off, each, summary), quiet hours and the
-daily digest, checked here before they are saved; and a refused address cleared.
+daily digest, checked here before they are saved; and whether calsync's emails reach them.
 """
 
 from __future__ import annotations
@@ -7,13 +7,15 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import time
+from datetime import datetime, time
 from typing import TypeVar
 
 from sqlalchemy.orm import Session
 
+from calsync.config import Settings
 from calsync.domain.vocabulary import EmailPrompts
 from calsync.errors import ValidationFailed
+from calsync.mail import transport
 from calsync.models import User
 
 # A time of day as the page and the API write it: 24-hour "HH:MM".
@@ -47,6 +49,16 @@ class Changes:
     digest_hour: int | None = None
 
 
+@dataclass(frozen=True)
+class Delivery:
+    """Whether calsync's emails reach the user, and the mail server's answer when not."""
+
+    enabled: bool  # SMTP_URL is set: calsync sends email at all
+    refused_at: datetime | None  # the server refused the address for good: no email
+    refused_reason: str | None
+    last_failure: str | None  # the last prompt email's final failure, as the server answered
+
+
 def choices(user: User) -> Choices:
     """The user's current choices."""
     return Choices(email_prompts=user.email_prompts, summary_hour=user.summary_hour,
@@ -76,8 +88,22 @@ def change(session: Session, user: User, changes: Changes) -> Choices:
     return chosen
 
 
+def delivery(session: Session, settings: Settings, user: User) -> Delivery:
+    """What the settings page says about the user's email."""
+    return Delivery(enabled=transport.enabled(settings), refused_at=user.email_refused_at,
+                    refused_reason=user.email_refused_reason,
+                    last_failure=_last_prompt_email_failure(session, user))
+
+
+def _last_prompt_email_failure(session: Session, user: User) -> str | None:
+    """SEAM: calsync.services.prompt_mail.last_failure(session, user) (helper M, not yet
+    written) answers this; until it exists no final failure is known beyond a refusal."""
+    return None
+
+
 def clear_refused(session: Session, user: User) -> None:
-    """Send email to the user's address again after the mail server refused it. Commits."""
+    """Send email to the user's address again after the mail server refused it (the user
+    fixed their mailbox, or the refusal was the server's mistake). Commits."""
     user.email_refused_at = None
     user.email_refused_reason = None
     session.commit()

@@ -25,12 +25,14 @@ from wtforms.validators import AnyOf, DataRequired, Length, NumberRange, Optiona
 from wtforms.widgets import CheckboxInput, ListWidget
 
 from calsync.domain.cadence import DAY_NAMES
-from calsync.domain.vocabulary import Channel, NoReason, Outcome
+from calsync.domain.vocabulary import Channel, EmailPrompts, NoReason, Outcome
 from calsync.services.answers import MAX_NOTE
 
 CHANNEL_CHOICES = [SelectChoice(channel, channel.label) for channel in Channel]
 REASON_CHOICES = [SelectChoice("", "Reason…")] + [
     SelectChoice(reason, reason.label) for reason in NoReason]
+EMAIL_PROMPTS_CHOICES = [SelectChoice(mode, mode.label) for mode in EmailPrompts]
+HOUR_CHOICES = [SelectChoice(hour, f"{hour:02d}:00") for hour in range(24)]
 SNOOZE_CHOICES = ("hour", "tomorrow", "next_week")
 RETURN_TO = ("inbox", "prompt")
 
@@ -122,6 +124,16 @@ class CadenceForm(FlaskForm):
     default_channel = SelectField("Channel when none was promised", choices=CHANNEL_CHOICES)
     default_duration_minutes = IntegerField("Follow-up length (minutes)", validators=[
         DataRequired(), NumberRange(1, 1440)])
+
+
+class NotificationsForm(FlaskForm):
+    email_prompts = SelectField("Prompt emails", choices=EMAIL_PROMPTS_CHOICES)
+    summary_hour = SelectField("Summary at", coerce=int, choices=HOUR_CHOICES)
+    # Text, not TimeField: the service reads "HH:MM" for the page and the API alike.
+    quiet_start = StringField("Quiet from", validators=[DataRequired()])
+    quiet_end = StringField("until", validators=[DataRequired()])
+    digest = BooleanField("Send me the daily coach email on working days")
+    digest_hour = SelectField("Coach email at", coerce=int, choices=HOUR_CHOICES)
 
 
 class TokenForm(FlaskForm):

@@ -1,5 +1,5 @@
-"""Settings: time zone, who counts as internal, skip keywords, cadence, API tokens, the feed,
-the password and signing out everywhere.
+"""Settings: time zone, emails, who counts as internal, skip keywords, cadence, API tokens,
+the feed, the password and signing out everywhere.
 
 Changing the prompting rules makes calsync judge already-skipped meetings again.
 """
@@ -17,12 +17,19 @@ from calsync.db import get_session
 from calsync.domain.prompting import DEFAULT_SKIP_KEYWORDS
 from calsync.errors import ValidationFailed
 from calsync.feed import cache as feedcache
-from calsync.services import accounts, cadences
+from calsync.services import accounts, cadences, notifications
 from calsync.services import settings as settings_service
 from calsync.web import current_settings
 from calsync.web.auth import PasswordForm, signed_out_everywhere
 from calsync.web.pages import bp
-from calsync.web.pages.forms import ActionForm, CadenceForm, RulesForm, TimezoneForm, TokenForm
+from calsync.web.pages.forms import (
+    ActionForm,
+    CadenceForm,
+    NotificationsForm,
+    RulesForm,
+    TimezoneForm,
+    TokenForm,
+)
 from calsync.web.throttle import password_change_by_user
 
 if TYPE_CHECKING:
@@ -37,6 +44,15 @@ def _cadence_form(user: User, settings: Settings) -> CadenceForm:
     return CadenceForm(formdata=None, data=data)
 
 
+def _notifications_form(user: User) -> NotificationsForm:
+    chosen = notifications.choices(user)
+    return NotificationsForm(formdata=None, data={
+        "email_prompts": chosen.email_prompts, "summary_hour": chosen.summary_hour,
+        "quiet_start": notifications.clock(chosen.quiet_start),
+        "quiet_end": notifications.clock(chosen.quiet_end),
+        "digest": chosen.digest, "digest_hour": chosen.digest_hour})
+
+
 def _render(token: str | None = None, forms: dict[str, Any] | None = None,
             status: int = 200) -> Response:
     user: User = current_user
@@ -48,6 +64,7 @@ def _render(token: str | None = None, forms: dict[str, Any] | None = None,
             "internal_domains": "\n".join(user.internal_domains or []),
             "skip_keywords": "\n".join(settings_service.skip_keywords(user))}),
         "cadence_form": _cadence_form(user, settings),
+        "notifications_form": _notifications_form(user),
         "token_form": TokenForm(formdata=None),
         "action": ActionForm(formdata=None),
         "password_form": PasswordForm(formdata=None),
@@ -61,6 +78,7 @@ def _render(token: str | None = None, forms: dict[str, Any] | None = None,
         default_keywords=DEFAULT_SKIP_KEYWORDS, custom_keywords=user.skip_keywords is not None,
         custom_cadence=bool(user.cadence), own_domain=user.email.rpartition("@")[2],
         has_password=bool(user.password_hash),
+        mail=notifications.delivery(session, settings, user),
         logins=accounts.live_logins(session, user, accounts.login_lifetime(settings)),
         **context),
         status)
@@ -70,8 +88,8 @@ def _render(token: str | None = None, forms: dict[str, Any] | None = None,
 
 
 def _show(field: Any, error: ValidationFailed) -> None:
-    """Put a service's error beside its form field."""
-    field.errors = [*field.errors, error.message]
+    """Put a service's error beside its form field, as a sentence."""
+    field.errors = [*field.errors, error.message[:1].upper() + error.message[1:]]
 
 
 @bp.get("/settings")
@@ -94,6 +112,34 @@ def save_timezone() -> Response:
             flash(f"Times are now shown in {user.timezone}.")
             return redirect(url_for("pages.settings"))
     return _render(forms={"timezone_form": form}, status=422)
+
+
+@bp.post("/settings/notifications")
+@login_required
+def save_notifications() -> Response:
+    form = NotificationsForm()
+    if not form.validate():
+        return _render(forms={"notifications_form": form}, status=422)
+    changes = notifications.Changes(
+        email_prompts=form.email_prompts.data, summary_hour=form.summary_hour.data,
+        quiet_start=form.quiet_start.data, quiet_end=form.quiet_end.data,
+        digest=form.digest.data, digest_hour=form.digest_hour.data)
+    problems = notifications.problems(current_user, changes)
+    for problem in problems:  # every field's problem at once, not only the first
+        _show(getattr(form, problem.field), problem)
+    if problems:
+        return _render(forms={"notifications_form": form}, status=422)
+    notifications.change(get_session(), current_user, changes)
+    flash("Saved your email choices.")
+    return redirect(url_for("pages.settings") + "#notifications")
+
+
+@bp.post("/settings/notifications/resume")
+@login_required
+def resume_email() -> Response:
+    notifications.clear_refused(get_session(), current_user)
+    flash(f"calsync will email {current_user.email} again.")
+    return redirect(url_for("pages.settings") + "#notifications")
 
 
 @bp.post("/settings/rules")
