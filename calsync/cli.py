@@ -219,6 +219,31 @@ def _supervise(processes: list[subprocess.Popen[bytes]]) -> None:
     sys.exit(0 if stopping else max(abs(c or 0) for c in codes) or 1)
 
 
+@main.group()
+def mail() -> None:
+    """Email through the server SMTP_URL names."""
+
+
+@mail.command("test")
+@click.argument("email")
+def mail_test(email: str) -> None:
+    """Send a test email to EMAIL now and print the mail server's answer (only it) on stdout."""
+    from datetime import UTC, datetime
+
+    from calsync.mail import messages, transport
+
+    settings: Settings = _app().extensions["calsync.settings"]
+    if not transport.enabled(settings):
+        raise click.ClickException("SMTP_URL is not set, so calsync sends no email.")
+    try:
+        answer = transport.send(settings, messages.check_email(settings, email,
+                                                               datetime.now(UTC)))
+    except CalsyncError as error:
+        raise click.ClickException(str(error)) from error
+    _say(f"The mail server took the test email to {email}.")
+    click.echo(answer)
+
+
 @main.command("config")
 def show_config() -> None:
     """List every setting, its environment variable and default."""
