@@ -67,6 +67,7 @@ def send(settings: Settings, message: EmailMessage, *,
                 raise MailFailed(_reply(code, reply), transient=code < 500,
                                  recipient_refused=code >= 500)
             code, reply = smtp.data(message.as_bytes(policy=SMTP))
+            _expect((code, reply), 250)  # smtplib hands back the answer to the data unchecked
             return _reply(code, reply)
     except smtplib.SMTPResponseException as error:
         raise MailFailed(_reply(error.smtp_code, error.smtp_error),
