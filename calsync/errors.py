@@ -104,12 +104,6 @@ class ValidationFailed(CalsyncError):
     def __str__(self) -> str:
         return f"{self.field}: {super().__str__()}"
 
-    def under(self, prefix: str) -> ValidationFailed:
-        """The same error about a field inside `prefix` (`start` under `next_step`)."""
-        moved = type(self)(f"{prefix}.{self.field}", self.message)
-        moved.hint = self.hint
-        return moved
-
 
 class LimitReached(ValidationFailed):
     """The user already has as many of something as a setting allows; `field` is the one

@@ -29,6 +29,7 @@ from calsync.domain.vocabulary import (
 from calsync.errors import NotFound, PromptClosed, ValidationFailed
 from calsync.jobs import writeback
 from calsync.models import Deal, FollowUp, Meeting, Prompt, SkippedSeries, User
+from calsync.services import deals
 from calsync.services.cadences import cadence_for
 
 MAX_NOTE = 20_000
@@ -253,6 +254,21 @@ def didnt_happen(session: Session, user: User, prompt: Prompt, reschedule: NextS
     prompt.dismiss_reason = DismissReason.DIDNT_HAPPEN
     session.commit()
     return followup
+
+
+def move_to_chosen_deal(session: Session, user: User, prompt: Prompt, *,
+                        deal_id: int | None = None, new_name: str | None = None) -> Deal:
+    """Move the touch to one of the user's deals (`deal_id`) or to a new one (`new_name`):
+    exactly one of them. The page and the API both move this way. Commits; raises
+    ValidationFailed (field "deal_id" when neither or both are given, "name" when blank)."""
+    if (deal_id is None) == (new_name is None):
+        raise ValidationFailed("deal_id", "give either deal_id or name (for a new deal).")
+    if new_name is not None:
+        deal = deals.create_deal(session, user, new_name)
+    else:
+        deal = deals.get_deal(session, user, deal_id or 0)
+    move_to_deal(session, user, prompt, deal)
+    return deal
 
 
 def move_to_deal(session: Session, user: User, prompt: Prompt, deal: Deal,

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 
 from calsync.db import get_session
 from calsync.errors import ValidationFailed
-from calsync.services import answers, deals, prompts
+from calsync.services import answers, prompts
 from calsync.services.answers import Answer, NextStep
 from calsync.web import current_settings
 from calsync.web.api.bodies import (
@@ -108,14 +108,8 @@ def didnt_happen(prompt_id: int, body: DidntHappenIn) -> PromptActionOut:
 def move_prompt(prompt_id: int, body: MoveToDealIn) -> PromptOut:
     """Move the touch (and what it planned) to another deal: `deal_id`, or `name` for a new one."""
     session, user = get_session(), api_user()
-    if (body.deal_id is None) == (body.name is None):
-        raise ValidationFailed("deal_id", "give either deal_id or name (for a new deal).")
     prompt = prompts.get_prompt(session, user, prompt_id)
-    if body.deal_id is not None:
-        deal = deals.get_deal(session, user, body.deal_id)
-    else:
-        deal = deals.create_deal(session, user, body.name or "")
-    answers.move_to_deal(session, user, prompt, deal)
+    answers.move_to_chosen_deal(session, user, prompt, deal_id=body.deal_id, new_name=body.name)
     return PromptRenderer(session, current_settings(), user).out(prompt)
 
 
@@ -142,4 +136,6 @@ def _renamed(error: ValidationFailed, prefix: str) -> ValidationFailed:
     head, dot, rest = error.field.partition(".")
     if head != "next_step" or not dot:
         return error
-    return ValidationFailed(f"{prefix}.{rest}", error.message)
+    renamed = ValidationFailed(f"{prefix}.{rest}", error.message)
+    renamed.hint = error.hint
+    return renamed

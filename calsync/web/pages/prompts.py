@@ -28,7 +28,7 @@ from calsync.web.pages.forms import AnswerForm, DidntHappenForm, DismissForm, Mo
 from calsync.web.pages.inbox import prompt_view
 
 if TYPE_CHECKING:
-    from calsync.models import Deal, Prompt, User
+    from calsync.models import Prompt, User
 
 # The deals a touch can be moved to on its page: the newest ones.
 MOVE_CHOICES = 500
@@ -201,15 +201,12 @@ def move(prompt_id: int) -> Response:
         flash("That form expired; try again.", "error")
         return redirect(url_for("pages.prompt", prompt_id=prompt.id))
     name = (form.new_deal.data or "").strip()
-    deal: Deal
-    if name:
-        deal = deals.create_deal(session, user, name)
-    elif form.deal_id.data:
-        deal = deals.get_deal(session, user, form.deal_id.data)
-    else:
+    if not name and not form.deal_id.data:
         flash("Pick one of your deals, or type a name for a new one.", "error")
         return redirect(url_for("pages.prompt", prompt_id=prompt.id))
-    answers.move_to_deal(session, user, prompt, deal)
+    # A typed name wins over the picked deal: the name is the newer intent.
+    deal = answers.move_to_chosen_deal(session, user, prompt, new_name=name or None,
+                                       deal_id=None if name else form.deal_id.data)
     flash(f"Moved to the deal “{deal.name}”.")
     return redirect(url_for("pages.prompt", prompt_id=prompt.id))
 
