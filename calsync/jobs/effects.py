@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 
 from calsync.config import Settings
 from calsync.errors import CalsyncError
-from calsync.jobs import outbox, writeback
+from calsync.jobs import digest, outbox, writeback
 from calsync.jobs.prompt_mail import send_prompt, send_summary
 from calsync.models import OutboxEntry
 from calsync.services.google import channels
@@ -32,6 +32,7 @@ HANDLERS: dict[str, Handler] = {
     channels.STOP: channels.close_channel,
     PROMPT_EMAIL: send_prompt,
     SUMMARY_EMAIL: send_summary,
+    digest.KIND: digest.send_digest,
 }
 
 

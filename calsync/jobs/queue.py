@@ -98,7 +98,7 @@ def _register(queue: Queue, app: Flask) -> None:
     # Imported here: the jobs reach into the whole app, and the app (and every service
     # that enqueues) imports this module.
     from calsync.feed import cache as feedcache
-    from calsync.jobs import effects, sync
+    from calsync.jobs import digest, effects, sync
     from calsync.services import prompts
     from calsync.services.google import channels
 
@@ -114,6 +114,7 @@ def _register(queue: Queue, app: Flask) -> None:
             queue.enqueue("sync_source", source_id)
         prompts.create_due_prompts(session, settings, now)
         prompts.wake_snoozed(session, now)
+        digest.record_due(session, settings, now)  # the coach's email at each user's hour
         for entry_id in outbox.due_ids(session, now):  # retries, and effects a crash left
             queue.enqueue("process_outbox", entry_id)
         if schedule.claim(session, "renew_channels", timedelta(minutes=15), now):
