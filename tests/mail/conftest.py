@@ -34,7 +34,7 @@ from calsync.models import OutboxEntry, Prompt, Source, User
 from tests.plugins import memory
 
 SMTP_USER = "calsync"
-SMTP_PASSWORD = "mail-pass-7Qx"  # noqa: S105 - the test server's own
+SMTP_PASSWORD = "mail-pass-7Qx"  # the test server's own
 BUYER = (Attendee("buyer@prospect.example", "Bea Buyer", "accepted"),)
 
 
