@@ -47,7 +47,7 @@ def fits(page: Page) -> bool:
 
 def test_choose_and_save_in_a_browser(live_app: tuple[str, Flask], user: User,
                                       page: Page) -> None:
-    served, app = live_app
+    served, _ = live_app
     sign_in(page, served, user.email)
     page.goto(f"{served}/settings#notifications")
     card = page.locator("#notifications")
