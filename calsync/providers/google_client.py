@@ -31,7 +31,7 @@ from calsync.errors import SourceError
 log = logging.getLogger(__name__)
 
 DEMO_CLIENT_ID = "calsync-demo"  # the emulator accepts any client when none is configured
-DEMO_CLIENT_SECRET = "calsync-demo-secret"  # noqa: S105 - the emulator's, as in google_oauth
+DEMO_CLIENT_SECRET = "calsync-demo-secret"  # noqa: S105 - the emulator's, as in services.google.oauth
 MAX_TRIES = 6  # about 1 + 2 + 4 + 8 + 16 s of waiting before a read or write gives up
 FIRST_DELAY = timedelta(seconds=1)
 MAX_DELAY = 60.0  # seconds; no wait is longer, whatever Google's Retry-After asks

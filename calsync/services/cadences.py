@@ -17,9 +17,14 @@ from calsync.models import User
 BUNDLED_CADENCE = files("calsync") / "defaults" / "cadence.toml"
 
 
+def skip_keywords(user: User) -> tuple[str, ...]:
+    """The titles that get no prompt: the user's own list, else the defaults."""
+    return DEFAULT_SKIP_KEYWORDS if user.skip_keywords is None else tuple(user.skip_keywords)
+
+
 def rules_for(user: User, settings: Settings) -> PromptRules:
     """The user's prompting rules: who is internal, which titles are skipped, and when."""
-    keywords = DEFAULT_SKIP_KEYWORDS if user.skip_keywords is None else tuple(user.skip_keywords)
+    keywords = skip_keywords(user)
     return PromptRules(
         user_email=user.email,
         internal_domains=frozenset(d.lower() for d in user.internal_domains or ()),

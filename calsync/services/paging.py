@@ -34,8 +34,8 @@ def invalid_cursor() -> ValidationFailed:
 
 
 def page(session: Session, query: Select[T], *,
-            order: Sequence[InstrumentedAttribute[Any]], descending: bool, limit: int | None,
-            after: list[Any] | None = None, offset: int = 0) -> Paged[T]:
+         order: Sequence[InstrumentedAttribute[Any]], descending: bool, limit: int | None,
+         after: list[Any] | None = None, offset: int = 0) -> Paged[T]:
     """Up to `limit` rows of `query` (every row when None) in `order`, after the key `after`
     (as JSON gave it back: times as ISO strings) or from `offset`. Read only.
 

@@ -50,11 +50,6 @@ def set_timezone(session: Session, user: User, name: str) -> None:
     session.commit()
 
 
-def skip_keywords(user: User) -> tuple[str, ...]:
-    """The titles that get no prompt: the user's own list, else the defaults."""
-    return DEFAULT_SKIP_KEYWORDS if user.skip_keywords is None else tuple(user.skip_keywords)
-
-
 def entries(text: str) -> list[str]:
     """Comma- or newline-separated entries, trimmed and lower-cased, blanks and repeats dropped."""
     seen: dict[str, None] = {}

@@ -108,7 +108,7 @@ def sign_in(session: Session, grant: oauth.Grant, timezone: str = "UTC") -> User
     Commits."""
     if not grant.subject or not grant.email:
         raise OAuthFailed("Google did not say who you are.",
-                                       "Try signing in with Google again.")
+                          "Try signing in with Google again.")
     user = session.scalar(select(User).where(User.google_subject == grant.subject))
     if user is None:
         user = session.scalar(select(User).where(User.email == grant.email.lower()))
@@ -276,11 +276,11 @@ def _primary_calendar(settings: Settings, credentials: dict[str, Any]) -> str:
         calendars = _fetch_calendars(settings, credentials)
     except Exception as exc:
         raise OAuthFailed("Google did not say which account this is.",
-                                       "Connect again.") from exc
+                          "Connect again.") from exc
     primary = next((c["id"] for c in calendars if c["primary"]), "")
     if not primary:
         raise OAuthFailed("Google did not say which account this is.",
-                                       "Connect again.")
+                          "Connect again.")
     return primary.lower()
 
 

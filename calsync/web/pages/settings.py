@@ -62,7 +62,7 @@ def _render(token: str | None = None, forms: dict[str, Any] | None = None,
         "timezone_form": TimezoneForm(formdata=None, data={"timezone": user.timezone}),
         "rules_form": RulesForm(formdata=None, data={
             "internal_domains": "\n".join(user.internal_domains or []),
-            "skip_keywords": "\n".join(settings_service.skip_keywords(user))}),
+            "skip_keywords": "\n".join(cadences.skip_keywords(user))}),
         "cadence_form": _cadence_form(user, settings),
         "notifications_form": _notifications_form(user),
         "token_form": TokenForm(formdata=None),
