@@ -12,8 +12,10 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from calsync.config import Settings
+from calsync.domain.vocabulary import FollowUpStatus
 from calsync.feed.render import FeedEvent, feed_events, render_feed, strong_etag
 from calsync.models import FeedState, FollowUp, User
+from calsync.services.links import followup_url
 
 REFRESH_MINUTES = 60
 _SECOND = timedelta(seconds=1)
@@ -29,6 +31,14 @@ def webcal_url(settings: Settings, user: User) -> str:
 
 def deal_url(settings: Settings, deal_id: int) -> str:
     return f"{settings.base_url.rstrip('/')}/deals/{deal_id}"
+
+
+def answer_url(settings: Settings, followup: FollowUp) -> str:
+    """ "How did it go?" on the follow-up's event (its own address: the same on every
+    render); none on a cancelled one, which nobody is asked about."""
+    if followup.status is FollowUpStatus.CANCELLED:
+        return ""
+    return followup_url(settings, followup.user_id, followup.id, followup.end)
 
 
 def user_by_feed_token(session: Session, token: str) -> User | None:
@@ -66,6 +76,7 @@ def _render(session: Session, settings: Settings, user: User, now: datetime) -> 
             channel=row.channel, note=row.note, status=row.status, sequence=row.sequence,
             changed_at=row.changed_at, cancelled_at=row.cancelled_at,
             deal_name=row.deal.name, deal_url=deal_url(settings, row.deal_id),
+            answer_url=answer_url(settings, row),
         )
         for row in rows
     ]

@@ -21,6 +21,7 @@ from calsync.feed.vtimezone import vtimezone_for
 
 PRODID = "-//calsync//calsync follow-ups//EN"
 CANCELLED_KEEP_DAYS = 30
+ASK = "How did it go?"  # before the follow-up's answer link in its description
 
 # RFC 5545 3.8.1.11: a done follow-up still happened, so it stays CONFIRMED.
 EVENT_STATUS = {FollowUpStatus.PLANNED: "CONFIRMED", FollowUpStatus.DONE: "CONFIRMED",
@@ -47,6 +48,8 @@ class FeedEvent:
     cancelled_at: datetime | None
     deal_name: str
     deal_url: str  # absolute link back to the deal page
+    # "How did it go?": the follow-up's answer link (calsync.services.links); empty for none.
+    answer_url: str = ""
 
 
 class _Text(vText):
@@ -150,7 +153,8 @@ def _description(label: str, event: FeedEvent) -> str:
     if event.deal_url:
         facts.append(event.deal_url)
     note = event.note.strip()
-    return "\n\n".join(part for part in (note, "\n".join(facts)) if part)
+    ask = f"{ASK} {event.answer_url}" if event.answer_url else ""
+    return "\n\n".join(part for part in (note, "\n".join(facts), ask) if part)
 
 
 def _channel_label(channel: str) -> str:

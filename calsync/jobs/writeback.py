@@ -14,6 +14,8 @@ from calsync.config import Settings
 from calsync.domain.meeting import MeetingData
 from calsync.domain.vocabulary import PAUSED, FollowUpStatus, MeetingStatus, WriteStatus
 from calsync.errors import PluginError, SourceError
+from calsync.feed.cache import answer_url
+from calsync.feed.render import ASK
 from calsync.jobs.outbox import record
 from calsync.models import FollowUp, OutboxEntry, Source, User
 from calsync.providers.base import FOLLOWUP_MARK, OutgoingEvent
@@ -97,7 +99,8 @@ def outgoing_event(session: Session, settings: Settings, followup: FollowUp,
     assert user is not None
     deal_link = f"{settings.base_url.rstrip('/')}/deals/{followup.deal_id}"
     lines = [followup.note, "", f"Channel: {followup.channel}",
-             f"Deal: {followup.deal.name} — {deal_link}", "Planned with calsync."]
+             f"Deal: {followup.deal.name} — {deal_link}", "Planned with calsync.", "",
+             f"{ASK} {answer_url(settings, followup)}"]
     return OutgoingEvent(
         calendar_id=_calendar_of(followup, source),
         event_id=followup.remote_event_id or event_id_for(followup),
