@@ -14,10 +14,11 @@ from calsync.web.pages import (  # noqa: E402
     deals,
     display,
     inbox,
+    links,
     prompts,
     settings,
     sources,
 )
 
 __all__ = ["bp", "coach", "dashboard", "deals",
-           "display", "inbox", "prompts", "settings", "sources"]
+           "display", "inbox", "links", "prompts", "settings", "sources"]
