@@ -17,6 +17,7 @@ from calsync.domain.vocabulary import EmailPrompts
 from calsync.errors import ValidationFailed
 from calsync.mail import transport
 from calsync.models import User
+from calsync.services import prompt_mail
 
 # A time of day as the page and the API write it: 24-hour "HH:MM".
 TIME_PATTERN = r"^([01]\d|2[0-3]):[0-5]\d$"
@@ -56,7 +57,7 @@ class Delivery:
     enabled: bool  # SMTP_URL is set: calsync sends email at all
     refused_at: datetime | None  # the server refused the address for good: no email
     refused_reason: str | None
-    last_failure: str | None  # the last prompt email's final failure, as the server answered
+    last_failure: str | None  # why the last prompt email failed, with the server's answer
 
 
 def choices(user: User) -> Choices:
@@ -92,13 +93,7 @@ def delivery(session: Session, settings: Settings, user: User) -> Delivery:
     """What the settings page says about the user's email."""
     return Delivery(enabled=transport.enabled(settings), refused_at=user.email_refused_at,
                     refused_reason=user.email_refused_reason,
-                    last_failure=_last_prompt_email_failure(session, user))
-
-
-def _last_prompt_email_failure(session: Session, user: User) -> str | None:
-    """SEAM: calsync.services.prompt_mail.last_failure(session, user) (helper M, not yet
-    written) answers this; until it exists no final failure is known beyond a refusal."""
-    return None
+                    last_failure=prompt_mail.last_failure(session, user))
 
 
 def clear_refused(session: Session, user: User) -> None:

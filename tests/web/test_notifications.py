@@ -16,8 +16,9 @@ from flask.testing import FlaskClient
 from calsync.app import create_app
 from calsync.config import Settings
 from calsync.db import get_db
-from calsync.domain.vocabulary import EmailPrompts
-from calsync.models import User
+from calsync.domain.vocabulary import EmailPrompts, OutboxStatus
+from calsync.models import OutboxEntry, User
+from calsync.services.prompt_mail import PROMPT_EMAIL
 from tests.conftest import csrf_from, login
 from tests.web.conftest import load, post
 
@@ -166,3 +167,22 @@ def test_a_refused_address_is_shown_and_can_be_cleared(app: Flask, user: User,
     assert 'id="email-refused"' not in section(response.get_data(as_text=True))
     saved = load(app, User, user.id)
     assert (saved.email_refused_at, saved.email_refused_reason) == (None, None)
+
+
+def mailed(app: Flask, user: User, status: OutboxStatus, error: str | None = None) -> None:
+    """A prompt email the outbox finished with: sent, or failed for good with `error`."""
+    with app.app_context(), get_db().session() as session:
+        session.add(OutboxEntry(user_id=user.id, kind=PROMPT_EMAIL, payload={"prompt_id": 1},
+                                status=status, attempts=5, last_error=error))
+        session.commit()
+
+
+def test_the_last_prompt_emails_final_failure_is_shown_until_one_is_sent(
+        app: Flask, user: User, mail_client: FlaskClient) -> None:
+    assert 'id="email-failed"' not in mail_client.get("/settings").get_data(as_text=True)
+    outage = "The mail server did not take the email: 421 4.3.2 Service not available"
+    mailed(app, user, OutboxStatus.FAILED, outage)
+    card = section(mail_client.get("/settings").get_data(as_text=True))
+    assert 'id="email-failed"' in card and "421 4.3.2 Service not available" in card
+    mailed(app, user, OutboxStatus.DONE)
+    assert 'id="email-failed"' not in mail_client.get("/settings").get_data(as_text=True)
