@@ -15,7 +15,7 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 from calsync import db, logs
 from calsync.config import Settings
 from calsync.domain.vocabulary import VOCABULARIES
-from calsync.jobs import queue as tasks
+from calsync.jobs import queue
 from calsync.web import headers, register_blueprints, throttle
 
 
@@ -31,7 +31,7 @@ def create_app(config: Settings | Mapping[str, Any] | None = None) -> Flask:
     app.jinja_env.globals.update({vocabulary.__name__: vocabulary for vocabulary in VOCABULARIES})
     db.init_app(app, settings)
     logs.init_app(app)
-    tasks.init_app(app, settings)
+    queue.init_app(app, settings)
     register_blueprints(app)
     throttle.init_app(app, settings)
     headers.init_app(app, settings)

@@ -20,7 +20,8 @@ for everybody, and a calendar server may take its time):
 The services a job calls commit their own unit of work. Push channels
 (`services.google.channels`) call Google the same way: a channel's row is committed
 before the watch call, whose handshake can reach the webhook before the call returns.
-Services reach into this package only to record an outbox entry (`outbox.record`, or
-`writeback.followup_changed`, which records a write) and to enqueue a job
-(`queue.enqueue`).
+Services reach into this package only to record or start work: an outbox entry
+(`outbox.record`, `record_once`, `retry`, or `writeback.followup_changed`, which records a
+write), a job (`queue.enqueue`), and, for disconnecting Google, `effects.process` (its
+channels stop before the grant is revoked).
 """

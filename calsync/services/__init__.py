@@ -1,5 +1,7 @@
-"""The operations a person or a job performs: accounts, sources, prompts, answers, deals,
-settings, samples and Google connections. Pages, API routes, the CLI and jobs call these.
+"""The operations a person or a job performs: accounts and settings, sources and their
+credentials, meetings, prompts and answers, deals and follow-ups, cadences, samples and
+Google connections (ARCHITECTURE.md maps each module). Pages, API routes, the CLI and jobs
+call these.
 
 The transaction rule: a public service function is one unit of work. It commits once,
 when its work is done, and leaves nothing pending; if it raises, nothing it did is kept

@@ -37,11 +37,6 @@ def current_settings() -> Settings:
     return settings
 
 
-def absolute_url(path: str) -> str:
-    """A link under BASE_URL: the address users reach calsync at, whatever the request said."""
-    return current_settings().base_url.rstrip("/") + path
-
-
 def register_blueprints(app: Flask) -> None:
     from calsync.web import api, auth, errors, feeds, google, health, pages, webhooks
 
