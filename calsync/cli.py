@@ -244,6 +244,32 @@ def mail_test(email: str) -> None:
     click.echo(answer)
 
 
+@main.command("digest")
+@click.option("--user", "email", required=True, help="Whose digest.")
+@click.option("--send", is_flag=True, help="Email it now and print the mail server's answer.")
+def digest_command(email: str, send: bool) -> None:
+    """Print a user's daily coach email as text on stdout, or send it now."""
+    from calsync.jobs import digest
+    from calsync.mail import transport
+
+    app = _app()
+    settings: Settings = app.extensions["calsync.settings"]
+    if send and not transport.enabled(settings):
+        raise click.ClickException("SMTP_URL is not set, so calsync sends no email.")
+    with app.app_context(), get_db().session() as session:
+        try:
+            user = accounts.user_by_email(session, email)
+            message = digest.digest_today(session, settings, user)
+            if not send:
+                click.echo(digest.text_of(message), nl=False)
+                return
+            answer = digest.send(session, settings, user, message)
+        except CalsyncError as error:
+            raise click.ClickException(str(error)) from error
+    _say(f"The mail server took {user.email}'s digest.")
+    click.echo(answer)
+
+
 @main.command("config")
 def show_config() -> None:
     """List every setting, its environment variable and default."""

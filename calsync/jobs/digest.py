@@ -113,11 +113,10 @@ def digest_message(session: Session, settings: Settings, user: User, day: date,
         "missed": [_missed_card(settings, user.id, fact, zone, expires)
                    for fact in said.missed],
         "today": [(messages.span(f.start, f.end, zone), f) for f in said.due_today],
-        "subject": subject(said),
     }
     host = urlsplit(settings.base_url).hostname or "calsync.invalid"
     # One Message-ID per user and day: a retried hand-over is the same email.
-    message = messages._message(settings, user.email, context["subject"],
+    message = messages._message(settings, user.email, subject(said),
                                 f"<calsync.digest.{user.id}.{day.isoformat()}@{host}>", now)
     return messages._parts(message, "digest", context)
 
@@ -136,3 +135,18 @@ def subject(said: Coaching) -> str:
         (said.due_today, "follow-up" + ("s" if len(said.due_today) != 1 else "") + " today"),
         (said.missed, "missed"), (said.prompts_waiting, "waiting for an answer")) if items]
     return "Your day: " + (", ".join(parts) if parts else "nothing due, nothing missed")
+
+
+def digest_today(session: Session, settings: Settings, user: User,
+                 now: datetime | None = None) -> EmailMessage:
+    """The user's digest as it would go out now, for their local date (`calsync digest`)."""
+    now = now or datetime.now(UTC)
+    return digest_message(session, settings, user, now.astimezone(ZoneInfo(user.timezone)).date(),
+                          now)
+
+
+def text_of(message: EmailMessage) -> str:
+    """The plain-text part, as a person reads it."""
+    part = message.get_body(("plain",))
+    assert isinstance(part, EmailMessage)  # every digest has one: `_parts` sets it first
+    return str(part.get_content())
