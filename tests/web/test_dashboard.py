@@ -8,6 +8,7 @@ from flask import Flask
 from flask.testing import FlaskClient
 
 from calsync.models import User
+from calsync.web.pages.dashboard import week_label
 from tests.conftest import login
 from tests.dashboard_history import seed_history, weeks_for
 
@@ -46,7 +47,7 @@ def test_the_dashboard_shows_a_known_historys_figures(app: Flask, logged_in: Fla
     assert _row(closes, "3") == ["1", "1"] and _row(closes, "1") == ["1", "0"]
     assert "median of 2 touches, lost ones at 3 touches" in closes
 
-    last, before = (f"{d.day} {d:%b}" for d in (weeks.last, weeks.before))
+    last, before = week_label(weeks.last), week_label(weeks.before)
     followups = _section(html, "followups")
     assert _row(followups, last) == ["1", "1", "1"]
     assert _row(followups, before) == ["1", "0", "0"]
@@ -93,8 +94,8 @@ def test_the_dashboard_shows_only_the_signed_in_users_history(app: Flask, client
     login(client, other.email)
     html = fetch_page(client, "/dashboard")
     assert "No deal has closed yet." in html and "No open deals." in html
-    last = weeks_for(other).last
-    assert _row(_section(html, "followups"), f"{last.day} {last:%b}") == ["0", "0", "0"]
+    last = week_label(weeks_for(other).last)
+    assert _row(_section(html, "followups"), last) == ["0", "0", "0"]
 
 
 def test_the_dashboard_needs_a_sign_in_and_is_in_the_nav(app: Flask,

@@ -19,7 +19,9 @@ HEIGHT = 220  # px
 LEGEND = 30  # px above the plot for the legend
 UNDER = 26  # px below the plot for the labels
 LEFT, RIGHT = 12.0, 99.0  # % across: the plot; the axis's figures sit left of it
-MAX_LABELS = 7  # labels under the plot; beyond that every second (third...) one
+# Labels under the plot are as many as fit a phone's plot (about 270 px of a 390 px
+# screen) at about 7 px a character; beyond that every second (third...) one.
+LABEL_ROOM, CHARACTER, GAP = 270, 7, 12
 INK, MUTED, GRID = "#1d2330", "#5d6675", "#dde1e8"
 FONT = "system-ui, -apple-system, 'Segoe UI', Roboto, sans-serif"
 
@@ -75,12 +77,12 @@ def svg(chart: Chart) -> Markup:
 
 
 def round_top(highest: float) -> float:
-    """The axis's top: the smallest of 2, 4, 10, 20, 40, 100... (or 0.2, 0.4...) at or above
-    `highest`, so its middle is a round figure too."""
+    """The axis's top: the smallest of 2, 4, 6, 8, 10, 20, 40... (or 0.2, 0.4...) at or above
+    `highest`, so its middle is a round figure too (no "0.5" on an axis of counts)."""
     if highest <= 0:
         return 2.0
     power = 10.0 ** math.floor(math.log10(highest))
-    return next(step * power for step in (0.2, 0.4, 1, 2, 4, 10) if step * power >= highest)
+    return next(step * power for step in (2, 4, 6, 8, 10) if step * power >= highest)
 
 
 def _highest(chart: Chart) -> float:
@@ -122,12 +124,17 @@ def _grid(chart: Chart, top: float) -> Iterator[Markup]:
 
 
 def _labels(chart: Chart) -> Iterator[Markup]:
-    every = math.ceil(len(chart.labels) / MAX_LABELS)
+    widest = max((len(label) for label in chart.labels), default=0) * CHARACTER + GAP
+    every = max(math.ceil(len(chart.labels) * widest / LABEL_ROOM), 1)
+    last = len(chart.labels) - 1
     for n, label in enumerate(chart.labels):
-        if n % every == 0:
-            yield Markup('<text x="{x:.2f}%" y="{y}" text-anchor="middle" fill="{muted}">'
-                         "{label}</text>").format(x=_centre(chart, n), y=HEIGHT - 8,
-                                                  muted=MUTED, label=label)
+        if (last - n) % every:
+            continue  # crowded: every second (third...) one, counted back from the latest
+        # A crowded chart's last label ends at the edge rather than running past it.
+        x, anchor = (RIGHT, "end") if n == last and every > 1 else (_centre(chart, n), "middle")
+        yield Markup('<text x="{x:.2f}%" y="{y}" text-anchor="{anchor}" fill="{muted}">'
+                     "{label}</text>").format(x=x, y=HEIGHT - 8, anchor=anchor, muted=MUTED,
+                                              label=label)
 
 
 def _marks(chart: Chart, top: float) -> Iterator[Markup]:

@@ -100,7 +100,8 @@ def open_chart(stats: Stats) -> Chart:
 
 
 def week_label(monday: date) -> str:
-    return f"{monday.day} {monday:%b}"
+    """ "3 Mar", kept on one line in a narrow table."""
+    return f"{monday.day}\N{NO-BREAK SPACE}{monday:%b}"
 
 
 def duration(length: timedelta | None) -> str:
