@@ -28,14 +28,14 @@ class Week:
     today: FollowUp
 
 
-def _deal(session: Session, user_id: int, name: str) -> Deal:
+def add_deal(session: Session, user_id: int, name: str) -> Deal:
     deal = Deal(user_id=user_id, name=name, key=name.lower(), status=DealStatus.OPEN)
     session.add(deal)
     session.flush()
     return deal
 
 
-def _followup(session: Session, deal: Deal, summary: str, start: datetime) -> FollowUp:
+def add_followup(session: Session, deal: Deal, summary: str, start: datetime) -> FollowUp:
     followup = FollowUp(user_id=deal.user_id, deal_id=deal.id, uid=f"{summary}@test",
                         summary=summary, start=start, end=start + timedelta(minutes=30),
                         channel=Channel.CALL, status=FollowUpStatus.PLANNED)
@@ -44,7 +44,7 @@ def _followup(session: Session, deal: Deal, summary: str, start: datetime) -> Fo
     return followup
 
 
-def _prompt(session: Session, deal: Deal, touch_at: datetime, *,
+def add_prompt(session: Session, deal: Deal, touch_at: datetime, *,
             followup: FollowUp | None = None, answered_at: datetime | None = None) -> Prompt:
     prompt = Prompt(user_id=deal.user_id, deal_id=deal.id, touch_at=touch_at,
                     followup_id=followup.id if followup else None,
@@ -55,14 +55,14 @@ def _prompt(session: Session, deal: Deal, touch_at: datetime, *,
 
 
 def make_week(session: Session, user_id: int) -> Week:
-    acme, beta = _deal(session, user_id, "Acme"), _deal(session, user_id, "Beta")
-    on_time = _followup(session, acme, "Send pricing", local(8, 10))  # Friday
+    acme, beta = add_deal(session, user_id, "Acme"), add_deal(session, user_id, "Beta")
+    on_time = add_followup(session, acme, "Send pricing", local(8, 10))  # Friday
     on_time.status = FollowUpStatus.DONE
-    _prompt(session, acme, on_time.end, followup=on_time, answered_at=local(11, 9))  # Monday
-    missed = _followup(session, acme, "Call about the trial", local(11, 10))
-    _prompt(session, acme, missed.end, followup=missed)
-    today = _followup(session, acme, "Demo for finance", local(13, 15))
+    add_prompt(session, acme, on_time.end, followup=on_time, answered_at=local(11, 9))  # Monday
+    missed = add_followup(session, acme, "Call about the trial", local(11, 10))
+    add_prompt(session, acme, missed.end, followup=missed)
+    today = add_followup(session, acme, "Demo for finance", local(13, 15))
     for day in range(1, 8):  # seven answered meetings: past the cadence's suggest_close_after
-        _prompt(session, beta, local(day, 12), answered_at=local(day, 13))
+        add_prompt(session, beta, local(day, 12), answered_at=local(day, 13))
     session.commit()
     return Week(acme=acme, beta=beta, on_time=on_time, missed=missed, today=today)
