@@ -19,8 +19,9 @@ from calsync.db import get_db
 from calsync.domain.vocabulary import AnswerAction, MissedReason
 from calsync.feed.cache import current_feed
 from calsync.feed.render import ASK
+from calsync.jobs import writeback
 from calsync.logscrub import scrub
-from calsync.models import Deal, FollowUp, Prompt, User
+from calsync.models import Deal, FollowUp, Prompt, Source, User
 from calsync.services import links, prompts
 from calsync.services.answers import Answer, NextStep, answer_prompt
 from calsync.services.links import Link, LinkPurpose
@@ -322,3 +323,14 @@ def test_the_feed_asks_how_it_went_with_the_same_bytes_every_time(
     link = links.read(link_settings, token)
     assert (link.purpose, link.followup_id, link.user_id) == (
         LinkPurpose.FOLLOWUP, followup_id, user.id)
+
+
+def test_the_follow_ups_calendar_event_asks_how_it_went(
+        app: Flask, user: User, prompt_id: int, link_settings: Settings) -> None:
+    followup_id = _plan(app, user, prompt_id, datetime.now(UTC) + timedelta(days=2))
+    with app.app_context(), get_db().session() as session:
+        followup = session.get(FollowUp, followup_id)
+        source = session.get(Source, session.get(Prompt, prompt_id).meeting.source_id)
+        event = writeback.outgoing_event(session, link_settings, followup, source)
+        expected = links.followup_url(link_settings, user.id, followup_id, followup.end)
+    assert event.description.endswith(f"{ASK} {expected}")
