@@ -39,6 +39,10 @@ _RULES: tuple[tuple[tuple[str, ...], re.Pattern[str], Replacement], ...] = (
     # The feed's address is its only key: /feed/<token>.ics, also URL-encoded in a query.
     (("feed",), re.compile(r"(?i)((?:/|%2F)feed(?:/|%2F))[^/\s?#&\"'\\<>]+?(?=\.ics|%2Eics)"),
      rf"\1{SECRET}"),
+    # A signed link's whole token, /a/<payload>.<signature> or /u/...: the payload is
+    # guessable, so the signature after the dot is the secret and both go.
+    (("/a/", "/u/", "%2fa%2f", "%2fu%2f"),
+     re.compile(r"(?i)((?:/|%2F)[au](?:/|%2F))[\w-]+\.[\w-]+"), rf"\1{SECRET}"),
     # user:password@ in any URL (a feed URL or a database URL with credentials).
     (("://",), re.compile(r"(?i)(\b[a-z][a-z0-9+.-]{0,20}://)[^/\s@\"'\\<>]+@"),
      rf"\1{SECRET}@"),
