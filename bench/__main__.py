@@ -1,7 +1,9 @@
 """Run every benchmark: `make bench` (or `python -m bench`)."""
 
-from bench import hostile, sync_cost
+from bench import coach_stats, hostile, mail_delay, sync_cost
 
 if __name__ == "__main__":
     sync_cost.main()
     hostile.main([])
+    mail_delay.main()
+    coach_stats.main([])
