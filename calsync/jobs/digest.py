@@ -12,7 +12,6 @@ import logging
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from email.message import EmailMessage
-from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
@@ -114,11 +113,11 @@ def digest_message(session: Session, settings: Settings, user: User, day: date,
                    for fact in said.missed],
         "today": [(messages.span(f.start, f.end, zone), f) for f in said.due_today],
     }
-    host = urlsplit(settings.base_url).hostname or "calsync.invalid"
     # One Message-ID per user and day: a retried hand-over is the same email.
-    message = messages._message(settings, user.email, subject(said),
-                                f"<calsync.digest.{user.id}.{day.isoformat()}@{host}>", now)
-    return messages._parts(message, "digest", context)
+    message = messages.envelope(settings, user.email, subject(said),
+                                f"<calsync.digest.{user.id}.{day.isoformat()}@"
+                                f"{messages.host(settings)}>", now)
+    return messages.with_parts(message, "digest", context)
 
 
 def _missed_card(settings: Settings, user_id: int, fact: FollowUpFact, zone: ZoneInfo,

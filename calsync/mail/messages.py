@@ -69,10 +69,10 @@ def prompt_email(settings: Settings, to: Recipient, card: PromptCard,
     """The email asking how one meeting went; its Message-ID is the prompt's, so a second
     hand-over of the same prompt is the same message to every mail client."""
     context = _context(settings, to, now, cards=[card])
-    message = _message(settings, to.email, f"How did it go? {card.title}",
-                       f"<calsync.prompt.{card.prompt_id}@{_host(settings)}>", now)
+    message = envelope(settings, to.email, f"How did it go? {card.title}",
+                       f"<calsync.prompt.{card.prompt_id}@{host(settings)}>", now)
     _unsubscribable(message, context["unsubscribe"])
-    return _parts(message, "prompt", context)
+    return with_parts(message, "prompt", context)
 
 
 def summary_email(settings: Settings, to: Recipient, cards: list[PromptCard], day: date,
@@ -80,18 +80,18 @@ def summary_email(settings: Settings, to: Recipient, cards: list[PromptCard], da
     """One email listing the day's waiting prompts, each with its buttons."""
     count = f"{len(cards)} meeting{'s' if len(cards) != 1 else ''}"
     context = _context(settings, to, now, cards=cards, day=f"{day:%A} {day.day} {day:%B}")
-    message = _message(settings, to.email, f"How did they go? {count} waiting for an answer",
-                       f"<calsync.summary.{to.user_id}.{day.isoformat()}@{_host(settings)}>",
+    message = envelope(settings, to.email, f"How did they go? {count} waiting for an answer",
+                       f"<calsync.summary.{to.user_id}.{day.isoformat()}@{host(settings)}>",
                        now)
     _unsubscribable(message, context["unsubscribe"])
-    return _parts(message, "summary", context)
+    return with_parts(message, "summary", context)
 
 
 def check_email(settings: Settings, address: str, now: datetime) -> EmailMessage:
     """A short email proving that SMTP_URL works (`calsync mail test`)."""
-    message = _message(settings, address, "calsync test email",
-                       make_msgid("calsync.test", _host(settings)), now)
-    return _parts(message, "check", {"base_url": settings.base_url})
+    message = envelope(settings, address, "calsync test email",
+                       make_msgid("calsync.test", host(settings)), now)
+    return with_parts(message, "check", {"base_url": settings.base_url})
 
 
 def buttons(settings: Settings, user_id: int, prompt_id: int, expires: datetime) -> list[Button]:
@@ -122,8 +122,9 @@ def _context(settings: Settings, to: Recipient, now: datetime, *, cards: list[Pr
             "link_days": settings.answer_link_days, **extra}
 
 
-def _message(settings: Settings, address: str, subject: str, message_id: str,
+def envelope(settings: Settings, address: str, subject: str, message_id: str,
              now: datetime) -> EmailMessage:
+    """An email's headers, every email calsync sends alike; its body comes from with_parts."""
     message = EmailMessage()
     message["From"] = settings.mail_sender
     message["To"] = address
@@ -141,7 +142,8 @@ def _unsubscribable(message: EmailMessage, url: str) -> None:
     message["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
 
 
-def _parts(message: EmailMessage, name: str, context: dict[str, Any]) -> EmailMessage:
+def with_parts(message: EmailMessage, name: str, context: dict[str, Any]) -> EmailMessage:
+    """The plain-text and HTML bodies from the mail templates `name`.txt and `name`.html."""
     templates = _environment()
     message.set_content(templates.get_template(f"{name}.txt").render(context))
     message.add_alternative(templates.get_template(f"{name}.html").render(context),
@@ -153,7 +155,8 @@ def _one_line(text: str) -> str:
     return " ".join(text.split())
 
 
-def _host(settings: Settings) -> str:
+def host(settings: Settings) -> str:
+    """The host of BASE_URL, which every Message-ID calsync makes ends with."""
     return urlsplit(settings.base_url).hostname or "calsync.invalid"
 
 
