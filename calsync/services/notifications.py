@@ -119,11 +119,7 @@ def _checked(current: Choices, changes: Changes) -> tuple[Choices, list[Validati
         digest=current.digest if changes.digest is None else changes.digest,
         digest_hour=_parsed(found, "digest_hour", changes.digest_hour, _hour,
                             current.digest_hour))
-    if chosen.quiet_start == chosen.quiet_end and not found:
-        # Equal ends would be read as a quiet window of no time or of the whole day.
-        found.append(ValidationFailed(
-            "quiet_end" if changes.quiet_end is not None else "quiet_start",
-            "quiet hours must end at another time than they start."))
+    # Equal start and end mean no quiet hours (prompt_mail.after_quiet_hours reads them so).
     return chosen, found
 
 
