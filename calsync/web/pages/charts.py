@@ -77,8 +77,9 @@ def svg(chart: Chart) -> Markup:
 
 
 def round_top(highest: float) -> float:
-    """The axis's top: the smallest of 2, 4, 6, 8, 10, 20, 40... (or 0.2, 0.4...) at or above
-    `highest`, so its middle is a round figure too (no "0.5" on an axis of counts)."""
+    """The axis's top: 2, 4, 6, 8 or 10 times the power of ten at or below `highest`,
+    the first that reaches it (1 -> 2, 5 -> 6, 10 -> 20, 0.3 -> 0.4), so its middle is a
+    round figure too: no "0.5" on an axis of counts."""
     if highest <= 0:
         return 2.0
     power = 10.0 ** math.floor(math.log10(highest))
