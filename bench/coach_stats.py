@@ -26,7 +26,7 @@ from pathlib import Path
 from typing import Any
 
 from flask import Flask
-from sqlalchemy import insert
+from sqlalchemy import insert, text
 
 from calsync import migrate
 from calsync.app import create_app
@@ -129,6 +129,11 @@ def load(app: Flask, history: History) -> None:
             rows = history.rows[model]
             for start in range(0, len(rows), CHUNK):
                 session.execute(insert(model), rows[start:start + CHUNK])
+        session.commit()
+        # The planner's statistics, as a database in use has them: right after a bulk load
+        # PostgreSQL would plan on empty tables (10 ms a user instead of 2 for the stats)
+        # until autovacuum caught up.
+        session.execute(text("ANALYZE"))
         session.commit()
 
 
