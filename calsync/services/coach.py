@@ -9,7 +9,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import ColumnElement, func, or_, select
 from sqlalchemy.orm import Session
 
 from calsync.config import Settings
@@ -63,25 +63,28 @@ def _followups(session: Session, user: User, now: datetime) -> list[FollowUpFact
     """Every planned follow-up (a missed one stays missed until it is dealt with) and every
     one whose time ended within the record's days."""
     since = now - timedelta(days=coaching.RECORD_DAYS)
+    return followup_facts(session, user,
+                          or_(FollowUp.status == FollowUpStatus.PLANNED, FollowUp.end > since))
+
+
+def followup_facts(session: Session, user: User,
+                   *where: ColumnElement[bool]) -> list[FollowUpFact]:
+    """The user's follow-ups that match `where`, each with its deal's name and how its
+    prompt stands, as the coach and the dashboard judge them. Read only."""
     rows = session.execute(
         select(FollowUp, Deal.name, Prompt.status, Prompt.answered_at)
         .join(Deal, Deal.id == FollowUp.deal_id)
         .outerjoin(Prompt, Prompt.followup_id == FollowUp.id)
-        .where(FollowUp.user_id == user.id,
-               or_(FollowUp.status == FollowUpStatus.PLANNED, FollowUp.end > since))).all()
-    return [_followup_fact(followup, deal_name, status, answered_at)
-            for followup, deal_name, status, answered_at in rows]
-
-
-def _followup_fact(followup: FollowUp, deal_name: str, prompt_status: PromptStatus | None,
-                   answered_at: datetime | None) -> FollowUpFact:
-    return FollowUpFact(
+        .where(FollowUp.user_id == user.id, *where)).all()
+    return [FollowUpFact(
         id=followup.id, deal_id=followup.deal_id, deal_name=deal_name,
         summary=followup.summary, start=followup.start, end=followup.end,
         status=followup.status, cancelled_at=followup.cancelled_at,
         prompt_status=prompt_status,
+        # A prompt answered, then put away, was not answered after all.
         answered_at=answered_at if prompt_status is PromptStatus.ANSWERED else None,
         missed_reason=followup.missed_reason, missed_note=followup.missed_note or "")
+        for followup, deal_name, prompt_status, answered_at in rows]
 
 
 def _prompts_waiting(session: Session, user: User) -> list[PromptFact]:

@@ -11,10 +11,9 @@ from sqlalchemy.orm import Session
 
 from calsync.config import Settings
 from calsync.domain import stats
-from calsync.domain.coaching import FollowUpFact
 from calsync.domain.vocabulary import PromptStatus
 from calsync.models import Deal, FollowUp, Prompt, User
-from calsync.services import cadences
+from calsync.services import cadences, coach
 
 
 def dashboard(session: Session, settings: Settings, user: User,
@@ -23,7 +22,8 @@ def dashboard(session: Session, settings: Settings, user: User,
     now = now or datetime.now(UTC)
     tz = ZoneInfo(user.timezone)
     since = stats.window_start(tz, now)
-    return stats.dashboard(deal_touches(session, user), followup_facts(session, user, since),
+    ended = coach.followup_facts(session, user, FollowUp.end >= since)
+    return stats.dashboard(deal_touches(session, user), ended,
                            meeting_answers(session, user, since),
                            cadences.cadence_for(user, settings), tz, now)
 
@@ -35,23 +35,6 @@ def deal_touches(session: Session, user: User) -> list[stats.DealTouches]:
         select(Deal.status, func.count(Prompt.id)).outerjoin(Prompt, answered)
         .where(Deal.user_id == user.id).group_by(Deal.id, Deal.status))
     return [stats.DealTouches(status, touches) for status, touches in rows]
-
-
-def followup_facts(session: Session, user: User, since: datetime) -> list[FollowUpFact]:
-    """The user's follow-ups whose time ended since `since`, with how their prompt stands."""
-    rows = session.execute(
-        select(FollowUp, Deal.name, Prompt.status, Prompt.answered_at)
-        .join(Deal, Deal.id == FollowUp.deal_id)
-        .outerjoin(Prompt, Prompt.followup_id == FollowUp.id)
-        .where(FollowUp.user_id == user.id, FollowUp.end >= since))
-    return [FollowUpFact(id=f.id, deal_id=f.deal_id, deal_name=deal_name, summary=f.summary,
-                         start=f.start, end=f.end, status=f.status, cancelled_at=f.cancelled_at,
-                         prompt_status=prompt_status,
-                         # A prompt answered, then put away, was not answered after all.
-                         answered_at=answered_at if prompt_status is PromptStatus.ANSWERED
-                         else None,
-                         missed_reason=f.missed_reason, missed_note=f.missed_note)
-            for f, deal_name, prompt_status, answered_at in rows]
 
 
 def meeting_answers(session: Session, user: User, since: datetime) -> list[stats.MeetingAnswer]:
