@@ -10,24 +10,21 @@ from collections import Counter
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
-from enum import StrEnum
 from zoneinfo import ZoneInfo
 
 from calsync.domain.cadence import Cadence
-from calsync.domain.vocabulary import DealStatus, FollowUpStatus, MissedReason, PromptStatus
+from calsync.domain.vocabulary import (
+    DealStatus,
+    FollowUpStatus,
+    MissedReason,
+    PromptStatus,
+    Timeliness,
+)
 
 RECORD_DAYS = 7
 # A digest not sent at its hour (the clocks skipped it, or no worker ran) still goes out
 # within this many hours of it, once: a whole missed morning is not worth a late email.
 DIGEST_WINDOW_HOURS = 3
-
-
-class Timeliness(StrEnum):
-    """How a follow-up whose time has passed was done."""
-
-    ON_TIME = "on_time"  # answered within one working day of its time
-    LATE = "late"  # answered, later than that
-    MISSED = "missed"  # not answered (yet), or moved away after its time
 
 
 @dataclass(frozen=True)

@@ -14,8 +14,8 @@ from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from calsync.domain.cadence import Cadence
-from calsync.domain.coaching import FollowUpFact, Timeliness, timeliness
-from calsync.domain.vocabulary import DealStatus
+from calsync.domain.coaching import FollowUpFact, timeliness
+from calsync.domain.vocabulary import DealStatus, Timeliness
 
 WEEKS = 12
 # Deals with this many touches or more share one bar ("10+"): a few long threads would

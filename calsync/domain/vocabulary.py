@@ -331,9 +331,17 @@ MISSED_REASON_LABELS: Mapping[MissedReason, str] = {
 }
 
 
+class Timeliness(StrEnum):
+    """How a follow-up whose time has passed was done (the coach's record, the dashboard)."""
+
+    ON_TIME = "on_time"  # answered within one working day of its time
+    LATE = "late"  # answered, later than that
+    MISSED = "missed"  # not answered (yet), or moved away after its time
+
+
 # Every vocabulary above, e.g. for the templates, which compare against the members by name.
 VOCABULARIES: tuple[type[StrEnum], ...] = (
     SourceStatus, SyncResult, MeetingStatus, SkipReason, PromptStatus, DismissReason, Outcome,
     NoReason, DealStatus, Channel, FollowUpStatus, WriteStatus, TimelineKind, OutboxStatus,
-    OAuthPurpose, EmailPrompts, AnswerAction, MissedReason,
+    OAuthPurpose, EmailPrompts, AnswerAction, MissedReason, Timeliness,
 )

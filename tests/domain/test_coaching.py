@@ -13,14 +13,19 @@ from calsync.domain.coaching import (
     DealFact,
     FollowUpFact,
     PromptFact,
-    Timeliness,
     coach,
     digest_day,
     one_working_day_after,
     timeliness,
     week_record,
 )
-from calsync.domain.vocabulary import DealStatus, FollowUpStatus, MissedReason, PromptStatus
+from calsync.domain.vocabulary import (
+    DealStatus,
+    FollowUpStatus,
+    MissedReason,
+    PromptStatus,
+    Timeliness,
+)
 
 BERLIN = ZoneInfo("Europe/Berlin")
 CADENCE = Cadence()
