@@ -251,6 +251,7 @@ def digest_command(email: str, send: bool) -> None:
     """Print a user's daily coach email as text on stdout, or send it now."""
     from calsync.jobs import digest
     from calsync.mail import transport
+    from calsync.services import prompt_mail
 
     app = _app()
     settings: Settings = app.extensions["calsync.settings"]
@@ -263,7 +264,7 @@ def digest_command(email: str, send: bool) -> None:
             if not send:
                 click.echo(digest.text_of(message), nl=False)
                 return
-            answer = digest.send(session, settings, user, message)
+            answer = prompt_mail.hand_over(session, settings, user, message)
         except CalsyncError as error:
             raise click.ClickException(str(error)) from error
     _say(f"The mail server took {user.email}'s digest.")

@@ -20,7 +20,6 @@ from sqlalchemy.orm import Session
 from calsync.config import Settings
 from calsync.domain.coaching import Coaching, FollowUpFact, digest_day
 from calsync.domain.vocabulary import MissedReason
-from calsync.errors import MailFailed
 from calsync.jobs import outbox
 from calsync.mail import messages, transport
 from calsync.models import OutboxEntry, User
@@ -74,21 +73,7 @@ def send_digest(session: Session, settings: Settings, entry: OutboxEntry) -> Non
         return
     message = digest_message(session, settings, user, date.fromisoformat(entry.payload["day"]),
                              datetime.now(UTC))
-    send(session, settings, user, message)
-
-
-def send(session: Session, settings: Settings, user: User, message: EmailMessage) -> str:
-    """Hand the digest over and return the server's answer; a refused address is kept on
-    the user (no more email to it) before the failure is raised."""
-    try:
-        answer = transport.send(settings, message)
-    except MailFailed as failure:
-        if failure.recipient_refused:
-            prompt_mail.address_refused(session, user.id, failure.reply, datetime.now(UTC))
-        raise
-    log.info("digest %s for user %s handed to the mail server: %s", message["Message-ID"],
-             user.id, answer)
-    return answer
+    prompt_mail.hand_over(session, settings, user, message)
 
 
 @dataclass(frozen=True)
@@ -147,5 +132,5 @@ def digest_today(session: Session, settings: Settings, user: User,
 def text_of(message: EmailMessage) -> str:
     """The plain-text part, as a person reads it."""
     part = message.get_body(("plain",))
-    assert isinstance(part, EmailMessage)  # every digest has one: `_parts` sets it first
+    assert isinstance(part, EmailMessage)  # every digest has one: `with_parts` sets it first
     return str(part.get_content())

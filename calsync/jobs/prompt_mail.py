@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import logging
 from datetime import UTC, date, datetime
-from email.message import EmailMessage
 from zoneinfo import ZoneInfo
 
 from sqlalchemy.orm import Session
@@ -18,7 +17,6 @@ from sqlalchemy.orm import Session
 from calsync.config import Settings
 from calsync.domain.cadence import touch_label
 from calsync.domain.vocabulary import PromptStatus
-from calsync.errors import MailFailed
 from calsync.mail import messages, transport
 from calsync.models import OutboxEntry, Prompt, User
 from calsync.services import cadences, prompt_mail, prompts
@@ -36,7 +34,8 @@ def send_prompt(session: Session, settings: Settings, entry: OutboxEntry) -> Non
         return
     now = datetime.now(UTC)
     card, = cards(session, settings, user, [prompt], now)
-    _send(session, settings, user, messages.prompt_email(settings, _to(user), card, now))
+    message = messages.prompt_email(settings, _to(user), card, now)
+    prompt_mail.hand_over(session, settings, user, message)
 
 
 def send_summary(session: Session, settings: Settings, entry: OutboxEntry) -> None:
@@ -54,7 +53,7 @@ def send_summary(session: Session, settings: Settings, entry: OutboxEntry) -> No
     message = messages.summary_email(settings, _to(user), cards(session, settings, user,
                                                                 waiting, now),
                                      date.fromisoformat(entry.payload["day"]), now)
-    _send(session, settings, user, message)
+    prompt_mail.hand_over(session, settings, user, message)
 
 
 def cards(session: Session, settings: Settings, user: User, waiting: list[Prompt],
@@ -108,14 +107,3 @@ def _to(user: User) -> messages.Recipient:
     return messages.Recipient(user.id, user.email, ZoneInfo(user.timezone))
 
 
-def _send(session: Session, settings: Settings, user: User, message: EmailMessage) -> None:
-    """Hand `message` over; a refused address is kept on the user, then the failure goes to
-    the outbox (retried if transient, else shown)."""
-    try:
-        answer = transport.send(settings, message)
-    except MailFailed as failure:
-        if failure.recipient_refused:
-            prompt_mail.address_refused(session, user.id, failure.reply, datetime.now(UTC))
-        raise
-    log.info("email %s for user %s handed to the mail server: %s", message["Message-ID"],
-             user.id, answer)

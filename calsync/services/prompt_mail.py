@@ -4,9 +4,11 @@ and telling the settings page how the last one went."""
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
+from email.message import EmailMessage
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
@@ -14,9 +16,12 @@ from sqlalchemy.orm import Session
 
 from calsync.config import Settings
 from calsync.domain.vocabulary import EmailPrompts, OutboxStatus, PromptStatus
+from calsync.errors import MailFailed
 from calsync.jobs import outbox
 from calsync.mail import transport
 from calsync.models import OutboxEntry, Prompt, User
+
+log = logging.getLogger(__name__)
 
 PROMPT_EMAIL = "prompt_email"  # one prompt's own email; payload {"prompt_id"}
 SUMMARY_EMAIL = "prompt_summary"  # the day's summary; payload {"day", "since", "until"}
@@ -107,6 +112,21 @@ def summary_prompts(session: Session, user: User, since: datetime,
         select(Prompt).where(Prompt.user_id == user.id, Prompt.status == PromptStatus.PENDING,
                              Prompt.created_at >= since, Prompt.created_at < until)
         .order_by(Prompt.touch_at, Prompt.id)))
+
+
+def hand_over(session: Session, settings: Settings, user: User, message: EmailMessage) -> str:
+    """Hand one of the user's emails (a prompt, a summary, the digest) to the mail server
+    and return its answer. A refused address is kept on the user (no more email to it,
+    committed) before the failure is raised for the outbox to retry or show."""
+    try:
+        answer = transport.send(settings, message)
+    except MailFailed as failure:
+        if failure.recipient_refused:
+            address_refused(session, user.id, failure.reply, datetime.now(UTC))
+        raise
+    log.info("email %s for user %s handed to the mail server: %s", message["Message-ID"],
+             user.id, answer)
+    return answer
 
 
 def address_refused(session: Session, user_id: int, reply: str, now: datetime) -> None:
