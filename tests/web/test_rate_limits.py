@@ -18,7 +18,6 @@ from calsync.config import Settings
 from calsync.db import get_db
 from calsync.models import User
 from calsync.services import accounts
-from calsync.web.throttle import answer_link_by_address
 from tests import databases
 from tests.conftest import PASSWORD, csrf_from
 
@@ -112,16 +111,13 @@ def test_a_feed_read_far_more_often_than_a_calendar_app_does_is_throttled(
     assert client.get(f"/feed/{other.feed_token}.ics").status_code == 200
 
 
-def test_answer_links_have_a_limit_ready_for_their_routes(app: Flask) -> None:
-    @answer_link_by_address
-    def answer_link(token: str) -> str:
-        return "answered"
-
-    app.add_url_rule("/a/<token>", "answer_link_test", answer_link)
+def test_answer_links_are_limited_per_address(app: Flask) -> None:
+    """Guessing tokens is slowed: each try gets the refusal page, until the limit says no."""
     client = app.test_client()
     for n in range(allowed(DEFAULTS.rate_limit_answer_link)):
-        assert client.get(f"/a/t{n}").status_code == 200
-    assert_refused_in_words(client.get("/a/another"), "Too many answer links")
+        assert client.get(f"/a/t{n}.forged").status_code == 400
+    assert_refused_in_words(client.get("/a/another.forged"), "Too many answer links")
+    assert_refused_in_words(client.get("/u/another.forged"), "Too many answer links")
 
 
 @pytest.mark.skipif(not databases.REDIS_URL, reason="set CALSYNC_TEST_REDIS_URL to test Redis")
