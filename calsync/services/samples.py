@@ -2,6 +2,8 @@
 
 Past meetings with three prospect companies get prompts; an internal meeting, a lunch and
 an all-day event show what calsync leaves alone; a weekly series shows recurring meetings.
+The sample is read within the request that adds it (it is tiny and needs no network), so
+its prompts are in the inbox the user lands on, whether or not a worker runs the queue.
 """
 
 from __future__ import annotations
@@ -14,9 +16,11 @@ from icalendar import Calendar, Event, vCalAddress
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from calsync.config import Settings
 from calsync.domain.prompting import is_public_domain
+from calsync.jobs import sync
 from calsync.models import Source, User
-from calsync.services.sources import add_source, queue_sync
+from calsync.services.sources import add_source, reread
 
 SAMPLE_NAME = "Sample sales week"
 PRODID = "-//calsync//sample sales week//EN"
@@ -84,22 +88,30 @@ def sample_ics(user: User, now: datetime | None = None) -> bytes:
     return ical
 
 
-def add_sample_source(session: Session, user: User, *, max_bytes: int,
-                      max_sources: int | None = None,
-                      now: datetime | None = None) -> tuple[Source, bool]:
-    """The user's sample source, added (committed, its sync enqueued) unless already there.
-
-    Returns the source and whether it is new.
-    """
-    existing = session.scalar(select(Source).where(
+def sample_source(session: Session, user: User) -> Source | None:
+    """The user's sample source, if they added it."""
+    return session.scalar(select(Source).where(
         Source.user_id == user.id, Source.name == SAMPLE_NAME, Source.url == ""))
+
+
+def add_sample_source(session: Session, user: User, settings: Settings, *,
+                      now: datetime | None = None) -> tuple[Source, bool]:
+    """The user's sample source, added and read at once unless already there.
+
+    Returns the source and whether it is new. Refused with LimitReached past
+    CALSYNC_MAX_SOURCES_PER_USER. The sync commits as any sync does.
+    """
+    existing = sample_source(session, user)
     if existing is not None:
         return existing, False
     source = add_source(session, user, kind="ics", name=SAMPLE_NAME,
-                        upload=sample_ics(user, now), max_bytes=max_bytes,
-                        max_sources=max_sources)
+                        upload=sample_ics(user, now), max_bytes=settings.fetch_max_bytes,
+                        max_sources=settings.max_sources_per_user)
     session.commit()
-    return queue_sync(session, source), True
+    # Synced here rather than queued: a worker could not be relied on to have made the
+    # prompts by the time the inbox renders after the redirect.
+    sync.sync_source(session, settings, source.id, now)
+    return reread(session, source), True
 
 
 def _event(item: _Item, user_email: str, own_domain: str, tz: ZoneInfo,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from datetime import UTC, datetime
 
 import icalendar
@@ -9,6 +10,8 @@ from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import select
 
+from calsync.app import create_app
+from calsync.config import Settings
 from calsync.models import Meeting, Prompt, Source, User
 from calsync.services.samples import SAMPLE_NAME, sample_ics
 from tests.conftest import login
@@ -49,6 +52,30 @@ def test_adding_the_sample_twice_keeps_one(app: Flask, logged_in: FlaskClient) -
     response = post(logged_in, "/sources/sample", follow_redirects=True)
     assert "You already have the sample calendar" in response.get_data(as_text=True)
     assert len(query(app, select(Source))) == 1
+
+
+def test_the_sample_is_read_within_the_request_when_a_worker_runs_the_queue(
+        settings: Settings, user: User) -> None:
+    # With a queue a worker empties, a queued sync would not have run by the redirect.
+    app = create_app(dataclasses.replace(settings, queue_immediate=False))
+    client = app.test_client()
+    login(client, user.email)
+    response = post(client, "/sources/sample")
+    assert response.headers["Location"] == "/"  # the inbox
+    html = client.get("/").get_data(as_text=True)
+    for title in PROSPECT_MEETINGS:
+        assert title in html
+    [source] = query(app, select(Source))
+    assert source.status == "ok"
+
+
+def test_the_sample_button_is_hidden_once_the_sample_is_there(logged_in: FlaskClient) -> None:
+    assert "Try it with a sample calendar" in logged_in.get("/sources").get_data(as_text=True)
+    post(logged_in, "/sources/sample")
+    html = logged_in.get("/sources").get_data(as_text=True)
+    assert "Sample sales week" in html
+    assert "Try it with a sample calendar" not in html
+    assert 'id="sample"' not in html
 
 
 def test_sample_for_a_gmail_user_has_no_invented_colleagues(app: Flask, client: FlaskClient,

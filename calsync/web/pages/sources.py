@@ -1,6 +1,7 @@
 """Calendars: the list with sync status, adding by URL, upload or the sample, one calendar's page.
 
-A new source is synced right away: its job is enqueued once the row is committed.
+A new source is synced right away: its job is enqueued once the row is committed (the
+sample is read within the request, so the inbox it lands on has its prompts).
 """
 
 from __future__ import annotations
@@ -30,6 +31,7 @@ def _render_list(url_form: AddUrlForm | None = None, upload_form: UploadForm | N
         url_form=url_form or AddUrlForm(formdata=None),
         upload_form=upload_form or UploadForm(formdata=None),
         sample_form=ActionForm(formdata=None),
+        has_sample=samples.sample_source(get_session(), current_user) is not None,
         max_mb=current_settings().fetch_max_bytes // 1_000_000,
     ), status
 
@@ -82,9 +84,8 @@ def _add(form: AddUrlForm | UploadForm, where: Field, **source: Any) -> Response
 @login_required
 def add_sample() -> Response:
     try:
-        source, new = samples.add_sample_source(
-            get_session(), current_user, max_bytes=current_settings().fetch_max_bytes,
-            max_sources=current_settings().max_sources_per_user)
+        source, new = samples.add_sample_source(get_session(), current_user,
+                                                current_settings())
     except LimitReached as error:
         flash(f"The sample calendar was not added: {error.message}")
         return redirect(url_for("pages.sources"))
