@@ -5,12 +5,14 @@ Registered as template filters, so templates write `{{ meeting.start | when }}`.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import UTC, date, datetime, time, timedelta
 from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
 from flask_login import current_user
 
+from calsync.mail import messages
 from calsync.web.pages import bp
 
 if TYPE_CHECKING:
@@ -91,6 +93,16 @@ def person(attendee: AttendeeRow) -> str:
         email = email[7:]
     name = attendee.get("name", "")
     return f"{name} <{email}>" if name else email
+
+
+@bp.app_template_filter("others")
+def others(attendees: Iterable[AttendeeRow]) -> list[AttendeeRow]:
+    """The attendees but the signed-in user (see `messages.others`, the emails' rule too).
+
+    A link's page may be open with nobody signed in: its view has left out the link's user
+    by address already, and the calendar's owner is left out here."""
+    email = current_user.email if current_user.is_authenticated else ""
+    return messages.others(attendees, email)
 
 
 def input_date(moment: datetime) -> str:
