@@ -18,7 +18,7 @@ from wtforms.validators import DataRequired, Email, Length
 from calsync.db import get_session
 from calsync.errors import ValidationFailed
 from calsync.services import accounts
-from calsync.services.settings import time_zones
+from calsync.services.settings import canonical_zone, zone_regions
 from calsync.web import current_settings
 from calsync.web.redirects import safe_target
 from calsync.web.throttle import signin_by_account, signin_by_address, signup_by_address
@@ -77,7 +77,8 @@ def signup() -> str | Response:
             sign_in(user)
             flash("Welcome to calsync. Add a calendar, or try the sample one.")
             return redirect(url_for("pages.sources"))
-    return render_template("signup.html", form=form, timezones=time_zones())
+    return render_template("signup.html", form=form, regions=zone_regions(),
+                           zone=canonical_zone(form.timezone.data or "UTC"))
 
 
 @bp.route("/login", methods=["GET", "POST"])

@@ -75,7 +75,8 @@ def test_every_signed_in_page(app: Flask, seeded: dict[str, int], logged_in: Fla
 def test_pages_with_secrets_are_never_cached(logged_in: FlaskClient, api: ApiClient,
                                              user: User) -> None:
     assert logged_in.get("/settings").headers["Cache-Control"] == "no-store"
-    created = post(logged_in, "/settings/tokens", {"name": "CRM"})
+    # Issue 10: POST-redirect-GET, the token shown on the page after the redirect.
+    created = post(logged_in, "/settings/tokens", {"name": "CRM"}, follow_redirects=True)
     assert "cs_" in created.get_data(as_text=True)
     assert created.headers["Cache-Control"] == "no-store"
     for path in ("/api/v1/me", "/api/v1/feed"):

@@ -93,7 +93,9 @@ def _settings_of(app: Flask, email: str, domain: str, token_name: str) -> FlaskC
     login(client, email)
     assert post(client, "/settings/rules", {"internal_domains": domain,
                                             "skip_keywords": "lunch"}).status_code == 302
-    assert post(client, "/settings/tokens", {"name": token_name}).status_code == 200
+    # Issue 10: POST-redirect-GET, the token shown on the page after the redirect.
+    assert post(client, "/settings/tokens", {"name": token_name},
+                follow_redirects=True).status_code == 200
     return client
 
 

@@ -99,7 +99,9 @@ def test_a_bad_cadence_names_the_problem(app: Flask, user: User, logged_in: Flas
 
 
 def test_api_tokens_create_list_revoke(app: Flask, user: User, logged_in: FlaskClient) -> None:
-    response = post(logged_in, "/settings/tokens", {"name": "Pipeline export"})
+    # Issue 10: created, then redirected (POST-redirect-GET): the page after it shows it.
+    response = post(logged_in, "/settings/tokens", {"name": "Pipeline export"},
+                    follow_redirects=True)
     html = response.get_data(as_text=True)
     assert response.headers["Cache-Control"] == "no-store"
     plaintext = re.search(r'id="new-token">([^<]+)<', html).group(1)  # type: ignore[union-attr]
@@ -136,3 +138,95 @@ def test_prompts_in_the_inbox_stay_after_a_rule_change(app: Flask, user: User,
     post(logged_in, "/settings/rules", {"internal_domains": "contoso.example",
                                         "skip_keywords": "lunch"})
     assert load(app, Prompt, seeded["Contoso demo"]).status == "pending"
+
+
+def test_a_new_token_is_shown_once_after_the_redirect(app: Flask, user: User,
+                                                      logged_in: FlaskClient) -> None:
+    response = post(logged_in, "/settings/tokens", {"name": "CRM"})
+    assert response.status_code == 302
+    assert response.headers["Location"].endswith("/settings#new-token-box")
+    set_cookie = response.headers.get("Set-Cookie", "")
+    html = logged_in.get("/settings").get_data(as_text=True)
+    plaintext = re.search(r'id="new-token">([^<]+)<', html).group(1)  # type: ignore[union-attr]
+    assert plaintext not in set_cookie  # sealed in the cookie, not readable there
+    assert 'id="new-token-box"' in html and "data-focus-on-load" in html
+    again = logged_in.get("/settings").get_data(as_text=True)  # a reload
+    assert plaintext not in again and 'id="new-token-box"' not in again
+    assert len(query(app, select(ApiToken))) == 1  # and no second token
+
+
+def _sentences(html: str) -> list[str]:
+    """What a refused form says: the summary's lines and the errors beside the fields."""
+    summary = re.search(r'id="error-summary".*?</ul>', html, re.S).group(0)  # type: ignore[union-attr]
+    return (re.findall(r'<li><a href="#\w+">([^<]+)</a></li>', summary)
+            + re.findall(r'<p class="error" id="[\w-]+">([^<]+)</p>', html))
+
+
+def test_every_cadence_problem_at_once_in_words(app: Flask, user: User,
+                                                logged_in: FlaskClient) -> None:
+    response = post(logged_in, "/settings/cadence", _cadence(
+        gaps_days="5, 3", usual_low="8", usual_hour="30", working_days=[]))
+    assert response.status_code == 422
+    html = response.get_data(as_text=True)
+    summary = html[html.index('id="error-summary"'):html.index("</ul>")]
+    for words, field in (("never shrink: 5 days, then 3", "gaps_days"),
+                         ("“From” (8) is more than “to” (7)", "usual_low"),
+                         ("Pick an hour from 0 to 23.", "usual_hour"),
+                         ("Tick at least one working day.", "working_days")):
+        assert f'<a href="#{field}">{words}' in summary.replace("Gaps between touches grow or "
+                                                                  "stay the same, ", "")
+        assert f'id="{field}-error"' in html  # and beside its field
+    assert 'aria-describedby="usual_hour-error" aria-invalid="true"' in html
+    assert len(_sentences(html)) == 8  # four in the summary, four beside their fields
+    assert load(app, User, user.id).cadence is None
+
+
+def test_the_cadence_sentences_never_name_a_setting(app: Flask, user: User,
+                                                    logged_in: FlaskClient) -> None:
+    cases = [_cadence(gaps_days="3, 400"), _cadence(gaps_days="1", min_gap_days="2"),
+             _cadence(suggest_close_after="2"), _cadence(default_duration_minutes="0"),
+             _cadence(usual_low="9", usual_high="7", suggest_close_after="2"),
+             _cadence(working_days=[])]
+    for form in cases:
+        response = post(logged_in, "/settings/cadence", form)
+        assert response.status_code == 422
+        sentences = _sentences(response.get_data(as_text=True))
+        assert sentences, form
+        for sentence in sentences:
+            for code in ("gaps_days", "min_gap", "usual_touches", "frozenset", "must be",
+                         "got ", "_"):
+                assert code not in sentence, (form, sentence)
+
+
+def test_the_time_zone_picker_is_grouped_without_aliases(app: Flask, user: User,
+                                                         logged_in: FlaskClient) -> None:
+    html = logged_in.get("/settings").get_data(as_text=True)
+    picker = html[html.index('<select name="timezone"'):]
+    picker = picker[:picker.index("</select>")]
+    assert '<optgroup label="Europe">' in picker and '<optgroup label="Americas">' in picker
+    assert 'value="Europe/Berlin"' in picker and ">Berlin — Germany<" in picker
+    assert 'value="Europe/Amsterdam"' in picker  # a country's own zone stays
+    for alias in ("US/Eastern", "Asia/Calcutta", "Etc/GMT+5", "Europe/Kiev"):
+        assert f'value="{alias}"' not in picker
+    assert 'value="Asia/Kolkata" data-also="Asia/Calcutta"' in picker  # what browsers report
+    assert 'data-filter-options="timezone" hidden' in html  # the search box needs the script
+
+
+def test_a_saved_alias_shows_as_its_zone(app: Flask, user: User,
+                                         logged_in: FlaskClient) -> None:
+    post(logged_in, "/settings/timezone", {"timezone": "US/Eastern"})  # the API still takes it
+    html = logged_in.get("/settings").get_data(as_text=True)
+    assert '<option value="America/New_York" data-also="' in html
+    assert re.search(r'value="America/New_York"[^>]* selected>', html)
+
+
+def test_a_refused_form_lands_on_a_summary(app: Flask, user: User,
+                                           logged_in: FlaskClient) -> None:
+    response = post(logged_in, "/settings/rules", {"internal_domains": "not a domain",
+                                                   "skip_keywords": "x" * 101})
+    html = response.get_data(as_text=True)
+    summary = html[html.index('id="error-summary"'):html.index("</ul>")]
+    assert '<a href="#internal_domains">Not a domain: not a domain.' in summary
+    assert '<a href="#skip_keywords">Keep it to 100 keywords' in summary
+    assert "a few things need fixing" in summary
+    assert html.index('id="error-summary"') < html.index('id="feed"')  # at the top

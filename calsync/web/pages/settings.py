@@ -9,7 +9,9 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from flask import flash, make_response, redirect, render_template, url_for
+from flask import session as browser_session
 from flask_login import current_user, login_required
+from flask_wtf import FlaskForm
 from werkzeug.wrappers import Response
 
 from calsync.config import Settings
@@ -53,8 +55,14 @@ def _notifications_form(user: User) -> NotificationsForm:
         "digest": chosen.digest, "digest_hour": chosen.digest_hour})
 
 
+# Where a new API token's sealed plaintext waits for the page after the redirect, once.
+_SHOWN_ONCE = "new_api_token"
+
+
 def _render(token: str | None = None, forms: dict[str, Any] | None = None,
             status: int = 200) -> Response:
+    """The page; `forms` are those posted back with their errors, which the page summarises
+    at its top."""
     user: User = current_user
     settings = current_settings()
     session = get_session()
@@ -71,7 +79,9 @@ def _render(token: str | None = None, forms: dict[str, Any] | None = None,
         **(forms or {}),
     }
     response = make_response(render_template(
-        "settings.html", zones=settings_service.time_zones(),
+        "settings.html", regions=settings_service.zone_regions(),
+        zone=settings_service.canonical_zone(context["timezone_form"].timezone.data or ""),
+        invalid=[f for form in (forms or {}).values() for f in form if f.errors],
         tokens=accounts.api_tokens(session, user),
         new_token=token, feed_url=feedcache.feed_url(settings, user),
         webcal_url=feedcache.webcal_url(settings, user),
@@ -87,6 +97,11 @@ def _render(token: str | None = None, forms: dict[str, Any] | None = None,
     return response
 
 
+def _refused(name: str, form: FlaskForm) -> Response:
+    """The page again with `form` as it was posted, its errors beside their fields."""
+    return _render(forms={name: form}, status=422)
+
+
 def _show(field: Any, error: ValidationFailed) -> None:
     """Put a service's error beside its form field, as a sentence."""
     field.errors = [*field.errors, error.message[:1].upper() + error.message[1:]]
@@ -95,7 +110,9 @@ def _show(field: Any, error: ValidationFailed) -> None:
 @bp.get("/settings")
 @login_required
 def settings() -> Response:
-    return _render()
+    sealed = browser_session.pop(_SHOWN_ONCE, None)
+    token = settings_service.unseal_new_token(current_settings(), sealed) if sealed else None
+    return _render(token=token)
 
 
 @bp.post("/settings/timezone")
@@ -111,7 +128,7 @@ def save_timezone() -> Response:
         else:
             flash(f"Times are now shown in {user.timezone}.")
             return redirect(url_for("pages.settings"))
-    return _render(forms={"timezone_form": form}, status=422)
+    return _refused("timezone_form", form)
 
 
 @bp.post("/settings/notifications")
@@ -119,7 +136,7 @@ def save_timezone() -> Response:
 def save_notifications() -> Response:
     form = NotificationsForm()
     if not form.validate():
-        return _render(forms={"notifications_form": form}, status=422)
+        return _refused("notifications_form", form)
     changes = notifications.Changes(
         email_prompts=form.email_prompts.data, summary_hour=form.summary_hour.data,
         quiet_start=form.quiet_start.data, quiet_end=form.quiet_end.data,
@@ -128,7 +145,7 @@ def save_notifications() -> Response:
     for problem in problems:  # every field's problem at once, not only the first
         _show(getattr(form, problem.field), problem)
     if problems:
-        return _render(forms={"notifications_form": form}, status=422)
+        return _refused("notifications_form", form)
     notifications.change(get_session(), current_user, changes)
     flash("Saved your email choices.")
     return redirect(url_for("pages.settings") + "#notifications")
@@ -147,13 +164,13 @@ def resume_email() -> Response:
 def save_rules() -> Response:
     form = RulesForm()
     if not form.validate():
-        return _render(forms={"rules_form": form}, status=422)
+        return _refused("rules_form", form)
     domains, keywords = form.internal_domains.data or "", form.skip_keywords.data or ""
     problems = settings_service.rules_problems(domains, keywords)
     for problem in problems:  # every field's problem at once, not only the first
         _show(getattr(form, problem.field), problem)
     if problems:
-        return _render(forms={"rules_form": form}, status=422)
+        return _refused("rules_form", form)
     settings_service.save_rules(get_session(), current_user, domains, keywords)
     flash("Saved. Meetings from now on follow these rules; prompts already in your inbox stay.")
     return redirect(url_for("pages.settings") + "#rules")
@@ -171,8 +188,7 @@ def reset_keywords() -> Response:
 @login_required
 def save_cadence() -> Response:
     form = CadenceForm()
-    if not form.validate():
-        return _render(forms={"cadence_form": form}, status=422)
+    form.validate()  # the service checks the meaning too: every problem is shown at once
     choices = settings_service.CadenceChoices(
         gaps_days=form.gaps_days.data or "", usual_low=form.usual_low.data,
         usual_high=form.usual_high.data, suggest_close_after=form.suggest_close_after.data,
@@ -180,11 +196,11 @@ def save_cadence() -> Response:
         usual_minute=form.usual_minute.data, working_days=list(form.working_days.data or []),
         default_channel=form.default_channel.data,
         default_duration_minutes=form.default_duration_minutes.data)
-    try:
-        settings_service.save_cadence(get_session(), current_settings(), current_user, choices)
-    except ValidationFailed as error:
-        _show(getattr(form, error.field, form.gaps_days), error)
-        return _render(forms={"cadence_form": form}, status=422)
+    for problem in settings_service.cadence_problems(current_settings(), choices):
+        getattr(form, problem.field).errors = [problem.message]  # its words over the form's
+    if any(field.errors for field in form):
+        return _refused("cadence_form", form)
+    settings_service.save_cadence(get_session(), current_settings(), current_user, choices)
     flash("Saved your cadence. New suggestions follow it.")
     return redirect(url_for("pages.settings") + "#cadence")
 
@@ -202,10 +218,13 @@ def reset_cadence() -> Response:
 def create_token() -> Response:
     form = TokenForm()
     if not form.validate():
-        return _render(forms={"token_form": form}, status=422)
+        return _refused("token_form", form)
     _, plaintext = accounts.create_api_token(get_session(), current_user, form.name.data or "")
-    # Shown in this response only: a redirect would have to park the secret in the cookie.
-    return _render(token=plaintext)
+    # Redirected, so a reload creates no second token; the page shows the plaintext once,
+    # sealed in the cookie until then.
+    browser_session[_SHOWN_ONCE] = settings_service.seal_new_token(current_settings(), plaintext)
+    # Landing on the token itself: a fragment's target takes the focus from any script's.
+    return redirect(url_for("pages.settings") + "#new-token-box")
 
 
 @bp.post("/settings/tokens/<int:token_id>/revoke")
@@ -241,7 +260,7 @@ def change_password() -> Response:
         else:
             flash("Your password is changed, and every other browser is signed out.")
             return redirect(url_for("pages.settings") + "#signin")
-    return _render(forms={"password_form": form}, status=422)
+    return _refused("password_form", form)
 
 
 @bp.post("/settings/sessions/revoke")
