@@ -6,12 +6,17 @@ Pure rules over `MeetingData`; every skip carries a stable reason code the UI ca
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from functools import lru_cache
+from typing import Any, TypeVar
 
 from calsync.domain.meeting import Attendee, MeetingData
 from calsync.domain.vocabulary import MeetingStatus, SkipReason
+
+# An attendee as a row stores it: a mapping with an "email" and maybe "is_self".
+AttendeeMap = TypeVar("AttendeeMap", bound=Mapping[str, Any])
 
 # Free mail providers: a colleague never shares one of these with you by employment, so
 # they never make anyone internal, and each address on them is its own counterpart.
@@ -156,6 +161,16 @@ def clean_email(email: str) -> str:
     if address[:7].lower() == "mailto:":
         address = address[7:]
     return address.strip().lower()
+
+
+def others(attendees: Iterable[AttendeeMap], user_email: str) -> list[AttendeeMap]:
+    """The attendees but the user, whom no page or email lists among the people "with"
+    them: neither the address they signed up with (in any case, with or without mailto:)
+    nor the one their calendar marks as its owner's (Google's `self`, a work account).
+    With no `user_email` (nobody signed in), only the calendar's owner is left out."""
+    user = clean_email(user_email)
+    return [a for a in attendees if not a.get("is_self")
+            and not (user and clean_email(str(a.get("email", ""))) == user)]
 
 
 def _internal_domains(rules: PromptRules) -> set[str]:

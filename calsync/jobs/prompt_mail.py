@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 
 from calsync.config import Settings
 from calsync.domain.cadence import touch_label
+from calsync.domain.prompting import others
 from calsync.domain.vocabulary import PromptStatus
 from calsync.mail import messages, transport
 from calsync.models import OutboxEntry, Prompt, User
@@ -73,8 +74,7 @@ def _card(session: Session, settings: Settings, user: User, prompt: Prompt,
         meeting = prompt.meeting
         title, start, end = meeting.title or "Untitled meeting", meeting.start, meeting.end
         people = tuple(_person(a.get("email", ""), a.get("name", ""))
-                       for a in meeting.attendees or ()
-                       if _address(a.get("email", "")) != user.email.lower())
+                       for a in others(meeting.attendees or (), user.email))
         more = meeting.more_attendees
     else:
         assert prompt.followup is not None  # a prompt is about a meeting or a follow-up

@@ -16,14 +16,12 @@ from zoneinfo import ZoneInfo
 from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
 
 from calsync.config import Settings
-from calsync.domain.prompting import clean_email
 from calsync.domain.vocabulary import AnswerAction
 from calsync.services import links
 
 if TYPE_CHECKING:
-    from collections.abc import Iterable
 
-    from calsync.models import AttendeeRow
+    pass
 
 EN_DASH = "\u2013"
 SUBJECT_LENGTH = 120
@@ -61,16 +59,6 @@ class PromptCard:
     touch: str  # "touch 3 of a usual 5-7"
     suggestion: str
     suggest_close: bool
-
-
-def others(attendees: Iterable[AttendeeRow], user_email: str) -> list[AttendeeRow]:
-    """The attendees but the user, whom no page or email lists among the people "with"
-    them: neither the address they signed up with (in any case, with or without mailto:)
-    nor the one their calendar marks as its owner's (Google's `self`, a work account).
-    With no `user_email` (nobody signed in), only the calendar's owner is left out."""
-    user = clean_email(user_email)
-    return [a for a in attendees if not a.get("is_self")
-            and not (user and clean_email(a.get("email", "")) == user)]
 
 
 @dataclass(frozen=True)

@@ -7,7 +7,7 @@ from flask.testing import FlaskClient
 from sqlalchemy import update
 
 from calsync.db import get_db
-from calsync.mail.messages import others
+from calsync.domain.prompting import others
 from calsync.models import AttendeeRow, Meeting, Prompt, User
 from tests.web.conftest import Seed, load, seed_meetings
 

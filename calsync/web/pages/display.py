@@ -12,7 +12,7 @@ from zoneinfo import ZoneInfo
 
 from flask_login import current_user
 
-from calsync.mail import messages
+from calsync.domain import prompting
 from calsync.web.pages import bp
 
 if TYPE_CHECKING:
@@ -97,12 +97,12 @@ def person(attendee: AttendeeRow) -> str:
 
 @bp.app_template_filter("others")
 def others(attendees: Iterable[AttendeeRow]) -> list[AttendeeRow]:
-    """The attendees but the signed-in user (see `messages.others`, the emails' rule too).
+    """The attendees but the signed-in user (`domain.prompting.others`, the emails' rule too).
 
     A link's page may be open with nobody signed in: its view has left out the link's user
     by address already, and the calendar's owner is left out here."""
     email = current_user.email if current_user.is_authenticated else ""
-    return messages.others(attendees, email)
+    return prompting.others(attendees, email)
 
 
 def input_date(moment: datetime) -> str:
