@@ -5,6 +5,7 @@ One place (`calsync.web.errors`) maps them to HTTP; no code parses exception str
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 from calsync.domain.vocabulary import SourceStatus
@@ -118,6 +119,21 @@ class PromptClosed(CalsyncError):
 
     code = "prompt_closed"
     http_status = 409
+
+
+class PromptAlreadyAnswered(PromptClosed):
+    """The prompt was answered (or put away) since the caller last saw it: the new answer
+    is not applied unless the caller says it replaces the recorded one. `recorded` says what
+    is recorded (e.g. "Yes", "Not a sales meeting"), `at` when it was answered."""
+
+    code = "prompt_already_answered"
+
+    def __init__(self, recorded: str, at: datetime | None) -> None:
+        when = f" at {at.isoformat()}" if at is not None else ""
+        super().__init__(f"This prompt already has its answer: {recorded}{when}.",
+                         'Send "replace": true to change it.')
+        self.recorded = recorded
+        self.at = at
 
 
 class OAuthFailed(CalsyncError):

@@ -1,6 +1,7 @@
 """Answering a prompt: yes, no or a next step; changing an answer; snoozing and dismissing.
 
-The deal's status and the planned follow-up always follow the latest answers.
+The deal's status and the planned follow-up always follow the latest answers. A note typed
+with any of these actions is kept with the prompt.
 """
 
 from __future__ import annotations
@@ -26,13 +27,15 @@ from calsync.domain.vocabulary import (
     Outcome,
     PromptStatus,
 )
-from calsync.errors import NotFound, PromptClosed, ValidationFailed
+from calsync.errors import NotFound, PromptAlreadyAnswered, PromptClosed, ValidationFailed
 from calsync.jobs import writeback
 from calsync.models import Deal, FollowUp, Meeting, Prompt, SkippedSeries, User
 from calsync.services import deals
 from calsync.services.cadences import cadence_for
 
 MAX_NOTE = 20_000
+# How far ahead a next step may be planned: further is a typo (2062 for 2026), not a plan.
+MAX_AHEAD = timedelta(days=2 * 365)
 
 
 @dataclass(frozen=True)
@@ -60,14 +63,21 @@ class AnswerResult:
 
 
 def answer_prompt(session: Session, settings: Settings, user: User, prompt: Prompt,
-                  answer: Answer, now: datetime | None = None) -> AnswerResult:
-    """Record (or change) the answer to `prompt`; commits. Raises ValidationFailed, PromptClosed."""
+                  answer: Answer, now: datetime | None = None, *, replace: bool = True,
+                  seen: str | None = None) -> AnswerResult:
+    """Record (or change) the answer to `prompt`; commits. Without `replace`, an answer or
+    dismissal already recorded is only replaced when `seen` (the `version` the caller
+    showed) is still the prompt's, or by the very same answer. Raises ValidationFailed,
+    PromptClosed, PromptAlreadyAnswered."""
     now = now or datetime.now(UTC)
     answer = _storable(answer)
-    _check_answer(answer, user)
+    _check_answer(answer, user, now)
     _lock(session, prompt)
     if prompt.status is PromptStatus.WITHDRAWN:
         raise PromptClosed("This meeting was cancelled, so there is nothing to answer.")
+    if not (replace or prompt.status.awaiting_answer or seen == version(prompt)
+            or _recorded(prompt, answer)):
+        raise PromptAlreadyAnswered(recorded_answer(prompt), prompt.answered_at)
     followup: FollowUp | None = None
     warning: str | None = None
     if answer.next_step is not None:
@@ -92,6 +102,35 @@ def answer_prompt(session: Session, settings: Settings, user: User, prompt: Prom
     return AnswerResult(prompt, followup, warning)
 
 
+def _recorded(prompt: Prompt, answer: Answer) -> bool:
+    """Whether `answer` is the one the prompt already has: sent twice (a double click, a
+    retried request), it is no conflict."""
+    if prompt.status is not PromptStatus.ANSWERED or (prompt.outcome, prompt.note) != (
+            answer.outcome, answer.note):
+        return False
+    if answer.next_step is None:
+        return answer.outcome != Outcome.NO or prompt.no_reason == answer.no_reason
+    step, planned = answer.next_step, prompt.planned_followup
+    return planned is not None and planned.status is FollowUpStatus.PLANNED and (
+        planned.summary, planned.start, planned.end, planned.channel) == (
+        step.summary.strip(), step.start, step.start + timedelta(minutes=step.duration_minutes),
+        step.channel)
+
+
+def recorded_answer(prompt: Prompt) -> str:
+    """The answer a prompt has, in words: "Yes", "No", "Next step", or why it was put away."""
+    if prompt.outcome is not None:
+        return prompt.outcome.label
+    return prompt.dismiss_reason.label if prompt.dismiss_reason is not None else ""
+
+
+def version(prompt: Prompt) -> str:
+    """What a page remembers of the prompt it showed, to tell whether it was answered or put
+    away since: its status and when it was last answered."""
+    answered = prompt.answered_at.isoformat() if prompt.answered_at is not None else ""
+    return f"{prompt.status}@{answered}"
+
+
 def _lock(session: Session, prompt: Prompt) -> None:
     """Serialise changes to one prompt (a double click sends two answers): a no-op UPDATE
     takes the row lock on PostgreSQL and the write lock on SQLite; then read what an
@@ -100,21 +139,27 @@ def _lock(session: Session, prompt: Prompt) -> None:
     session.refresh(prompt)
 
 
-def _check_answer(answer: Answer, user: User) -> None:
+def _check_answer(answer: Answer, user: User, now: datetime) -> None:
     if answer.outcome not in OUTCOMES:
         raise ValidationFailed("outcome", f"use one of: {', '.join(OUTCOMES)}.")
-    if len(answer.note) > MAX_NOTE:
-        raise ValidationFailed("note", f"keep notes under {MAX_NOTE} characters.")
+    _check_note(answer.note)
     if answer.no_reason is not None and answer.no_reason not in NO_REASONS:
         raise ValidationFailed("no_reason", f"use one of: {', '.join(NO_REASONS)}.")
     if (answer.outcome == Outcome.NEXT_STEP) != (answer.next_step is not None):
         raise ValidationFailed("next_step", "a next step answer needs what, when and channel "
                                             "(and only a next step has them).")
     if answer.next_step is not None:
-        check_next_step(answer.next_step)
+        check_next_step(answer.next_step, now)
 
 
-def check_next_step(step: NextStep) -> None:
+def _check_note(note: str) -> None:
+    if len(note) > MAX_NOTE:
+        raise ValidationFailed("note", f"keep notes under {MAX_NOTE} characters.")
+
+
+def check_next_step(step: NextStep, now: datetime) -> None:
+    """Refuse a next step (or a new time) that can't be meant: incomplete, in the past, or more
+    than two years ahead. Raises ValidationFailed naming the `next_step.*` field."""
     if not step.summary.strip():
         raise ValidationFailed("next_step.summary", "say what the next step is.")
     if len(step.summary) > 500:
@@ -127,6 +172,13 @@ def check_next_step(step: NextStep) -> None:
         raise ValidationFailed("next_step.duration_minutes", "use 5 to 1440 minutes.")
     if step.channel not in CHANNELS:
         raise ValidationFailed("next_step.channel", f"use one of: {', '.join(CHANNELS)}.")
+    # The page picks whole minutes, so the minute that is running now still counts.
+    if step.start < now.replace(second=0, microsecond=0):
+        raise ValidationFailed("next_step.start", "that time has already passed: "
+                                                  "pick one in the future.")
+    if step.start > now + MAX_AHEAD:
+        raise ValidationFailed("next_step.start", "that is more than two years ahead: "
+                                                  "check the year.")
 
 
 def _storable(answer: Answer) -> Answer:
@@ -190,13 +242,16 @@ def refresh_deal(session: Session, deal: Deal, now: datetime) -> None:
             cancel_followup(session, followup, now)
 
 
-def snooze(session: Session, prompt: Prompt, until: datetime, now: datetime | None = None) -> None:
-    """Ask again at `until`: the prompt leaves the inbox till then. Commits."""
+def snooze(session: Session, prompt: Prompt, until: datetime, now: datetime | None = None, *,
+           note: str | None = None) -> None:
+    """Ask again at `until`: the prompt leaves the inbox till then, with the `note` typed so
+    far (None keeps the stored one). Commits."""
     now = now or datetime.now(UTC)
     if not prompt.status.awaiting_answer:
         raise PromptClosed("Only a prompt waiting for an answer can be snoozed.")
     if until.tzinfo is None or until <= now:
         raise ValidationFailed("until", "choose a time in the future.")
+    _keep_note(prompt, note)
     prompt.status = PromptStatus.SNOOZED
     prompt.snoozed_until = until
     session.commit()
@@ -214,11 +269,13 @@ def snooze_until(choice: str, tz: ZoneInfo, now: datetime, usual_hour: int) -> d
     return local.astimezone(UTC)
 
 
-def dismiss(session: Session, prompt: Prompt, *, skip_series: bool = False) -> None:
+def dismiss(session: Session, prompt: Prompt, *, skip_series: bool = False,
+            note: str | None = None) -> None:
     """Not a sales meeting: no answer, no touch; optionally never ask about the series again.
-    Commits."""
+    The `note` is kept with the prompt (None keeps the stored one). Commits."""
     if not prompt.status.awaiting_answer:
         raise PromptClosed("Only a prompt waiting for an answer can be dismissed.")
+    _keep_note(prompt, note)
     prompt.status = PromptStatus.DISMISSED
     prompt.dismiss_reason = DismissReason.NOT_SALES
     meeting = prompt.meeting
@@ -239,21 +296,32 @@ def dismiss(session: Session, prompt: Prompt, *, skip_series: bool = False) -> N
 
 
 def didnt_happen(session: Session, user: User, prompt: Prompt, reschedule: NextStep | None,
-                 now: datetime | None = None) -> FollowUp | None:
+                 now: datetime | None = None, *, note: str | None = None) -> FollowUp | None:
     """A no-show or a moved meeting: no outcome and no touch, optionally a new time for it.
-    Commits."""
+    The `note` is kept with the prompt and the new time (None keeps the stored one). Commits."""
     now = now or datetime.now(UTC)
     _lock(session, prompt)
     if not prompt.status.awaiting_answer:
         raise PromptClosed("Only a prompt waiting for an answer can be marked as not happened.")
+    _keep_note(prompt, note)
     followup = None
     if reschedule is not None:
-        check_next_step(reschedule)
-        followup = _plan(session, user, prompt, reschedule, "", now)
+        check_next_step(reschedule, now)
+        followup = _plan(session, user, prompt, reschedule, prompt.note, now)
     prompt.status = PromptStatus.DISMISSED
     prompt.dismiss_reason = DismissReason.DIDNT_HAPPEN
     session.commit()
     return followup
+
+
+def _keep_note(prompt: Prompt, note: str | None) -> None:
+    """Store the note typed with an action that is not an answer, so it is there when the
+    prompt comes back. Part of the caller's unit of work."""
+    if note is None:
+        return
+    note = calendar_text(note.strip())
+    _check_note(note)
+    prompt.note = note
 
 
 def move_to_chosen_deal(session: Session, user: User, prompt: Prompt, *,

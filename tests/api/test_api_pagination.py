@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from calsync.web.api import pagination
@@ -52,7 +53,8 @@ def test_pages_of_sources_deals_and_followups(api) -> None:
     assert [d["id"] for d in deals] == sorted((d["id"] for d in deals), reverse=True)
     prompts = api.get("/api/v1/prompts").get_json()["items"]
     for day, prompt in enumerate(prompts, start=3):
-        step = {"summary": f"Step {day}", "start": f"2031-01-{day:02d}T09:00:00+00:00"}
+        start = (datetime.now(UTC) + timedelta(days=day)).replace(hour=9, minute=0, second=0)
+        step = {"summary": f"Step {day}", "start": start.isoformat()}
         api.post(f"/api/v1/prompts/{prompt['id']}/answer",
                  json={"outcome": "next_step", "next_step": step})
     followups, pages = _walk(api, "/api/v1/followups", 2)

@@ -84,7 +84,8 @@ def test_bad_sources_name_the_field(api) -> None:
 def test_delete_keeps_answers_deals_and_followups(app, api, prompts) -> None:
     source_id = prompts["Prospect demo"]["meeting"]["source_id"]
     answered = prompts["Prospect demo"]
-    step = {"summary": "Send the offer", "start": "2030-01-07T09:00:00+00:00"}
+    start = (datetime.now(UTC) + timedelta(days=30)).replace(microsecond=0)
+    step = {"summary": "Send the offer", "start": start.isoformat()}
     result = api.post(f"/api/v1/prompts/{answered['id']}/answer",
                       json={"outcome": "next_step", "note": "liked it", "next_step": step})
     assert result.status_code == 200, result.get_json()

@@ -87,7 +87,8 @@ def test_next_step_plans_a_follow_up_in_the_users_zone(app: Flask, logged_in: Fl
 def test_next_step_too_soon_shows_the_spacing_warning(logged_in: FlaskClient,
                                                       seeded: dict[str, int]) -> None:
     prompt_id = seeded["Contoso demo"]
-    response = post(logged_in, f"/prompts/{prompt_id}/answer", _next_step(days=0),
+    # Later today (a time already passed is refused): a day after the last touch.
+    response = post(logged_in, f"/prompts/{prompt_id}/answer", _next_step(days=0, time="23:59"),
                     follow_redirects=True)
     html = response.get_data(as_text=True)
     assert "Next step planned" in html
@@ -171,8 +172,9 @@ def test_didnt_happen_with_reschedule(app: Flask, logged_in: FlaskClient,
     prompt_id = seeded["Northwind discovery call"]
     day = (datetime.now(ZoneInfo("Europe/Berlin")) + timedelta(days=2)).date()
     response = post(logged_in, f"/prompts/{prompt_id}/didnt-happen",
-                    {"action": "reschedule", "date": day.isoformat(), "time": "15:00",
-                     "duration": "45"}, follow_redirects=True)
+                    {"action": "reschedule", "reschedule_date": day.isoformat(),
+                     "reschedule_time": "15:00", "reschedule_duration": "45"},
+                    follow_redirects=True)
     assert "rescheduled to" in response.get_data(as_text=True)
     prompt = load(app, Prompt, prompt_id)
     assert (prompt.status, prompt.dismiss_reason, prompt.outcome) == (
@@ -229,10 +231,10 @@ def test_a_follow_up_whose_time_passed_is_asked_about(app: Flask, user: User,
     from calsync.services import prompts
 
     post(logged_in, f"/prompts/{seeded['Northwind discovery call']}/answer",
-         _next_step(days=-1, summary="Call about the pilot"))
-    with app.app_context(), get_db().session() as session:
+         _next_step(days=1, summary="Call about the pilot"))
+    with app.app_context(), get_db().session() as session:  # two days on: its time passed
         prompts.create_due_prompts(session, app.extensions["calsync.settings"],
-                                   datetime.now(UTC), user_id=user.id)
+                                   datetime.now(UTC) + timedelta(days=2), user_id=user.id)
     html = logged_in.get("/").get_data(as_text=True)
     assert "Call about the pilot" in html
     assert "follow-up · Call" in html

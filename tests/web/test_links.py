@@ -235,8 +235,10 @@ def _plan(app: Flask, user: User, prompt_id: int, start: datetime) -> int:
     with app.app_context(), get_db().session() as session:
         owner = session.get(User, user.id)
         step = NextStep("Call about the pilot", start, 30, "call")
+        # Planned while its time was still ahead: a next step in the past is refused.
         result = answer_prompt(session, settings, owner, session.get(Prompt, prompt_id),
-                               Answer("next_step", next_step=step))
+                               Answer("next_step", next_step=step),
+                               now=min(datetime.now(UTC), start - timedelta(hours=1)))
         assert result.followup is not None
         return result.followup.id
 

@@ -56,7 +56,9 @@ def answer_prompt(prompt_id: int, body: AnswerIn) -> PromptActionOut:
     """Answer (or change the answer to) a prompt: yes, no, or a next step.
 
     A next step plans a follow-up (returned in `followup`, with the cadence's spacing
-    `warning` when it is too close to this touch). Yes and no close the deal.
+    `warning` when it is too close to this touch); it must be in the future and at most two
+    years ahead. Yes and no close the deal. A prompt that already has an answer (or was
+    dismissed) answers 409 `prompt_already_answered` unless the body says `"replace": true`.
     """
     session, settings, user = get_session(), current_settings(), api_user()
     prompt = prompts.get_prompt(session, user, prompt_id)
@@ -64,7 +66,8 @@ def answer_prompt(prompt_id: int, body: AnswerIn) -> PromptActionOut:
     step = None if body.next_step is None else _next_step(body.next_step, renderer, prompt)
     answer = Answer(outcome=body.outcome, note=body.note, no_reason=body.no_reason,
                     next_step=step)
-    result = answers.answer_prompt(session, settings, user, prompt, answer)
+    result = answers.answer_prompt(session, settings, user, prompt, answer, renderer.now,
+                                   replace=body.replace)
     return renderer.action_out(result.prompt, result.followup, result.warning)
 
 
@@ -73,7 +76,7 @@ def snooze_prompt(prompt_id: int, body: SnoozeIn) -> PromptOut:
     """Ask again later: the prompt leaves the inbox until `until`."""
     session, user = get_session(), api_user()
     prompt = prompts.get_prompt(session, user, prompt_id)
-    answers.snooze(session, prompt, user_time(body.until))
+    answers.snooze(session, prompt, user_time(body.until), note=body.note)
     return PromptRenderer(session, current_settings(), user).out(prompt)
 
 
@@ -83,7 +86,7 @@ def dismiss_prompt(prompt_id: int, body: DismissIn) -> PromptOut:
     """Not a sales meeting: no answer and no touch; `skip_series` silences its series."""
     session, user = get_session(), api_user()
     prompt = prompts.get_prompt(session, user, prompt_id)
-    answers.dismiss(session, prompt, skip_series=body.skip_series)
+    answers.dismiss(session, prompt, skip_series=body.skip_series, note=body.note)
     return PromptRenderer(session, current_settings(), user).out(prompt)
 
 
@@ -98,7 +101,8 @@ def didnt_happen(prompt_id: int, body: DidntHappenIn) -> PromptActionOut:
     if body.reschedule is not None:
         step = _next_step(body.reschedule, renderer, prompt, field="reschedule")
     try:
-        followup = answers.didnt_happen(session, user, prompt, step)
+        followup = answers.didnt_happen(session, user, prompt, step, renderer.now,
+                                        note=body.note)
     except ValidationFailed as exc:
         raise _renamed(exc, "reschedule") from exc
     return renderer.action_out(prompt, followup)
@@ -125,7 +129,7 @@ def _next_step(step: NextStepIn, renderer: PromptRenderer, prompt: Prompt,
     result = NextStep(summary=step.summary, start=user_time(step.start),
                       duration_minutes=duration, channel=channel)
     try:
-        answers.check_next_step(result)
+        answers.check_next_step(result, renderer.now)
     except ValidationFailed as exc:
         raise _renamed(exc, field) from exc
     return result

@@ -58,23 +58,33 @@ class AnswerForm(FlaskForm):
     channel = SelectField("Channel", choices=CHANNEL_CHOICES, default=Channel.EMAIL)
     note = TextAreaField("Note", validators=[Optional(), Length(max=MAX_NOTE)])
     return_to = HiddenField(default="inbox", validators=[Optional(), AnyOf(RETURN_TO)])
+    # The prompt as the page showed it (answers.version): an answer recorded since is only
+    # replaced when the user says so. Left out (an older page), the answer replaces as before.
+    version = HiddenField(validators=[Optional(), Length(max=100)])
 
 
+# Snooze, "not a sales meeting" and "it didn't happen" post the whole prompt form (their
+# buttons carry a formaction), so the note typed into it is kept with the prompt.
 class SnoozeForm(FlaskForm):
     until = StringField(validators=[DataRequired(), AnyOf(SNOOZE_CHOICES)])
+    note = TextAreaField(validators=[Optional(), Length(max=MAX_NOTE)])
     return_to = HiddenField(default="inbox", validators=[Optional(), AnyOf(RETURN_TO)])
 
 
 class DismissForm(FlaskForm):
     skip_series = BooleanField("Skip all future occurrences of this series")
+    note = TextAreaField(validators=[Optional(), Length(max=MAX_NOTE)])
     return_to = HiddenField(default="inbox", validators=[Optional(), AnyOf(RETURN_TO)])
 
 
 class DidntHappenForm(FlaskForm):
+    # Not date/time/duration: those are the next step's, posted alongside.
     action = StringField(default="skip", validators=[Optional(), AnyOf(("skip", "reschedule"))])
-    date = DateField("New date", validators=[Optional()])
-    time = TimeField("New time", validators=[Optional()])
-    duration = IntegerField("Minutes", default=30, validators=[Optional(), NumberRange(5, 1440)])
+    reschedule_date = DateField("New date", validators=[Optional()])
+    reschedule_time = TimeField("New time", validators=[Optional()])
+    reschedule_duration = IntegerField("Minutes", default=30,
+                                       validators=[Optional(), NumberRange(5, 1440)])
+    note = TextAreaField(validators=[Optional(), Length(max=MAX_NOTE)])
     return_to = HiddenField(default="inbox", validators=[Optional(), AnyOf(RETURN_TO)])
 
 

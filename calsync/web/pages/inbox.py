@@ -15,7 +15,7 @@ from flask_login import current_user, login_required
 from calsync.db import get_session
 from calsync.domain.cadence import Suggestion, touch_label
 from calsync.domain.vocabulary import FollowUpStatus
-from calsync.services import cadences, prompts
+from calsync.services import answers, cadences, prompts
 from calsync.web import current_settings
 from calsync.web.pages import bp
 from calsync.web.pages.display import input_date, input_time, minutes_between
@@ -49,7 +49,10 @@ class PromptView:
 
 def prompt_view(session: Session, user: User, prompt: Prompt, return_to: str = "inbox",
                 answer: AnswerForm | None = None,
-                context: prompts.TouchContext | None = None) -> PromptView:
+                context: prompts.TouchContext | None = None,
+                didnt_happen: DidntHappenForm | None = None) -> PromptView:
+    """What one prompt shows; `answer` and `didnt_happen` are forms posted back with an error,
+    shown again as typed."""
     settings = current_settings()
     cadence = cadences.cadence_for(user, settings)
     context = context or prompts.touch_contexts(session, [prompt])[prompt.id]
@@ -75,8 +78,8 @@ def prompt_view(session: Session, user: User, prompt: Prompt, return_to: str = "
         touch=touch_label(cadence, touches), suggestion=suggestion, answer=form,
         snooze=SnoozeForm(formdata=None, data={"return_to": return_to}),
         dismiss=DismissForm(formdata=None, data={"return_to": return_to}),
-        didnt_happen=DidntHappenForm(formdata=None, data={
-            "return_to": return_to, "duration": minutes_between(start, end)}),
+        didnt_happen=didnt_happen or DidntHappenForm(formdata=None, data={
+            "return_to": return_to, "reschedule_duration": minutes_between(start, end)}),
     )
 
 
@@ -99,6 +102,7 @@ def _answer_defaults(prompt: Prompt, suggestion: Suggestion, return_to: str) -> 
         "channel": channel,
         "note": prompt.note or "",
         "return_to": return_to,
+        "version": answers.version(prompt),
     }
 
 

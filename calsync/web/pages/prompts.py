@@ -1,6 +1,8 @@
 """One prompt: its page (the answer, changing it, moving it to another deal) and its actions.
 
-Answer, snooze, dismiss and "it didn't happen" post here from the inbox and the prompt page.
+Answer, snooze, dismiss and "it didn't happen" post here from the inbox and the prompt page;
+the last three post the whole prompt form, so a note typed into it is kept. A refusal shows
+the prompt again with everything typed.
 """
 
 from __future__ import annotations
@@ -11,14 +13,16 @@ from zoneinfo import ZoneInfo
 
 from flask import flash, redirect, render_template, url_for
 from flask_login import current_user, login_required
+from flask_wtf import FlaskForm
 from werkzeug.wrappers import Response
+from wtforms import Field
 
 # types-WTForms 3.2 lacks SelectChoice, which WTForms 3.3 has.
 from wtforms.fields.choices import SelectChoice  # type: ignore[attr-defined]
 
 from calsync.db import get_session
 from calsync.domain.vocabulary import Channel, Outcome
-from calsync.errors import ValidationFailed
+from calsync.errors import PromptAlreadyAnswered, ValidationFailed
 from calsync.services import answers, cadences, deals, prompts
 from calsync.services.answers import Answer, NextStep
 from calsync.web import current_settings
@@ -38,6 +42,11 @@ ANSWER_FIELDS = {
     "next_step": "summary", "next_step.summary": "summary", "next_step.start": "date",
     "next_step.duration_minutes": "duration", "next_step.channel": "channel", "deal": "outcome",
 }
+# The same for a new time given to a meeting that didn't happen.
+RESCHEDULE_FIELDS = {"next_step.start": "reschedule_date",
+                     "next_step.duration_minutes": "reschedule_duration"}
+# The didn't-happen fields shown with their errors; the rest show on the answer form.
+RESCHEDULE_SHOWN = ("reschedule_date", "reschedule_time", "reschedule_duration")
 
 
 def _prompt(prompt_id: int) -> Prompt:
@@ -58,11 +67,16 @@ def _move_form(user: User, prompt: Prompt) -> MoveForm:
     return form
 
 
-def _render_prompt(prompt: Prompt, answer: AnswerForm | None = None,
-                   status: int = 200) -> tuple[str, int]:
+def _render_prompt(prompt: Prompt, answer: AnswerForm | None = None, status: int = 200, *,
+                   didnt_happen: DidntHappenForm | None = None,
+                   conflict: bool = False) -> tuple[str, int]:
+    """The prompt's page; `conflict` says the answer posted was not applied because the
+    prompt was answered (or put away) since the page was loaded."""
     user: User = current_user
-    view = prompt_view(get_session(), user, prompt, "prompt", answer)
-    return render_template("prompt.html", view=view, move=_move_form(user, prompt)), status
+    view = prompt_view(get_session(), user, prompt, "prompt", answer,
+                       didnt_happen=didnt_happen)
+    return render_template("prompt.html", view=view, move=_move_form(user, prompt),
+                           conflict=conflict), status
 
 
 @bp.get("/prompts/<int:prompt_id>")
@@ -80,11 +94,17 @@ def answer(prompt_id: int) -> Response | tuple[str, int]:
     answer_ = _read_answer(form, ZoneInfo(user.timezone)) if form.validate() else None
     if answer_ is None:
         return _render_prompt(prompt, form, 422)
+    seen = form.version.data or None
     try:
-        result = answers.answer_prompt(get_session(), current_settings(), user, prompt, answer_)
+        result = answers.answer_prompt(get_session(), current_settings(), user, prompt,
+                                       answer_, replace=seen is None, seen=seen)
+    except PromptAlreadyAnswered:
+        # Shown again as typed, now carrying the current version: sending it again is the
+        # user's "change it".
+        form.version.data = answers.version(prompt)
+        return _render_prompt(prompt, form, 409, conflict=True)
     except ValidationFailed as error:
-        field = getattr(form, ANSWER_FIELDS.get(error.field, "outcome"))
-        field.errors = [*field.errors, error.message]
+        _add_error(getattr(form, ANSWER_FIELDS.get(error.field, "outcome")), error.message)
         return _render_prompt(prompt, form, 422)
     title = prompt_view_title(prompt)
     if result.followup is not None:
@@ -101,6 +121,10 @@ def answer(prompt_id: int) -> Response | tuple[str, int]:
     return _back(prompt, form.return_to.data)
 
 
+def _add_error(field: Field, message: str) -> None:
+    field.errors = [*field.errors, message]
+
+
 def _read_answer(form: AnswerForm, tz: ZoneInfo) -> Answer | None:
     """The form as an Answer; None (with errors on the form) when a next step is incomplete."""
     outcome = form.outcome.data or ""
@@ -113,12 +137,30 @@ def _read_answer(form: AnswerForm, tz: ZoneInfo) -> Answer | None:
                (form.time, "Pick a time.")]
     for field, message in missing:
         if not field.data:
-            field.errors = [*field.errors, message]
+            _add_error(field, message)
     if not (summary and day and at):
         return None
     step = NextStep(summary=summary, start=combine(day, at, tz),
                     duration_minutes=form.duration.data or 30, channel=form.channel.data or "")
     return Answer(outcome=Outcome.NEXT_STEP, note=note, next_step=step)
+
+
+def _keep_typed(prompt: Prompt, refused: FlaskForm,
+                error: ValidationFailed | None = None) -> tuple[str, int]:
+    """The prompt's page again (422) after snooze, "not a sales meeting" or "it didn't
+    happen" was refused: everything typed stays, each reason beside its field."""
+    answer_form = AnswerForm()  # the whole prompt form was posted: it holds what was typed
+    didnt = refused if isinstance(refused, DidntHappenForm) else None
+    reasons = [(name, message) for name, messages in refused.errors.items() if name
+               for message in messages if didnt is None or name not in RESCHEDULE_SHOWN]
+    if error is not None:
+        reasons.append((RESCHEDULE_FIELDS.get(error.field, error.field), error.message))
+    for name, message in reasons:
+        if didnt is not None and name in RESCHEDULE_SHOWN:
+            _add_error(didnt[name], message)
+        else:
+            _add_error(answer_form[name] if name == "note" else answer_form.outcome, message)
+    return _render_prompt(prompt, answer_form, 422, didnt_happen=didnt)
 
 
 def prompt_view_title(prompt: Prompt) -> str:
@@ -129,31 +171,35 @@ def prompt_view_title(prompt: Prompt) -> str:
 
 @bp.post("/prompts/<int:prompt_id>/snooze")
 @login_required
-def snooze(prompt_id: int) -> Response:
+def snooze(prompt_id: int) -> Response | tuple[str, int]:
     prompt = _prompt(prompt_id)
     user: User = current_user
     form = SnoozeForm()
     if not form.validate():
-        flash("Choose how long to snooze: an hour, tomorrow or next week.", "error")
-        return _back(prompt, form.return_to.data)
+        return _keep_typed(prompt, form)
     cadence = cadences.cadence_for(user, current_settings())
     until = answers.snooze_until(form.until.data or "", ZoneInfo(user.timezone),
                                  datetime.now(UTC), cadence.usual_hour)
-    answers.snooze(get_session(), prompt, until)
+    try:
+        answers.snooze(get_session(), prompt, until, note=form.note.data)
+    except ValidationFailed as error:
+        return _keep_typed(prompt, form, error)
     flash(f"Snoozed {prompt_view_title(prompt)} until {when(until)}.")
     return redirect(url_for("pages.inbox"))
 
 
 @bp.post("/prompts/<int:prompt_id>/dismiss")
 @login_required
-def dismiss(prompt_id: int) -> Response:
+def dismiss(prompt_id: int) -> Response | tuple[str, int]:
     prompt = _prompt(prompt_id)
     form = DismissForm()
     if not form.validate():
-        flash("That form expired; try again.", "error")
-        return _back(prompt, form.return_to.data)
+        return _keep_typed(prompt, form)
     skip = bool(form.skip_series.data)
-    answers.dismiss(get_session(), prompt, skip_series=skip)
+    try:
+        answers.dismiss(get_session(), prompt, skip_series=skip, note=form.note.data)
+    except ValidationFailed as error:
+        return _keep_typed(prompt, form, error)
     series = " calsync won't ask about this series again." if skip else ""
     flash(f"{prompt_view_title(prompt)} is not a sales meeting: no touch counted.{series}")
     return redirect(url_for("pages.inbox"))
@@ -165,24 +211,26 @@ def didnt_happen(prompt_id: int) -> Response | tuple[str, int]:
     prompt = _prompt(prompt_id)
     user: User = current_user
     form = DidntHappenForm()
-    reschedule = form.action.data == "reschedule"
-    if not form.validate() or (reschedule and not (form.date.data and form.time.data)):
-        flash("To reschedule, give both a date and a time.", "error")
-        return _back(prompt, form.return_to.data)
+    if not form.validate():
+        return _keep_typed(prompt, form)
+    day, at = form.reschedule_date.data, form.reschedule_time.data
     title = prompt_view_title(prompt)
     step = None
-    if reschedule and form.date.data and form.time.data:
+    if form.action.data == "reschedule":
+        if not (day and at):
+            _add_error(form.reschedule_time if day else form.reschedule_date,
+                       "To reschedule, give both a date and a time.")
+            return _keep_typed(prompt, form)
         followup = prompt.followup
         step = NextStep(
             summary=prompt.meeting.title if prompt.meeting else title.strip("“”"),
-            start=combine(form.date.data, form.time.data, ZoneInfo(user.timezone)),
-            duration_minutes=form.duration.data or 30,
+            start=combine(day, at, ZoneInfo(user.timezone)),
+            duration_minutes=form.reschedule_duration.data or 30,
             channel=followup.channel if followup is not None else Channel.MEETING)
     try:
-        planned = answers.didnt_happen(get_session(), user, prompt, step)
+        planned = answers.didnt_happen(get_session(), user, prompt, step, note=form.note.data)
     except ValidationFailed as error:
-        flash(error.message, "error")
-        return _back(prompt, form.return_to.data)
+        return _keep_typed(prompt, form, error)
     if planned is not None:
         flash(f"{title} didn't happen; rescheduled to {when(planned.start)}. No touch counted.")
     else:
