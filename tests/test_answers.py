@@ -10,7 +10,7 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from calsync.errors import ValidationFailed
+from calsync.errors import PromptAlreadyAnswered, ValidationFailed
 from calsync.jobs import sync
 from calsync.models import Deal, FollowUp, Prompt, SkippedSeries, Source, User
 from calsync.services import answers, deals
@@ -245,3 +245,60 @@ def test_a_double_submitted_next_step_plans_one_follow_up(app, settings, user, p
     assert errors == []
     with app.app_context(), get_db().session() as session:
         assert len(session.scalars(select(FollowUp)).all()) == 1
+
+
+@pytest.mark.parametrize(("start", "words"), [
+    (NOW - timedelta(minutes=5), "already passed"),
+    (NOW + timedelta(days=2 * 365 + 1), "two years ahead"),
+])
+def test_a_next_step_must_be_ahead_and_within_two_years(db_session, settings, user, prompts,
+                                                        start, words) -> None:
+    account, bad = me(db_session, user), NextStep("Call", start, 30, "call")
+    for act in (lambda: answers.answer_prompt(db_session, settings, account, prompts[0],
+                                              Answer("next_step", next_step=bad), now=NOW),
+                lambda: answers.didnt_happen(db_session, account, prompts[0], bad, NOW)):
+        with pytest.raises(ValidationFailed) as caught:
+            act()
+        assert caught.value.field == "next_step.start" and words in caught.value.message
+        db_session.rollback()
+    assert prompts[0].status == "pending"
+    # The minute that is running still counts: the page picks whole minutes.
+    this_minute = NextStep("Call", NOW.replace(second=0), 30, "call")
+    answers.check_next_step(this_minute, NOW.replace(second=59))
+
+
+def test_snooze_dismiss_and_didnt_happen_keep_the_note(db_session, settings, user,
+                                                       prompts) -> None:
+    first, weekly, second = prompts[2], prompts[1], prompts[0]
+    answers.snooze(db_session, first, NOW + timedelta(hours=1), now=NOW, note=" Call Tue \x00")
+    answers.dismiss(db_session, weekly, note="Team sync")
+    answers.didnt_happen(db_session, me(db_session, user), second,
+                         NextStep("Demo again", NOW + timedelta(days=1), 30, "meeting"), NOW,
+                         note="They were ill")
+    assert (first.note, weekly.note, second.note) == ("Call Tue", "Team sync", "They were ill")
+    assert second.planned_followup is not None
+    assert second.planned_followup.note == "They were ill"
+    inbox.wake_snoozed(db_session, NOW + timedelta(hours=2))
+    db_session.refresh(first)
+    assert (first.status, first.note) == ("pending", "Call Tue")  # back, with its note
+
+
+def test_a_newer_answer_is_replaced_only_knowingly(db_session, settings, user, prompts) -> None:
+    account, prompt = me(db_session, user), prompts[0]
+    seen = answers.version(prompt)
+    answers.answer_prompt(db_session, settings, account, prompt, Answer("yes"), replace=False,
+                          seen=seen)
+    # The same answer again (a double click) is no conflict; another one is.
+    answers.answer_prompt(db_session, settings, account, prompt, Answer("yes"), replace=False,
+                          seen=seen)
+    with pytest.raises(PromptAlreadyAnswered) as caught:
+        answers.answer_prompt(db_session, settings, account, prompt, Answer("no"),
+                              replace=False, seen=seen)
+    assert caught.value.code == "prompt_already_answered"
+    assert caught.value.recorded.startswith("Yes")
+    db_session.rollback()
+    assert prompt.outcome == "yes"
+    # Having seen the answer, changing it is knowing.
+    answers.answer_prompt(db_session, settings, account, prompt, Answer("no"), replace=False,
+                          seen=answers.version(prompt))
+    assert prompt.outcome == "no"

@@ -319,7 +319,7 @@ def _keep_note(prompt: Prompt, note: str | None) -> None:
     prompt comes back. Part of the caller's unit of work."""
     if note is None:
         return
-    note = calendar_text(note.strip())
+    note = calendar_text(note).strip()
     _check_note(note)
     prompt.note = note
 

@@ -216,3 +216,46 @@ def test_a_meeting_gone_from_its_feed_withdraws_its_prompt(api) -> None:
     assert withdrawn["meeting"]["status"] == "cancelled"
     closed = api.post(ANSWER.format(prompt["id"]), json={"outcome": "yes"})
     assert error_of(closed, 409)["code"] == "prompt_closed"
+
+
+def test_a_next_step_in_the_past_or_years_ahead_is_refused(api, prompts) -> None:
+    prompt_id = prompts["Prospect demo"]["id"]
+    yesterday = (datetime.now(UTC) - timedelta(days=1)).isoformat()
+    far = (datetime.now(UTC) + timedelta(days=3 * 365)).isoformat()
+    for start, words in ((yesterday, "already passed"), (far, "two years ahead")):
+        body = {"outcome": "next_step", "next_step": {"summary": "Call", "start": start}}
+        error = error_of(api.post(ANSWER.format(prompt_id), json=body), 422)
+        assert error["field"] == "next_step.start" and words in error["message"]
+        rescheduled = api.post(f"/api/v1/prompts/{prompt_id}/didnt_happen",
+                               json={"reschedule": {"summary": "Demo", "start": start}})
+        assert error_of(rescheduled, 422)["field"] == "reschedule.start"
+    assert api.get(f"/api/v1/prompts/{prompt_id}").get_json()["status"] == "pending"
+    assert api.get("/api/v1/followups").get_json()["items"] == []
+
+
+def test_an_answered_prompt_is_only_changed_with_replace(api, prompts) -> None:
+    prompt_id = prompts["Prospect demo"]["id"]
+    assert api.post(ANSWER.format(prompt_id), json={"outcome": "yes"}).status_code == 200
+    # The same answer again (a retried request) is no conflict.
+    assert api.post(ANSWER.format(prompt_id), json={"outcome": "yes"}).status_code == 200
+    refused = api.post(ANSWER.format(prompt_id), json={"outcome": "no"})
+    error = error_of(refused, 409)
+    assert error["code"] == "prompt_already_answered" and "Yes" in error["message"]
+    assert api.get(f"/api/v1/prompts/{prompt_id}").get_json()["outcome"]["outcome"] == "yes"
+    changed = api.post(ANSWER.format(prompt_id), json={"outcome": "no", "replace": True})
+    assert changed.status_code == 200
+    assert api.get(f"/api/v1/prompts/{prompt_id}").get_json()["outcome"]["outcome"] == "no"
+    # A dismissed prompt is put away: answering it is a change too.
+    other = prompts["Other intro"]["id"]
+    api.post(f"/api/v1/prompts/{other}/dismiss")
+    assert error_of(api.post(ANSWER.format(other), json={"outcome": "yes"}), 409)["code"] == (
+        "prompt_already_answered")
+
+
+def test_replace_is_in_the_openapi_body(api) -> None:
+    doc = api.get("/api/v1/openapi.json").get_json()
+    schema = doc["paths"]["/api/v1/prompts/{prompt_id}/answer"]["post"]["requestBody"]
+    ref = schema["content"]["application/json"]["schema"]["$ref"].rsplit("/", 1)[-1]
+    replace = doc["components"]["schemas"][ref]["properties"]["replace"]
+    assert replace["type"] == "boolean" and "409" in replace["description"]
+

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -240,3 +241,88 @@ def test_a_follow_up_whose_time_passed_is_asked_about(app: Flask, user: User,
     assert "follow-up · Call" in html
     assert "touch 2 of a usual 5-7" in html
     assert "follow up with a call" in html  # the promised channel is kept
+
+
+def _version(html: str, prompt_id: int) -> str:
+    """The prompt's version the page carries in its answer form."""
+    found = re.search(rf'id="p{prompt_id}-version" name="version" type="hidden" value="([^"]*)"',
+                      html)
+    assert found, "the answer form carries the version it showed"
+    return found.group(1)
+
+
+def test_a_next_step_in_the_past_is_refused_and_every_field_kept(
+        app: Flask, logged_in: FlaskClient, seeded: dict[str, int]) -> None:
+    prompt_id = seeded["Contoso demo"]
+    data = _next_step(days=-1, note="Liked the pilot idea")
+    response = post(logged_in, f"/prompts/{prompt_id}/answer", data)
+    assert response.status_code == 422
+    html = response.get_data(as_text=True)
+    assert "that time has already passed: pick one in the future." in html
+    assert f'value="{data["date"]}"' in html and 'value="Send the proposal"' in html
+    assert "Liked the pilot idea</textarea>" in html
+    assert load(app, Prompt, prompt_id).status == "pending"
+    far = _next_step(days=3 * 365)
+    assert "more than two years ahead" in post(
+        logged_in, f"/prompts/{prompt_id}/answer", far).get_data(as_text=True)
+
+
+def test_snooze_and_not_a_sales_meeting_keep_the_note(app: Flask, logged_in: FlaskClient,
+                                                      seeded: dict[str, int]) -> None:
+    contoso, northwind = seeded["Contoso demo"], seeded["Northwind discovery call"]
+    # The snooze and dismiss buttons post the whole answer form.
+    post(logged_in, f"/prompts/{contoso}/snooze",
+         {**_next_step(note="Ask for the budget owner"), "until": "hour"})
+    post(logged_in, f"/prompts/{northwind}/dismiss", {"note": "Only the reseller"})
+    assert load(app, Prompt, contoso).note == "Ask for the budget owner"
+    assert load(app, Prompt, northwind).note == "Only the reseller"
+    page = logged_in.get(f"/prompts/{contoso}").get_data(as_text=True)
+    assert "Ask for the budget owner</textarea>" in page  # shown again when it comes back
+
+
+def test_a_refused_reschedule_keeps_every_field(app: Flask, logged_in: FlaskClient,
+                                                seeded: dict[str, int]) -> None:
+    prompt_id = seeded["Northwind discovery call"]
+    day = (datetime.now(ZoneInfo("Europe/Berlin")) + timedelta(days=2)).date().isoformat()
+    response = post(logged_in, f"/prompts/{prompt_id}/didnt-happen", {
+        **_next_step(note="They were ill"), "action": "reschedule", "reschedule_date": day,
+        "reschedule_duration": "45"})
+    assert response.status_code == 422
+    html = response.get_data(as_text=True)
+    assert "To reschedule, give both a date and a time." in html
+    assert "<details open>" in html and f'id="p{prompt_id}-rdate"' in html
+    assert f'value="{day}"' in html and 'value="45"' in html
+    assert "They were ill</textarea>" in html and 'value="Send the proposal"' in html
+    past = post(logged_in, f"/prompts/{prompt_id}/didnt-happen", {
+        "action": "reschedule", "reschedule_date": "2020-01-06", "reschedule_time": "10:00",
+        "note": "They were ill"})
+    assert past.status_code == 422 and "already passed" in past.get_data(as_text=True)
+    assert load(app, Prompt, prompt_id).status == "pending"
+    post(logged_in, f"/prompts/{prompt_id}/didnt-happen", {"action": "skip",
+                                                           "note": "They were ill"})
+    assert load(app, Prompt, prompt_id).note == "They were ill"
+
+
+def test_an_answer_from_a_stale_page_asks_before_replacing(app: Flask, logged_in: FlaskClient,
+                                                           seeded: dict[str, int]) -> None:
+    prompt_id = seeded["Contoso demo"]
+    stale = _version(logged_in.get("/").get_data(as_text=True), prompt_id)
+    # Another tab answers first.
+    post(logged_in, f"/prompts/{prompt_id}/answer", {"outcome": "yes", "version": stale})
+    response = post(logged_in, f"/prompts/{prompt_id}/answer",
+                    {"outcome": "no", "note": "Went with a rival", "version": stale})
+    assert response.status_code == 409
+    html = response.get_data(as_text=True)
+    assert "Already answered: Yes — won / agreed at " in html and "change it?" in html
+    assert "Went with a rival</textarea>" in html
+    assert load(app, Prompt, prompt_id).outcome == "yes"
+    # Sending it again from that page changes it: the page now carries what it showed.
+    again = post(logged_in, f"/prompts/{prompt_id}/answer",
+                 {"outcome": "no", "version": _version(html, prompt_id)})
+    assert again.status_code == 302
+    assert load(app, Prompt, prompt_id).outcome == "no"
+    # The prompt page's "change the answer" knowingly replaces.
+    page = logged_in.get(f"/prompts/{prompt_id}").get_data(as_text=True)
+    changed = post(logged_in, f"/prompts/{prompt_id}/answer",
+                   {"outcome": "yes", "version": _version(page, prompt_id), "return_to": "prompt"})
+    assert changed.status_code == 302 and load(app, Prompt, prompt_id).outcome == "yes"

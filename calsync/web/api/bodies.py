@@ -80,23 +80,16 @@ class AnswerIn(Body):
         "view never silently overwrites a newer one."))
 
 
-# Kept with the prompt by the actions that are not an answer; shown when it comes back.
-KEPT_NOTE = "A note to keep with the prompt; left out, the stored note stays."
-
-
 class SnoozeIn(Body):
     until: datetime = Field(description="When to ask again; in the future. " + LOCAL_TIME)
-    note: str | None = Field(None, max_length=MAX_NOTE, description=KEPT_NOTE)
 
 
 class DismissIn(Body):
     skip_series: bool = Field(False, description="Never ask about this recurring series again.")
-    note: str | None = Field(None, max_length=MAX_NOTE, description=KEPT_NOTE)
 
 
 class DidntHappenIn(Body):
     reschedule: NextStepIn | None = Field(None, description="The meeting's new time, if any.")
-    note: str | None = Field(None, max_length=MAX_NOTE, description=KEPT_NOTE)
 
 
 class NotificationsIn(Body):

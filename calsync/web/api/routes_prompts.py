@@ -76,7 +76,7 @@ def snooze_prompt(prompt_id: int, body: SnoozeIn) -> PromptOut:
     """Ask again later: the prompt leaves the inbox until `until`."""
     session, user = get_session(), api_user()
     prompt = prompts.get_prompt(session, user, prompt_id)
-    answers.snooze(session, prompt, user_time(body.until), note=body.note)
+    answers.snooze(session, prompt, user_time(body.until))
     return PromptRenderer(session, current_settings(), user).out(prompt)
 
 
@@ -86,7 +86,7 @@ def dismiss_prompt(prompt_id: int, body: DismissIn) -> PromptOut:
     """Not a sales meeting: no answer and no touch; `skip_series` silences its series."""
     session, user = get_session(), api_user()
     prompt = prompts.get_prompt(session, user, prompt_id)
-    answers.dismiss(session, prompt, skip_series=body.skip_series, note=body.note)
+    answers.dismiss(session, prompt, skip_series=body.skip_series)
     return PromptRenderer(session, current_settings(), user).out(prompt)
 
 
@@ -101,8 +101,7 @@ def didnt_happen(prompt_id: int, body: DidntHappenIn) -> PromptActionOut:
     if body.reschedule is not None:
         step = _next_step(body.reschedule, renderer, prompt, field="reschedule")
     try:
-        followup = answers.didnt_happen(session, user, prompt, step, renderer.now,
-                                        note=body.note)
+        followup = answers.didnt_happen(session, user, prompt, step, renderer.now)
     except ValidationFailed as exc:
         raise _renamed(exc, "reschedule") from exc
     return renderer.action_out(prompt, followup)
