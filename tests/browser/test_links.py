@@ -161,8 +161,10 @@ def test_follow_up_and_missed_pages_read_well(served: Served, page: Page) -> Non
 def _plan(served: Served, prompt_id: int, start: datetime) -> int:
     with served.app.app_context(), get_db().session() as session:
         step = NextStep("Call about the pilot", start, 30, "call")
+        # Planned while its time was still ahead: a next step in the past is refused.
         result = answer_prompt(session, served.settings, session.get(User, served.user.id),
                                session.get(Prompt, prompt_id), Answer("next_step",
-                                                                       next_step=step))
+                                                                       next_step=step),
+                               now=min(datetime.now(UTC), start - timedelta(hours=1)))
         assert result.followup is not None
         return result.followup.id

@@ -258,7 +258,7 @@ def test_a_next_step_in_the_past_is_refused_and_every_field_kept(
     response = post(logged_in, f"/prompts/{prompt_id}/answer", data)
     assert response.status_code == 422
     html = response.get_data(as_text=True)
-    assert "that time has already passed: pick one in the future." in html
+    assert "That time has already passed: pick one in the future." in html
     assert f'value="{data["date"]}"' in html and 'value="Send the proposal"' in html
     assert "Liked the pilot idea</textarea>" in html
     assert load(app, Prompt, prompt_id).status == "pending"

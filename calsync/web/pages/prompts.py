@@ -122,7 +122,9 @@ def answer(prompt_id: int) -> Response | tuple[str, int]:
 
 
 def _add_error(field: Field, message: str) -> None:
-    field.errors = [*field.errors, message]
+    # A service's message follows its field name ("next_step.start: that time…"); beside the
+    # field on a page it starts a sentence.
+    field.errors = [*field.errors, message[:1].upper() + message[1:]]
 
 
 def _read_answer(form: AnswerForm, tz: ZoneInfo) -> Answer | None:
