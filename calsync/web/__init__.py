@@ -38,12 +38,13 @@ def current_settings() -> Settings:
 
 
 def register_blueprints(app: Flask) -> None:
-    from calsync.web import api, auth, errors, feeds, google, health, pages, webhooks
+    from calsync.web import api, auth, errors, feeds, google, health, icon, pages, webhooks
 
     csrf.init_app(app)
     login_manager.init_app(app)
     errors.init_app(app)
     app.register_blueprint(health.bp)
+    app.register_blueprint(icon.bp)
     app.register_blueprint(auth.bp)
     app.register_blueprint(feeds.bp)
     app.register_blueprint(pages.bp)

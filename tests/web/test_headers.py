@@ -98,3 +98,11 @@ def test_forms_may_post_only_here_and_on_to_googles_sign_in(
     # Chrome applies form-action to the redirect after "Connect Google Calendar" too.
     app = create_app(replace(settings, google_auth_uri=auth_uri))
     assert directives(app.test_client().get("/login"))["form-action"] == allowed
+
+
+def test_the_icon_is_served_where_browsers_look(client) -> None:  # type: ignore[no-untyped-def]
+    for path in ("/favicon.svg", "/favicon.ico"):
+        response = client.get(path)
+        assert response.status_code == 200
+        assert response.mimetype == "image/svg+xml" and response.data.startswith(b"<svg")
+        assert "max-age" in response.headers["Cache-Control"]
