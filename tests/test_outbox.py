@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 
 from calsync.config import Settings
 from calsync.db import get_db
-from calsync.jobs import effects
+from calsync.jobs import effects, outbox
 from calsync.models import OutboxEntry, User
 from calsync.providers.base import OutgoingEvent, RemoteEvent, SourceRef
 from tests.plugins import memory
@@ -45,3 +45,17 @@ def test_the_attempt_is_committed_before_the_calendar_is_called(
     (attempts, leased_until), = seen
     assert attempts == 1
     assert leased_until.replace(tzinfo=UTC) > later
+
+
+def test_a_batch_of_once_only_effects_adds_each_key_once(db_session: Session,
+                                                          user: User) -> None:
+    outbox.record_once(db_session, "prompt-email:1", user_id=user.id, kind="send_fax")
+    db_session.commit()
+    outbox.record_all_once(db_session, [
+        outbox.once(key, user_id=user.id, kind="send_fax", payload={"n": n})
+        for n, key in enumerate(["prompt-email:1", "summary:1", "summary:1", "prompt-email:2"])])
+    db_session.flush()
+    rows = db_session.execute(select(OutboxEntry.key, OutboxEntry.payload)
+                              .order_by(OutboxEntry.id)).all()
+    assert [(key, payload) for key, payload in rows] == [
+        ("prompt-email:1", {}), ("summary:1", {"n": 1}), ("prompt-email:2", {"n": 3})]

@@ -5,7 +5,7 @@ never succeeds. What each kind of entry does is `effects`' table; this is the en
 from __future__ import annotations
 
 import random
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -53,11 +53,31 @@ def record_once(session: Session, key: str, *, user_id: int, kind: str,
     existing = session.scalar(select(OutboxEntry).where(OutboxEntry.key == key))
     if existing is not None:
         return existing
-    entry = OutboxEntry(user_id=user_id, kind=kind, key=key, payload=payload or {},
-                        status=OutboxStatus.PENDING, attempts=0,
-                        next_attempt_at=not_before or datetime.now(UTC))
+    entry = once(key, user_id=user_id, kind=kind, payload=payload, not_before=not_before)
     session.add(entry)
     return entry
+
+
+def once(key: str, *, user_id: int, kind: str, payload: dict[str, Any] | None = None,
+         not_before: datetime | None = None) -> OutboxEntry:
+    """An entry of an effect that must happen once ever, not yet added: give a batch of
+    them to `record_all_once`."""
+    return OutboxEntry(user_id=user_id, kind=kind, key=key, payload=payload or {},
+                       status=OutboxStatus.PENDING, attempts=0,
+                       next_attempt_at=not_before or datetime.now(UTC))
+
+
+def record_all_once(session: Session, entries: Iterable[OutboxEntry]) -> None:
+    """`record_once` for a batch in one query: each entry is added unless an entry of its
+    key exists or an earlier one of the batch has it. Part of the caller's unit of work."""
+    batch: dict[str, OutboxEntry] = {}
+    for entry in entries:
+        if entry.key:
+            batch.setdefault(entry.key, entry)
+    if not batch:
+        return
+    taken = set(session.scalars(select(OutboxEntry.key).where(OutboxEntry.key.in_(batch))))
+    session.add_all(entry for key, entry in batch.items() if key not in taken)
 
 
 def _in_hand(session: Session, entry: OutboxEntry, now: datetime) -> bool:

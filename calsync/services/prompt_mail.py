@@ -46,16 +46,19 @@ def prompts_due(session: Session, settings: Settings, prompts: Iterable[Prompt],
     if not transport.enabled(settings):
         return
     session.flush()  # the prompts' ids name their emails
+    emails = []
     for prompt in prompts:
-        user = session.get(User, prompt.user_id)
+        user = session.get(User, prompt.user_id)  # from the session: prompts are flushed
         if user is None or not receives_email(user):
             continue
         if user.email_prompts == EmailPrompts.SUMMARY:
-            _record_summary(session, user, now)
+            emails.append(_summary(user, now))
         else:
-            outbox.record_once(session, f"prompt-email:{prompt.id}", user_id=user.id,
-                               kind=PROMPT_EMAIL, payload={"prompt_id": prompt.id},
-                               not_before=after_quiet_hours(user, now))
+            emails.append(outbox.once(f"prompt-email:{prompt.id}", user_id=user.id,
+                                      kind=PROMPT_EMAIL, payload={"prompt_id": prompt.id},
+                                      not_before=after_quiet_hours(user, now)))
+    # One query for the batch, and the day's summary once however many prompts join it.
+    outbox.record_all_once(session, emails)
 
 
 def receives_email(user: User) -> bool:
@@ -63,10 +66,10 @@ def receives_email(user: User) -> bool:
     return user.email_prompts != EmailPrompts.OFF and user.email_refused_at is None
 
 
-def _record_summary(session: Session, user: User, now: datetime) -> None:
+def _summary(user: User, now: datetime) -> OutboxEntry:
     window = summary_window(user, now)
-    outbox.record_once(
-        session, f"prompt-summary:{user.id}:{window.day.isoformat()}", user_id=user.id,
+    return outbox.once(
+        f"prompt-summary:{user.id}:{window.day.isoformat()}", user_id=user.id,
         kind=SUMMARY_EMAIL, not_before=window.until,
         payload={"day": window.day.isoformat(), "since": window.since.isoformat(),
                  "until": window.until.isoformat()})
