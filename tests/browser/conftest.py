@@ -4,9 +4,19 @@ from __future__ import annotations
 
 import shutil
 from collections.abc import Iterator
+from dataclasses import replace
+from pathlib import Path
 
 import pytest
+from flask import Flask
 from playwright.sync_api import Browser, Page, sync_playwright
+
+from calsync.app import create_app
+from calsync.config import Settings
+from tests.conftest import PASSWORD
+from tests.servers.live_app import LiveServer
+
+ARTIFACTS = Path(__file__).resolve().parents[1] / "artifacts"  # screenshots; git ignores it
 
 CHROMIUM_FLAGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
                   "--disable-component-update", "--disable-sync", "--no-first-run"]
@@ -28,3 +38,25 @@ def page(browser: Browser) -> Iterator[Page]:
     context = browser.new_context(timezone_id="America/Chicago", locale="en-US")
     yield context.new_page()
     context.close()
+
+
+def serve(settings: Settings) -> Iterator[tuple[str, Flask]]:
+    """calsync on a loopback port with `settings`, its BASE_URL that port: (url, app)."""
+    live = LiveServer()
+    app = create_app(replace(settings, base_url=live.url))
+    live.serve(app)
+    yield live.url, app
+    live.stop()
+
+
+@pytest.fixture
+def live_app(settings: Settings) -> Iterator[tuple[str, Flask]]:
+    yield from serve(settings)
+
+
+def sign_in(page: Page, url: str, email: str) -> None:
+    """Sign in through the form, with the test password."""
+    page.goto(f"{url}/login")
+    page.fill("input[name=email]", email)
+    page.fill("input[name=password]", PASSWORD)
+    page.click("form.stack button[type=submit]")

@@ -4,33 +4,16 @@ nothing. Screenshots go to tests/artifacts/."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from dataclasses import replace
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 
 import pytest
 from flask import Flask
 from playwright.sync_api import ConsoleMessage, Page
 
-from calsync.app import create_app
-from calsync.config import Settings
 from calsync.db import get_db
 from calsync.models import User
+from tests.browser.conftest import ARTIFACTS, sign_in
 from tests.coach.history import add_followup, make_week
-from tests.conftest import PASSWORD
-from tests.servers.live_app import LiveServer
-
-ARTIFACTS = Path(__file__).resolve().parents[1] / "artifacts"
-
-
-@pytest.fixture
-def served(settings: Settings) -> Iterator[tuple[str, Flask]]:
-    live = LiveServer()
-    app: Flask = create_app(replace(settings, base_url=live.url))
-    live.serve(app)
-    yield live.url, app
-    live.stop()
 
 
 def seed(app: Flask, user: User) -> None:
@@ -44,9 +27,9 @@ def seed(app: Flask, user: User) -> None:
 
 @pytest.mark.parametrize("width", [1280, 390])
 def test_the_coach_reads_and_acts_at_desktop_and_phone_widths(
-        served: tuple[str, Flask], page: Page, width: int,
+        live_app: tuple[str, Flask], page: Page, width: int,
         make_user) -> None:  # type: ignore[no-untyped-def]
-    url, app = served
+    url, app = live_app
     user: User = make_user()
     seed(app, user)
     complaints: list[str] = []
@@ -57,10 +40,7 @@ def test_the_coach_reads_and_acts_at_desktop_and_phone_widths(
 
     page.on("console", watch)
     page.set_viewport_size({"width": width, "height": 900})
-    page.goto(f"{url}/login")
-    page.fill("input[name=email]", user.email)
-    page.fill("input[name=password]", PASSWORD)
-    page.click("form.stack button[type=submit]")
+    sign_in(page, url, user.email)
     page.goto(f"{url}/coach")
 
     assert page.evaluate("document.documentElement.scrollWidth") <= width

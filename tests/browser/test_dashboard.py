@@ -4,39 +4,22 @@ stay readable, and the CSP blocks nothing. Screenshots go to tests/artifacts/.""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from dataclasses import replace
-from pathlib import Path
-
 import pytest
 from flask import Flask
 from playwright.sync_api import ConsoleMessage, Page
 
-from calsync.app import create_app
-from calsync.config import Settings
 from calsync.models import User
-from tests.conftest import PASSWORD
+from tests.browser.conftest import ARTIFACTS, sign_in
 from tests.dashboard_history import seed_history
-from tests.servers.live_app import LiveServer
 
-ARTIFACTS = Path(__file__).resolve().parents[1] / "artifacts"
 CHARTS = ("win-rate", "closes", "followups", "answers", "open")
 
 
-@pytest.fixture
-def served(settings: Settings) -> Iterator[tuple[str, Flask]]:
-    live = LiveServer()
-    app: Flask = create_app(replace(settings, base_url=live.url))
-    live.serve(app)
-    yield live.url, app
-    live.stop()
-
-
 @pytest.mark.parametrize("width", [1280, 390])
-def test_the_dashboard_reads_at_desktop_and_phone_widths(served: tuple[str, Flask],
+def test_the_dashboard_reads_at_desktop_and_phone_widths(live_app: tuple[str, Flask],
                                                          page: Page, width: int,
                                                          make_user) -> None:  # type: ignore[no-untyped-def]
-    url, app = served
+    url, app = live_app
     user: User = make_user()
     seed_history(app, user)
     complaints: list[str] = []
@@ -50,10 +33,7 @@ def test_the_dashboard_reads_at_desktop_and_phone_widths(served: tuple[str, Flas
     page.on("response", lambda response: complaints.append(f"{response.status} {response.url}")
             if response.status >= 400 else None)
     page.set_viewport_size({"width": width, "height": 900})
-    page.goto(f"{url}/login")
-    page.fill("input[name=email]", user.email)
-    page.fill("input[name=password]", PASSWORD)
-    page.click("form.stack button[type=submit]")
+    sign_in(page, url, user.email)
     page.goto(f"{url}/dashboard")
 
     assert page.evaluate("document.documentElement.scrollWidth") <= width

@@ -7,27 +7,19 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 from dataclasses import replace
-from pathlib import Path
 
 import pytest
 import requests
-from flask import Flask
 from playwright.sync_api import Page, Response
 
-from calsync.app import create_app
 from calsync.config import Settings
+from tests.browser.conftest import ARTIFACTS, serve
 from tests.conftest import PASSWORD
-from tests.servers.live_app import LiveServer
-
-ARTIFACTS = Path(__file__).resolve().parents[1] / "artifacts"
 
 
 def _serve(settings: Settings) -> Iterator[str]:
-    live = LiveServer()
-    app: Flask = create_app(replace(settings, base_url=live.url))
-    live.serve(app)
-    yield live.url
-    live.stop()
+    for url, _app in serve(settings):
+        yield url
 
 
 @pytest.fixture

@@ -6,26 +6,19 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
-from dataclasses import replace
 
 import pytest
-from flask import Flask
 from playwright.sync_api import Browser, Locator, Page
 
-from calsync.app import create_app
 from calsync.config import Settings
-from tests.browser.test_first_run import ARTIFACTS
+from tests.browser.conftest import ARTIFACTS, serve
 from tests.conftest import PASSWORD
-from tests.servers.live_app import LiveServer
 
 
 @pytest.fixture
 def served(settings: Settings) -> Iterator[str]:
-    live = LiveServer()
-    app: Flask = create_app(replace(settings, base_url=live.url))
-    live.serve(app)
-    yield live.url
-    live.stop()
+    for url, _app in serve(settings):
+        yield url
 
 
 def _sign_up_with_the_sample(page: Page, url: str, width: int) -> None:
