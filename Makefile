@@ -22,10 +22,19 @@ chromium:
 		DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq chromium >/dev/null; } || \
 		{ echo "make test needs Debian's chromium for the browser tests: apt-get install chromium" >&2; exit 1; }
 
+# The accessibility tests load axe-core (npm) into each page: pinned by the lock file.
+AXE := tests/browser/node_modules/.installed
+$(AXE): tests/browser/package.json tests/browser/package-lock.json
+	@command -v npm >/dev/null || { $(SUDO) apt-get update -qq && \
+		DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq npm >/dev/null; } || \
+		{ echo "make test needs npm for axe-core in the browser tests: apt-get install npm" >&2; exit 1; }
+	npm ci --prefix tests/browser --no-audit --no-fund --loglevel=error
+	touch $@
+
 run: $(STAMP)
 	$(BIN)/calsync run
 
-test: $(STAMP) chromium
+test: $(STAMP) chromium $(AXE)
 	$(BIN)/ruff check calsync tests bench
 	$(BIN)/mypy
 	$(BIN)/pytest
@@ -39,4 +48,4 @@ bench: $(STAMP)
 	$(BIN)/python -m bench
 
 clean:
-	rm -rf $(VENV) instance .pytest_cache
+	rm -rf $(VENV) instance .pytest_cache tests/browser/node_modules
