@@ -396,12 +396,17 @@ class Prompt(Base):
     planned_followup_id: Mapped[int | None] = mapped_column(
         ForeignKey("followups.id", ondelete="SET NULL"))
     answered_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # The later answer of the same deal that made this prompt moot (status COVERED).
+    covered_by_id: Mapped[int | None] = mapped_column(
+        ForeignKey("prompts.id", ondelete="SET NULL"), index=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     meeting: Mapped[Meeting | None] = relationship(foreign_keys=[meeting_id])
     followup: Mapped[FollowUp | None] = relationship(foreign_keys=[followup_id])
     planned_followup: Mapped[FollowUp | None] = relationship(foreign_keys=[planned_followup_id])
     deal: Mapped[Deal | None] = relationship()
+    covered_by: Mapped[Prompt | None] = relationship(remote_side=[id],
+                                                     foreign_keys=[covered_by_id])
 
 
 class SkippedSeries(Base):

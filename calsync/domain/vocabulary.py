@@ -105,14 +105,29 @@ class PromptStatus(StrEnum):
     DISMISSED = "dismissed"
     SNOOZED = "snoozed"
     WITHDRAWN = "withdrawn"  # its meeting was cancelled before anyone answered
+    # A later answer of the same deal moved past it: a touch, but no longer a question.
+    COVERED = "covered"
 
     @property
     def awaiting_answer(self) -> bool:
-        """Asked and not yet answered, dismissed or withdrawn."""
+        """Asked and not yet answered, dismissed, covered or withdrawn."""
         return self in AWAITING_ANSWER
+
+    @property
+    def label(self) -> str:
+        return PROMPT_STATUS_LABELS[self]
 
 
 AWAITING_ANSWER: tuple[PromptStatus, ...] = (PromptStatus.PENDING, PromptStatus.SNOOZED)
+
+PROMPT_STATUS_LABELS: Mapping[PromptStatus, str] = {
+    PromptStatus.PENDING: "Waiting",
+    PromptStatus.ANSWERED: "Answered",
+    PromptStatus.DISMISSED: "Put away",
+    PromptStatus.SNOOZED: "Snoozed",
+    PromptStatus.WITHDRAWN: "Withdrawn",
+    PromptStatus.COVERED: "Covered",
+}
 
 
 class DismissReason(StrEnum):
