@@ -1,9 +1,10 @@
 """Run every benchmark: `make bench` (or `python -m bench`)."""
 
-from bench import coach_stats, hostile, mail_delay, sync_cost
+from bench import coach_stats, hostile, inbox_pages, mail_delay, sync_cost
 
 if __name__ == "__main__":
     sync_cost.main()
     hostile.main([])
     mail_delay.main()
     coach_stats.main([])
+    inbox_pages.main([])
