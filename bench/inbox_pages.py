@@ -34,7 +34,7 @@ from calsync.models import Deal, FollowUp, Meeting, Prompt, Source, User
 from tests.conftest import csrf_from
 from tests.databases import own_schema
 
-PASSWORD = "bench-password"  # noqa: S105 - a throwaway account in a throwaway database
+PASSWORD = "bench-password"  # a throwaway account in a throwaway database
 # What a rep opens while working through the inbox: (label, path), with "{deal}" and
 # "{prompt}" filled with one of the busy user's.
 PAGES = (
