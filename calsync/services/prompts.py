@@ -5,29 +5,45 @@ Answering them lives in `calsync.services.answers`; the rules for who gets asked
 
 from __future__ import annotations
 
+import json
 from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import ColumnElement, Select, and_, exists, func, select, tuple_, update
+from sqlalchemy import (
+    ColumnElement,
+    Select,
+    Text,
+    and_,
+    cast,
+    exists,
+    func,
+    or_,
+    select,
+    tuple_,
+    update,
+)
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, selectinload
 
 from calsync.config import Settings
+from calsync.db import rows_changed
 from calsync.domain.cadence import Suggestion, suggest_next
 from calsync.domain.deals import counterpart_of
 from calsync.domain.meeting import Attendee, MeetingData
 from calsync.domain.prompting import PromptRules, prompt_decision
 from calsync.domain.vocabulary import (
+    AWAITING_ANSWER,
     Channel,
     DealStatus,
+    DismissReason,
     FollowUpStatus,
     MeetingStatus,
     PromptStatus,
 )
-from calsync.errors import NotFound
+from calsync.errors import NotFound, ValidationFailed
 from calsync.models import Deal, FollowUp, Meeting, Prompt, SkippedSeries, Source, User
 from calsync.services import cadences, paging, prompt_limits, prompt_mail
 
@@ -38,6 +54,13 @@ EAGER = (selectinload(Prompt.meeting), selectinload(Prompt.followup),
          selectinload(Prompt.deal))
 # The open deals with no next touch the inbox names; the rest are only counted.
 UNPLANNED_NAMED = 20
+# A search's words beyond these are ignored: each is a few LIKEs over the user's prompts.
+SEARCH_WORDS = 8
+# Marks a search's % and _ as themselves in a LIKE pattern: rare in names, and no backslash,
+# which JSON's escapes are full of.
+LIKE_ESCAPE = "!"
+# The most prompts put away at once: more than a page of the inbox holds.
+PUT_AWAY_MAX = 500
 
 
 def meeting_data(meeting: Meeting) -> MeetingData:
@@ -184,6 +207,32 @@ def wake_snoozed(session: Session, now: datetime, user_id: int | None = None) ->
     session.commit()
 
 
+def put_away(session: Session, user: User, prompt_ids: Collection[int], *,
+             snooze_until: datetime | None = None, now: datetime | None = None) -> int:
+    """Several prompts at once (the inbox's selection): snoozed until `snooze_until`, or,
+    without it, not a sales meeting, as `answers.snooze` and `answers.dismiss` do one prompt
+    (notes kept as they are). Prompts answered or put away meanwhile, or not the user's,
+    are left alone. One unit of work: commits once; returns how many were put away."""
+    now = now or datetime.now(UTC)
+    if not prompt_ids:
+        raise ValidationFailed("prompt_ids", "pick at least one prompt.")
+    if len(prompt_ids) > PUT_AWAY_MAX:
+        raise ValidationFailed("prompt_ids", f"pick at most {PUT_AWAY_MAX} prompts at once.")
+    if snooze_until is not None and (snooze_until.tzinfo is None or snooze_until <= now):
+        raise ValidationFailed("until", "choose a time in the future.")
+    values: dict[str, Any] = (
+        {"status": PromptStatus.DISMISSED, "dismiss_reason": DismissReason.NOT_SALES}
+        if snooze_until is None else
+        {"status": PromptStatus.SNOOZED, "snoozed_until": snooze_until})
+    # One UPDATE: its WHERE re-checks each prompt's owner and status under the write lock.
+    done = session.execute(update(Prompt).where(
+        Prompt.user_id == user.id, Prompt.id.in_(set(prompt_ids)),
+        Prompt.status.in_(AWAITING_ANSWER)).values(**values).execution_options(
+        synchronize_session="fetch"))
+    session.commit()
+    return rows_changed(done)
+
+
 def get_prompt(session: Session, user: User, prompt_id: int) -> Prompt:
     prompt = session.get(Prompt, prompt_id)
     if prompt is None or prompt.user_id != user.id:
@@ -201,13 +250,45 @@ def prompts_query(user: User, status: PromptStatus | None = None) -> Select[Prom
 
 def list_prompts(session: Session, user: User, status: PromptStatus | None = None, *,
                  limit: int,
-                 after: list[Any] | None = None, offset: int = 0) -> paging.Paged[Prompt]:
+                 after: list[Any] | None = None, offset: int = 0,
+                 search: str = "") -> paging.Paged[Prompt]:
     """A page of the user's prompts, newest touch first, with their meetings and deals:
-    after the key `after` (the API) or from `offset` (the inbox)."""
-    return paging.page(
-        session, prompts_query(user, status).order_by(None).options(*EAGER),
-        order=[Prompt.touch_at, Prompt.id], descending=True, limit=limit, after=after,
-        offset=offset)
+    after the key `after` (the API) or from `offset` (the inbox); only those `matching`
+    the `search` words when there are any."""
+    query = prompts_query(user, status).order_by(None).options(*EAGER)
+    if search.strip():
+        query = query.where(matching(search))
+    return paging.page(session, query, order=[Prompt.touch_at, Prompt.id], descending=True,
+                       limit=limit, after=after, offset=offset)
+
+
+def matching(search: str) -> ColumnElement[bool]:
+    """Prompts whose meeting or follow-up title, attendee (name or email) or deal name holds
+    every word of `search`, ignoring case: in SQL, alike on SQLite and PostgreSQL.
+
+    Attendees are a JSON list: its text is searched, so a word is also looked for as JSON
+    writes it (non-ASCII letters as \\u escapes)."""
+    meeting = select(Meeting.id).where(Meeting.id == Prompt.meeting_id)
+    followup = select(FollowUp.id).where(FollowUp.id == Prompt.followup_id)
+    deal = select(Deal.id).where(Deal.id == Prompt.deal_id)
+    attendees = cast(Meeting.attendees, Text)
+    terms = []
+    for word in search.lower().split()[:SEARCH_WORDS]:
+        plain, escaped = _like(word), _like(json.dumps(word)[1:-1])
+        terms.append(or_(
+            exists(meeting.where(or_(Meeting.title.ilike(plain, escape=LIKE_ESCAPE),
+                                     attendees.ilike(plain, escape=LIKE_ESCAPE),
+                                     attendees.ilike(escaped, escape=LIKE_ESCAPE)))),
+            exists(followup.where(FollowUp.summary.ilike(plain, escape=LIKE_ESCAPE))),
+            exists(deal.where(Deal.name.ilike(plain, escape=LIKE_ESCAPE)))))
+    return and_(*terms)
+
+
+def _like(text: str) -> str:
+    """A LIKE pattern finding `text` anywhere, its wildcards meant literally."""
+    for special in (LIKE_ESCAPE, "%", "_"):
+        text = text.replace(special, LIKE_ESCAPE + special)
+    return f"%{text}%"
 
 
 @dataclass(frozen=True)
@@ -216,32 +297,38 @@ class Inbox:
 
     pending: list[Prompt]  # newest touch first
     contexts: dict[int, TouchContext]  # by prompt id
-    total: int  # pending prompts on every page
+    total: int  # pending prompts on every page, searched for or not
+    matching: int  # the pending prompts the search finds (the total without one)
     unplanned: list[Deal]  # the first UNPLANNED_NAMED open deals with no next touch, by name
     unplanned_count: int
     snoozed: int
     has_sources: bool
 
 
-def read_inbox(session: Session, user: User, *, page: int, page_size: int) -> Inbox:
-    """Page `page` (from 1) of the pending prompts. Read only: `wake_snoozed` first."""
+def read_inbox(session: Session, user: User, *, page: int, page_size: int,
+               search: str = "") -> Inbox:
+    """Page `page` (from 1) of the pending prompts, only those `matching` the `search` when
+    there is one. Read only: `wake_snoozed` first."""
     pending = list_prompts(session, user, PromptStatus.PENDING, limit=page_size,
-                           offset=(page - 1) * page_size).items
+                           offset=(page - 1) * page_size, search=search).items
+    total = _count(session, user, PromptStatus.PENDING)
     unplanned_ids = deals_without_next_touch(session, user)
     unplanned = list(session.scalars(select(Deal).where(Deal.id.in_(unplanned_ids))
                                      .order_by(Deal.name).limit(UNPLANNED_NAMED)))
     has_sources = session.scalar(
         select(Source.id).where(Source.user_id == user.id).limit(1)) is not None
-    return Inbox(pending=pending, contexts=touch_contexts(session, pending),
-                 total=_count(session, user, PromptStatus.PENDING), unplanned=unplanned,
+    return Inbox(pending=pending, contexts=touch_contexts(session, pending), total=total,
+                 matching=_count(session, user, PromptStatus.PENDING, search) if search.strip()
+                 else total, unplanned=unplanned,
                  unplanned_count=len(unplanned_ids),
                  snoozed=_count(session, user, PromptStatus.SNOOZED),
                  has_sources=has_sources)
 
 
-def _count(session: Session, user: User, status: PromptStatus) -> int:
-    return session.scalar(select(func.count(Prompt.id)).where(
-        Prompt.user_id == user.id, Prompt.status == status)) or 0
+def _count(session: Session, user: User, status: PromptStatus, search: str = "") -> int:
+    query = select(func.count(Prompt.id)).where(Prompt.user_id == user.id,
+                                                Prompt.status == status)
+    return session.scalar(query.where(matching(search)) if search.strip() else query) or 0
 
 
 @dataclass(frozen=True)
