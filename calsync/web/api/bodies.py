@@ -147,6 +147,10 @@ class MeetingQuery(Page):
 
 class PromptQuery(Page):
     status: PromptStatus | None = None
+    q: str = Field("", max_length=200, description=(
+        "Only prompts whose meeting or follow-up title, an attendee's name or email, or the "
+        "deal's name holds every word given, ignoring case (as the inbox's search). Give it "
+        "again with the cursor of the next page."))
 
 
 class DealQuery(Page):

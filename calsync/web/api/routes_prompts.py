@@ -31,11 +31,11 @@ if TYPE_CHECKING:
 
 @route("/prompts", "GET", response=PromptList, query=PromptQuery)
 def list_prompts(query: PromptQuery) -> PromptList:
-    """List prompts, newest touch first; `status=pending` is the inbox."""
+    """List prompts, newest touch first; `status=pending` is the inbox, `q` its search."""
     session, user, now = get_session(), api_user(), datetime.now(UTC)
     prompts.wake_snoozed(session, now, user.id)
     found = prompts.list_prompts(session, user, query.status, limit=query.limit,
-                                 after=decode(query.cursor, "prompts"))
+                                 after=decode(query.cursor, "prompts"), search=query.q)
     renderer = PromptRenderer(session, current_settings(), user, now)
     renderer.preload(found.items)
     return PromptList(items=[renderer.out(row) for row in found.items],
