@@ -111,6 +111,10 @@ class Settings:
         "CALSYNC_FETCH_TIMEOUT_SECONDS", _positive_int, 20,
         "Wall-clock seconds allowed for one whole ICS fetch: lookup, connect, TLS, headers, "
         "body and every redirect.")
+    add_read_seconds: int = _setting(
+        "CALSYNC_ADD_READ_SECONDS", _positive_int, 5,
+        "Seconds a calendar added by address is read within the request, so one that is not "
+        "a calendar is refused at once; a slower feed is accepted and read in the background.")
     fetch_max_bytes: int = _setting(
         "CALSYNC_FETCH_MAX_BYTES", _positive_int, 20 * 1024 * 1024,
         "Largest ICS body accepted, in bytes (default 20 MB).")

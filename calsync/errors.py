@@ -75,6 +75,15 @@ class SourceError(CalsyncError):
         self.cursor = cursor
 
 
+class SourceUnavailable(SourceError):
+    """The calendar's server is there but did not answer in time or said it is failing
+    for now (a time-out, 429, 5xx): the address may well be right, so a calendar being
+    added is kept and read again later instead of being refused."""
+
+    def __init__(self, reason: str, hint: str = "") -> None:
+        super().__init__(reason, hint, transient=True)
+
+
 class UnsupportedOperation(CalsyncError):
     """A provider was asked for something its capability flags say it cannot do."""
 
