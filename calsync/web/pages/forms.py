@@ -35,6 +35,8 @@ EMAIL_PROMPTS_CHOICES = [SelectChoice(mode, mode.label) for mode in EmailPrompts
 HOUR_CHOICES = [SelectChoice(hour, f"{hour:02d}:00") for hour in range(24)]
 SNOOZE_CHOICES = ("hour", "tomorrow", "next_week")
 RETURN_TO = ("inbox", "prompt")
+# What the inbox's selection can be: not a sales meeting, or snoozed (SNOOZE_CHOICES' days).
+BULK_ACTIONS = ("dismiss", "tomorrow", "next_week")
 
 
 class ActionForm(FlaskForm):
@@ -86,6 +88,15 @@ class DidntHappenForm(FlaskForm):
                                        validators=[Optional(), NumberRange(5, 1440)])
     note = TextAreaField(validators=[Optional(), Length(max=MAX_NOTE)])
     return_to = HiddenField(default="inbox", validators=[Optional(), AnyOf(RETURN_TO)])
+
+
+class BulkForm(FlaskForm):
+    """The inbox's selection put away at once: not a sales meeting, or snoozed."""
+
+    prompt_ids = SelectMultipleField(coerce=int, choices=[], validate_choice=False)
+    action = StringField(validators=[DataRequired("Choose what to do with them."),
+                                     AnyOf(BULK_ACTIONS, "Choose what to do with them.")])
+    q = HiddenField(validators=[Optional(), Length(max=200)])  # the search to return to
 
 
 class MoveForm(FlaskForm):
