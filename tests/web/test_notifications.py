@@ -119,7 +119,7 @@ def test_the_api_and_the_page_share_the_choices(app: Flask, user: User,
      ["Write the time as HH:MM, e.g. 20:00.", "Write the time as HH:MM, e.g. 20:00."]),
     ({"email_prompts": "hourly"}, ["Not a valid choice."]),
     ({"digest_hour": "24"}, ["Not a valid choice."]),
-    ({"quiet_end": ""}, ["This field is required."]),
+    ({"quiet_end": ""}, ["Give the time your quiet hours end, e.g. 07:00."]),
 ])
 def test_bad_choices_are_shown_beside_their_fields_and_not_saved(
         app: Flask, user: User, logged_in: FlaskClient, changes: dict[str, str],

@@ -35,6 +35,8 @@ EMAIL_PROMPTS_CHOICES = [SelectChoice(mode, mode.label) for mode in EmailPrompts
 HOUR_CHOICES = [SelectChoice(hour, f"{hour:02d}:00") for hour in range(24)]
 SNOOZE_CHOICES = ("hour", "tomorrow", "next_week")
 RETURN_TO = ("inbox", "prompt")
+MINUTES = "Give the minutes as a whole number between 5 and 1440."
+NOTE = f"Keep the note to {MAX_NOTE} characters or fewer."
 # What the inbox's selection can be: not a sales meeting, or snoozed (SNOOZE_CHOICES' days).
 BULK_ACTIONS = ("dismiss", "tomorrow", "next_week")
 
@@ -52,13 +54,15 @@ class AnswerForm(FlaskForm):
                                       AnyOf(tuple(Outcome), "Choose yes, no or next step.")])
     no_reason = SelectField("Why not?", choices=REASON_CHOICES, default="",
                             validators=[Optional()])
-    summary = StringField("What", validators=[Optional(), Length(max=500)])
+    summary = StringField("What", validators=[
+        Optional(), Length(max=500, message="Keep the next step to 500 characters or fewer.")])
     date = DateField("Date", validators=[Optional()])
     time = TimeField("Time", validators=[Optional()])
     duration = IntegerField("Minutes", default=30,
-                            validators=[Optional(), NumberRange(5, 24 * 60)])
+                            validators=[Optional(), NumberRange(5, 24 * 60, MINUTES)])
     channel = SelectField("Channel", choices=CHANNEL_CHOICES, default=Channel.EMAIL)
-    note = TextAreaField("Note", validators=[Optional(), Length(max=MAX_NOTE)])
+    note = TextAreaField("Note", validators=[
+        Optional(), Length(max=MAX_NOTE, message=NOTE)])
     return_to = HiddenField(default="inbox", validators=[Optional(), AnyOf(RETURN_TO)])
     # The prompt as the page showed it (answers.version): an answer recorded since is only
     # replaced when the user says so. Left out (an older page), the answer replaces as before.
@@ -68,14 +72,15 @@ class AnswerForm(FlaskForm):
 # Snooze, "not a sales meeting" and "it didn't happen" post the whole prompt form (their
 # buttons carry a formaction), so the note typed into it is kept with the prompt.
 class SnoozeForm(FlaskForm):
-    until = StringField(validators=[DataRequired(), AnyOf(SNOOZE_CHOICES)])
-    note = TextAreaField(validators=[Optional(), Length(max=MAX_NOTE)])
+    until = StringField(validators=[DataRequired("Choose when to be asked again."),
+                                    AnyOf(SNOOZE_CHOICES, "Choose when to be asked again.")])
+    note = TextAreaField(validators=[Optional(), Length(max=MAX_NOTE, message=NOTE)])
     return_to = HiddenField(default="inbox", validators=[Optional(), AnyOf(RETURN_TO)])
 
 
 class DismissForm(FlaskForm):
     skip_series = BooleanField("Skip all future occurrences of this series")
-    note = TextAreaField(validators=[Optional(), Length(max=MAX_NOTE)])
+    note = TextAreaField(validators=[Optional(), Length(max=MAX_NOTE, message=NOTE)])
     return_to = HiddenField(default="inbox", validators=[Optional(), AnyOf(RETURN_TO)])
 
 
@@ -85,8 +90,8 @@ class DidntHappenForm(FlaskForm):
     reschedule_date = DateField("New date", validators=[Optional()])
     reschedule_time = TimeField("New time", validators=[Optional()])
     reschedule_duration = IntegerField("Minutes", default=30,
-                                       validators=[Optional(), NumberRange(5, 1440)])
-    note = TextAreaField(validators=[Optional(), Length(max=MAX_NOTE)])
+                                       validators=[Optional(), NumberRange(5, 1440, MINUTES)])
+    note = TextAreaField(validators=[Optional(), Length(max=MAX_NOTE, message=NOTE)])
     return_to = HiddenField(default="inbox", validators=[Optional(), AnyOf(RETURN_TO)])
 
 
@@ -101,61 +106,88 @@ class BulkForm(FlaskForm):
 
 class MoveForm(FlaskForm):
     deal_id = SelectField("Deal", coerce=int, choices=[], validate_choice=False)
-    new_deal = StringField("or a new deal named", validators=[Optional(), Length(max=200)])
+    new_deal = StringField("or a new deal named", validators=[
+        Optional(), Length(max=200, message="Keep the deal's name to 200 characters or fewer.")])
 
 
 class RenameDealForm(FlaskForm):
     name = StringField("Name", validators=[DataRequired("Give the deal a name."),
-                                           Length(max=200)])
+                                           Length(max=200, message="Keep the deal's name to "
+                                                  "200 characters or fewer.")])
 
 
 class AddUrlForm(FlaskForm):
-    name = StringField("Name", validators=[Optional(), Length(max=200)])
+    name = StringField("Name", validators=[
+        Optional(), Length(max=200, message="Keep the name to 200 characters or fewer.")])
     url = StringField("Calendar address (ICS)", validators=[
-        DataRequired("Paste the calendar's address."), Length(max=2048)])
+        DataRequired("Paste the calendar's address."),
+        Length(max=2048, message="That address is too long: 2048 characters at most.")])
 
 
 class UploadForm(FlaskForm):
-    name = StringField("Name", validators=[Optional(), Length(max=200)])
+    name = StringField("Name", validators=[
+        Optional(), Length(max=200, message="Keep the name to 200 characters or fewer.")])
     file = FileField(".ics file", validators=[FileRequired("Choose an .ics file.")])
 
 
 class TimezoneForm(FlaskForm):
-    timezone = StringField("Time zone", validators=[DataRequired(), Length(max=64)])
+    timezone = StringField("Time zone", validators=[
+        DataRequired("Choose your time zone."), Length(max=64, message="Choose your time zone.")])
 
 
 class RulesForm(FlaskForm):
-    internal_domains = TextAreaField("Internal domains", validators=[Length(max=5000)])
-    skip_keywords = TextAreaField("Skip keywords", validators=[Length(max=5000)])
+    internal_domains = TextAreaField("Internal domains", validators=[
+        Length(max=5000, message="Keep the internal domains to 5000 characters or fewer.")])
+    skip_keywords = TextAreaField("Skip keywords", validators=[
+        Length(max=5000, message="Keep the skip words to 5000 characters or fewer.")])
+
+
+# The cadence's numbers: what to type, in the words of the page.
+LOW = "Give the fewest usual touches as a whole number from 1 to 50."
+HIGH = "Give the most usual touches as a whole number from 1 to 50."
+CLOSE = "Give the touches after which to suggest closing as a whole number from 1 to 100."
+GAP = "Give the days for the warning as a whole number from 0 to 365."
+HOUR = "Give the usual hour as a whole number from 0 to 23."
+MINUTE = "Give the usual minute as a whole number from 0 to 59."
+LENGTH = "Give a follow-up's length in minutes as a whole number from 1 to 1440."
 
 
 class CadenceForm(FlaskForm):
-    gaps_days = StringField("Days between touches", validators=[DataRequired(), Length(max=200)])
-    usual_low = IntegerField("Usual touches, from", validators=[DataRequired(), NumberRange(1, 50)])
-    usual_high = IntegerField("to", validators=[DataRequired(), NumberRange(1, 50)])
+    gaps_days = StringField("Days between touches", validators=[
+        DataRequired("Give the days between touches, e.g. 2, 5, 7."),
+        Length(max=200, message="Keep the days between touches to 200 characters or fewer.")])
+    usual_low = IntegerField("Usual touches, from", validators=[
+        DataRequired(LOW), NumberRange(1, 50, LOW)])
+    usual_high = IntegerField("to", validators=[
+        DataRequired(HIGH), NumberRange(1, 50, HIGH)])
     suggest_close_after = IntegerField("Suggest closing after", validators=[
-        DataRequired(), NumberRange(1, 100)])
+        DataRequired(CLOSE), NumberRange(1, 100, CLOSE)])
     min_gap_days = IntegerField("Warn when closer than (days)", validators=[
-        Optional(), NumberRange(0, 365)])
-    usual_hour = IntegerField("Usual hour", validators=[Optional(), NumberRange(0, 23)])
-    usual_minute = IntegerField("minute", validators=[Optional(), NumberRange(0, 59)])
+        Optional(), NumberRange(0, 365, GAP)])
+    usual_hour = IntegerField("Usual hour",
+                              validators=[Optional(), NumberRange(0, 23, HOUR)])
+    usual_minute = IntegerField("minute",
+                                validators=[Optional(), NumberRange(0, 59, MINUTE)])
     working_days = SelectMultipleField(
         "Working days", choices=[SelectChoice(d, d.capitalize()) for d in DAY_NAMES],
         widget=ListWidget(prefix_label=False), option_widget=CheckboxInput())
     default_channel = SelectField("Channel when none was promised", choices=CHANNEL_CHOICES)
     default_duration_minutes = IntegerField("Follow-up length (minutes)", validators=[
-        DataRequired(), NumberRange(1, 1440)])
+        DataRequired(LENGTH), NumberRange(1, 1440, LENGTH)])
 
 
 class NotificationsForm(FlaskForm):
     email_prompts = SelectField("Prompt emails", choices=EMAIL_PROMPTS_CHOICES)
     summary_hour = SelectField("Summary at", coerce=int, choices=HOUR_CHOICES)
     # Text, not TimeField: the service reads "HH:MM" for the page and the API alike.
-    quiet_start = StringField("Quiet from", validators=[DataRequired()])
-    quiet_end = StringField("until", validators=[DataRequired()])
+    quiet_start = StringField("Quiet from", validators=[
+        DataRequired("Give the time your quiet hours start, e.g. 20:00.")])
+    quiet_end = StringField("until", validators=[
+        DataRequired("Give the time your quiet hours end, e.g. 07:00.")])
     digest = BooleanField("Send me the daily coach email on working days")
     digest_hour = SelectField("Coach email at", coerce=int, choices=HOUR_CHOICES)
 
 
 class TokenForm(FlaskForm):
-    name = StringField("Name", validators=[Optional(), Length(max=100)])
+    name = StringField("Name", validators=[
+        Optional(), Length(max=100, message="Keep the name to 100 characters or fewer.")])
