@@ -317,6 +317,13 @@ class Deal(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
+    @property
+    def counterpart(self) -> str:
+        """Whom the deal is with as the calendar says it (an email domain or address), shown
+        beside its name; "" for a deal grouped by title or made by hand."""
+        kind, _, value = (self.key or "").partition(":")
+        return value if kind in ("domain", "email") else ""
+
 
 class FollowUp(Base):
     __tablename__ = "followups"
