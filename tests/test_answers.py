@@ -98,7 +98,8 @@ def test_a_passed_followup_is_prompted_and_yes_closes(db_session, settings, user
     assert touch.deal_id == prompts[0].deal_id
     suggestion = inbox.suggestion_for(db_session, settings, account, touch, now=later)
     assert suggestion.channel == "call"  # the channel promised at the last touch
-    assert suggestion.touch_number == 3  # the meeting, this follow-up, then the next
+    # The meeting, the two older ones its answer covered, this follow-up, then the next.
+    assert suggestion.touch_number == 5
 
     answers.answer_prompt(db_session, settings, account, touch, Answer("no", no_reason="no_budget"),
                           now=later)

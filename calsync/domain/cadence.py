@@ -5,13 +5,14 @@ Spacing grows touch by touch, 5-7 touches is usual, the promised channel is kept
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, fields, replace
 from datetime import UTC, date, datetime, time, timedelta
 from itertools import pairwise
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from calsync.domain.slots import Busy, WorkingHours, free_slot
 from calsync.domain.vocabulary import Channel
 
 DAY_NAMES: tuple[str, ...] = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
@@ -93,8 +94,11 @@ def suggest_next(
     last_channel: str | None,
     tz: ZoneInfo,
     now: datetime,
+    busy: Sequence[Busy] = (),
 ) -> Suggestion:
-    """The next touch after `touches` answered ones, the last at `last_touch_at`."""
+    """The next touch after `touches` answered ones, the last at `last_touch_at`, in the
+    first free slot from the cadence's day and usual time on (`busy`: the user's meetings
+    and planned follow-ups around then)."""
     if touches < 1:
         raise ValueError(f"touches counts answered touches and must be at least 1, not {touches}")
     _require_aware(last_touch_at=last_touch_at, now=now)
@@ -103,6 +107,8 @@ def suggest_next(
     if start < now:
         # Answered late: the cadence's day has passed, so the soonest usual slot instead.
         start = _next_slot_after(cadence, now, tz)
+    start = free_slot(start, timedelta(minutes=cadence.default_duration_minutes), list(busy),
+                      WorkingHours(days=cadence.working_days), tz)
     # Keep the channel that was promised.
     channel = Channel(last_channel or cadence.default_channel)
     touch_number = touches + 1

@@ -117,8 +117,15 @@ class PromptStatus(StrEnum):
     def label(self) -> str:
         return PROMPT_STATUS_LABELS[self]
 
+    @property
+    def counts_as_touch(self) -> bool:
+        """Answered, or covered by a later answer of its deal: the touch took place."""
+        return self in TOUCHED
+
 
 AWAITING_ANSWER: tuple[PromptStatus, ...] = (PromptStatus.PENDING, PromptStatus.SNOOZED)
+# The prompts whose touch counts: the deal's touches, the dashboard, the coach.
+TOUCHED: tuple[PromptStatus, ...] = (PromptStatus.ANSWERED, PromptStatus.COVERED)
 
 PROMPT_STATUS_LABELS: Mapping[PromptStatus, str] = {
     PromptStatus.PENDING: "Waiting",

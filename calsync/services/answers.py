@@ -1,13 +1,14 @@
 """Answering a prompt: yes, no or a next step; changing an answer; snoozing and dismissing.
 
 The deal's status and the planned follow-up always follow the latest answers. A note typed
-with any of these actions is kept with the prompt.
+with any of these actions is kept with the prompt. An answer covers the deal's older prompts
+still waiting (the deal moved on): they count as touches and leave the inbox until undone.
 """
 
 from __future__ import annotations
 
 import uuid
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -17,6 +18,7 @@ from sqlalchemy.orm import Session
 from calsync.config import Settings
 from calsync.domain.cadence import spacing_warning
 from calsync.domain.deals import CHANNELS, NO_REASONS, OUTCOMES, deal_status
+from calsync.domain.slots import Busy, clash
 from calsync.domain.text import calendar_text
 from calsync.domain.vocabulary import (
     AWAITING_ANSWER,
@@ -30,7 +32,7 @@ from calsync.domain.vocabulary import (
 from calsync.errors import NotFound, PromptAlreadyAnswered, PromptClosed, ValidationFailed
 from calsync.jobs import writeback
 from calsync.models import Deal, FollowUp, Meeting, Prompt, SkippedSeries, User
-from calsync.services import deals
+from calsync.services import deals, prompts
 from calsync.services.cadences import cadence_for
 
 MAX_NOTE = 20_000
@@ -60,6 +62,8 @@ class AnswerResult:
     prompt: Prompt
     followup: FollowUp | None
     warning: str | None
+    # The deal's older prompts this answer covered just now (oldest first).
+    covered: list[Prompt] = field(default_factory=list)
 
 
 def answer_prompt(session: Session, settings: Settings, user: User, prompt: Prompt,
@@ -80,9 +84,13 @@ def answer_prompt(session: Session, settings: Settings, user: User, prompt: Prom
         raise PromptAlreadyAnswered(recorded_answer(prompt), prompt.answered_at)
     followup: FollowUp | None = None
     warning: str | None = None
+    first_answer = prompt.status is not PromptStatus.ANSWERED
     if answer.next_step is not None:
         followup = _plan(session, user, prompt, answer.next_step, answer.note, now)
-        warning = spacing_warning(cadence_for(user, settings), prompt.touch_at, followup.start)
+        warnings = (spacing_warning(cadence_for(user, settings), prompt.touch_at,
+                                    followup.start),
+                    _clash_warning(session, user, followup))
+        warning = " ".join(w for w in warnings if w) or None
     elif prompt.planned_followup is not None:
         cancel_followup(session, prompt.planned_followup, now)
     outcome = Outcome(answer.outcome)
@@ -94,12 +102,109 @@ def answer_prompt(session: Session, settings: Settings, user: User, prompt: Prom
     prompt.answered_at = now
     prompt.snoozed_until = None
     prompt.dismiss_reason = None
+    prompt.covered_by_id = None
     if prompt.followup is not None:
         prompt.followup.status = FollowUpStatus.DONE
+    # A changed answer keeps what it covered (and what was undone stays undone).
+    covered = _cover_older(session, prompt, now) if first_answer else []
     if prompt.deal is not None:
         refresh_deal(session, prompt.deal, now)
     session.commit()
-    return AnswerResult(prompt, followup, warning)
+    return AnswerResult(prompt, followup, warning, covered)
+
+
+def _cover_older(session: Session, prompt: Prompt, now: datetime) -> list[Prompt]:
+    """The deal's prompts older than `prompt` and still waiting are covered by its answer:
+    a touch each (at its own time), no longer a question. Part of the caller's unit of
+    work."""
+    if prompt.deal_id is None:
+        return []
+    older = list(session.scalars(
+        select(Prompt).where(Prompt.user_id == prompt.user_id, Prompt.deal_id == prompt.deal_id,
+                             Prompt.id != prompt.id, Prompt.status.in_(AWAITING_ANSWER),
+                             Prompt.touch_at < prompt.touch_at)
+        .order_by(Prompt.touch_at, Prompt.id)))
+    for covered in older:
+        covered.status = PromptStatus.COVERED
+        covered.covered_by_id = prompt.id
+        covered.answered_at = now  # when the covering answer was given
+        covered.snoozed_until = None
+        if covered.followup is not None and covered.followup.status is FollowUpStatus.PLANNED:
+            covered.followup.status = FollowUpStatus.DONE
+    session.flush()
+    return older
+
+
+def _release_covered(session: Session, prompt: Prompt) -> list[Prompt]:
+    """The prompts `prompt`'s answer covered wait again: that answer is gone or moved to
+    another deal. Part of the caller's unit of work."""
+    covered = list(session.scalars(select(Prompt).where(
+        Prompt.covered_by_id == prompt.id, Prompt.status == PromptStatus.COVERED)))
+    for waiting in covered:
+        _wait_again(waiting)
+    session.flush()
+    return covered
+
+
+def _wait_again(prompt: Prompt) -> None:
+    prompt.status = PromptStatus.PENDING
+    prompt.covered_by_id = None
+    prompt.answered_at = None
+    if prompt.followup is not None and prompt.followup.status is FollowUpStatus.DONE:
+        prompt.followup.status = FollowUpStatus.PLANNED
+
+
+def uncover(session: Session, user: User, prompt: Prompt) -> Prompt:
+    """Undo "covered by a later answer": the prompt waits for its own answer again.
+    Commits; raises NotFound (another user's prompt) and PromptClosed (not covered)."""
+    if prompt.user_id != user.id:
+        raise NotFound("No such prompt.")
+    _lock(session, prompt)
+    if prompt.status is not PromptStatus.COVERED:
+        raise PromptClosed("This prompt is not covered by another answer, so there is "
+                           "nothing to undo.")
+    _wait_again(prompt)
+    session.commit()
+    return prompt
+
+
+def uncover_all(session: Session, user: User, answered: Prompt) -> list[Prompt]:
+    """Undo everything `answered`'s answer covered (the Undo offered right after it): those
+    prompts wait again. Commits; raises NotFound for another user's prompt."""
+    if answered.user_id != user.id:
+        raise NotFound("No such prompt.")
+    _lock(session, answered)
+    released = _release_covered(session, answered)
+    session.commit()
+    return released
+
+
+def covering_answer(prompt: Prompt) -> str:
+    """What covered a prompt, in words: "your answer on “Pricing call” (Next step)"."""
+    by = prompt.covered_by
+    if by is None:
+        return "a later answer"
+    outcome = f" ({by.outcome.label})" if by.outcome is not None else ""
+    return f"your answer on {touch_title(by)}{outcome}"
+
+
+def touch_title(prompt: Prompt) -> str:
+    """The touch a prompt asks about, quoted: its meeting's title or its follow-up's."""
+    if prompt.meeting is not None:
+        return f"“{prompt.meeting.title or 'Untitled meeting'}”"
+    return f"“{prompt.followup.summary}”" if prompt.followup is not None else "the meeting"
+
+
+def _clash_warning(session: Session, user: User, followup: FollowUp) -> str | None:
+    """A sentence naming the meeting (or follow-up) a planned time runs into, if any: the
+    answer is saved anyway, the user may mean it. Part of the caller's unit of work."""
+    busy = prompts.busy_between(session, user.id, followup.start, followup.end,
+                                exclude_followup=followup.id)
+    hit: Busy | None = clash(followup.start, followup.end, busy)
+    if hit is None:
+        return None
+    local = followup.start.astimezone(ZoneInfo(user.timezone))
+    return f"{local:%a} {local.day} {local:%b %H:%M} clashes with “{hit.title}”."
 
 
 def _recorded(prompt: Prompt, answer: Answer) -> bool:
@@ -118,7 +223,10 @@ def _recorded(prompt: Prompt, answer: Answer) -> bool:
 
 
 def recorded_answer(prompt: Prompt) -> str:
-    """The answer a prompt has, in words: "Yes", "No", "Next step", or why it was put away."""
+    """The answer a prompt has, in words: "Yes", "No", "Next step", why it was put away, or
+    the later answer that covered it."""
+    if prompt.status is PromptStatus.COVERED:
+        return f"covered by {covering_answer(prompt)}"
     if prompt.outcome is not None:
         return prompt.outcome.label
     return prompt.dismiss_reason.label if prompt.dismiss_reason is not None else ""
@@ -276,6 +384,7 @@ def dismiss(session: Session, prompt: Prompt, *, skip_series: bool = False,
     if not prompt.status.awaiting_answer:
         raise PromptClosed("Only a prompt waiting for an answer can be dismissed.")
     _keep_note(prompt, note)
+    _release_covered(session, prompt)
     prompt.status = PromptStatus.DISMISSED
     prompt.dismiss_reason = DismissReason.NOT_SALES
     meeting = prompt.meeting
@@ -308,6 +417,7 @@ def didnt_happen(session: Session, user: User, prompt: Prompt, reschedule: NextS
     if reschedule is not None:
         check_next_step(reschedule, now)
         followup = _plan(session, user, prompt, reschedule, prompt.note, now)
+    _release_covered(session, prompt)
     prompt.status = PromptStatus.DISMISSED
     prompt.dismiss_reason = DismissReason.DIDNT_HAPPEN
     session.commit()
@@ -346,6 +456,8 @@ def move_to_deal(session: Session, user: User, prompt: Prompt, deal: Deal,
     if deal.user_id != user.id:
         raise NotFound("No such deal.")
     previous = prompt.deal
+    if previous is not None and previous.id != deal.id:
+        _release_covered(session, prompt)  # its answer no longer speaks for that deal
     prompt.deal = deal
     if prompt.planned_followup is not None:
         prompt.planned_followup.deal_id = deal.id

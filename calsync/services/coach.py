@@ -81,8 +81,10 @@ def followup_facts(session: Session, user: User,
         summary=followup.summary, start=followup.start, end=followup.end,
         status=followup.status, cancelled_at=followup.cancelled_at,
         prompt_status=prompt_status,
-        # A prompt answered, then put away, was not answered after all.
-        answered_at=answered_at if prompt_status is PromptStatus.ANSWERED else None,
+        # A prompt answered, then put away, was not answered after all; one covered by a
+        # later answer of its deal was, when that answer was given.
+        answered_at=answered_at if prompt_status is not None and prompt_status.counts_as_touch
+        else None,
         missed_reason=followup.missed_reason, missed_note=followup.missed_note or "")
         for followup, deal_name, prompt_status, answered_at in rows]
 

@@ -14,7 +14,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from calsync.config import Settings
-from calsync.domain.vocabulary import AnswerAction, EmailPrompts, MissedReason
+from calsync.domain.vocabulary import AnswerAction, EmailPrompts, MissedReason, PromptStatus
 from calsync.errors import LinkRefused, PromptClosed
 from calsync.models import FollowUp, Prompt, User
 from calsync.services import answers, cadences, coach, links, notifications
@@ -78,6 +78,9 @@ def _waiting(opened: Opened) -> Prompt:
     """The link's prompt, if it still waits for an answer: a link answers once; changing
     an answer is done in the app, signed in."""
     prompt = opened.prompt
+    if prompt is not None and prompt.status is PromptStatus.COVERED:
+        raise PromptClosed(f"This meeting is covered by {answers.covering_answer(prompt)}; "
+                           "to answer it on its own, undo that in calsync.")
     if prompt is None or not prompt.status.awaiting_answer:
         raise PromptClosed("This meeting already has its answer; change it in calsync.")
     return prompt

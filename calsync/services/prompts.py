@@ -6,8 +6,8 @@ Answering them lives in `calsync.services.answers`; the rules for who gets asked
 from __future__ import annotations
 
 import json
-from collections.abc import Collection
-from dataclasses import dataclass
+from collections.abc import Collection, Sequence
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -34,8 +34,10 @@ from calsync.domain.cadence import Suggestion, suggest_next
 from calsync.domain.deals import counterpart_of
 from calsync.domain.meeting import Attendee, MeetingData
 from calsync.domain.prompting import PromptRules, prompt_decision
+from calsync.domain.slots import Busy
 from calsync.domain.vocabulary import (
     AWAITING_ANSWER,
+    TOUCHED,
     Channel,
     DealStatus,
     DismissReason,
@@ -333,21 +335,35 @@ def _count(session: Session, user: User, status: PromptStatus, search: str = "")
 
 @dataclass(frozen=True)
 class TouchContext:
-    """Where a prompt's touch stands in its deal: answered touches before it, and the
-    channel promised at the last one."""
+    """Where a prompt's touch stands in its deal: answered (or covered) touches before it,
+    and the channel promised at the last one; and what its page's suggestions must avoid."""
 
     touches_before: int
     promised_channel: Channel | None
+    # The user's meetings and planned follow-ups around the page's suggestions (None: not
+    # loaded, suggestion_for loads its own) ...
+    busy: Sequence[Busy] | None = None
+    # ... and the slots already suggested on the page, by prompt id: shared by the page's
+    # contexts, so two prompts (of one deal or not) never suggest the same half hour.
+    suggested: dict[int, Busy] = field(default_factory=dict)
 
 
-def touch_contexts(session: Session, prompts: list[Prompt]) -> dict[int, TouchContext]:
-    """The context of every prompt in two queries, however many prompts a page shows."""
+# How far past the page's latest touch its suggestions are looked for in the calendar: the
+# cadence's usual gaps and a few full days after them.
+BUSY_WINDOW = timedelta(days=45)
+
+
+def touch_contexts(session: Session, prompts: list[Prompt],
+                   now: datetime | None = None) -> dict[int, TouchContext]:
+    """The context of every prompt in three queries, however many prompts a page shows."""
     deal_ids = {p.deal_id for p in prompts if p.deal_id is not None}
     answered = session.execute(
         select(Prompt.id, Prompt.deal_id, Prompt.touch_at, FollowUp.channel)
         .outerjoin(FollowUp, FollowUp.id == Prompt.planned_followup_id)
-        .where(Prompt.deal_id.in_(deal_ids), Prompt.status == PromptStatus.ANSWERED)
+        .where(Prompt.deal_id.in_(deal_ids), Prompt.status.in_(TOUCHED))
         .order_by(Prompt.touch_at, Prompt.id)).all() if deal_ids else []
+    busy = _busy_for(session, prompts, now or datetime.now(UTC))
+    suggested: dict[int, Busy] = {}
     contexts = {}
     for prompt in prompts:
         earlier = [(pid, channel) for pid, deal, at, channel in answered
@@ -356,16 +372,48 @@ def touch_contexts(session: Session, prompts: list[Prompt]) -> dict[int, TouchCo
         # A follow-up's own channel is what was promised for it; otherwise the channel
         # of the next step planned at the latest earlier touch.
         channel = prompt.followup.channel if prompt.followup is not None else None
-        contexts[prompt.id] = TouchContext(len(earlier), channel or (promised[-1] if promised
-                                                                     else None))
+        contexts[prompt.id] = TouchContext(
+            len(earlier), channel or (promised[-1] if promised else None), busy, suggested)
     return contexts
 
 
+def _busy_for(session: Session, prompts: list[Prompt], now: datetime) -> list[Busy]:
+    """The busy times the prompts' suggestions could run into: from now (a suggestion is
+    never in the past) to BUSY_WINDOW after the latest touch."""
+    if not prompts:
+        return []
+    latest = max(max(p.touch_at for p in prompts), now)
+    return busy_between(session, prompts[0].user_id, now - timedelta(days=1),
+                        latest + BUSY_WINDOW)
+
+
+def busy_between(session: Session, user_id: int, start: datetime, end: datetime, *,
+                 exclude_followup: int | None = None) -> list[Busy]:
+    """The user's confirmed meetings (from every calendar) and planned follow-ups that
+    overlap [start, end), in one query. All-day events mark a day (a holiday, a birthday,
+    travel), not a time the user is in a meeting, so they leave the day free."""
+    meetings = select(Meeting.start, Meeting.end, Meeting.title).where(
+        Meeting.user_id == user_id, Meeting.status == MeetingStatus.CONFIRMED,
+        Meeting.all_day.is_(False), Meeting.start < end, Meeting.end > start)
+    followups = select(FollowUp.start, FollowUp.end, FollowUp.summary).where(
+        FollowUp.user_id == user_id, FollowUp.status == FollowUpStatus.PLANNED,
+        FollowUp.start < end, FollowUp.end > start,
+        FollowUp.id != (exclude_followup if exclude_followup is not None else -1))
+    rows = session.execute(meetings.union_all(followups)).all()
+    return [Busy(_aware(begin), _aware(finish), title or "Untitled meeting")
+            for begin, finish, title in rows if finish > begin]
+
+
+def _aware(moment: datetime) -> datetime:
+    # A union's columns may come back without the UTC type's processing on some backends.
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
+
+
 def touch_counts(session: Session, deal_ids: Collection[int]) -> dict[int, int]:
-    """Each deal's answered touches (0 for a deal with none), in one query."""
+    """Each deal's touches, answered or covered (0 for a deal with none), in one query."""
     counts = dict(session.execute(
         select(Prompt.deal_id, func.count(Prompt.id))
-        .where(Prompt.deal_id.in_(deal_ids), Prompt.status == PromptStatus.ANSWERED)
+        .where(Prompt.deal_id.in_(deal_ids), Prompt.status.in_(TOUCHED))
         .group_by(Prompt.deal_id)).all())
     return {deal_id: counts.get(deal_id, 0) for deal_id in deal_ids}
 
@@ -377,16 +425,25 @@ def deal_touches(session: Session, deal_id: int) -> int:
 def suggestion_for(session: Session, settings: Settings, user: User, prompt: Prompt,
                    now: datetime | None = None, context: TouchContext | None = None
                    ) -> Suggestion:
-    """What the cadence suggests as the next touch after this prompt's touch."""
-    context = context or touch_contexts(session, [prompt])[prompt.id]
-    return suggest_next(
+    """What the cadence suggests as the next touch after this prompt's touch, in a free
+    slot: clear of the user's meetings, planned follow-ups and the suggestions already
+    made on the same page (the context's)."""
+    now = now or datetime.now(UTC)
+    context = context or touch_contexts(session, [prompt], now)[prompt.id]
+    busy = context.busy if context.busy is not None else _busy_for(session, [prompt], now)
+    others = [slot for pid, slot in context.suggested.items() if pid != prompt.id]
+    suggestion = suggest_next(
         cadences.cadence_for(user, settings),
         touches=context.touches_before + 1,
         last_touch_at=prompt.touch_at,
         last_channel=context.promised_channel,
         tz=ZoneInfo(user.timezone),
-        now=now or datetime.now(UTC),
+        now=now,
+        busy=[*busy, *others],
     )
+    end = suggestion.start + timedelta(minutes=suggestion.duration_minutes)
+    context.suggested[prompt.id] = Busy(suggestion.start, end, "another suggestion")
+    return suggestion
 
 
 def deals_without_next_touch(session: Session, user: User) -> set[int]:

@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 
 from calsync.config import Settings
 from calsync.domain import stats
-from calsync.domain.vocabulary import PromptStatus
+from calsync.domain.vocabulary import TOUCHED
 from calsync.models import Deal, FollowUp, Prompt, User
 from calsync.services import cadences, coach
 
@@ -29,8 +29,8 @@ def dashboard(session: Session, settings: Settings, user: User,
 
 
 def deal_touches(session: Session, user: User) -> list[stats.DealTouches]:
-    """Every deal of the user with its answered touches."""
-    answered = and_(Prompt.deal_id == Deal.id, Prompt.status == PromptStatus.ANSWERED)
+    """Every deal of the user with its touches (answered, or covered by a later answer)."""
+    answered = and_(Prompt.deal_id == Deal.id, Prompt.status.in_(TOUCHED))
     rows = session.execute(
         select(Deal.status, func.count(Prompt.id)).outerjoin(Prompt, answered)
         .where(Deal.user_id == user.id).group_by(Deal.id, Deal.status))
@@ -38,10 +38,11 @@ def deal_touches(session: Session, user: User) -> list[stats.DealTouches]:
 
 
 def meeting_answers(session: Session, user: User, since: datetime) -> list[stats.MeetingAnswer]:
-    """When each of the user's meetings that ended since `since` ended and was answered."""
+    """When each of the user's meetings that ended since `since` ended and was answered (a
+    covered one: when the answer that covered it was given)."""
     rows = session.execute(
         select(Prompt.touch_at, Prompt.answered_at)
         .where(Prompt.user_id == user.id, Prompt.meeting_id.is_not(None),
-               Prompt.status == PromptStatus.ANSWERED, Prompt.touch_at >= since))
+               Prompt.status.in_(TOUCHED), Prompt.touch_at >= since))
     return [stats.MeetingAnswer(ended, answered) for ended, answered in rows
             if answered is not None]
