@@ -94,4 +94,109 @@
   document.querySelectorAll("input[data-select-on-focus]").forEach(function (input) {
     input.addEventListener("focus", function () { input.select(); });
   });
+
+  // A next step whose channel is changed away from the one promised at the last touch says
+  // so (without script the hint stays, as a reminder).
+  document.querySelectorAll("select[data-promised]").forEach(function (select) {
+    var note = document.getElementById(select.getAttribute("aria-describedby"));
+    if (!note) { return; }
+    function show() {
+      var changed = select.value !== select.getAttribute("data-promised");
+      note.hidden = !changed;
+      note.classList.toggle("changed", changed);
+      if (changed) { note.textContent = note.getAttribute("data-changed"); }
+    }
+    show();
+    select.addEventListener("change", show);
+  });
+
+  inbox(document.querySelector("[data-inbox]"));
+
+  // The inbox by keyboard: j/k move between rows, o (or Enter on a row) opens it, y/n answer,
+  // s fills the suggested next step (Enter plans it), z snoozes till tomorrow, d is "not a
+  // sales meeting", x selects, / searches, ? lists the keys. After an answer the server
+  // returns to #prompt-<next row>, which takes the focus here.
+  function inbox(section) {
+    if (!section) { return; }
+    var keys = document.getElementById("keys");
+    var opener = section.querySelector("[data-keys-open]");
+    var selectAll = document.getElementById("select-all");
+    function rows() { return Array.prototype.slice.call(section.querySelectorAll("article.row")); }
+    function current() {
+      var active = document.activeElement;
+      return active && active.closest ? active.closest("article.row") : null;
+    }
+    function focusRow(row) {
+      if (!row) { return; }
+      var summary = row.querySelector("summary");
+      summary.focus();
+      summary.scrollIntoView({ block: "nearest" });
+    }
+    function move(step) {
+      var all = rows();
+      var index = all.indexOf(current());
+      focusRow(all[Math.min(Math.max(index < 0 && step < 0 ? 0 : index + step, 0), all.length - 1)]);
+    }
+    function press(row, selector) {
+      var button = row.querySelector(selector);
+      if (!button) { return; }
+      var form = button.form;
+      if (form.requestSubmit) { form.requestSubmit(button); } else { button.click(); }
+    }
+    function nextStep(row) {
+      var details = row.querySelector("details");
+      details.open = true;
+      var summary = row.querySelector("input[name=summary]");
+      if (!summary.value) { summary.value = summary.getAttribute("data-suggested") || ""; }
+      summary.focus();
+      summary.select();
+    }
+    function typing(element) {  // a checkbox or a button takes no text: the keys still work
+      if (!element || !element.closest) { return false; }
+      if (element.closest("textarea, select, [contenteditable]")) { return true; }
+      return element.tagName === "INPUT" && !/^(checkbox|radio|button|submit|reset)$/.test(element.type);
+    }
+    function showKeys() {
+      if (keys && !keys.open && keys.showModal) { keys.showModal(); }
+    }
+    if (opener && keys && keys.showModal) {
+      opener.hidden = false;
+      opener.addEventListener("click", showKeys);
+    }
+    if (selectAll) {
+      selectAll.closest("[data-select-all]").hidden = false;
+      selectAll.addEventListener("change", function () {
+        section.querySelectorAll("input.pick").forEach(function (box) { box.checked = selectAll.checked; });
+      });
+    }
+
+    var target = /^#prompt-\d+$/.test(location.hash) ? document.getElementById(location.hash.slice(1)) : null;
+    if (target && target.matches("article.row")) { focusRow(target); }
+
+    document.addEventListener("keydown", function (event) {
+      if (event.defaultPrevented || event.ctrlKey || event.metaKey || event.altKey) { return; }
+      if (typing(event.target) || (keys && keys.open)) { return; }
+      var row = current();
+      var handled = true;
+      switch (event.key) {
+        case "j": move(1); break;
+        case "k": move(-1); break;
+        case "?": showKeys(); break;
+        case "/": document.getElementById("inbox-q").focus(); break;
+        default:
+          if (!row) { handled = false; break; }
+          switch (event.key) {
+            case "o": row.querySelector("details").open = !row.querySelector("details").open; focusRow(row); break;
+            case "y": press(row, "button.yes"); break;
+            case "n": press(row, "button.no"); break;
+            case "s": nextStep(row); break;
+            case "z": press(row, "button[name=until][value=tomorrow]"); break;
+            case "d": press(row, "button[data-dismiss]"); break;
+            case "x": row.querySelector("input.pick").click(); break;
+            default: handled = false;
+          }
+      }
+      if (handled) { event.preventDefault(); }
+    });
+  }
 })();

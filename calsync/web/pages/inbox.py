@@ -1,4 +1,5 @@
-"""The inbox: every meeting waiting for "how did it go?", newest first, each with its answer form.
+"""The inbox: every meeting waiting for "how did it go?", newest first, one row each whose
+answer form opens in place; searched, and put away several at once.
 
 `prompt_view` gathers what one prompt shows, for the inbox and the prompt page alike.
 """
@@ -8,18 +9,27 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
+from zoneinfo import ZoneInfo
 
-from flask import render_template, request
+from flask import flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
+from werkzeug.wrappers import Response
 
 from calsync.db import get_session
 from calsync.domain.cadence import Suggestion, touch_label
-from calsync.domain.vocabulary import FollowUpStatus
+from calsync.domain.vocabulary import Channel, DismissReason, FollowUpStatus
+from calsync.errors import ValidationFailed
 from calsync.services import answers, cadences, prompts
 from calsync.web import current_settings
 from calsync.web.pages import bp
-from calsync.web.pages.display import input_date, input_time, minutes_between
-from calsync.web.pages.forms import AnswerForm, DidntHappenForm, DismissForm, SnoozeForm
+from calsync.web.pages.display import input_date, input_time, minutes_between, when
+from calsync.web.pages.forms import (
+    AnswerForm,
+    BulkForm,
+    DidntHappenForm,
+    DismissForm,
+    SnoozeForm,
+)
 
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session
@@ -27,6 +37,8 @@ if TYPE_CHECKING:
     from calsync.models import AttendeeRow, Deal, Prompt, User
 
 PAGE_SIZE = 25
+# The longest search kept: longer is a paste gone wrong, and each word costs a few LIKEs.
+MAX_SEARCH = 200
 
 
 @dataclass
@@ -41,6 +53,10 @@ class PromptView:
     deal: Deal | None
     touch: str
     suggestion: Suggestion
+    # What the `s` key (and nothing else) writes into an empty "What" of the next step.
+    suggested_summary: str
+    # The channel promised at the last touch: changing it away is pointed out.
+    promised_channel: Channel | None
     answer: AnswerForm
     snooze: SnoozeForm
     dismiss: DismissForm
@@ -75,7 +91,9 @@ def prompt_view(session: Session, user: User, prompt: Prompt, return_to: str = "
     return PromptView(
         prompt=prompt, title=title, start=start, end=end, attendees=attendees,
         location=location, recurring=recurring, deal=prompt.deal,
-        touch=touch_label(cadence, touches), suggestion=suggestion, answer=form,
+        touch=touch_label(cadence, touches), suggestion=suggestion,
+        suggested_summary=f"Follow up with {prompt.deal.name}" if prompt.deal else "Follow up",
+        promised_channel=context.promised_channel, answer=form,
         snooze=SnoozeForm(formdata=None, data={"return_to": return_to}),
         dismiss=DismissForm(formdata=None, data={"return_to": return_to}),
         didnt_happen=didnt_happen or DidntHappenForm(formdata=None, data={
@@ -113,13 +131,45 @@ def inbox() -> str:
     user: User = current_user
     prompts.wake_snoozed(session, datetime.now(UTC), user.id)
     page = max(request.args.get("page", 1, type=int) or 1, 1)
-    found = prompts.read_inbox(session, user, page=page, page_size=PAGE_SIZE)
+    q = request.args.get("q", "").strip()[:MAX_SEARCH]
+    found = prompts.read_inbox(session, user, page=page, page_size=PAGE_SIZE, search=q)
     return render_template(
         "inbox.html",
         views=[prompt_view(session, user, prompt, context=found.contexts[prompt.id])
                for prompt in found.pending],
-        total=found.total, page=page, pages=max(1, -(-found.total // PAGE_SIZE)),
+        total=found.total, matching=found.matching, q=q, page=page,
+        pages=max(1, -(-found.matching // PAGE_SIZE)),
         unplanned=found.unplanned, unplanned_count=found.unplanned_count,
         snoozed=found.snoozed, has_sources=found.has_sources,
     )
+
+
+@bp.post("/inbox/bulk")
+@login_required
+def bulk() -> Response:
+    """The selected prompts put away at once; back to the inbox (and its search)."""
+    user: User = current_user
+    form = BulkForm()
+    back = redirect(url_for("pages.inbox", q=form.q.data or None))
+    if not form.validate():
+        flash(next(iter(form.errors.values()))[0] if form.errors else "Try again.", "error")
+        return back
+    action, now = form.action.data or "", datetime.now(UTC)
+    until = None
+    if action != "dismiss":
+        cadence = cadences.cadence_for(user, current_settings())
+        until = answers.snooze_until(action, ZoneInfo(user.timezone), now, cadence.usual_hour)
+    try:
+        done = prompts.put_away(get_session(), user, form.prompt_ids.data or [],
+                                snooze_until=until, now=now)
+    except ValidationFailed as error:
+        flash(error.message[:1].upper() + error.message[1:], "error")
+        return back
+    count = f"{done} {'prompt' if done == 1 else 'prompts'}"
+    if until is not None:
+        flash(f"Snoozed {count} until {when(until)}.")
+    else:
+        flash(f"{count.capitalize()} marked {DismissReason.NOT_SALES.label.lower()}: "
+              "no touch counted.")
+    return back
 

@@ -11,7 +11,7 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
-from flask import flash, redirect, render_template, url_for
+from flask import flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 from flask_wtf import FlaskForm
 from werkzeug.wrappers import Response
@@ -29,7 +29,7 @@ from calsync.web import current_settings
 from calsync.web.pages import bp
 from calsync.web.pages.display import combine, when
 from calsync.web.pages.forms import AnswerForm, DidntHappenForm, DismissForm, MoveForm, SnoozeForm
-from calsync.web.pages.inbox import prompt_view
+from calsync.web.pages.inbox import MAX_SEARCH, prompt_view
 
 if TYPE_CHECKING:
     from calsync.models import Prompt, User
@@ -56,7 +56,16 @@ def _prompt(prompt_id: int) -> Prompt:
 def _back(prompt: Prompt, return_to: str | None) -> Response:
     if return_to == "prompt":
         return redirect(url_for("pages.prompt", prompt_id=prompt.id))
-    return redirect(url_for("pages.inbox"))
+    return _to_inbox()
+
+
+def _to_inbox() -> Response:
+    """The inbox again, with the search it showed, at the row the inbox said comes after
+    this one (`next_prompt`): the page focuses it, so the keyboard carries on there."""
+    next_id = request.form.get("next_prompt", type=int)
+    q = request.form.get("q", "").strip()[:MAX_SEARCH] or None
+    return redirect(url_for("pages.inbox", q=q,
+                            _anchor=f"prompt-{next_id}" if next_id else None))
 
 
 def _move_form(user: User, prompt: Prompt) -> MoveForm:
@@ -187,7 +196,7 @@ def snooze(prompt_id: int) -> Response | tuple[str, int]:
     except ValidationFailed as error:
         return _keep_typed(prompt, form, error)
     flash(f"Snoozed {prompt_view_title(prompt)} until {when(until)}.")
-    return redirect(url_for("pages.inbox"))
+    return _to_inbox()
 
 
 @bp.post("/prompts/<int:prompt_id>/dismiss")
@@ -204,7 +213,7 @@ def dismiss(prompt_id: int) -> Response | tuple[str, int]:
         return _keep_typed(prompt, form, error)
     series = " calsync won't ask about this series again." if skip else ""
     flash(f"{prompt_view_title(prompt)} is not a sales meeting: no touch counted.{series}")
-    return redirect(url_for("pages.inbox"))
+    return _to_inbox()
 
 
 @bp.post("/prompts/<int:prompt_id>/didnt-happen")
@@ -237,7 +246,7 @@ def didnt_happen(prompt_id: int) -> Response | tuple[str, int]:
         flash(f"{title} didn't happen; rescheduled to {when(planned.start)}. No touch counted.")
     else:
         flash(f"{title} didn't happen. No touch counted.")
-    return redirect(url_for("pages.inbox"))
+    return _to_inbox()
 
 
 @bp.post("/prompts/<int:prompt_id>/move")
