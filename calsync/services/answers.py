@@ -198,12 +198,31 @@ def touch_title(prompt: Prompt) -> str:
 def _clash_warning(session: Session, user: User, followup: FollowUp) -> str | None:
     """A sentence naming the meeting (or follow-up) a planned time runs into, if any: the
     answer is saved anyway, the user may mean it. Part of the caller's unit of work."""
-    busy = prompts.busy_between(session, user.id, followup.start, followup.end,
-                                exclude_followup=followup.id)
-    hit: Busy | None = clash(followup.start, followup.end, busy)
+    return clash_message(session, user, followup.start, followup.end,
+                         exclude_followup=followup.id)
+
+
+def clash_for(session: Session, user: User, prompt: Prompt, start: datetime,
+              duration_minutes: int) -> str | None:
+    """What a next step at `start` for `prompt` would clash with, in a sentence (None when
+    the time is free): the check made while the user picks a time. Read only."""
+    if start.tzinfo is None:
+        raise ValidationFailed("start", "give a time with its UTC offset.")
+    if not 5 <= duration_minutes <= 24 * 60:
+        raise ValidationFailed("duration_minutes", "use 5 to 1440 minutes.")
+    return clash_message(session, user, start, start + timedelta(minutes=duration_minutes),
+                         exclude_followup=prompt.planned_followup_id)
+
+
+def clash_message(session: Session, user: User, start: datetime, end: datetime, *,
+                  exclude_followup: int | None = None) -> str | None:
+    """"Tue 3 Dec 10:00 clashes with “Weekly pipeline review”." or None. Read only."""
+    busy = prompts.busy_between(session, user.id, start, end,
+                                exclude_followup=exclude_followup)
+    hit: Busy | None = clash(start, end, busy)
     if hit is None:
         return None
-    local = followup.start.astimezone(ZoneInfo(user.timezone))
+    local = start.astimezone(ZoneInfo(user.timezone))
     return f"{local:%a} {local.day} {local:%b %H:%M} clashes with “{hit.title}”."
 
 
