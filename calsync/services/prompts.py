@@ -15,6 +15,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import (
     ColumnElement,
     Select,
+    SQLColumnExpression,
     Text,
     and_,
     cast,
@@ -269,21 +270,30 @@ def matching(search: str) -> ColumnElement[bool]:
     every word of `search`, ignoring case: in SQL, alike on SQLite and PostgreSQL.
 
     Attendees are a JSON list: its text is searched, so a word is also looked for as JSON
-    writes it (non-ASCII letters as \\u escapes)."""
+    writes it (non-ASCII letters as \\u escapes). SQLite folds the case of ASCII letters
+    only, so a word with others is looked for as typed, in lower case, capitalised and in
+    capitals."""
     meeting = select(Meeting.id).where(Meeting.id == Prompt.meeting_id)
     followup = select(FollowUp.id).where(FollowUp.id == Prompt.followup_id)
     deal = select(Deal.id).where(Deal.id == Prompt.deal_id)
     attendees = cast(Meeting.attendees, Text)
     terms = []
-    for word in search.lower().split()[:SEARCH_WORDS]:
-        plain, escaped = _like(word), _like(json.dumps(word)[1:-1])
+    for word in search.split()[:SEARCH_WORDS]:
+        spellings = {word} if word.isascii() else {
+            word, word.lower(), word.capitalize(), word.upper()}
+        plain = [_like(spelling) for spelling in sorted(spellings)]
+        escaped = [_like(json.dumps(spelling)[1:-1]) for spelling in sorted(spellings)
+                   if not spelling.isascii()]
         terms.append(or_(
-            exists(meeting.where(or_(Meeting.title.ilike(plain, escape=LIKE_ESCAPE),
-                                     attendees.ilike(plain, escape=LIKE_ESCAPE),
-                                     attendees.ilike(escaped, escape=LIKE_ESCAPE)))),
-            exists(followup.where(FollowUp.summary.ilike(plain, escape=LIKE_ESCAPE))),
-            exists(deal.where(Deal.name.ilike(plain, escape=LIKE_ESCAPE)))))
+            exists(meeting.where(or_(_found(Meeting.title, plain),
+                                     _found(attendees, plain + escaped)))),
+            exists(followup.where(_found(FollowUp.summary, plain))),
+            exists(deal.where(_found(Deal.name, plain)))))
     return and_(*terms)
+
+
+def _found(column: SQLColumnExpression[str], patterns: list[str]) -> ColumnElement[bool]:
+    return or_(*(column.ilike(pattern, escape=LIKE_ESCAPE) for pattern in patterns))
 
 
 def _like(text: str) -> str:

@@ -326,3 +326,158 @@ def test_an_answer_from_a_stale_page_asks_before_replacing(app: Flask, logged_in
     changed = post(logged_in, f"/prompts/{prompt_id}/answer",
                    {"outcome": "yes", "version": _version(page, prompt_id), "return_to": "prompt"})
     assert changed.status_code == 302 and load(app, Prompt, prompt_id).outcome == "yes"
+
+
+# --- the compact inbox: search, several at once, where the keyboard carries on ----------
+
+
+def _named(app: Flask, user: User, title: str, *people: tuple[str, str]) -> int:
+    """A prompted meeting with named attendees (name, email); its prompt id."""
+    from calsync.db import get_db
+    from calsync.models import Meeting, Source
+    from calsync.services import prompts
+
+    now = datetime.now(UTC)
+    with app.app_context(), get_db().session() as session:
+        source = Source(user_id=user.id, kind="ics", name="Named", url="", upload=b"",
+                        options={}, cursor={}, warnings=[], status="ok",
+                        next_sync_at=now + timedelta(days=1))
+        session.add(source)
+        session.flush()
+        session.add(Meeting(
+            user_id=user.id, source_id=source.id, uid=f"named-{title}", recurrence_id="",
+            series_uid="", title=title, start=now - timedelta(hours=3),
+            end=now - timedelta(hours=2), organizer=user.email,
+            attendees=[{"email": user.email, "name": "", "response": "accepted"}] + [
+                {"email": email, "name": name, "response": "accepted"}
+                for name, email in people]))
+        session.commit()
+        prompts.create_due_prompts(session, app.extensions["calsync.settings"], now,
+                                   user_id=user.id)
+        return session.scalar(select(Prompt.id).join(Meeting, Meeting.id == Prompt.meeting_id)
+                              .where(Meeting.title == title))
+
+
+def _rows(html: str) -> list[str]:
+    """The titles of the inbox's rows, top to bottom."""
+    return re.findall(r'<span class="title" id="p\d+-title">([^<]*)</span>', html)
+
+
+def test_the_title_counts_the_waiting_prompts(logged_in: FlaskClient,
+                                              seeded: dict[str, int]) -> None:
+    html = logged_in.get("/").get_data(as_text=True)
+    assert "<title>(2) Inbox · calsync</title>" in html
+    assert _rows(html) == ["Contoso demo", "Northwind discovery call"]
+
+
+def test_search_finds_title_attendee_and_deal_and_counts_the_matches(
+        app: Flask, user: User, logged_in: FlaskClient, seeded: dict[str, int]) -> None:
+    _named(app, user, "Quarterly review", ("Zoë Ångström", "zoe@tailspin.example"))
+    _named(app, user, "50% off pilot_plan", ("Bo Li", "bo@woodgrove.example"))
+
+    def search(q: str) -> tuple[list[str], str]:
+        html = logged_in.get("/", query_string={"q": q}).get_data(as_text=True)
+        return _rows(html), html
+
+    assert search("contoso DEMO")[0] == ["Contoso demo"]  # every word, any case
+    assert search("lena@contoso")[0] == ["Contoso demo"]  # an attendee's email
+    assert search("zoë ångström")[0] == ["Quarterly review"]  # a name, JSON-escaped
+    assert search("tailspin")[0] == ["Quarterly review"]  # the deal's name
+    assert search("50%")[0] == ["50% off pilot_plan"]  # % and _ are themselves
+    assert search("t_ilspin")[0] == []
+    assert search("pilot_plan")[0] == ["50% off pilot_plan"]
+    rows, html = search("northwind")
+    assert rows == ["Northwind discovery call"]
+    # The title and the total count every waiting prompt; the page says how many match.
+    assert "<title>(4) Inbox · calsync</title>" in html
+    assert "1 matching “northwind” of 4 waiting" in html
+    assert 'name="q" value="northwind"' in html  # answers return to the search
+    rows, html = search("nobody-like-this")
+    assert rows == [] and "Nothing waiting matches “nobody-like-this”" in html
+
+
+def test_an_answer_returns_to_the_next_row_and_the_search(logged_in: FlaskClient,
+                                                          seeded: dict[str, int]) -> None:
+    html = logged_in.get("/").get_data(as_text=True)
+    contoso, northwind = seeded["Contoso demo"], seeded["Northwind discovery call"]
+    # Each row's form names the row after it (the last row, the one before it).
+    form = html.split(f'id="p{contoso}-form"', 1)[1].split("</form>", 1)[0]
+    assert f'name="next_prompt" value="{northwind}"' in form
+    response = post(logged_in, f"/prompts/{contoso}/answer",
+                    {"outcome": "yes", "next_prompt": str(northwind), "q": "demo"})
+    assert response.status_code == 302
+    assert response.headers["Location"] == f"/?q=demo#prompt-{northwind}"
+    response = post(logged_in, f"/prompts/{northwind}/snooze",
+                    {"until": "tomorrow", "next_prompt": "x"})
+    assert response.headers["Location"] == "/"  # nothing sensible to focus: the top
+
+
+def test_several_prompts_snoozed_or_dismissed_at_once(app: Flask, user: User, make_user,  # type: ignore[no-untyped-def]
+                                                      logged_in: FlaskClient,
+                                                      seeded: dict[str, int]) -> None:
+    third = _named(app, user, "Fabrikam intro", ("Kai", "kai@fabrikam.example"))
+    stranger = make_user("eve@elsewhere.example")
+    theirs = seed_meetings(app, stranger, Seed("Their meeting"))["Their meeting"]
+    ids = [seeded["Contoso demo"], seeded["Northwind discovery call"]]
+    response = post(logged_in, "/inbox/bulk",
+                    {"action": "next_week", "prompt_ids": [*map(str, ids), str(theirs)],
+                     "q": "call"}, follow_redirects=True)
+    html = response.get_data(as_text=True)
+    assert "Snoozed 2 prompts until" in html  # someone else's prompt is left alone
+    for prompt_id in ids:
+        prompt = load(app, Prompt, prompt_id)
+        assert prompt.status == "snoozed"
+        assert prompt.snoozed_until > datetime.now(UTC) + timedelta(days=6)
+    assert load(app, Prompt, theirs).status == "pending"
+    assert response.request.args.get("q") == "call"
+
+    html = post(logged_in, "/inbox/bulk", {"action": "dismiss", "prompt_ids": [str(third)]},
+                follow_redirects=True).get_data(as_text=True)
+    assert "1 prompt marked not a sales meeting: no touch counted." in html
+    prompt = load(app, Prompt, third)
+    assert (prompt.status, prompt.dismiss_reason) == ("dismissed", "not_sales")
+    # Put away already: a second time changes nothing, and says so.
+    html = post(logged_in, "/inbox/bulk", {"action": "dismiss", "prompt_ids": [str(third)]},
+                follow_redirects=True).get_data(as_text=True)
+    assert "0 prompts marked" in html
+
+
+def test_bulk_without_a_selection_or_an_action_says_what_is_missing(
+        logged_in: FlaskClient, seeded: dict[str, int]) -> None:
+    html = post(logged_in, "/inbox/bulk", {"action": "tomorrow"},
+                follow_redirects=True).get_data(as_text=True)
+    assert "Pick at least one prompt." in html
+    html = post(logged_in, "/inbox/bulk",
+                {"action": "forever", "prompt_ids": [str(seeded["Contoso demo"])]},
+                follow_redirects=True).get_data(as_text=True)
+    assert "Choose what to do with them." in html
+    assert load_status(logged_in, seeded) == {"pending"}
+
+
+def load_status(client: FlaskClient, seeded: dict[str, int]) -> set[str]:
+    """The statuses of the seeded prompts, as the inbox shows them: all there is pending."""
+    html = client.get("/").get_data(as_text=True)
+    return {"pending"} if set(_rows(html)) == set(seeded) else {"changed"}
+
+
+def test_a_changed_channel_is_pointed_out_against_the_promised_one(
+        app: Flask, logged_in: FlaskClient, seeded: dict[str, int]) -> None:
+    contoso = seeded["Contoso demo"]
+    post(logged_in, f"/prompts/{contoso}/answer", _next_step(channel="call"))
+    [followup] = query(app, select(FollowUp))
+    # The follow-up's own prompt: the call promised is remembered beside the channel.
+    from calsync.db import get_db
+    from calsync.services import prompts
+
+    with app.app_context(), get_db().session() as session:
+        row = session.get(FollowUp, followup.id)
+        assert row is not None
+        row.start -= timedelta(days=10)
+        row.end -= timedelta(days=10)
+        session.commit()
+        prompts.create_due_prompts(session, app.extensions["calsync.settings"],
+                                   datetime.now(UTC), user_id=row.user_id)
+    html = logged_in.get("/").get_data(as_text=True)
+    assert 'data-promised="call"' in html
+    assert "Last time you said you would follow up with a call." in html
+    assert "change the channel only if you told them" in html  # for calsync.js
