@@ -2,6 +2,9 @@
 undone in one click); suggestions land in free slots and never on each other; a next step in
 a busy time is saved with the meeting it clashes with."""
 
+# The tests take test_answers' `prompts` fixture (three prompts of one deal) by its name.
+# ruff: noqa: F811
+
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
@@ -73,7 +76,7 @@ def test_the_middle_answer_covers_only_what_came_before(db_session, settings, us
 
 
 def test_snoozed_prompts_are_covered_too(db_session, settings, user, prompts) -> None:
-    newest, weekly, _first = prompts
+    _newest, weekly, _first = prompts
     answers.snooze(db_session, weekly, NOW + timedelta(days=1), NOW)
     answer_newest(db_session, settings, user, prompts)
     assert weekly.status == "covered" and weekly.snoozed_until is None
