@@ -372,7 +372,7 @@ def test_the_title_counts_the_waiting_prompts(logged_in: FlaskClient,
 
 def test_search_finds_title_attendee_and_deal_and_counts_the_matches(
         app: Flask, user: User, logged_in: FlaskClient, seeded: dict[str, int]) -> None:
-    _named(app, user, "Quarterly review", ("Zoë Ångström", "zoe@tailspin.example"))
+    quarterly = _named(app, user, "Quarterly review", ("Zoë Ångström", "zoe@tailspin.example"))
     _named(app, user, "50% off pilot_plan", ("Bo Li", "bo@woodgrove.example"))
 
     def search(q: str) -> tuple[list[str], str]:
@@ -382,7 +382,9 @@ def test_search_finds_title_attendee_and_deal_and_counts_the_matches(
     assert search("contoso DEMO")[0] == ["Contoso demo"]  # every word, any case
     assert search("lena@contoso")[0] == ["Contoso demo"]  # an attendee's email
     assert search("zoë ångström")[0] == ["Quarterly review"]  # a name, JSON-escaped
-    assert search("tailspin")[0] == ["Quarterly review"]  # the deal's name
+    deal_id = load(app, Prompt, quarterly).deal_id
+    post(logged_in, f"/deals/{deal_id}/rename", {"name": "Big Fish Account"})
+    assert search("big fish")[0] == ["Quarterly review"]  # the deal's name
     assert search("50%")[0] == ["50% off pilot_plan"]  # % and _ are themselves
     assert search("t_ilspin")[0] == []
     assert search("pilot_plan")[0] == ["50% off pilot_plan"]
