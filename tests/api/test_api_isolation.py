@@ -46,6 +46,7 @@ def test_every_route_with_an_id_is_covered() -> None:
     names = {op.name for op in WITH_IDS}
     assert {"get_source", "sync_source", "delete_source", "get_prompt", "answer_prompt",
             "snooze_prompt", "dismiss_prompt", "didnt_happen", "move_prompt", "get_deal",
+            "uncover_prompt",
             "get_followup", "followup_missed_reason", "reschedule_followup"} <= names
     assert all(op.body is None or op.name in VALID_BODIES for op in WITH_IDS)
 

@@ -24,6 +24,7 @@ CONTRACT = {
     "/api/v1/prompts/{prompt_id}/dismiss": {"post"},
     "/api/v1/prompts/{prompt_id}/didnt_happen": {"post"},
     "/api/v1/prompts/{prompt_id}/deal": {"post"},
+    "/api/v1/prompts/{prompt_id}/uncover": {"post"},
     "/api/v1/deals": {"get"},
     "/api/v1/deals/{deal_id}": {"get"},
     "/api/v1/followups": {"get"},

@@ -82,14 +82,21 @@ class AnswerIn(Body):
 
 class SnoozeIn(Body):
     until: datetime = Field(description="When to ask again; in the future. " + LOCAL_TIME)
+    note: str | None = Field(None, max_length=MAX_NOTE, description=(
+        "A note typed so far, kept with the prompt for when it comes back; null keeps the "
+        "stored one."))
 
 
 class DismissIn(Body):
     skip_series: bool = Field(False, description="Never ask about this recurring series again.")
+    note: str | None = Field(None, max_length=MAX_NOTE, description=(
+        "A note kept with the prompt; null keeps the stored one."))
 
 
 class DidntHappenIn(Body):
     reschedule: NextStepIn | None = Field(None, description="The meeting's new time, if any.")
+    note: str | None = Field(None, max_length=MAX_NOTE, description=(
+        "A note kept with the prompt (and the new time); null keeps the stored one."))
 
 
 class NotificationsIn(Body):

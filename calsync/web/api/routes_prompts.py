@@ -59,6 +59,8 @@ def answer_prompt(prompt_id: int, body: AnswerIn) -> PromptActionOut:
     `warning` when it is too close to this touch); it must be in the future and at most two
     years ahead. Yes and no close the deal. A prompt that already has an answer (or was
     dismissed) answers 409 `prompt_already_answered` unless the body says `"replace": true`.
+    A next step in a time already taken is saved, and `warning` names what it clashes with.
+    A first answer covers the deal's older prompts still waiting: their ids in `covered`.
     """
     session, settings, user = get_session(), current_settings(), api_user()
     prompt = prompts.get_prompt(session, user, prompt_id)
@@ -68,32 +70,46 @@ def answer_prompt(prompt_id: int, body: AnswerIn) -> PromptActionOut:
                     next_step=step)
     result = answers.answer_prompt(session, settings, user, prompt, answer, renderer.now,
                                    replace=body.replace)
-    return renderer.action_out(result.prompt, result.followup, result.warning)
+    out = renderer.action_out(result.prompt, result.followup, result.warning)
+    out.covered = [covered.id for covered in result.covered]
+    return out
+
+
+@route("/prompts/<int:prompt_id>/uncover", "POST", response=PromptOut)
+def uncover_prompt(prompt_id: int) -> PromptOut:
+    """Undo "covered by a later answer": the prompt waits for its own answer again (409
+    `prompt_closed` when it is not covered)."""
+    session, user = get_session(), api_user()
+    prompt = prompts.get_prompt(session, user, prompt_id)
+    answers.uncover(session, user, prompt)
+    return PromptRenderer(session, current_settings(), user).out(prompt)
 
 
 @route("/prompts/<int:prompt_id>/snooze", "POST", response=PromptOut, body=SnoozeIn)
 def snooze_prompt(prompt_id: int, body: SnoozeIn) -> PromptOut:
-    """Ask again later: the prompt leaves the inbox until `until`."""
+    """Ask again later: the prompt leaves the inbox until `until`, with the `note` given."""
     session, user = get_session(), api_user()
     prompt = prompts.get_prompt(session, user, prompt_id)
-    answers.snooze(session, prompt, user_time(body.until))
+    answers.snooze(session, prompt, user_time(body.until), note=body.note)
     return PromptRenderer(session, current_settings(), user).out(prompt)
 
 
 @route("/prompts/<int:prompt_id>/dismiss", "POST", response=PromptOut, body=DismissIn,
        body_required=False)
 def dismiss_prompt(prompt_id: int, body: DismissIn) -> PromptOut:
-    """Not a sales meeting: no answer and no touch; `skip_series` silences its series."""
+    """Not a sales meeting: no answer and no touch; `skip_series` silences its series. A
+    `note` is kept with the prompt."""
     session, user = get_session(), api_user()
     prompt = prompts.get_prompt(session, user, prompt_id)
-    answers.dismiss(session, prompt, skip_series=body.skip_series)
+    answers.dismiss(session, prompt, skip_series=body.skip_series, note=body.note)
     return PromptRenderer(session, current_settings(), user).out(prompt)
 
 
 @route("/prompts/<int:prompt_id>/didnt_happen", "POST", response=PromptActionOut,
        body=DidntHappenIn, body_required=False)
 def didnt_happen(prompt_id: int, body: DidntHappenIn) -> PromptActionOut:
-    """The meeting did not take place: no outcome, no touch; `reschedule` plans its new time."""
+    """The meeting did not take place: no outcome, no touch; `reschedule` plans its new time.
+    A `note` is kept with the prompt and the new time."""
     session, settings, user = get_session(), current_settings(), api_user()
     prompt = prompts.get_prompt(session, user, prompt_id)
     renderer = PromptRenderer(session, settings, user)
@@ -101,7 +117,8 @@ def didnt_happen(prompt_id: int, body: DidntHappenIn) -> PromptActionOut:
     if body.reschedule is not None:
         step = _next_step(body.reschedule, renderer, prompt, field="reschedule")
     try:
-        followup = answers.didnt_happen(session, user, prompt, step, renderer.now)
+        followup = answers.didnt_happen(session, user, prompt, step, renderer.now,
+                                        note=body.note)
     except ValidationFailed as exc:
         raise _renamed(exc, "reschedule") from exc
     return renderer.action_out(prompt, followup)

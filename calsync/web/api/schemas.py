@@ -183,7 +183,11 @@ class PromptActionOut(PromptOut):
     """A prompt after an action, with the follow-up the action planned (if any)."""
 
     followup: FollowUpOut | None
-    warning: str | None  # the cadence's spacing warning about that follow-up
+    # The cadence's spacing warning about that follow-up, and what its time clashes with.
+    warning: str | None
+    covered: list[int] = Field(default_factory=list, description=(
+        "The ids of the deal's older prompts this answer covered (they count as touches and "
+        "leave the inbox); POST /prompts/{id}/uncover puts one back."))
 
 
 class DealOut(Out):
