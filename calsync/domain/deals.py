@@ -11,6 +11,7 @@ from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from enum import StrEnum
 
 from calsync.domain.meeting import MeetingData
 from calsync.domain.prompting import PromptRules, clean_email, external_people, is_public_domain
@@ -20,6 +21,30 @@ from calsync.domain.vocabulary import Channel, DealStatus, NoReason, Outcome
 OUTCOMES: tuple[Outcome, ...] = tuple(Outcome)
 NO_REASONS: tuple[NoReason, ...] = tuple(NoReason)
 CHANNELS: tuple[Channel, ...] = tuple(Channel)
+
+
+class DealSort(StrEnum):
+    """The orders the deals list offers (newest deal first breaks every tie)."""
+
+    NEXT = "next"  # next follow-up: overdue first, then soonest; nothing planned after
+    LAST_TOUCH = "last_touch"  # the latest touch first; deals without one after
+    TOUCHES = "touches"  # most touches first
+    STATUS = "status"  # open, then won, then lost
+    NEWEST = "newest"  # the deal made last first
+
+    @property
+    def label(self) -> str:
+        return _SORT_LABELS[self]
+
+
+_SORT_LABELS = {DealSort.NEXT: "Next follow-up", DealSort.LAST_TOUCH: "Last touch",
+                DealSort.TOUCHES: "Touches", DealSort.STATUS: "Status",
+                DealSort.NEWEST: "Newest"}
+
+
+def is_overdue(status: DealStatus, next_end: datetime | None, now: datetime) -> bool:
+    """An open deal whose next planned follow-up is over with nobody saying how it went."""
+    return status is DealStatus.OPEN and next_end is not None and next_end <= now
 
 
 @dataclass(frozen=True)
@@ -38,12 +63,13 @@ def counterpart_of(meeting: MeetingData, rules: PromptRules) -> Counterpart:
     if company:
         # Most people first; on a tie the alphabetically first domain, so the key is stable.
         domain = min(company, key=lambda d: (-company[d], d))
-        return Counterpart(key=f"domain:{domain}", name=domain)
+        return Counterpart(key=f"domain:{domain}", name=organisation_name(domain))
     if addresses:
         # Everyone on a public domain is their own counterpart: all of gmail.com is no deal.
         address = addresses[0]
         names = [p.name for p in meeting.attendees if clean_email(p.email) == address]
-        return Counterpart(key=f"email:{address}", name=next((n for n in names if n), address))
+        return Counterpart(key=f"email:{address}",
+                           name=person_name(next((n for n in names if n), ""), address))
     normalised = normalise_title(meeting.title)
     if normalised:
         return Counterpart(key=f"title:{normalised}", name=_display_title(meeting.title))
@@ -52,6 +78,57 @@ def counterpart_of(meeting: MeetingData, rules: PromptRules) -> Counterpart:
         key=f"event:{meeting.series_uid or meeting.uid}",
         name=meeting.title.strip() or "Untitled meeting",
     )
+
+
+# Second-level labels under a country code that are public suffixes themselves: acme.co.uk,
+# acme.com.au, acme.co.jp. A small table rather than the Public Suffix List (tldextract and
+# friends): the domain stays stdlib-only and offline (no list fetched at run time, no new
+# dependency), and a suffix it misses only gives a less tidy name, which the user can rename.
+_SECOND_LEVEL = frozenset({
+    "ac", "co", "com", "edu", "gen", "go", "gob", "gouv", "gov", "ltd", "me", "mil", "ne",
+    "net", "nhs", "nom", "or", "org", "plc", "sch",
+})
+# The words of a free-mail address's local part: runs of letters ("ana.souza1" has two).
+_LOCAL_WORDS = re.compile(r"[^\W\d_]+")
+
+
+def organisation_name(domain: str) -> str:
+    """A company's name from its email domain: "contoso.example" gives "Contoso",
+    "sales.northwind-traders.co.uk" gives "Northwind Traders".
+
+    The public suffix (the last label, or two like co.uk / com.au) and any subdomain before
+    the registrable label (www, mail, sales, eu) are dropped; the label is title-cased with
+    hyphens as spaces. A domain with nothing left (co.uk) is kept as it is."""
+    labels = [_readable_label(label) for label in domain.strip().strip(".").lower().split(".")]
+    labels = [label for label in labels if label]
+    suffix = 2 if (len(labels) >= 2 and len(labels[-1]) == 2
+                   and labels[-2] in _SECOND_LEVEL) else 1
+    if len(labels) <= suffix:
+        return domain.strip()
+    words = labels[-suffix - 1].replace("_", "-").split("-")
+    return " ".join(word.capitalize() for word in words if word) or domain.strip()
+
+
+def person_name(name: str, address: str) -> str:
+    """A free-mail counterpart's name: the one their calendar gives ("Ana Souza"), or else
+    the address's local part made readable ("ana.souza+crm1" gives "Ana Souza"), or else the
+    address itself."""
+    name = " ".join(name.strip().strip("\"'").split())
+    if name and "@" not in name:
+        return name
+    local = address.partition("@")[0].partition("+")[0]
+    words = _LOCAL_WORDS.findall(local)
+    return " ".join(word.capitalize() for word in words) or address
+
+
+def _readable_label(label: str) -> str:
+    """An internationalised label as its letters: "xn--mnchen-3ya" gives "münchen"."""
+    if label.startswith("xn--"):
+        try:
+            return label.encode("ascii").decode("idna")
+        except UnicodeError:
+            return label
+    return label
 
 
 _MONTH = (

@@ -1,34 +1,59 @@
-"""A user's deals: listing with touch counts and flags, one deal's timeline, making one by hand
-and renaming it; the follow-ups planned for them.
+"""A user's deals: listing them sorted and searched, with touch counts, first and last touch
+and the next follow-up; one deal's timeline; finding one by name to move a touch to; making one
+by hand and renaming it; the follow-ups planned for them.
 
-How touches group into deals and what status follows is decided in `calsync.domain.deals`.
+How touches group into deals, what a deal is called and what status follows is decided in
+`calsync.domain.deals`.
 """
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Select, select
+from sqlalchemy import (
+    ColumnElement,
+    Select,
+    Subquery,
+    Text,
+    and_,
+    case,
+    cast,
+    exists,
+    func,
+    or_,
+    select,
+)
 from sqlalchemy.orm import Session
 
-from calsync.domain.vocabulary import DealStatus, FollowUpStatus, TimelineKind
+from calsync.domain.deals import DealSort, is_overdue
+from calsync.domain.vocabulary import DealStatus, FollowUpStatus, PromptStatus, TimelineKind
 from calsync.errors import NotFound, ValidationFailed
-from calsync.models import Deal, FollowUp, Prompt, User
+from calsync.models import Deal, FollowUp, Meeting, Prompt, User
 from calsync.services import paging
-from calsync.services.prompts import deals_without_next_touch, touch_counts
+from calsync.services.prompts import LIKE_ESCAPE, SEARCH_WORDS
 
 # Longest deal name kept: names come from calendars and from people typing.
 MAX_NAME = 200
+# The deals the "belongs to another deal?" picker lists at once: a search finds the rest.
+PICKER_SIZE = 10
+# The prompts whose touch took place: what a deal's touches, first and last touch count.
+TOUCHED = (PromptStatus.ANSWERED, PromptStatus.COVERED)
+# Open deals first, then the won, then the lost.
+_STATUS_ORDER = {DealStatus.OPEN: 0, DealStatus.WON: 1, DealStatus.LOST: 2}
 
 
 @dataclass(frozen=True)
 class DealSummary:
     deal: Deal
     touches: int
-    next_followup: FollowUp | None
-    needs_next_touch: bool
+    next_followup: FollowUp | None  # the earliest planned one
+    needs_next_touch: bool  # open, and nothing planned
+    since: datetime | None  # the first touch
+    last_touch: datetime | None
+    overdue: bool  # open, and the next follow-up's time is over with no word on it
 
 
 @dataclass(frozen=True)
@@ -65,9 +90,13 @@ def create_deal(session: Session, user: User, name: str) -> Deal:
 
 
 def rename_deal(session: Session, user: User, deal_id: int, name: str) -> Deal:
-    """Give the user's deal a new name; a blank one keeps the old. Commits."""
+    """Give the user's deal a new name (the page and the API rename this way). Commits;
+    raises ValidationFailed (field "name") for a blank one."""
     deal = get_deal(session, user, deal_id)
-    deal.name = name.strip()[:MAX_NAME] or deal.name
+    name = " ".join(name.split())
+    if not name:
+        raise ValidationFailed("name", "give the deal a name.")
+    deal.name = name[:MAX_NAME]
     session.commit()
     return deal
 
@@ -75,7 +104,7 @@ def rename_deal(session: Session, user: User, deal_id: int, name: str) -> Deal:
 def list_deals(session: Session, user: User, status: DealStatus | None = None, *, limit: int,
                after: list[Any] | None = None, offset: int = 0) -> paging.Paged[Deal]:
     """A page of the user's deals (of one status, or all), newest first: after the key
-    `after` (the API) or from `offset` (the pages)."""
+    `after` or from `offset`."""
     query: Select[Deal] = select(Deal).where(Deal.user_id == user.id)
     if status is not None:
         query = query.where(Deal.status == status)
@@ -83,28 +112,182 @@ def list_deals(session: Session, user: User, status: DealStatus | None = None, *
                        after=after, offset=offset)
 
 
+def list_summaries(session: Session, user: User, status: DealStatus | None = None, *,
+                   search: str = "", sort: DealSort = DealSort.NEWEST, limit: int,
+                   after: list[Any] | None = None, offset: int = 0,
+                   now: datetime | None = None) -> paging.Paged[DealSummary]:
+    """A page of the user's deals, summarised: of one status (or all), only those `matching`
+    the `search` words when there are any, in the `sort` order; after the key `after` (the
+    API) or from `offset` (the pages). Two queries, whatever the page's size. Read only.
+
+    The newest-first order pages by the last deal's id; the others, whose keys change as
+    touches are answered, by position (["touches", 100]). Raises ValidationFailed (field
+    "cursor") for a key of another order."""
+    facts, planned = _touch_facts(user), _next_planned(user)
+    query = (select(Deal, facts.c.touches, facts.c.since, facts.c.last_touch)
+             .outerjoin(facts, facts.c.deal_id == Deal.id)
+             .outerjoin(planned, planned.c.deal_id == Deal.id)
+             .where(Deal.user_id == user.id))
+    if status is not None:
+        query = query.where(Deal.status == status)
+    if search.strip():
+        query = query.where(matching(search))
+    if after is not None:
+        if sort is DealSort.NEWEST:
+            query = query.where(Deal.id < _id_key(after))
+        else:
+            offset = _position_key(after, sort)
+    query = query.order_by(*_order(sort, facts, planned)).offset(offset or None).limit(limit + 1)
+    rows = session.execute(query).all()
+    more = len(rows) > limit
+    rows = rows[:limit]
+    summaries = _summaries(session, rows, now or datetime.now(UTC))
+    if not more:
+        return paging.Paged(summaries, None)
+    key = [rows[-1][0].id] if sort is DealSort.NEWEST else [sort.value, offset + limit]
+    return paging.Paged(summaries, key)
+
+
+def matching(search: str) -> ColumnElement[bool]:
+    """Deals whose name, or one of whose meetings' title or attendees (a name or an email),
+    holds every word of `search`, ignoring case: in SQL, alike on SQLite and PostgreSQL.
+
+    Attendees are a JSON list: its text is searched, so a word is also looked for as JSON
+    writes it (non-ASCII letters as \\u escapes)."""
+    attendees = cast(Meeting.attendees, Text)
+    terms = []
+    for word in search.lower().split()[:SEARCH_WORDS]:
+        plain, escaped = _like(word), _like(json.dumps(word)[1:-1])
+        meetings = (select(Prompt.id).join(Meeting, Meeting.id == Prompt.meeting_id)
+                    .where(Prompt.deal_id == Deal.id,
+                           or_(Meeting.title.ilike(plain, escape=LIKE_ESCAPE),
+                               attendees.ilike(plain, escape=LIKE_ESCAPE),
+                               attendees.ilike(escaped, escape=LIKE_ESCAPE))))
+        terms.append(or_(Deal.name.ilike(plain, escape=LIKE_ESCAPE), exists(meetings)))
+    return and_(*terms)
+
+
+def pick_deals(session: Session, user: User, search: str = "", *,
+               leave_out: int | None = None) -> list[Deal]:
+    """Up to PICKER_SIZE of the user's deals to move a touch to, but `leave_out` (the deal it
+    is in): those whose name holds every word of `search`, names starting with it first;
+    with no search, those touched last. Open deals before closed ones either way."""
+    query = select(Deal).where(Deal.user_id == user.id)
+    if leave_out is not None:
+        query = query.where(Deal.id != leave_out)
+    words = search.lower().split()[:SEARCH_WORDS]
+    status_order = case(_STATUS_ORDER, value=Deal.status)
+    if words:
+        query = query.where(*(Deal.name.ilike(_like(word), escape=LIKE_ESCAPE)
+                              for word in words))
+        starts = case((Deal.name.ilike(_like(words[0], anywhere=False), escape=LIKE_ESCAPE),
+                       0), else_=1)
+        query = query.order_by(starts, status_order, func.lower(Deal.name), Deal.id.desc())
+    else:
+        facts = _touch_facts(user)
+        query = (query.outerjoin(facts, facts.c.deal_id == Deal.id)
+                 .order_by(status_order, facts.c.last_touch.is_(None),
+                           facts.c.last_touch.desc(), Deal.id.desc()))
+    return list(session.scalars(query.limit(PICKER_SIZE)))
+
+
 def deal_with_timeline(session: Session, user: User,
                        deal_id: int) -> tuple[DealSummary, list[TimelineEntry]]:
     """The user's deal, summarised, and its timeline."""
     deal = get_deal(session, user, deal_id)
-    [summary] = summarise(session, user, [deal])
-    return summary, timeline(session, deal)
+    return summarise(session, user, deal), timeline(session, deal)
 
 
-def summarise(session: Session, user: User, deals: list[Deal]) -> list[DealSummary]:
-    """Touch counts, next planned follow-up and the no-next-touch flag, in three queries."""
-    if not deals:
-        return []
-    ids = [deal.id for deal in deals]
-    counts = touch_counts(session, ids)
+def summarise(session: Session, user: User, deal: Deal,
+              now: datetime | None = None) -> DealSummary:
+    """The deal's touches, first and last touch and next follow-up, in two queries."""
+    facts = _touch_facts(user)
+    row = session.execute(select(Deal, facts.c.touches, facts.c.since, facts.c.last_touch)
+                          .outerjoin(facts, facts.c.deal_id == Deal.id)
+                          .where(Deal.id == deal.id)).one()
+    [summary] = _summaries(session, [row], now or datetime.now(UTC))
+    return summary
+
+
+def _summaries(session: Session, rows: Any, now: datetime) -> list[DealSummary]:
+    """Rows of (deal, touches, since, last touch) summarised with their next planned
+    follow-ups, read in one query."""
+    ids = [row[0].id for row in rows]
     upcoming: dict[int, FollowUp] = {}
-    planned = select(FollowUp).where(FollowUp.deal_id.in_(ids),
-                                     FollowUp.status == FollowUpStatus.PLANNED)
-    for followup in session.scalars(planned.order_by(FollowUp.start.desc())):
-        upcoming[followup.deal_id] = followup  # ends on the earliest planned one
-    flagged = deals_without_next_touch(session, user)
-    return [DealSummary(deal, counts[deal.id], upcoming.get(deal.id), deal.id in flagged)
-            for deal in deals]
+    if ids:
+        planned = select(FollowUp).where(FollowUp.deal_id.in_(ids),
+                                         FollowUp.status == FollowUpStatus.PLANNED)
+        for followup in session.scalars(planned.order_by(FollowUp.start.desc(),
+                                                         FollowUp.id.desc())):
+            upcoming[followup.deal_id] = followup  # ends on the earliest planned one
+    summaries = []
+    for deal, touches, since, last_touch in rows:
+        next_followup = upcoming.get(deal.id)
+        summaries.append(DealSummary(
+            deal=deal, touches=touches or 0, next_followup=next_followup,
+            needs_next_touch=deal.status == DealStatus.OPEN and next_followup is None,
+            since=since, last_touch=last_touch,
+            overdue=is_overdue(deal.status, next_followup.end if next_followup else None, now)))
+    return summaries
+
+
+def _touch_facts(user: User) -> Subquery:
+    """Per deal of the user: its touches, the first (since) and the last touch's time."""
+    return (select(Prompt.deal_id.label("deal_id"), func.count(Prompt.id).label("touches"),
+                   func.min(Prompt.touch_at).label("since"),
+                   func.max(Prompt.touch_at).label("last_touch"))
+            .where(Prompt.user_id == user.id, Prompt.deal_id.is_not(None),
+                   Prompt.status.in_(TOUCHED))
+            .group_by(Prompt.deal_id).subquery("touch_facts"))
+
+
+def _next_planned(user: User) -> Subquery:
+    """Per deal of the user: the start of its earliest planned follow-up."""
+    return (select(FollowUp.deal_id.label("deal_id"), func.min(FollowUp.start).label("next_at"))
+            .where(FollowUp.user_id == user.id, FollowUp.status == FollowUpStatus.PLANNED)
+            .group_by(FollowUp.deal_id).subquery("next_planned"))
+
+
+def _order(sort: DealSort, facts: Subquery, planned: Subquery) -> list[ColumnElement[Any]]:
+    """The ORDER BY of a sort; the newest deal first breaks every tie, so pages are stable.
+    Nulls are ordered by an explicit term: SQLite and PostgreSQL put them at opposite ends."""
+    newest = Deal.id.desc()
+    status = case(_STATUS_ORDER, value=Deal.status)
+    # The earliest planned follow-up first (those overdue are the earliest), then open deals
+    # with nothing planned (about to be forgotten), then the closed ones.
+    by_next = [planned.c.next_at.is_(None), planned.c.next_at.asc(), status]
+    if sort is DealSort.NEXT:
+        return [*by_next, newest]
+    if sort is DealSort.LAST_TOUCH:
+        return [facts.c.last_touch.is_(None), facts.c.last_touch.desc(), newest]
+    if sort is DealSort.TOUCHES:
+        return [func.coalesce(facts.c.touches, 0).desc(), newest]
+    if sort is DealSort.STATUS:
+        return [status, *by_next, newest]
+    return [newest]
+
+
+def _id_key(after: list[Any]) -> int:
+    """The last deal's id of a newest-first page's key."""
+    if len(after) != 1 or not isinstance(after[0], int) or isinstance(after[0], bool):
+        raise paging.invalid_cursor()
+    return after[0]
+
+
+def _position_key(after: list[Any], sort: DealSort) -> int:
+    """Where the next page of a sorted list starts, from its key [sort, position]."""
+    if (len(after) != 2 or after[0] != sort.value or not isinstance(after[1], int)
+            or isinstance(after[1], bool) or after[1] < 0):
+        raise paging.invalid_cursor()
+    return after[1]
+
+
+def _like(text: str, *, anywhere: bool = True) -> str:
+    """A LIKE pattern finding `text` (anywhere, or at the start), its wildcards meant
+    literally."""
+    for special in (LIKE_ESCAPE, "%", "_"):
+        text = text.replace(special, LIKE_ESCAPE + special)
+    return f"%{text}%" if anywhere else f"{text}%"
 
 
 def timeline(session: Session, deal: Deal) -> list[TimelineEntry]:

@@ -22,6 +22,7 @@ VALID_BODIES: dict[str, Any] = {
     "dismiss_prompt": {"skip_series": True},
     "didnt_happen": {"reschedule": {"summary": "x", "start": LATER}},
     "move_prompt": {"name": "Stolen"},
+    "rename_deal": {"name": "Stolen"},
     "update_source": {"calendar_written": "stolen@example.com"},
     "followup_missed_reason": {"reason": "forgot"},
     "reschedule_followup": {"start": LATER},

@@ -26,7 +26,7 @@ CONTRACT = {
     "/api/v1/prompts/{prompt_id}/deal": {"post"},
     "/api/v1/prompts/{prompt_id}/uncover": {"post"},
     "/api/v1/deals": {"get"},
-    "/api/v1/deals/{deal_id}": {"get"},
+    "/api/v1/deals/{deal_id}": {"get", "patch"},
     "/api/v1/followups": {"get"},
     "/api/v1/followups/{followup_id}": {"get"},
     "/api/v1/followups/{followup_id}/reason": {"post"},

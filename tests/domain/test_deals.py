@@ -42,7 +42,7 @@ def meeting(*emails: str, title: str = "Acme demo", organizer: str = USER) -> Me
 
 def test_groups_by_the_external_domain() -> None:
     m = meeting(USER, "bob@acme.com", "carl@seller.com")
-    assert counterpart_of(m, RULES) == Counterpart("domain:acme.com", "acme.com")
+    assert counterpart_of(m, RULES) == Counterpart("domain:acme.com", "Acme")
 
 
 def test_the_most_common_external_domain_wins() -> None:
@@ -63,7 +63,7 @@ def test_a_company_domain_beats_private_addresses() -> None:
 
 def test_a_public_domain_prospect_is_their_own_counterpart() -> None:
     bob = meeting(USER, "Bob@Gmail.com")
-    assert counterpart_of(bob, RULES) == Counterpart("email:bob@gmail.com", "bob@gmail.com")
+    assert counterpart_of(bob, RULES) == Counterpart("email:bob@gmail.com", "Bob")
     assert counterpart_of(meeting(USER, "eve@gmail.com"), RULES).key == "email:eve@gmail.com"
 
 

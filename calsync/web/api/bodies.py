@@ -12,11 +12,13 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from calsync.domain import deals as deal_rules
 from calsync.services.answers import MAX_NOTE
 from calsync.services.coach import MAX_MISSED_NOTE
 from calsync.services.notifications import TIME_PATTERN
 from calsync.web.api.schemas import (
     Channel,
+    DealSort,
     DealStatus,
     EmailPrompts,
     FollowUpStatus,
@@ -162,6 +164,20 @@ class PromptQuery(Page):
 
 class DealQuery(Page):
     status: DealStatus | None = None
+    q: str = Field("", max_length=200, description=(
+        "Only deals whose name, or a meeting's title or attendee (name or email), holds every "
+        "word given, ignoring case (as the deals page's search). Give it again with the "
+        "cursor of the next page."))
+    sort: DealSort = Field(deal_rules.DealSort.NEWEST, description=(
+        "next: the next follow-up's time, overdue first, then open deals with nothing "
+        "planned, then closed ones; last_touch: latest first; touches: most first; status: "
+        "open, won, lost; newest: the deal made last first. Give it again with the cursor."))
+
+
+class DealPatchIn(Body):
+    """A deal's new name."""
+
+    name: str = Field(min_length=1, max_length=200, description="The deal's name.")
 
 
 class FollowUpQuery(Page):

@@ -5,24 +5,25 @@ from __future__ import annotations
 from calsync.db import get_session
 from calsync.services import deals
 from calsync.web import current_settings
-from calsync.web.api.bodies import DealQuery, FollowUpQuery
+from calsync.web.api.bodies import DealPatchIn, DealQuery, FollowUpQuery
 from calsync.web.api.pagination import decode, encode
 from calsync.web.api.registry import api_user, route
-from calsync.web.api.schemas import DealDetailOut, DealList, FollowUpList, FollowUpOut
+from calsync.web.api.schemas import DealDetailOut, DealList, DealOut, FollowUpList, FollowUpOut
 from calsync.web.api.serialize import PromptRenderer, deal_detail_out, deal_out, followup_out
 
 
 @route("/deals", "GET", response=DealList, query=DealQuery)
 def list_deals(query: DealQuery) -> DealList:
-    """List deals, newest first, with touch counts and the next planned follow-up.
+    """List deals (newest first, or in the `sort` asked for) with touch counts, the first and
+    last touch and the next planned follow-up; `q` searches them as the deals page does.
 
-    `needs_next_touch` flags an open deal with nothing planned: the one about to be forgotten.
+    `needs_next_touch` flags an open deal with nothing planned: the one about to be forgotten;
+    `overdue` one whose next follow-up's time is over with no answer on how it went.
     """
-    session, user = get_session(), api_user()
-    found = deals.list_deals(session, user, query.status, limit=query.limit,
-                             after=decode(query.cursor, "deals"))
-    return DealList(items=[deal_out(summary)
-                           for summary in deals.summarise(session, user, found.items)],
+    found = deals.list_summaries(get_session(), api_user(), query.status, search=query.q,
+                                 sort=query.sort, limit=query.limit,
+                                 after=decode(query.cursor, "deals"))
+    return DealList(items=[deal_out(summary) for summary in found.items],
                     next_cursor=encode("deals", found.next_key))
 
 
@@ -32,6 +33,14 @@ def get_deal(deal_id: int) -> DealDetailOut:
     session, user = get_session(), api_user()
     summary, timeline = deals.deal_with_timeline(session, user, deal_id)
     return deal_detail_out(summary, timeline, PromptRenderer(session, current_settings(), user))
+
+
+@route("/deals/<int:deal_id>", "PATCH", response=DealOut, body=DealPatchIn)
+def rename_deal(deal_id: int, body: DealPatchIn) -> DealOut:
+    """Rename a deal (as its page does); the name is the user's from then on."""
+    session, user = get_session(), api_user()
+    deal = deals.rename_deal(session, user, deal_id, body.name)
+    return deal_out(deals.summarise(session, user, deal))
 
 
 @route("/followups", "GET", response=FollowUpList, query=FollowUpQuery)

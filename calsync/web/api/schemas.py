@@ -19,7 +19,7 @@ from pydantic import (
 )
 from pydantic_core import CoreSchema, core_schema
 
-from calsync.domain import vocabulary
+from calsync.domain import deals, vocabulary
 
 
 class _Values:
@@ -48,6 +48,7 @@ WriteStatus = Annotated[vocabulary.WriteStatus, _VALUES]
 TimelineKind = Annotated[vocabulary.TimelineKind, _VALUES]
 EmailPrompts = Annotated[vocabulary.EmailPrompts, _VALUES]
 MissedReason = Annotated[vocabulary.MissedReason, _VALUES]
+DealSort = Annotated[deals.DealSort, _VALUES]
 
 
 def utc_iso(moment: datetime) -> str:
@@ -197,6 +198,10 @@ class DealOut(Out):
     touches: int
     needs_next_touch: bool
     next_followup: FollowUpOut | None
+    since: Time | None = Field(description="The first touch; null before any.")
+    last_touch: Time | None = Field(description="The latest touch; null before any.")
+    overdue: bool = Field(description=(
+        "Open, and the next follow-up's time is over with no answer on how it went."))
 
 
 class TimelineEntryOut(Out):

@@ -163,7 +163,8 @@ def deal_out(summary: DealSummary) -> DealOut:
 def _deal_fields(summary: DealSummary) -> dict[str, object]:
     deal, upcoming = summary.deal, summary.next_followup
     return {"id": deal.id, "name": deal.name, "status": deal.status, "touches": summary.touches,
-            "needs_next_touch": summary.needs_next_touch,
+            "needs_next_touch": summary.needs_next_touch, "since": summary.since,
+            "last_touch": summary.last_touch, "overdue": summary.overdue,
             "next_followup": followup_out(upcoming) if upcoming is not None else None}
 
 

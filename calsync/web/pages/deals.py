@@ -1,29 +1,37 @@
-"""Deals: the list with status, touches and next follow-up; one deal's timeline; renaming.
+"""Deals: the list, sorted (next follow-up first, overdue highlighted) and searched, with
+status, touches, the first and last touch and the next follow-up; one deal's timeline;
+renaming; finding a deal to move a touch to (the prompt page's picker, and its JSON search
+for the page's script).
 
 Flags the open deals with no planned next touch, the ones about to be forgotten.
 """
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import TYPE_CHECKING
 
-from flask import flash, redirect, render_template, request, url_for
+from flask import Response, flash, jsonify, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
-from werkzeug.wrappers import Response
+from werkzeug.wrappers import Response as BaseResponse
 
 from calsync.db import get_session
 from calsync.domain.cadence import touch_label
+from calsync.domain.deals import DealSort
 from calsync.domain.vocabulary import DealStatus
 from calsync.services import cadences
 from calsync.services import deals as deals_service
 from calsync.web import current_settings
 from calsync.web.pages import bp
+from calsync.web.pages.display import day, local
 from calsync.web.pages.forms import RenameDealForm
 
 if TYPE_CHECKING:
-    from calsync.models import User
+    from calsync.models import Deal, Prompt, User
 
 PAGE_SIZE = 50
+# Longest search kept from a query string: a few words, not a page of text.
+MAX_SEARCH = 200
 
 
 @bp.get("/deals")
@@ -32,12 +40,14 @@ def deals() -> str:
     session = get_session()
     user: User = current_user
     status = _status_filter(request.args.get("status", ""))
+    sort = _sort(request.args.get("sort", ""))
+    search = _search("q")
     page = max(request.args.get("page", 1, type=int) or 1, 1)
-    found = deals_service.list_deals(session, user, status, limit=PAGE_SIZE,
-                                     offset=(page - 1) * PAGE_SIZE)
-    summaries = deals_service.summarise(session, user, found.items)
+    found = deals_service.list_summaries(session, user, status, search=search, sort=sort,
+                                         limit=PAGE_SIZE, offset=(page - 1) * PAGE_SIZE)
     cadence = cadences.cadence_for(user, current_settings())
-    return render_template("deals.html", summaries=summaries, status=status, page=page,
+    return render_template("deals.html", summaries=found.items, status=status, sort=sort,
+                           sorts=list(DealSort)[:-1], q=search, page=page,
                            more=found.next_key is not None, cadence=cadence,
                            touch_label=touch_label)
 
@@ -48,6 +58,18 @@ def _status_filter(value: str) -> DealStatus | None:
         return DealStatus(value)
     except ValueError:
         return None
+
+
+def _sort(value: str) -> DealSort:
+    """The list's order: the one asked for, or by next follow-up."""
+    try:
+        return DealSort(value)
+    except ValueError:
+        return DealSort.NEXT
+
+
+def _search(name: str) -> str:
+    return " ".join(request.args.get(name, "")[:MAX_SEARCH].split())
 
 
 @bp.get("/deals/<int:deal_id>")
@@ -65,14 +87,43 @@ def deal(deal_id: int) -> str:
 
 @bp.post("/deals/<int:deal_id>/rename")
 @login_required
-def rename_deal(deal_id: int) -> Response:
+def rename_deal(deal_id: int) -> BaseResponse:
     session = get_session()
     deal = deals_service.get_deal(session, current_user, deal_id)
     form = RenameDealForm()
     if not form.validate():
         for error in form.name.errors:
             flash(str(error), "error")
-        return redirect(url_for("pages.deal", deal_id=deal.id))
+        return redirect(url_for("pages.deal", deal_id=deal.id, _anchor="rename"))
     deal = deals_service.rename_deal(session, current_user, deal.id, form.name.data or "")
     flash(f"Renamed the deal to “{deal.name}”.")
     return redirect(url_for("pages.deal", deal_id=deal.id))
+
+
+@bp.get("/deals/search")
+@login_required
+def search_deals() -> Response:
+    """The picker's deals as JSON, for the prompt page's script: those of the signed-in user
+    whose name holds every word of `q`, but the deal `leave_out` (the prompt's own)."""
+    found = deals_service.pick_deals(get_session(), current_user, _search("q"),
+                                     leave_out=request.args.get("leave_out", type=int))
+    return jsonify(deals=[_choice(deal) for deal in found])
+
+
+@bp.app_template_global()
+def deals_to_pick(prompt: Prompt) -> list[Deal]:
+    """The prompt page's "belongs to another deal?" choices: the user's deals matching the
+    page's `?deal_q=` (the search without a script), but the one the prompt is in."""
+    return deals_service.pick_deals(get_session(), current_user, _search("deal_q"),
+                                    leave_out=prompt.deal_id)
+
+
+@bp.app_template_filter("local_day")
+def local_day(moment: datetime | None) -> str:
+    """The day of a moment in the user's zone, "Tue 24 Nov"; "—" for none."""
+    return "—" if moment is None else day(local(moment).date())
+
+
+def _choice(deal: Deal) -> dict[str, object]:
+    return {"id": deal.id, "name": deal.name, "status": deal.status.value,
+            "counterpart": deal.counterpart}
