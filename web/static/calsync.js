@@ -200,3 +200,87 @@
     });
   }
 })();
+
+// deals: the list's order applies as soon as it is chosen; the "belongs to another deal?"
+// picker finds the user's deals as you type (GET /deals/search, as the Search button does
+// without script), and a deal picked wins over a name typed for a new one.
+(function () {
+  "use strict";
+  document.querySelectorAll("select[data-autosubmit]").forEach(function (select) {
+    select.addEventListener("change", function () { select.form.submit(); });
+  });
+  var picker = document.querySelector("[data-deal-search]");
+  if (!picker) { return; }
+  var search = picker.querySelector("#move-q");
+  var list = picker.querySelector("#move-choices");
+  var none = list.querySelector(".deal-none");
+  var newChoice = picker.querySelector("#move-new-choice");
+  var newName = picker.querySelector("#move-new");
+  var move = picker.querySelector("form.picker-move");
+  var url = picker.getAttribute("data-deal-search");
+  var asked = 0;
+  var filled = newName.value;  // a name the picker offered itself, replaced on the next search
+  function choice(deal) {
+    var item = document.createElement("li");
+    var label = document.createElement("label");
+    var radio = document.createElement("input");
+    var text = document.createElement("span");
+    var more = document.createElement("span");
+    item.className = "deal-choice";
+    label.className = "checkbox";
+    radio.type = "radio";
+    radio.name = "deal_id";
+    radio.value = String(deal.id);
+    more.className = "muted";
+    more.textContent = (deal.counterpart && deal.counterpart !== deal.name ? deal.counterpart + " · " : "") + deal.status;
+    text.textContent = deal.name + " ";
+    text.appendChild(more);
+    label.appendChild(radio);
+    label.appendChild(document.createTextNode(" "));
+    label.appendChild(text);
+    item.appendChild(label);
+    return item;
+  }
+  function show(deals, words) {
+    list.querySelectorAll(".deal-choice").forEach(function (item) { item.remove(); });
+    deals.forEach(function (deal) { list.insertBefore(choice(deal), none); });
+    none.hidden = deals.length > 0;
+    none.textContent = words ? "No other deal is named like “" + words + "”." : "No other deal yet.";
+    // Nothing found: offer the words as the new deal's name, unless a name was typed.
+    if (newName.value === filled) {
+      filled = deals.length ? "" : words;
+      newName.value = filled;
+      newChoice.checked = Boolean(filled);
+    }
+  }
+  function find() {
+    var words = search.value.trim();
+    var ask = ++asked;
+    fetch(url + (url.indexOf("?") >= 0 ? "&" : "?") + "q=" + encodeURIComponent(words),
+          { credentials: "same-origin", headers: { "Accept": "application/json" } })
+      .then(function (response) {
+        if (!response.ok) { throw new Error(String(response.status)); }
+        return response.json();
+      })
+      .then(function (body) { if (ask === asked) { show(body.deals, words); } })
+      .catch(function () { /* the Search button still reloads the page with the results */ });
+  }
+  var timer = null;
+  search.addEventListener("input", function () {
+    clearTimeout(timer);
+    timer = setTimeout(find, 150);
+  });
+  search.form.addEventListener("submit", function (event) {
+    event.preventDefault();
+    clearTimeout(timer);
+    find();
+  });
+  newName.addEventListener("input", function () {
+    if (newName.value.trim()) { newChoice.checked = true; }
+  });
+  move.addEventListener("submit", function () {
+    var chosen = move.querySelector("input[name=deal_id]:checked");
+    newName.disabled = Boolean(chosen && chosen !== newChoice);  // then no name is posted
+  });
+  window.addEventListener("pageshow", function () { newName.disabled = false; });
+})();
