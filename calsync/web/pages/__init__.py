@@ -15,10 +15,11 @@ from calsync.web.pages import (  # noqa: E402
     display,
     inbox,
     links,
+    prompt_extras,
     prompts,
     settings,
     sources,
 )
 
 __all__ = ["bp", "coach", "dashboard", "deals",
-           "display", "inbox", "links", "prompts", "settings", "sources"]
+           "display", "inbox", "links", "prompt_extras", "prompts", "settings", "sources"]

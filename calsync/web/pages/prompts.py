@@ -26,7 +26,7 @@ from calsync.errors import PromptAlreadyAnswered, ValidationFailed
 from calsync.services import answers, cadences, deals, prompts
 from calsync.services.answers import Answer, NextStep
 from calsync.web import current_settings
-from calsync.web.pages import bp
+from calsync.web.pages import bp, prompt_extras
 from calsync.web.pages.display import combine, when
 from calsync.web.pages.forms import AnswerForm, DidntHappenForm, DismissForm, MoveForm, SnoozeForm
 from calsync.web.pages.inbox import MAX_SEARCH, prompt_view
@@ -91,7 +91,11 @@ def _render_prompt(prompt: Prompt, answer: AnswerForm | None = None, status: int
 @bp.get("/prompts/<int:prompt_id>")
 @login_required
 def prompt(prompt_id: int) -> tuple[str, int]:
-    return _render_prompt(_prompt(prompt_id))
+    prompt = _prompt(prompt_id)
+    covered = prompt_extras.covered_notice(prompt)  # what covered it, with Undo
+    if covered is not None:
+        flash(covered)
+    return _render_prompt(prompt)
 
 
 @bp.post("/prompts/<int:prompt_id>/answer")
@@ -127,6 +131,9 @@ def answer(prompt_id: int) -> Response | tuple[str, int]:
         flash(f"{title}: marked as a no{reason}. The deal is lost.")
     if result.warning:
         flash(result.warning, "warning")
+    covered = prompt_extras.answer_notice(result)  # the older prompts it covered, with Undo
+    if covered is not None:
+        flash(covered)
     return _back(prompt, form.return_to.data)
 
 
