@@ -128,7 +128,7 @@
     }
     function focusRow(row) {
       if (!row) { return; }
-      var summary = row.querySelector("summary");
+      var summary = row.querySelector(":scope > details > summary");
       summary.focus();
       summary.scrollIntoView({ block: "nearest" });
     }
@@ -144,7 +144,7 @@
       if (form.requestSubmit) { form.requestSubmit(button); } else { button.click(); }
     }
     function nextStep(row) {
-      var details = row.querySelector("details");
+      var details = row.querySelector(":scope > details");
       details.open = true;
       var summary = row.querySelector("input[name=summary]");
       if (!summary.value) { summary.value = summary.getAttribute("data-suggested") || ""; }
@@ -170,8 +170,12 @@
       });
     }
 
-    var target = /^#prompt-\d+$/.test(location.hash) ? document.getElementById(location.hash.slice(1)) : null;
-    if (target && target.matches("article.row")) { focusRow(target); }
+    // Once the page has loaded: the browser's own move to the #fragment comes before that
+    // and would take the focus back.
+    window.addEventListener("load", function () {
+      var target = /^#prompt-\d+$/.test(location.hash) ? document.getElementById(location.hash.slice(1)) : null;
+      if (target && target.matches("article.row")) { focusRow(target); }
+    });
 
     document.addEventListener("keydown", function (event) {
       if (event.defaultPrevented || event.ctrlKey || event.metaKey || event.altKey) { return; }
@@ -186,7 +190,7 @@
         default:
           if (!row) { handled = false; break; }
           switch (event.key) {
-            case "o": row.querySelector("details").open = !row.querySelector("details").open; focusRow(row); break;
+            case "o": row.querySelector(":scope > details").open = !row.querySelector(":scope > details").open; focusRow(row); break;
             case "y": press(row, "button.yes"); break;
             case "n": press(row, "button.no"); break;
             case "s": nextStep(row); break;
@@ -199,6 +203,28 @@
       if (handled) { event.preventDefault(); }
     });
   }
+})();
+
+// sources & feed: "Copy link" copies the address beside it and says so in a live region;
+// without script (or a clipboard) the button stays hidden and the read-only field is there.
+(function () {
+  if (!navigator.clipboard) { return; }
+  document.querySelectorAll("button[data-copy]").forEach(function (button) {
+    var field = document.getElementById(button.getAttribute("data-copy"));
+    var status = document.getElementById(button.getAttribute("aria-describedby"));
+    if (!field) { return; }
+    button.hidden = false;
+    button.addEventListener("click", function () {
+      navigator.clipboard.writeText(field.value).then(function () {
+        button.textContent = "Copied";
+        if (status) { status.textContent = "Copied: paste it into your calendar app."; }
+      }, function () {
+        field.focus();
+        field.select();
+        if (status) { status.textContent = "Copying was not allowed: the address is selected, press Ctrl+C (⌘C)."; }
+      });
+    });
+  });
 })();
 
 // deals: the list's order applies as soon as it is chosen; the "belongs to another deal?"
@@ -283,4 +309,55 @@
     newName.disabled = Boolean(chosen && chosen !== newChoice);  // then no name is posted
   });
   window.addEventListener("pageshow", function () { newName.disabled = false; });
+})();
+
+// Covered & clash: while a next step's date, time or length is picked, ask calsync whether
+// that time runs into a meeting or a planned follow-up, and say which, under the fields
+// (in the element `<pid>-clash`, made here when the page has none). Saving is never
+// blocked: the answer's own warning says it again.
+(function () {
+  "use strict";
+  var FIELD = /^(p\d+)-(date|time|duration)$/;
+  var asked = {};
+
+  function output(pid, form) {
+    var shown = document.getElementById(pid + "-clash");
+    if (shown) { return shown; }
+    var time = document.getElementById(pid + "-time");
+    var fields = time && time.closest(".fields");
+    if (!fields) { return null; }
+    shown = document.createElement("p");
+    shown.id = pid + "-clash";
+    shown.className = "hint clash";
+    shown.setAttribute("aria-live", "polite");
+    shown.hidden = true;
+    fields.parentNode.insertBefore(shown, fields.nextSibling);
+    return shown;
+  }
+
+  function check(pid, form) {
+    var day = document.getElementById(pid + "-date");
+    var time = document.getElementById(pid + "-time");
+    var duration = document.getElementById(pid + "-duration");
+    var shown = output(pid, form);
+    if (!shown || !day || !time || !day.value || !time.value) { return; }
+    var url = form.action.replace(/\/answer$/, "/clash") + "?date=" +
+      encodeURIComponent(day.value) + "&time=" + encodeURIComponent(time.value) +
+      "&duration=" + encodeURIComponent((duration && duration.value) || "30");
+    var ask = asked[pid] = (asked[pid] || 0) + 1;
+    fetch(url, { credentials: "same-origin", headers: { "Accept": "application/json" } })
+      .then(function (response) { return response.json(); })
+      .then(function (body) {
+        if (ask !== asked[pid]) { return; }  // a later pick is on its way
+        shown.textContent = body.clash || "";
+        shown.hidden = !body.clash;
+      })
+      .catch(function () { /* the answer's warning still names a clash */ });
+  }
+
+  document.addEventListener("change", function (event) {
+    var match = event.target.id && FIELD.exec(event.target.id);
+    var form = match && event.target.form;
+    if (form && /\/answer$/.test(form.action)) { check(match[1], form); }
+  });
 })();

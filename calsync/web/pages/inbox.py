@@ -51,7 +51,8 @@ class PromptView:
     location: str
     recurring: bool
     deal: Deal | None
-    touch: str
+    touch: str  # "touch 2 of a usual 5-7"
+    touch_number: int  # 2: the inbox's row says no more
     suggestion: Suggestion
     # What the `s` key (and nothing else) writes into an empty "What" of the next step.
     suggested_summary: str
@@ -91,7 +92,7 @@ def prompt_view(session: Session, user: User, prompt: Prompt, return_to: str = "
     return PromptView(
         prompt=prompt, title=title, start=start, end=end, attendees=attendees,
         location=location, recurring=recurring, deal=prompt.deal,
-        touch=touch_label(cadence, touches), suggestion=suggestion,
+        touch=touch_label(cadence, touches), touch_number=touches, suggestion=suggestion,
         suggested_summary=f"Follow up with {prompt.deal.name}" if prompt.deal else "Follow up",
         promised_channel=context.promised_channel, answer=form,
         snooze=SnoozeForm(formdata=None, data={"return_to": return_to}),
