@@ -20,7 +20,7 @@ from urllib3.exceptions import (
 )
 
 from calsync.config import Settings
-from calsync.errors import SourceError
+from calsync.errors import SourceError, SourceUnavailable
 from calsync.net.addresses import is_public_address
 from calsync.net.guarded_http import Exchange, RefusedAddress
 
@@ -167,10 +167,10 @@ def _connection_error(exc: BaseException, host: str) -> SourceError:
                        "calsync will try again later.", transient=True)
 
 
-def _timeout(host: str, settings: Settings) -> SourceError:
-    return SourceError(
+def _timeout(host: str, settings: Settings) -> SourceUnavailable:
+    return SourceUnavailable(
         f"The calendar at {host} did not arrive within {settings.fetch_timeout_seconds} seconds.",
-        "The server may be slow or down; calsync will try again later.", transient=True)
+        "The server may be slow or down; calsync will try again later.")
 
 
 def _raise_for_status(status: int, host: str) -> None:
@@ -185,11 +185,11 @@ def _raise_for_status(status: int, host: str) -> None:
                           "Use the calendar's public or secret iCal address; calsync cannot "
                           "sign in to calendars.")
     if status == 429:
-        raise SourceError(f"The calendar server at {host} asked calsync to slow down "
-                          f"(HTTP 429).", "calsync will try again later.", transient=True)
+        raise SourceUnavailable(f"The calendar server at {host} asked calsync to slow down "
+                                f"(HTTP 429).", "calsync will try again later.")
     if status >= 500:
-        raise SourceError(f"The calendar server at {host} had an error (HTTP {status}).",
-                          "calsync will try again later.", transient=True)
+        raise SourceUnavailable(f"The calendar server at {host} had an error (HTTP {status}).",
+                                "calsync will try again later.")
     raise SourceError(f"The calendar server at {host} refused the request (HTTP {status}).",
                       "Check the address.")
 

@@ -131,7 +131,8 @@ def check_shape(text: str) -> None:
             "not BEGIN:VCALENDAR.", hint)
     if not _END.search(body):
         raise SourceError("The calendar stops part-way (no END:VCALENDAR): the download may "
-                          "have been cut off.", "calsync will read it again at the next sync.")
+                          "have been cut off.",
+                          "Check that the address or file is a whole iCalendar calendar.")
     start = 0
     while start < len(body):
         end = body.find("\n", start)

@@ -1,23 +1,35 @@
 """Adding, listing, syncing and removing a user's sources.
 
-Validation lives here so the pages, the API and the CLI refuse the same things.
+Validation lives here so the pages, the API and the CLI refuse the same things. A calendar
+being added is read at once (`add_and_sync`): one that is not a calendar is refused with
+the reason instead of being stored to fail at every sync.
 """
 
 from __future__ import annotations
 
 import logging
-from datetime import UTC, datetime
+from dataclasses import replace
+from datetime import UTC, datetime, timedelta
 from typing import Any
 from urllib.parse import urlsplit
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import delete, func, select, update
 from sqlalchemy.orm import Session
 
 from calsync import providers
+from calsync.config import Settings
 from calsync.domain.vocabulary import PromptStatus, WriteStatus
-from calsync.errors import LimitReached, NotFound, ValidationFailed
-from calsync.jobs import queue
+from calsync.errors import (
+    LimitReached,
+    NotFound,
+    SourceError,
+    SourceUnavailable,
+    ValidationFailed,
+)
+from calsync.jobs import queue, sync
 from calsync.models import FollowUp, Meeting, Prompt, Source, User
+from calsync.providers.base import ReadContext, SourceRef
 from calsync.services import accounts, paging
 
 log = logging.getLogger(__name__)
@@ -33,17 +45,9 @@ def add_source(session: Session, user: User, *, kind: str, name: str = "", url: 
 
     The pages and the API pass CALSYNC_MAX_SOURCES_PER_USER as `max_sources`.
     """
-    if max_sources is not None:
-        check_room(session, user, max_sources, field="url" if url.strip() else "file")
-    if kind not in providers.available():
-        raise ValidationFailed("kind", f"use one of: {', '.join(providers.available())}.")
+    check_new(session, user, kind=kind, url=url, upload=upload, max_bytes=max_bytes,
+              max_sources=max_sources)
     url = url.strip()
-    if bool(url) == (upload is not None):
-        raise ValidationFailed("url", "give either a calendar URL or an uploaded .ics file.")
-    if url:
-        check_url(url)
-    if upload is not None and len(upload) > max_bytes:
-        raise ValidationFailed("file", f"the file is larger than {max_bytes // 1_000_000} MB.")
     name = name.strip() or _default_name(url)
     source = Source(user_id=user.id, kind=kind, name=name[:200], url=url, upload=upload,
                     options={}, cursor={}, warnings=[], next_sync_at=datetime.now(UTC))
@@ -52,14 +56,62 @@ def add_source(session: Session, user: User, *, kind: str, name: str = "", url: 
     return source
 
 
-def add_and_sync(session: Session, user: User, *, kind: str, name: str = "", url: str = "",
-                 upload: bytes | None = None, max_bytes: int,
-                 max_sources: int | None = None) -> Source:
-    """Add a source as `add_source` does, commit it and queue its first sync."""
+def add_and_sync(session: Session, user: User, settings: Settings, *, kind: str,
+                 name: str = "", url: str = "", upload: bytes | None = None,
+                 upload_field: str = "file", now: datetime | None = None) -> Source:
+    """Add a source if it reads as a calendar, with its meetings and prompts. Commits.
+
+    The calendar is read first, for at most CALSYNC_ADD_READ_SECONDS. One that is not a
+    calendar (not found, a web page, not iCalendar, cut off, unreachable, an address
+    refused by the network guard) raises ValidationFailed on `url`, or on `upload_field`
+    for an upload, with the reason, and nothing is stored. A server that is slow or failing
+    for now may still hold the right calendar: the source is kept and its sync queued, as
+    any source's. One that reads is synced within the request, as the sample is, so its
+    prompts are in the inbox the user lands on.
+    """
+    now = now or datetime.now(UTC)
+    bounded = replace(settings, fetch_timeout_seconds=min(settings.add_read_seconds,
+                                                          settings.fetch_timeout_seconds))
+    check_new(session, user, kind=kind, url=url, upload=upload, upload_field=upload_field,
+              max_bytes=settings.fetch_max_bytes, max_sources=settings.max_sources_per_user)
+    # Read before anything is written: no write transaction stays open during the read.
+    readable = _first_read(bounded, user, kind, url.strip(), upload,
+                           "url" if url.strip() else upload_field, now)
     source = add_source(session, user, kind=kind, name=name, url=url, upload=upload,
-                        max_bytes=max_bytes, max_sources=max_sources)
+                        max_bytes=settings.fetch_max_bytes,
+                        max_sources=settings.max_sources_per_user)
     session.commit()
-    return queue_sync(session, source)
+    if not readable:
+        return queue_sync(session, source)
+    # Read a second time, now as the source's sync: the first read stored nothing, and
+    # the sync is what applies meetings and makes prompts (a small feed, fetched twice).
+    sync.sync_source(session, bounded, source.id, now)
+    return reread(session, source)
+
+
+def _first_read(settings: Settings, user: User, kind: str, url: str, upload: bytes | None,
+                field: str, now: datetime) -> bool:
+    """Read a calendar being added: True when it reads, False when its server may answer
+    later (SourceUnavailable); ValidationFailed with the reason when it is not a calendar."""
+    provider = providers.load(kind)(settings)
+    context = ReadContext(window_start=now - timedelta(days=settings.window_past_days),
+                          window_end=now + timedelta(days=settings.window_future_days),
+                          timezone=ZoneInfo(user.timezone))
+    try:
+        provider.read(SourceRef(id=0, url=url, data=upload), {}, context)
+    except SourceUnavailable:
+        return False
+    except SourceError as error:
+        raise ValidationFailed(field, refusal(error)) from error
+    return True
+
+
+def refusal(error: SourceError) -> str:
+    """Why a calendar being added was refused. A transient error's hint promises a retry
+    that won't come for a source that is not stored: the user is told to retry instead."""
+    if error.transient:
+        return f"{error.reason} Check the address, or try again in a moment."
+    return str(error)
 
 
 def sync_now(session: Session, user: User, source_id: int) -> Source:
@@ -90,6 +142,23 @@ def reread(session: Session, source: Source) -> Source:
     return source
 
 
+def check_new(session: Session, user: User, *, kind: str, url: str, upload: bytes | None,
+              max_bytes: int, max_sources: int | None, upload_field: str = "file") -> None:
+    """Refuse a source calsync can't add, whatever it holds; ValidationFailed names the field."""
+    if max_sources is not None:
+        check_room(session, user, max_sources, field="url" if url.strip() else upload_field)
+    if kind not in providers.available():
+        raise ValidationFailed("kind", f"use one of: {', '.join(providers.available())}.")
+    url = url.strip()
+    if bool(url) == (upload is not None):
+        raise ValidationFailed("url", "give either a calendar URL or an uploaded .ics file.")
+    if url:
+        check_url(url)
+    if upload is not None and len(upload) > max_bytes:
+        raise ValidationFailed(upload_field,
+                               f"the file is larger than {max_bytes // 1_000_000} MB.")
+
+
 def check_room(session: Session, user: User, max_sources: int, field: str) -> None:
     """Refuse another source past CALSYNC_MAX_SOURCES_PER_USER: each one costs a sync
     every interval, so one account can't make the workers busy for everyone."""
@@ -106,6 +175,25 @@ def check_url(url: str) -> None:
             "url", "enter a calendar address starting with https://, http:// or webcal://.")
     if len(url) > 2048:
         raise ValidationFailed("url", "the address is longer than 2048 characters.")
+
+
+def calendars_receiving_followups(session: Session, user: User) -> list[str]:
+    """The names of the user's Google calendars that follow-ups are written to: a feed
+    subscribed there too would show each follow-up twice."""
+    names = []
+    for source in session.scalars(select(Source).where(
+            Source.user_id == user.id, Source.kind == "google").order_by(Source.id)):
+        options = source.options or {}
+        written = options.get("calendar_written")
+        if written and not source.status.paused:
+            names.append(str((options.get("calendar_names") or {}).get(written) or written))
+    return names
+
+
+def is_upload(source: Source) -> bool:
+    """An uploaded calendar: read from the bytes stored with it, never fetched again (a
+    Google source has no URL either, but is read from Google)."""
+    return not source.url and source.kind != "google"
 
 
 def _default_name(url: str) -> str:

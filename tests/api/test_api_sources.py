@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
+import pytest
 from sqlalchemy import select
 
+from calsync.config import Settings
 from calsync.db import get_db
 from calsync.models import Deal, FollowUp, Meeting, Prompt, Source
 from tests.api.conftest import Event, error_of, ics_text, pending, upload
 from tests.servers.http_files import FileServer
+from tests.web.test_sources_pages import REASONS, serve_not_a_calendar
 
 
 def test_upload_syncs_inline_and_hides_the_file(api) -> None:
@@ -18,7 +22,7 @@ def test_upload_syncs_inline_and_hides_the_file(api) -> None:
     assert source["status"] == "ok"
     assert source["url"] is None
     assert source["last_synced_at"].endswith("+00:00")
-    assert source["next_sync_at"].endswith("+00:00")
+    assert source["next_sync_at"] is None  # an upload is never fetched again
     assert source["last_error"] is None and source["warnings"] == []
     assert "upload" not in source and "ics" not in source and "cursor" not in source
     assert api.get(f"/api/v1/sources/{source['id']}").get_json() == source
@@ -35,13 +39,45 @@ def test_add_by_url_reads_the_feed(api) -> None:
     assert "Feed demo" in pending(api)
 
 
-def test_an_unreachable_feed_is_saved_with_its_error(api) -> None:
+@pytest.mark.parametrize("case", sorted(REASONS))
+def test_an_address_that_is_not_a_calendar_is_refused_with_the_reason(api, case: str) -> None:
     with FileServer() as server:
-        server.serve("/gone.ics", b"not found", status=404)
-        response = api.post("/api/v1/sources", json={"kind": "ics", "url": server.url("/gone.ics")})
-    assert response.status_code == 201
+        url = serve_not_a_calendar(server, case)
+        response = api.post("/api/v1/sources", json={"kind": "ics", "url": url})
+    error = error_of(response, 422)
+    assert error["field"] == "url" and REASONS[case] in error["message"]
+    assert api.get("/api/v1/sources").get_json()["items"] == []
+
+
+def test_an_address_on_a_private_network_is_refused(app, settings: Settings, api) -> None:
+    app.extensions["calsync.settings"] = replace(settings, allow_private_urls=False)
+    error = error_of(api.post("/api/v1/sources", json={
+        "url": "http://10.1.2.3/cal.ics"}), 422)
+    assert error["field"] == "url"
+    assert ("calsync does not fetch addresses on private or local networks (10.1.2.3)."
+            in error["message"])
+
+
+def test_a_slow_feed_is_kept_and_read_in_the_background(app, settings: Settings, api) -> None:
+    # The read within the request gives up after a second; the queued sync (inline here,
+    # a worker's in production) allows the whole fetch time and gets the calendar.
+    app.extensions["calsync.settings"] = replace(settings, add_read_seconds=1)
+    with FileServer() as server:
+        url = server.serve("/slow.ics", ics_text(Event("s", "Slow demo")), delay=2.5)
+        response = api.post("/api/v1/sources", json={"url": url, "name": "Slow"})
+        assert len(server.requests) == 2  # the bounded read, then the background one
+    assert response.status_code == 201, response.get_json()
     source = response.get_json()
-    assert source["status"] == "error" and source["last_error"]
+    assert (source["name"], source["status"], source["last_error"]) == ("Slow", "ok", None)
+    assert "Slow demo" in pending(api)
+
+
+def test_an_upload_that_is_not_a_calendar_is_refused(api) -> None:
+    error = error_of(api.post("/api/v1/sources", json={
+        "ics": "BEGIN:VCALENDAR\r\nVERSION:2.0\r\n"}), 422)
+    assert error["field"] == "ics"
+    assert "The calendar stops part-way (no END:VCALENDAR)" in error["message"]
+    assert api.get("/api/v1/sources").get_json()["items"] == []
 
 
 def test_list_and_sync(app, api) -> None:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from calsync.db import get_session
 from calsync.errors import ValidationFailed
 from calsync.services import meetings, sources
@@ -13,13 +15,24 @@ from calsync.web.api.registry import api_user, route, user_time
 from calsync.web.api.schemas import MeetingList, SourceList, SourceOut
 from calsync.web.api.serialize import meeting_out, source_out
 
+if TYPE_CHECKING:
+    from calsync.models import Source
+
+
+def _out(source: Source) -> SourceOut:
+    """A source as the API shows it. An upload has no `next_sync_at`: calsync never fetches
+    it again (it only re-expands its repeating events as the window moves); a new upload
+    is how it changes."""
+    out = source_out(source)
+    return out.model_copy(update={"next_sync_at": None}) if sources.is_upload(source) else out
+
 
 @route("/sources", "GET", response=SourceList, query=Page)
 def list_sources(query: Page) -> SourceList:
     """List your calendar sources, oldest first."""
     found = sources.list_sources(get_session(), api_user(), limit=query.limit,
                                  after=decode(query.cursor, "sources"))
-    return SourceList(items=[source_out(row) for row in found.items],
+    return SourceList(items=[_out(row) for row in found.items],
                       next_cursor=encode("sources", found.next_key))
 
 
@@ -27,29 +40,26 @@ def list_sources(query: Page) -> SourceList:
 def create_source(body: SourceIn) -> SourceOut:
     """Add a calendar: an ICS feed by `url`, or an uploaded calendar's text in `ics`.
 
-    The first sync is queued at once; the answer shows the source's status after it
-    (`ok` or `error` when the queue runs inline, else `new` until a worker gets to it).
+    The calendar is read at once (for at most CALSYNC_ADD_READ_SECONDS). One that is not a
+    calendar is refused with 422 naming `url` or `ics` and the reason (not found, a web
+    page, not iCalendar, cut off, unreachable, a private address), and nothing is stored.
+    One that reads answers `ok` with its meetings already stored. One whose server is slow
+    or failing for now is kept (`new`, or `error` with the reason) and read again later.
     """
     session, settings = get_session(), current_settings()
     if body.url is not None and body.ics is not None:
         raise ValidationFailed("ics", "give either a url or the calendar's text, not both.")
-    sources.check_room(session, api_user(), settings.max_sources_per_user,
-                       field="url" if body.ics is None else "ics")
     upload = None if body.ics is None else body.ics.encode("utf-8")
-    if upload is not None and len(upload) > settings.fetch_max_bytes:
-        raise ValidationFailed(
-            "ics", f"the calendar is larger than {settings.fetch_max_bytes // 1_000_000} MB.")
-    source = sources.add_and_sync(session, api_user(), kind=body.kind, name=body.name,
-                                  url=body.url or "", upload=upload,
-                                  max_bytes=settings.fetch_max_bytes,
-                                  max_sources=settings.max_sources_per_user)
-    return source_out(source)
+    source = sources.add_and_sync(session, api_user(), settings, kind=body.kind,
+                                  name=body.name, url=body.url or "", upload=upload,
+                                  upload_field="ics")
+    return _out(source)
 
 
 @route("/sources/<int:source_id>", "GET", response=SourceOut)
 def get_source(source_id: int) -> SourceOut:
     """One source with its sync state."""
-    return source_out(sources.get_source(get_session(), api_user(), source_id))
+    return _out(sources.get_source(get_session(), api_user(), source_id))
 
 
 @route("/sources/<int:source_id>", "PATCH", response=SourceOut, body=SourcePatchIn)
@@ -64,7 +74,7 @@ def update_source(source_id: int, body: SourcePatchIn) -> SourceOut:
     source = sources.get_source(session, api_user(), source_id)
     connections.choose_calendars(session, current_settings(), source, body.calendars_read,
                                  body.calendar_written)
-    return source_out(sources.reread(session, source))
+    return _out(sources.reread(session, source))
 
 
 @route("/sources/<int:source_id>/sync", "POST", response=SourceOut, body=None)
@@ -73,7 +83,7 @@ def sync_source(source_id: int) -> SourceOut:
 
     A disabled source, or one waiting to be reconnected, is not synced.
     """
-    return source_out(sources.sync_now(get_session(), api_user(), source_id))
+    return _out(sources.sync_now(get_session(), api_user(), source_id))
 
 
 @route("/sources/<int:source_id>", "DELETE", response=None)

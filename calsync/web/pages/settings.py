@@ -18,7 +18,6 @@ from calsync.config import Settings
 from calsync.db import get_session
 from calsync.domain.prompting import DEFAULT_SKIP_KEYWORDS
 from calsync.errors import ValidationFailed
-from calsync.feed import cache as feedcache
 from calsync.services import accounts, cadences, notifications
 from calsync.services import settings as settings_service
 from calsync.web import current_settings
@@ -32,6 +31,7 @@ from calsync.web.pages.forms import (
     TimezoneForm,
     TokenForm,
 )
+from calsync.web.pages.sources import feed_subscription
 from calsync.web.throttle import password_change_by_user
 
 if TYPE_CHECKING:
@@ -83,8 +83,7 @@ def _render(token: str | None = None, forms: dict[str, Any] | None = None,
         zone=settings_service.canonical_zone(context["timezone_form"].timezone.data or ""),
         invalid=[f for form in (forms or {}).values() for f in form if f.errors],
         tokens=accounts.api_tokens(session, user),
-        new_token=token, feed_url=feedcache.feed_url(settings, user),
-        webcal_url=feedcache.webcal_url(settings, user),
+        new_token=token, feed=feed_subscription(session, settings, user),
         default_keywords=DEFAULT_SKIP_KEYWORDS, custom_keywords=user.skip_keywords is not None,
         custom_cadence=bool(user.cadence), own_domain=user.email.rpartition("@")[2],
         has_password=bool(user.password_hash),

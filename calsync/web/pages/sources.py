@@ -1,26 +1,59 @@
 """Calendars: the list with sync status, adding by URL, upload or the sample, one calendar's page.
 
-A new source is synced right away: its job is enqueued once the row is committed (the
-sample is read within the request, so the inbox it lands on has its prompts).
+A new source is read within the request: one that is not a calendar is refused beside its
+field with the reason, one that reads lands with its meetings and prompts, and one whose
+server is slow is kept and read in the background.
 """
 
 from __future__ import annotations
 
-from typing import Any
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+from urllib.parse import quote
 
 from flask import flash, redirect, render_template, url_for
 from flask_login import current_user, login_required
 from werkzeug.wrappers import Response
 from wtforms import Field
 
+from calsync.config import Settings
 from calsync.db import get_session
 from calsync.errors import LimitReached, ValidationFailed
+from calsync.feed import cache as feedcache
 from calsync.services import meetings, samples
 from calsync.services import sources as sources_service
 from calsync.services.google import connections
 from calsync.web import current_settings
 from calsync.web.pages import bp
 from calsync.web.pages.forms import ActionForm, AddUrlForm, UploadForm
+
+if TYPE_CHECKING:
+    from sqlalchemy.orm import Session
+
+    from calsync.models import User
+
+# Google Calendar's "add this calendar" link (not in Google's reference, but what its own
+# "Add to Google Calendar" buttons use): it opens Google with the feed ready to subscribe.
+GOOGLE_SUBSCRIBE = "https://calendar.google.com/calendar/r?cid="
+
+
+@dataclass(frozen=True)
+class FeedSubscription:
+    """The follow-ups feed's addresses and one-click subscriptions, as the Settings page's
+    #feed and the Calendars page offer them."""
+
+    https: str
+    webcal: str  # what Apple Calendar and Outlook open
+    google: str
+    written_to: list[str]  # Google calendars already receiving the follow-ups
+
+
+def feed_subscription(session: Session, settings: Settings, user: User) -> FeedSubscription:
+    webcal = feedcache.webcal_url(settings, user)
+    return FeedSubscription(
+        https=feedcache.feed_url(settings, user), webcal=webcal,
+        google=GOOGLE_SUBSCRIBE + quote(webcal, safe=""),
+        written_to=sources_service.calendars_receiving_followups(session, user))
 
 
 def _render_list(url_form: AddUrlForm | None = None, upload_form: UploadForm | None = None,
@@ -33,6 +66,7 @@ def _render_list(url_form: AddUrlForm | None = None, upload_form: UploadForm | N
         sample_form=ActionForm(formdata=None),
         has_sample=samples.sample_source(get_session(), current_user) is not None,
         max_mb=current_settings().fetch_max_bytes // 1_000_000,
+        feed=feed_subscription(get_session(), current_settings(), current_user),
     ), status
 
 
@@ -69,15 +103,24 @@ def add_upload() -> Response | tuple[str, int]:
 def _add(form: AddUrlForm | UploadForm, where: Field, **source: Any) -> Response | None:
     """Add the source and go to it; on a refusal put the message beside its field."""
     try:
-        added = sources_service.add_and_sync(
-            get_session(), current_user, kind="ics", max_bytes=current_settings().fetch_max_bytes,
-            max_sources=current_settings().max_sources_per_user, **source)
+        added = sources_service.add_and_sync(get_session(), current_user, current_settings(),
+                                             kind="ics", **source)
     except ValidationFailed as error:
         field = form.name if error.field == "name" else where
         field.errors = [*field.errors, error.message]
         return None
-    flash(f"Added “{added.name}”. calsync is reading it now.")
+    if added.last_synced_at is None:  # slow to answer: read in the background
+        flash(f"Added “{added.name}”. Its server is slow to answer; calsync keeps reading it "
+              "in the background.")
+    else:
+        flash(f"Added “{added.name}”: {_meetings_read(added.id)}.")
     return redirect(url_for("pages.source", source_id=added.id))
+
+
+def _meetings_read(source_id: int) -> str:
+    source = sources_service.get_source(get_session(), current_user, source_id)
+    count = meetings.source_meetings(get_session(), source).confirmed
+    return f"{count} meeting{'' if count == 1 else 's'} read"
 
 
 @bp.post("/sources/sample")
