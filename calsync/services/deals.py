@@ -153,16 +153,17 @@ def matching(search: str) -> ColumnElement[bool]:
     holds every word of `search`, ignoring case: in SQL, alike on SQLite and PostgreSQL.
 
     Attendees are a JSON list: its text is searched, so a word is also looked for as JSON
-    writes it (non-ASCII letters as \\u escapes)."""
+    writes it, non-ASCII letters as \\u escapes; those escapes ignore no case, so the word
+    is looked for in lower case, capitalised and in capitals ("ünal", "Ünal", "ÜNAL")."""
     attendees = cast(Meeting.attendees, Text)
     terms = []
     for word in search.lower().split()[:SEARCH_WORDS]:
-        plain, escaped = _like(word), _like(json.dumps(word)[1:-1])
+        plain = _like(word)
+        in_json = [attendees.ilike(_like(json.dumps(form)[1:-1]), escape=LIKE_ESCAPE)
+                   for form in dict.fromkeys((word, word.capitalize(), word.upper()))]
         meetings = (select(Prompt.id).join(Meeting, Meeting.id == Prompt.meeting_id)
                     .where(Prompt.deal_id == Deal.id,
-                           or_(Meeting.title.ilike(plain, escape=LIKE_ESCAPE),
-                               attendees.ilike(plain, escape=LIKE_ESCAPE),
-                               attendees.ilike(escaped, escape=LIKE_ESCAPE))))
+                           or_(Meeting.title.ilike(plain, escape=LIKE_ESCAPE), *in_json)))
         terms.append(or_(Deal.name.ilike(plain, escape=LIKE_ESCAPE), exists(meetings)))
     return and_(*terms)
 

@@ -2,14 +2,26 @@
 
 from __future__ import annotations
 
+import re
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
+import pytest
 from flask import Flask
 from flask.testing import FlaskClient
+from sqlalchemy.orm import Session
 
-from calsync.models import Deal, Prompt
-from tests.web.conftest import load, post
+from calsync.domain.vocabulary import DealStatus
+from calsync.models import Deal, Prompt, User
+from tests.test_deals_list import NOW, Spec, make_deals
+from tests.web.conftest import Seed, load, post, seed_meetings
+
+
+def _day(moment: datetime) -> str:
+    """A day as the pages show it in the test user's zone: "Tue 24 Nov"."""
+    local = moment.astimezone(ZoneInfo("Europe/Berlin"))
+    text = f"{local:%a} {local.day} {local:%b}"
+    return text if local.year == datetime.now(local.tzinfo).year else f"{text} {local.year}"
 
 
 def _answer(client: FlaskClient, prompt_id: int, **data: str) -> None:
@@ -74,3 +86,113 @@ def test_rename_a_deal(app: Flask, logged_in: FlaskClient, seeded: dict[str, int
     response = post(logged_in, f"/deals/{deal_id}/rename", {"name": "  "}, follow_redirects=True)
     assert "Give the deal a name." in response.get_data(as_text=True)
     assert load(app, Deal, deal_id).name == "Contoso <Group>"
+
+
+# --- sorted, searched, since; the picker ----------------------------------------------------
+
+
+def _rows(html: str) -> list[str]:
+    """The deals' names in the order the list shows them."""
+    return re.findall(r'<th scope="row" class="deal-name"><a href="/deals/\d+">([^<]+)</a>', html)
+
+
+@pytest.fixture
+def pipeline(app: Flask, user: User, db_session: Session) -> dict[str, int]:
+    return make_deals(
+        db_session, db_session.get(User, user.id),
+        Spec("Alpha", touches=(20, 9), next_in=-2, title="Alpha kickoff"),
+        Spec("Bravo", touches=(3,), next_in=5,
+             attendees=(("kim@bravo.example", "Kim Lee"),)),
+        Spec("Charlie", touches=(30, 15, 1), next_in=1),
+        Spec("Delta", touches=(40,), status=DealStatus.WON),
+    )
+
+
+def test_the_list_sorts_by_next_follow_up_with_the_overdue_highlighted(
+        logged_in: FlaskClient, pipeline: dict[str, int]) -> None:
+    html = logged_in.get("/deals").get_data(as_text=True)
+    assert _rows(html) == ["Alpha", "Charlie", "Bravo", "Delta"]
+    assert f'<tr class="deal-row overdue" id="deal-{pipeline["Alpha"]}">' in html
+    row = html.split(f'id="deal-{pipeline["Alpha"]}"')[1].split("</tr>")[0]
+    assert '<span class="badge overdue">overdue</span>' in row
+    assert html.count("badge overdue") == 1
+    assert '<option value="next" selected>Next follow-up</option>' in html
+    for sort, order in (("last_touch", ["Charlie", "Bravo", "Alpha", "Delta"]),
+                        ("touches", ["Charlie", "Alpha", "Delta", "Bravo"]),
+                        ("status", ["Alpha", "Charlie", "Bravo", "Delta"]),
+                        ("nonsense", ["Alpha", "Charlie", "Bravo", "Delta"])):
+        assert _rows(logged_in.get(f"/deals?sort={sort}").get_data(as_text=True)) == order
+
+
+def test_the_list_shows_since_and_the_last_touch(logged_in: FlaskClient,
+                                                 pipeline: dict[str, int]) -> None:
+    html = logged_in.get("/deals").get_data(as_text=True)
+    row = html.split(f'id="deal-{pipeline["Charlie"]}"')[1].split("</tr>")[0]
+    first, last = (NOW - timedelta(days=30)), (NOW - timedelta(days=1))
+    assert f'<td data-label="Since">{_day(first)}</td>' in row
+    assert f'<td data-label="Last touch">{_day(last)}</td>' in row
+    page = logged_in.get(f"/deals/{pipeline['Charlie']}").get_data(as_text=True)
+    assert "(the first touch)" in page and _day(first) in page
+
+
+def test_the_list_searches_with_the_status_and_the_order_kept(
+        logged_in: FlaskClient, pipeline: dict[str, int]) -> None:
+    html = logged_in.get("/deals?q=kim+lee").get_data(as_text=True)
+    assert _rows(html) == ["Bravo"]
+    assert "1 deal matches “kim lee”" in html
+    assert 'value="kim lee"' in html  # the box keeps the search
+    assert _rows(logged_in.get("/deals?q=kickoff").get_data(as_text=True)) == ["Alpha"]
+    assert _rows(logged_in.get("/deals?q=a&sort=touches").get_data(as_text=True)) == [
+        "Charlie", "Alpha", "Delta", "Bravo"]
+    html = logged_in.get("/deals?q=delta&status=open").get_data(as_text=True)
+    assert _rows(html) == [] and "No open deals match “delta”" in html
+    # The status tabs keep the search and the order.
+    assert 'href="/deals?status=won&amp;q=delta&amp;sort=next"' in html
+
+
+def test_the_deal_page_renames_in_plain_sight(app: Flask, logged_in: FlaskClient,
+                                              pipeline: dict[str, int]) -> None:
+    page = logged_in.get(f"/deals/{pipeline['Bravo']}").get_data(as_text=True)
+    assert '<label for="deal-name">Deal name</label>' in page
+    assert "With bravo.example" in page  # the domain it groups by, beside its name
+    post(logged_in, f"/deals/{pipeline['Bravo']}/rename", {"name": "Bravo Holdings"})
+    assert load(app, Deal, pipeline["Bravo"]).name == "Bravo Holdings"
+
+
+def test_the_picker_searches_without_script_and_moves(app: Flask, logged_in: FlaskClient,
+                                                      seeded: dict[str, int]) -> None:
+    prompt_id = seeded["Contoso demo"]
+    northwind = load(app, Prompt, seeded["Northwind discovery call"]).deal_id
+    page = logged_in.get(f"/prompts/{prompt_id}").get_data(as_text=True)
+    picker = page.split('id="move"')[1]
+    assert f'<input type="radio" name="deal_id" value="{northwind}">' in picker
+    assert "Now in <a" in picker and "Contoso</a>" in picker
+    # The prompt's own deal is not offered; a search narrows; none found offers a new deal.
+    own = load(app, Prompt, prompt_id).deal_id
+    assert f'value="{own}"' not in picker
+    found = logged_in.get(f"/prompts/{prompt_id}?deal_q=NORTH").get_data(as_text=True)
+    assert f'name="deal_id" value="{northwind}"' in found and 'value="NORTH"' in found
+    missing = logged_in.get(f"/prompts/{prompt_id}?deal_q=Fabrikam").get_data(as_text=True)
+    picker = missing.split('id="move"')[1]
+    assert "No other deal is named like “Fabrikam”." in picker
+    assert 'id="move-new-choice" checked' in picker and 'value="Fabrikam"' in picker
+    # Picking a found deal moves the touch there.
+    post(logged_in, f"/prompts/{prompt_id}/move", {"deal_id": str(northwind), "new_deal": ""})
+    assert load(app, Prompt, prompt_id).deal_id == northwind
+
+
+def test_the_pickers_json_search_lists_only_the_users_deals(
+        app: Flask, logged_in: FlaskClient, seeded: dict[str, int], make_user) -> None:  # type: ignore[no-untyped-def]
+    other = make_user("eve@rival.example")
+    seed_meetings(app, other, Seed("Rival call", attendees=("cfo@northwind-rival.example",)))
+    northwind = load(app, Prompt, seeded["Northwind discovery call"]).deal_id
+    contoso = load(app, Prompt, seeded["Contoso demo"]).deal_id
+    body = logged_in.get("/deals/search?q=north").get_json()
+    assert body == {"deals": [{"id": northwind, "name": "Northwind", "status": "open",
+                               "counterpart": "northwind.example"}]}
+    everything = logged_in.get(f"/deals/search?leave_out={contoso}").get_json()["deals"]
+    assert [d["id"] for d in everything] == [northwind]
+    # Nor through the page without script.
+    page = logged_in.get(f"/prompts/{seeded['Contoso demo']}?deal_q=rival").get_data(as_text=True)
+    assert "No other deal is named like “rival”." in page
+    assert logged_in.get("/deals?q=rival").get_data(as_text=True).count("deal-row") == 0
