@@ -31,7 +31,11 @@ def _sign_up_with_the_sample(page: Page, url: str, width: int) -> None:
 
 
 def _card(page: Page, title: str) -> Locator:
-    return page.locator("article.prompt", has_text=title)
+    """The inbox's row of `title`, opened (its answer form opens in place)."""
+    card = page.locator("article.prompt", has_text=title)
+    if card.locator(":scope > details:not([open])").count():
+        card.locator(":scope > details > summary").click()
+    return card
 
 
 def _fits(page: Page, width: int, name: str) -> None:
