@@ -309,6 +309,7 @@
     newName.disabled = Boolean(chosen && chosen !== newChoice);  // then no name is posted
   });
   window.addEventListener("pageshow", function () { newName.disabled = false; });
+  if (search.value !== search.defaultValue) { find(); }  // typed before the script ran
 })();
 
 // Covered & clash: while a next step's date, time or length is picked, ask calsync whether
