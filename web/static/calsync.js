@@ -342,57 +342,6 @@
     var duration = document.getElementById(pid + "-duration");
     var shown = output(pid, form);
     if (!shown || !day || !time || !day.value || !time.value) { return; }
-    var url = form.action.replace(/\/answer$/, "/clash") + "?date=" +
-      encodeURIComponent(day.value) + "&time=" + encodeURIComponent(time.value) +
-      "&duration=" + encodeURIComponent((duration && duration.value) || "30");
-    var ask = asked[pid] = (asked[pid] || 0) + 1;
-    fetch(url, { credentials: "same-origin", headers: { "Accept": "application/json" } })
-      .then(function (response) { return response.json(); })
-      .then(function (body) {
-        if (ask !== asked[pid]) { return; }  // a later pick is on its way
-        shown.textContent = body.clash || "";
-        shown.hidden = !body.clash;
-      })
-      .catch(function () { /* the answer's warning still names a clash */ });
-  }
-
-  document.addEventListener("change", function (event) {
-    var match = event.target.id && FIELD.exec(event.target.id);
-    var form = match && event.target.form;
-    if (form && /\/answer$/.test(form.action)) { check(match[1], form); }
-  });
-})();
-
-// Covered & clash: while a next step's date, time or length is picked, ask calsync whether
-// that time runs into a meeting or a planned follow-up, and say which, under the fields
-// (in the element `<pid>-clash`, made here when the page has none). Saving is never
-// blocked: the answer's own warning says it again.
-(function () {
-  "use strict";
-  var FIELD = /^(p\d+)-(date|time|duration)$/;
-  var asked = {};
-
-  function output(pid, form) {
-    var shown = document.getElementById(pid + "-clash");
-    if (shown) { return shown; }
-    var time = document.getElementById(pid + "-time");
-    var fields = time && time.closest(".fields");
-    if (!fields) { return null; }
-    shown = document.createElement("p");
-    shown.id = pid + "-clash";
-    shown.className = "hint clash";
-    shown.setAttribute("aria-live", "polite");
-    shown.hidden = true;
-    fields.parentNode.insertBefore(shown, fields.nextSibling);
-    return shown;
-  }
-
-  function check(pid, form) {
-    var day = document.getElementById(pid + "-date");
-    var time = document.getElementById(pid + "-time");
-    var duration = document.getElementById(pid + "-duration");
-    var shown = output(pid, form);
-    if (!shown || !day || !time || !day.value || !time.value) { return; }
     // getAttribute: the form's controls include one named "action" (it didn't happen).
     var url = form.getAttribute("action").replace(/\/answer$/, "/clash") + "?date=" +
       encodeURIComponent(day.value) + "&time=" + encodeURIComponent(time.value) +
