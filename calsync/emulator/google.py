@@ -25,7 +25,7 @@ from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
 
 from calsync.emulator import events as event_ops
 from calsync.emulator.calendar_api import CalendarApi
-from calsync.emulator.oauth import OAuth, normalize_scopes
+from calsync.emulator.oauth import ConsentHook, OAuth, normalize_scopes
 from calsync.emulator.push import Notifier
 from calsync.emulator.server import Application
 from calsync.emulator.state import (
@@ -66,8 +66,8 @@ class GoogleEmulator:
         self._notifier = Notifier(self.state, verify_tls=webhook_verify)
         self._api = CalendarApi(self.state, self._notifier,
                                 allow_http_webhooks=allow_http_webhooks)
-        self._app = Application(self.state, self._api, OAuth(self.state,
-                                                              auto_consent=auto_consent))
+        self._auth = OAuth(self.state, auto_consent=auto_consent)
+        self._app = Application(self.state, self._api, self._auth)
         self._server: BaseWSGIServer | None = None
         self._thread: threading.Thread | None = None
 
@@ -150,14 +150,16 @@ class GoogleEmulator:
             self.state.clients[client_id] = Client(client_id, client_secret, uris)
 
     def add_account(self, email: str, calendars: list[dict[str, Any]] | None = None, *,
-                    name: str = "", time_zone: str = "UTC") -> None:
-        """An account with its primary calendar (id = email) and optional extra calendars,
-        each a dict with `id` and optionally `summary`, `timeZone`, `description`."""
+                    name: str = "", time_zone: str = "UTC", summary: str = "") -> None:
+        """An account with its primary calendar (id = email, named `summary`, by default
+        the email as at Google) and optional extra calendars, each a dict with `id` and
+        optionally `summary`, `timeZone`, `description`."""
         email = email.lower()
         with self.state.lock:
             account = Account(email, self.state.new_sub(), name or email.split("@")[0].title())
             self.state.accounts[email] = account
-            specs = [{"id": email, "summary": email, "timeZone": time_zone}, *(calendars or [])]
+            specs = [{"id": email, "summary": summary or email, "timeZone": time_zone},
+                     *(calendars or [])]
             for index, spec in enumerate(specs):
                 calendar = Calendar(id=spec["id"], owner=email,
                                     summary=spec.get("summary", spec["id"]),
@@ -215,6 +217,16 @@ class GoogleEmulator:
                     "refresh_token": self.state.issue_refresh_token(grant, granted),
                     "expires_in": self.state.token_lifetime, "token_type": "Bearer",
                     "scope": " ".join(sorted(granted))}
+
+    def on_consent(self, hook: ConsentHook | None) -> None:
+        """Call `hook(email, time_zone)` each time a person allows access on the consent
+        page (after the code is issued, before the browser is sent back)."""
+        self._auth.on_consent = hook
+
+    def set_time_zone(self, calendar_id: str, time_zone: str) -> None:
+        """As if the user changed the calendar's time zone in Google's settings."""
+        with self.state.lock:
+            self._calendar(calendar_id).time_zone = time_zone
 
     def deny_scopes(self, *scopes: str) -> None:
         """The user unticks these scopes on the consent screen (granular consent)."""

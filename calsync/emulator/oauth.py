@@ -15,6 +15,7 @@ import json
 import secrets
 import threading
 import time
+from collections.abc import Callable
 from typing import Any
 from urllib.parse import urlencode, urlsplit, urlunsplit
 
@@ -23,6 +24,7 @@ from cryptography.hazmat.primitives.asymmetric import padding, rsa
 from werkzeug.datastructures import MultiDict
 from werkzeug.wrappers import Request, Response
 
+from calsync.emulator import consent
 from calsync.emulator.errors import OAuthError
 from calsync.emulator.state import CODE_LIFETIME, AuthCode, State, Token
 
@@ -84,10 +86,16 @@ def _error_page(status: int, error: str, detail: str) -> Response:
     return Response(body, status=status, content_type="text/html; charset=utf-8")
 
 
+# Told of each consent given on the page: the account's email and the time zone the page
+# sent ("" without one). The demo places its meetings in that zone.
+ConsentHook = Callable[[str, str], None]
+
+
 class OAuth:
     def __init__(self, state: State, *, auto_consent: bool = False) -> None:
         self.state = state
         self.auto_consent = auto_consent
+        self.on_consent: ConsentHook | None = None
 
     # the authorization endpoint
 
@@ -113,6 +121,8 @@ class OAuth:
                     "none" not in prompts):
                 return self._consent_page(request, email)
             code, granted = self._issue_code(args, email, redirect_uri)
+        if decision == "allow" and self.on_consent is not None:
+            self.on_consent(email, args.get("time_zone") or "")
         return _redirect(_with_query(redirect_uri, {
             "code": code, "scope": " ".join(sorted(granted)), **params}))
 
@@ -155,20 +165,11 @@ class OAuth:
         return redirect_uri, email
 
     def _consent_page(self, request: Request, email: str) -> Response:
-        hidden = "".join(
-            f'<input type="hidden" name="{html.escape(k)}" value="{html.escape(v)}">'
-            for k, values in request.values.lists() if k not in ("decision", "auto")
-            for v in values)
-        scopes = "".join(f"<li>{html.escape(s)}</li>"
-                         for s in sorted(normalize_scopes(request.values["scope"])))
-        body = (
-            "<!doctype html><title>Sign in - Google Accounts</title>"
-            f"<h1>calsync wants to access your Google Account</h1><p id=email>"
-            f"{html.escape(email)}</p><ul>{scopes}</ul>"
-            f'<form method="post" action="{html.escape(request.path)}">{hidden}'
-            '<button name="decision" value="deny">Cancel</button> '
-            '<button name="decision" value="allow">Allow</button></form>')
-        return Response(body, content_type="text/html; charset=utf-8")
+        account = self.state.accounts[email]
+        primary = self.state.calendars.get(email)
+        return consent.page(request.path, request.values, email, account.name,
+                            normalize_scopes(request.values["scope"]),
+                            primary.time_zone if primary else "UTC")
 
     def _issue_code(self, args: MultiDict[str, str], email: str,
                     redirect_uri: str) -> tuple[str, set[str]]:

@@ -15,7 +15,7 @@ from werkzeug.exceptions import HTTPException, MethodNotAllowed, NotFound
 from werkzeug.routing import Map, Rule
 from werkzeug.wrappers import Request, Response
 
-from calsync.emulator import errors, oauth
+from calsync.emulator import consent, errors, oauth
 from calsync.emulator.calendar_api import CalendarApi
 from calsync.emulator.state import LoggedRequest, State
 
@@ -41,6 +41,7 @@ class Application:
             "put": api.put, "delete": api.delete, "stop_channel": api.stop_channel,
             "authorize": auth.authorize, "token": auth.token, "revoke": auth.revoke,
             "certs": lambda request: oauth.certs(), "index": self.index,
+            "asset": lambda request: consent.asset(request.path),
         }
         self.handlers = handlers
         self.url_map = Map([
@@ -64,6 +65,8 @@ class Application:
             Rule("/revoke", endpoint="revoke", methods=["GET", "POST"]),
             Rule("/oauth2/v1/certs", endpoint="certs", methods=["GET"]),
             Rule("/", endpoint="index", methods=["GET"]),
+            Rule(consent.STYLE_PATH, endpoint="asset", methods=["GET"]),
+            Rule(consent.SCRIPT_PATH, endpoint="asset", methods=["GET"]),
         ], strict_slashes=False)
 
     def __call__(self, environ: dict[str, Any],
