@@ -38,8 +38,8 @@ def make_deals(session: Session, user: User, *specs: Spec) -> dict[str, int]:
     """Deals straight into the database, with their touches and follow-ups; name -> id."""
     ids = {}
     for spec in specs:
-        deal = Deal(user_id=user.id, name=spec.name, key=f"domain:{spec.name.lower()}.example",
-                    status=spec.status)
+        domain = spec.name.lower().replace(" ", "-") + ".example"
+        deal = Deal(user_id=user.id, name=spec.name, key=f"domain:{domain}", status=spec.status)
         session.add(deal)
         session.flush()
         touches = ([(ago, PromptStatus.ANSWERED) for ago in spec.touches]
