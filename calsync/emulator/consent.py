@@ -24,6 +24,10 @@ SCOPE_WORDS = {
         "See, edit, share and permanently delete all the calendars you can access",
     "https://www.googleapis.com/auth/calendar.events":
         "View and edit events on all your calendars",
+    "https://www.googleapis.com/auth/calendar.events.owned":
+        "See, create, change and delete events on Google calendars you own",
+    "https://www.googleapis.com/auth/calendar.calendarlist.readonly":
+        "See the list of Google calendars you're subscribed to",
     "https://www.googleapis.com/auth/calendar.readonly":
         "See and download any calendar you can access",
     "https://www.googleapis.com/auth/userinfo.email":
@@ -56,7 +60,7 @@ h1 { font-size: 1.6rem; font-weight: 400; line-height: 1.25; margin: 0 0 1rem; }
 .who .email { display: block; color: var(--muted); font-size: 0.9rem; margin: 0; }
 h2 { font-size: 1rem; font-weight: 500; margin: 0 0 0.5rem; }
 ul.scopes { list-style: none; margin: 0 0 1.2rem; padding: 0; border-top: 1px solid var(--line); }
-ul.scopes li { padding: 0.7rem 0; border-bottom: 1px solid var(--line); }
+ul.scopes li { padding: 0.7rem 0; border-bottom: 1px solid var(--line); overflow-wrap: anywhere; }
 ul.scopes code { display: block; color: var(--muted); font-size: 0.78rem; overflow-wrap: anywhere; }
 .zone { color: var(--muted); font-size: 0.92rem; margin: 0 0 1.2rem; }
 .buttons { display: flex; justify-content: flex-end; gap: 0.8rem; flex-wrap: wrap; }
