@@ -45,6 +45,7 @@ def test_first_run_from_sign_up_to_feed(served: str, page: Page) -> None:
     assert cards.count() >= 3, page.content()[:2000]
     assert "Pipeline review" not in page.inner_text("main")  # internal: never prompted
     first = cards.first
+    page.locator("article.row").first.locator(":scope > details > summary").click()  # opens it
     first.locator("input[name=summary]").fill("Send the pilot proposal")
     first.locator("textarea[name=note]").fill("Keen; wants numbers by Friday")
     first.locator("button:has-text('Plan next step')").click()
