@@ -29,7 +29,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import Session
 
 from calsync.domain.deals import DealSort, is_overdue
-from calsync.domain.vocabulary import DealStatus, FollowUpStatus, PromptStatus, TimelineKind
+from calsync.domain.vocabulary import TOUCHED, DealStatus, FollowUpStatus, TimelineKind
 from calsync.errors import NotFound, ValidationFailed
 from calsync.models import Deal, FollowUp, Meeting, Prompt, User
 from calsync.services import paging
@@ -39,8 +39,6 @@ from calsync.services.prompts import LIKE_ESCAPE, SEARCH_WORDS
 MAX_NAME = 200
 # The deals the "belongs to another deal?" picker lists at once: a search finds the rest.
 PICKER_SIZE = 10
-# The prompts whose touch took place: what a deal's touches, first and last touch count.
-TOUCHED = (PromptStatus.ANSWERED, PromptStatus.COVERED)
 # Open deals first, then the won, then the lost.
 _STATUS_ORDER = {DealStatus.OPEN: 0, DealStatus.WON: 1, DealStatus.LOST: 2}
 
@@ -233,7 +231,8 @@ def _summaries(session: Session, rows: Any, now: datetime) -> list[DealSummary]:
 
 
 def _touch_facts(user: User) -> Subquery:
-    """Per deal of the user: its touches, the first (since) and the last touch's time."""
+    """Per deal of the user: its touches (answered or covered prompts, as touch_counts),
+    the first (since) and the last touch's time."""
     return (select(Prompt.deal_id.label("deal_id"), func.count(Prompt.id).label("touches"),
                    func.min(Prompt.touch_at).label("since"),
                    func.max(Prompt.touch_at).label("last_touch"))
