@@ -32,8 +32,8 @@ if TYPE_CHECKING:
 
     from calsync.models import User
 
-# Google Calendar's "add this calendar" link (not in Google's reference, but what its own
-# "Add to Google Calendar" buttons use): it opens Google with the feed ready to subscribe.
+# Google Calendar's "add this calendar" link: Google accepts it (it opens Calendar with the
+# feed ready to subscribe to) but does not document it; the page keeps the by-hand steps.
 GOOGLE_SUBSCRIBE = "https://calendar.google.com/calendar/r?cid="
 
 
