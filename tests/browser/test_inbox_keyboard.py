@@ -197,3 +197,30 @@ def _due_now(app: Flask, user: User) -> None:
         session.commit()
         prompts.create_due_prompts(session, app.extensions["calsync.settings"],
                                    datetime.now(UTC), user_id=user.id)
+
+
+@pytest.mark.parametrize("width", [1280, 390])
+def test_the_prompt_page_fits_a_phone(live_app: tuple[str, Flask], page: Page, make_user,  # type: ignore[no-untyped-def]
+                                      width: int) -> None:
+    url, app = live_app
+    user: User = make_user()
+    ids = seed_meetings(app, user, Seed("Lucerne pricing call", hours_ago=4,
+                                        attendees=("cfo@lucerne.example",)))
+    page.set_viewport_size({"width": width, "height": 844 if width == 390 else 900})
+    sign_in(page, url, user.email)
+    page.goto(f"{url}/prompts/{ids['Lucerne pricing call']}")
+    _fits(page, width)
+    # The prompt and its actions, from its title to "it didn't happen", within one screen.
+    top = page.locator("main h2").first.bounding_box()
+    bottom = page.locator("#answer .secondary").bounding_box()
+    assert top is not None and bottom is not None
+    page.screenshot(path=str(ARTIFACTS / f"prompt-page-{width}.png"), full_page=True)
+    assert bottom["y"] + bottom["height"] - top["y"] <= 844
+    # Every control has a name a screen reader reads.
+    unnamed = page.evaluate("""() => [...document.querySelectorAll(
+        'main input:not([type=hidden]), main select, main textarea, main button')]
+        .filter(e => !(e.labels && e.labels.length) && !e.getAttribute('aria-label')
+                     && !(e.textContent || '').trim())
+        .map(e => e.outerHTML.slice(0, 80))""")
+    assert unnamed == []
+    page.screenshot(path=str(ARTIFACTS / f"prompt-page-{width}.png"), full_page=True)
