@@ -8,6 +8,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
+from calsync.domain.cadence import Cadence, suggest_next
 from calsync.domain.slots import SEARCH_DAYS, Busy, WorkingHours, clash, free_slot
 
 BERLIN = ZoneInfo("Europe/Berlin")
@@ -175,3 +176,15 @@ def test_a_busy_interval_inside_or_around_the_slot_clashes() -> None:
 
 def test_working_hours_default_end_is_six_in_the_evening() -> None:
     assert WorkingHours().end == time(18, 0)
+
+
+def test_the_cadence_suggests_the_first_free_slot_and_says_so() -> None:
+    cadence = Cadence()
+    last_touch = at("2026-11-27", "15:00")  # a Friday; gap 2 days -> Sunday -> Monday 10:00
+    now = at("2026-11-27", "16:00")
+    plain = suggest_next(cadence, 1, last_touch, None, BERLIN, now)
+    assert plain.start == at("2026-11-30", "10:00")
+    taken = [busy("2026-11-30", "09:30", "11:00", "Weekly pipeline review")]
+    moved = suggest_next(cadence, 1, last_touch, None, BERLIN, now, busy=taken)
+    assert moved.start == at("2026-11-30", "11:00")
+    assert "11:00" in moved.message and "10:00" not in moved.message
