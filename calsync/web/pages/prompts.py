@@ -17,13 +17,10 @@ from flask_wtf import FlaskForm
 from werkzeug.wrappers import Response
 from wtforms import Field
 
-# types-WTForms 3.2 lacks SelectChoice, which WTForms 3.3 has.
-from wtforms.fields.choices import SelectChoice  # type: ignore[attr-defined]
-
 from calsync.db import get_session
 from calsync.domain.vocabulary import Channel, Outcome
 from calsync.errors import PromptAlreadyAnswered, ValidationFailed
-from calsync.services import answers, cadences, deals, prompts
+from calsync.services import answers, cadences, prompts
 from calsync.services.answers import Answer, NextStep
 from calsync.web import current_settings
 from calsync.web.pages import bp, prompt_extras
@@ -34,8 +31,6 @@ from calsync.web.pages.inbox import MAX_SEARCH, prompt_view
 if TYPE_CHECKING:
     from calsync.models import Prompt, User
 
-# The deals a touch can be moved to on its page: the newest ones.
-MOVE_CHOICES = 500
 # Where a service's field name shows up on the answer form.
 ANSWER_FIELDS = {
     "outcome": "outcome", "note": "note", "no_reason": "no_reason",
@@ -68,14 +63,6 @@ def _to_inbox() -> Response:
                             _anchor=f"prompt-{next_id}" if next_id else None))
 
 
-def _move_form(user: User, prompt: Prompt) -> MoveForm:
-    form = MoveForm(formdata=None, data={"deal_id": prompt.deal_id or 0})
-    choices = [SelectChoice(str(deal.id), f"{deal.name} ({deal.status})")
-               for deal in deals.list_deals(get_session(), user, limit=MOVE_CHOICES).items]
-    form.deal_id.choices = [SelectChoice("0", "— pick a deal —"), *choices]
-    return form
-
-
 def _render_prompt(prompt: Prompt, answer: AnswerForm | None = None, status: int = 200, *,
                    didnt_happen: DidntHappenForm | None = None,
                    conflict: bool = False) -> tuple[str, int]:
@@ -84,8 +71,7 @@ def _render_prompt(prompt: Prompt, answer: AnswerForm | None = None, status: int
     user: User = current_user
     view = prompt_view(get_session(), user, prompt, "prompt", answer,
                        didnt_happen=didnt_happen)
-    return render_template("prompt.html", view=view, move=_move_form(user, prompt),
-                           conflict=conflict), status
+    return render_template("prompt.html", view=view, conflict=conflict), status
 
 
 @bp.get("/prompts/<int:prompt_id>")
