@@ -99,17 +99,6 @@ def rename_deal(session: Session, user: User, deal_id: int, name: str) -> Deal:
     return deal
 
 
-def list_deals(session: Session, user: User, status: DealStatus | None = None, *, limit: int,
-               after: list[Any] | None = None, offset: int = 0) -> paging.Paged[Deal]:
-    """A page of the user's deals (of one status, or all), newest first: after the key
-    `after` or from `offset`."""
-    query: Select[Deal] = select(Deal).where(Deal.user_id == user.id)
-    if status is not None:
-        query = query.where(Deal.status == status)
-    return paging.page(session, query, order=[Deal.id], descending=True, limit=limit,
-                       after=after, offset=offset)
-
-
 def list_summaries(session: Session, user: User, status: DealStatus | None = None, *,
                    search: str = "", sort: DealSort = DealSort.NEWEST, limit: int,
                    after: list[Any] | None = None, offset: int = 0,
