@@ -233,3 +233,15 @@ def test_subscribing_where_follow_ups_are_written_is_warned(
         html = unescape(logged_in.get(path).get_data(as_text=True))
         assert ("Your follow-ups are already written to your Google calendar “Sales team”: "
                 "subscribing there too would show each one twice.") in html
+
+
+def test_the_sample_is_not_called_an_upload(app: Flask, logged_in: FlaskClient) -> None:
+    post(logged_in, "/sources/sample")
+    [source] = query(app, select(Source))
+    listed = logged_in.get("/sources").get_data(as_text=True)
+    row = listed.split("<tbody>")[1].split("</tbody>")[0]
+    assert "sample calendar" in row and "upload it again" not in row
+    assert row.split('class="next-try">')[1].split("</td>")[0] == "—"
+    page = logged_in.get(f"/sources/{source.id}").get_data(as_text=True)
+    assert "Sample calendar" in page and "upload it again" not in page
+    assert "Next try" not in page

@@ -64,7 +64,7 @@ def _render_list(url_form: AddUrlForm | None = None, upload_form: UploadForm | N
         url_form=url_form or AddUrlForm(formdata=None),
         upload_form=upload_form or UploadForm(formdata=None),
         sample_form=ActionForm(formdata=None),
-        has_sample=samples.sample_source(get_session(), current_user) is not None,
+        sample=samples.sample_source(get_session(), current_user),
         max_mb=current_settings().fetch_max_bytes // 1_000_000,
         feed=feed_subscription(get_session(), current_settings(), current_user),
     ), status
@@ -146,8 +146,10 @@ def source(source_id: int) -> str:
     session = get_session()
     source = sources_service.get_source(session, current_user, source_id)
     counts = meetings.source_meetings(session, source)
+    sample = samples.sample_source(session, current_user)
     return render_template("source.html", source=source, meetings=counts.confirmed,
-                           answered=counts.answered, action=ActionForm(formdata=None))
+                           answered=counts.answered, action=ActionForm(formdata=None),
+                           is_sample=sample is not None and sample.id == source.id)
 
 
 @bp.post("/sources/<int:source_id>/sync")
