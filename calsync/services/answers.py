@@ -71,7 +71,9 @@ def answer_prompt(session: Session, settings: Settings, user: User, prompt: Prom
                   seen: str | None = None) -> AnswerResult:
     """Record (or change) the answer to `prompt`; commits. Without `replace`, an answer or
     dismissal already recorded is only replaced when `seen` (the `version` the caller
-    showed) is still the prompt's, or by the very same answer. Raises ValidationFailed,
+    showed) is still the prompt's, or by the very same answer. A first answer covers the
+    deal's older prompts still waiting (`covered` in the result); a next step's time that
+    runs into a meeting is saved, with the clash in `warning`. Raises ValidationFailed,
     PromptClosed, PromptAlreadyAnswered."""
     now = now or datetime.now(UTC)
     answer = _storable(answer)
@@ -136,7 +138,7 @@ def _cover_older(session: Session, prompt: Prompt, now: datetime) -> list[Prompt
 
 
 def _release_covered(session: Session, prompt: Prompt) -> list[Prompt]:
-    """The prompts `prompt`'s answer covered wait again: that answer is gone or moved to
+    """The prompts `prompt`'s answer covered wait again: undone, or the answer moved to
     another deal. Part of the caller's unit of work."""
     covered = list(session.scalars(select(Prompt).where(
         Prompt.covered_by_id == prompt.id, Prompt.status == PromptStatus.COVERED)))
@@ -403,7 +405,6 @@ def dismiss(session: Session, prompt: Prompt, *, skip_series: bool = False,
     if not prompt.status.awaiting_answer:
         raise PromptClosed("Only a prompt waiting for an answer can be dismissed.")
     _keep_note(prompt, note)
-    _release_covered(session, prompt)
     prompt.status = PromptStatus.DISMISSED
     prompt.dismiss_reason = DismissReason.NOT_SALES
     meeting = prompt.meeting
@@ -436,7 +437,6 @@ def didnt_happen(session: Session, user: User, prompt: Prompt, reschedule: NextS
     if reschedule is not None:
         check_next_step(reschedule, now)
         followup = _plan(session, user, prompt, reschedule, prompt.note, now)
-    _release_covered(session, prompt)
     prompt.status = PromptStatus.DISMISSED
     prompt.dismiss_reason = DismissReason.DIDNT_HAPPEN
     session.commit()
