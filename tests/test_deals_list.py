@@ -68,7 +68,7 @@ def make_deals(session: Session, user: User, *specs: Spec) -> dict[str, int]:
 
 
 def names(session: Session, user: User, **kwargs: Any) -> list[str]:
-    found = deals.list_summaries(session, user, limit=kwargs.pop("limit", 100), **kwargs)
+    found = deals.list_deals(session, user, limit=kwargs.pop("limit", 100), **kwargs)
     return [summary.deal.name for summary in found.items]
 
 
@@ -93,7 +93,7 @@ def pipeline(db_session: Session, account: User) -> dict[str, int]:
 
 def test_next_follow_up_first_overdue_first_then_unplanned_then_closed(
         db_session: Session, account: User, pipeline: dict[str, int]) -> None:
-    found = deals.list_summaries(db_session, account, sort=DealSort.NEXT, limit=100, now=NOW)
+    found = deals.list_deals(db_session, account, sort=DealSort.NEXT, limit=100, now=NOW)
     assert [s.deal.name for s in found.items] == [
         "Alpha", "Charlie", "Bravo", "Golf", "Delta", "Echo", "Foxtrot"]
     overdue = {s.deal.name for s in found.items if s.overdue}
@@ -120,7 +120,7 @@ def test_since_is_the_first_touch_and_only_touches_count(db_session: Session,
                                                          account: User) -> None:
     make_deals(db_session, account, Spec("Hotel", touches=(10, 4), pending=(30, 1),
                                          covered=(12,)))
-    [hotel] = deals.list_summaries(db_session, account, limit=10).items
+    [hotel] = deals.list_deals(db_session, account, limit=10).items
     # The covered touch counts; the prompts still waiting for an answer do not.
     assert hotel.touches == 3
     assert hotel.since == NOW - timedelta(days=12)
@@ -135,7 +135,7 @@ def test_sorted_pages_follow_each_other(db_session: Session, account: User,
         walked: list[str] = []
         after = None
         while True:
-            page = deals.list_summaries(db_session, account, sort=sort, limit=3, after=after)
+            page = deals.list_deals(db_session, account, sort=sort, limit=3, after=after)
             walked += [s.deal.name for s in page.items]
             if page.next_key is None:
                 break
@@ -145,13 +145,13 @@ def test_sorted_pages_follow_each_other(db_session: Session, account: User,
 
 def test_a_key_of_another_order_is_refused(db_session: Session, account: User,
                                            pipeline: dict[str, int]) -> None:
-    key = deals.list_summaries(db_session, account, sort=DealSort.NEXT, limit=2).next_key
+    key = deals.list_deals(db_session, account, sort=DealSort.NEXT, limit=2).next_key
     assert key == ["next", 2]
     for sort, bad in ((DealSort.TOUCHES, key), (DealSort.NEXT, ["next", -1]),
                       (DealSort.NEXT, ["next", "2"]), (DealSort.NEWEST, key),
                       (DealSort.NEWEST, [True])):
         with pytest.raises(ValidationFailed) as error:
-            deals.list_summaries(db_session, account, sort=sort, limit=2, after=bad)
+            deals.list_deals(db_session, account, sort=sort, limit=2, after=bad)
         assert error.value.field == "cursor"
 
 
@@ -238,6 +238,6 @@ def test_a_page_costs_two_queries_whatever_its_size(db_session: Session, account
                                       for n in range(60)))
     for sort in DealSort:
         statements.clear()
-        found = deals.list_summaries(db_session, account, sort=sort, search="deal", limit=50)
+        found = deals.list_deals(db_session, account, sort=sort, search="deal", limit=50)
         assert len(found.items) == 50
         assert len(statements) == 2, sort

@@ -99,10 +99,10 @@ def rename_deal(session: Session, user: User, deal_id: int, name: str) -> Deal:
     return deal
 
 
-def list_summaries(session: Session, user: User, status: DealStatus | None = None, *,
-                   search: str = "", sort: DealSort = DealSort.NEWEST, limit: int,
-                   after: list[Any] | None = None, offset: int = 0,
-                   now: datetime | None = None) -> paging.Paged[DealSummary]:
+def list_deals(session: Session, user: User, status: DealStatus | None = None, *,
+               search: str = "", sort: DealSort = DealSort.NEWEST, limit: int,
+               after: list[Any] | None = None, offset: int = 0,
+               now: datetime | None = None) -> paging.Paged[DealSummary]:
     """A page of the user's deals, summarised: of one status (or all), only those `matching`
     the `search` words when there are any, in the `sort` order; after the key `after` (the
     API) or from `offset` (the pages). Two queries, whatever the page's size. Read only.

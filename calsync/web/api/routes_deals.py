@@ -20,9 +20,9 @@ def list_deals(query: DealQuery) -> DealList:
     `needs_next_touch` flags an open deal with nothing planned: the one about to be forgotten;
     `overdue` one whose next follow-up's time is over with no answer on how it went.
     """
-    found = deals.list_summaries(get_session(), api_user(), query.status, search=query.q,
-                                 sort=query.sort, limit=query.limit,
-                                 after=decode(query.cursor, "deals"))
+    found = deals.list_deals(get_session(), api_user(), query.status, search=query.q,
+                             sort=query.sort, limit=query.limit,
+                             after=decode(query.cursor, "deals"))
     return DealList(items=[deal_out(summary) for summary in found.items],
                     next_cursor=encode("deals", found.next_key))
 

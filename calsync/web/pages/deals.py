@@ -43,8 +43,8 @@ def deals() -> str:
     sort = _sort(request.args.get("sort", ""))
     search = _search("q")
     page = max(request.args.get("page", 1, type=int) or 1, 1)
-    found = deals_service.list_summaries(session, user, status, search=search, sort=sort,
-                                         limit=PAGE_SIZE, offset=(page - 1) * PAGE_SIZE)
+    found = deals_service.list_deals(session, user, status, search=search, sort=sort,
+                                     limit=PAGE_SIZE, offset=(page - 1) * PAGE_SIZE)
     cadence = cadences.cadence_for(user, current_settings())
     return render_template("deals.html", summaries=found.items, status=status, sort=sort,
                            sorts=list(DealSort)[:-1], q=search, page=page,
