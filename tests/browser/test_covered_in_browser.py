@@ -1,7 +1,8 @@
 """A deal that moved on, in a real browser (Debian's Chromium via Playwright) at 1280 and
 390 px: answering the newest of three prompts of one deal takes the other two out of the
 inbox with an Undo that brings them back; picking a busy time for a next step names the
-meeting it clashes with. Screenshots covered-*.png and clash-*.png in tests/artifacts/."""
+meeting it clashes with. Screenshots covered-*.png, covered-prompt-*.png and clash-*.png in
+tests/artifacts/."""
 
 from __future__ import annotations
 
@@ -68,6 +69,13 @@ def test_an_answer_covers_the_deals_older_prompts_with_undo(live_app: tuple[str,
     inbox.set_viewport_size({"width": width, "height": 900})
     inbox.goto(url)
     assert not any(title in inbox.inner_text("main") for title in TITLES)
+    # A covered prompt's own page says what covered it, with its own Undo.
+    inbox.goto(f"{url}/prompts/{ids[TITLES[0]]}")
+    own = inbox.locator("form.covered-notice")
+    assert own.inner_text().startswith(
+        "Covered by your answer on “Contoso pricing call” (Yes — won / agreed)")
+    assert own.locator("button:has-text('Undo')").is_visible()
+    _fits(inbox, width, "covered-prompt")
 
     # Undo: both wait again.
     undo.click()
