@@ -18,6 +18,7 @@ CONTRACT = {
     "/api/v1/sources/{source_id}/sync": {"post"},
     "/api/v1/meetings": {"get"},
     "/api/v1/prompts": {"get"},
+    "/api/v1/prompts/bulk": {"post"},
     "/api/v1/prompts/{prompt_id}": {"get"},
     "/api/v1/prompts/{prompt_id}/answer": {"post"},
     "/api/v1/prompts/{prompt_id}/snooze": {"post"},

@@ -1,6 +1,9 @@
-"""GET /api/v1/prompts?q=: the inbox's search through the API (the same service function)."""
+"""GET /api/v1/prompts?q=, the inbox's search, and POST /api/v1/prompts/bulk, its "select
+several", through the API (the same service functions as the inbox)."""
 
 from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
 
 from tests.api.conftest import Event, upload
 
@@ -41,3 +44,37 @@ def test_a_search_too_long_is_refused_naming_q(api) -> None:
     response = api.get("/api/v1/prompts", query_string={"q": "x" * 201})
     assert response.status_code == 422
     assert response.get_json()["error"]["field"] == "q"
+
+
+def test_bulk_snoozes_or_dismisses_several_at_once(api, prompts, app) -> None:  # type: ignore[no-untyped-def]
+    from calsync.db import get_db
+    from calsync.models import Prompt
+
+    ids = [prompts["Prospect demo"]["id"], prompts["Other intro"]["id"]]
+    until = (datetime.now(UTC) + timedelta(days=2)).replace(microsecond=0)
+    response = api.post("/api/v1/prompts/bulk", json={
+        "prompt_ids": ids, "action": "snooze", "until": until.isoformat()})
+    assert response.status_code == 200, response.get_json()
+    assert response.get_json() == {"changed": 2}
+    with app.app_context(), get_db().session() as session:
+        rows = [session.get(Prompt, prompt_id) for prompt_id in ids]
+        assert [(row.status, row.snoozed_until) for row in rows] == [("snoozed", until)] * 2
+    response = api.post("/api/v1/prompts/bulk", json={"prompt_ids": ids, "action": "dismiss"})
+    assert response.get_json() == {"changed": 2}  # a snoozed prompt still waits for an answer
+    assert api.post("/api/v1/prompts/bulk", json={
+        "prompt_ids": ids, "action": "dismiss"}).get_json() == {"changed": 0}
+    assert api.get(f"/api/v1/prompts/{ids[0]}").get_json()["status"] == "dismissed"
+
+
+def test_bulk_refuses_what_it_cannot_do(api, prompts) -> None:  # type: ignore[no-untyped-def]
+    one = [prompts["Prospect demo"]["id"]]
+    cases = [({"prompt_ids": one, "action": "snooze"}, "until"),
+             ({"prompt_ids": one, "action": "snooze", "until": "2020-01-01T09:00:00Z"}, "until"),
+             ({"prompt_ids": [], "action": "dismiss"}, "prompt_ids"),
+             ({"prompt_ids": one, "action": "forget"}, "action"),
+             ({"prompt_ids": [2**40], "action": "dismiss"}, "prompt_ids.0")]
+    for body, field in cases:
+        response = api.post("/api/v1/prompts/bulk", json=body)
+        assert response.status_code == 422, (body, response.get_json())
+        assert response.get_json()["error"]["field"] == field, body
+    assert api.get(f"/api/v1/prompts/{one[0]}").get_json()["status"] == "pending"

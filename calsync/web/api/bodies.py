@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 from datetime import datetime
-from typing import Any
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
@@ -16,6 +16,8 @@ from calsync.domain import deals as deal_rules
 from calsync.services.answers import MAX_NOTE
 from calsync.services.coach import MAX_MISSED_NOTE
 from calsync.services.notifications import TIME_PATTERN
+from calsync.services.prompts import PUT_AWAY_MAX
+from calsync.web.api.registry import MAX_ROW_ID
 from calsync.web.api.schemas import (
     Channel,
     DealSort,
@@ -93,6 +95,18 @@ class DismissIn(Body):
     skip_series: bool = Field(False, description="Never ask about this recurring series again.")
     note: str | None = Field(None, max_length=MAX_NOTE, description=(
         "A note kept with the prompt; null keeps the stored one."))
+
+
+class BulkIn(Body):
+    """Several prompts put away at once, as the inbox's selection."""
+
+    prompt_ids: list[Annotated[int, Field(ge=1, le=MAX_ROW_ID)]] = Field(
+        min_length=1, max_length=PUT_AWAY_MAX, description=(
+            "The prompts; those answered or put away already, or not yours, are left alone."))
+    action: Literal["dismiss", "snooze"] = Field(description=(
+        "dismiss: not a sales meeting (no touch); snooze: ask again at `until`."))
+    until: datetime | None = Field(None, description=(
+        "With snooze, when to ask again; in the future. " + LOCAL_TIME))
 
 
 class DidntHappenIn(Body):

@@ -13,6 +13,7 @@ from calsync.services.answers import Answer, NextStep
 from calsync.web import current_settings
 from calsync.web.api.bodies import (
     AnswerIn,
+    BulkIn,
     DidntHappenIn,
     DismissIn,
     MoveToDealIn,
@@ -22,7 +23,7 @@ from calsync.web.api.bodies import (
 )
 from calsync.web.api.pagination import decode, encode
 from calsync.web.api.registry import api_user, route, user_time
-from calsync.web.api.schemas import PromptActionOut, PromptList, PromptOut
+from calsync.web.api.schemas import BulkOut, PromptActionOut, PromptList, PromptOut
 from calsync.web.api.serialize import PromptRenderer
 
 if TYPE_CHECKING:
@@ -40,6 +41,20 @@ def list_prompts(query: PromptQuery) -> PromptList:
     renderer.preload(found.items)
     return PromptList(items=[renderer.out(row) for row in found.items],
                       next_cursor=encode("prompts", found.next_key))
+
+
+@route("/prompts/bulk", "POST", response=BulkOut, body=BulkIn)
+def put_away_prompts(body: BulkIn) -> BulkOut:
+    """Put several prompts away at once: not a sales meeting, or snoozed until `until`.
+
+    The inbox's "select several". One unit of work: all of them change, or none.
+    """
+    session, user = get_session(), api_user()
+    if body.action == "snooze" and body.until is None:
+        raise ValidationFailed("until", "give the time to ask again when snoozing.")
+    until = user_time(body.until) if body.action == "snooze" and body.until else None
+    changed = prompts.put_away(session, user, body.prompt_ids, snooze_until=until)
+    return BulkOut(changed=changed)
 
 
 @route("/prompts/<int:prompt_id>", "GET", response=PromptOut)

@@ -191,6 +191,12 @@ class PromptActionOut(PromptOut):
         "leave the inbox); POST /prompts/{id}/uncover puts one back."))
 
 
+class BulkOut(Out):
+    """What putting several prompts away did."""
+
+    changed: int = Field(description="How many prompts were put away (those still waiting).")
+
+
 class DealOut(Out):
     id: int
     name: str
