@@ -126,10 +126,15 @@ def test_a_rep_clears_the_inbox_by_keyboard(live_app: tuple[str, Flask], page: P
     assert "Snoozed 2 prompts until" in page.locator(".flash").inner_text()
     assert page.title() == "(2) Inbox · calsync"
     assert load(app, Prompt, ids["Alpine call"]).status == "snoozed"
+    assert _focused_row(page) == _row_ids(page)[0]  # the keys carry on at the top
 
-    # Select all ticks every row.
+    # Select all ticks every row; unticking one unticks "all".
     page.check("#select-all")
     assert page.locator("input.pick:checked").count() == 2
+    page.keyboard.press("j")  # from "select all" to the first row
+    page.keyboard.press("x")
+    assert page.locator("input.pick:checked").count() == 1
+    assert not page.is_checked("#select-all")
 
     # The search: an attendee's address; the title still counts everything waiting.
     page.keyboard.press("/")

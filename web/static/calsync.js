@@ -168,13 +168,22 @@
       selectAll.addEventListener("change", function () {
         section.querySelectorAll("input.pick").forEach(function (box) { box.checked = selectAll.checked; });
       });
+      section.addEventListener("change", function (event) {  // one row unticked: not "all"
+        if (!event.target.matches("input.pick")) { return; }
+        var boxes = section.querySelectorAll("input.pick");
+        var ticked = section.querySelectorAll("input.pick:checked").length;
+        selectAll.checked = ticked === boxes.length;
+        selectAll.indeterminate = ticked > 0 && ticked < boxes.length;
+      });
     }
 
     // Once the page has loaded: the browser's own move to the #fragment comes before that
     // and would take the focus back.
+    // After an action with no row named (several put away at once), the first row.
     window.addEventListener("load", function () {
       var target = /^#prompt-\d+$/.test(location.hash) ? document.getElementById(location.hash.slice(1)) : null;
       if (target && target.matches("article.row")) { focusRow(target); }
+      else if (document.querySelector(".flash")) { focusRow(rows()[0]); }
     });
 
     document.addEventListener("keydown", function (event) {
