@@ -410,13 +410,8 @@ def busy_between(session: Session, user_id: int, start: datetime, end: datetime,
         FollowUp.start < end, FollowUp.end > start,
         FollowUp.id != (exclude_followup if exclude_followup is not None else -1))
     rows = session.execute(meetings.union_all(followups)).all()
-    return [Busy(_aware(begin), _aware(finish), title or "Untitled meeting")
+    return [Busy(begin, finish, title or "Untitled meeting")
             for begin, finish, title in rows if finish > begin]
-
-
-def _aware(moment: datetime) -> datetime:
-    # A union's columns may come back without the UTC type's processing on some backends.
-    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
 
 
 def touch_counts(session: Session, deal_ids: Collection[int]) -> dict[int, int]:
