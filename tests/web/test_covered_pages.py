@@ -97,3 +97,16 @@ def test_another_users_prompt_is_404_on_these_pages(app, client, make_user, thre
                       query_string={"date": "2030-01-01", "time": "10:00"}).status_code == 404
     assert post(client, f"/prompts/{theirs['Their call']}/uncover").status_code == 404
     assert post(client, f"/prompts/{theirs['Their call']}/uncover-all").status_code == 404
+
+
+def test_the_notice_escapes_what_calendars_and_users_named(app, logged_in, three) -> None:
+    with app.app_context(), get_db().session() as session:
+        prompt = session.get(Prompt, three["Pricing"])
+        assert prompt is not None and prompt.deal is not None
+        prompt.deal.name = "<b>Contoso</b>"
+        session.commit()
+    landed = post(logged_in, f"/prompts/{three['Pricing']}/answer",
+                  {"outcome": "yes", "return_to": "inbox"}, follow_redirects=True)
+    raw = landed.get_data(as_text=True)
+    assert "of &lt;b&gt;Contoso&lt;/b&gt; are covered" in raw
+    assert "<b>Contoso</b>" not in raw
