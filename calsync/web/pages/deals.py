@@ -30,6 +30,8 @@ if TYPE_CHECKING:
     from calsync.models import Deal, Prompt, User
 
 PAGE_SIZE = 50
+# The orders the page offers (the API's default, newest first, is no help to a salesperson).
+PAGE_SORTS = (DealSort.NEXT, DealSort.LAST_TOUCH, DealSort.TOUCHES, DealSort.STATUS)
 # Longest search kept from a query string: a few words, not a page of text.
 MAX_SEARCH = 200
 
@@ -47,7 +49,7 @@ def deals() -> str:
                                      limit=PAGE_SIZE, offset=(page - 1) * PAGE_SIZE)
     cadence = cadences.cadence_for(user, current_settings())
     return render_template("deals.html", summaries=found.items, status=status, sort=sort,
-                           sorts=list(DealSort)[:-1], q=search, page=page,
+                           sorts=PAGE_SORTS, q=search, page=page,
                            more=found.next_key is not None, cadence=cadence,
                            touch_label=touch_label)
 
@@ -61,11 +63,8 @@ def _status_filter(value: str) -> DealStatus | None:
 
 
 def _sort(value: str) -> DealSort:
-    """The list's order: the one asked for, or by next follow-up."""
-    try:
-        return DealSort(value)
-    except ValueError:
-        return DealSort.NEXT
+    """The list's order: one the page offers, or by next follow-up."""
+    return next((sort for sort in PAGE_SORTS if sort.value == value), DealSort.NEXT)
 
 
 def _search(name: str) -> str:
