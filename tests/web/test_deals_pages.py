@@ -192,6 +192,8 @@ def test_the_pickers_json_search_lists_only_the_users_deals(
                                "counterpart": "northwind.example"}]}
     everything = logged_in.get(f"/deals/search?leave_out={contoso}").get_json()["deals"]
     assert [d["id"] for d in everything] == [northwind]
+    huge = logged_in.get(f"/deals/search?leave_out={10**30}")
+    assert huge.status_code == 200 and len(huge.get_json()["deals"]) == 2
     # Nor through the page without script.
     page = logged_in.get(f"/prompts/{seeded['Contoso demo']}?deal_q=rival").get_data(as_text=True)
     assert "No other deal is named like “rival”." in page

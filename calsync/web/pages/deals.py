@@ -22,6 +22,7 @@ from calsync.domain.vocabulary import DealStatus
 from calsync.services import cadences
 from calsync.services import deals as deals_service
 from calsync.web import current_settings
+from calsync.web.api.registry import MAX_ROW_ID
 from calsync.web.pages import bp
 from calsync.web.pages.display import day, local
 from calsync.web.pages.forms import RenameDealForm
@@ -104,8 +105,11 @@ def rename_deal(deal_id: int) -> BaseResponse:
 def search_deals() -> Response:
     """The picker's deals as JSON, for the prompt page's script: those of the signed-in user
     whose name holds every word of `q`, but the deal `leave_out` (the prompt's own)."""
+    leave_out = request.args.get("leave_out", type=int)
+    if leave_out is not None and not 0 < leave_out <= MAX_ROW_ID:
+        leave_out = None  # no deal has that id (SQLite can't even bind it)
     found = deals_service.pick_deals(get_session(), current_user, _search("q"),
-                                     leave_out=request.args.get("leave_out", type=int))
+                                     leave_out=leave_out)
     return jsonify(deals=[_choice(deal) for deal in found])
 
 
