@@ -15,8 +15,12 @@ from flask.testing import FlaskClient
 from sqlalchemy import select
 
 from calsync.db import get_db
+from calsync.domain.vocabulary import AnswerAction
 from calsync.models import Deal, Meeting, Prompt, User
-from tests.web.conftest import Seed, load, post, query, seed_meetings
+from calsync.services import links
+from calsync.services.links import Link, LinkPurpose
+from tests.conftest import csrf_from
+from tests.web.conftest import Seed, load, post, query, seed_meetings, token
 
 BUYER = ("lena@contoso.example",)
 
@@ -110,3 +114,22 @@ def test_the_notice_escapes_what_calendars_and_users_named(app, logged_in, three
     raw = landed.get_data(as_text=True)
     assert "of &lt;b&gt;Contoso&lt;/b&gt; are covered" in raw
     assert "<b>Contoso</b>" not in raw
+
+
+def test_an_email_answer_link_on_a_covered_prompt_acts_on_nothing(app, client, user,
+                                                                  three) -> None:
+    settings = app.extensions["calsync.settings"]
+    post(client, f"/prompts/{three['Pricing']}/answer", {"outcome": "yes"})
+    client.post("/logout", data={"csrf_token": token(client)})
+    expires = (datetime.now(UTC) + timedelta(days=7)).replace(microsecond=0)
+    path = "/a/" + links.sign(settings, Link(LinkPurpose.ANSWER, user.id, expires,
+                                             prompt_id=three["Intro"],
+                                             action=AnswerAction.NO))
+    opened = client.get(path)
+    assert opened.status_code == 200 and "Already answered" in text_of(opened)
+    # A confirm sent anyway (a page left open from before) lands on that page again.
+    fresh = csrf_from(client.get("/login").get_data(as_text=True))
+    confirmed = client.post(path, data={"csrf_token": fresh}, follow_redirects=True)
+    assert confirmed.status_code == 200 and "Already answered" in text_of(confirmed)
+    intro = load(app, Prompt, three["Intro"])
+    assert (intro.status, intro.outcome) == ("covered", None)
