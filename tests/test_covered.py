@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 from calsync import migrate
 from calsync.errors import NotFound, PromptAlreadyAnswered, PromptClosed
 from calsync.models import Meeting, Prompt, User
-from calsync.services import answers, link_actions, stats
+from calsync.services import answers, link_actions, sources, stats
 from calsync.services import prompts as inbox
 from calsync.services.answers import Answer, NextStep
 from calsync.services.links import Link, LinkPurpose
@@ -308,3 +308,15 @@ def test_migration_0008_adds_covered_by_and_downgrading_puts_covered_back(
         migrate.check(empty_database_url)
     finally:
         engine.dispose()
+
+
+def test_removing_a_calendar_keeps_covered_touches(db_session, settings, user, prompts) -> None:
+    newest, weekly, first = prompts
+    answer_newest(db_session, settings, user, prompts)
+    kept = {p.id: p.meeting.title for p in (newest, weekly, first)}
+    sources.delete_source(db_session, newest.meeting.source)
+    db_session.expunge_all()
+    for prompt_id, title in kept.items():
+        prompt = db_session.get(Prompt, prompt_id)
+        assert prompt is not None and prompt.meeting.title == title  # each touch stays
+    assert inbox.deal_touches(db_session, newest.deal_id) == 3

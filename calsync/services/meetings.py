@@ -9,7 +9,7 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from calsync.domain.vocabulary import MeetingStatus, PromptStatus
+from calsync.domain.vocabulary import TOUCHED, MeetingStatus
 from calsync.models import Meeting, Prompt, Source, User
 from calsync.services import paging
 
@@ -42,5 +42,5 @@ def source_meetings(session: Session, source: Source) -> SourceMeetings:
         Meeting.source_id == source.id, Meeting.status == MeetingStatus.CONFIRMED)) or 0
     answered = session.scalar(
         select(func.count(Prompt.id)).join(Meeting, Prompt.meeting_id == Meeting.id)
-        .where(Meeting.source_id == source.id, Prompt.status == PromptStatus.ANSWERED)) or 0
+        .where(Meeting.source_id == source.id, Prompt.status.in_(TOUCHED))) or 0
     return SourceMeetings(confirmed, answered)

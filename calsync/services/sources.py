@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session
 
 from calsync import providers
 from calsync.config import Settings
-from calsync.domain.vocabulary import PromptStatus, WriteStatus
+from calsync.domain.vocabulary import TOUCHED, WriteStatus
 from calsync.errors import (
     LimitReached,
     NotFound,
@@ -229,9 +229,10 @@ def source_ids(session: Session, *, email: str | None = None,
 
 
 def delete_source(session: Session, source: Source) -> None:
-    """Remove a calendar and its meetings, except the ones the user answered: those stay,
-    detached, so no outcome or note is lost. Commits."""
-    answered = select(Prompt.meeting_id).where(Prompt.status == PromptStatus.ANSWERED,
+    """Remove a calendar and its meetings, except the ones answered (by the user, or covered
+    by a later answer of their deal): those stay, detached, so no touch, outcome or note is
+    lost. Commits."""
+    answered = select(Prompt.meeting_id).where(Prompt.status.in_(TOUCHED),
                                                Prompt.meeting_id.is_not(None))
     # Writes still on their way to this calendar can't happen now: say so on the follow-up.
     session.execute(update(FollowUp).where(
