@@ -38,6 +38,15 @@ def _fits(page: Page, width: int) -> None:
     assert page.evaluate("document.documentElement.scrollWidth") <= width, wide
 
 
+def _unnamed(page: Page) -> list[str]:
+    """The controls with no name a screen reader could read."""
+    return page.evaluate("""() => [...document.querySelectorAll(
+        'main input:not([type=hidden]), main select, main textarea, main button')]
+        .filter(e => !(e.labels && e.labels.length) && !e.getAttribute('aria-label')
+                     && !(e.textContent || '').trim())
+        .map(e => e.outerHTML.slice(0, 80))""")
+
+
 def _act(page: Page, keys: list[str], flash: str) -> None:
     """Press `keys` on the focused row; the page comes back with the focus on the row that
     followed it."""
@@ -113,6 +122,7 @@ def test_a_rep_clears_the_inbox_by_keyboard(live_app: tuple[str, Flask], page: P
     assert row.locator("button:has-text('Plan next step')").is_visible()
     box = row.bounding_box()
     assert box is not None and box["height"] <= 844, box
+    assert _unnamed(page) == []
     _fits(page, width)
     row.scroll_into_view_if_needed()
     page.screenshot(path=str(ARTIFACTS / f"inbox-open-{width}.png"))
@@ -221,11 +231,5 @@ def test_the_prompt_page_fits_a_phone(live_app: tuple[str, Flask], page: Page, m
     assert top is not None and bottom is not None
     page.screenshot(path=str(ARTIFACTS / f"prompt-page-{width}.png"), full_page=True)
     assert bottom["y"] + bottom["height"] - top["y"] <= 844
-    # Every control has a name a screen reader reads.
-    unnamed = page.evaluate("""() => [...document.querySelectorAll(
-        'main input:not([type=hidden]), main select, main textarea, main button')]
-        .filter(e => !(e.labels && e.labels.length) && !e.getAttribute('aria-label')
-                     && !(e.textContent || '').trim())
-        .map(e => e.outerHTML.slice(0, 80))""")
-    assert unnamed == []
+    assert _unnamed(page) == []
     page.screenshot(path=str(ARTIFACTS / f"prompt-page-{width}.png"), full_page=True)
