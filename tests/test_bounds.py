@@ -64,7 +64,7 @@ def test_stored_attendees_keep_the_count_and_the_people_that_matter(
     assert meeting.more_attendees == 72
     assert "cfo@prospect.example" in {a["email"] for a in meeting.attendees}
     [prompt] = db_session.scalars(select(Prompt))
-    assert prompt.deal is not None and prompt.deal.name == "prospect.example"
+    assert prompt.deal is not None and prompt.deal.name == "Prospect"
     # Unchanged on the next read: the bounded row hashes the same, nothing is rewritten.
     db_session.get(Source, source_id).cursor = {}
     db_session.commit()

@@ -62,7 +62,7 @@ def test_first_sync_imports_and_prompts_ended_meetings(db_session, settings, sou
     assert db_session.get(Source, source.id).status == "ok"
     prompts = list(db_session.scalars(select(Prompt)))
     assert [p.meeting.uid for p in prompts] == ["a"]
-    assert prompts[0].deal.name == "prospect.example"
+    assert prompts[0].deal.name == "Prospect"
 
 
 def test_resync_moves_cancels_and_never_duplicates(db_session, settings, source) -> None:

@@ -47,6 +47,7 @@ def test_an_answer_lists_the_prompts_it_covered(api, three) -> None:
     assert pending(api) == {}  # the meeting ahead has no prompt yet
     demo = api.get(f"/api/v1/prompts/{three['Demo']['id']}").get_json()
     assert demo["status"] == "covered" and demo["suggestion"] is None
+    assert demo["covered_by"] == three["Pricing"]["id"]
     assert api.get("/api/v1/prompts?status=covered").get_json()["items"]
     deal = api.get(f"/api/v1/deals/{three['Pricing']['deal']['id']}").get_json()
     assert deal["touches"] == 3
@@ -64,6 +65,7 @@ def test_uncover_puts_a_covered_prompt_back_in_the_inbox(api, three) -> None:
     response = api.post(f"/api/v1/prompts/{three['Demo']['id']}/uncover")
     assert response.status_code == 200, response.get_data(as_text=True)
     assert response.get_json()["status"] == "pending"
+    assert response.get_json()["covered_by"] is None
     assert set(pending(api)) == {"Demo"}
     # Not covered any more: nothing to undo.
     again = api.post(f"/api/v1/prompts/{three['Demo']['id']}/uncover")
@@ -95,6 +97,7 @@ def test_snooze_dismiss_and_didnt_happen_keep_a_note(app, api, three) -> None:
                        json={"until": LATER.isoformat(), "note": "Call back about budget"})
     assert snoozed.status_code == 200 and snoozed.get_json()["status"] == "snoozed"
     assert stored_note(app, intro) == "Call back about budget"
+    assert snoozed.get_json()["note"] == "Call back about budget"  # shown where it is kept
     dismissed = api.post(f"/api/v1/prompts/{demo}/dismiss", json={"note": "Internal prep"})
     assert dismissed.status_code == 200
     assert stored_note(app, demo) == "Internal prep"

@@ -24,7 +24,7 @@ def test_inbox_lists_ended_meetings_with_deal_and_suggestion(api, prompts) -> No
     assert demo["meeting"]["attendees"][-1] == {
         "email": "buyer@prospect.example", "name": "", "response": "accepted"}
     assert demo["meeting"]["start"].endswith("+00:00")
-    assert demo["deal"] == {"id": demo["deal"]["id"], "name": "prospect.example",
+    assert demo["deal"] == {"id": demo["deal"]["id"], "name": "Prospect",
                             "touches": 0, "touch_number": 1}
     suggestion = demo["suggestion"]
     assert suggestion["channel"] == "email" and suggestion["duration_minutes"] == 30

@@ -124,7 +124,7 @@ def test_next_step_is_prefilled_from_the_cadence_and_plans_the_follow_up(
         link_settings: Settings) -> None:
     path = _answer_path(link_settings, user, prompt_id, AnswerAction.NEXT_STEP)
     html = client.get(path).get_data(as_text=True)
-    assert 'value="Follow up with contoso.example"' in html  # the deal's name
+    assert 'value="Follow up with Contoso"' in html  # the deal's name
     assert 'value="10:00"' in html  # the cadence's usual hour, in the user's zone
     _, html = _confirm(client, path, summary="Send the pilot price", date=_date_in(html),
                        time="10:00", duration="30", channel="email", note="")

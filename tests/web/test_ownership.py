@@ -65,7 +65,7 @@ def test_other_users_posts_are_not_found(app: Flask, user: User, logged_in: Flas
         assert post(intruder, path, data).status_code == 404, path
     prompt = load(app, Prompt, prompt_id)
     assert (prompt.status, prompt.outcome) == ("pending", None)
-    assert load(app, Deal, deal_id).name == "contoso.example"
+    assert load(app, Deal, deal_id).name == "Contoso"
     assert load(app, Source, source_id) is not None
     assert load(app, ApiToken, token_id).revoked_at is None
     assert [d.name for d in query(app, select(Deal))].count("Stolen") == 0

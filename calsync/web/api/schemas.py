@@ -163,6 +163,8 @@ class PromptOut(Out):
     outcome: OutcomeOut | None
     snoozed_until: Time | None
     dismiss_reason: DismissReason | None
+    note: str  # typed with any answer or action (snooze, dismiss, didn't happen) and kept
+    covered_by: int | None  # the later prompt of the deal whose answer covered this one
 
 
 class FollowUpOut(Out):

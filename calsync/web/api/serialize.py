@@ -136,7 +136,8 @@ class PromptRenderer:
             "id": prompt.id, "status": prompt.status, "touch_at": prompt.touch_at,
             "meeting": meeting, "deal": deal, "suggestion": self._suggestion(prompt),
             "outcome": _outcome(prompt), "snoozed_until": prompt.snoozed_until,
-            "dismiss_reason": prompt.dismiss_reason,
+            "dismiss_reason": prompt.dismiss_reason, "note": prompt.note or "",
+            "covered_by": prompt.covered_by_id,
         }
 
     def _suggestion(self, prompt: Prompt) -> SuggestionOut | None:
