@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import pytest
 from flask import Flask
-from playwright.sync_api import Page
+from playwright.sync_api import Browser, Page
 
 from calsync.models import Prompt, User
 from tests.browser.conftest import ARTIFACTS, sign_in
@@ -233,3 +233,29 @@ def test_the_prompt_page_fits_a_phone(live_app: tuple[str, Flask], page: Page, m
     assert bottom["y"] + bottom["height"] - top["y"] <= 844
     assert _unnamed(page) == []
     page.screenshot(path=str(ARTIFACTS / f"prompt-page-{width}.png"), full_page=True)
+
+
+def test_without_script_each_row_still_opens_and_answers(live_app: tuple[str, Flask],
+                                                         browser: Browser, make_user) -> None:  # type: ignore[no-untyped-def]
+    url, app = live_app
+    user: User = make_user()
+    ids = seed_meetings(app, user, *(Seed(f"{name} call", hours_ago=3 + n,
+                                          attendees=(f"buyer@{name.lower()}.example",))
+                                     for n, name in enumerate(COMPANIES[:3])))
+    context = browser.new_context(java_script_enabled=False)
+    page = context.new_page()
+    page.set_viewport_size({"width": 1280, "height": 900})
+    sign_in(page, url, user.email)
+    page.goto(url)
+    assert page.locator("[data-keys-open]").is_hidden()  # the keys need the script
+    assert page.locator("[data-select-all]").is_hidden()
+    row = page.locator("article.row", has_text="Contoso call")
+    row.locator(":scope > details > summary").click()
+    row.locator("button.yes").click()
+    assert "marked as a yes" in page.locator(".flash").inner_text()
+    assert page.url.endswith(f"#prompt-{ids['Fabrikam call']}")  # the next row, in view
+    page.locator("article.row", has_text="Northwind call").locator("input.pick").check()
+    page.click("form#bulk button:has-text('Not a sales meeting')")
+    assert "1 prompt marked not a sales meeting" in page.locator(".flash").inner_text()
+    assert load(app, Prompt, ids["Northwind call"]).dismiss_reason == "not_sales"
+    context.close()
