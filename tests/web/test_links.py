@@ -334,3 +334,20 @@ def test_the_follow_ups_calendar_event_asks_how_it_went(
         event = writeback.outgoing_event(session, link_settings, followup, source)
         expected = links.followup_url(link_settings, user.id, followup_id, followup.end)
     assert event.description.endswith(f"{ASK} {expected}")
+
+
+def test_a_link_to_a_covered_prompt_names_the_answer_that_covered_it(
+        app: Flask, client: FlaskClient, user: User, link_settings: Settings) -> None:
+    seeded = seed_meetings(app, user, Seed("Contoso intro", hours_ago=50,
+                                           attendees=("lena@contoso.example",)),
+                           Seed("Contoso pricing", attendees=("lena@contoso.example",)))
+    login(client, user.email)
+    page = client.get(f"/prompts/{seeded['Contoso pricing']}").get_data(as_text=True)
+    client.post(f"/prompts/{seeded['Contoso pricing']}/answer",
+                data={"csrf_token": csrf_from(page), "outcome": "yes"})
+    client.get("/logout")
+    path = _answer_path(link_settings, user, seeded["Contoso intro"], AnswerAction.NO)
+    html = client.get(path).get_data(as_text=True)
+    assert "Already answered" in html
+    assert "Covered by your answer on “Contoso pricing” (Yes" in html
+    assert load(app, Prompt, seeded["Contoso intro"]).status == "covered"

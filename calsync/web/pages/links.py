@@ -25,9 +25,9 @@ from wtforms.fields.choices import SelectChoice  # type: ignore[attr-defined]
 from wtforms.validators import DataRequired, Length, Optional
 
 from calsync.db import get_session
-from calsync.domain.vocabulary import AnswerAction, EmailPrompts, MissedReason
+from calsync.domain.vocabulary import AnswerAction, EmailPrompts, MissedReason, PromptStatus
 from calsync.errors import LinkRefused, PromptClosed, ValidationFailed
-from calsync.services import coach, link_actions
+from calsync.services import answers, coach, link_actions
 from calsync.services.link_actions import Opened
 from calsync.services.links import LinkPurpose
 from calsync.web import csrf, current_settings
@@ -74,6 +74,7 @@ class LinkPage:
     form: FlaskForm | None = None
     recurring: bool = False
     choices: list[tuple[str, str]] = field(default_factory=list)  # (label, answer link)
+    covered_by: str = ""  # a covered prompt: the answer that covered it, in words
 
 
 @bp.get("/a/<token>")
@@ -177,6 +178,8 @@ def _page(opened: Opened, form: FlaskForm | None = None) -> LinkPage:
     page = _prompt_page(opened, prompt)
     if not prompt.status.awaiting_answer:
         page.state = "recorded"
+        if prompt.status is PromptStatus.COVERED:
+            page.covered_by = answers.covering_answer(prompt)
     elif opened.link.purpose is LinkPurpose.FOLLOWUP:
         page.state = "choose"
         page.choices = [(label, link_actions.answer_url(current_settings(), opened, action))
