@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 from calsync.db import get_session
 from calsync.errors import ValidationFailed
 from calsync.services import meetings, sources
@@ -15,24 +13,13 @@ from calsync.web.api.registry import api_user, route, user_time
 from calsync.web.api.schemas import MeetingList, SourceList, SourceOut
 from calsync.web.api.serialize import meeting_out, source_out
 
-if TYPE_CHECKING:
-    from calsync.models import Source
-
-
-def _out(source: Source) -> SourceOut:
-    """A source as the API shows it. An upload has no `next_sync_at`: calsync never fetches
-    it again (it only re-expands its repeating events as the window moves); a new upload
-    is how it changes."""
-    out = source_out(source)
-    return out.model_copy(update={"next_sync_at": None}) if sources.is_upload(source) else out
-
 
 @route("/sources", "GET", response=SourceList, query=Page)
 def list_sources(query: Page) -> SourceList:
     """List your calendar sources, oldest first."""
     found = sources.list_sources(get_session(), api_user(), limit=query.limit,
                                  after=decode(query.cursor, "sources"))
-    return SourceList(items=[_out(row) for row in found.items],
+    return SourceList(items=[source_out(row) for row in found.items],
                       next_cursor=encode("sources", found.next_key))
 
 
@@ -53,13 +40,13 @@ def create_source(body: SourceIn) -> SourceOut:
     source = sources.add_and_sync(session, api_user(), settings, kind=body.kind,
                                   name=body.name, url=body.url or "", upload=upload,
                                   upload_field="ics")
-    return _out(source)
+    return source_out(source)
 
 
 @route("/sources/<int:source_id>", "GET", response=SourceOut)
 def get_source(source_id: int) -> SourceOut:
     """One source with its sync state."""
-    return _out(sources.get_source(get_session(), api_user(), source_id))
+    return source_out(sources.get_source(get_session(), api_user(), source_id))
 
 
 @route("/sources/<int:source_id>", "PATCH", response=SourceOut, body=SourcePatchIn)
@@ -74,7 +61,7 @@ def update_source(source_id: int, body: SourcePatchIn) -> SourceOut:
     source = sources.get_source(session, api_user(), source_id)
     connections.choose_calendars(session, current_settings(), source, body.calendars_read,
                                  body.calendar_written)
-    return _out(sources.reread(session, source))
+    return source_out(sources.reread(session, source))
 
 
 @route("/sources/<int:source_id>/sync", "POST", response=SourceOut, body=None)
@@ -83,7 +70,7 @@ def sync_source(source_id: int) -> SourceOut:
 
     A disabled source, or one waiting to be reconnected, is not synced.
     """
-    return _out(sources.sync_now(get_session(), api_user(), source_id))
+    return source_out(sources.sync_now(get_session(), api_user(), source_id))
 
 
 @route("/sources/<int:source_id>", "DELETE", response=None)

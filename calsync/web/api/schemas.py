@@ -99,7 +99,7 @@ class SourceOut(Out):
     last_synced_at: Time | None
     last_error: str | None
     warnings: list[str]
-    next_sync_at: Time | None
+    next_sync_at: Time | None  # null for an upload: never fetched again
     # Google sources only (null for the others): calendar ids read, and the one that
     # receives follow-ups.
     calendars_read: list[str] | None

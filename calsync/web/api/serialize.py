@@ -14,7 +14,7 @@ from calsync.domain.vocabulary import (
     PromptStatus,
     WriteStatus,
 )
-from calsync.services import prompts
+from calsync.services import prompts, sources
 from calsync.web.api.schemas import (
     AttendeeOut,
     DealDetailOut,
@@ -38,11 +38,15 @@ if TYPE_CHECKING:
     from calsync.services.deals import DealSummary, TimelineEntry
 
 def source_out(source: Source) -> SourceOut:
+    """A source as the API shows it. An upload has no `next_sync_at`: calsync never fetches
+    it again (it only re-expands its repeating events as the window moves); a new upload
+    is how it changes."""
     return SourceOut(
         id=source.id, kind=source.kind, name=source.name, url=source.url or None,
         status=source.status, last_synced_at=source.last_synced_at,
         last_error=source.last_error, warnings=source.all_warnings,
-        next_sync_at=source.next_sync_at, **_calendars(source))
+        next_sync_at=None if sources.is_upload(source) else source.next_sync_at,
+        **_calendars(source))
 
 
 def _calendars(source: Source) -> dict[str, object]:
