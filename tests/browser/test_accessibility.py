@@ -253,6 +253,45 @@ def test_page_is_accessible_and_fits(site: Site, name: str, width: int) -> None:
         page.close()
 
 
+# Where Tab went: the focused element, whether it comes after the one before it in the
+# document, and whether it is on screen (a phone's width) with a size.
+FOCUSED = """() => {
+  const now = document.activeElement;
+  if (!now || now === document.body) return null;
+  const box = now.getBoundingClientRect();
+  const label = (now.tagName + ' ' + (now.id ? '#' + now.id + ' ' : '')
+                 + (now.innerText || now.name || now.getAttribute('aria-label') || '')
+                 ).trim().slice(0, 60);
+  const after = !window.__lastFocus || window.__lastFocus === now ||
+      !!(window.__lastFocus.compareDocumentPosition(now) & Node.DOCUMENT_POSITION_FOLLOWING);
+  window.__lastFocus = now;
+  return {label, after, shown: box.width > 0 && box.height > 0 && box.left >= 0
+          && box.right <= window.innerWidth + 1};
+}"""
+
+
+@pytest.mark.parametrize("name", list(PAGES))
+def test_tab_goes_through_the_page_in_order(site: Site, name: str) -> None:
+    """On a phone, Tab starts at the skip link and moves down the page, never to something
+    hidden or off to the side, and never back up."""
+    page = site.contexts[PAGES[name][0]].new_page()
+    try:
+        page.set_viewport_size({"width": 390, "height": 900})
+        page.goto(site.url + site.paths[name])
+        stops: list[dict[str, Any]] = []
+        for _ in range(400):  # far more than any page has
+            page.keyboard.press("Tab")
+            stop = page.evaluate(FOCUSED)
+            if stop is None or (stops and stop["label"] == stops[0]["label"]):
+                break  # past the last one
+            stops.append(stop)
+        assert stops and stops[0]["label"] == "A Skip to content", stops[:1]
+        wrong = [s["label"] for s in stops if not (s["after"] and s["shown"])]
+        assert not wrong, f"{name}: Tab goes back up or off screen at {wrong}"
+    finally:
+        page.close()
+
+
 def test_axe_finds_what_it_should(site: Site) -> None:
     """The check itself: a control without a label and an image without words fail it."""
     page = site.contexts["out"].new_page()
