@@ -122,13 +122,14 @@ def check_shape(text: str) -> None:
         raise SourceError("The calendar is empty.", "Check the address or file.")
     if not body[:15].upper().startswith("BEGIN:VCALENDAR"):
         first = body.split("\n", 1)[0][:40].strip()
+        if first.lower().startswith(("<!doctype", "<html")):
+            raise SourceError(f"This is a web page, not a calendar: it starts with “{first}”.",
+                              "Use the calendar's iCal (ICS) address, often found under "
+                              "its sharing or export settings.")
         shown = "binary data" if _binary(body[:64]) else f"“{first}”"
-        hint = ("The address shows a web page; use the calendar's iCal (ICS) address."
-                if first.lower().startswith(("<!doctype", "<html")) else
-                "Check that the address or file is an iCalendar (.ics) calendar.")
         raise SourceError(
-            f"This file isn't an iCalendar calendar: it starts with {shown}, "
-            "not BEGIN:VCALENDAR.", hint)
+            f"This isn't an iCalendar calendar: it starts with {shown}, not BEGIN:VCALENDAR.",
+            "Check that the address or file is an iCalendar (.ics) calendar.")
     if not _END.search(body):
         raise SourceError("The calendar stops part-way (no END:VCALENDAR): the download may "
                           "have been cut off.",

@@ -123,8 +123,8 @@ def test_a_web_page_instead_of_a_calendar_is_a_clear_error(http_files, make_sett
                            content_type="text/html")
     with pytest.raises(SourceError) as caught:
         IcsProvider(make_settings()).read(SourceRef(1, url=url), {}, context)
-    assert "isn't an iCalendar calendar" in caught.value.message
-    assert "web page" in caught.value.hint
+    assert "This is a web page, not a calendar" in caught.value.message
+    assert "iCal (ICS) address" in caught.value.hint
 
 
 def test_fetch_errors_pass_through_with_their_flags(http_files, make_settings, context):

@@ -141,7 +141,7 @@ def test_a_different_failure_starts_the_wait_again(db_session: Session, settings
     http_files.serve("/c.ics", b"<!DOCTYPE html><html>Sign in</html>")
     now = runs[-1].next_sync_at
     other = sync_at(db_session, settings, source_id, now)
-    assert "isn't an iCalendar calendar" in (other.last_error or "")
+    assert "a web page, not a calendar" in (other.last_error or "")
     assert other.next_sync_at - now == timedelta(minutes=15)
     assert len(parses) == 2
 

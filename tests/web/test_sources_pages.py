@@ -92,8 +92,8 @@ NOT_CALENDARS: dict[str, dict[str, Any]] = {
 REASONS = {
     "not found": "The calendar address was not found at 127.0.0.1 (HTTP 404).",
     "gone": "The calendar address was not found at 127.0.0.1 (HTTP 410).",
-    "a web page": "The address shows a web page; use the calendar's iCal (ICS) address.",
-    "not icalendar": "This file isn't an iCalendar calendar: it starts with “Subject,Start "
+    "a web page": "This is a web page, not a calendar: it starts with “<!DOCTYPE html>",
+    "not icalendar": "This isn't an iCalendar calendar: it starts with “Subject,Start "
                      "Date”, not BEGIN:VCALENDAR.",
     "cut off": "The calendar stops part-way (no END:VCALENDAR)",
     "unreachable": "calsync could not connect to 127.0.0.1. Check the address, or try again "
@@ -168,7 +168,7 @@ def test_an_upload_that_is_not_a_calendar_is_refused(app: Flask,
     assert response.status_code == 422
     html = unescape(response.get_data(as_text=True))
     section = html.split('id="upload"')[1].split("</section>")[0]
-    assert "This file isn't an iCalendar calendar: it starts with “<!doctype html>" in section
+    assert "This is a web page, not a calendar: it starts with “<!doctype html>" in section
     assert 'value="Export"' in section
     assert query(app, select(Source)) == []
 
