@@ -38,6 +38,7 @@ from sqlalchemy.orm import (
     relationship,
 )
 
+from calsync.domain.meeting import search_text as meeting_search_text
 from calsync.domain.vocabulary import (
     Channel,
     DealStatus,
@@ -289,6 +290,10 @@ class Meeting(Base):
     conference_url: Mapped[str] = mapped_column(Text, default="")
     # A hash of everything above, so a re-sync touches only rows whose content changed.
     content_hash: Mapped[str] = mapped_column(String(64), default="")
+    # The title and attendees, case-folded, for search boxes (calsync.services.search):
+    # written with them by sync; worked out from them for a row inserted any other way.
+    search_text: Mapped[str] = mapped_column(Text, default=lambda context: _search_text(
+        context.get_current_parameters()), server_default="")
     # Why this meeting gets no prompt (internal, keyword...), so the minute tick does not
     # judge it again; cleared when the meeting or the user's rules change.
     prompt_skip: Mapped[SkipReason | None] = mapped_column(Vocabulary(SkipReason, 32))
@@ -300,6 +305,10 @@ class Meeting(Base):
     def more_attendees(self) -> int:
         """Attendees the source listed beyond those stored, for "and 950 more"."""
         return max((self.attendee_count or 0) - len(self.attendees or ()), 0)
+
+
+def _search_text(row: dict[str, Any]) -> str:
+    return meeting_search_text(row.get("title") or "", row.get("attendees") or ())
 
 
 class Deal(Base):

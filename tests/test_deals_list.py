@@ -170,6 +170,10 @@ def test_search_finds_names_titles_and_attendees(db_session: Session, account: U
     assert names(db_session, account, search="berg") == ["Contoso"]  # an attendee's name
     assert names(db_session, account, search="joão") == ["Northwind"]  # JSON keeps \\u00e3
     assert names(db_session, account, search="ünal") == ["Northwind"]
+    assert names(db_session, account, search="ÜNAL jOÃo") == ["Northwind"]  # any case
+    # Words of the stored JSON itself find nothing: only names, emails and titles count.
+    for word in ("email", "name", "response", "accepted", '"'):
+        assert names(db_session, account, search=word) == [], word
     assert names(db_session, account, search="discovery northwind") == ["Northwind"]
     assert names(db_session, account, search="discovery contoso") == []  # every word
     # LIKE's wildcards are taken literally.

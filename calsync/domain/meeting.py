@@ -5,6 +5,7 @@ Times are timezone-aware; all-day meetings carry dates in `start_date`/`end_date
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 
@@ -117,3 +118,14 @@ def keep_attendees(attendees: tuple[Attendee, ...], limit: int,
                 chosen.append(queue[depth])
         depth += 1
     return tuple(attendees[i] for i in sorted(chosen))
+
+
+def search_text(title: str, attendees: Iterable[Mapping[str, object]]) -> str:
+    """What a search box finds a meeting by, case-folded once when it is stored: its title
+    and each attendee's name and email, a line each. Kept beside the attendees' JSON so a
+    search never matches JSON's own keys ("email", "response") and ignores the case of any
+    letter, on SQLite (which folds ASCII only) as on PostgreSQL."""
+    lines = [title]
+    for attendee in attendees:
+        lines.append(f"{attendee.get('name') or ''} {attendee.get('email') or ''}".strip())
+    return "\n".join(line for line in lines if line).casefold()

@@ -22,7 +22,7 @@ from sqlalchemy.orm import Session
 from calsync.config import Settings
 from calsync.db import commit_batch, rows_changed
 from calsync.domain.backoff import backoff
-from calsync.domain.meeting import MeetingData
+from calsync.domain.meeting import MeetingData, search_text
 from calsync.domain.text import calendar_text
 from calsync.domain.vocabulary import (
     AWAITING_ANSWER,
@@ -260,6 +260,7 @@ def _row(meeting: MeetingData,
         "conference_url": meeting.conference_url,
         "updated_at": datetime.now(UTC),
     }
+    row["search_text"] = search_text(str(row["title"]), people[id(meeting.attendees)][1])
     row["content_hash"] = _digest(
         row, counted=meeting.listed_attendees != len(meeting.attendees))
     return row
@@ -268,7 +269,9 @@ def _row(meeting: MeetingData,
 def _digest(row: dict[str, object], *, counted: bool) -> str:
     # The count joins the hash only when attendees were left out (`counted`), so the
     # hashes of meetings stored before it was counted stay the same (no rewrite of every row).
-    untouched = {"updated_at"} | (set() if counted else {"attendee_count"})
+    # The search text is the title and attendees again: hashing it would only rewrite rows
+    # stored before it existed.
+    untouched = {"updated_at", "search_text"} | (set() if counted else {"attendee_count"})
     stable = {k: v for k, v in row.items() if k not in untouched}
     return hashlib.sha256(json.dumps(stable, default=str, sort_keys=True).encode()).hexdigest()
 

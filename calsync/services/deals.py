@@ -8,7 +8,6 @@ How touches group into deals, what a deal is called and what status follows is d
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -17,10 +16,8 @@ from sqlalchemy import (
     ColumnElement,
     Select,
     Subquery,
-    Text,
     and_,
     case,
-    cast,
     exists,
     func,
     or_,
@@ -33,7 +30,7 @@ from calsync.domain.vocabulary import TOUCHED, DealStatus, FollowUpStatus, Timel
 from calsync.errors import NotFound, ValidationFailed
 from calsync.models import Deal, FollowUp, Meeting, Prompt, User
 from calsync.services import paging
-from calsync.services.prompts import LIKE_ESCAPE, SEARCH_WORDS
+from calsync.services.search import meeting_has, text_has, words
 
 # Longest deal name kept: names come from calendars and from people typing.
 MAX_NAME = 200
@@ -136,23 +133,15 @@ def list_deals(session: Session, user: User, status: DealStatus | None = None, *
 
 
 def matching(search: str) -> ColumnElement[bool]:
-    """Deals whose name, or one of whose meetings' title or attendees (a name or an email),
-    holds every word of `search`, ignoring case: in SQL, alike on SQLite and PostgreSQL.
+    """Deals whose name, or one of whose meetings (title or attendee), holds every word of
+    `search`, in any case (calsync.services.search)."""
+    return and_(*(or_(text_has(Deal.name, word), _met_about(word)) for word in words(search)))
 
-    Attendees are a JSON list: its text is searched, so a word is also looked for as JSON
-    writes it, non-ASCII letters as \\u escapes; those escapes ignore no case, so the word
-    is looked for in lower case, capitalised and in capitals ("ünal", "Ünal", "ÜNAL")."""
-    attendees = cast(Meeting.attendees, Text)
-    terms = []
-    for word in search.lower().split()[:SEARCH_WORDS]:
-        plain = _like(word)
-        in_json = [attendees.ilike(_like(json.dumps(form)[1:-1]), escape=LIKE_ESCAPE)
-                   for form in dict.fromkeys((word, word.capitalize(), word.upper()))]
-        meetings = (select(Prompt.id).join(Meeting, Meeting.id == Prompt.meeting_id)
-                    .where(Prompt.deal_id == Deal.id,
-                           or_(Meeting.title.ilike(plain, escape=LIKE_ESCAPE), *in_json)))
-        terms.append(or_(Deal.name.ilike(plain, escape=LIKE_ESCAPE), exists(meetings)))
-    return and_(*terms)
+
+def _met_about(word: str) -> ColumnElement[bool]:
+    """One of the deal's meetings holds `word` in its title or attendees."""
+    return exists(select(Prompt.id).join(Meeting, Meeting.id == Prompt.meeting_id)
+                  .where(Prompt.deal_id == Deal.id, meeting_has(word)))
 
 
 def pick_deals(session: Session, user: User, search: str = "", *,
@@ -163,13 +152,11 @@ def pick_deals(session: Session, user: User, search: str = "", *,
     query = select(Deal).where(Deal.user_id == user.id)
     if leave_out is not None:
         query = query.where(Deal.id != leave_out)
-    words = search.lower().split()[:SEARCH_WORDS]
+    typed = words(search)
     status_order = case(_STATUS_ORDER, value=Deal.status)
-    if words:
-        query = query.where(*(Deal.name.ilike(_like(word), escape=LIKE_ESCAPE)
-                              for word in words))
-        starts = case((Deal.name.ilike(_like(words[0], anywhere=False), escape=LIKE_ESCAPE),
-                       0), else_=1)
+    if typed:
+        query = query.where(*(text_has(Deal.name, word) for word in typed))
+        starts = case((text_has(Deal.name, typed[0], anywhere=False), 0), else_=1)
         query = query.order_by(starts, status_order, func.lower(Deal.name), Deal.id.desc())
     else:
         facts = _touch_facts(user)
@@ -269,14 +256,6 @@ def _position_key(after: list[Any], sort: DealSort) -> int:
             or isinstance(after[1], bool) or after[1] < 0):
         raise paging.invalid_cursor()
     return after[1]
-
-
-def _like(text: str, *, anywhere: bool = True) -> str:
-    """A LIKE pattern finding `text` (anywhere, or at the start), its wildcards meant
-    literally."""
-    for special in (LIKE_ESCAPE, "%", "_"):
-        text = text.replace(special, LIKE_ESCAPE + special)
-    return f"%{text}%" if anywhere else f"{text}%"
 
 
 def timeline(session: Session, deal: Deal) -> list[TimelineEntry]:

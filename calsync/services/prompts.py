@@ -5,7 +5,6 @@ Answering them lives in `calsync.services.answers`; the rules for who gets asked
 
 from __future__ import annotations
 
-import json
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -15,10 +14,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import (
     ColumnElement,
     Select,
-    SQLColumnExpression,
-    Text,
     and_,
-    cast,
     exists,
     func,
     or_,
@@ -49,6 +45,7 @@ from calsync.domain.vocabulary import (
 from calsync.errors import NotFound, ValidationFailed
 from calsync.models import Deal, FollowUp, Meeting, Prompt, SkippedSeries, Source, User
 from calsync.services import cadences, paging, prompt_limits, prompt_mail
+from calsync.services.search import meeting_has, text_has, words
 
 # Meetings judged per transaction: a flood of ended meetings never holds the write lock long.
 PROMPT_PAGE = 200
@@ -57,11 +54,6 @@ EAGER = (selectinload(Prompt.meeting), selectinload(Prompt.followup),
          selectinload(Prompt.deal))
 # The open deals with no next touch the inbox names; the rest are only counted.
 UNPLANNED_NAMED = 20
-# A search's words beyond these are ignored: each is a few LIKEs over the user's prompts.
-SEARCH_WORDS = 8
-# Marks a search's % and _ as themselves in a LIKE pattern: rare in names, and no backslash,
-# which JSON's escapes are full of.
-LIKE_ESCAPE = "!"
 # The most prompts put away at once: more than a page of the inbox holds.
 PUT_AWAY_MAX = 500
 
@@ -266,41 +258,15 @@ def list_prompts(session: Session, user: User, status: PromptStatus | None = Non
 
 
 def matching(search: str) -> ColumnElement[bool]:
-    """Prompts whose meeting or follow-up title, attendee (name or email) or deal name holds
-    every word of `search`, ignoring case: in SQL, alike on SQLite and PostgreSQL.
-
-    Attendees are a JSON list: its text is searched, so a word is also looked for as JSON
-    writes it (non-ASCII letters as \\u escapes). SQLite folds the case of ASCII letters
-    only, so a word with others is looked for as typed, in lower case, capitalised and in
-    capitals."""
+    """Prompts whose meeting (title or attendee) or follow-up title or deal name holds every
+    word of `search`, in any case (calsync.services.search)."""
     meeting = select(Meeting.id).where(Meeting.id == Prompt.meeting_id)
     followup = select(FollowUp.id).where(FollowUp.id == Prompt.followup_id)
     deal = select(Deal.id).where(Deal.id == Prompt.deal_id)
-    attendees = cast(Meeting.attendees, Text)
-    terms = []
-    for word in search.split()[:SEARCH_WORDS]:
-        spellings = {word} if word.isascii() else {
-            word, word.lower(), word.capitalize(), word.upper()}
-        plain = [_like(spelling) for spelling in sorted(spellings)]
-        escaped = [_like(json.dumps(spelling)[1:-1]) for spelling in sorted(spellings)
-                   if not spelling.isascii()]
-        terms.append(or_(
-            exists(meeting.where(or_(_found(Meeting.title, plain),
-                                     _found(attendees, plain + escaped)))),
-            exists(followup.where(_found(FollowUp.summary, plain))),
-            exists(deal.where(_found(Deal.name, plain)))))
-    return and_(*terms)
-
-
-def _found(column: SQLColumnExpression[str], patterns: list[str]) -> ColumnElement[bool]:
-    return or_(*(column.ilike(pattern, escape=LIKE_ESCAPE) for pattern in patterns))
-
-
-def _like(text: str) -> str:
-    """A LIKE pattern finding `text` anywhere, its wildcards meant literally."""
-    for special in (LIKE_ESCAPE, "%", "_"):
-        text = text.replace(special, LIKE_ESCAPE + special)
-    return f"%{text}%"
+    return and_(*(or_(exists(meeting.where(meeting_has(word))),
+                      exists(followup.where(text_has(FollowUp.summary, word))),
+                      exists(deal.where(text_has(Deal.name, word))))
+                  for word in words(search)))
 
 
 @dataclass(frozen=True)

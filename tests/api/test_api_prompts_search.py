@@ -21,6 +21,7 @@ def test_q_finds_title_attendee_and_deal(api, prompts) -> None:
     assert api.patch(f"/api/v1/deals/{deal}", json={"name": "Big Fish"}).status_code == 200
     assert _titles(api, "big fish") == ["Other intro"]  # the deal's name
     assert _titles(api, "prospect intro") == []  # every word must be found
+    assert _titles(api, "email") == _titles(api, "response") == []  # not the JSON's keys
     assert _titles(api, "") == ["Prospect demo", "Other intro"]  # no search: all
 
 
