@@ -264,6 +264,58 @@ def test_page_is_accessible_and_fits(site: Site, name: str, width: int) -> None:
         page.close()
 
 
+# WTForms' own words, which no salesperson should read.
+WTFORMS_WORDS = ("Number must be", "Not a valid integer", "This field is required",
+                 "Field must be", "Field cannot be")
+
+
+def _refuse_sign_up(page: Page, url: str) -> None:
+    page.goto(f"{url}/signup")
+    page.evaluate("document.querySelector('form.stack').noValidate = true")  # the server's turn
+    page.fill("input[name=email]", "someone@acme-sales.com")
+    page.fill("input[name=password]", "short")
+    page.click("form.stack button[type=submit]")
+    page.locator("p.error").first.wait_for()  # the page sent back
+
+
+def _refuse_cadence(page: Page, url: str) -> None:
+    page.goto(f"{url}/settings")
+    page.evaluate("document.querySelector('#cadence form').noValidate = true")
+    page.fill("#gaps_days", "")
+    page.fill("#usual_low", "0")
+    page.fill("#usual_hour", "")
+    page.fill("#default_duration_minutes", "0")
+    page.click("button:has-text('Save cadence')")
+    page.locator("#error-summary").wait_for()  # the page sent back
+    for field in ("gaps_days", "usual_low", "default_duration_minutes"):
+        assert page.locator(f"#{field}-error").is_visible(), field
+    shown = page.inner_text("main")
+    assert not [words for words in WTFORMS_WORDS if words in shown], shown
+
+
+REFUSED = {"signup-refused": ("out", _refuse_sign_up),
+           "settings-refused": ("rep", _refuse_cadence)}
+
+
+@pytest.mark.parametrize("width", WIDTHS)
+@pytest.mark.parametrize("name", list(REFUSED))
+def test_a_refused_form_is_accessible_and_fits(site: Site, name: str, width: int) -> None:
+    """A form sent back with its problems (the browser's own checks off: the server's turn):
+    each said beside its field in a salesperson's words, the page still passing axe and
+    fitting the width."""
+    who, refuse = REFUSED[name]
+    page = site.contexts[who].new_page()
+    try:
+        page.set_viewport_size({"width": width, "height": 900})
+        refuse(page, site.url)
+        page.screenshot(path=str(ARTIFACTS / f"a11y-{name}-{width}.png"), full_page=True)
+        found = _violations(page)
+        assert not found, f"{name} at {width} px:\n{_explain(found)}"
+        assert page.evaluate("document.documentElement.scrollWidth") <= width
+    finally:
+        page.close()
+
+
 # Where Tab went: the focused element, whether it comes after the one before it in the
 # document, and whether it is on screen (a phone's width) with a size.
 FOCUSED = """() => {
