@@ -276,6 +276,8 @@ def _refuse_sign_up(page: Page, url: str) -> None:
     page.fill("input[name=password]", "short")
     page.click("form.stack button[type=submit]")
     page.locator("p.error").first.wait_for()  # the page sent back
+    assert page.get_attribute("input[name=password]", "aria-invalid") == "true"
+    assert page.get_attribute("input[name=email]", "aria-invalid") is None
 
 
 def _refuse_cadence(page: Page, url: str) -> None:
