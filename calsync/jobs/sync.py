@@ -76,8 +76,10 @@ def due_source_ids(session: Session, now: datetime) -> list[int]:
 
 
 def sync_source(session: Session, settings: Settings, source_id: int,
-                now: datetime | None = None) -> SyncReport:
-    """Sync one source now; safe to call from several workers at once."""
+                now: datetime | None = None, *, read: ChangeSet | None = None) -> SyncReport:
+    """Sync one source now; safe to call from several workers at once. `read` is the
+    calendar as the caller has just read it for this new source (adding a calendar reads
+    it before storing anything), so it is not fetched and parsed a second time."""
     now = now or datetime.now(UTC)
     report = SyncReport(source_id)
     if not _claim(session, source_id, now, settings.sync_lock_seconds):
@@ -88,7 +90,7 @@ def sync_source(session: Session, settings: Settings, source_id: int,
     user = session.get(User, source.user_id)
     assert user is not None
     try:
-        changes = _read(settings, source, user, now)
+        changes = read or _read(settings, source, user, now)
         _apply(session, source, changes, report, now, settings)
         report.prompts = prompts.create_due_prompts(session, settings, now, user_id=user.id)
         report.warnings = list(source.warnings or [])  # with a prompt limit reached, if it was

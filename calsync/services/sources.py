@@ -9,10 +9,9 @@ from __future__ import annotations
 
 import logging
 from dataclasses import replace
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import urlsplit
-from zoneinfo import ZoneInfo
 
 from sqlalchemy import delete, func, select, update
 from sqlalchemy.orm import Session
@@ -29,7 +28,7 @@ from calsync.errors import (
 )
 from calsync.jobs import queue, sync
 from calsync.models import FollowUp, Meeting, Prompt, Source, User
-from calsync.providers.base import ReadContext, SourceRef
+from calsync.providers.base import ChangeSet, SourceRef
 from calsync.services import accounts, paging
 
 log = logging.getLogger(__name__)
@@ -75,35 +74,31 @@ def add_and_sync(session: Session, user: User, settings: Settings, *, kind: str,
     check_new(session, user, kind=kind, url=url, upload=upload, upload_field=upload_field,
               max_bytes=settings.fetch_max_bytes, max_sources=settings.max_sources_per_user)
     # Read before anything is written: no write transaction stays open during the read.
-    readable = _first_read(bounded, user, kind, url.strip(), upload,
-                           "url" if url.strip() else upload_field, now)
+    read = _first_read(bounded, user, kind, url.strip(), upload,
+                       "url" if url.strip() else upload_field, now)
     source = add_source(session, user, kind=kind, name=name, url=url, upload=upload,
                         max_bytes=settings.fetch_max_bytes,
                         max_sources=settings.max_sources_per_user)
     session.commit()
-    if not readable:
+    if read is None:
         return queue_sync(session, source)
-    # Read a second time, now as the source's sync: the first read stored nothing, and
-    # the sync is what applies meetings and makes prompts (a small feed, fetched twice).
-    sync.sync_source(session, bounded, source.id, now)
+    # The sync applies what was read (meetings, then prompts) without reading it again.
+    sync.sync_source(session, bounded, source.id, now, read=read)
     return reread(session, source)
 
 
 def _first_read(settings: Settings, user: User, kind: str, url: str, upload: bytes | None,
-                field: str, now: datetime) -> bool:
-    """Read a calendar being added: True when it reads, False when its server may answer
-    later (SourceUnavailable); ValidationFailed with the reason when it is not a calendar."""
+                field: str, now: datetime) -> ChangeSet | None:
+    """Read a calendar being added: what it holds, or None when its server may answer later
+    (SourceUnavailable); ValidationFailed with the reason when it is not a calendar."""
     provider = providers.load(kind)(settings)
-    context = ReadContext(window_start=now - timedelta(days=settings.window_past_days),
-                          window_end=now + timedelta(days=settings.window_future_days),
-                          timezone=ZoneInfo(user.timezone))
     try:
-        provider.read(SourceRef(id=0, url=url, data=upload), {}, context)
+        return provider.read(SourceRef(id=0, url=url, data=upload), {},
+                             sync.read_context(settings, user, now))
     except SourceUnavailable:
-        return False
+        return None
     except SourceError as error:
         raise ValidationFailed(field, refusal(error)) from error
-    return True
 
 
 def refusal(error: SourceError) -> str:

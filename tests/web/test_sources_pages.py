@@ -153,7 +153,9 @@ def test_a_good_feed_lands_with_its_prompts(app: Flask, user: User,
     with FileServer() as server:
         url = server.serve("/team.ics", sample_ics(user))
         response = post(logged_in, "/sources/url", {"url": url}, follow_redirects=True)
+        fetched = len(server.requests_to("/team.ics"))
     assert response.status_code == 200
+    assert fetched == 1  # read once: the check's read is what the sync applies
     assert "meetings read" in response.get_data(as_text=True)
     inbox = logged_in.get("/").get_data(as_text=True)
     assert "Product demo for Contoso" in inbox  # prompted within the request
