@@ -269,8 +269,8 @@ WTFORMS_WORDS = ("Number must be", "Not a valid integer", "This field is require
                  "Field must be", "Field cannot be")
 
 
-def _refuse_sign_up(page: Page, url: str) -> None:
-    page.goto(f"{url}/signup")
+def _refuse_sign_up(page: Page, site: Site) -> None:
+    page.goto(f"{site.url}/signup")
     page.evaluate("document.querySelector('form.stack').noValidate = true")  # the server's turn
     page.fill("input[name=email]", "someone@acme-sales.com")
     page.fill("input[name=password]", "short")
@@ -280,8 +280,8 @@ def _refuse_sign_up(page: Page, url: str) -> None:
     assert page.get_attribute("input[name=email]", "aria-invalid") is None
 
 
-def _refuse_cadence(page: Page, url: str) -> None:
-    page.goto(f"{url}/settings")
+def _refuse_cadence(page: Page, site: Site) -> None:
+    page.goto(f"{site.url}/settings")
     page.evaluate("document.querySelector('#cadence form').noValidate = true")
     page.fill("#gaps_days", "")
     page.fill("#usual_low", "0")
@@ -295,8 +295,18 @@ def _refuse_cadence(page: Page, url: str) -> None:
     assert not [words for words in WTFORMS_WORDS if words in shown], shown
 
 
+def _refuse_missed_reason(page: Page, site: Site) -> None:
+    page.goto(site.url + site.paths["link-missed"])
+    page.check("input[value=other]")  # "Other" needs a note
+    page.click("button:has-text('Confirm')")
+    page.locator("#note-error").wait_for()  # the page sent back
+    assert page.get_attribute("#note", "aria-invalid") == "true"
+    assert page.get_attribute("#note", "aria-describedby") == "note-error"
+
+
 REFUSED = {"signup-refused": ("out", _refuse_sign_up),
-           "settings-refused": ("rep", _refuse_cadence)}
+           "settings-refused": ("rep", _refuse_cadence),
+           "link-missed-refused": ("out", _refuse_missed_reason)}
 
 
 @pytest.mark.parametrize("width", WIDTHS)
@@ -309,7 +319,7 @@ def test_a_refused_form_is_accessible_and_fits(site: Site, name: str, width: int
     page = site.contexts[who].new_page()
     try:
         page.set_viewport_size({"width": width, "height": 900})
-        refuse(page, site.url)
+        refuse(page, site)
         page.screenshot(path=str(ARTIFACTS / f"a11y-{name}-{width}.png"), full_page=True)
         found = _violations(page)
         assert not found, f"{name} at {width} px:\n{_explain(found)}"
