@@ -3,6 +3,7 @@ the next working day; clashes named by the earliest busy interval."""
 
 from __future__ import annotations
 
+import random
 from datetime import UTC, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
@@ -188,3 +189,27 @@ def test_the_cadence_suggests_the_first_free_slot_and_says_so() -> None:
     moved = suggest_next(cadence, 1, last_touch, None, BERLIN, now, busy=taken)
     assert moved.start == at("2026-11-30", "11:00")
     assert "11:00" in moved.message and "10:00" not in moved.message
+
+
+def test_the_first_free_slot_is_the_first_that_clashes_with_nothing() -> None:
+    # Against the plain definition (no candidate before it is free, it clashes with nothing),
+    # over random calendars with overlapping, nested, touching and day-long busy times.
+    rng = random.Random(7)  # noqa: S311 - a test's spread
+    base = at(TUE, "08:00")
+    for _ in range(300):
+        calendar = []
+        for n in range(rng.randint(0, 40)):
+            start = base + timedelta(minutes=15 * rng.randint(0, 4 * 24 * 6))
+            length = timedelta(minutes=15 * rng.choice((1, 2, 4, 8, 96)))
+            calendar.append(Busy(start, start + length, f"m{n}"))
+        wanted = base + timedelta(minutes=30 * rng.randint(0, 20))
+        duration = timedelta(minutes=rng.choice((15, 30, 60, 90)))
+        found = free_slot(wanted, duration, calendar, HOURS, BERLIN)
+        if found != wanted.astimezone(BERLIN) or clash(wanted, wanted + duration, calendar):
+            assert clash(found, found + duration, calendar) is None
+        # Every earlier half hour of that working day was taken.
+        closing = at(TUE, "18:00")
+        tried = wanted
+        while tried < found and tried + duration <= closing:
+            assert clash(tried, tried + duration, calendar) is not None
+            tried += HALF_HOUR
