@@ -159,10 +159,13 @@ def _set_up(app: Flask, settings: Settings, url: str,
             assert found is not None, statement
             return found
 
-        pending = session.scalars(select(Prompt).where(
-            Prompt.user_id == rep.id, Prompt.status == PromptStatus.PENDING)
-            .order_by(Prompt.id)).all()
-        assert len(pending) >= 4, "the sample calendar made too few prompts"
+        # One waiting prompt per deal: answering one then leaves the others as they were
+        # (an answer covers its own deal's older prompts).
+        pending = list({prompt.deal_id: prompt for prompt in session.scalars(
+            select(Prompt).where(Prompt.user_id == rep.id,
+                                 Prompt.status == PromptStatus.PENDING)
+            .order_by(Prompt.id.desc()))}.values())
+        assert len(pending) >= 4, "the sample calendar and history made too few deals"
         answered = first(select(Prompt).where(Prompt.user_id == rep.id,
                                               Prompt.status == PromptStatus.ANSWERED))
         deal = first(select(Deal).where(Deal.user_id == rep.id).order_by(Deal.id))
