@@ -91,8 +91,9 @@ def test_calendars_feed_and_google_demo(served: Served, page: Page, width: int) 
     page.fill("#url", web_page)
     page.click("#add-url button[type=submit]")
     error = page.locator("#url-error")
-    assert "The address shows a web page; use the calendar's iCal (ICS) address." in (
+    assert "This is a web page, not a calendar: it starts with “<!DOCTYPE html>" in (
         error.inner_text())
+    assert "Use the calendar's iCal (ICS) address" in error.inner_text()
     assert page.input_value("#url") == web_page
     assert page.get_attribute("#url", "aria-invalid") == "true"
     no_sideways_scrolling(page)
