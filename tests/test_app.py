@@ -95,3 +95,14 @@ def test_api_calls_record_token_use_at_most_once_a_minute(app, api) -> None:  # 
     assert first is not None
     assert api.get("/api/v1/me").status_code == 200
     assert last_used() == first  # the second call within the minute wrote nothing
+
+
+def test_an_unknown_address_says_so_in_plain_words(client, api) -> None:  # type: ignore[no-untyped-def]
+    page = client.get("/no-such-page")
+    assert page.status_code == 404
+    assert "There&#39;s no page at this address." in page.get_data(as_text=True)
+    assert "spelling" not in page.get_data(as_text=True)  # not Werkzeug's developer note
+    error = api.get("/api/v1/no-such-thing").get_json()["error"]
+    assert (error["code"], error["message"]) == ("not_found", "There's no page at this address.")
+    # A description given on purpose is kept.
+    assert api.get("/api/v1/prompts/999999").get_json()["error"]["message"] != error["message"]

@@ -29,24 +29,37 @@ if TYPE_CHECKING:
 bp = Blueprint("auth", __name__)
 
 
+EMAIL_REQUIRED = "Give the email address you sign in with."
+LONG_EMAIL = "That email address is too long (at most 320 characters)."
+PASSWORD_RULE = f"Use at least {accounts.MIN_PASSWORD_LENGTH} characters (at most 200)."
+
+
 class SignupForm(FlaskForm):
-    email = EmailField("Email", validators=[DataRequired(), Email(), Length(max=320)])
+    email = EmailField("Email", validators=[
+        DataRequired(EMAIL_REQUIRED), Email("That doesn't look like an email address."),
+        Length(max=320, message=LONG_EMAIL)])
     password = PasswordField("Password", validators=[
-        DataRequired(), Length(min=accounts.MIN_PASSWORD_LENGTH, max=200)])
-    timezone = StringField("Time zone", default="UTC", validators=[DataRequired()])
+        DataRequired("Choose a password."),
+        Length(min=accounts.MIN_PASSWORD_LENGTH, max=200, message=PASSWORD_RULE)])
+    timezone = StringField("Time zone", default="UTC", validators=[
+        DataRequired("Choose your time zone.")])
 
 
 class LoginForm(FlaskForm):
-    email = EmailField("Email", validators=[DataRequired(), Length(max=320)])
-    password = PasswordField("Password", validators=[DataRequired(), Length(max=200)])
+    email = EmailField("Email", validators=[DataRequired(EMAIL_REQUIRED),
+                                            Length(max=320, message=LONG_EMAIL)])
+    password = PasswordField("Password", validators=[
+        DataRequired("Give your password."),
+        Length(max=200, message="That password is too long (at most 200 characters).")])
 
 
 class PasswordForm(FlaskForm):
     current_password = PasswordField("Current password", validators=[
-        DataRequired(), Length(max=200)])
-    new_password = PasswordField("New password", validators=[DataRequired(), Length(
-        min=accounts.MIN_PASSWORD_LENGTH, max=200,
-        message=f"Use at least {accounts.MIN_PASSWORD_LENGTH} characters (at most 200).")])
+        DataRequired("Give your current password."),
+        Length(max=200, message="That password is too long (at most 200 characters).")])
+    new_password = PasswordField("New password", validators=[
+        DataRequired("Choose a new password."),
+        Length(min=accounts.MIN_PASSWORD_LENGTH, max=200, message=PASSWORD_RULE)])
 
 
 def sign_in(user: User) -> None:

@@ -25,6 +25,22 @@ def wants_json() -> bool:
         request.accept_mimetypes["text/html"])
 
 
+# Werkzeug's own descriptions speak to developers ("If you entered the URL manually please
+# check your spelling"); these say the same to a person. A description given on purpose stays.
+PLAIN_WORDS = {
+    400: "That request was incomplete or malformed; nothing was changed.",
+    404: "There's no page at this address.",
+    405: "This address doesn't take that kind of request.",
+    413: "That was too large to accept.",
+}
+
+
+def _described(error: HTTPException) -> str:
+    if error.description == type(error).description and error.code in PLAIN_WORDS:
+        return PLAIN_WORDS[error.code]
+    return error.description or error.name
+
+
 def error_response(status: int, code: str, message: str, **extra: object) -> Response:
     if wants_json():
         response = jsonify({"error": {"code": code, "message": message, **extra}})
@@ -64,7 +80,7 @@ def init_app(app: Flask) -> None:
     @app.errorhandler(HTTPException)
     def http_error(error: HTTPException) -> Response:
         code = (error.name or "error").lower().replace(" ", "_")
-        return error_response(error.code or 500, code, error.description or error.name)
+        return error_response(error.code or 500, code, _described(error))
 
     @app.errorhandler(Exception)
     def unexpected(error: Exception) -> Response:
