@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import shutil
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import replace
 from pathlib import Path
 
@@ -22,14 +23,21 @@ CHROMIUM_FLAGS = ["--no-sandbox", "--disable-gpu", "--disable-background-network
                   "--disable-component-update", "--disable-sync", "--no-first-run"]
 
 
-@pytest.fixture
-def browser() -> Iterator[Browser]:
-    chromium = shutil.which("chromium")
-    assert chromium, "Debian's chromium is missing: `make test` installs it"
+@contextmanager
+def chromium() -> Iterator[Browser]:
+    """Debian's chromium, headless, driven by Playwright."""
+    executable = shutil.which("chromium")
+    assert executable, "Debian's chromium is missing: `make test` installs it"
     with sync_playwright() as playwright:
-        launched = playwright.chromium.launch(executable_path=chromium, args=CHROMIUM_FLAGS)
+        launched = playwright.chromium.launch(executable_path=executable, args=CHROMIUM_FLAGS)
         yield launched
         launched.close()
+
+
+@pytest.fixture
+def browser() -> Iterator[Browser]:
+    with chromium() as launched:
+        yield launched
 
 
 @pytest.fixture
@@ -60,3 +68,17 @@ def sign_in(page: Page, url: str, email: str) -> None:
     page.fill("input[name=email]", email)
     page.fill("input[name=password]", PASSWORD)
     page.click("form.stack button[type=submit]")
+
+
+def fits(page: Page, name: str = "") -> None:
+    """Nothing on the page scrolls sideways at its width (the message names what sticks
+    out); with a `name`, a full-page screenshot kept as ARTIFACTS/<name>-<width>.png."""
+    width = (page.viewport_size or {"width": 0})["width"]
+    wide = page.evaluate("""width => [...document.querySelectorAll('body *')]
+        .filter(e => e.getBoundingClientRect().right > width && e.getClientRects().length)
+        .slice(0, 5).map(e => e.tagName + '.' + e.className + '#' + e.id + ' ' +
+                         Math.round(e.getBoundingClientRect().width))""", width)
+    assert page.evaluate("document.documentElement.scrollWidth") <= width, (page.url, wide)
+    if name:
+        ARTIFACTS.mkdir(exist_ok=True)
+        page.screenshot(path=str(ARTIFACTS / f"{name}-{width}.png"), full_page=True)

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import json
 import re
-import shutil
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -21,7 +20,7 @@ from typing import Any
 
 import pytest
 from flask import Flask
-from playwright.sync_api import Browser, BrowserContext, Page, sync_playwright
+from playwright.sync_api import Browser, BrowserContext, Page
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -35,7 +34,8 @@ from calsync.services import accounts, links, samples
 from calsync.services.answers import Answer, NextStep, answer_prompt
 from calsync.services.links import Link, LinkPurpose
 from tests import databases
-from tests.browser.conftest import ARTIFACTS, CHROMIUM_FLAGS, sign_in
+from tests.browser.conftest import ARTIFACTS, sign_in
+from tests.browser.conftest import chromium as launch_chromium
 from tests.conftest import PASSWORD
 from tests.dashboard_history import seed_history
 from tests.servers.live_app import LiveServer
@@ -86,12 +86,8 @@ class Site:
 @pytest.fixture(scope="module")
 def chromium() -> Iterator[Browser]:
     assert AXE.exists(), "axe-core is missing: `make test` runs npm ci --prefix tests/browser"
-    executable = shutil.which("chromium")
-    assert executable, "Debian's chromium is missing: `make test` installs it"
-    with sync_playwright() as playwright:
-        launched = playwright.chromium.launch(executable_path=executable, args=CHROMIUM_FLAGS)
+    with launch_chromium() as launched:
         yield launched
-        launched.close()
 
 
 @pytest.fixture(scope="module")

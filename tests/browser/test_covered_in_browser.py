@@ -11,12 +11,12 @@ from zoneinfo import ZoneInfo
 
 import pytest
 from flask import Flask
-from playwright.sync_api import Browser, Page
+from playwright.sync_api import Browser
 
 from calsync.db import get_db
 from calsync.models import User
 from calsync.services import accounts
-from tests.browser.conftest import ARTIFACTS, sign_in
+from tests.browser.conftest import fits, sign_in
 from tests.conftest import PASSWORD
 from tests.web.conftest import Seed, seed_meetings
 
@@ -33,11 +33,6 @@ def _user(app: Flask) -> User:
         session.expunge(user)
         return user
 
-
-def _fits(page: Page, width: int, name: str) -> None:
-    assert page.evaluate("document.documentElement.scrollWidth") <= width, name
-    ARTIFACTS.mkdir(exist_ok=True)
-    page.screenshot(path=str(ARTIFACTS / f"{name}-{width}.png"), full_page=True)
 
 
 @pytest.mark.parametrize("width", [1280, 390])
@@ -62,7 +57,7 @@ def test_an_answer_covers_the_deals_older_prompts_with_undo(live_app: tuple[str,
     assert "are covered by this answer." in notice.inner_text()
     undo = notice.locator("button:has-text('Undo')")
     assert undo.is_visible()
-    _fits(page, width, "covered")
+    fits(page, "covered")
 
     # Meanwhile the inbox has left them out.
     inbox = context.new_page()
@@ -75,7 +70,7 @@ def test_an_answer_covers_the_deals_older_prompts_with_undo(live_app: tuple[str,
     assert own.inner_text().startswith(
         "Covered by your answer on “Contoso pricing call” (Yes — won / agreed)")
     assert own.locator("button:has-text('Undo')").is_visible()
-    _fits(inbox, width, "covered-prompt")
+    fits(inbox, "covered-prompt")
 
     # Undo: both wait again.
     undo.click()
@@ -114,7 +109,7 @@ def test_picking_a_busy_time_names_the_meeting_it_clashes_with(live_app: tuple[s
     clash.wait_for(state="visible")
     assert clash.inner_text().endswith("clashes with “Weekly pipeline review”.")
     assert "10:30" in clash.inner_text()
-    _fits(page, width, "clash")
+    fits(page, "clash")
 
     # A free time clears it; the busy one is still saved, with the clash as its warning.
     page.fill(f"#{pid}-time", "14:00")

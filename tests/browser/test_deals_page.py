@@ -11,7 +11,7 @@ from playwright.sync_api import ConsoleMessage, Page, expect
 
 from calsync.db import get_db
 from calsync.models import User
-from tests.browser.conftest import ARTIFACTS, sign_in
+from tests.browser.conftest import fits, sign_in
 from tests.test_deals_list import Spec, make_deals
 from tests.web.conftest import Seed, seed_meetings
 
@@ -30,11 +30,6 @@ def seed(app: Flask, user: User) -> dict[str, int]:
                          Seed("Contoso demo", hours_ago=26,
                               attendees=("lena@sales.contoso-pharma.co.uk",)))
 
-
-def shot(page: Page, name: str, width: int) -> None:
-    assert page.evaluate("document.documentElement.scrollWidth") <= width, name
-    ARTIFACTS.mkdir(exist_ok=True)
-    page.screenshot(path=str(ARTIFACTS / f"{name}-{width}.png"), full_page=True)
 
 
 @pytest.mark.parametrize("width", [1280, 390])
@@ -65,7 +60,7 @@ def test_deals_sorted_searched_renamed_and_a_touch_moved_by_the_picker(
     assert page.locator("tr.overdue").count() == 1
     # The deal made from the meeting with sales.contoso-pharma.co.uk is named like the company.
     expect(page.locator("tr.deal-row th a", has_text="Contoso Pharma")).to_have_count(1)
-    shot(page, "deals", width)
+    fits(page, "deals")
 
     # Another order, chosen from the select (the script applies it at once).
     page.select_option("#deals-sort", "touches")
@@ -83,7 +78,7 @@ def test_deals_sorted_searched_renamed_and_a_touch_moved_by_the_picker(
     page.click("tr.deal-row th a")
     expect(page.locator("h1")).to_contain_text("Bravo")
     expect(page.locator("dl.facts")).to_contain_text("(the first touch)")
-    shot(page, "deal", width)
+    fits(page, "deal")
     page.fill("#deal-name", "Bravo Holdings")
     page.get_by_role("button", name="Rename").click()
     expect(page.locator(".flash")).to_have_text("Renamed the deal to “Bravo Holdings”.")
@@ -97,7 +92,7 @@ def test_deals_sorted_searched_renamed_and_a_touch_moved_by_the_picker(
     expect(choice).to_have_count(1)
     expect(choice).to_contain_text("Charlie Health")
     page.locator("#move-q").scroll_into_view_if_needed()
-    shot(page, "deal-picker", width)
+    fits(page, "deal-picker")
     choice.locator("input[type=radio]").check()
     page.locator("#move").get_by_role("button", name="Move").click()
     expect(page.locator(".flash")).to_have_text("Moved to the deal “Charlie Health”.")

@@ -11,7 +11,7 @@ import pytest
 from playwright.sync_api import Browser, Locator, Page
 
 from calsync.config import Settings
-from tests.browser.conftest import ARTIFACTS, serve
+from tests.browser.conftest import fits, serve
 from tests.conftest import PASSWORD
 
 
@@ -38,11 +38,6 @@ def _card(page: Page, title: str) -> Locator:
     return card
 
 
-def _fits(page: Page, width: int, name: str) -> None:
-    assert page.evaluate("document.documentElement.scrollWidth") <= width, name
-    ARTIFACTS.mkdir(exist_ok=True)
-    page.screenshot(path=str(ARTIFACTS / f"{name}-{width}.png"), full_page=True)
-
 
 @pytest.mark.parametrize("width", [1280, 390])
 def test_nothing_typed_is_lost_and_nothing_wrong_accepted(served: str, browser: Browser,
@@ -62,7 +57,7 @@ def test_nothing_typed_is_lost_and_nothing_wrong_accepted(served: str, browser: 
     assert page.input_value("input[name=date]") == "2020-01-06"
     assert page.input_value("input[name=summary]") == "Send the pilot proposal"
     assert page.input_value("textarea[name=note]") == "Keen; wants numbers by Friday"
-    _fits(page, width, "prompt-past-date")
+    fits(page, "prompt-past-date")
 
     # Snooze posts the note with it; the prompt keeps it.
     page.click("button:has-text('1 hour')")
@@ -81,7 +76,7 @@ def test_nothing_typed_is_lost_and_nothing_wrong_accepted(served: str, browser: 
     assert page.locator("details[open]").count() == 1
     assert page.input_value("input[name=reschedule_date]") == "2031-01-06"
     assert page.input_value("textarea[name=note]") == "They were ill"
-    _fits(page, width, "prompt-reschedule-refused")
+    fits(page, "prompt-reschedule-refused")
 
     # Two tabs: the second answers first; the first is asked before replacing it.
     page.goto(served)
@@ -96,7 +91,7 @@ def test_nothing_typed_is_lost_and_nothing_wrong_accepted(served: str, browser: 
     warning = page.locator("#already-answered")
     assert re.search(r"Already answered: Yes .* at .+ — change it\?", warning.inner_text())
     assert page.input_value("textarea[name=note]") == "They chose a rival"
-    _fits(page, width, "prompt-already-answered")
+    fits(page, "prompt-already-answered")
     page.locator("form[action$='/answer'] button.no").click()
     assert "marked as a no" in page.inner_text("main")
     context.close()

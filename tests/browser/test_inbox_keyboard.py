@@ -10,7 +10,7 @@ from flask import Flask
 from playwright.sync_api import Browser, Page
 
 from calsync.models import Prompt, User
-from tests.browser.conftest import ARTIFACTS, sign_in
+from tests.browser.conftest import ARTIFACTS, fits, sign_in
 from tests.web.conftest import Seed, load, seed_meetings
 
 COMPANIES = ("Northwind", "Contoso", "Fabrikam", "Tailspin", "Woodgrove", "Litware",
@@ -28,14 +28,6 @@ def _focused_row(page: Page) -> str | None:
 def _row_ids(page: Page) -> list[str]:
     return page.eval_on_selector_all("article.row", "rows => rows.map(r => r.id)")
 
-
-def _fits(page: Page, width: int) -> None:
-    """Nothing scrolls sideways; when something does, the message names what sticks out."""
-    wide = page.evaluate("""width => [...document.querySelectorAll('main *')]
-        .filter(e => e.getBoundingClientRect().right > width && e.getClientRects().length)
-        .slice(0, 5).map(e => e.tagName + '.' + e.className + '#' + e.id + ' ' +
-                         Math.round(e.getBoundingClientRect().width))""", width)
-    assert page.evaluate("document.documentElement.scrollWidth") <= width, wide
 
 
 def _unnamed(page: Page) -> list[str]:
@@ -74,7 +66,7 @@ def test_a_rep_clears_the_inbox_by_keyboard(live_app: tuple[str, Flask], page: P
     sign_in(page, url, user.email)
     page.goto(url)
     assert page.title() == "(16) Inbox · calsync"
-    _fits(page, width)
+    fits(page)
     ARTIFACTS.mkdir(exist_ok=True)
     page.screenshot(path=str(ARTIFACTS / f"inbox-compact-{width}.png"), full_page=True)
 
@@ -123,7 +115,7 @@ def test_a_rep_clears_the_inbox_by_keyboard(live_app: tuple[str, Flask], page: P
     box = row.bounding_box()
     assert box is not None and box["height"] <= 844, box
     assert _unnamed(page) == []
-    _fits(page, width)
+    fits(page)
     row.scroll_into_view_if_needed()
     page.screenshot(path=str(ARTIFACTS / f"inbox-open-{width}.png"))
     page.keyboard.press("o")
@@ -155,7 +147,7 @@ def test_a_rep_clears_the_inbox_by_keyboard(live_app: tuple[str, Flask], page: P
     assert page.locator("article.row").count() == 1
     assert "1 matching “buyer@bellows” of 2 waiting" in page.inner_text("main")
     assert page.title() == "(2) Inbox · calsync"
-    _fits(page, width)
+    fits(page)
     page.screenshot(path=str(ARTIFACTS / f"inbox-search-{width}.png"), full_page=True)
     assert errors == []
 
@@ -187,7 +179,7 @@ def test_changing_the_promised_channel_is_pointed_out(live_app: tuple[str, Flask
     assert note.is_visible()
     assert note.inner_text() == ("You said you would follow up with a call: change the "
                                  "channel only if you told them.")
-    _fits(page, width)
+    fits(page)
     row.scroll_into_view_if_needed()
     page.screenshot(path=str(ARTIFACTS / f"inbox-promised-channel-{width}.png"))
     row.locator("select[name=channel]").select_option("call")
@@ -224,7 +216,7 @@ def test_the_prompt_page_fits_a_phone(live_app: tuple[str, Flask], page: Page, m
     page.set_viewport_size({"width": width, "height": 844 if width == 390 else 900})
     sign_in(page, url, user.email)
     page.goto(f"{url}/prompts/{ids['Lucerne pricing call']}")
-    _fits(page, width)
+    fits(page)
     # The prompt and its actions, from its title to "it didn't happen", within one screen.
     top = page.locator("main h2").first.bounding_box()
     bottom = page.locator("#answer .secondary").bounding_box()

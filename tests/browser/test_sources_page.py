@@ -23,7 +23,7 @@ from calsync.emulator import GoogleEmulator, demo
 from calsync.models import Meeting, Source, User
 from calsync.services import accounts
 from calsync.services.samples import sample_ics
-from tests.browser.conftest import ARTIFACTS, sign_in
+from tests.browser.conftest import ARTIFACTS, fits, sign_in
 from tests.conftest import PASSWORD
 from tests.servers.http_files import FileServer
 from tests.servers.live_app import LiveServer
@@ -63,11 +63,6 @@ def served(settings: Settings) -> Iterator[Served]:
                 get_db().dispose()
 
 
-def no_sideways_scrolling(page: Page) -> None:
-    overflow = page.evaluate(
-        "() => document.documentElement.scrollWidth - document.documentElement.clientWidth")
-    assert overflow <= 0, f"{page.url} scrolls sideways by {overflow}px"
-
 
 def the_user(app: Flask) -> User:
     with app.app_context(), get_db().session() as session:
@@ -87,7 +82,7 @@ def test_calendars_feed_and_google_demo(served: Served, page: Page, width: int) 
     web_page = served.feeds.serve("/calendar", "<!DOCTYPE html><html><body>Log in</body></html>",
                                   content_type="text/html; charset=utf-8")
     page.goto(f"{url}/sources")
-    no_sideways_scrolling(page)
+    fits(page)
     page.fill("#url", web_page)
     page.click("#add-url button[type=submit]")
     error = page.locator("#url-error")
@@ -96,7 +91,7 @@ def test_calendars_feed_and_google_demo(served: Served, page: Page, width: int) 
     assert "Use the calendar's iCal (ICS) address" in error.inner_text()
     assert page.input_value("#url") == web_page
     assert page.get_attribute("#url", "aria-invalid") == "true"
-    no_sideways_scrolling(page)
+    fits(page)
     page.locator("#add-url").scroll_into_view_if_needed()
     page.screenshot(path=str(ARTIFACTS / f"sources-refused-{width}.png"))
 
@@ -107,12 +102,12 @@ def test_calendars_feed_and_google_demo(served: Served, page: Page, width: int) 
     page.click("#add-url button[type=submit]")
     page.wait_for_url(re.compile(rf"{url}/sources/\d+$"))
     assert "meetings read" in page.inner_text("main")
-    no_sideways_scrolling(page)
+    fits(page)
     page.goto(f"{url}/")
     assert "Product demo for Contoso" in page.inner_text("main")
     page.goto(f"{url}/sources")  # the list: one card per calendar on a phone
     assert "Team calendar" in page.inner_text("table.sources")
-    no_sideways_scrolling(page)
+    fits(page)
     page.screenshot(path=str(ARTIFACTS / f"sources-list-{width}.png"))
 
     # The feed: one click to Google, to a calendar app, or to the clipboard.
@@ -131,7 +126,7 @@ def test_calendars_feed_and_google_demo(served: Served, page: Page, width: int) 
         "() => document.querySelector('#feed-copied').textContent.startsWith('Copied')")
     assert copy.inner_text() == "Copied"
     assert page.evaluate("() => navigator.clipboard.readText()") == webcal
-    no_sideways_scrolling(page)
+    fits(page)
     page.locator("#feed").screenshot(path=str(ARTIFACTS / f"feed-subscribe-{width}.png"))
 
     # The Google demo: the consent screen says it is one, then the calendar picker.
@@ -141,14 +136,14 @@ def test_calendars_feed_and_google_demo(served: Served, page: Page, width: int) 
     note = " ".join(page.inner_text("#demo-note").split())
     assert "This is a demo." in note and "no Google account is used" in note
     assert page.inner_text("#zone-shown") == ZONE  # the browser's zone, filled by its script
-    no_sideways_scrolling(page)
+    fits(page)
     page.screenshot(path=str(ARTIFACTS / f"google-consent-{width}.png"))
     page.click("button:has-text('Allow')")
     page.wait_for_url(re.compile(rf"{url}/sources/\d+$"))
     page.click("text=Choose which calendars are read")
     picker = page.inner_text("main")
     assert "Work" in picker and "Sales team" in picker
-    no_sideways_scrolling(page)
+    fits(page)
     page.screenshot(path=str(ARTIFACTS / f"google-picker-{width}.png"), full_page=True)
 
     # Follow-ups now go to the Work calendar: subscribing there too is warned against.
