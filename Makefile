@@ -44,7 +44,7 @@ lint: $(STAMP)
 	$(BIN)/ruff check calsync tests bench
 	$(BIN)/mypy
 
-bench: $(STAMP)
+bench: $(STAMP) chromium
 	$(BIN)/python -m bench
 
 clean:

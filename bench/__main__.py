@@ -1,6 +1,6 @@
 """Run every benchmark: `make bench` (or `python -m bench`)."""
 
-from bench import coach_stats, hostile, inbox_pages, mail_delay, sync_cost
+from bench import coach_stats, hostile, inbox_pages, keystrokes, mail_delay, sync_cost
 
 if __name__ == "__main__":
     sync_cost.main()
@@ -8,3 +8,4 @@ if __name__ == "__main__":
     mail_delay.main()
     coach_stats.main([])
     inbox_pages.main([])
+    keystrokes.main()
