@@ -194,10 +194,11 @@ def test_prompts_are_created_once_per_touch(db_session, settings, user, prompts)
 
 def test_removing_a_calendar_keeps_every_answer(db_session, settings, user, prompts) -> None:
     account = me(db_session, user)
-    answers.answer_prompt(db_session, settings, account, prompts[0],
+    # The oldest answered: the newer ones still wait (an answer covers only older prompts).
+    answers.answer_prompt(db_session, settings, account, prompts[2],
                           Answer("next_step", note="Wants a pilot", next_step=step()))
-    answered_id, waiting_id = prompts[0].id, prompts[2].id
-    sources_service.delete_source(db_session, prompts[0].meeting.source)
+    answered_id, waiting_id = prompts[2].id, prompts[0].id
+    sources_service.delete_source(db_session, prompts[2].meeting.source)
     db_session.expunge_all()
     kept = db_session.get(Prompt, answered_id)
     assert kept.note == "Wants a pilot" and kept.meeting.title == "Demo"
