@@ -40,10 +40,12 @@ from sqlalchemy.orm import (
 
 from calsync.domain.meeting import search_text as meeting_search_text
 from calsync.domain.vocabulary import (
+    CancelReason,
     Channel,
     DealStatus,
     DismissReason,
     EmailPrompts,
+    FollowUpKind,
     FollowUpStatus,
     MeetingStatus,
     MissedReason,
@@ -371,6 +373,21 @@ class FollowUp(Base):
     missed_reason: Mapped[MissedReason | None] = mapped_column(Vocabulary(MissedReason, 16))
     missed_note: Mapped[str] = mapped_column(Text, default="", server_default="")
     missed_reason_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # What it is for (a plain next touch, a promise, an after-sale touch...).
+    kind: Mapped[FollowUpKind] = mapped_column(Vocabulary(FollowUpKind, 16),
+                                               default=FollowUpKind.FOLLOW_UP,
+                                               server_default=FollowUpKind.FOLLOW_UP.value)
+    # A promise's deadline given to the client; the follow-up itself is planned ahead of it.
+    promise_due: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # When what was promised was delivered (a promise follow-up, answered "Delivered").
+    delivered_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # "What will you bring them?": the value this touch adds, shown in the event.
+    value_note: Mapped[str] = mapped_column(Text, default="", server_default="")
+    # Why calsync cancelled it (None when a changed answer did), and the booked meeting
+    # that took its place as the deal's next touch.
+    cancel_reason: Mapped[CancelReason | None] = mapped_column(Vocabulary(CancelReason, 16))
+    booked_meeting_id: Mapped[int | None] = mapped_column(
+        ForeignKey("meetings.id", ondelete="SET NULL"))
 
     deal: Mapped[Deal] = relationship()
 

@@ -270,6 +270,57 @@ class FollowUpStatus(StrEnum):
     CANCELLED = "cancelled"
 
 
+class FollowUpKind(StrEnum):
+    """What a follow-up is for: the next touch of a sale, or one of the touches the advice
+    names around a promise and after a yes or a no."""
+
+    FOLLOW_UP = "follow_up"  # the next touch of a deal still open
+    PROMISE = "promise"  # working on something promised to the client by a deadline
+    FOLLOW_THROUGH = "follow_through"  # after delivering: did they get it, anything new
+    CHECK_IN = "check_in"  # after a yes: are they satisfied
+    REFERRAL = "referral"  # after a yes: whom else could it help
+    UPSELL = "upsell"  # after a yes: what more could they use
+    REVISIT = "revisit"  # after a no for bad timing: ask again when the time may be right
+
+    @property
+    def label(self) -> str:
+        return FOLLOW_UP_KIND_LABELS[self]
+
+
+FOLLOW_UP_KIND_LABELS: Mapping[FollowUpKind, str] = {
+    FollowUpKind.FOLLOW_UP: "Follow-up",
+    FollowUpKind.PROMISE: "Promise",
+    FollowUpKind.FOLLOW_THROUGH: "Follow-through",
+    FollowUpKind.CHECK_IN: "Satisfaction check-in",
+    FollowUpKind.REFERRAL: "Referral ask",
+    FollowUpKind.UPSELL: "Up-sell review",
+    FollowUpKind.REVISIT: "Revisit",
+}
+
+
+class CancelReason(StrEnum):
+    """Why a planned follow-up was cancelled by calsync rather than by a changed answer."""
+
+    BOOKED = "booked"  # a meeting with the counterpart was booked before it: the next touch
+
+    @property
+    def label(self) -> str:
+        return CANCEL_REASON_LABELS[self]
+
+
+CANCEL_REASON_LABELS: Mapping[CancelReason, str] = {
+    CancelReason.BOOKED: "a meeting with them was booked before it",
+}
+
+
+class PromiseTiming(StrEnum):
+    """How a promise was kept: delivered before, at, or after the deadline given the client."""
+
+    EARLY = "early"
+    ON_TIME = "on_time"
+    LATE = "late"
+
+
 class WriteStatus(StrEnum):
     """How writing a follow-up to the user's calendar went."""
 
@@ -365,5 +416,6 @@ class Timeliness(StrEnum):
 VOCABULARIES: tuple[type[StrEnum], ...] = (
     SourceStatus, SyncResult, MeetingStatus, SkipReason, PromptStatus, DismissReason, Outcome,
     NoReason, DealStatus, Channel, FollowUpStatus, WriteStatus, TimelineKind, OutboxStatus,
-    OAuthPurpose, EmailPrompts, AnswerAction, MissedReason, Timeliness,
+    OAuthPurpose, EmailPrompts, AnswerAction, MissedReason, Timeliness, FollowUpKind,
+    CancelReason, PromiseTiming,
 )
