@@ -412,10 +412,37 @@ class Timeliness(StrEnum):
     MISSED = "missed"  # not answered (yet), or moved away after its time
 
 
+class WebhookEvent(StrEnum):
+    """What a CRM's webhook may subscribe to (the `type` of each delivery)."""
+
+    OUTCOME_RECORDED = "outcome.recorded"
+    FOLLOWUP_CREATED = "followup.created"
+    FOLLOWUP_UPDATED = "followup.updated"
+    FOLLOWUP_CANCELLED = "followup.cancelled"
+    DEAL_WON = "deal.won"
+    DEAL_LOST = "deal.lost"
+    PROMISE_DELIVERED = "promise.delivered"
+
+    @property
+    def label(self) -> str:
+        return WEBHOOK_EVENT_LABELS[self]
+
+
+WEBHOOK_EVENT_LABELS: Mapping[WebhookEvent, str] = {
+    WebhookEvent.OUTCOME_RECORDED: "An outcome is recorded",
+    WebhookEvent.FOLLOWUP_CREATED: "A follow-up is planned",
+    WebhookEvent.FOLLOWUP_UPDATED: "A follow-up changes",
+    WebhookEvent.FOLLOWUP_CANCELLED: "A follow-up is cancelled",
+    WebhookEvent.DEAL_WON: "A deal is won",
+    WebhookEvent.DEAL_LOST: "A deal is lost",
+    WebhookEvent.PROMISE_DELIVERED: "A promise is delivered",
+}
+
+
 # Every vocabulary above, e.g. for the templates, which compare against the members by name.
 VOCABULARIES: tuple[type[StrEnum], ...] = (
     SourceStatus, SyncResult, MeetingStatus, SkipReason, PromptStatus, DismissReason, Outcome,
     NoReason, DealStatus, Channel, FollowUpStatus, WriteStatus, TimelineKind, OutboxStatus,
     OAuthPurpose, EmailPrompts, AnswerAction, MissedReason, Timeliness, FollowUpKind,
-    CancelReason, PromiseTiming,
+    CancelReason, PromiseTiming, WebhookEvent,
 )
