@@ -175,6 +175,14 @@ class Settings:
     outbox_lease_seconds: int = _setting(
         "CALSYNC_OUTBOX_LEASE_SECONDS", _positive_int, 300,
         "How long a worker holds a calendar write; one that dies mid-write frees it after this.")
+    webhook_timeout_seconds: int = _setting(
+        "CALSYNC_WEBHOOK_TIMEOUT_SECONDS", _positive_int, 10,
+        "Wall-clock seconds one webhook delivery may take (connect, send, the answer); "
+        "slower counts as a failed attempt, retried later.")
+    webhook_disable_days: int = _setting(
+        "CALSYNC_WEBHOOK_DISABLE_DAYS", _positive_int, 3,
+        "A webhook whose deliveries have all failed for this many days is disabled (the "
+        "settings page says so and why).")
     queue_name: str = _setting(
         "CALSYNC_QUEUE_NAME", str, "calsync",
         "Name of the job queue; deployments sharing one Redis need different names.")
