@@ -42,6 +42,11 @@ class Cadence:
     working_days: frozenset[int] = frozenset({0, 1, 2, 3, 4})  # Monday=0
     default_channel: Channel = Channel.EMAIL
     default_duration_minutes: int = 30
+    # Work on a promise this many working days before the deadline given to the client:
+    # "under-promise, over-deliver" means they have it early.
+    promise_margin_days: int = 1
+    # Follow through this many working days after delivering: did they get it, anything new.
+    follow_through_days: int = 2
 
     def __post_init__(self) -> None:
         _validate(self)
@@ -74,6 +79,8 @@ class Cadence:
             "working_days": [DAY_NAMES[day] for day in sorted(self.working_days)],
             "default_channel": self.default_channel,
             "default_duration_minutes": self.default_duration_minutes,
+            "promise_margin_days": self.promise_margin_days,
+            "follow_through_days": self.follow_through_days,
         }
 
 
@@ -264,6 +271,8 @@ _CONVERTERS: dict[str, Callable[[str, Any], Any]] = {
     "working_days": _days_list,
     "default_channel": _channel,
     "default_duration_minutes": _whole,
+    "promise_margin_days": _whole,
+    "follow_through_days": _whole,
 }
 
 
@@ -285,6 +294,8 @@ def _validate(c: Cadence) -> None:
     _in_range("usual_hour", c.usual_hour, 0, 23)
     _in_range("usual_minute", c.usual_minute, 0, 59)
     _in_range("default_duration_minutes", c.default_duration_minutes, 1, 1440)
+    _in_range("promise_margin_days", c.promise_margin_days, 0, 30)
+    _in_range("follow_through_days", c.follow_through_days, 1, 30)
     if not c.working_days or not c.working_days <= frozenset(range(7)):
         expected = "at least one weekday (Monday=0 to Sunday=6)"
         raise CadenceError("working_days", expected, c.working_days)

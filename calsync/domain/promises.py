@@ -1,0 +1,97 @@
+"""Promises to the client: when to work on one, how it was kept, and what comes after.
+
+"Under-promise, over-deliver": the working follow-up is planned a margin of working days
+ahead of the deadline given to the client, delivering counts as early, on time or late
+against that deadline, and a follow-through touch comes a few working days later (see
+seeds/). Working days are counted in the user's zone at the same wall-clock time, so a
+margin across a DST change keeps "16:00" rather than shifting an hour.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection
+from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from calsync.domain.vocabulary import FollowUpKind, PromiseTiming
+
+# The four steps of following through, listed in the follow-through touch's description.
+FOLLOW_THROUGH_STEPS: tuple[str, ...] = (
+    "Make sure they got it.",
+    "Offer to clarify anything in it.",
+    "Share something new since you talked.",
+    "Book the next meeting.",
+)
+
+
+def shift_working_days(moment: datetime, days: int, working_days: Collection[int],
+                       tz: ZoneInfo) -> datetime:
+    """`moment` moved by `days` working days (negative: back) at the same local time in
+    `tz`; each step lands on a working day (Monday=0), so Monday 16:00 less one working day
+    is Friday 16:00. Zero days from a non-working day still moves to a working day (back
+    for a deadline, so nothing is planned after it)."""
+    _require_aware(moment)
+    if not working_days:
+        raise ValueError("working_days must name at least one weekday")
+    local = moment.astimezone(tz)
+    step = -1 if days <= 0 else 1
+    day = local.date()
+    remaining = abs(days)
+    while remaining > 0 or day.weekday() not in working_days:
+        day += timedelta(days=step)
+        if day.weekday() in working_days:
+            remaining = max(remaining - 1, 0)
+    wall = datetime.combine(day, local.time().replace(fold=0), tzinfo=tz)
+    # A round trip through UTC resolves wall times the clocks skip (02:30 on spring-forward
+    # day becomes 03:30).
+    return wall.astimezone(UTC).astimezone(tz)
+
+
+def work_start(promise_due: datetime, margin_days: int, working_days: Collection[int],
+               tz: ZoneInfo) -> datetime:
+    """When to work on a promise: `margin_days` working days before its deadline."""
+    return shift_working_days(promise_due, -margin_days, working_days, tz)
+
+
+def follow_through_at(delivered_at: datetime, days: int, working_days: Collection[int],
+                      tz: ZoneInfo) -> datetime:
+    """When to follow through: `days` working days after delivering."""
+    return shift_working_days(delivered_at, max(days, 1), working_days, tz)
+
+
+def promise_timing(delivered_at: datetime, promise_due: datetime, tz: ZoneInfo) -> PromiseTiming:
+    """Late after the deadline; on time on its day (in `tz`) up to the deadline itself;
+    early on any day before: over-delivering means the client has it a day ahead."""
+    _require_aware(delivered_at)
+    _require_aware(promise_due)
+    if delivered_at > promise_due:
+        return PromiseTiming.LATE
+    if delivered_at.astimezone(tz).date() < promise_due.astimezone(tz).date():
+        return PromiseTiming.EARLY
+    return PromiseTiming.ON_TIME
+
+
+def promised_for(promise_due: datetime, tz: ZoneInfo) -> str:
+    """"promised for Fri 5 Dec 16:00": the deadline as the client heard it, in `tz`."""
+    local = promise_due.astimezone(tz)
+    return f"promised for {local:%a} {local.day} {local:%b %H:%M}"
+
+
+def event_lines(kind: FollowUpKind, promise_due: datetime | None, value_note: str,
+                tz: ZoneInfo) -> list[str]:
+    """What a follow-up's calendar event and feed entry say about its kind: the kind, the
+    promised deadline, the value it brings, and a follow-through's four steps."""
+    lines = [f"Kind: {kind.label}"]
+    if promise_due is not None:
+        lines.append(f"P{promised_for(promise_due, tz)[1:]}.")
+    if value_note.strip():
+        lines.append(f"What you bring them: {value_note.strip()}")
+    if kind is FollowUpKind.FOLLOW_THROUGH:
+        lines.append("Follow through:")
+        lines.extend(f"{n}. {text}" for n, text in enumerate(FOLLOW_THROUGH_STEPS, 1))
+    return lines
+
+
+def _require_aware(moment: datetime) -> None:
+    if moment.tzinfo is None or moment.utcoffset() is None:
+        raise ValueError(f"a timezone-aware time is needed, got {moment!r}")
