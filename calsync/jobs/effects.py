@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 
 from calsync.config import Settings
 from calsync.errors import CalsyncError
-from calsync.jobs import digest, outbox, writeback
+from calsync.jobs import digest, outbox, webhooks, writeback
 from calsync.jobs.prompt_mail import send_prompt, send_summary
 from calsync.models import OutboxEntry
 from calsync.services.google import channels
@@ -33,6 +33,7 @@ HANDLERS: dict[str, Handler] = {
     PROMPT_EMAIL: send_prompt,
     SUMMARY_EMAIL: send_summary,
     digest.KIND: digest.send_digest,
+    webhooks.KIND: webhooks.deliver,
 }
 
 

@@ -1,0 +1,95 @@
+"""Performs `webhook` outbox entries: POSTs a delivery's body, signed, to its webhook
+through the SSRF-guarded connection, within CALSYNC_WEBHOOK_TIMEOUT_SECONDS.
+
+A 2xx answer delivers it; anything else is a failed attempt, logged on the delivery
+(status code, duration, error) and committed before the outbox retries it with backoff.
+The secret and the signature are never logged, nor kept anywhere but the request.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import time
+from datetime import UTC, datetime
+from urllib.parse import urlsplit, urlunsplit
+
+from sqlalchemy.orm import Session
+from urllib3.exceptions import HTTPError
+
+from calsync.config import Settings
+from calsync.errors import CalsyncError
+from calsync.models import OutboxEntry, Webhook, WebhookDelivery
+from calsync.net.guarded_http import Exchange, RefusedAddress
+from calsync.services import webhooks
+
+KIND = webhooks.KIND
+USER_AGENT = "calsync-webhooks/1"
+ANSWER_BYTES = 4096  # of a receiver's answer read (and dropped): it only has to say 2xx
+
+
+class DeliveryFailed(CalsyncError):
+    """An attempt that did not deliver; the outbox tries again while `transient`."""
+
+    def __init__(self, message: str, *, transient: bool = True) -> None:
+        super().__init__(message)
+        self.transient = transient
+
+
+def signature(secret: str, timestamp: int, body: bytes) -> str:
+    """The Calsync-Signature header: `t=<unix seconds>,v1=<hex HMAC-SHA256 of "<t>.<body>">`."""
+    mac = hmac.new(secret.encode(), f"{timestamp}.".encode() + body, hashlib.sha256)
+    return f"t={timestamp},v1={mac.hexdigest()}"
+
+
+def deliver(session: Session, settings: Settings, entry: OutboxEntry) -> None:
+    """POST the entry's delivery once; its attempt is committed whatever happens, then a
+    failure raises DeliveryFailed so the outbox retries (or not, once disabled)."""
+    delivery = session.get(WebhookDelivery, entry.payload.get("delivery_id"))
+    webhook = session.get(Webhook, delivery.webhook_id) if delivery is not None else None
+    if delivery is None or webhook is None:
+        return  # the webhook was deleted since: nobody left to tell
+    if webhook.disabled_at is not None:
+        delivery.error = "Not sent: the webhook was disabled."
+        return
+    body = delivery.body.encode()
+    started = time.monotonic()
+    status, error = _post(settings, webhook.url, body, webhooks.secret_of(settings, webhook))
+    duration_ms = round((time.monotonic() - started) * 1000)
+    disabled = webhooks.attempted(settings, webhook, delivery, status_code=status,
+                                  duration_ms=duration_ms, error=error, now=datetime.now(UTC))
+    session.commit()  # the attempt's log outlives the failure the outbox rolls back
+    if error is not None:
+        raise DeliveryFailed(error, transient=not disabled)
+
+
+def _post(settings: Settings, url: str, body: bytes, secret: str) -> tuple[int | None, str | None]:
+    """(status code, None) for a 2xx answer, else (status code or None, why it failed)."""
+    seconds = settings.webhook_timeout_seconds
+    exchange = Exchange(seconds, guard=not settings.allow_private_urls)
+    parts = urlsplit(url)
+    host = parts.hostname or url
+    target = urlunsplit(("", "", parts.path or "/", parts.query, ""))
+    headers = {"Content-Type": "application/json", "User-Agent": USER_AGENT,
+               "Calsync-Signature": signature(secret, int(time.time()), body)}
+    try:
+        with exchange.pool(parts.scheme, host, parts.port) as pool:
+            response = pool.urlopen("POST", target, body=body, headers=headers, redirect=False,
+                                    retries=False, preload_content=False,
+                                    assert_same_host=False, timeout=exchange.timeout())
+            try:
+                response.read(ANSWER_BYTES)
+            finally:
+                response.close()
+                response.release_conn()
+    except RefusedAddress as refused:
+        return None, f"Refused: {refused.shown} is a private or local address."
+    except (HTTPError, OSError) as failure:
+        if exchange.expired or "timed out" in str(failure).lower():
+            return None, f"No answer from {host} within {seconds} seconds."
+        return None, f"Could not reach {host} ({type(failure).__name__})."
+    if exchange.expired:
+        return None, f"No answer from {host} within {seconds} seconds."
+    if 200 <= response.status < 300:
+        return response.status, None
+    return response.status, f"{host} answered HTTP {response.status}."
