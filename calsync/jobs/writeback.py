@@ -19,6 +19,7 @@ from calsync.feed.render import ASK
 from calsync.jobs.outbox import record
 from calsync.models import FollowUp, OutboxEntry, Source, User
 from calsync.providers.base import FOLLOWUP_MARK, OutgoingEvent
+from calsync.services import webhooks
 from calsync.services.credentials import provider_for
 
 WRITE = "write_followup"
@@ -51,6 +52,7 @@ def _can_write(source: Source) -> bool:
 def followup_changed(session: Session, followup: FollowUp) -> None:
     """Record the write a created, changed or cancelled follow-up needs. Part of the
     caller's unit of work (the change and its write commit together): only flushes."""
+    webhooks.followup_changed(session, followup)  # every change reaches the CRMs too
     if followup.target_source_id is None:
         if followup.status == FollowUpStatus.CANCELLED:
             return  # never written anywhere: nothing to take back
