@@ -32,7 +32,7 @@ from calsync.domain.vocabulary import (
 from calsync.errors import NotFound, PromptAlreadyAnswered, PromptClosed, ValidationFailed
 from calsync.jobs import writeback
 from calsync.models import Deal, FollowUp, Meeting, Prompt, SkippedSeries, User
-from calsync.services import deals, prompts
+from calsync.services import deals, prompts, webhooks
 from calsync.services.cadences import cadence_for
 
 MAX_NOTE = 20_000
@@ -111,6 +111,7 @@ def answer_prompt(session: Session, settings: Settings, user: User, prompt: Prom
     covered = _cover_older(session, prompt, now) if first_answer else []
     if prompt.deal is not None:
         refresh_deal(session, prompt.deal, now)
+    webhooks.answer_recorded(session, prompt, now)
     session.commit()
     return AnswerResult(prompt, followup, warning, covered)
 
