@@ -361,3 +361,48 @@ class StatsOut(Out):
     weeks: list[StatsWeekOut] = Field(description="The last 12 weeks, oldest first.")
     median_answer_seconds: int | None = Field(
         description="From a meeting's end to its answer, over those weeks' meetings.")
+
+
+class WebhookOut(Out):
+    """A CRM's webhook; its secret is shown once, when it is created."""
+
+    id: int
+    url: str
+    events: list[str] = Field(description="The events it receives (see POST /webhooks).")
+    created_at: Time
+    failing_since: Time | None = Field(
+        description="Since when every delivery has failed; null when the last one arrived.")
+    disabled_at: Time | None = Field(
+        description="When calsync stopped sending to it (failing for "
+                    "CALSYNC_WEBHOOK_DISABLE_DAYS); redelivering one turns it back on.")
+    disabled_reason: str | None
+
+
+class WebhookCreatedOut(WebhookOut):
+    secret: str = Field(description="Signs every delivery (the Calsync-Signature header); "
+                                    "shown only in this answer: keep it now.")
+
+
+class WebhookList(Out):
+    items: list[WebhookOut]
+
+
+class WebhookDeliveryOut(Out):
+    """One event sent to a webhook, and how its last attempt went."""
+
+    id: int
+    event_id: str = Field(description="The body's `id`: the same on every retry and "
+                                      "redelivery, so a receiver can drop repeats.")
+    type: str
+    body: str = Field(description="The exact JSON sent.")
+    created_at: Time
+    attempts: int
+    status_code: int | None = Field(description="The receiver's last HTTP status; null when "
+                                                "it gave none (refused, unreachable, timed out).")
+    duration_ms: int | None
+    error: str | None = Field(description="Why the last attempt failed; null once delivered.")
+    delivered_at: Time | None
+
+
+class WebhookDeliveryList(Out):
+    items: list[WebhookDeliveryOut] = Field(description="The last 20, newest first.")
