@@ -196,3 +196,13 @@ class DealPatchIn(Body):
 
 class FollowUpQuery(Page):
     status: FollowUpStatus | None = None
+
+
+class WebhookIn(Body):
+    """A webhook to create: where calsync POSTs, and which events."""
+
+    url: str = Field(max_length=2048, description="https:// (or http://) address on the "
+                                                  "public internet.")
+    events: list[str] = Field(max_length=20, description=(
+        "Any of outcome.recorded, followup.created, followup.updated, followup.cancelled, "
+        "deal.won, deal.lost, promise.delivered."))
