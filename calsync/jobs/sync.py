@@ -36,7 +36,7 @@ from calsync.errors import SourceError
 from calsync.jobs import attendee_limits, writeback
 from calsync.models import Meeting, Prompt, Source, User
 from calsync.providers.base import ChangeSet, ReadContext
-from calsync.services import prompts
+from calsync.services import booked, prompts
 from calsync.services.credentials import provider_for
 
 log = logging.getLogger(__name__)
@@ -92,6 +92,8 @@ def sync_source(session: Session, settings: Settings, source_id: int,
     try:
         changes = read or _read(settings, source, user, now)
         _apply(session, source, changes, report, now, settings)
+        # A meeting booked with a deal's counterpart covers its planned follow-up (issue 11).
+        booked.cover_booked(session, settings, source_id, now)
         report.prompts = prompts.create_due_prompts(session, settings, now, user_id=user.id)
         report.warnings = list(source.warnings or [])  # with a prompt limit reached, if it was
     except SourceError as exc:

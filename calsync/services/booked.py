@@ -1,0 +1,147 @@
+"""Booked meetings covering planned follow-ups: after a sync, the follow-ups a new or moved
+meeting with the same counterpart comes before are cancelled (reason `booked`, their events
+taken back from the calendar through the outbox, and out of the feed); the inbox names them
+with an undo.
+
+Which meetings cover which follow-ups is `calsync.domain.booked`'s rule.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+from sqlalchemy import exists, select
+from sqlalchemy.orm import Session
+
+from calsync.config import Settings
+from calsync.domain.booked import GRACE, BookedCandidate, PlannedTouch, covers
+from calsync.domain.deals import counterpart_of
+from calsync.domain.vocabulary import (
+    CancelReason,
+    FollowUpKind,
+    FollowUpStatus,
+    MeetingStatus,
+)
+from calsync.errors import ValidationFailed
+from calsync.jobs import writeback
+from calsync.models import Deal, FollowUp, Meeting, Prompt, Source, User
+from calsync.services import cadences
+from calsync.services.deals import get_followup
+from calsync.services.prompts import meeting_data
+
+# How long the inbox names a follow-up a booked meeting covered.
+NOTICE_DAYS = 7
+# The most notices the inbox shows at once.
+NOTICE_LIMIT = 5
+
+
+@dataclass(frozen=True)
+class BookedNotice:
+    followup: FollowUp
+    meeting: Meeting
+    deal: Deal
+
+
+def cover_booked(session: Session, settings: Settings, source_id: int,
+                 now: datetime | None = None) -> int:
+    """Cancel the user's planned follow-ups that the source's new or moved meetings cover
+    (called once per sync, after its meetings are applied); returns how many. Two queries
+    whatever the number of meetings. Commits once."""
+    now = now or datetime.now(UTC)
+    source = session.get(Source, source_id)
+    if source is None:
+        return 0
+    planned = _planned(session, source.user_id, now)
+    if not planned:
+        return 0
+    user = session.get(User, source.user_id)
+    assert user is not None
+    meetings = _candidates(session, source, planned, now, settings, user)
+    covered = covers(planned.values(), list(meetings.values()), now)
+    for followup in session.scalars(select(FollowUp).where(FollowUp.id.in_(covered))):
+        followup.cancel(now)
+        followup.cancel_reason = CancelReason.BOOKED
+        followup.booked_meeting_id = covered[followup.id]
+        session.flush()
+        writeback.followup_changed(session, followup)
+    session.commit()
+    return len(covered)
+
+
+def _planned(session: Session, user_id: int, now: datetime) -> dict[int, PlannedTouch]:
+    """The user's follow-ups still planned ahead, with their deal's key and the meetings
+    whose answers planned them."""
+    rows = session.execute(
+        select(FollowUp.id, Deal.key, FollowUp.start, FollowUp.changed_at, FollowUp.kind,
+               Prompt.meeting_id)
+        .join(Deal, Deal.id == FollowUp.deal_id)
+        .outerjoin(Prompt, Prompt.planned_followup_id == FollowUp.id)
+        .where(FollowUp.user_id == user_id, FollowUp.status == FollowUpStatus.PLANNED,
+               FollowUp.start > now))
+    planned: dict[int, PlannedTouch] = {}
+    for fid, key, start, changed_at, kind, meeting_id in rows:
+        known = planned.get(fid)
+        by = (known.planned_by if known else frozenset()) | (
+            {meeting_id} if meeting_id is not None else set())
+        # A promise's follow-up is working on what was promised: a meeting doesn't deliver it.
+        planned[fid] = PlannedTouch(fid, key, start, changed_at, frozenset(by),
+                                    coverable=kind is not FollowUpKind.PROMISE)
+    return planned
+
+
+def _candidates(session: Session, source: Source, planned: dict[int, PlannedTouch],
+                now: datetime, settings: Settings, user: User) -> dict[int, BookedCandidate]:
+    """The source's meetings that could cover one of `planned`: starting between GRACE ago
+    and the last of them, changed since the first was planned; with their counterparts."""
+    own = exists().where(FollowUp.uid == Meeting.uid, FollowUp.user_id == Meeting.user_id)
+    rows = session.execute(
+        select(Meeting, own.label("own"))
+        .where(Meeting.source_id == source.id, Meeting.status == MeetingStatus.CONFIRMED,
+               Meeting.all_day.is_(False), Meeting.start >= now - GRACE,
+               Meeting.start < max(p.start for p in planned.values()),
+               Meeting.updated_at > min(p.changed_at for p in planned.values())))
+    rules = cadences.rules_for(user, settings)
+    return {meeting.id: BookedCandidate(
+        id=meeting.id, key=counterpart_of(meeting_data(meeting), rules).key,
+        start=meeting.start, updated_at=meeting.updated_at, all_day=meeting.all_day,
+        cancelled=meeting.status == MeetingStatus.CANCELLED, own_event=bool(own_event))
+        for meeting, own_event in rows}
+
+
+def unbook(session: Session, user: User, followup_id: int,
+           now: datetime | None = None) -> FollowUp:
+    """Undo a booked meeting's covering: the follow-up is planned again and written back to
+    the calendar. The same meeting won't cover it again unless it moves. Commits once;
+    raises ValidationFailed when it wasn't covered by a booked meeting."""
+    now = now or datetime.now(UTC)
+    followup = get_followup(session, user, followup_id)
+    if followup.status is not FollowUpStatus.CANCELLED \
+            or followup.cancel_reason is not CancelReason.BOOKED:
+        raise ValidationFailed("followup", "this follow-up wasn't covered by a booked meeting.")
+    followup.status = FollowUpStatus.PLANNED
+    followup.cancelled_at = None
+    followup.cancel_reason = None
+    followup.booked_meeting_id = None
+    followup.changed_at = now  # later than the meeting's last change: it covers no more
+    followup.sequence += 1
+    session.flush()
+    writeback.followup_changed(session, followup)
+    session.commit()
+    return followup
+
+
+def booked_notices(session: Session, user: User,
+                   now: datetime | None = None) -> list[BookedNotice]:
+    """The user's follow-ups a booked meeting covered in the last NOTICE_DAYS days, newest
+    first, at most NOTICE_LIMIT: one query. Read only."""
+    now = now or datetime.now(UTC)
+    rows = session.execute(
+        select(FollowUp, Meeting, Deal)
+        .join(Meeting, Meeting.id == FollowUp.booked_meeting_id)
+        .join(Deal, Deal.id == FollowUp.deal_id)
+        .where(FollowUp.user_id == user.id, FollowUp.status == FollowUpStatus.CANCELLED,
+               FollowUp.cancel_reason == CancelReason.BOOKED,
+               FollowUp.cancelled_at >= now - timedelta(days=NOTICE_DAYS))
+        .order_by(FollowUp.cancelled_at.desc(), FollowUp.id.desc()).limit(NOTICE_LIMIT))
+    return [BookedNotice(followup, meeting, deal) for followup, meeting, deal in rows]

@@ -1,0 +1,125 @@
+"""A meeting booked with a deal's counterpart before its planned follow-up covers it: read by
+a sync (a writable calendar, or an ICS feed), the follow-up is cancelled as booked, its event
+deleted from the calendar exactly once, and undo plans it again without the same meeting
+covering it a second time."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from calsync.domain.meeting import Attendee, MeetingData
+from calsync.errors import ValidationFailed
+from calsync.jobs import sync
+from calsync.models import FollowUp, Meeting, OutboxEntry, Source, User
+from calsync.services import booked
+from tests.plugins import memory
+from tests.test_sync import BUYER, NOW, meeting
+from tests.test_writeback import plan, source  # noqa: F401  (the writable calendar fixture)
+
+OTHER = (Attendee("someone@fabrikam.example", "Someone", "accepted"),)
+
+
+def booked_meeting(uid: str = "booked", days: float = 2, status: str = "confirmed",
+                   attendees: tuple[Attendee, ...] = BUYER) -> MeetingData:
+    return meeting(uid, hours_ago=-24 * days, title="Pricing review", status=status,
+                   attendees=attendees)
+
+
+def resync(session: Session, settings, source_id: int) -> None:  # type: ignore[no-untyped-def]
+    sync.sync_source(session, settings, source_id, now=datetime.now(UTC))
+    session.expire_all()
+
+
+def deletes(session: Session, followup_id: int) -> int:
+    return len(list(session.scalars(select(OutboxEntry).where(
+        OutboxEntry.followup_id == followup_id))))
+
+
+def test_a_booked_meeting_covers_the_follow_up_and_deletes_its_event_once(
+        db_session, settings, user, source) -> None:  # noqa: F811
+    followup = plan(db_session, settings, user)  # in 3 days
+    writes = deletes(db_session, followup.id)
+    assert len(memory.WRITTEN[source.id]) == 1
+    memory.CALENDARS[source.id] = [meeting("demo"), booked_meeting()]
+    resync(db_session, settings, source.id)
+
+    followup = db_session.get(FollowUp, followup.id)
+    meeting_row = db_session.scalar(select(Meeting).where(Meeting.uid == "booked"))
+    assert (followup.status, followup.cancel_reason) == ("cancelled", "booked")
+    assert followup.booked_meeting_id == meeting_row.id
+    assert memory.WRITTEN[source.id] == {}  # the event is gone from the calendar
+    assert deletes(db_session, followup.id) == writes + 1
+
+    resync(db_session, settings, source.id)  # nothing new: nothing more to delete
+    assert deletes(db_session, followup.id) == writes + 1
+
+    [notice] = booked.booked_notices(db_session, db_session.get(User, user.id))
+    assert (notice.deal.name, notice.meeting.title, notice.followup.summary) == (
+        "Prospect", "Pricing review", "Send pricing")
+
+    # Undo: planned and written again; the same meeting doesn't cover it on the next sync.
+    booked.unbook(db_session, db_session.get(User, user.id), followup.id)
+    db_session.expire_all()
+    assert db_session.get(FollowUp, followup.id).status == "planned"
+    assert len(memory.WRITTEN[source.id]) == 1
+    resync(db_session, settings, source.id)
+    assert db_session.get(FollowUp, followup.id).status == "planned"
+    assert booked.booked_notices(db_session, db_session.get(User, user.id)) == []
+
+
+def test_meetings_that_cover_nothing(db_session, settings, user, source) -> None:  # noqa: F811
+    followup = plan(db_session, settings, user)  # in 3 days
+    memory.CALENDARS[source.id] = [
+        meeting("demo"), booked_meeting("later", days=4),  # after it
+        booked_meeting("else", attendees=OTHER),  # with someone else
+        booked_meeting("off", status="cancelled"),
+    ]
+    resync(db_session, settings, source.id)
+    assert db_session.get(FollowUp, followup.id).status == "planned"
+    assert len(memory.WRITTEN[source.id]) == 1
+
+
+def test_unbook_refuses_a_follow_up_not_covered(db_session, settings, user,
+                                                source) -> None:  # noqa: F811
+    followup = plan(db_session, settings, user)
+    with pytest.raises(ValidationFailed):
+        booked.unbook(db_session, db_session.get(User, user.id), followup.id)
+
+
+ICS = """BEGIN:VCALENDAR\r
+VERSION:2.0\r
+PRODID:-//test//EN\r
+BEGIN:VEVENT\r
+UID:pricing-review@contoso\r
+DTSTAMP:20260101T000000Z\r
+DTSTART:{start}\r
+DTEND:{end}\r
+SUMMARY:Pricing review\r
+ATTENDEE;CN=Buyer;PARTSTAT=ACCEPTED:mailto:buyer@prospect.example\r
+END:VEVENT\r
+END:VCALENDAR\r
+"""
+
+
+def test_a_meeting_booked_in_an_ics_feed_covers_it_too(db_session, settings, user, source,  # noqa: F811
+                                                       http_files) -> None:
+    followup = plan(db_session, settings, user)  # written to the writable calendar
+    start = NOW + timedelta(days=1)
+    stamp = "%Y%m%dT%H%M%SZ"
+    end = start + timedelta(hours=1)
+    url = http_files.serve("/work.ics", ICS.format(start=start.strftime(stamp),
+                                                   end=end.strftime(stamp)))
+    feed = Source(user_id=user.id, kind="ics", name="work feed", url=url, options={},
+                  cursor={}, warnings=[], next_sync_at=NOW)
+    db_session.add(feed)
+    db_session.commit()
+    report = sync.sync_source(db_session, settings, feed.id, now=datetime.now(UTC))
+    assert report.result == "ok", report.error
+    db_session.expire_all()
+    followup = db_session.get(FollowUp, followup.id)
+    assert (followup.status, followup.cancel_reason) == ("cancelled", "booked")
+    assert memory.WRITTEN[source.id] == {}  # deleted from the calendar it was written to
