@@ -28,7 +28,7 @@ class PlannedTouch:
     deal_key: str | None  # None: a deal made by hand, which no calendar names
     start: datetime
     changed_at: datetime  # when it was last planned or moved
-    planned_by_meeting: int | None  # the meeting whose answer planned it
+    planned_by: frozenset[int]  # the meetings whose answers planned it
     coverable: bool = True  # False for a promise: a meeting doesn't deliver what was promised
 
 
@@ -64,7 +64,7 @@ def covers(followups: Iterable[PlannedTouch], meetings: Sequence[BookedCandidate
         for meeting in by_key.get(followup.deal_key, ()):
             if meeting.start >= followup.start:
                 break  # sorted by start: the rest are later still
-            if meeting.id != followup.planned_by_meeting \
+            if meeting.id not in followup.planned_by \
                     and meeting.updated_at > followup.changed_at:
                 covered[followup.id] = meeting.id
                 break

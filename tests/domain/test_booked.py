@@ -10,7 +10,7 @@ from calsync.domain.booked import GRACE, BookedCandidate, PlannedTouch, covers
 NOW = datetime(2026, 12, 1, 9, 0, tzinfo=UTC)
 PLANNED_AT = NOW - timedelta(days=1)
 FOLLOWUP = PlannedTouch(id=1, deal_key="domain:contoso.example", start=NOW + timedelta(days=3),
-                        changed_at=PLANNED_AT, planned_by_meeting=7)
+                        changed_at=PLANNED_AT, planned_by=frozenset({7}))
 
 
 def booked(id: int = 10, days: float = 2, *, key: str = "domain:contoso.example",
@@ -42,7 +42,7 @@ def test_a_meeting_held_this_morning_still_covers() -> None:
 
 
 def test_promises_and_hand_made_deals_are_never_covered() -> None:
-    promise = PlannedTouch(2, "domain:contoso.example", FOLLOWUP.start, PLANNED_AT, None,
+    promise = PlannedTouch(2, "domain:contoso.example", FOLLOWUP.start, PLANNED_AT, frozenset(),
                            coverable=False)
-    by_hand = PlannedTouch(3, None, FOLLOWUP.start, PLANNED_AT, None)
+    by_hand = PlannedTouch(3, None, FOLLOWUP.start, PLANNED_AT, frozenset())
     assert covers([promise, by_hand, FOLLOWUP], [booked()], NOW) == {1: 10}
