@@ -198,6 +198,12 @@ def _at_usual_time(cadence: Cadence, day: date, tz: ZoneInfo) -> datetime:
     return local.astimezone(UTC).astimezone(tz)
 
 
+def next_usual_slot(cadence: Cadence, after: datetime, tz: ZoneInfo) -> datetime:
+    """The first usual-time slot on a working day at or after `after`."""
+    _require_aware(after=after)
+    return _next_slot_after(cadence, after, tz)
+
+
 def _next_slot_after(cadence: Cadence, now: datetime, tz: ZoneInfo) -> datetime:
     """The first usual-time slot on a working day that is still ahead of `now`."""
     day = now.astimezone(tz).date()

@@ -76,7 +76,8 @@ def _render(session: Session, settings: Settings, user: User, now: datetime) -> 
             channel=row.channel, note=row.note, status=row.status, sequence=row.sequence,
             changed_at=row.changed_at, cancelled_at=row.cancelled_at,
             deal_name=row.deal.name, deal_url=deal_url(settings, row.deal_id),
-            answer_url=answer_url(settings, row),
+            answer_url=answer_url(settings, row), kind=row.kind, promise_due=row.promise_due,
+            value_note=row.value_note,
         )
         for row in rows
     ]

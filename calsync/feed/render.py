@@ -15,8 +15,9 @@ from zoneinfo import ZoneInfo
 from icalendar import Calendar, Event
 from icalendar.prop import vText
 
+from calsync.domain.promises import event_lines
 from calsync.domain.text import calendar_text
-from calsync.domain.vocabulary import Channel, FollowUpStatus
+from calsync.domain.vocabulary import Channel, FollowUpKind, FollowUpStatus
 from calsync.feed.vtimezone import vtimezone_for
 
 PRODID = "-//calsync//calsync follow-ups//EN"
@@ -50,6 +51,9 @@ class FeedEvent:
     deal_url: str  # absolute link back to the deal page
     # "How did it go?": the follow-up's answer link (calsync.services.links); empty for none.
     answer_url: str = ""
+    kind: FollowUpKind = FollowUpKind.FOLLOW_UP
+    promise_due: datetime | None = None  # the deadline promised to the client, if any
+    value_note: str = ""  # "what will you bring them?"
 
 
 class _Text(vText):
@@ -131,7 +135,7 @@ def _vevent(event: FeedEvent, tz: ZoneInfo) -> Event:
     vevent.add("DTSTART", event.start.astimezone(tz))
     vevent.add("DTEND", event.end.astimezone(tz))
     vevent.add("SUMMARY", _Text(_summary(label, event)))
-    vevent.add("DESCRIPTION", _Text(_description(label, event)))
+    vevent.add("DESCRIPTION", _Text(_description(label, event, tz)))
     if event.deal_url:
         vevent.add("URL", event.deal_url)
     vevent.add("CATEGORIES", [label])
@@ -141,13 +145,18 @@ def _vevent(event: FeedEvent, tz: ZoneInfo) -> Event:
 
 
 def _summary(label: str, event: FeedEvent) -> str:
-    """E.g. "Call: Acme — send pricing"; empty parts are left out."""
+    """E.g. "Call: Acme — send pricing", or "Promise · Call: Acme — send pricing" for a
+    follow-up that is not a plain next touch; empty parts are left out."""
     what = " — ".join(part for part in (event.deal_name.strip(), event.summary.strip()) if part)
-    return f"{label}: {what}" if what else label
+    summary = f"{label}: {what}" if what else label
+    if event.kind is FollowUpKind.FOLLOW_UP:
+        return summary
+    return f"{event.kind.label} · {summary}"
 
 
-def _description(label: str, event: FeedEvent) -> str:
-    facts = [f"Channel: {label}"]
+def _description(label: str, event: FeedEvent, tz: ZoneInfo) -> str:
+    facts = [*event_lines(event.kind, event.promise_due, event.value_note, tz),
+             f"Channel: {label}"]
     if event.deal_name.strip():
         facts.append(f"Deal: {event.deal_name.strip()}")
     if event.deal_url:

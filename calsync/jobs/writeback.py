@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import base64
 from datetime import UTC, datetime
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -12,7 +13,14 @@ from sqlalchemy.orm import Session
 from calsync import providers
 from calsync.config import Settings
 from calsync.domain.meeting import MeetingData
-from calsync.domain.vocabulary import PAUSED, FollowUpStatus, MeetingStatus, WriteStatus
+from calsync.domain.promises import event_lines
+from calsync.domain.vocabulary import (
+    PAUSED,
+    FollowUpKind,
+    FollowUpStatus,
+    MeetingStatus,
+    WriteStatus,
+)
 from calsync.errors import PluginError, SourceError
 from calsync.feed.cache import answer_url
 from calsync.feed.render import ASK
@@ -100,13 +108,17 @@ def outgoing_event(session: Session, settings: Settings, followup: FollowUp,
     user = session.get(User, followup.user_id)
     assert user is not None
     deal_link = f"{settings.base_url.rstrip('/')}/deals/{followup.deal_id}"
-    lines = [followup.note, "", f"Channel: {followup.channel}",
+    lines = [followup.note, "",
+             *event_lines(followup.kind, followup.promise_due, followup.value_note,
+                          ZoneInfo(user.timezone)),
+             f"Channel: {followup.channel}",
              f"Deal: {followup.deal.name} — {deal_link}", "Planned with calsync.", "",
              f"{ASK} {answer_url(settings, followup)}"]
     return OutgoingEvent(
         calendar_id=_calendar_of(followup, source),
         event_id=followup.remote_event_id or event_id_for(followup),
-        summary=f"{followup.channel.label}: {followup.deal.name} — {followup.summary}",
+        summary=_kind_prefix(followup)
+        + f"{followup.channel.label}: {followup.deal.name} — {followup.summary}",
         description="\n".join(lines).strip(),
         start=followup.start.astimezone(UTC),
         end=followup.end.astimezone(UTC),
@@ -119,6 +131,12 @@ def outgoing_event(session: Session, settings: Settings, followup: FollowUp,
         times_changed=(followup.written_start, followup.written_end)
         != (followup.start, followup.end),
     )
+
+
+def _kind_prefix(followup: FollowUp) -> str:
+    """"Promise · " before the summary of a follow-up that is not a plain next touch, as
+    the feed writes it."""
+    return "" if followup.kind is FollowUpKind.FOLLOW_UP else f"{followup.kind.label} · "
 
 
 def _calendar_of(followup: FollowUp, source: Source) -> str:

@@ -3,6 +3,8 @@
 The deal's status and the planned follow-up always follow the latest answers. A note typed
 with any of these actions is kept with the prompt. An answer covers the deal's older prompts
 still waiting (the deal moved on): they count as touches and leave the inbox until undone.
+A next step can be a promise to the client: it is worked on a margin ahead of the deadline,
+and delivering it plans the follow-through (see calsync.domain.promises).
 """
 
 from __future__ import annotations
@@ -13,20 +15,23 @@ from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import select, update
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, object_session
 
 from calsync.config import Settings
-from calsync.domain.cadence import spacing_warning
+from calsync.domain.cadence import Cadence, next_usual_slot, spacing_warning
 from calsync.domain.deals import CHANNELS, NO_REASONS, OUTCOMES, deal_status
+from calsync.domain.promises import follow_through_at, promise_timing, promised_for, work_start
 from calsync.domain.slots import Busy, clash
 from calsync.domain.text import calendar_text
 from calsync.domain.vocabulary import (
     AWAITING_ANSWER,
     Channel,
     DismissReason,
+    FollowUpKind,
     FollowUpStatus,
     NoReason,
     Outcome,
+    PromiseTiming,
     PromptStatus,
 )
 from calsync.errors import NotFound, PromptAlreadyAnswered, PromptClosed, ValidationFailed
@@ -36,6 +41,7 @@ from calsync.services import deals, prompts, webhooks
 from calsync.services.cadences import cadence_for
 
 MAX_NOTE = 20_000
+MAX_VALUE_NOTE = 500
 # How far ahead a next step may be planned: further is a typo (2062 for 2026), not a plan.
 MAX_AHEAD = timedelta(days=2 * 365)
 
@@ -46,6 +52,9 @@ class NextStep:
     start: datetime
     duration_minutes: int
     channel: str  # as given: a Channel once `check_next_step` accepts it
+    # A deadline promised to the client: the step is then worked on ahead of it.
+    promise_due: datetime | None = None
+    value_note: str = ""  # "what will you bring them?"
 
 
 @dataclass(frozen=True)
@@ -88,9 +97,11 @@ def answer_prompt(session: Session, settings: Settings, user: User, prompt: Prom
     warning: str | None = None
     first_answer = prompt.status is not PromptStatus.ANSWERED
     if answer.next_step is not None:
-        followup = _plan(session, user, prompt, answer.next_step, answer.note, now)
-        warnings = (spacing_warning(cadence_for(user, settings), prompt.touch_at,
-                                    followup.start),
+        cadence = cadence_for(user, settings)
+        followup = _plan(session, user, prompt, answer.next_step, answer.note, now,
+                         cadence=cadence)
+        warnings = (spacing_warning(cadence, prompt.touch_at, followup.start),
+                    _after_promise_warning(user, followup),
                     _clash_warning(session, user, followup))
         warning = " ".join(w for w in warnings if w) or None
     elif prompt.planned_followup is not None:
@@ -280,6 +291,26 @@ def _check_answer(answer: Answer, user: User, now: datetime) -> None:
                                             "(and only a next step has them).")
     if answer.next_step is not None:
         check_next_step(answer.next_step, now)
+        _check_promise(answer.next_step, now)
+
+
+def _check_promise(step: NextStep, now: datetime) -> None:
+    """A promise's deadline is a real time ahead; the value note is short (it goes on the
+    calendar event)."""
+    if len(step.value_note) > MAX_VALUE_NOTE:
+        raise ValidationFailed("next_step.value_note",
+                               f"keep it under {MAX_VALUE_NOTE} characters.")
+    due = step.promise_due
+    if due is None:
+        return
+    if due.tzinfo is None:
+        raise ValidationFailed("next_step.promise_due", "give a time with its UTC offset.")
+    if due <= now:
+        raise ValidationFailed("next_step.promise_due", "that time has already passed: "
+                                                        "promise a time in the future.")
+    if due > now + MAX_AHEAD:
+        raise ValidationFailed("next_step.promise_due", "that is more than two years ahead: "
+                                                        "check the year.")
 
 
 def _check_note(note: str) -> None:
@@ -316,13 +347,16 @@ def _storable(answer: Answer) -> Answer:
     summary go on to calendars, which must not carry any (RFC 5545)."""
     step = answer.next_step
     if step is not None:
-        step = replace(step, summary=calendar_text(step.summary))
+        step = replace(step, summary=calendar_text(step.summary),
+                       value_note=calendar_text(step.value_note).strip())
     return replace(answer, note=calendar_text(answer.note), next_step=step)
 
 
 def _plan(session: Session, user: User, prompt: Prompt, step: NextStep, note: str,
-          now: datetime) -> FollowUp:
-    """Create the prompt's follow-up, or change the one an earlier answer planned."""
+          now: datetime, *, cadence: Cadence | None = None) -> FollowUp:
+    """Create the prompt's follow-up, or change the one an earlier answer planned. A
+    promise (with `cadence`) is worked on the cadence's margin ahead of its deadline,
+    unless the time given is earlier still or that margin has already begun."""
     followup = prompt.planned_followup
     if followup is None:
         if prompt.deal is None:
@@ -334,7 +368,17 @@ def _plan(session: Session, user: User, prompt: Prompt, step: NextStep, note: st
     else:
         followup.sequence += 1
     followup.summary = step.summary.strip()
-    followup.start = step.start.astimezone(UTC)
+    start = step.start.astimezone(UTC)
+    if step.promise_due is not None and cadence is not None:
+        ahead = work_start(step.promise_due, cadence.promise_margin_days, cadence.working_days,
+                           ZoneInfo(user.timezone)).astimezone(UTC)
+        start = min(start, ahead) if ahead >= now else start
+    followup.kind = FollowUpKind.PROMISE if step.promise_due is not None else (
+        FollowUpKind.FOLLOW_UP)
+    followup.promise_due = (step.promise_due.astimezone(UTC)
+                            if step.promise_due is not None else None)
+    followup.value_note = step.value_note
+    followup.start = start
     followup.end = followup.start + timedelta(minutes=step.duration_minutes)
     followup.channel = Channel(step.channel)
     followup.note = note
@@ -490,3 +534,168 @@ def move_to_deal(session: Session, user: User, prompt: Prompt, deal: Deal,
     if previous is not None and previous.id != deal.id:
         refresh_deal(session, previous, now)
     session.commit()
+
+
+# --- promises: delivered, not yet -------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Delivery:
+    followup: FollowUp  # the promise, now delivered
+    timing: PromiseTiming
+    follow_through: FollowUp  # the touch planned after it
+    prompt: Prompt | None  # the promise's prompt, answered by the delivery (None: not due yet)
+
+
+@dataclass(frozen=True)
+class NotYet:
+    until: datetime  # when the prompt asks "Delivered?" again
+    warning: str | None  # the deadline can no longer be met
+
+
+def promise_kept(followup: FollowUp) -> PromiseTiming | None:
+    """How a delivered promise was kept (early, on time, late: in its owner's zone); None
+    until it is delivered. Read only."""
+    if followup.promise_due is None or followup.delivered_at is None:
+        return None
+    return promise_timing(followup.delivered_at, followup.promise_due, _zone_of(followup))
+
+
+def promise_text(followup: FollowUp) -> str:
+    """"promised for Fri 5 Dec 16:00" in its owner's zone; empty for no promise."""
+    if followup.promise_due is None:
+        return ""
+    return promised_for(followup.promise_due, _zone_of(followup))
+
+
+def _zone_of(followup: FollowUp) -> ZoneInfo:
+    session = object_session(followup)
+    user = session.get(User, followup.user_id) if session is not None else None
+    return ZoneInfo(user.timezone if user is not None else "UTC")
+
+
+def deliver(session: Session, settings: Settings, user: User, followup: FollowUp,
+            at: datetime | None = None, now: datetime | None = None) -> Delivery:
+    """What was promised was delivered `at` (default now): recorded against the deadline,
+    the promise's prompt answered (a next step: the follow-through), and the follow-through
+    planned the cadence's follow_through_days working days later. Delivering again gives
+    the delivery already recorded. Commits; raises NotFound and ValidationFailed."""
+    now = now or datetime.now(UTC)
+    at = at or now
+    if followup.user_id != user.id:
+        raise NotFound("No such follow-up.")
+    if followup.kind is not FollowUpKind.PROMISE or followup.promise_due is None:
+        raise ValidationFailed("followup", "only a promise to the client can be delivered.")
+    if at.tzinfo is None:
+        raise ValidationFailed("at", "give a time with its UTC offset.")
+    if at > now + timedelta(minutes=1):
+        raise ValidationFailed("at", "that time is still to come: say when it was delivered.")
+    prompt = session.scalar(select(Prompt).where(Prompt.followup_id == followup.id))
+    if prompt is not None:
+        _lock(session, prompt)
+    session.refresh(followup)
+    through = _follow_through_of(session, followup)
+    if followup.delivered_at is not None and through is not None:
+        timing = promise_kept(followup)
+        assert timing is not None
+        return Delivery(followup, timing, through, prompt)
+    if followup.status is FollowUpStatus.CANCELLED:
+        raise ValidationFailed("followup", "this follow-up was cancelled: answer its deal's "
+                                           "latest prompt instead.")
+    followup.delivered_at = at.astimezone(UTC)
+    followup.status = FollowUpStatus.DONE
+    followup.changed_at = now
+    through = _plan_follow_through(session, settings, user, followup, now)
+    if prompt is not None and prompt.status.awaiting_answer:
+        prompt.status = PromptStatus.ANSWERED
+        prompt.outcome = Outcome.NEXT_STEP
+        prompt.answered_at = now
+        prompt.snoozed_until = None
+        prompt.planned_followup = through
+        _cover_older(session, prompt, now)
+    refresh_deal(session, followup.deal, now)
+    timing = promise_kept(followup)
+    assert timing is not None
+    session.commit()
+    return Delivery(followup, timing, through, prompt)
+
+
+def _follow_through_of(session: Session, promise: FollowUp) -> FollowUp | None:
+    """The follow-through a delivery planned for `promise`: its deal's, made since."""
+    if promise.delivered_at is None:
+        return None
+    return session.scalar(
+        select(FollowUp).where(FollowUp.deal_id == promise.deal_id,
+                               FollowUp.kind == FollowUpKind.FOLLOW_THROUGH,
+                               FollowUp.created_at >= promise.changed_at)
+        .order_by(FollowUp.id.desc()).limit(1))
+
+
+def _plan_follow_through(session: Session, settings: Settings, user: User, promise: FollowUp,
+                         now: datetime) -> FollowUp:
+    """The follow-through touch after a delivery, its four steps in its event. Part of the
+    caller's unit of work."""
+    cadence = cadence_for(user, settings)
+    tz = ZoneInfo(user.timezone)
+    start = follow_through_at(promise.delivered_at or now, cadence.follow_through_days,
+                              cadence.working_days, tz)
+    if start < now:  # delivered long ago: the soonest usual slot instead
+        start = next_usual_slot(cadence, now, tz)
+    through = FollowUp(user_id=user.id, deal_id=promise.deal_id, uid=f"{uuid.uuid4()}@calsync",
+                       sequence=0, created_at=now, changed_at=now,
+                       kind=FollowUpKind.FOLLOW_THROUGH,
+                       summary=f"Follow through: {promise.summary}",
+                       start=start.astimezone(UTC),
+                       end=start.astimezone(UTC)
+                       + timedelta(minutes=cadence.default_duration_minutes),
+                       channel=promise.channel, note="", value_note=promise.value_note,
+                       status=FollowUpStatus.PLANNED)
+    session.add(through)
+    session.flush()
+    writeback.followup_changed(session, through)
+    return through
+
+
+def not_yet(session: Session, settings: Settings, user: User, prompt: Prompt,
+            now: datetime | None = None) -> NotYet:
+    """Not delivered yet: the promise's follow-up moves to the next usual working time
+    before the deadline (or an hour from now when that is too late), and its prompt asks
+    again then. When no time before the deadline is left, the warning says so. Commits;
+    raises PromptClosed and ValidationFailed."""
+    now = now or datetime.now(UTC)
+    _lock(session, prompt)
+    followup = prompt.followup
+    if followup is None or followup.kind is not FollowUpKind.PROMISE or (
+            followup.promise_due is None):
+        raise ValidationFailed("followup", "only a promise to the client can be not yet "
+                                           "delivered.")
+    if not prompt.status.awaiting_answer:
+        raise PromptClosed("Only a prompt waiting for an answer can be asked again later.")
+    cadence = cadence_for(user, settings)
+    tz = ZoneInfo(user.timezone)
+    length = followup.end - followup.start
+    due = followup.promise_due
+    start = next_usual_slot(cadence, now + timedelta(minutes=1), tz).astimezone(UTC)
+    warning = None
+    if start + length > due:
+        start = now + timedelta(hours=1)
+        if start + length > due:
+            warning = (f"You {promise_text(followup)}, and there is no time left before it: "
+                       "tell them when it will come.")
+    followup.start, followup.end = start, start + length
+    followup.sequence += 1
+    followup.changed_at = now
+    session.flush()
+    writeback.followup_changed(session, followup)
+    prompt.status = PromptStatus.SNOOZED
+    prompt.snoozed_until = followup.end
+    session.commit()
+    return NotYet(followup.end, warning)
+
+
+def _after_promise_warning(user: User, followup: FollowUp) -> str | None:
+    """A sentence when a promise's working follow-up is planned after its deadline."""
+    if followup.promise_due is None or followup.start < followup.promise_due:
+        return None
+    return (f"That is after your promise to them ({promise_text(followup)}): plan the work "
+            "before it.")

@@ -48,6 +48,8 @@ WriteStatus = Annotated[vocabulary.WriteStatus, _VALUES]
 TimelineKind = Annotated[vocabulary.TimelineKind, _VALUES]
 EmailPrompts = Annotated[vocabulary.EmailPrompts, _VALUES]
 MissedReason = Annotated[vocabulary.MissedReason, _VALUES]
+FollowUpKind = Annotated[vocabulary.FollowUpKind, _VALUES]
+PromiseTiming = Annotated[vocabulary.PromiseTiming, _VALUES]
 DealSort = Annotated[deals.DealSort, _VALUES]
 
 
@@ -180,6 +182,16 @@ class FollowUpOut(Out):
     # not_applicable when no connected calendar receives follow-ups.
     write_status: WriteStatus
     remote_event_id: str | None
+    kind: FollowUpKind = Field(description=(
+        "What it is for: follow_up (the next touch), promise (working on something promised "
+        "by promise_due), follow_through (after delivering), check_in, referral, upsell "
+        "(after a yes), revisit (after a no for bad timing)."))
+    promise_due: Time | None = Field(None, description="The deadline promised to the client.")
+    delivered_at: Time | None = Field(None, description="When the promise was delivered.")
+    promise_timing: PromiseTiming | None = Field(None, description=(
+        "How the promise was kept against promise_due: early (a day or more ahead, in the "
+        "user's zone), on_time, late; null until delivered."))
+    value_note: str = Field("", description="What this touch brings them.")
 
 
 class PromptActionOut(PromptOut):

@@ -14,7 +14,7 @@ from calsync.domain.vocabulary import (
     PromptStatus,
     WriteStatus,
 )
-from calsync.services import prompts, sources
+from calsync.services import answers, prompts, sources
 from calsync.web.api.schemas import (
     AttendeeOut,
     DealDetailOut,
@@ -82,7 +82,9 @@ def followup_out(followup: FollowUp) -> FollowUpOut:
         id=followup.id, deal_id=followup.deal_id, summary=followup.summary,
         start=followup.start, end=followup.end, channel=followup.channel, note=followup.note,
         status=followup.status, write_status=followup.write_status or WriteStatus.NOT_APPLICABLE,
-        remote_event_id=followup.remote_event_id)
+        remote_event_id=followup.remote_event_id, kind=followup.kind,
+        promise_due=followup.promise_due, delivered_at=followup.delivered_at,
+        promise_timing=answers.promise_kept(followup), value_note=followup.value_note)
 
 
 class PromptRenderer:
