@@ -1,6 +1,6 @@
 """A user's deals: listing them sorted and searched, with touch counts, first and last touch
 and the next follow-up; one deal's timeline; finding one by name to move a touch to; making one
-by hand and renaming it; the follow-ups planned for them.
+by hand and renaming it; the follow-ups planned for them; the deals gone cold.
 
 How touches group into deals, what a deal is called and what status follows is decided in
 `calsync.domain.deals`.
@@ -8,9 +8,11 @@ How touches group into deals, what a deal is called and what status follows is d
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import (
     ColumnElement,
@@ -25,17 +27,22 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Session
 
+from calsync.config import Settings
+from calsync.domain.cadence import Cadence
+from calsync.domain.cold import cold_since
 from calsync.domain.deals import DealSort, is_overdue
 from calsync.domain.vocabulary import TOUCHED, DealStatus, FollowUpStatus, TimelineKind
 from calsync.errors import NotFound, ValidationFailed
 from calsync.models import Deal, FollowUp, Meeting, Prompt, User
-from calsync.services import paging
+from calsync.services import cadences, paging
 from calsync.services.search import meeting_has, text_has, words
 
 # Longest deal name kept: names come from calendars and from people typing.
 MAX_NAME = 200
 # The deals the "belongs to another deal?" picker lists at once: a search finds the rest.
 PICKER_SIZE = 10
+# The cold deals the coach names, longest cold first.
+COLD_LISTED = 20
 # Open deals first, then the won, then the lost.
 _STATUS_ORDER = {DealStatus.OPEN: 0, DealStatus.WON: 1, DealStatus.LOST: 2}
 
@@ -49,6 +56,11 @@ class DealSummary:
     since: datetime | None  # the first touch
     last_touch: datetime | None
     overdue: bool  # open, and the next follow-up's time is over with no word on it
+    cold_since: datetime | None = None  # when it went cold (calsync.domain.cold); None: warm
+
+    @property
+    def cold(self) -> bool:
+        return self.cold_since is not None
 
 
 @dataclass(frozen=True)
@@ -99,14 +111,16 @@ def rename_deal(session: Session, user: User, deal_id: int, name: str) -> Deal:
 def list_deals(session: Session, user: User, status: DealStatus | None = None, *,
                search: str = "", sort: DealSort = DealSort.NEWEST, limit: int,
                after: list[Any] | None = None, offset: int = 0,
-               now: datetime | None = None) -> paging.Paged[DealSummary]:
+               now: datetime | None = None,
+               settings: Settings | None = None) -> paging.Paged[DealSummary]:
     """A page of the user's deals, summarised: of one status (or all), only those `matching`
     the `search` words when there are any, in the `sort` order; after the key `after` (the
     API) or from `offset` (the pages). Two queries, whatever the page's size. Read only.
 
     The newest-first order pages by the last deal's id; the others, whose keys change as
     touches are answered, by position (["touches", 100]). Raises ValidationFailed (field
-    "cursor") for a key of another order."""
+    "cursor") for a key of another order. Whether each is cold follows the user's cadence
+    (the configured one with `settings`, else the built-in one) in their time zone."""
     facts, planned = _touch_facts(user), _next_planned(user)
     query = (select(Deal, facts.c.touches, facts.c.since, facts.c.last_touch)
              .outerjoin(facts, facts.c.deal_id == Deal.id)
@@ -125,7 +139,8 @@ def list_deals(session: Session, user: User, status: DealStatus | None = None, *
     rows = session.execute(query).all()
     more = len(rows) > limit
     rows = rows[:limit]
-    summaries = _summaries(session, rows, now or datetime.now(UTC))
+    summaries = _summaries(session, user, rows, now or datetime.now(UTC),
+                           _cadence(user, settings))
     if not more:
         return paging.Paged(summaries, None)
     key = [rows[-1][0].id] if sort is DealSort.NEWEST else [sort.value, offset + limit]
@@ -166,35 +181,65 @@ def pick_deals(session: Session, user: User, search: str = "", *,
     return list(session.scalars(query.limit(PICKER_SIZE)))
 
 
-def deal_with_timeline(session: Session, user: User,
-                       deal_id: int) -> tuple[DealSummary, list[TimelineEntry]]:
+def deal_with_timeline(session: Session, user: User, deal_id: int,
+                       settings: Settings | None = None
+                       ) -> tuple[DealSummary, list[TimelineEntry]]:
     """The user's deal, summarised, and its timeline."""
     deal = get_deal(session, user, deal_id)
-    return summarise(session, user, deal), timeline(session, deal)
+    return summarise(session, user, deal, settings=settings), timeline(session, deal)
 
 
 def summarise(session: Session, user: User, deal: Deal,
-              now: datetime | None = None) -> DealSummary:
+              now: datetime | None = None, settings: Settings | None = None) -> DealSummary:
     """The deal's touches, first and last touch and next follow-up, in two queries."""
     facts = _touch_facts(user)
     row = session.execute(select(Deal, facts.c.touches, facts.c.since, facts.c.last_touch)
                           .outerjoin(facts, facts.c.deal_id == Deal.id)
                           .where(Deal.id == deal.id)).one()
-    [summary] = _summaries(session, [row], now or datetime.now(UTC))
+    [summary] = _summaries(session, user, [row], now or datetime.now(UTC),
+                           _cadence(user, settings))
     return summary
 
 
-def _summaries(session: Session, rows: Any, now: datetime) -> list[DealSummary]:
-    """Rows of (deal, touches, since, last touch) summarised with their next planned
-    follow-ups, read in one query."""
+def cold_deals(session: Session, settings: Settings, user: User,
+               now: datetime | None = None) -> list[DealSummary]:
+    """The user's open deals gone cold, longest cold first, at most COLD_LISTED: two
+    queries however many deals are open. Read only."""
+    now = now or datetime.now(UTC)
+    facts = _touch_facts(user)
+    rows = session.execute(select(Deal, facts.c.touches, facts.c.since, facts.c.last_touch)
+                           .outerjoin(facts, facts.c.deal_id == Deal.id)
+                           .where(Deal.user_id == user.id, Deal.status == DealStatus.OPEN)).all()
+    cold = [summary for summary in _summaries(session, user, rows, now,
+                                              cadences.cadence_for(user, settings))
+            if summary.cold_since is not None]
+    cold.sort(key=lambda summary: (summary.cold_since, -summary.deal.id))
+    return cold[:COLD_LISTED]
+
+
+def _cadence(user: User, settings: Settings | None) -> Cadence:
+    """The user's cadence: the configured one with `settings`, else the built-in one, with
+    the user's own changes on top."""
+    if settings is not None:
+        return cadences.cadence_for(user, settings)
+    return Cadence.from_mapping(user.cadence) if user.cadence else Cadence()
+
+
+def _summaries(session: Session, user: User, rows: Sequence[Any], now: datetime,
+               cadence: Cadence) -> list[DealSummary]:
+    """Rows of (deal, touches, since, last touch) summarised with their planned follow-ups
+    (the next one, and whether the deal went cold), read in one query."""
     ids = [row[0].id for row in rows]
     upcoming: dict[int, FollowUp] = {}
+    planned_ends: dict[int, list[datetime]] = {}
     if ids:
         planned = select(FollowUp).where(FollowUp.deal_id.in_(ids),
                                          FollowUp.status == FollowUpStatus.PLANNED)
         for followup in session.scalars(planned.order_by(FollowUp.start.desc(),
                                                          FollowUp.id.desc())):
             upcoming[followup.deal_id] = followup  # ends on the earliest planned one
+            planned_ends.setdefault(followup.deal_id, []).append(followup.end)
+    tz = ZoneInfo(user.timezone)
     summaries = []
     for deal, touches, since, last_touch in rows:
         next_followup = upcoming.get(deal.id)
@@ -202,7 +247,9 @@ def _summaries(session: Session, rows: Any, now: datetime) -> list[DealSummary]:
             deal=deal, touches=touches or 0, next_followup=next_followup,
             needs_next_touch=deal.status == DealStatus.OPEN and next_followup is None,
             since=since, last_touch=last_touch,
-            overdue=is_overdue(deal.status, next_followup.end if next_followup else None, now)))
+            overdue=is_overdue(deal.status, next_followup.end if next_followup else None, now),
+            cold_since=cold_since(deal.status, planned_ends.get(deal.id, ()), touches or 0,
+                                  last_touch, cadence, tz, now)))
     return summaries
 
 

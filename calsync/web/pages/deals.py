@@ -3,12 +3,13 @@ status, touches, the first and last touch and the next follow-up; one deal's tim
 renaming; finding a deal to move a touch to (the prompt page's picker, and its JSON search
 for the page's script).
 
-Flags the open deals with no planned next touch, the ones about to be forgotten.
+Flags the open deals with no planned next touch, the ones about to be forgotten, and those
+gone cold ("cold since Tue").
 """
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
 from flask import Response, flash, jsonify, redirect, render_template, request, url_for
@@ -47,7 +48,8 @@ def deals() -> str:
     search = _search("q")
     page = max(request.args.get("page", 1, type=int) or 1, 1)
     found = deals_service.list_deals(session, user, status, search=search, sort=sort,
-                                     limit=PAGE_SIZE, offset=(page - 1) * PAGE_SIZE)
+                                     limit=PAGE_SIZE, offset=(page - 1) * PAGE_SIZE,
+                                     settings=current_settings())
     cadence = cadences.cadence_for(user, current_settings())
     return render_template("deals.html", summaries=found.items, status=status, sort=sort,
                            sorts=PAGE_SORTS, q=search, page=page,
@@ -77,7 +79,8 @@ def _search(name: str) -> str:
 def deal(deal_id: int) -> str:
     session = get_session()
     user: User = current_user
-    summary, entries = deals_service.deal_with_timeline(session, user, deal_id)
+    summary, entries = deals_service.deal_with_timeline(session, user, deal_id,
+                                                        current_settings())
     cadence = cadences.cadence_for(user, current_settings())
     deal = summary.deal
     rename = RenameDealForm(formdata=None, data={"name": deal.name})
@@ -125,6 +128,17 @@ def deals_to_pick(prompt: Prompt) -> list[Deal]:
 def local_day(moment: datetime | None) -> str:
     """The day of a moment in the user's zone, "Tue 24 Nov"; "—" for none."""
     return "—" if moment is None else day(local(moment).date())
+
+
+@bp.app_template_filter("cold_day")
+def cold_day(moment: datetime | None) -> str:
+    """When a deal went cold: its weekday within the last week ("Tue"), else its day
+    ("Tue 24 Nov")."""
+    if moment is None:
+        return "—"
+    shown = local(moment)
+    recent = datetime.now(shown.tzinfo).date() - shown.date() < timedelta(days=7)
+    return f"{shown:%a}" if recent else day(shown.date())
 
 
 def _choice(deal: Deal) -> dict[str, object]:
