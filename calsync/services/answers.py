@@ -614,6 +614,7 @@ def deliver(session: Session, settings: Settings, user: User, followup: FollowUp
         prompt.planned_followup = through
         _cover_older(session, prompt, now)
     refresh_deal(session, followup.deal, now)
+    webhooks.promise_delivered(session, followup)
     timing = promise_kept(followup)
     assert timing is not None
     session.commit()
