@@ -44,6 +44,7 @@ NoReason = Annotated[vocabulary.NoReason, _VALUES]
 DealStatus = Annotated[vocabulary.DealStatus, _VALUES]
 Channel = Annotated[vocabulary.Channel, _VALUES]
 FollowUpStatus = Annotated[vocabulary.FollowUpStatus, _VALUES]
+CancelReason = Annotated[vocabulary.CancelReason, _VALUES]
 WriteStatus = Annotated[vocabulary.WriteStatus, _VALUES]
 TimelineKind = Annotated[vocabulary.TimelineKind, _VALUES]
 EmailPrompts = Annotated[vocabulary.EmailPrompts, _VALUES]
@@ -178,6 +179,11 @@ class FollowUpOut(Out):
     channel: Channel
     note: str
     status: FollowUpStatus
+    cancel_reason: CancelReason | None = Field(None, description=(
+        "Why calsync cancelled it: booked (a meeting with them was booked before it, "
+        "booked_meeting_id); null when it isn't cancelled or a changed answer cancelled it."))
+    booked_meeting_id: int | None = Field(None, description=(
+        "The booked meeting that took its place as the deal's next touch."))
     # Its event in the user's calendar: pending, written, failed (shown until retried), or
     # not_applicable when no connected calendar receives follow-ups.
     write_status: WriteStatus
@@ -222,6 +228,11 @@ class DealOut(Out):
     last_touch: Time | None = Field(description="The latest touch; null before any.")
     overdue: bool = Field(description=(
         "Open, and the next follow-up's time is over with no answer on how it went."))
+    cold: bool = Field(False, description=(
+        "Open and gone cold: its planned follow-up passed with no answer for 2 working "
+        "days, or nothing was planned for the cadence's gap since the last touch. Never "
+        "with a touch planned ahead."))
+    cold_since: Time | None = Field(None, description="When it went cold; null while warm.")
 
 
 class TimelineEntryOut(Out):

@@ -81,6 +81,7 @@ def followup_out(followup: FollowUp) -> FollowUpOut:
     return FollowUpOut(
         id=followup.id, deal_id=followup.deal_id, summary=followup.summary,
         start=followup.start, end=followup.end, channel=followup.channel, note=followup.note,
+        cancel_reason=followup.cancel_reason, booked_meeting_id=followup.booked_meeting_id,
         status=followup.status, write_status=followup.write_status or WriteStatus.NOT_APPLICABLE,
         remote_event_id=followup.remote_event_id, kind=followup.kind,
         promise_due=followup.promise_due, delivered_at=followup.delivered_at,
@@ -172,6 +173,7 @@ def _deal_fields(summary: DealSummary) -> dict[str, object]:
     return {"id": deal.id, "name": deal.name, "status": deal.status, "touches": summary.touches,
             "needs_next_touch": summary.needs_next_touch, "since": summary.since,
             "last_touch": summary.last_touch, "overdue": summary.overdue,
+            "cold": summary.cold, "cold_since": summary.cold_since,
             "next_followup": followup_out(upcoming) if upcoming is not None else None}
 
 
