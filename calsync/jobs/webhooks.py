@@ -65,10 +65,11 @@ def deliver(session: Session, settings: Settings, entry: OutboxEntry) -> None:
 
 def _post(settings: Settings, url: str, body: bytes, secret: str) -> tuple[int | None, str | None]:
     """(status code, None) for a 2xx answer, else (status code or None, why it failed)."""
-    seconds = settings.webhook_timeout_seconds
-    exchange = Exchange(seconds, guard=not settings.allow_private_urls)
     parts = urlsplit(url)
     host = parts.hostname or url
+    seconds = settings.webhook_timeout_seconds
+    late = f"No answer from {host} within {seconds} second{'s' if seconds != 1 else ''}."
+    exchange = Exchange(seconds, guard=not settings.allow_private_urls)
     target = urlunsplit(("", "", parts.path or "/", parts.query, ""))
     headers = {"Content-Type": "application/json", "User-Agent": USER_AGENT,
                "Calsync-Signature": signature(secret, int(time.time()), body)}
@@ -86,10 +87,10 @@ def _post(settings: Settings, url: str, body: bytes, secret: str) -> tuple[int |
         return None, f"Refused: {refused.shown} is a private or local address."
     except (HTTPError, OSError) as failure:
         if exchange.expired or "timed out" in str(failure).lower():
-            return None, f"No answer from {host} within {seconds} seconds."
+            return None, late
         return None, f"Could not reach {host} ({type(failure).__name__})."
     if exchange.expired:
-        return None, f"No answer from {host} within {seconds} seconds."
+        return None, late
     if 200 <= response.status < 300:
         return response.status, None
     return response.status, f"{host} answered HTTP {response.status}."

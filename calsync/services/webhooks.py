@@ -204,6 +204,8 @@ def followup_changed(session: Session, followup: FollowUp) -> None:
     """`followup.created`, `.updated` or `.cancelled` for a follow-up that just changed:
     created while its SEQUENCE is still 0 (every later change of it counts one up).
     Part of the caller's unit of work."""
+    if followup.id is None:
+        session.flush()  # the CRM is told its id
     if followup.status is FollowUpStatus.CANCELLED:
         event = WebhookEvent.FOLLOWUP_CANCELLED
     elif followup.sequence == 0:

@@ -17,13 +17,14 @@ from calsync.web.api import (
     routes_deals,
     routes_prompts,
     routes_stats,
+    routes_webhooks,
 )
 from calsync.web.api.openapi import DOC_PATH, openapi_json
 from calsync.web.api.registry import operation_for, register
 from calsync.web.errors import error_response
 
 __all__ = ["bp", "routes_account", "routes_calendar", "routes_coach", "routes_deals",
-           "routes_prompts", "routes_stats"]
+           "routes_prompts", "routes_stats", "routes_webhooks"]
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
 register(bp)
