@@ -1,9 +1,10 @@
-"""Deals (the thread of touches with one counterpart) and the follow-ups planned for them."""
+"""Deals (the thread of touches with one counterpart) and the follow-ups planned for them,
+with undoing a booked meeting's covering of one."""
 
 from __future__ import annotations
 
 from calsync.db import get_session
-from calsync.services import deals
+from calsync.services import booked, deals
 from calsync.web import current_settings
 from calsync.web.api.bodies import DealPatchIn, DealQuery, FollowUpQuery
 from calsync.web.api.pagination import decode, encode
@@ -18,11 +19,13 @@ def list_deals(query: DealQuery) -> DealList:
     last touch and the next planned follow-up; `q` searches them as the deals page does.
 
     `needs_next_touch` flags an open deal with nothing planned: the one about to be forgotten;
-    `overdue` one whose next follow-up's time is over with no answer on how it went.
+    `overdue` one whose next follow-up's time is over with no answer on how it went; `cold`
+    (since `cold_since`) one whose follow-up passed unanswered for 2 working days, or with
+    nothing planned for the cadence's gap since its last touch.
     """
     found = deals.list_deals(get_session(), api_user(), query.status, search=query.q,
                              sort=query.sort, limit=query.limit,
-                             after=decode(query.cursor, "deals"))
+                             after=decode(query.cursor, "deals"), settings=current_settings())
     return DealList(items=[deal_out(summary) for summary in found.items],
                     next_cursor=encode("deals", found.next_key))
 
@@ -31,7 +34,7 @@ def list_deals(query: DealQuery) -> DealList:
 def get_deal(deal_id: int) -> DealDetailOut:
     """One deal with its timeline: every touch (a prompt) and every follow-up, oldest first."""
     session, user = get_session(), api_user()
-    summary, timeline = deals.deal_with_timeline(session, user, deal_id)
+    summary, timeline = deals.deal_with_timeline(session, user, deal_id, current_settings())
     return deal_detail_out(summary, timeline, PromptRenderer(session, current_settings(), user))
 
 
@@ -40,7 +43,7 @@ def rename_deal(deal_id: int, body: DealPatchIn) -> DealOut:
     """Rename a deal (as its page does); the name is the user's from then on."""
     session, user = get_session(), api_user()
     deal = deals.rename_deal(session, user, deal_id, body.name)
-    return deal_out(deals.summarise(session, user, deal))
+    return deal_out(deals.summarise(session, user, deal, settings=current_settings()))
 
 
 @route("/followups", "GET", response=FollowUpList, query=FollowUpQuery)
@@ -56,3 +59,11 @@ def list_followups(query: FollowUpQuery) -> FollowUpList:
 def get_followup(followup_id: int) -> FollowUpOut:
     """One follow-up."""
     return followup_out(deals.get_followup(get_session(), api_user(), followup_id))
+
+
+@route("/followups/<int:followup_id>/unbook", "POST", response=FollowUpOut)
+def unbook_followup(followup_id: int) -> FollowUpOut:
+    """Undo a booked meeting's covering of this follow-up (`cancel_reason` booked): it is
+    planned again and written back to the calendar; the same meeting won't cover it again
+    unless it moves. 422 for a follow-up no booked meeting covered."""
+    return followup_out(booked.unbook(get_session(), api_user(), followup_id))
