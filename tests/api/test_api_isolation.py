@@ -26,6 +26,7 @@ VALID_BODIES: dict[str, Any] = {
     "update_source": {"calendar_written": "stolen@example.com"},
     "followup_missed_reason": {"reason": "forgot"},
     "reschedule_followup": {"start": LATER},
+    "promise_delivered": {},
 }
 WITH_IDS = [op for op in OPERATIONS if "<" in op.rule]
 

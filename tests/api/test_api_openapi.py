@@ -32,6 +32,8 @@ CONTRACT = {
     "/api/v1/followups/{followup_id}": {"get"},
     "/api/v1/followups/{followup_id}/reason": {"post"},
     "/api/v1/followups/{followup_id}/reschedule": {"post"},
+    "/api/v1/followups/{followup_id}/delivered": {"post"},
+    "/api/v1/prompts/{prompt_id}/not_yet": {"post"},
     "/api/v1/followups/{followup_id}/unbook": {"post"},
     "/api/v1/coach": {"get"},
     "/api/v1/stats": {"get"},

@@ -13,7 +13,7 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from calsync.domain import deals as deal_rules
-from calsync.services.answers import MAX_NOTE
+from calsync.services.answers import MAX_NOTE, MAX_VALUE_NOTE
 from calsync.services.coach import MAX_MISSED_NOTE
 from calsync.services.notifications import TIME_PATTERN
 from calsync.services.prompts import PUT_AWAY_MAX
@@ -69,6 +69,12 @@ class NextStepIn(Body):
         None, ge=5, le=1440, description="Default: the cadence's usual length (30).")
     channel: Channel | None = Field(
         None, description="Default: the channel the cadence suggests (the one promised).")
+    promise_due: datetime | None = Field(None, description=(
+        "A deadline promised to the client (\"pricing by Friday 16:00\"): the follow-up "
+        "becomes a promise, planned the cadence's promise_margin_days working days ahead of "
+        "it (or at `start` when that is earlier). " + LOCAL_TIME))
+    value_note: str = Field("", max_length=MAX_VALUE_NOTE, description=(
+        "What will you bring them? Shown in the follow-up's calendar event and feed entry."))
 
 
 class AnswerIn(Body):
@@ -82,6 +88,11 @@ class AnswerIn(Body):
         "Change an answer already recorded (or a prompt already dismissed). Without it, such "
         "a prompt is refused with 409 prompt_already_answered, so an answer sent from a stale "
         "view never silently overwrites a newer one."))
+
+
+class DeliveredIn(Body):
+    at: datetime | None = Field(None, description=(
+        "When it was delivered; default now, never in the future. " + LOCAL_TIME))
 
 
 class SnoozeIn(Body):

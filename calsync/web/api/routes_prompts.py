@@ -8,12 +8,13 @@ from typing import TYPE_CHECKING
 
 from calsync.db import get_session
 from calsync.errors import ValidationFailed
-from calsync.services import answers, prompts
+from calsync.services import answers, deals, prompts
 from calsync.services.answers import Answer, NextStep
 from calsync.web import current_settings
 from calsync.web.api.bodies import (
     AnswerIn,
     BulkIn,
+    DeliveredIn,
     DidntHappenIn,
     DismissIn,
     MoveToDealIn,
@@ -23,8 +24,8 @@ from calsync.web.api.bodies import (
 )
 from calsync.web.api.pagination import decode, encode
 from calsync.web.api.registry import api_user, route, user_time
-from calsync.web.api.schemas import BulkOut, PromptActionOut, PromptList, PromptOut
-from calsync.web.api.serialize import PromptRenderer
+from calsync.web.api.schemas import BulkOut, DeliveryOut, PromptActionOut, PromptList, PromptOut
+from calsync.web.api.serialize import PromptRenderer, followup_out
 
 if TYPE_CHECKING:
     from calsync.models import Prompt
@@ -139,6 +140,34 @@ def didnt_happen(prompt_id: int, body: DidntHappenIn) -> PromptActionOut:
     return renderer.action_out(prompt, followup)
 
 
+@route("/prompts/<int:prompt_id>/not_yet", "POST", response=PromptActionOut)
+def promise_not_yet(prompt_id: int) -> PromptActionOut:
+    """A promise's prompt: not delivered yet. Its follow-up moves to the next usual working
+    time before the promised deadline (or an hour from now) and the prompt asks again then;
+    `warning` says when no time before the deadline is left. 422 for any other prompt."""
+    session, settings, user = get_session(), current_settings(), api_user()
+    prompt = prompts.get_prompt(session, user, prompt_id)
+    renderer = PromptRenderer(session, settings, user)
+    result = answers.not_yet(session, settings, user, prompt, renderer.now)
+    return renderer.action_out(prompt, prompt.followup, result.warning)
+
+
+@route("/followups/<int:followup_id>/delivered", "POST", response=DeliveryOut,
+       body=DeliveredIn, body_required=False)
+def promise_delivered(followup_id: int, body: DeliveredIn) -> DeliveryOut:
+    """What a promise follow-up promised was delivered (`at`, default now): records whether
+    it beat the deadline (early, on time, late), answers the promise's prompt, plans the
+    follow-through and emits `promise.delivered`. Sent again, it answers the delivery
+    already recorded. 422 for a follow-up that is not a promise."""
+    session, user = get_session(), api_user()
+    followup = deals.get_followup(session, user, followup_id)
+    at = user_time(body.at) if body.at is not None else None
+    delivery = answers.deliver(session, current_settings(), user, followup, at)
+    return DeliveryOut(followup=followup_out(delivery.followup), timing=delivery.timing,
+                       follow_through=followup_out(delivery.follow_through),
+                       prompt_id=delivery.prompt.id if delivery.prompt is not None else None)
+
+
 @route("/prompts/<int:prompt_id>/deal", "POST", response=PromptOut, body=MoveToDealIn)
 def move_prompt(prompt_id: int, body: MoveToDealIn) -> PromptOut:
     """Move the touch (and what it planned) to another deal: `deal_id`, or `name` for a new one."""
@@ -157,8 +186,10 @@ def _next_step(step: NextStepIn, renderer: PromptRenderer, prompt: Prompt,
                                             prompt, renderer.now)
         duration = duration if duration is not None else suggestion.duration_minutes
         channel = channel if channel is not None else suggestion.channel
+    due = user_time(step.promise_due) if step.promise_due is not None else None
     result = NextStep(summary=step.summary, start=user_time(step.start),
-                      duration_minutes=duration, channel=channel)
+                      duration_minutes=duration, channel=channel, promise_due=due,
+                      value_note=step.value_note)
     try:
         answers.check_next_step(result, renderer.now)
     except ValidationFailed as exc:

@@ -200,6 +200,19 @@ class FollowUpOut(Out):
     value_note: str = Field("", description="What this touch brings them.")
 
 
+class DeliveryOut(Out):
+    """A promise delivered: how it was kept, and the follow-through it planned."""
+
+    followup: FollowUpOut = Field(description="The promise, with delivered_at.")
+    timing: PromiseTiming = Field(description=(
+        "early (a day or more before promise_due, in the user's zone), on_time or late."))
+    follow_through: FollowUpOut = Field(description=(
+        "The follow-through touch: make sure they got it, offer to clarify, share something "
+        "new, book the next meeting."))
+    prompt_id: int | None = Field(description=(
+        "The promise's prompt this delivery answered; null when it was not asked yet."))
+
+
 class PromptActionOut(PromptOut):
     """A prompt after an action, with the follow-up the action planned (if any)."""
 
