@@ -41,6 +41,10 @@ CONTRACT = {
     "/api/v1/feed/rotate": {"post"},
     "/api/v1/me": {"get"},
     "/api/v1/me/notifications": {"get", "patch"},
+    "/api/v1/webhooks": {"get", "post"},
+    "/api/v1/webhooks/{webhook_id}": {"delete"},
+    "/api/v1/webhooks/{webhook_id}/deliveries": {"get"},
+    "/api/v1/webhooks/{webhook_id}/deliveries/{delivery_id}/redeliver": {"post"},
     "/api/v1/openapi.json": {"get"},
 }
 
