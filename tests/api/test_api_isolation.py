@@ -33,7 +33,9 @@ WITH_IDS = [op for op in OPERATIONS if "<" in op.rule]
 
 @pytest.fixture
 def victim(api) -> dict[str, int]:
-    """Ana's ids: a source, a prompt, a deal and a follow-up."""
+    """Ana's ids: a source, a prompt, a deal, a follow-up, a webhook and its delivery."""
+    webhook = api.post("/api/v1/webhooks", json={"url": "http://127.0.0.1:9/hook",
+                                                 "events": ["followup.created"]}).get_json()
     source = upload(api, Event("a", "Demo"), Event("b", "Intro", hours_ago=2,
                                                    attendees=("cfo@other.example",)))
     prompts = pending(api)
@@ -41,7 +43,9 @@ def victim(api) -> dict[str, int]:
                         json={"outcome": "next_step",
                               "next_step": {"summary": "Offer", "start": LATER}}).get_json()
     return {"source_id": source["id"], "prompt_id": prompts["Demo"]["id"],
-            "deal_id": prompts["Demo"]["deal"]["id"], "followup_id": answered["followup"]["id"]}
+            "deal_id": prompts["Demo"]["deal"]["id"], "followup_id": answered["followup"]["id"],
+            "webhook_id": webhook["id"], "delivery_id": api.get(
+                f"/api/v1/webhooks/{webhook['id']}/deliveries").get_json()["items"][0]["id"]}
 
 
 def test_every_route_with_an_id_is_covered() -> None:
