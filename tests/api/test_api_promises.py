@@ -1,0 +1,87 @@
+"""A promise through the API: promise_due and value_note on an answer, kind on the
+follow-up, "not yet", delivered with its timing and follow-through."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from calsync.db import get_db
+from calsync.services import prompts as inbox
+from tests.api.conftest import error_of, pending
+
+ANSWER = "/api/v1/prompts/{}/answer"
+BERLIN = ZoneInfo("Europe/Berlin")
+
+
+def _due() -> datetime:
+    """A Wednesday 16:00 in Berlin, one to two weeks ahead."""
+    day = datetime.now(BERLIN).date() + timedelta(days=8)
+    while day.weekday() != 2:
+        day += timedelta(days=1)
+    return datetime(day.year, day.month, day.day, 16, tzinfo=BERLIN)
+
+
+def test_promise_not_yet_delivered_and_follow_through(app, api, prompts) -> None:
+    due = _due()
+    step = {"summary": "Send pricing", "start": (due + timedelta(hours=1)).isoformat(),
+            "promise_due": due.replace(tzinfo=None).isoformat(),  # read in the user's zone
+            "value_note": "pricing for the pilot"}
+    answered = api.post(ANSWER.format(prompts["Prospect demo"]["id"]),
+                        json={"outcome": "next_step", "next_step": step})
+    assert answered.status_code == 200, answered.get_data(as_text=True)
+    followup = answered.get_json()["followup"]
+    assert followup["kind"] == "promise" and followup["value_note"] == "pricing for the pilot"
+    assert followup["promise_due"] == due.astimezone(UTC).isoformat()
+    # A working day ahead of the deadline (Tuesday 16:00 in Berlin).
+    assert datetime.fromisoformat(followup["start"]) == due - timedelta(days=1)
+    assert followup["delivered_at"] is None and followup["promise_timing"] is None
+
+    later = datetime.fromisoformat(followup["end"]) + timedelta(hours=1)
+    with app.app_context(), get_db().session() as session:
+        inbox.create_due_prompts(session, app.extensions["calsync.settings"], later)
+    asked = pending(api)["Send pricing"]
+    not_yet = api.post(f"/api/v1/prompts/{asked['id']}/not_yet")
+    assert not_yet.status_code == 200, not_yet.get_data(as_text=True)
+    assert not_yet.get_json()["status"] == "snoozed" and not_yet.get_json()["warning"] is None
+    moved = not_yet.get_json()["followup"]
+    assert datetime.fromisoformat(moved["end"]) <= due
+
+    delivered = api.post(f"/api/v1/followups/{followup['id']}/delivered")
+    assert delivered.status_code == 200, delivered.get_data(as_text=True)
+    body = delivered.get_json()
+    assert body["timing"] == "early" and body["prompt_id"] == asked["id"]
+    assert body["followup"]["delivered_at"] is not None
+    assert body["followup"]["promise_timing"] == "early"
+    through = body["follow_through"]
+    assert through["kind"] == "follow_through" and through["status"] == "planned"
+    answered_prompt = api.get(f"/api/v1/prompts/{asked['id']}").get_json()
+    assert answered_prompt["outcome"]["outcome"] == "next_step"
+    assert answered_prompt["outcome"]["followup_id"] == through["id"]
+    # Sent again: the same delivery, no second follow-through.
+    again = api.post(f"/api/v1/followups/{followup['id']}/delivered", json={}).get_json()
+    assert again["follow_through"]["id"] == through["id"]
+
+
+def test_delivered_refuses_a_plain_follow_up_and_a_future_time(api, prompts) -> None:
+    step = {"summary": "Call", "start": _due().isoformat()}
+    plain = api.post(ANSWER.format(prompts["Prospect demo"]["id"]),
+                     json={"outcome": "next_step", "next_step": step}).get_json()["followup"]
+    assert plain["kind"] == "follow_up"
+    refused = api.post(f"/api/v1/followups/{plain['id']}/delivered", json={})
+    assert error_of(refused, 422)["field"] == "followup"
+    promised = {**step, "promise_due": (_due() + timedelta(days=7)).isoformat()}
+    promise = api.post(ANSWER.format(prompts["Other intro"]["id"]),
+                       json={"outcome": "next_step", "next_step": promised}).get_json()
+    future = (datetime.now(UTC) + timedelta(days=1)).isoformat()
+    refused = api.post(f"/api/v1/followups/{promise['followup']['id']}/delivered",
+                       json={"at": future})
+    assert error_of(refused, 422)["field"] == "at"
+
+
+def test_a_promise_due_in_the_past_is_refused(api, prompts) -> None:
+    step = {"summary": "Send pricing", "start": _due().isoformat(),
+            "promise_due": (datetime.now(UTC) - timedelta(hours=1)).isoformat()}
+    refused = api.post(ANSWER.format(prompts["Prospect demo"]["id"]),
+                       json={"outcome": "next_step", "next_step": step})
+    assert error_of(refused, 422)["field"] == "next_step.promise_due"
