@@ -25,7 +25,7 @@ from wtforms.validators import AnyOf, DataRequired, Length, NumberRange, Optiona
 from wtforms.widgets import CheckboxInput, ListWidget
 
 from calsync.domain.cadence import DAY_NAMES
-from calsync.domain.vocabulary import Channel, EmailPrompts, NoReason, Outcome
+from calsync.domain.vocabulary import Channel, EmailPrompts, NoReason, Outcome, WebhookEvent
 from calsync.services.answers import MAX_NOTE
 
 CHANNEL_CHOICES = [SelectChoice(channel, channel.label) for channel in Channel]
@@ -191,3 +191,14 @@ class NotificationsForm(FlaskForm):
 class TokenForm(FlaskForm):
     name = StringField("Name", validators=[
         Optional(), Length(max=100, message="Keep the name to 100 characters or fewer.")])
+
+
+class WebhookForm(FlaskForm):
+    url = StringField("Address", validators=[
+        DataRequired("Give the address calsync should send events to."),
+        Length(max=2048, message="Keep the address to 2048 characters or fewer.")])
+    # Checked by services.webhooks, which names an unknown one the same way for the API.
+    events = SelectMultipleField(
+        "Events", choices=[SelectChoice(event, event.label) for event in WebhookEvent],
+        widget=ListWidget(prefix_label=False), option_widget=CheckboxInput(),
+        validate_choice=False)
