@@ -9,6 +9,7 @@ bp = Blueprint("pages", __name__)
 
 # Imported for their routes; they import `bp` from here, so they come after it.
 from calsync.web.pages import (  # noqa: E402
+    booked,
     coach,
     dashboard,
     deals,
@@ -21,5 +22,5 @@ from calsync.web.pages import (  # noqa: E402
     sources,
 )
 
-__all__ = ["bp", "coach", "dashboard", "deals",
+__all__ = ["booked", "bp", "coach", "dashboard", "deals",
            "display", "inbox", "links", "prompt_extras", "prompts", "settings", "sources"]
