@@ -61,6 +61,11 @@ class AnswerForm(FlaskForm):
     duration = IntegerField("Minutes", default=30,
                             validators=[Optional(), NumberRange(5, 24 * 60, MINUTES)])
     channel = SelectField("Channel", choices=CHANNEL_CHOICES, default=Channel.EMAIL)
+    # A deadline promised to the client (optional): the next step becomes a promise.
+    promise_date = DateField("Promised to them by", validators=[Optional()])
+    promise_time = TimeField("Time", validators=[Optional()])
+    value_note = StringField("What will you bring them?", validators=[
+        Optional(), Length(max=500, message="Keep it to 500 characters or fewer.")])
     note = TextAreaField("Note", validators=[
         Optional(), Length(max=MAX_NOTE, message=NOTE)])
     return_to = HiddenField(default="inbox", validators=[Optional(), AnyOf(RETURN_TO)])

@@ -29,13 +29,14 @@ from calsync.web.pages.forms import AnswerForm, DidntHappenForm, DismissForm, Mo
 from calsync.web.pages.inbox import MAX_SEARCH, prompt_view
 
 if TYPE_CHECKING:
-    from calsync.models import Prompt, User
+    from calsync.models import FollowUp, Prompt, User
 
 # Where a service's field name shows up on the answer form.
 ANSWER_FIELDS = {
     "outcome": "outcome", "note": "note", "no_reason": "no_reason",
     "next_step": "summary", "next_step.summary": "summary", "next_step.start": "date",
     "next_step.duration_minutes": "duration", "next_step.channel": "channel", "deal": "outcome",
+    "next_step.promise_due": "promise_date", "next_step.value_note": "value_note",
 }
 # The same for a new time given to a meeting that didn't happen.
 RESCHEDULE_FIELDS = {"next_step.start": "reschedule_date",
@@ -107,8 +108,10 @@ def answer(prompt_id: int) -> Response | tuple[str, int]:
         return _render_prompt(prompt, form, 422)
     title = prompt_view_title(prompt)
     if result.followup is not None:
+        promised = answers.promise_text(result.followup)
         flash(f"Next step planned for {title}: {result.followup.summary}, "
-              f"{when(result.followup.start)} ({result.followup.channel.label}).")
+              f"{when(result.followup.start)} ({result.followup.channel.label})"
+              + (f", {promised}." if promised else "."))
     elif result.prompt.outcome == Outcome.YES:
         flash(f"{title}: marked as a yes. The deal is won.")
     else:
@@ -142,10 +145,16 @@ def _read_answer(form: AnswerForm, tz: ZoneInfo) -> Answer | None:
     for field, message in missing:
         if not field.data:
             _add_error(field, message)
+    promise_day, promise_at = form.promise_date.data, form.promise_time.data
+    if bool(promise_day) != bool(promise_at):
+        _add_error(form.promise_date, "Give both the date and the time you promised them.")
+        return None
     if not (summary and day and at):
         return None
+    due = combine(promise_day, promise_at, tz) if promise_day and promise_at else None
     step = NextStep(summary=summary, start=combine(day, at, tz),
-                    duration_minutes=form.duration.data or 30, channel=form.channel.data or "")
+                    duration_minutes=form.duration.data or 30, channel=form.channel.data or "",
+                    promise_due=due, value_note=(form.value_note.data or "").strip())
     return Answer(outcome=Outcome.NEXT_STEP, note=note, next_step=step)
 
 
@@ -239,6 +248,62 @@ def didnt_happen(prompt_id: int) -> Response | tuple[str, int]:
         flash(f"{title} didn't happen; rescheduled to {when(planned.start)}. No touch counted.")
     else:
         flash(f"{title} didn't happen. No touch counted.")
+    return _to_inbox()
+
+
+@bp.app_template_filter("promised")
+def promised(followup: FollowUp) -> str:
+    """"promised for Fri 5 Dec 16:00" for a promise follow-up, empty for any other."""
+    return answers.promise_text(followup)
+
+
+@bp.app_template_filter("promise_kept")
+def promise_kept(followup: FollowUp) -> str:
+    """"early", "on time" or "late" once a promise is delivered; empty before."""
+    timing = answers.promise_kept(followup)
+    return timing.replace("_", " ") if timing is not None else ""
+
+
+@bp.post("/prompts/<int:prompt_id>/delivered")
+@login_required
+def delivered(prompt_id: int) -> Response:
+    """"Delivered": what the promise promised is with the client now; the follow-through
+    is planned (the API's POST /followups/<id>/delivered)."""
+    prompt = _prompt(prompt_id)
+    user: User = current_user
+    if not FlaskForm().validate() or prompt.followup is None:
+        flash("That form expired; try again.", "error")
+        return redirect(url_for("pages.prompt", prompt_id=prompt.id))
+    try:
+        delivery = answers.deliver(get_session(), current_settings(), user, prompt.followup)
+    except ValidationFailed as error:
+        flash(error.message[:1].upper() + error.message[1:], "error")
+        return redirect(url_for("pages.prompt", prompt_id=prompt.id))
+    kept = delivery.timing.replace("_", " ")
+    flash(f"Delivered {kept}: {prompt_view_title(prompt)}. Follow-through planned for "
+          f"{when(delivery.follow_through.start)}.")
+    return redirect(url_for("pages.prompt", prompt_id=prompt.id))
+
+
+@bp.post("/prompts/<int:prompt_id>/not-yet")
+@login_required
+def not_yet(prompt_id: int) -> Response:
+    """"Not yet": the promise's follow-up moves before the deadline (warned when it can't)."""
+    prompt = _prompt(prompt_id)
+    user: User = current_user
+    if not FlaskForm().validate():
+        flash("That form expired; try again.", "error")
+        return redirect(url_for("pages.prompt", prompt_id=prompt.id))
+    try:
+        result = answers.not_yet(get_session(), current_settings(), user, prompt)
+    except ValidationFailed as error:
+        flash(error.message[:1].upper() + error.message[1:], "error")
+        return redirect(url_for("pages.prompt", prompt_id=prompt.id))
+    flash(f"Not delivered yet: {prompt_view_title(prompt)} moved to "
+          f"{when(prompt.followup.start if prompt.followup else result.until)}; "
+          "calsync asks again then.")
+    if result.warning:
+        flash(result.warning, "warning")
     return _to_inbox()
 
 
