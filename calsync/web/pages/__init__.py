@@ -20,7 +20,9 @@ from calsync.web.pages import (  # noqa: E402
     prompts,
     settings,
     sources,
+    webhooks,
 )
 
 __all__ = ["booked", "bp", "coach", "dashboard", "deals",
-           "display", "inbox", "links", "prompt_extras", "prompts", "settings", "sources"]
+           "display", "inbox", "links", "prompt_extras", "prompts", "settings", "sources",
+           "webhooks"]

@@ -32,6 +32,7 @@ from calsync.web.pages.forms import (
     TokenForm,
 )
 from calsync.web.pages.sources import feed_subscription
+from calsync.web.pages.webhooks import webhooks_context
 from calsync.web.throttle import password_change_by_user
 
 if TYPE_CHECKING:
@@ -76,6 +77,7 @@ def _render(token: str | None = None, forms: dict[str, Any] | None = None,
         "token_form": TokenForm(formdata=None),
         "action": ActionForm(formdata=None),
         "password_form": PasswordForm(formdata=None),
+        **webhooks_context(session, settings, user),
         **(forms or {}),
     }
     response = make_response(render_template(
