@@ -19,6 +19,7 @@ from calsync.services import booked
 from tests.plugins import memory
 from tests.test_sync import BUYER, NOW, meeting
 from tests.test_writeback import plan, source  # noqa: F401  (the writable calendar fixture)
+from tests.web.conftest import post
 
 OTHER = (Attendee("someone@fabrikam.example", "Someone", "accepted"),)
 
@@ -123,3 +124,39 @@ def test_a_meeting_booked_in_an_ics_feed_covers_it_too(db_session, settings, use
     followup = db_session.get(FollowUp, followup.id)
     assert (followup.status, followup.cancel_reason) == ("cancelled", "booked")
     assert memory.WRITTEN[source.id] == {}  # deleted from the calendar it was written to
+
+
+def test_the_inbox_names_it_and_undo_plans_it_again(db_session, settings, user, source,  # noqa: F811
+                                                    logged_in, api) -> None:
+    followup = plan(db_session, settings, user)
+    memory.CALENDARS[source.id] = [meeting("demo"), booked_meeting()]
+    resync(db_session, settings, source.id)
+
+    shown = api.get(f"/api/v1/followups/{followup.id}").get_json()
+    assert (shown["status"], shown["cancel_reason"]) == ("cancelled", "booked")
+    assert shown["booked_meeting_id"] is not None
+    inbox = logged_in.get("/").get_data(as_text=True)
+    notice = inbox.split('id="booked"')[1].split("</section>")[0]
+    assert "Prospect</a> booked “Pricing review” on" in notice
+    assert "your follow-up “Send pricing” is covered" in notice
+
+    response = post(logged_in, f"/followups/{followup.id}/unbook")
+    assert response.status_code == 302
+    db_session.expire_all()
+    assert db_session.get(FollowUp, followup.id).status == "planned"
+    assert 'id="booked"' not in logged_in.get("/").get_data(as_text=True)
+    # Undoing what isn't covered is refused, in the API and on the page.
+    refused = api.post(f"/api/v1/followups/{followup.id}/unbook")
+    assert refused.status_code == 422 and refused.get_json()["error"]["field"] == "followup"
+    post(logged_in, f"/followups/{followup.id}/unbook")
+    assert "wasn" in logged_in.get("/").get_data(as_text=True)
+
+
+def test_the_api_undoes_it(db_session, settings, user, source, api) -> None:  # noqa: F811
+    followup = plan(db_session, settings, user)
+    memory.CALENDARS[source.id] = [meeting("demo"), booked_meeting()]
+    resync(db_session, settings, source.id)
+    undone = api.post(f"/api/v1/followups/{followup.id}/unbook")
+    assert undone.status_code == 200
+    assert (undone.get_json()["status"], undone.get_json()["cancel_reason"]) == ("planned", None)
+    assert len(memory.WRITTEN[source.id]) == 1  # written back to the calendar
