@@ -13,8 +13,10 @@ from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from calsync.domain.cadence import Cadence
+from calsync.domain.promises import PromisesKept, promises_kept
 from calsync.domain.vocabulary import (
     DealStatus,
+    FollowUpKind,
     FollowUpStatus,
     MissedReason,
     PromptStatus,
@@ -41,6 +43,17 @@ class FollowUpFact:
     answered_at: datetime | None = None  # when that prompt was answered
     missed_reason: MissedReason | None = None
     missed_note: str = ""
+    kind: FollowUpKind = FollowUpKind.FOLLOW_UP
+    promise_due: datetime | None = None  # a promise's deadline given to the client
+    delivered_at: datetime | None = None  # when a promise was delivered
+
+
+def kept(followups: Iterable[FollowUpFact], tz: ZoneInfo,
+         since: datetime | None = None) -> PromisesKept:
+    """The delivered promises among `followups` (since `since`) by how they were kept."""
+    return promises_kept(((f.delivered_at, f.promise_due) for f in followups
+                          if f.delivered_at is not None and f.promise_due is not None),
+                         tz, since)
 
 
 @dataclass(frozen=True)
@@ -79,6 +92,8 @@ class Coaching:
     unplanned_deals: tuple[DealFact, ...]
     deals_to_close: tuple[DealFact, ...]
     record: WeekRecord
+    # Promises delivered in the record's days: early, on time, late.
+    promises: PromisesKept = PromisesKept()
 
 
 def coach(followups: Iterable[FollowUpFact], prompts: Iterable[PromptFact],
@@ -95,6 +110,7 @@ def coach(followups: Iterable[FollowUpFact], prompts: Iterable[PromptFact],
                               if d.status is DealStatus.OPEN and d.next_touch is None),
         deals_to_close=tuple(d for d in deals if needs_definite_answer(d, cadence)),
         record=week_record(followups, cadence, tz, now),
+        promises=kept(followups, tz, now - timedelta(days=RECORD_DAYS)),
     )
 
 

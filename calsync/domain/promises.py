@@ -9,7 +9,8 @@ margin across a DST change keeps "16:00" rather than shifting an hour.
 
 from __future__ import annotations
 
-from collections.abc import Collection
+from collections.abc import Collection, Iterable
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -69,6 +70,31 @@ def promise_timing(delivered_at: datetime, promise_due: datetime, tz: ZoneInfo) 
     if delivered_at.astimezone(tz).date() < promise_due.astimezone(tz).date():
         return PromiseTiming.EARLY
     return PromiseTiming.ON_TIME
+
+
+@dataclass(frozen=True)
+class PromisesKept:
+    """How many promises were delivered early, on time and late."""
+
+    early: int = 0
+    on_time: int = 0
+    late: int = 0
+
+    @property
+    def total(self) -> int:
+        return self.early + self.on_time + self.late
+
+
+def promises_kept(deliveries: Iterable[tuple[datetime, datetime]], tz: ZoneInfo,
+                  since: datetime | None = None) -> PromisesKept:
+    """Count `deliveries` ((delivered_at, promise_due) pairs) by how each promise was kept,
+    those delivered at or after `since` only when it is given."""
+    counts = dict.fromkeys(PromiseTiming, 0)
+    for delivered_at, due in deliveries:
+        if since is None or delivered_at >= since:
+            counts[promise_timing(delivered_at, due, tz)] += 1
+    return PromisesKept(early=counts[PromiseTiming.EARLY], on_time=counts[PromiseTiming.ON_TIME],
+                        late=counts[PromiseTiming.LATE])
 
 
 def promised_for(promise_due: datetime, tz: ZoneInfo) -> str:

@@ -1,5 +1,6 @@
 """The dashboard's figures: win rate and touches at close, open deals by touches, follow-ups
-on time, late and missed per week, and how soon a meeting gets its answer.
+on time, late and missed per week, how soon a meeting gets its answer, and how promises to
+clients were kept.
 
 Pure: plain facts in, plain rows out; weeks run Monday to Sunday in the user's zone.
 """
@@ -14,7 +15,8 @@ from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from calsync.domain.cadence import Cadence
-from calsync.domain.coaching import FollowUpFact, timeliness
+from calsync.domain.coaching import FollowUpFact, kept, timeliness
+from calsync.domain.promises import PromisesKept
 from calsync.domain.vocabulary import DealStatus, Timeliness
 
 WEEKS = 12
@@ -83,6 +85,8 @@ class Stats:
     open: tuple[OpenRow, ...]  # open deals by touches so far, lowest first, no gaps
     weeks: tuple[WeekRow, ...]  # the last WEEKS weeks, this one last
     median_answer: timedelta | None  # over those weeks' meetings
+    # Promises delivered in those weeks: early, on time, late.
+    promises: PromisesKept = PromisesKept()
 
     @property
     def since(self) -> date:
@@ -97,7 +101,7 @@ def dashboard(deals: Iterable[DealTouches], followups: Iterable[FollowUpFact],
               answers: Iterable[MeetingAnswer], cadence: Cadence, tz: ZoneInfo,
               now: datetime) -> Stats:
     """Every figure of the dashboard at `now`, for one user in zone `tz`."""
-    deals, answers = list(deals), list(answers)
+    deals, answers, followups = list(deals), list(answers), list(followups)
     starts = week_starts(tz, now)
     won = [d.touches for d in deals if d.status is DealStatus.WON]
     lost = [d.touches for d in deals if d.status is DealStatus.LOST]
@@ -109,6 +113,7 @@ def dashboard(deals: Iterable[DealTouches], followups: Iterable[FollowUpFact],
         weeks=week_rows(followups, answers, cadence, tz, now),
         median_answer=_median_delay(a for a in answers
                                     if _week_index(starts, a.ended, tz) is not None),
+        promises=kept(followups, tz, window_start(tz, now)),
     )
 
 

@@ -85,7 +85,9 @@ def followup_facts(session: Session, user: User,
         # later answer of its deal was, when that answer was given.
         answered_at=answered_at if prompt_status is not None and prompt_status.counts_as_touch
         else None,
-        missed_reason=followup.missed_reason, missed_note=followup.missed_note or "")
+        missed_reason=followup.missed_reason, missed_note=followup.missed_note or "",
+        kind=followup.kind, promise_due=followup.promise_due,
+        delivered_at=followup.delivered_at)
         for followup, deal_name, prompt_status, answered_at in rows]
 
 

@@ -11,14 +11,16 @@ import pytest
 from calsync.domain.cadence import Cadence, CadenceError
 from calsync.domain.promises import (
     FOLLOW_THROUGH_STEPS,
+    PromisesKept,
     event_lines,
     follow_through_at,
     promise_timing,
     promised_for,
+    promises_kept,
     shift_working_days,
     work_start,
 )
-from calsync.domain.vocabulary import FollowUpKind, PromiseTiming
+from calsync.domain.vocabulary import FollowUpKind, FollowUpStatus, PromiseTiming
 
 BERLIN = ZoneInfo("Europe/Berlin")
 NEW_YORK = ZoneInfo("America/New_York")
@@ -130,3 +132,29 @@ def test_cadence_reads_and_checks_the_promise_settings() -> None:
     assert (Cadence().promise_margin_days, Cadence().follow_through_days) == (1, 2)
     with pytest.raises(CadenceError, match="follow_through_days"):
         Cadence.from_mapping({"follow_through_days": 0})
+
+
+def test_promises_kept_counts_each_timing_since_a_moment() -> None:
+    due = at(BERLIN, 2025, 12, 5, 16)
+    deliveries = [(due - timedelta(days=2), due), (due - timedelta(hours=1), due),
+                  (due + timedelta(hours=1), due), (due - timedelta(days=30), due)]
+    assert promises_kept(deliveries, BERLIN) == PromisesKept(early=2, on_time=1, late=1)
+    recent = promises_kept(deliveries, BERLIN, since=due - timedelta(days=7))
+    assert (recent.early, recent.on_time, recent.late, recent.total) == (1, 1, 1, 3)
+
+
+def test_the_coach_counts_promises_delivered_in_its_days() -> None:
+    from calsync.domain.coaching import FollowUpFact, coach
+
+    now = at(BERLIN, 2025, 12, 5, 18)
+
+    def fact(n: int, delivered: datetime) -> FollowUpFact:
+        due = at(BERLIN, 2025, 12, 5, 16)
+        return FollowUpFact(id=n, deal_id=1, deal_name="Acme", summary="Pricing",
+                            start=due - timedelta(days=1), end=due - timedelta(days=1),
+                            status=FollowUpStatus.DONE, kind=FollowUpKind.PROMISE,
+                            promise_due=due, delivered_at=delivered)
+
+    said = coach([fact(1, now - timedelta(days=3)), fact(2, now),
+                  fact(3, now - timedelta(days=9))], [], [], Cadence(), BERLIN, now)
+    assert said.promises == PromisesKept(early=1, on_time=0, late=1)

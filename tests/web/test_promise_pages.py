@@ -82,6 +82,12 @@ def test_promise_delivered_and_follow_through(app: Flask, logged_in: FlaskClient
     assert through.status == "planned" and through.summary == "Follow through: Send pricing"
     assert load(app, Prompt, asked.id).planned_followup_id == through.id
     assert "early</span> against promised for" in text
+    # Kept early: counted on the coach page and the dashboard.
+    coach = logged_in.get("/coach").get_data(as_text=True)
+    kept = coach.split('id="promises-kept"')[1].split("</dl>")[0]
+    assert "<dt>Early</dt><dd>1</dd>" in kept and "<dt>Late</dt><dd>0</dd>" in kept
+    dashboard = logged_in.get("/dashboard").get_data(as_text=True)
+    assert "1 early, 0 on time, 0 late" in dashboard
 
 
 def test_a_plain_follow_up_asks_no_delivered(app: Flask, logged_in: FlaskClient,

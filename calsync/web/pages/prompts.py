@@ -18,6 +18,8 @@ from werkzeug.wrappers import Response
 from wtforms import Field
 
 from calsync.db import get_session
+from calsync.domain.coaching import FollowUpFact
+from calsync.domain.promises import promised_for
 from calsync.domain.vocabulary import Channel, Outcome
 from calsync.errors import PromptAlreadyAnswered, ValidationFailed
 from calsync.services import answers, cadences, prompts
@@ -252,9 +254,12 @@ def didnt_happen(prompt_id: int) -> Response | tuple[str, int]:
 
 
 @bp.app_template_filter("promised")
-def promised(followup: FollowUp) -> str:
-    """"promised for Fri 5 Dec 16:00" for a promise follow-up, empty for any other."""
-    return answers.promise_text(followup)
+def promised(followup: FollowUp | FollowUpFact) -> str:
+    """"promised for Fri 5 Dec 16:00" (in the user's zone) for a promise follow-up, empty
+    for any other."""
+    if followup.promise_due is None:
+        return ""
+    return promised_for(followup.promise_due, ZoneInfo(current_user.timezone))
 
 
 @bp.app_template_filter("promise_kept")
