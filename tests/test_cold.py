@@ -11,8 +11,8 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import event
 from sqlalchemy.orm import Session
 
-from calsync.domain.vocabulary import DealStatus
-from calsync.models import User
+from calsync.domain.vocabulary import CancelReason, Channel, DealStatus, FollowUpStatus
+from calsync.models import FollowUp, Meeting, User
 from calsync.services import deals
 from tests.test_deals_list import NOW, Spec, account, make_deals  # noqa: F401  (fixture)
 
@@ -82,3 +82,23 @@ def test_the_api_and_the_pages_say_cold(api, logged_in, db_session, user) -> Non
     assert "cold since" in logged_in.get(f"/deals/{ids['Delta']}").get_data(as_text=True)
     coach = logged_in.get("/coach").get_data(as_text=True)
     assert 'id="cold-deals"' in coach and "Delta" in coach.split('id="cold-deals"')[1]
+
+
+def test_a_booked_meeting_ahead_is_the_next_touch(db_session, account) -> None:  # noqa: F811
+    ids = make_deals(db_session, account, Spec("Contoso", touches=(30,)))
+    start = NOW + timedelta(days=2)
+    booked = Meeting(user_id=account.id, uid="pricing-review", title="Pricing review",
+                     start=start, end=start + timedelta(hours=1))
+    db_session.add(booked)
+    db_session.flush()
+    db_session.add(FollowUp(user_id=account.id, deal_id=ids["Contoso"], uid="fu@calsync",
+                            summary="Send pricing", start=start + timedelta(days=1),
+                            end=start + timedelta(days=1, minutes=30), channel=Channel.EMAIL,
+                            status=FollowUpStatus.CANCELLED, cancelled_at=NOW,
+                            cancel_reason=CancelReason.BOOKED, booked_meeting_id=booked.id))
+    db_session.commit()
+    [summary] = deals.list_deals(db_session, account, limit=5, now=NOW).items
+    assert summary.cold_since is None and not summary.needs_next_touch
+    # Once it is over with nothing planned after it, the cadence's gap counts again.
+    [later] = deals.list_deals(db_session, account, limit=5, now=start + timedelta(days=1)).items
+    assert later.cold_since == NOW - timedelta(days=28) and later.needs_next_touch

@@ -31,7 +31,14 @@ from calsync.config import Settings
 from calsync.domain.cadence import Cadence
 from calsync.domain.cold import cold_since
 from calsync.domain.deals import DealSort, is_overdue
-from calsync.domain.vocabulary import TOUCHED, DealStatus, FollowUpStatus, TimelineKind
+from calsync.domain.vocabulary import (
+    TOUCHED,
+    CancelReason,
+    DealStatus,
+    FollowUpStatus,
+    MeetingStatus,
+    TimelineKind,
+)
 from calsync.errors import NotFound, ValidationFailed
 from calsync.models import Deal, FollowUp, Meeting, Prompt, User
 from calsync.services import cadences, paging
@@ -228,24 +235,37 @@ def _cadence(user: User, settings: Settings | None) -> Cadence:
 def _summaries(session: Session, user: User, rows: Sequence[Any], now: datetime,
                cadence: Cadence) -> list[DealSummary]:
     """Rows of (deal, touches, since, last touch) summarised with their planned follow-ups
-    (the next one, and whether the deal went cold), read in one query."""
+    (the next one, and whether the deal went cold), read in one query. A meeting booked with
+    them that covered a follow-up (calsync.services.booked) is their next touch while it is
+    ahead: the deal is neither without a next touch nor cold."""
     ids = [row[0].id for row in rows]
     upcoming: dict[int, FollowUp] = {}
     planned_ends: dict[int, list[datetime]] = {}
+    booked: set[int] = set()
     if ids:
-        planned = select(FollowUp).where(FollowUp.deal_id.in_(ids),
-                                         FollowUp.status == FollowUpStatus.PLANNED)
-        for followup in session.scalars(planned.order_by(FollowUp.start.desc(),
-                                                         FollowUp.id.desc())):
-            upcoming[followup.deal_id] = followup  # ends on the earliest planned one
-            planned_ends.setdefault(followup.deal_id, []).append(followup.end)
+        booked_ahead = and_(FollowUp.status == FollowUpStatus.CANCELLED,
+                            FollowUp.cancel_reason == CancelReason.BOOKED,
+                            Meeting.status == MeetingStatus.CONFIRMED, Meeting.end > now)
+        planned = (select(FollowUp, Meeting.end)
+                   .outerjoin(Meeting, Meeting.id == FollowUp.booked_meeting_id)
+                   .where(FollowUp.deal_id.in_(ids),
+                          or_(FollowUp.status == FollowUpStatus.PLANNED, booked_ahead)))
+        for followup, booked_end in session.execute(planned.order_by(FollowUp.start.desc(),
+                                                                     FollowUp.id.desc())):
+            if followup.status is FollowUpStatus.PLANNED:
+                upcoming[followup.deal_id] = followup  # ends on the earliest planned one
+                planned_ends.setdefault(followup.deal_id, []).append(followup.end)
+            else:
+                booked.add(followup.deal_id)
+                planned_ends.setdefault(followup.deal_id, []).append(booked_end)
     tz = ZoneInfo(user.timezone)
     summaries = []
     for deal, touches, since, last_touch in rows:
         next_followup = upcoming.get(deal.id)
         summaries.append(DealSummary(
             deal=deal, touches=touches or 0, next_followup=next_followup,
-            needs_next_touch=deal.status == DealStatus.OPEN and next_followup is None,
+            needs_next_touch=(deal.status == DealStatus.OPEN and next_followup is None
+                              and deal.id not in booked),
             since=since, last_touch=last_touch,
             overdue=is_overdue(deal.status, next_followup.end if next_followup else None, now),
             cold_since=cold_since(deal.status, planned_ends.get(deal.id, ()), touches or 0,
