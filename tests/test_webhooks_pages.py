@@ -107,7 +107,7 @@ def test_a_disabled_webhook_says_why(app: Flask, user: User, logged_in: FlaskCli
     emit(app, user, WebhookEvent.DEAL_WON)  # fails once more, past the limit
     html = logged_in.get("/settings").get_data(as_text=True)
     assert "Turned off" in html
-    assert "Every delivery failed for 3 days (the last: 127.0.0.1 answered HTTP 500.)" in html
+    assert "Every delivery failed for 3 days (the last: 127.0.0.1 answered HTTP 500)" in html
     assert load(app, Webhook, row.id).disabled_at is not None
 
 

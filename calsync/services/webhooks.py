@@ -290,6 +290,7 @@ def attempted(settings: Settings, webhook: Webhook, delivery: WebhookDelivery, *
         return False
     webhook.disabled_at = now
     days = settings.webhook_disable_days
-    webhook.disabled_reason = (f"Every delivery failed for {days} day{'s' if days != 1 else ''}"
-                               f" (the last: {error}). Redeliver one to turn it back on.")
+    plural = "s" if days != 1 else ""
+    webhook.disabled_reason = (f"Every delivery failed for {days} day{plural} (the last: "
+                               f"{error.rstrip('.')}). Redeliver one to turn it back on.")
     return True
