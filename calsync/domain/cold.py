@@ -46,7 +46,20 @@ def cold_since(status: DealStatus, planned_ends: Iterable[datetime], touches: in
         since = working_days_after(max(ends), COLD_AFTER_WORKING_DAYS,
                                    cadence.working_days, tz)
     elif last_touch is not None and touches:
-        since = last_touch + timedelta(days=cadence.gap_after(touches))
+        since = _on_a_working_day(last_touch + timedelta(days=cadence.gap_after(touches)),
+                                  cadence.working_days, tz)
     else:
         return None  # never touched: nothing to go cold from
     return since if since <= now else None
+
+
+def _on_a_working_day(moment: datetime, working_days: frozenset[int], tz: ZoneInfo) -> datetime:
+    """`moment`, or the same wall time on the next working day: a gap ending on Saturday
+    leaves the deal warm until Monday, as the cadence moves its suggestion there."""
+    if moment.astimezone(tz).weekday() in working_days:
+        return moment
+    local = moment.astimezone(tz)
+    day = local.date()
+    while day.weekday() not in working_days:
+        day += timedelta(days=1)
+    return datetime.combine(day, local.time(), tzinfo=tz).astimezone(UTC).astimezone(tz)

@@ -55,5 +55,11 @@ def test_nothing_planned_goes_cold_after_the_cadence_gap() -> None:
     # Three touches: the gap after the third is 5 days.
     assert cold(THU + timedelta(days=5) - timedelta(seconds=1), touches=3, last=THU) is None
     assert cold(THU + timedelta(days=6), touches=3, last=THU) == THU + timedelta(days=5)
-    assert cold(THU + timedelta(days=2), touches=1, last=THU) == THU + timedelta(days=2)
     assert cold(THU + timedelta(days=90), touches=0, last=None) is None  # never touched
+
+
+def test_a_gap_ending_on_a_weekend_goes_cold_on_monday() -> None:
+    # One touch on Thursday: the gap of 2 days ends on Saturday, so cold from Monday 10:00.
+    monday = datetime(2026, 12, 7, 10, 0, tzinfo=BERLIN)
+    assert cold(monday - timedelta(minutes=1), touches=1, last=THU) is None
+    assert cold(monday, touches=1, last=THU) == monday
