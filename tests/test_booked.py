@@ -160,3 +160,18 @@ def test_the_api_undoes_it(db_session, settings, user, source, api) -> None:  # 
     assert undone.status_code == 200
     assert (undone.get_json()["status"], undone.get_json()["cancel_reason"]) == ("planned", None)
     assert len(memory.WRITTEN[source.id]) == 1  # written back to the calendar
+
+
+def test_the_inbox_says_when_the_booked_meeting_is_cancelled(db_session, settings, user,
+                                                             source, logged_in) -> None:  # noqa: F811
+    followup = plan(db_session, settings, user)
+    memory.CALENDARS[source.id] = [meeting("demo"), booked_meeting()]
+    resync(db_session, settings, source.id)
+    memory.CALENDARS[source.id] = [meeting("demo"), booked_meeting(status="cancelled")]
+    resync(db_session, settings, source.id)
+    notice = logged_in.get("/").get_data(as_text=True).split('id="booked"')[1]
+    assert "“Pricing review” on" in notice and "was cancelled" in notice
+    assert "“Send pricing” it covered isn't planned any more" in notice
+    post(logged_in, f"/followups/{followup.id}/unbook")  # plan it again
+    db_session.expire_all()
+    assert db_session.get(FollowUp, followup.id).status == "planned"
