@@ -13,9 +13,16 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from calsync.domain.slots import Busy, WorkingHours, free_slot
-from calsync.domain.vocabulary import Channel
+from calsync.domain.vocabulary import Channel, FollowUpKind
 
 DAY_NAMES: tuple[str, ...] = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+# The touches after a yes, in the order they come: are they satisfied, whom else could it
+# help (asked with the check-in), what more could they use.
+AFTER_SALE: tuple[FollowUpKind, ...] = (FollowUpKind.CHECK_IN, FollowUpKind.REFERRAL,
+                                        FollowUpKind.UPSELL)
+# More touches than this within CROWDED_DAYS, with no definite answer, is pestering.
+CROWDED_TOUCHES = 2
+CROWDED_DAYS = 7
 
 
 class CadenceError(ValueError):
@@ -47,6 +54,14 @@ class Cadence:
     promise_margin_days: int = 1
     # Follow through this many working days after delivering: did they get it, anything new.
     follow_through_days: int = 2
+    # After a yes: the touches ticked already (all are offered), and when they come. None
+    # by default: a yes has planned nothing more so far, and a user opts in.
+    after_sale: frozenset[FollowUpKind] = frozenset()
+    check_in_days: int = 30
+    referral_days: int = 30  # with the check-in: a happy client is the one to ask
+    upsell_days: int = 90
+    # After a no for bad timing: ask again when the time may be right.
+    revisit_days: int = 91
 
     def __post_init__(self) -> None:
         _validate(self)
@@ -81,7 +96,18 @@ class Cadence:
             "default_duration_minutes": self.default_duration_minutes,
             "promise_margin_days": self.promise_margin_days,
             "follow_through_days": self.follow_through_days,
+            "after_sale": [kind.value for kind in AFTER_SALE if kind in self.after_sale],
+            "check_in_days": self.check_in_days,
+            "referral_days": self.referral_days,
+            "upsell_days": self.upsell_days,
+            "revisit_days": self.revisit_days,
         }
+
+    def after_sale_days(self, kind: FollowUpKind) -> int:
+        """Days after a yes when the after-sale touch `kind` comes."""
+        return {FollowUpKind.CHECK_IN: self.check_in_days,
+                FollowUpKind.REFERRAL: self.referral_days,
+                FollowUpKind.UPSELL: self.upsell_days}[kind]
 
 
 @dataclass(frozen=True)
@@ -137,6 +163,48 @@ def suggest_next(
         suggest_close=suggest_close,
         message=message,
     )
+
+
+def touch_after(cadence: Cadence, touch_at: datetime, days: int, tz: ZoneInfo) -> datetime:
+    """The usual time on the first working day `days` days after `touch_at` (an after-sale
+    touch, a revisit): a day's count, not working days, as "in 30 days" is meant."""
+    _require_aware(touch_at=touch_at)
+    day = _working_day_from(cadence, touch_at.astimezone(tz).date() + timedelta(days=days))
+    return _at_usual_time(cadence, day, tz)
+
+
+def after_sale_times(cadence: Cadence, kinds: Iterable[FollowUpKind], touch_at: datetime,
+                     tz: ZoneInfo) -> list[tuple[FollowUpKind, datetime]]:
+    """When each after-sale touch in `kinds` comes after a yes at `touch_at`, in AFTER_SALE
+    order; one due at the same time as an earlier one follows it (the referral ask right
+    after the check-in)."""
+    wanted = set(kinds)
+    planned: list[tuple[FollowUpKind, datetime]] = []
+    length = timedelta(minutes=cadence.default_duration_minutes)
+    for kind in AFTER_SALE:
+        if kind not in wanted:
+            continue
+        start = touch_after(cadence, touch_at, cadence.after_sale_days(kind), tz)
+        while any(start == earlier for _kind, earlier in planned):
+            start += length
+        planned.append((kind, start))
+    return planned
+
+
+def crowding_warning(touches: Iterable[datetime], proposed_start: datetime) -> str | None:
+    """A sentence when `proposed_start` would be the third touch of a deal within
+    CROWDED_DAYS days (`touches`: its other touches, answered or planned, none with a
+    definite answer)."""
+    _require_aware(proposed_start=proposed_start)
+    window = timedelta(days=CROWDED_DAYS)
+    near = [t for t in touches if abs(t - proposed_start) < window]
+    # Any CROWDED_DAYS-long span holding the new touch and two others.
+    for first in sorted([*near, proposed_start]):
+        span = [t for t in [*near, proposed_start] if first <= t < first + window]
+        if proposed_start in span and len(span) > CROWDED_TOUCHES:
+            return (f"That would be the third touch within {CROWDED_DAYS} days without an "
+                    "answer from them. Give them space: plan it later, or bring something new.")
+    return None
 
 
 def spacing_warning(
@@ -259,6 +327,16 @@ def _text(key: str, value: Any) -> str:
     return value.strip().lower()
 
 
+def _after_sale(key: str, value: Any) -> frozenset[FollowUpKind]:
+    if isinstance(value, str | bytes) or not isinstance(value, Iterable):
+        raise CadenceError(key, 'a list of "check_in", "referral", "upsell"', value)
+    kinds = {_text(key, v) for v in value}
+    names = {kind.value for kind in AFTER_SALE}
+    if not kinds <= names:
+        raise CadenceError(key, 'a list of "check_in", "referral", "upsell"', value)
+    return frozenset(FollowUpKind(kind) for kind in kinds)
+
+
 def _channel(key: str, value: Any) -> Channel:
     text = _text(key, value)
     if text not in set(Channel):
@@ -279,6 +357,11 @@ _CONVERTERS: dict[str, Callable[[str, Any], Any]] = {
     "default_duration_minutes": _whole,
     "promise_margin_days": _whole,
     "follow_through_days": _whole,
+    "after_sale": _after_sale,
+    "check_in_days": _whole,
+    "referral_days": _whole,
+    "upsell_days": _whole,
+    "revisit_days": _whole,
 }
 
 
@@ -302,6 +385,11 @@ def _validate(c: Cadence) -> None:
     _in_range("default_duration_minutes", c.default_duration_minutes, 1, 1440)
     _in_range("promise_margin_days", c.promise_margin_days, 0, 30)
     _in_range("follow_through_days", c.follow_through_days, 1, 30)
+    for key in ("check_in_days", "referral_days", "upsell_days", "revisit_days"):
+        _in_range(key, getattr(c, key), 1, 730)
+    if not c.after_sale <= frozenset(AFTER_SALE):
+        raise CadenceError("after_sale", 'a list of "check_in", "referral", "upsell"',
+                           c.after_sale)
     if not c.working_days or not c.working_days <= frozenset(range(7)):
         expected = "at least one weekday (Monday=0 to Sunday=6)"
         raise CadenceError("working_days", expected, c.working_days)

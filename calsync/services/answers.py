@@ -18,14 +18,24 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session, object_session
 
 from calsync.config import Settings
-from calsync.domain.cadence import Cadence, next_usual_slot, spacing_warning
+from calsync.domain.cadence import (
+    AFTER_SALE,
+    Cadence,
+    after_sale_times,
+    crowding_warning,
+    next_usual_slot,
+    spacing_warning,
+    touch_after,
+)
 from calsync.domain.deals import CHANNELS, NO_REASONS, OUTCOMES, deal_status
 from calsync.domain.promises import follow_through_at, promise_timing, promised_for, work_start
 from calsync.domain.slots import Busy, clash
 from calsync.domain.text import calendar_text
 from calsync.domain.vocabulary import (
     AWAITING_ANSWER,
+    TOUCHED,
     Channel,
+    DealStatus,
     DismissReason,
     FollowUpKind,
     FollowUpStatus,
@@ -64,6 +74,10 @@ class Answer:
     note: str = ""
     no_reason: str | None = None
     next_step: NextStep | None = None
+    # With a yes: the after-sale touches to plan (check_in, referral, upsell); None: the
+    # user's cadence's choice. With a no for bad timing: whether to plan a revisit.
+    after_sale: tuple[str, ...] | None = None
+    revisit: bool = True
 
 
 @dataclass(frozen=True)
@@ -73,6 +87,17 @@ class AnswerResult:
     warning: str | None
     # The deal's older prompts this answer covered just now (oldest first).
     covered: list[Prompt] = field(default_factory=list)
+    # The touches a yes (after-sale) or a no for bad timing (revisit) planned just now.
+    planned: list[FollowUp] = field(default_factory=list)
+
+
+# What a yes or a no for bad timing plans, in words for the follow-up's summary.
+TOUCH_SUMMARIES: dict[FollowUpKind, str] = {
+    FollowUpKind.CHECK_IN: "Check in: are they happy with it?",
+    FollowUpKind.REFERRAL: "Ask whom else it could help",
+    FollowUpKind.UPSELL: "Review what more they could use",
+    FollowUpKind.REVISIT: "Ask again: is the time right now?",
+}
 
 
 def answer_prompt(session: Session, settings: Settings, user: User, prompt: Prompt,
@@ -101,6 +126,7 @@ def answer_prompt(session: Session, settings: Settings, user: User, prompt: Prom
         followup = _plan(session, user, prompt, answer.next_step, answer.note, now,
                          cadence=cadence)
         warnings = (spacing_warning(cadence, prompt.touch_at, followup.start),
+                    _crowding_warning(session, prompt, followup),
                     _after_promise_warning(user, followup),
                     _clash_warning(session, user, followup))
         warning = " ".join(w for w in warnings if w) or None
@@ -120,11 +146,71 @@ def answer_prompt(session: Session, settings: Settings, user: User, prompt: Prom
         prompt.followup.status = FollowUpStatus.DONE
     # A changed answer keeps what it covered (and what was undone stays undone).
     covered = _cover_older(session, prompt, now) if first_answer else []
+    planned: list[FollowUp] = []
     if prompt.deal is not None:
         refresh_deal(session, prompt.deal, now)
+        planned = _plan_after_answer(session, settings, user, prompt, answer, now)
     webhooks.answer_recorded(session, prompt, now)
     session.commit()
-    return AnswerResult(prompt, followup, warning, covered)
+    return AnswerResult(prompt, followup, warning, covered, planned)
+
+
+def _plan_after_answer(session: Session, settings: Settings, user: User, prompt: Prompt,
+                       answer: Answer, now: datetime) -> list[FollowUp]:
+    """After a yes, the after-sale touches asked for (or the cadence's); after a no for bad
+    timing, a revisit. A kind already planned on the deal is not planned twice (an answer
+    sent again). Part of the caller's unit of work."""
+    deal = prompt.deal
+    assert deal is not None
+    cadence = cadence_for(user, settings)
+    tz = ZoneInfo(user.timezone)
+    touch_at = max(prompt.touch_at, now)
+    wanted: list[tuple[FollowUpKind, datetime]] = []
+    if prompt.outcome is Outcome.YES and deal.status is DealStatus.WON:
+        kinds = (cadence.after_sale if answer.after_sale is None
+                 else {FollowUpKind(kind) for kind in answer.after_sale})
+        wanted = after_sale_times(cadence, kinds, touch_at, tz)
+    elif prompt.no_reason is NoReason.BAD_TIMING and answer.revisit and (
+            deal.status is DealStatus.LOST):
+        wanted = [(FollowUpKind.REVISIT, touch_after(cadence, touch_at, cadence.revisit_days,
+                                                      tz))]
+    already = set(session.scalars(select(FollowUp.kind).where(
+        FollowUp.deal_id == deal.id, FollowUp.status == FollowUpStatus.PLANNED)))
+    planned = []
+    for kind, start in wanted:
+        if kind in already:
+            continue
+        touch = FollowUp(user_id=user.id, deal_id=deal.id, uid=f"{uuid.uuid4()}@calsync",
+                         sequence=0, created_at=now, changed_at=now, kind=kind,
+                         summary=TOUCH_SUMMARIES[kind], start=start.astimezone(UTC),
+                         end=start.astimezone(UTC)
+                         + timedelta(minutes=cadence.default_duration_minutes),
+                         channel=_last_channel(prompt) or cadence.default_channel, note="",
+                         status=FollowUpStatus.PLANNED)
+        session.add(touch)
+        session.flush()
+        writeback.followup_changed(session, touch)
+        planned.append(touch)
+    return planned
+
+
+def _last_channel(prompt: Prompt) -> Channel | None:
+    """The channel of the touch answered when it was a follow-up (a meeting has none)."""
+    return prompt.followup.channel if prompt.followup is not None else None
+
+
+def _crowding_warning(session: Session, prompt: Prompt, followup: FollowUp) -> str | None:
+    """A sentence when the planned follow-up is the deal's third touch within a week with no
+    definite answer: its answered touches and other planned follow-ups. Part of the
+    caller's unit of work."""
+    if prompt.deal_id is None:
+        return None
+    answered = session.scalars(select(Prompt.touch_at).where(
+        Prompt.deal_id == prompt.deal_id, Prompt.status.in_(TOUCHED), Prompt.id != prompt.id))
+    planned = session.scalars(select(FollowUp.start).where(
+        FollowUp.deal_id == prompt.deal_id, FollowUp.status == FollowUpStatus.PLANNED,
+        FollowUp.id != followup.id))
+    return crowding_warning([prompt.touch_at, *answered, *planned], followup.start)
 
 
 def _cover_older(session: Session, prompt: Prompt, now: datetime) -> list[Prompt]:
@@ -286,6 +372,12 @@ def _check_answer(answer: Answer, user: User, now: datetime) -> None:
     _check_note(answer.note)
     if answer.no_reason is not None and answer.no_reason not in NO_REASONS:
         raise ValidationFailed("no_reason", f"use one of: {', '.join(NO_REASONS)}.")
+    if answer.after_sale is not None:
+        names = [kind.value for kind in AFTER_SALE]
+        if answer.outcome != Outcome.YES:
+            raise ValidationFailed("after_sale", "only a yes plans after-sale touches.")
+        if not set(answer.after_sale) <= set(names):
+            raise ValidationFailed("after_sale", f"use any of: {', '.join(names)}.")
     if (answer.outcome == Outcome.NEXT_STEP) != (answer.next_step is not None):
         raise ValidationFailed("next_step", "a next step answer needs what, when and channel "
                                             "(and only a next step has them).")
@@ -408,12 +500,23 @@ def refresh_deal(session: Session, deal: Deal, now: datetime) -> None:
         return
     deal.status = status
     deal.closed_at = now if status.closed else None
-    if deal.closed_at is not None:
-        planned = select(FollowUp).where(FollowUp.deal_id == deal.id,
-                                         FollowUp.status == FollowUpStatus.PLANNED,
-                                         FollowUp.start > now)
-        for followup in session.scalars(planned):
+    planned = select(FollowUp).where(FollowUp.deal_id == deal.id,
+                                     FollowUp.status == FollowUpStatus.PLANNED,
+                                     FollowUp.start > now)
+    for followup in session.scalars(planned):
+        # A closed deal drops its plans to sell; a won one keeps its after-sale touches and
+        # a lost one its revisit, each dropped when the deal's status moves away again.
+        if not _keeps(status, followup.kind):
             cancel_followup(session, followup, now)
+
+
+def _keeps(status: DealStatus, kind: FollowUpKind) -> bool:
+    """Whether a deal with `status` keeps a planned follow-up of `kind`."""
+    if kind in AFTER_SALE:
+        return status is DealStatus.WON
+    if kind is FollowUpKind.REVISIT:
+        return status is DealStatus.LOST
+    return not status.closed
 
 
 def snooze(session: Session, prompt: Prompt, until: datetime, now: datetime | None = None, *,
