@@ -84,7 +84,7 @@ def test_emit_skips_webhooks_turned_off_or_not_subscribed(
     assert len({d.event_id for d in made}) == 1 and made[0].body == made[1].body
     assert webhooks.emit(session, user.id, WebhookEvent.DEAL_LOST, {})[0].webhook_id == both.id
     assert webhooks.emit(session, user.id, WebhookEvent.PROMISE_DELIVERED, {}) == []
-    keys = session.scalars(select(OutboxEntry.key).where(OutboxEntry.kind == "webhook"))
+    keys = session.scalars(select(OutboxEntry.key).where(OutboxEntry.kind == webhooks.KIND))
     assert sorted(keys) == sorted(f"webhook:{d.id}" for d in
                                   session.scalars(select(WebhookDelivery)))
 
@@ -95,7 +95,7 @@ def test_a_deleted_webhooks_waiting_delivery_is_dropped(
     hook = add(session, settings, user, receiver, ["deal.won"])
     webhooks.emit(session, user.id, WebhookEvent.DEAL_WON, {})
     session.commit()  # tried once at once: the receiver fails it, it waits to retry
-    entry = session.scalar(select(OutboxEntry).where(OutboxEntry.kind == "webhook"))
+    entry = session.scalar(select(OutboxEntry).where(OutboxEntry.kind == webhooks.KIND))
     assert entry is not None and entry.status is OutboxStatus.PENDING
     webhooks.delete_webhook(session, session.get(User, user.id), hook.id)
     assert session.scalars(select(WebhookDelivery)).all() == []

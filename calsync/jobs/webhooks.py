@@ -1,4 +1,4 @@
-"""Performs `webhook` outbox entries: POSTs a delivery's body, signed, to its webhook
+"""Performs `post_webhook` outbox entries: POSTs a delivery's body, signed, to its webhook
 through the SSRF-guarded connection, within CALSYNC_WEBHOOK_TIMEOUT_SECONDS.
 
 A 2xx answer delivers it; anything else is a failed attempt, logged on the delivery

@@ -28,7 +28,7 @@ from calsync.models import Deal, FollowUp, OutboxEntry, Prompt, User, Webhook, W
 from calsync.net.addresses import is_public_address
 from calsync.net.guarded_http import resolve
 
-KIND = "webhook"  # the outbox entries that POST a delivery (calsync.jobs.webhooks)
+KIND = "post_webhook"  # the outbox entries that POST a delivery (calsync.jobs.webhooks)
 MAX_WEBHOOKS = 10  # a user's webhooks: enough for a CRM or two, not a fan-out service
 RECENT = 20  # deliveries shown on the page and at GET .../deliveries
 RESOLVE_SECONDS = 5.0  # most the check of a new webhook's host may take

@@ -21,6 +21,7 @@ from calsync.db import get_db
 from calsync.domain.vocabulary import OutboxStatus
 from calsync.jobs import effects
 from calsync.models import OutboxEntry, Webhook
+from calsync.services import webhooks
 from tests import conftest, log_capture
 from tests.api.conftest import Event, error_of, upload
 from tests.conftest import ApiClient
@@ -81,7 +82,7 @@ def deliveries(api: ApiClient, webhook_id: int) -> list[dict[str, Any]]:
 
 def webhook_entry(app: Flask) -> int:
     with app.app_context(), get_db().session() as session:
-        entry_id = session.scalar(select(OutboxEntry.id).where(OutboxEntry.kind == "webhook")
+        entry_id = session.scalar(select(OutboxEntry.id).where(OutboxEntry.kind == webhooks.KIND)
                                   .order_by(OutboxEntry.id.desc()))
     assert entry_id is not None
     return int(entry_id)
