@@ -14,7 +14,7 @@ from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session, object_session
 
 from calsync.config import Settings
@@ -200,17 +200,21 @@ def _last_channel(prompt: Prompt) -> Channel | None:
 
 
 def _crowding_warning(session: Session, prompt: Prompt, followup: FollowUp) -> str | None:
-    """A sentence when the planned follow-up is the deal's third touch within a week with no
-    definite answer: its answered touches and other planned follow-ups. Part of the
-    caller's unit of work."""
+    """A sentence when the planned follow-up is the deal's third follow-up within a week
+    without an answer from them: a meeting with them is their answer, so only follow-ups
+    (done or planned) since the deal's latest meeting count. Part of the caller's unit of
+    work."""
     if prompt.deal_id is None:
         return None
-    answered = session.scalars(select(Prompt.touch_at).where(
-        Prompt.deal_id == prompt.deal_id, Prompt.status.in_(TOUCHED), Prompt.id != prompt.id))
-    planned = session.scalars(select(FollowUp.start).where(
-        FollowUp.deal_id == prompt.deal_id, FollowUp.status == FollowUpStatus.PLANNED,
-        FollowUp.id != followup.id))
-    return crowding_warning([prompt.touch_at, *answered, *planned], followup.start)
+    last_meeting = session.scalar(select(func.max(Prompt.touch_at)).where(
+        Prompt.deal_id == prompt.deal_id, Prompt.meeting_id.is_not(None),
+        Prompt.status.in_([*TOUCHED, *AWAITING_ANSWER])))
+    others = select(FollowUp.start).where(
+        FollowUp.deal_id == prompt.deal_id, FollowUp.id != followup.id,
+        FollowUp.status.in_((FollowUpStatus.PLANNED, FollowUpStatus.DONE)))
+    if last_meeting is not None:
+        others = others.where(FollowUp.start > last_meeting)
+    return crowding_warning(list(session.scalars(others)), followup.start)
 
 
 def _cover_older(session: Session, prompt: Prompt, now: datetime) -> list[Prompt]:
