@@ -11,7 +11,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from calsync.errors import ValidationFailed
-from calsync.models import FollowUp, Prompt, User
+from calsync.models import FollowUp, Prompt
 from calsync.services import answers
 from calsync.services import prompts as inbox
 from calsync.services.answers import Answer, NextStep
