@@ -85,3 +85,35 @@ def test_a_promise_due_in_the_past_is_refused(api, prompts) -> None:
     refused = api.post(ANSWER.format(prompts["Prospect demo"]["id"]),
                        json={"outcome": "next_step", "next_step": step})
     assert error_of(refused, 422)["field"] == "next_step.promise_due"
+
+
+def test_a_yes_plans_the_after_sale_touches_listed(api, prompts) -> None:
+    answered = api.post(ANSWER.format(prompts["Prospect demo"]["id"]),
+                        json={"outcome": "yes", "after_sale": ["check_in", "upsell"]})
+    assert answered.status_code == 200, answered.get_data(as_text=True)
+    body = answered.get_json()
+    assert [f["kind"] for f in body["followups"]] == ["check_in", "upsell"]
+    assert body["deal"]["id"] and body["followup"] is None
+    deal = api.get(f"/api/v1/deals/{body['deal']['id']}").get_json()
+    assert deal["status"] == "won"
+    planned = api.get("/api/v1/followups?status=planned").get_json()["items"]
+    assert {f["kind"] for f in planned} == {"check_in", "upsell"}
+    # Absent: the cadence's ticks (none by default); a no may not ask for them.
+    other = api.post(ANSWER.format(prompts["Other intro"]["id"]), json={"outcome": "yes"})
+    assert other.get_json()["followups"] == []
+    refused = api.post(ANSWER.format(prompts["Other intro"]["id"]),
+                       json={"outcome": "no", "after_sale": ["check_in"], "replace": True})
+    assert error_of(refused, 422)["field"] == "after_sale"
+    unknown = api.post(ANSWER.format(prompts["Other intro"]["id"]),
+                       json={"outcome": "yes", "after_sale": ["revisit"], "replace": True})
+    assert unknown.status_code == 422
+
+
+def test_a_no_for_bad_timing_plans_a_revisit(api, prompts) -> None:
+    answered = api.post(ANSWER.format(prompts["Prospect demo"]["id"]),
+                        json={"outcome": "no", "no_reason": "bad_timing"}).get_json()
+    [revisit] = answered["followups"]
+    assert revisit["kind"] == "revisit" and revisit["status"] == "planned"
+    declined = api.post(ANSWER.format(prompts["Other intro"]["id"]),
+                        json={"outcome": "no", "no_reason": "bad_timing", "revisit": False})
+    assert declined.get_json()["followups"] == []

@@ -84,6 +84,14 @@ class AnswerIn(Body):
     note: str = Field("", max_length=MAX_NOTE)
     no_reason: NoReason | None = Field(None, description="Only kept with outcome no.")
     next_step: NextStepIn | None = None
+    after_sale: list[Literal["check_in", "referral", "upsell"]] | None = Field(
+        None, description=(
+            "With outcome yes: the after-sale touches to plan (a satisfaction check-in, a "
+            "referral ask, an up-sell review; when is the cadence's). Absent: those your "
+            "cadence ticks; []: none. Refused with any other outcome."))
+    revisit: bool = Field(True, description=(
+        "With outcome no and no_reason bad_timing: plan a revisit (the cadence's "
+        "revisit_days later). false: none."))
     replace: bool = Field(False, description=(
         "Change an answer already recorded (or a prompt already dismissed). Without it, such "
         "a prompt is refused with 409 prompt_already_answered, so an answer sent from a stale "

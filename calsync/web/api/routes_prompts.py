@@ -77,17 +77,22 @@ def answer_prompt(prompt_id: int, body: AnswerIn) -> PromptActionOut:
     dismissed) answers 409 `prompt_already_answered` unless the body says `"replace": true`.
     A next step in a time already taken is saved, and `warning` names what it clashes with.
     A first answer covers the deal's older prompts still waiting: their ids in `covered`.
+    A yes plans the after-sale touches (`after_sale`), a no for bad timing a revisit; both
+    listed in `followups`. A next step with `promise_due` is a promise, planned ahead of it;
+    a third follow-up within 7 days without a meeting with them gets a `warning`.
     """
     session, settings, user = get_session(), current_settings(), api_user()
     prompt = prompts.get_prompt(session, user, prompt_id)
     renderer = PromptRenderer(session, settings, user)
     step = None if body.next_step is None else _next_step(body.next_step, renderer, prompt)
+    after_sale = tuple(body.after_sale) if body.after_sale is not None else None
     answer = Answer(outcome=body.outcome, note=body.note, no_reason=body.no_reason,
-                    next_step=step)
+                    next_step=step, after_sale=after_sale, revisit=body.revisit)
     result = answers.answer_prompt(session, settings, user, prompt, answer, renderer.now,
                                    replace=body.replace)
     out = renderer.action_out(result.prompt, result.followup, result.warning)
     out.covered = [covered.id for covered in result.covered]
+    out.followups = [followup_out(planned) for planned in result.planned]
     return out
 
 

@@ -222,6 +222,9 @@ class PromptActionOut(PromptOut):
     covered: list[int] = Field(default_factory=list, description=(
         "The ids of the deal's older prompts this answer covered (they count as touches and "
         "leave the inbox); POST /prompts/{id}/uncover puts one back."))
+    followups: list[FollowUpOut] = Field(default_factory=list, description=(
+        "The touches this answer planned besides `followup`: after a yes the after-sale "
+        "touches (check_in, referral, upsell), after a no for bad timing a revisit."))
 
 
 class BulkOut(Out):
