@@ -61,7 +61,7 @@ def get_followup(followup_id: int) -> FollowUpOut:
     return followup_out(deals.get_followup(get_session(), api_user(), followup_id))
 
 
-@route("/followups/<int:followup_id>/unbook", "POST", response=FollowUpOut)
+@route("/followups/<int:followup_id>/unbook", "POST", response=FollowUpOut, errors=("422",))
 def unbook_followup(followup_id: int) -> FollowUpOut:
     """Undo a booked meeting's covering of this follow-up (`cancel_reason` booked): it is
     planned again and written back to the calendar; the same meeting won't cover it again
