@@ -46,8 +46,9 @@ class BookedNotice:
 def cover_booked(session: Session, settings: Settings, source_id: int,
                  now: datetime | None = None) -> int:
     """Cancel the user's planned follow-ups that the source's new or moved meetings cover
-    (called once per sync, after its meetings are applied); returns how many. Two queries
-    whatever the number of meetings. Commits once."""
+    (called once per sync, after its meetings are applied); returns how many. They are found
+    in two queries whatever the number of meetings; only those covered are loaded and
+    changed. Commits once."""
     now = now or datetime.now(UTC)
     source = session.get(Source, source_id)
     if source is None:
