@@ -5,6 +5,7 @@ it from what it already loads: no query per deal."""
 
 from __future__ import annotations
 
+import re
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -85,6 +86,8 @@ def test_the_api_and_the_pages_say_cold(api, logged_in, db_session, user) -> Non
     bravo = page.split(f'id="deal-{ids["Bravo"]}"')[1].split("</tr>")[0]
     assert "cold since" in delta and "cold since" not in bravo
     assert "cold since" in logged_in.get(f"/deals/{ids['Delta']}").get_data(as_text=True)
+    going = logged_in.get("/deals?cold=1").get_data(as_text=True)
+    assert re.findall(r'id="deal-(\d+)"', going) == [str(ids["Delta"]), str(ids["Alpha"])]
     coach = logged_in.get("/coach").get_data(as_text=True)
     assert 'id="cold-deals"' in coach and "Delta" in coach.split('id="cold-deals"')[1]
 
@@ -107,3 +110,7 @@ def test_a_booked_meeting_ahead_is_the_next_touch(db_session, account) -> None: 
     # Once it is over with nothing planned after it, the cadence's gap counts again.
     [later] = deals.list_deals(db_session, account, limit=5, now=start + timedelta(days=1)).items
     assert later.cold_since is not None and later.needs_next_touch
+
+
+def test_the_going_cold_tab_says_when_none_is(logged_in) -> None:
+    assert "No deal is going cold" in logged_in.get("/deals?cold=1").get_data(as_text=True)

@@ -209,9 +209,9 @@ def summarise(session: Session, user: User, deal: Deal,
 
 
 def cold_deals(session: Session, settings: Settings, user: User,
-               now: datetime | None = None) -> list[DealSummary]:
-    """The user's open deals gone cold, longest cold first, at most COLD_LISTED: two
-    queries however many deals are open. Read only."""
+               now: datetime | None = None, *, limit: int = COLD_LISTED) -> list[DealSummary]:
+    """The user's open deals gone cold, longest cold first, at most `limit`: two queries
+    however many deals are open. Read only."""
     now = now or datetime.now(UTC)
     facts = _touch_facts(user)
     rows = session.execute(select(Deal, facts.c.touches, facts.c.since, facts.c.last_touch)
@@ -221,7 +221,7 @@ def cold_deals(session: Session, settings: Settings, user: User,
                                               cadences.cadence_for(user, settings))
             if summary.cold_since is not None]
     cold.sort(key=lambda summary: (summary.cold_since, -summary.deal.id))
-    return cold[:COLD_LISTED]
+    return cold[:limit]
 
 
 def _cadence(user: User, settings: Settings | None) -> Cadence:

@@ -71,6 +71,9 @@ def test_booked_notice_undo_and_cold_deals(live_app: tuple[str, Flask], page: Pa
            ).to_contain_text("cold since")
     expect(page.locator("tr.deal-row", has_text="Bravo").locator(".badge.cold")).to_have_count(0)
     fits(page, "deals-cold")
+    page.get_by_role("link", name="Going cold").click()
+    expect(page.locator("tr.deal-row")).to_have_count(2)
+    expect(page.locator("tr.deal-row").first).to_contain_text("Delta Foods")  # longest cold
 
     page.goto(f"{url}/coach")
     expect(page.locator("#cold-deals li")).to_have_count(2)

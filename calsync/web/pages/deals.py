@@ -32,6 +32,8 @@ if TYPE_CHECKING:
     from calsync.models import Deal, Prompt, User
 
 PAGE_SIZE = 50
+# The most deals the "Going cold" tab lists.
+COLD_SHOWN = 200
 # The orders the page offers (the API's default, newest first, is no help to a salesperson).
 PAGE_SORTS = (DealSort.NEXT, DealSort.LAST_TOUCH, DealSort.TOUCHES, DealSort.STATUS)
 # Longest search kept from a query string: a few words, not a page of text.
@@ -47,14 +49,20 @@ def deals() -> str:
     sort = _sort(request.args.get("sort", ""))
     search = _search("q")
     page = max(request.args.get("page", 1, type=int) or 1, 1)
+    cadence = cadences.cadence_for(user, current_settings())
+    if request.args.get("cold"):
+        # Gone cold, longest first: worked out per deal (working days), so one list, no pages.
+        cold = deals_service.cold_deals(session, current_settings(), user, limit=COLD_SHOWN)
+        return render_template("deals.html", summaries=cold, status=None, sort=sort,
+                               sorts=PAGE_SORTS, q="", page=1, more=False, cadence=cadence,
+                               touch_label=touch_label, cold=True)
     found = deals_service.list_deals(session, user, status, search=search, sort=sort,
                                      limit=PAGE_SIZE, offset=(page - 1) * PAGE_SIZE,
                                      settings=current_settings())
-    cadence = cadences.cadence_for(user, current_settings())
     return render_template("deals.html", summaries=found.items, status=status, sort=sort,
                            sorts=PAGE_SORTS, q=search, page=page,
                            more=found.next_key is not None, cadence=cadence,
-                           touch_label=touch_label)
+                           touch_label=touch_label, cold=False)
 
 
 def _status_filter(value: str) -> DealStatus | None:
