@@ -106,3 +106,43 @@ def test_a_plain_follow_up_asks_no_delivered(app: Flask, logged_in: FlaskClient,
     assert "Delivered?" not in page and "follow-up · Call" in page
     refused = post(logged_in, f"/prompts/{asked.id}/delivered", follow_redirects=True)
     assert "only a promise" in refused.get_data(as_text=True).lower()
+
+
+def test_a_yes_plans_the_after_sale_touches_ticked(app: Flask, logged_in: FlaskClient,
+                                                   seeded: dict[str, int]) -> None:
+    page = logged_in.get(f"/prompts/{seeded['Contoso demo']}").get_data(as_text=True)
+    assert "Satisfaction check-in" in page and "(in 30 days)" in page
+    assert "(with the check-in)" in page and "Up-sell review" in page
+    assert 'value="check_in" checked' not in page  # the cadence ticks none by default
+    response = post(logged_in, f"/prompts/{seeded['Contoso demo']}/answer", {
+        "outcome": "yes", "after_sale_shown": "y", "after_sale": ["check_in", "referral"],
+        "revisit_shown": "y"}, follow_redirects=True)
+    text = response.get_data(as_text=True)
+    assert "The deal is won. Planned: Satisfaction check-in" in text
+    kinds = sorted(f.kind for f in query(app, select(FollowUp)))
+    assert kinds == ["check_in", "referral"]
+
+
+def test_nothing_ticked_plans_nothing_and_a_revisit_follows_bad_timing(
+        app: Flask, logged_in: FlaskClient, seeded: dict[str, int]) -> None:
+    post(logged_in, f"/prompts/{seeded['Contoso demo']}/answer",
+         {"outcome": "yes", "after_sale_shown": "y", "revisit_shown": "y"})
+    assert query(app, select(FollowUp)) == []
+    response = post(logged_in, f"/prompts/{seeded['Northwind discovery call']}/answer", {
+        "outcome": "no", "no_reason": "bad_timing", "after_sale_shown": "y",
+        "revisit_shown": "y", "revisit": "y"}, follow_redirects=True)
+    assert "Planned: Revisit" in response.get_data(as_text=True)
+    [revisit] = query(app, select(FollowUp))
+    assert revisit.kind == "revisit" and revisit.status == "planned"
+
+
+def test_a_user_who_ticks_after_sale_touches_sees_them_ticked(
+        app: Flask, logged_in: FlaskClient, seeded: dict[str, int]) -> None:
+    from calsync.models import User
+    with app.app_context(), get_db().session() as session:
+        user = session.scalars(select(User)).one()
+        user.cadence = {"after_sale": ["upsell"]}
+        session.commit()
+    page = logged_in.get(f"/prompts/{seeded['Contoso demo']}").get_data(as_text=True)
+    assert 'value="upsell" checked' in page and 'value="check_in" checked' not in page
+    assert 'id="p{}-after" open'.format(seeded["Contoso demo"]) in page

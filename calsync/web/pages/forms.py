@@ -24,7 +24,7 @@ from wtforms.fields.choices import SelectChoice  # type: ignore[attr-defined]
 from wtforms.validators import AnyOf, DataRequired, Length, NumberRange, Optional
 from wtforms.widgets import CheckboxInput, ListWidget
 
-from calsync.domain.cadence import DAY_NAMES
+from calsync.domain.cadence import AFTER_SALE, DAY_NAMES
 from calsync.domain.vocabulary import Channel, EmailPrompts, NoReason, Outcome, WebhookEvent
 from calsync.services.answers import MAX_NOTE
 
@@ -66,6 +66,15 @@ class AnswerForm(FlaskForm):
     promise_time = TimeField("Time", validators=[Optional()])
     value_note = StringField("What will you bring them?", validators=[
         Optional(), Length(max=500, message="Keep it to 500 characters or fewer.")])
+    # With a yes, the after-sale touches ticked; with a no for bad timing, a revisit. The
+    # "shown" marks say the form offered them, so nothing ticked means none (a post
+    # without them, from an older page, gets the user's cadence).
+    after_sale = SelectMultipleField(choices=[SelectChoice(kind.value, kind.label)
+                                              for kind in AFTER_SALE],
+                                     validators=[Optional()])
+    after_sale_shown = HiddenField(validators=[Optional()])
+    revisit = BooleanField("Plan a revisit")
+    revisit_shown = HiddenField(validators=[Optional()])
     note = TextAreaField("Note", validators=[
         Optional(), Length(max=MAX_NOTE, message=NOTE)])
     return_to = HiddenField(default="inbox", validators=[Optional(), AnyOf(RETURN_TO)])

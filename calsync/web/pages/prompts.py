@@ -18,9 +18,10 @@ from werkzeug.wrappers import Response
 from wtforms import Field
 
 from calsync.db import get_session
+from calsync.domain.cadence import AFTER_SALE
 from calsync.domain.coaching import FollowUpFact
 from calsync.domain.promises import promised_for
-from calsync.domain.vocabulary import Channel, Outcome
+from calsync.domain.vocabulary import Channel, FollowUpKind, Outcome
 from calsync.errors import PromptAlreadyAnswered, ValidationFailed
 from calsync.services import answers, cadences, prompts
 from calsync.services.answers import Answer, NextStep
@@ -115,17 +116,46 @@ def answer(prompt_id: int) -> Response | tuple[str, int]:
               f"{when(result.followup.start)} ({result.followup.channel.label})"
               + (f", {promised}." if promised else "."))
     elif result.prompt.outcome == Outcome.YES:
-        flash(f"{title}: marked as a yes. The deal is won.")
+        flash(f"{title}: marked as a yes. The deal is won.{_planned_words(result.planned)}")
     else:
         no_reason = result.prompt.no_reason
         reason = f" ({no_reason.label.lower()})" if no_reason else ""
-        flash(f"{title}: marked as a no{reason}. The deal is lost.")
+        flash(f"{title}: marked as a no{reason}. The deal is lost."
+              f"{_planned_words(result.planned)}")
     if result.warning:
         flash(result.warning, "warning")
     covered = prompt_extras.answer_notice(result)  # the older prompts it covered, with Undo
     if covered is not None:
         flash(covered)
     return _back(prompt, form.return_to.data)
+
+
+def _planned_words(planned: list[FollowUp]) -> str:
+    """" Planned: Satisfaction check-in on Thu 2 Jan 10:00, …" or nothing."""
+    if not planned:
+        return ""
+    return " Planned: " + ", ".join(f"{f.kind.label} {when(f.start)}" for f in planned) + "."
+
+
+@bp.app_template_global()
+def after_sale_offer() -> list[tuple[str, str, str, bool]]:
+    """The after-sale touches a yes offers the signed-in user: (kind, label, when, ticked
+    by their cadence)."""
+    cadence = cadences.cadence_for(current_user, current_settings())
+    offered = []
+    for kind in AFTER_SALE:
+        days = cadence.after_sale_days(kind)
+        with_check_in = (kind is FollowUpKind.REFERRAL and days == cadence.check_in_days)
+        offered.append((kind.value, kind.label,
+                        "with the check-in" if with_check_in else f"in {days} days",
+                        kind in cadence.after_sale))
+    return offered
+
+
+@bp.app_template_global()
+def revisit_days() -> int:
+    """Days after a no for bad timing when the signed-in user's revisit comes."""
+    return cadences.cadence_for(current_user, current_settings()).revisit_days
 
 
 def _add_error(field: Field, message: str) -> None:
@@ -138,9 +168,13 @@ def _read_answer(form: AnswerForm, tz: ZoneInfo) -> Answer | None:
     """The form as an Answer; None (with errors on the form) when a next step is incomplete."""
     outcome = form.outcome.data or ""
     note = (form.note.data or "").strip()
+    if outcome == Outcome.YES:
+        after_sale = tuple(form.after_sale.data or ()) if form.after_sale_shown.data else None
+        return Answer(outcome=outcome, note=note, after_sale=after_sale)
     if outcome != Outcome.NEXT_STEP:
         reason = (form.no_reason.data or None) if outcome == Outcome.NO else None
-        return Answer(outcome=outcome, note=note, no_reason=reason)
+        revisit = bool(form.revisit.data) or not form.revisit_shown.data
+        return Answer(outcome=outcome, note=note, no_reason=reason, revisit=revisit)
     summary, day, at = form.summary.data, form.date.data, form.time.data
     missing = [(form.summary, "Say what the next step is."), (form.date, "Pick a date."),
                (form.time, "Pick a time.")]
