@@ -157,3 +157,18 @@ def test_not_yet_after_the_deadline_warns(db_session, settings, user, prompts) -
                              now=due + timedelta(minutes=5))
     assert result.warning is not None and "no time left" in result.warning
     assert "promised for" in result.warning
+
+
+def test_the_calendar_event_names_the_kind_promise_and_value(db_session, settings, user,
+                                                             prompts) -> None:  # noqa: F811
+    from calsync.jobs import writeback
+    from calsync.models import Source
+
+    due = _weekday_ahead(7, 16)
+    followup = promise(db_session, settings, user, prompts[0], due)
+    event = writeback.outgoing_event(db_session, settings, followup, Source(options={}))
+    assert event.summary.startswith("Promise · Email: ")
+    lines = event.description.splitlines()
+    assert "Kind: Promise" in lines
+    assert f"Promised for {due:%a} {due.day} {due:%b} 16:00." in lines
+    assert "What you bring them: pricing for the pilot" in lines
