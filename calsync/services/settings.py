@@ -200,6 +200,14 @@ class CadenceChoices:
     working_days: list[str]
     default_channel: str | None
     default_duration_minutes: int | None
+    # Issue 11's promises and after-sale touches; None keeps the shared cadence's value.
+    promise_margin_days: int | None = None
+    follow_through_days: int | None = None
+    after_sale: list[str] | None = None  # the touches a yes ticks: check_in, referral, upsell
+    check_in_days: int | None = None
+    referral_days: int | None = None
+    upsell_days: int | None = None
+    revisit_days: int | None = None
 
 
 def cadence_problems(settings: Settings, choices: CadenceChoices) -> list[ValidationFailed]:
@@ -272,6 +280,14 @@ def _cadence_mapping(choices: CadenceChoices, base: Cadence, gaps: list[int]) ->
         "working_days": list(choices.working_days),
         "default_channel": choices.default_channel,
         "default_duration_minutes": choices.default_duration_minutes,
+        "promise_margin_days": given(choices.promise_margin_days, base.promise_margin_days),
+        "follow_through_days": given(choices.follow_through_days, base.follow_through_days),
+        "after_sale": (base.to_mapping()["after_sale"] if choices.after_sale is None
+                       else list(choices.after_sale)),
+        "check_in_days": given(choices.check_in_days, base.check_in_days),
+        "referral_days": given(choices.referral_days, base.referral_days),
+        "upsell_days": given(choices.upsell_days, base.upsell_days),
+        "revisit_days": given(choices.revisit_days, base.revisit_days),
     }
 
 
@@ -317,6 +333,13 @@ _CADENCE_WORDS: dict[str, Callable[[dict[str, Any]], str]] = {
     "working_days": lambda _: "Tick at least one working day.",
     "default_channel": lambda _: "Pick a channel from the list.",
     "default_duration_minutes": lambda _: "A follow-up lasts from 1 to 1440 minutes (a day).",
+    "promise_margin_days": lambda _: "Work on a promise 0 to 30 working days before it is due.",
+    "follow_through_days": lambda _: "Follow through 1 to 30 working days after delivering.",
+    "after_sale": lambda _: "Tick any of the check-in, the referral ask and the up-sell review.",
+    "check_in_days": lambda _: "Check in 1 to 730 days after a yes.",
+    "referral_days": lambda _: "Ask for a referral 1 to 730 days after a yes.",
+    "upsell_days": lambda _: "Review an up-sell 1 to 730 days after a yes.",
+    "revisit_days": lambda _: "Revisit 1 to 730 days after a no for bad timing.",
 }
 # A setting checked against another: no second sentence when that other one is wrong.
 _DEPENDS_ON = {"min_gap_days": "gaps_days", "suggest_close_after": "usual_touches"}
