@@ -25,6 +25,13 @@ def _focused_row(page: Page) -> str | None:
     return page.evaluate("document.activeElement?.closest('article.row')?.id ?? null")
 
 
+def _focus_lands_on(page: Page, row: str) -> None:
+    """The page focuses `row` once it has loaded (its load handler runs after the flash is
+    on screen): wait for it, for at most Playwright's default timeout."""
+    page.wait_for_function("id => document.activeElement?.closest('article.row')?.id === id",
+                           arg=row)
+
+
 def _row_ids(page: Page) -> list[str]:
     return page.eval_on_selector_all("article.row", "rows => rows.map(r => r.id)")
 
@@ -48,7 +55,7 @@ def _act(page: Page, keys: list[str], flash: str) -> None:
         for key in keys:
             page.keyboard.press(key)
     assert flash in page.locator(".flash").first.inner_text()
-    assert _focused_row(page) == following
+    _focus_lands_on(page, following)
 
 
 @pytest.mark.parametrize("width", [1280, 390])
@@ -128,7 +135,7 @@ def test_a_rep_clears_the_inbox_by_keyboard(live_app: tuple[str, Flask], page: P
     assert "Snoozed 2 prompts until" in page.locator(".flash").inner_text()
     assert page.title() == "(2) Inbox · calsync"
     assert load(app, Prompt, ids["Alpine call"]).status == "snoozed"
-    assert _focused_row(page) == _row_ids(page)[0]  # the keys carry on at the top
+    _focus_lands_on(page, _row_ids(page)[0])  # the keys carry on at the top
 
     # Select all ticks every row; unticking one unticks "all".
     page.check("#select-all")
