@@ -56,6 +56,7 @@ from calsync.domain.vocabulary import (
     PromptStatus,
     SkipReason,
     SourceStatus,
+    WebhookEvent,
     WriteStatus,
 )
 
@@ -561,7 +562,7 @@ class WebhookDelivery(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     webhook_id: Mapped[int] = mapped_column(ForeignKey("webhooks.id", ondelete="CASCADE"))
     event_id: Mapped[str] = mapped_column(String(64))  # the body's `id`, stable across retries
-    type: Mapped[str] = mapped_column(String(32))
+    type: Mapped[WebhookEvent] = mapped_column(Vocabulary(WebhookEvent, 32))
     body: Mapped[str] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     attempts: Mapped[int] = mapped_column(Integer, default=0)
