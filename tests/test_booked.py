@@ -16,6 +16,7 @@ from calsync.errors import ValidationFailed
 from calsync.jobs import sync
 from calsync.models import FollowUp, Meeting, OutboxEntry, Source, User
 from calsync.services import booked
+from calsync.services import prompts as inbox
 from tests.plugins import memory
 from tests.test_sync import BUYER, NOW, meeting
 from tests.test_writeback import plan, source  # noqa: F401  (the writable calendar fixture)
@@ -61,6 +62,11 @@ def test_a_booked_meeting_covers_the_follow_up_and_deletes_its_event_once(
     [notice] = booked.booked_notices(db_session, db_session.get(User, user.id))
     assert (notice.deal.name, notice.meeting.title, notice.followup.summary) == (
         "Prospect", "Pricing review", "Send pricing")
+    # The booked meeting ahead is the deal's next touch: not "no next touch planned".
+    account = db_session.get(User, user.id)
+    assert followup.deal_id not in inbox.deals_without_next_touch(db_session, account)
+    assert followup.deal_id in inbox.deals_without_next_touch(
+        db_session, account, now=meeting_row.end + timedelta(minutes=1))  # once it is past
 
     # Undo: planned and written again; the same meeting doesn't cover it on the next sync.
     booked.unbook(db_session, db_session.get(User, user.id), followup.id)

@@ -35,6 +35,7 @@ from calsync.domain.slots import Busy
 from calsync.domain.vocabulary import (
     AWAITING_ANSWER,
     TOUCHED,
+    CancelReason,
     Channel,
     DealStatus,
     DismissReason,
@@ -417,12 +418,23 @@ def suggestion_for(session: Session, settings: Settings, user: User, prompt: Pro
     return suggestion
 
 
-def deals_without_next_touch(session: Session, user: User) -> set[int]:
-    """Open deals with no planned follow-up: the ones at risk of being forgotten."""
-    planned = exists().where(and_(FollowUp.deal_id == Deal.id,
-                                  FollowUp.status == FollowUpStatus.PLANNED))
+def touch_ahead(now: datetime) -> ColumnElement[bool]:
+    """A follow-up that stands for its deal's next touch: planned, or covered by a meeting
+    booked with them (calsync.services.booked) while that meeting is still ahead."""
+    booked_ahead = exists().where(Meeting.id == FollowUp.booked_meeting_id,
+                                  Meeting.status == MeetingStatus.CONFIRMED, Meeting.end > now)
+    return or_(FollowUp.status == FollowUpStatus.PLANNED,
+               and_(FollowUp.status == FollowUpStatus.CANCELLED,
+                    FollowUp.cancel_reason == CancelReason.BOOKED, booked_ahead))
+
+
+def deals_without_next_touch(session: Session, user: User,
+                             now: datetime | None = None) -> set[int]:
+    """Open deals with nothing planned and no meeting booked ahead: the ones at risk of
+    being forgotten."""
+    ahead = exists().where(FollowUp.deal_id == Deal.id, touch_ahead(now or datetime.now(UTC)))
     query = select(Deal.id).where(Deal.user_id == user.id, Deal.status == DealStatus.OPEN,
-                                  ~planned)
+                                  ~ahead)
     return set(session.scalars(query))
 
 
