@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session
 from calsync.config import Settings
 from calsync.db import get_db
 from calsync.domain.vocabulary import OutboxStatus, WebhookEvent
-from calsync.jobs import effects
+from calsync.jobs import effects, outbox
 from calsync.jobs.webhooks import signature
 from calsync.models import OutboxEntry, User, Webhook, WebhookDelivery
 from calsync.services import webhooks
@@ -110,3 +110,23 @@ def test_the_secret_is_sealed_at_rest_and_unsealed_only_to_sign(
     hook = add(session, settings, user, receiver, ["deal.won"])
     assert receiver.secret not in hook.secret_sealed
     assert webhooks.secret_of(settings, hook) == receiver.secret
+
+
+def test_the_last_attempt_the_outbox_makes_says_it_stopped_trying(
+        app: Flask, session: Session, settings: Settings, user: User,
+        receiver: Receiver) -> None:
+    add(session, settings, user, receiver, ["deal.won"])
+    webhooks.emit(session, user.id, WebhookEvent.DEAL_WON, {})
+    session.commit()  # the first attempt fails at once
+    entry = session.scalar(select(OutboxEntry).where(OutboxEntry.kind == webhooks.KIND))
+    assert entry is not None
+    entry.attempts = outbox.MAX_ATTEMPTS - 1  # as after nine failed retries
+    session.commit()
+    with get_db().session() as worker:
+        done = effects.process(worker, settings, entry.id, now=entry.next_attempt_at)
+        assert done is not None and done.status is OutboxStatus.FAILED
+    delivery = session.scalar(select(WebhookDelivery))
+    assert delivery is not None
+    session.refresh(delivery)
+    assert delivery.error == ("127.0.0.1 answered HTTP 500. calsync stopped trying after 10 "
+                              "attempts; Redeliver sends it again.")

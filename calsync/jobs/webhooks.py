@@ -19,6 +19,7 @@ from urllib3.exceptions import HTTPError
 
 from calsync.config import Settings
 from calsync.errors import CalsyncError
+from calsync.jobs import outbox
 from calsync.models import OutboxEntry, Webhook, WebhookDelivery
 from calsync.net.guarded_http import Exchange, RefusedAddress
 from calsync.services import webhooks
@@ -58,6 +59,10 @@ def deliver(session: Session, settings: Settings, entry: OutboxEntry) -> None:
     duration_ms = round((time.monotonic() - started) * 1000)
     disabled = webhooks.attempted(settings, webhook, delivery, status_code=status,
                                   duration_ms=duration_ms, error=error, now=datetime.now(UTC))
+    if error is not None and not disabled and entry.attempts >= outbox.MAX_ATTEMPTS:
+        # The outbox gives up after this attempt: say so where people look.
+        delivery.error = (f"{error} calsync stopped trying after {entry.attempts} attempts; "
+                          "Redeliver sends it again.")
     session.commit()  # the attempt's log outlives the failure the outbox rolls back
     if error is not None:
         raise DeliveryFailed(error, transient=not disabled)

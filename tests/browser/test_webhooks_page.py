@@ -89,7 +89,7 @@ def test_add_see_the_secret_once_and_the_deliveries(live_app: tuple[str, Flask],
         assert crm.secret not in page.content()  # shown once, never again
         assert "Sends: An outcome is recorded, a deal is won." in text
         assert "delivered (HTTP 204" in text and "answered HTTP 500." in text
-        assert "Failing since" in text
+        assert "Every delivery since" in text
         assert "Turned off" in text and "Every delivery failed for 3 days" in text
         assert section.locator("button:has-text('Redeliver')").count() == 4
         fits(page)
