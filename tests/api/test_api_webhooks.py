@@ -287,3 +287,26 @@ def test_neither_the_secret_nor_a_signature_is_ever_logged(
     assert len(signatures) == 2 and all(signatures)
     lines = [caplog.text, *conftest._session_log.lines()]
     assert log_capture.leaks(lines, [webhook["secret"], *signatures]) == []
+
+
+def test_a_delivered_promise_is_sent_once(api: ApiClient, receiver: Receiver) -> None:
+    subscribe(api, receiver, ["promise.delivered", "followup.created"])
+    due = (datetime.now(UTC) + timedelta(days=10)).replace(hour=15, minute=0, second=0,
+                                                           microsecond=0)
+    promise = {"summary": "Send pricing", "start": (due - timedelta(days=2)).isoformat(),
+               "promise_due": due.isoformat(), "value_note": "pricing for the pilot"}
+    followup = answer(api, two_prompts(api)["Prospect demo"], outcome="next_step",
+                      next_step=promise)["followup"]
+    for _ in range(2):  # delivering again answers the delivery already recorded
+        response = api.post(f"/api/v1/followups/{followup['id']}/delivered")
+        assert response.status_code == 200, response.get_json()
+    delivered = [e["data"] for e in receiver.received if e["type"] == "promise.delivered"]
+    assert len(delivered) == 1
+    assert delivered[0]["followup"]["id"] == followup["id"]
+    assert delivered[0]["followup"]["kind"] == "promise"
+    assert delivered[0]["followup"]["value_note"] == "pricing for the pilot"
+    assert delivered[0]["followup"]["delivered_at"] and delivered[0]["followup"]["promise_due"]
+    created = [e["data"]["followup"]["kind"] for e in receiver.received
+               if e["type"] == "followup.created"]
+    assert created == ["promise", "follow_through"]
+    assert receiver.problems == []
