@@ -55,9 +55,11 @@ _RULES: tuple[tuple[tuple[str, ...], re.Pattern[str], Replacement], ...] = (
                         r"""(?:[^"'\\]|\\.|(?!\4)["'])*(\4)"""), _hider(3, 5)),
     (("bearer", "basic"), re.compile(r"(?i)\b(bearer|basic)\s+[A-Za-z0-9._~+/=-]{6,}"),
      rf"\1 {SECRET}"),
-    # Tokens by their shape: calsync's API tokens, Google's access and refresh tokens.
-    (("cs_", "ya29.", "1//"),
-     re.compile(r"\b(?:cs_[A-Za-z0-9_-]{16,}|ya29\.[A-Za-z0-9._-]+|1//[A-Za-z0-9._-]{16,})"),
+    # Tokens by their shape: calsync's API tokens and webhook secrets, Google's access and
+    # refresh tokens.
+    (("cs_", "whsec_", "ya29.", "1//"),
+     re.compile(r"\b(?:cs_[A-Za-z0-9_-]{16,}|whsec_[A-Za-z0-9_-]{16,}|ya29\.[A-Za-z0-9._-]+"
+                r"|1//[A-Za-z0-9._-]{16,})"),
      SECRET),
     # A long random run as a path segment or a value (a private calendar URL's key, an answer
     # link's token): letters and digits mixed, 24 characters or more.

@@ -23,6 +23,7 @@ SECRET_SHAPES = (
     re.compile(r"(?i)\bbearer\s+(?!\[secret\])[A-Za-z0-9._~+/=-]{6,}"),
     re.compile(r"/[au]/(?!\[secret\])[\w-]+\.[\w-]+"),  # an answer or unsubscribe link
     re.compile(r"\bcs_[A-Za-z0-9_-]{16,}"),  # a calsync API token
+    re.compile(r"\bwhsec_[A-Za-z0-9_-]{16,}"),  # a webhook's signing secret
     re.compile(r"\bya29\.[A-Za-z0-9._-]{8,}|\b1//[A-Za-z0-9._-]{16,}"),  # Google's tokens
 )
 

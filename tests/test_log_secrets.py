@@ -143,6 +143,7 @@ def test_scrubbing_formatter_masks_what_a_record_carries_anywhere() -> None:
     ("Failed to parse headers (url=http://h.example/c.ics?token=t0k&x=1)", "t0k"),
     ("Failed to parse headers (url=http://h.example/c.ics?api_key=k3y)", "k3y"),
     ("Authorization: Bearer cs_abcdefghijklmnopqrstuvwxyz012345", "cs_abcdefghij"),
+    ("created webhook 3 with whsec_Q2xhcmlmeVRoZVByb21pc2U", "Q2xhcmlmeVRoZVByb21pc2U"),
     ("refreshed ya29.a0AfH6SMBx and 1//0gAbCdEfGhIjKlMnOpQr", "a0AfH6SMBx"),
     ("refreshed ya29.a0AfH6SMBx and 1//0gAbCdEfGhIjKlMnOpQr", "0gAbCdEfGhIjKlMnOpQr"),
     ("{'refresh_token': 'r3fresh', 'client_secret': 'cl13nt'}", "r3fresh"),

@@ -145,7 +145,8 @@ def didnt_happen(prompt_id: int, body: DidntHappenIn) -> PromptActionOut:
     return renderer.action_out(prompt, followup)
 
 
-@route("/prompts/<int:prompt_id>/not_yet", "POST", response=PromptActionOut)
+@route("/prompts/<int:prompt_id>/not_yet", "POST", response=PromptActionOut,
+       errors=("422",))
 def promise_not_yet(prompt_id: int) -> PromptActionOut:
     """A promise's prompt: not delivered yet. Its follow-up moves to the next usual working
     time before the promised deadline (or an hour from now) and the prompt asks again then;
