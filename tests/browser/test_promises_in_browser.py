@@ -62,6 +62,7 @@ def test_a_promise_is_planned_ahead_delivered_and_followed_through(
     page.fill(f"#{pid}-summary", "Send the pricing")
     page.fill(f"#{pid}-date", (due + timedelta(days=1)).date().isoformat())
     page.fill(f"#{pid}-time", "09:00")
+    page.click(f"#{pid}-form details.more > summary")  # the optional part, folded away
     page.fill(f"#{pid}-value", "pricing for the pilot")
     page.fill(f"#{pid}-promise-date", due.date().isoformat())
     page.fill(f"#{pid}-promise-time", "16:00")
