@@ -15,7 +15,7 @@ from calsync.domain.meeting import Attendee, MeetingData
 from calsync.errors import ValidationFailed
 from calsync.jobs import sync
 from calsync.models import FollowUp, Meeting, OutboxEntry, Source, User
-from calsync.services import booked
+from calsync.services import booked, coach
 from calsync.services import prompts as inbox
 from tests.plugins import memory
 from tests.test_sync import BUYER, NOW, meeting
@@ -67,6 +67,8 @@ def test_a_booked_meeting_covers_the_follow_up_and_deletes_its_event_once(
     assert followup.deal_id not in inbox.deals_without_next_touch(db_session, account)
     assert followup.deal_id in inbox.deals_without_next_touch(
         db_session, account, now=meeting_row.end + timedelta(minutes=1))  # once it is past
+    said = coach.coaching_for(db_session, settings, account)
+    assert followup.deal_id not in [deal.id for deal in said.unplanned_deals]
 
     # Undo: planned and written again; the same meeting doesn't cover it on the next sync.
     booked.unbook(db_session, db_session.get(User, user.id), followup.id)

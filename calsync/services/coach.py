@@ -16,7 +16,14 @@ from calsync.config import Settings
 from calsync.domain import coaching
 from calsync.domain.coaching import Coaching, DealFact, FollowUpFact, PromptFact
 from calsync.domain.text import calendar_text
-from calsync.domain.vocabulary import DealStatus, FollowUpStatus, MissedReason, PromptStatus
+from calsync.domain.vocabulary import (
+    CancelReason,
+    DealStatus,
+    FollowUpStatus,
+    MeetingStatus,
+    MissedReason,
+    PromptStatus,
+)
 from calsync.errors import ValidationFailed
 from calsync.models import Deal, FollowUp, Meeting, Prompt, User
 from calsync.services import answers, cadences, prompts
@@ -55,7 +62,8 @@ def coaching_for(session: Session, settings: Settings, user: User,
     waiting, deals to plan or close, and the last 7 days' record. Read only."""
     now = now or datetime.now(UTC)
     return coaching.coach(_followups(session, user, now), _prompts_waiting(session, user),
-                          _open_deals(session, user), cadences.cadence_for(user, settings),
+                          _open_deals(session, user, now),
+                          cadences.cadence_for(user, settings),
                           ZoneInfo(user.timezone), now)
 
 
@@ -101,10 +109,19 @@ def _prompts_waiting(session: Session, user: User) -> list[PromptFact]:
             for pid, title, summary, touch_at in rows]
 
 
-def _open_deals(session: Session, user: User) -> list[DealFact]:
-    next_touch = (select(func.min(FollowUp.start))
-                  .where(FollowUp.deal_id == Deal.id, FollowUp.status == FollowUpStatus.PLANNED)
-                  .correlate(Deal).scalar_subquery())
+def _open_deals(session: Session, user: User, now: datetime) -> list[DealFact]:
+    """Open deals with their next touch: the first planned follow-up, else a meeting booked
+    with them that is still ahead (calsync.services.booked)."""
+    planned = (select(func.min(FollowUp.start))
+               .where(FollowUp.deal_id == Deal.id, FollowUp.status == FollowUpStatus.PLANNED)
+               .correlate(Deal).scalar_subquery())
+    booked = (select(func.min(Meeting.start))
+              .join(FollowUp, FollowUp.booked_meeting_id == Meeting.id)
+              .where(FollowUp.deal_id == Deal.id, FollowUp.status == FollowUpStatus.CANCELLED,
+                     FollowUp.cancel_reason == CancelReason.BOOKED,
+                     Meeting.status == MeetingStatus.CONFIRMED, Meeting.end > now)
+              .correlate(Deal).scalar_subquery())
+    next_touch = func.coalesce(planned, booked)
     rows = session.execute(select(Deal.id, Deal.name, next_touch).where(
         Deal.user_id == user.id, Deal.status == DealStatus.OPEN)).all()
     touches = prompts.touch_counts(session, [deal_id for deal_id, _name, _next in rows])
