@@ -81,6 +81,25 @@ def test_cadence_keeps_only_the_changes(app: Flask, user: User, logged_in: Flask
     assert load(app, User, user.id).cadence is None
 
 
+def test_promise_and_after_sale_settings_are_saved_and_shown(app: Flask, user: User,
+                                                             logged_in: FlaskClient) -> None:
+    response = post(logged_in, "/settings/cadence", _cadence(
+        promise_margin_days="2", follow_through_days="3", after_sale=["check_in", "upsell"],
+        check_in_days="21", revisit_days="60"), follow_redirects=True)
+    assert "Saved your cadence." in response.get_data(as_text=True)
+    cadence = load(app, User, user.id).cadence
+    assert {k: cadence[k] for k in ("promise_margin_days", "follow_through_days", "after_sale",
+                                    "check_in_days", "revisit_days")} == {
+        "promise_margin_days": 2, "follow_through_days": 3, "after_sale": ["check_in", "upsell"],
+        "check_in_days": 21, "revisit_days": 60}
+    html = logged_in.get("/settings").get_data(as_text=True)
+    assert re.search(r'id="promise_margin_days"[^>]*value="2"', html)
+    assert re.search(r'value="upsell"[^>]*checked|checked[^>]*value="upsell"', html)
+    refused = post(logged_in, "/settings/cadence", _cadence(follow_through_days="0"))
+    assert refused.status_code == 422
+    assert "Follow through 1 to 30 working days after delivering." in refused.get_data(as_text=True)
+
+
 def test_cadence_suggestion_follows_the_usual_hour(app: Flask, user: User,
                                                    logged_in: FlaskClient,
                                                    seeded: dict[str, int]) -> None:

@@ -166,6 +166,9 @@ MINUTE = "Give the usual minute as a whole number from 0 to 59."
 LENGTH = "Give a follow-up's length in minutes as a whole number from 1 to 1440."
 
 
+AFTER_DAYS = "Give the days as a whole number from 1 to 730."
+
+
 class CadenceForm(FlaskForm):
     gaps_days = StringField("Days between touches", validators=[
         DataRequired("Give the days between touches, e.g. 2, 5, 7."),
@@ -188,6 +191,23 @@ class CadenceForm(FlaskForm):
     default_channel = SelectField("Channel when none was promised", choices=CHANNEL_CHOICES)
     default_duration_minutes = IntegerField("Follow-up length (minutes)", validators=[
         DataRequired(LENGTH), NumberRange(1, 1440, LENGTH)])
+    # Promises and the touches after a yes or a no (issue 11); empty keeps the defaults.
+    promise_margin_days = IntegerField("Work on a promise ahead by (working days)", validators=[
+        Optional(), NumberRange(0, 30, "Work on a promise 0 to 30 working days before it is due.")])
+    follow_through_days = IntegerField("Follow through after (working days)", validators=[
+        Optional(), NumberRange(1, 30, "Follow through 1 to 30 working days after delivering.")])
+    after_sale = SelectMultipleField(
+        "After a yes, offer ticked",
+        choices=[SelectChoice(kind.value, kind.label) for kind in AFTER_SALE],
+        widget=ListWidget(prefix_label=False), option_widget=CheckboxInput())
+    check_in_days = IntegerField("Check-in after (days)", validators=[
+        Optional(), NumberRange(1, 730, AFTER_DAYS)])
+    referral_days = IntegerField("Referral ask after (days)", validators=[
+        Optional(), NumberRange(1, 730, AFTER_DAYS)])
+    upsell_days = IntegerField("Up-sell review after (days)", validators=[
+        Optional(), NumberRange(1, 730, AFTER_DAYS)])
+    revisit_days = IntegerField("Revisit a 'bad timing' no after (days)", validators=[
+        Optional(), NumberRange(1, 730, AFTER_DAYS)])
 
 
 class NotificationsForm(FlaskForm):

@@ -196,7 +196,12 @@ def save_cadence() -> Response:
         min_gap_days=form.min_gap_days.data, usual_hour=form.usual_hour.data,
         usual_minute=form.usual_minute.data, working_days=list(form.working_days.data or []),
         default_channel=form.default_channel.data,
-        default_duration_minutes=form.default_duration_minutes.data)
+        default_duration_minutes=form.default_duration_minutes.data,
+        promise_margin_days=form.promise_margin_days.data,
+        follow_through_days=form.follow_through_days.data,
+        after_sale=list(form.after_sale.data or []), check_in_days=form.check_in_days.data,
+        referral_days=form.referral_days.data, upsell_days=form.upsell_days.data,
+        revisit_days=form.revisit_days.data)
     for problem in settings_service.cadence_problems(current_settings(), choices):
         getattr(form, problem.field).errors = [problem.message]  # its words over the form's
     if any(field.errors for field in form):
