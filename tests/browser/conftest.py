@@ -14,6 +14,9 @@ from playwright.sync_api import Browser, Page, sync_playwright
 
 from calsync.app import create_app
 from calsync.config import Settings
+from calsync.db import get_db
+from calsync.models import User
+from calsync.services import accounts
 from tests.conftest import PASSWORD
 from tests.servers.live_app import LiveServer
 
@@ -82,3 +85,12 @@ def fits(page: Page, name: str = "") -> None:
     if name:
         ARTIFACTS.mkdir(exist_ok=True)
         page.screenshot(path=str(ARTIFACTS / f"{name}-{width}.png"), full_page=True)
+
+
+def account(app: Flask, email: str, zone: str) -> User:
+    """A user with the test password, in `zone`, detached from its session."""
+    with app.app_context(), get_db().session() as session:
+        user = accounts.create_user(session, email, PASSWORD, zone)
+        session.commit()
+        session.expunge(user)
+        return user

@@ -13,11 +13,8 @@ import pytest
 from flask import Flask
 from playwright.sync_api import Browser
 
-from calsync.db import get_db
 from calsync.models import User
-from calsync.services import accounts
-from tests.browser.conftest import fits, sign_in
-from tests.conftest import PASSWORD
+from tests.browser.conftest import account, fits, sign_in
 from tests.web.conftest import Seed, seed_meetings
 
 EMAIL = "rep@acme-sales.com"
@@ -27,11 +24,7 @@ TITLES = ("Contoso intro call", "Contoso product demo", "Contoso pricing call")
 
 
 def _user(app: Flask) -> User:
-    with app.app_context(), get_db().session() as session:
-        user = accounts.create_user(session, EMAIL, PASSWORD, ZONE)
-        session.commit()
-        session.expunge(user)
-        return user
+    return account(app, EMAIL, ZONE)
 
 
 

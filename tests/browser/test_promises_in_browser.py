@@ -15,10 +15,8 @@ from sqlalchemy import select
 
 from calsync.db import get_db
 from calsync.models import FollowUp, Prompt, User
-from calsync.services import accounts
 from calsync.services import prompts as inbox
-from tests.browser.conftest import fits, sign_in
-from tests.conftest import PASSWORD
+from tests.browser.conftest import account, fits, sign_in
 from tests.web.conftest import Seed, seed_meetings
 
 EMAIL = "rep@acme-sales.com"
@@ -28,11 +26,7 @@ TITLE = "Contoso pricing call"
 
 
 def _user(app: Flask) -> User:
-    with app.app_context(), get_db().session() as session:
-        user = accounts.create_user(session, EMAIL, PASSWORD, ZONE)
-        session.commit()
-        session.expunge(user)
-        return user
+    return account(app, EMAIL, ZONE)
 
 
 def _open(browser: Browser, url: str, width: int) -> Page:
