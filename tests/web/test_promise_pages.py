@@ -57,6 +57,10 @@ def test_promise_delivered_and_follow_through(app: Flask, logged_in: FlaskClient
     assert f"promised for Wed {due.day} {due:%b} 16:00" in html
     [followup] = query(app, select(FollowUp))
     assert followup.kind == "promise" and followup.value_note == "pricing for the pilot"
+    deal_page = logged_in.get(f"/deals/{followup.deal_id}").get_data(as_text=True)
+    assert 'class="badge kind promise">Promise<' in deal_page  # the deal's timeline says so
+    assert f"promised for Wed {due.day} {due:%b} 16:00" in deal_page
+    assert "Bringing them: pricing for the pilot" in deal_page
     # Planned the day before the deadline, not at the later time typed.
     assert followup.start == due - timedelta(days=1)
     page = logged_in.get(f"/prompts/{seeded['Contoso demo']}").get_data(as_text=True)
