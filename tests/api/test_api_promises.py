@@ -58,6 +58,8 @@ def test_promise_not_yet_delivered_and_follow_through(app, api, prompts) -> None
     answered_prompt = api.get(f"/api/v1/prompts/{asked['id']}").get_json()
     assert answered_prompt["outcome"]["outcome"] == "next_step"
     assert answered_prompt["outcome"]["followup_id"] == through["id"]
+    coach = api.get("/api/v1/coach").get_json()
+    assert coach["promises"] == {"early": 1, "on_time": 0, "late": 0}
     # Sent again: the same delivery, no second follow-through.
     again = api.post(f"/api/v1/followups/{followup['id']}/delivered", json={}).get_json()
     assert again["follow_through"]["id"] == through["id"]

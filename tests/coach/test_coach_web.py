@@ -26,7 +26,8 @@ def test_api_coach_lists_the_week(api: ApiClient, week: Week) -> None:
     assert body["missed"][0] == {
         "id": week.missed.id, "deal_id": week.acme.id, "deal_name": "Acme",
         "summary": "Call about the trial", "start": "2024-03-11T09:00:00+00:00",
-        "end": "2024-03-11T09:30:00+00:00", "missed_reason": None, "missed_note": ""}
+        "end": "2024-03-11T09:30:00+00:00", "missed_reason": None, "missed_note": "",
+        "kind": "follow_up", "promise_due": None}
     assert body["due_today"] == []
     assert [p["title"] for p in body["prompts_waiting"]] == ["Call about the trial"]
     assert [(d["name"], d["touches"]) for d in body["deals_to_close"]] == [("Beta", 7)]

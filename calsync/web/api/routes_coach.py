@@ -14,6 +14,7 @@ from calsync.web.api.schemas import (
     CoachOut,
     CoachPromptOut,
     FollowUpOut,
+    PromisesKeptOut,
     WeekRecordOut,
 )
 from calsync.web.api.serialize import followup_out
@@ -35,7 +36,8 @@ def followup_missed_reason(followup_id: int, body: MissedReasonIn) -> CoachFollo
     return CoachFollowUpOut(
         id=followup.id, deal_id=followup.deal_id, deal_name=followup.deal.name,
         summary=followup.summary, start=followup.start, end=followup.end,
-        missed_reason=followup.missed_reason, missed_note=followup.missed_note)
+        missed_reason=followup.missed_reason, missed_note=followup.missed_note,
+        kind=followup.kind, promise_due=followup.promise_due)
 
 
 @route("/followups/<int:followup_id>/reschedule", "POST", response=FollowUpOut,
@@ -59,13 +61,16 @@ def coach_out(said: Coaching) -> CoachOut:
             since=record.since, on_time=record.on_time, late=record.late, missed=record.missed,
             reasons={str(reason): count for reason, count in record.reasons.items()},
             explained=[_followup(f) for f in record.explained]),
+        promises=PromisesKeptOut(early=said.promises.early, on_time=said.promises.on_time,
+                                 late=said.promises.late),
     )
 
 
 def _followup(fact: FollowUpFact) -> CoachFollowUpOut:
     return CoachFollowUpOut(id=fact.id, deal_id=fact.deal_id, deal_name=fact.deal_name,
                             summary=fact.summary, start=fact.start, end=fact.end,
-                            missed_reason=fact.missed_reason, missed_note=fact.missed_note)
+                            missed_reason=fact.missed_reason, missed_note=fact.missed_note,
+                            kind=fact.kind, promise_due=fact.promise_due)
 
 
 def _prompt(fact: PromptFact) -> CoachPromptOut:

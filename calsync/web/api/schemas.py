@@ -322,6 +322,16 @@ class CoachFollowUpOut(Out):
     end: Time
     missed_reason: MissedReason | None
     missed_note: str
+    kind: FollowUpKind
+    promise_due: Time | None  # a promise's deadline given to the client
+
+
+class PromisesKeptOut(Out):
+    """Promises delivered, by how they were kept against the deadline given the client."""
+
+    early: int
+    on_time: int
+    late: int
 
 
 class CoachPromptOut(Out):
@@ -362,6 +372,7 @@ class CoachOut(Out):
         description="Open deals past the cadence's suggest_close_after touches: ask for a "
                     "definite yes or no.")
     record: WeekRecordOut
+    promises: PromisesKeptOut = Field(description="Promises delivered in the last 7 days.")
 
 
 class ClosedAtTouchOut(Out):
