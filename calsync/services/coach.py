@@ -17,10 +17,8 @@ from calsync.domain import coaching
 from calsync.domain.coaching import Coaching, DealFact, FollowUpFact, PromptFact
 from calsync.domain.text import calendar_text
 from calsync.domain.vocabulary import (
-    CancelReason,
     DealStatus,
     FollowUpStatus,
-    MeetingStatus,
     MissedReason,
     PromptStatus,
 )
@@ -117,9 +115,7 @@ def _open_deals(session: Session, user: User, now: datetime) -> list[DealFact]:
                .correlate(Deal).scalar_subquery())
     booked = (select(func.min(Meeting.start))
               .join(FollowUp, FollowUp.booked_meeting_id == Meeting.id)
-              .where(FollowUp.deal_id == Deal.id, FollowUp.status == FollowUpStatus.CANCELLED,
-                     FollowUp.cancel_reason == CancelReason.BOOKED,
-                     Meeting.status == MeetingStatus.CONFIRMED, Meeting.end > now)
+              .where(FollowUp.deal_id == Deal.id, prompts.booked_ahead(now))
               .correlate(Deal).scalar_subquery())
     next_touch = func.coalesce(planned, booked)
     rows = session.execute(select(Deal.id, Deal.name, next_touch).where(

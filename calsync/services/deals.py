@@ -33,15 +33,14 @@ from calsync.domain.cold import cold_since
 from calsync.domain.deals import DealSort, is_overdue
 from calsync.domain.vocabulary import (
     TOUCHED,
-    CancelReason,
     DealStatus,
     FollowUpStatus,
-    MeetingStatus,
     TimelineKind,
 )
 from calsync.errors import NotFound, ValidationFailed
 from calsync.models import Deal, FollowUp, Meeting, Prompt, User
 from calsync.services import cadences, paging
+from calsync.services.prompts import booked_ahead
 from calsync.services.search import meeting_has, text_has, words
 
 # Longest deal name kept: names come from calendars and from people typing.
@@ -243,13 +242,10 @@ def _summaries(session: Session, user: User, rows: Sequence[Any], now: datetime,
     planned_ends: dict[int, list[datetime]] = {}
     booked: set[int] = set()
     if ids:
-        booked_ahead = and_(FollowUp.status == FollowUpStatus.CANCELLED,
-                            FollowUp.cancel_reason == CancelReason.BOOKED,
-                            Meeting.status == MeetingStatus.CONFIRMED, Meeting.end > now)
         planned = (select(FollowUp, Meeting.end)
                    .outerjoin(Meeting, Meeting.id == FollowUp.booked_meeting_id)
                    .where(FollowUp.deal_id.in_(ids),
-                          or_(FollowUp.status == FollowUpStatus.PLANNED, booked_ahead)))
+                          or_(FollowUp.status == FollowUpStatus.PLANNED, booked_ahead(now))))
         for followup, booked_end in session.execute(planned.order_by(FollowUp.start.desc(),
                                                                      FollowUp.id.desc())):
             if followup.status is FollowUpStatus.PLANNED:

@@ -418,14 +418,19 @@ def suggestion_for(session: Session, settings: Settings, user: User, prompt: Pro
     return suggestion
 
 
+def booked_ahead(now: datetime) -> ColumnElement[bool]:
+    """A follow-up covered by a meeting booked with them (calsync.services.booked) that is
+    still ahead at `now`: the meeting is its deal's next touch. For a query that has
+    `Meeting` joined on `FollowUp.booked_meeting_id`."""
+    return and_(FollowUp.status == FollowUpStatus.CANCELLED,
+                FollowUp.cancel_reason == CancelReason.BOOKED,
+                Meeting.status == MeetingStatus.CONFIRMED, Meeting.end > now)
+
+
 def touch_ahead(now: datetime) -> ColumnElement[bool]:
-    """A follow-up that stands for its deal's next touch: planned, or covered by a meeting
-    booked with them (calsync.services.booked) while that meeting is still ahead."""
-    booked_ahead = exists().where(Meeting.id == FollowUp.booked_meeting_id,
-                                  Meeting.status == MeetingStatus.CONFIRMED, Meeting.end > now)
-    return or_(FollowUp.status == FollowUpStatus.PLANNED,
-               and_(FollowUp.status == FollowUpStatus.CANCELLED,
-                    FollowUp.cancel_reason == CancelReason.BOOKED, booked_ahead))
+    """A follow-up that stands for its deal's next touch: planned, or `booked_ahead`."""
+    booked = exists().where(Meeting.id == FollowUp.booked_meeting_id, booked_ahead(now))
+    return or_(FollowUp.status == FollowUpStatus.PLANNED, booked.correlate_except(Meeting))
 
 
 def deals_without_next_touch(session: Session, user: User,
