@@ -458,15 +458,25 @@ class SkippedSeries(Base):
 
 
 class FeedState(Base):
-    """The last rendered feed per user: its bytes' ETag and when those bytes last changed."""
+    """The last rendered feed per user: its bytes (plain and gzipped), their ETag, when those
+    bytes last changed, and whether they are still current."""
 
     __tablename__ = "feed_states"
 
     user_id: Mapped[int] = mapped_column(
         ForeignKey("users.id", ondelete="CASCADE"), primary_key=True)
     etag: Mapped[str] = mapped_column(String(80))
-    body: Mapped[bytes] = mapped_column(LargeBinary)
+    # Deferred: a conditional request is answered from the validators alone.
+    body: Mapped[bytes] = deferred(mapped_column(LargeBinary, nullable=False))
+    body_gzip: Mapped[bytes | None] = deferred(mapped_column(LargeBinary))
     last_modified: Mapped[datetime] = mapped_column(UTCDateTime)
+    # Bumped in the transaction of every change the feed shows. The bytes are current while
+    # rendered_generation equals it: a render stores the generation it read before reading
+    # the follow-ups, so a change committed during the render leaves the feed stale.
+    generation: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    rendered_generation: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    # When the next cancelled follow-up leaves the feed (its bytes are stale from then on).
+    expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
 
 class OutboxEntry(Base):
