@@ -4,10 +4,11 @@ deleted webhook's waiting delivery is dropped; the secret is sealed at rest."""
 
 from __future__ import annotations
 
+import itertools
 import re
 import time
 from collections.abc import Callable, Iterator
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -112,7 +113,7 @@ def test_the_secret_is_sealed_at_rest_and_unsealed_only_to_sign(
     assert webhooks.secret_of(settings, hook) == receiver.secret
 
 
-def test_the_last_attempt_the_outbox_makes_says_it_stopped_trying(
+def test_a_failing_delivery_is_retried_for_days_with_growing_waits(
         app: Flask, session: Session, settings: Settings, user: User,
         receiver: Receiver) -> None:
     add(session, settings, user, receiver, ["deal.won"])
@@ -120,13 +121,32 @@ def test_the_last_attempt_the_outbox_makes_says_it_stopped_trying(
     session.commit()  # the first attempt fails at once
     entry = session.scalar(select(OutboxEntry).where(OutboxEntry.kind == webhooks.KIND))
     assert entry is not None
-    entry.attempts = outbox.MAX_ATTEMPTS - 1  # as after nine failed retries
+    waits = []
+    for _ in range(outbox.MAX_ATTEMPTS + 2):  # past the outbox's own limit of attempts
+        session.refresh(entry)
+        at = entry.next_attempt_at
+        with get_db().session() as worker:
+            done = effects.process(worker, settings, entry.id, now=at)
+            assert done is not None and done.status is OutboxStatus.PENDING
+            waits.append(done.next_attempt_at - at)
+    assert waits[-1] > timedelta(hours=4)  # every few hours by now, not every minute
+    assert all(later > earlier for earlier, later in itertools.pairwise(waits[:6]))
+
+
+def test_a_delivery_failing_for_days_while_others_get_through_says_it_stopped(
+        app: Flask, session: Session, settings: Settings, user: User,
+        receiver: Receiver) -> None:
+    add(session, settings, user, receiver, ["deal.won"])
+    webhooks.emit(session, user.id, WebhookEvent.DEAL_WON, {})
+    session.commit()  # the first attempt fails at once
+    entry = session.scalar(select(OutboxEntry).where(OutboxEntry.kind == webhooks.KIND))
+    delivery = session.scalar(select(WebhookDelivery))
+    assert entry is not None and delivery is not None
+    delivery.created_at -= timedelta(days=settings.webhook_disable_days)
     session.commit()
     with get_db().session() as worker:
         done = effects.process(worker, settings, entry.id, now=entry.next_attempt_at)
         assert done is not None and done.status is OutboxStatus.FAILED
-    delivery = session.scalar(select(WebhookDelivery))
-    assert delivery is not None
     session.refresh(delivery)
-    assert delivery.error == ("127.0.0.1 answered HTTP 500. calsync stopped trying after 10 "
-                              "attempts; Redeliver sends it again.")
+    assert delivery.error == ("127.0.0.1 answered HTTP 500. calsync stopped trying after 2 "
+                              "attempts over 3 days; Redeliver sends it again.")

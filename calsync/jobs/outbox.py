@@ -165,12 +165,15 @@ def load(session: Session, entry_id: int) -> OutboxEntry:
 
 
 def failed_attempt(session: Session, entry: OutboxEntry, message: str, transient: bool,
-                   now: datetime) -> None:
-    """Try again later if the failure may pass, else mark the entry (and its write) failed."""
+                   now: datetime, retry_in: timedelta | None = None) -> None:
+    """Try again later if the failure may pass, else mark the entry (and its write) failed.
+    `retry_in` is the handler's own schedule (a webhook is retried for days, not minutes):
+    given, it replaces the outbox's backoff and its limit of attempts."""
     entry.last_error = message
     followup = session.get(FollowUp, entry.followup_id) if entry.followup_id else None
-    if transient and entry.attempts < MAX_ATTEMPTS:
-        entry.next_attempt_at = now + retry_delay(entry.attempts)
+    if transient and (retry_in is not None or entry.attempts < MAX_ATTEMPTS):
+        entry.next_attempt_at = now + (retry_in if retry_in is not None
+                                       else retry_delay(entry.attempts))
         if followup:
             followup.write_error = message
         return

@@ -2,7 +2,8 @@
 through the SSRF-guarded connection, within CALSYNC_WEBHOOK_TIMEOUT_SECONDS.
 
 A 2xx answer delivers it; anything else is a failed attempt, logged on the delivery
-(status code, duration, error) and committed before the outbox retries it with backoff.
+(status code, duration, error) and committed before the outbox retries it: sooner at
+first, then every few hours, for CALSYNC_WEBHOOK_DISABLE_DAYS, as a CRM may be down a day.
 The secret and the signature are never logged, nor kept anywhere but the request.
 """
 
@@ -10,16 +11,17 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import random
 import time
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from urllib.parse import urlsplit, urlunsplit
 
 from sqlalchemy.orm import Session
 from urllib3.exceptions import HTTPError
 
 from calsync.config import Settings
+from calsync.domain.backoff import backoff
 from calsync.errors import CalsyncError
-from calsync.jobs import outbox
 from calsync.models import OutboxEntry, Webhook, WebhookDelivery
 from calsync.net.guarded_http import Exchange, RefusedAddress
 from calsync.services import webhooks
@@ -27,14 +29,20 @@ from calsync.services import webhooks
 KIND = webhooks.KIND
 USER_AGENT = "calsync-webhooks/1"
 ANSWER_BYTES = 4096  # of a receiver's answer read (and dropped): it only has to say 2xx
+# A failed delivery waits 30 s, then twice as long after each failure, up to 6 hours:
+# about twenty attempts over the three days before its webhook is disabled.
+FIRST_RETRY = timedelta(seconds=30)
+LAST_RETRY = timedelta(hours=6)
 
 
 class DeliveryFailed(CalsyncError):
-    """An attempt that did not deliver; the outbox tries again while `transient`."""
+    """An attempt that did not deliver; the outbox tries again after `retry_in`, or never
+    when it is None."""
 
-    def __init__(self, message: str, *, transient: bool = True) -> None:
+    def __init__(self, message: str, retry_in: timedelta | None) -> None:
         super().__init__(message)
-        self.transient = transient
+        self.transient = retry_in is not None
+        self.retry_in = retry_in
 
 
 def signature(secret: str, timestamp: int, body: bytes) -> str:
@@ -57,15 +65,30 @@ def deliver(session: Session, settings: Settings, entry: OutboxEntry) -> None:
     started = time.monotonic()
     status, error = _post(settings, webhook.url, body, webhooks.secret_of(settings, webhook))
     duration_ms = round((time.monotonic() - started) * 1000)
+    now = datetime.now(UTC)
     disabled = webhooks.attempted(settings, webhook, delivery, status_code=status,
-                                  duration_ms=duration_ms, error=error, now=datetime.now(UTC))
-    if error is not None and not disabled and entry.attempts >= outbox.MAX_ATTEMPTS:
-        # The outbox gives up after this attempt: say so where people look.
-        delivery.error = (f"{error} calsync stopped trying after {entry.attempts} attempts; "
-                          "Redeliver sends it again.")
+                                  duration_ms=duration_ms, error=error, now=now)
+    if error is None:
+        session.commit()
+        return
+    retry_in = None if disabled else next_try(settings, delivery, now)
+    if retry_in is None and not disabled:
+        # This delivery alone keeps failing (others get through): say so where people look.
+        delivery.error = (f"{error} calsync stopped trying after {delivery.attempts} attempts "
+                          f"over {settings.webhook_disable_days} days; Redeliver sends it "
+                          "again.")
     session.commit()  # the attempt's log outlives the failure the outbox rolls back
-    if error is not None:
-        raise DeliveryFailed(error, transient=not disabled)
+    raise DeliveryFailed(error, retry_in)
+
+
+def next_try(settings: Settings, delivery: WebhookDelivery, now: datetime) -> timedelta | None:
+    """How long a delivery that just failed waits before its next attempt, with jitter so a
+    receiver coming back isn't hit by every delivery at once; None once it has been tried
+    for CALSYNC_WEBHOOK_DISABLE_DAYS (counted from its event)."""
+    if now - delivery.created_at >= timedelta(days=settings.webhook_disable_days):
+        return None
+    wait = backoff(delivery.attempts, FIRST_RETRY, LAST_RETRY)
+    return wait * random.uniform(0.8, 1.2)  # noqa: S311 - jitter, not a secret
 
 
 def _post(settings: Settings, url: str, body: bytes, secret: str) -> tuple[int | None, str | None]:
