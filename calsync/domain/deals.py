@@ -180,11 +180,17 @@ def deal_status(answers: Sequence[tuple[datetime, str]]) -> DealStatus:
     for _, outcome in answers:
         if outcome not in OUTCOMES:
             raise ValueError(f"outcome must be one of {', '.join(OUTCOMES)}, not {outcome!r}")
+    deciding = deciding_answer(answers)
+    return DealStatus.OPEN if deciding is None else Outcome(answers[deciding][1]).deal_status
+
+
+def deciding_answer(answers: Sequence[tuple[datetime, str]]) -> int | None:
+    """The index of the answer that sets the deal's status (its latest touch), None for none."""
     if not answers:
-        return DealStatus.OPEN
+        return None
     # On equal times the answer given later in the sequence wins.
-    _, _, latest = max((at, index, outcome) for index, (at, outcome) in enumerate(answers))
-    return Outcome(latest).deal_status
+    _, index = max((at, index) for index, (at, _outcome) in enumerate(answers))
+    return index
 
 
 def _strip_colon_prefixes(text: str) -> str:

@@ -27,7 +27,7 @@ from calsync.domain.cadence import (
     spacing_warning,
     touch_after,
 )
-from calsync.domain.deals import CHANNELS, NO_REASONS, OUTCOMES, deal_status
+from calsync.domain.deals import CHANNELS, NO_REASONS, OUTCOMES, deal_status, deciding_answer
 from calsync.domain.promises import follow_through_at, promise_timing, promised_for, work_start
 from calsync.domain.slots import Busy, clash
 from calsync.domain.text import calendar_text
@@ -150,7 +150,7 @@ def answer_prompt(session: Session, settings: Settings, user: User, prompt: Prom
     if prompt.deal is not None:
         refresh_deal(session, prompt.deal, now)
         planned = _plan_after_answer(session, settings, user, prompt, answer, now)
-    webhooks.answer_recorded(session, prompt, now)
+    webhooks.answer_recorded(session, prompt)
     session.commit()
     return AnswerResult(prompt, followup, warning, covered, planned)
 
@@ -496,14 +496,20 @@ def cancel_followup(session: Session, followup: FollowUp, now: datetime) -> None
 def refresh_deal(session: Session, deal: Deal, now: datetime) -> None:
     """Set the deal's status from its answered touches; a closed deal drops its plans. Part
     of the caller's unit of work."""
-    answers = session.execute(
-        select(Prompt.touch_at, Prompt.outcome)
-        .where(Prompt.deal_id == deal.id, Prompt.status == PromptStatus.ANSWERED)).all()
-    status = deal_status([(touch_at, outcome) for touch_at, outcome in answers if outcome])
+    answers = [(touch_at, outcome, prompt_id) for touch_at, outcome, prompt_id in session.execute(
+        select(Prompt.touch_at, Prompt.outcome, Prompt.id)
+        .where(Prompt.deal_id == deal.id, Prompt.status == PromptStatus.ANSWERED)) if outcome]
+    touches = [(touch_at, outcome) for touch_at, outcome, _id in answers]
+    status = deal_status(touches)
     if status == deal.status:
         return
     deal.status = status
     deal.closed_at = now if status.closed else None
+    if status.closed:  # by an answer, or a touch moved in from another deal
+        deciding = deciding_answer(touches)
+        prompt = session.get(Prompt, answers[deciding][2]) if deciding is not None else None
+        assert prompt is not None  # a closed deal has the answer that closed it
+        webhooks.deal_closed(session, deal, prompt)
     planned = select(FollowUp).where(FollowUp.deal_id == deal.id,
                                      FollowUp.status == FollowUpStatus.PLANNED,
                                      FollowUp.start > now)

@@ -216,10 +216,8 @@ def followup_changed(session: Session, followup: FollowUp) -> None:
          {"followup": followup_data(followup), "deal": deal_data(followup.deal)})
 
 
-def answer_recorded(session: Session, prompt: Prompt, now: datetime) -> None:
-    """`outcome.recorded` for an answer, and `deal.won` / `deal.lost` when it closed its
-    deal just now (`now` is the answer's time, which the deal's closing carries). Part of
-    the caller's unit of work."""
+def answer_recorded(session: Session, prompt: Prompt) -> None:
+    """`outcome.recorded` for an answer. Part of the caller's unit of work."""
     deal = prompt.deal
     followup = prompt.planned_followup
     emit(session, prompt.user_id, WebhookEvent.OUTCOME_RECORDED, {
@@ -230,12 +228,16 @@ def answer_recorded(session: Session, prompt: Prompt, now: datetime) -> None:
         "deal": deal_data(deal) if deal is not None else None,
         "followup": (followup_data(followup) if followup is not None
                      and followup.status is not FollowUpStatus.CANCELLED else None)})
-    if deal is not None and deal.status.closed and deal.closed_at == now:
-        event = (WebhookEvent.DEAL_WON if deal.status is DealStatus.WON
-                 else WebhookEvent.DEAL_LOST)
-        emit(session, prompt.user_id, event, {
-            "deal": deal_data(deal), "prompt_id": prompt.id, "outcome": prompt.outcome,
-            "note": prompt.note, "no_reason": prompt.no_reason})
+
+
+def deal_closed(session: Session, deal: Deal, deciding: Prompt) -> None:
+    """`deal.won` or `deal.lost` for a deal that just closed, with the answer that closed it
+    (an answer just given, or a touch moved in from another deal). Part of the caller's
+    unit of work."""
+    event = WebhookEvent.DEAL_WON if deal.status is DealStatus.WON else WebhookEvent.DEAL_LOST
+    emit(session, deal.user_id, event, {
+        "deal": deal_data(deal), "prompt_id": deciding.id, "outcome": deciding.outcome,
+        "note": deciding.note, "no_reason": deciding.no_reason})
 
 
 def promise_delivered(session: Session, followup: FollowUp) -> None:
