@@ -60,6 +60,7 @@ def test_promise_not_yet_delivered_and_follow_through(app, api, prompts) -> None
     assert answered_prompt["outcome"]["followup_id"] == through["id"]
     coach = api.get("/api/v1/coach").get_json()
     assert coach["promises"] == {"early": 1, "on_time": 0, "late": 0}
+    assert api.get("/api/v1/stats").get_json()["promises"] == coach["promises"]  # the dashboard's
     # Sent again: the same delivery, no second follow-through.
     again = api.post(f"/api/v1/followups/{followup['id']}/delivered", json={}).get_json()
     assert again["follow_through"]["id"] == through["id"]

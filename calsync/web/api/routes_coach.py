@@ -61,8 +61,7 @@ def coach_out(said: Coaching) -> CoachOut:
             since=record.since, on_time=record.on_time, late=record.late, missed=record.missed,
             reasons={str(reason): count for reason, count in record.reasons.items()},
             explained=[_followup(f) for f in record.explained]),
-        promises=PromisesKeptOut(early=said.promises.early, on_time=said.promises.on_time,
-                                 late=said.promises.late),
+        promises=PromisesKeptOut.of(said.promises),
     )
 
 

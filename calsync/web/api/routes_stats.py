@@ -9,7 +9,13 @@ from calsync.domain.stats import Stats
 from calsync.services import stats
 from calsync.web import current_settings
 from calsync.web.api.registry import api_user, route
-from calsync.web.api.schemas import ClosedAtTouchOut, OpenAtTouchOut, StatsOut, StatsWeekOut
+from calsync.web.api.schemas import (
+    ClosedAtTouchOut,
+    OpenAtTouchOut,
+    PromisesKeptOut,
+    StatsOut,
+    StatsWeekOut,
+)
 
 
 @route("/stats", "GET", response=StatsOut)
@@ -18,7 +24,8 @@ def get_stats() -> StatsOut:
 
     Win rate and touches at close by the touch number at which deals closed; open deals by
     their answered touches; the last 12 weeks (in the user's zone) of follow-ups on time,
-    late and missed; the median time from a meeting's end to its answer.
+    late and missed; the median time from a meeting's end to its answer; promises kept
+    early, on time and late.
     """
     return stats_out(stats.dashboard(get_session(), current_settings(), api_user()))
 
@@ -35,7 +42,8 @@ def stats_out(figures: Stats) -> StatsOut:
         weeks=[StatsWeekOut(start=week.start, on_time=week.on_time, late=week.late,
                             missed=week.missed, median_answer_seconds=_seconds(week.median_answer))
                for week in figures.weeks],
-        median_answer_seconds=_seconds(figures.median_answer))
+        median_answer_seconds=_seconds(figures.median_answer),
+        promises=PromisesKeptOut.of(figures.promises))
 
 
 def _seconds(length: timedelta | None) -> int | None:

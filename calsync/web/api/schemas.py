@@ -20,6 +20,7 @@ from pydantic import (
 from pydantic_core import CoreSchema, core_schema
 
 from calsync.domain import deals, vocabulary
+from calsync.domain.promises import PromisesKept
 
 
 class _Values:
@@ -333,6 +334,10 @@ class PromisesKeptOut(Out):
     on_time: int
     late: int
 
+    @classmethod
+    def of(cls, kept: PromisesKept) -> PromisesKeptOut:
+        return cls(early=kept.early, on_time=kept.on_time, late=kept.late)
+
 
 class CoachPromptOut(Out):
     id: int
@@ -411,6 +416,8 @@ class StatsOut(Out):
     weeks: list[StatsWeekOut] = Field(description="The last 12 weeks, oldest first.")
     median_answer_seconds: int | None = Field(
         description="From a meeting's end to its answer, over those weeks' meetings.")
+    promises: PromisesKeptOut = Field(
+        description="Promises delivered in those weeks, by how they were kept.")
 
 
 class WebhookOut(Out):
