@@ -65,6 +65,9 @@ class NextStep:
     # A deadline promised to the client: the step is then worked on ahead of it.
     promise_due: datetime | None = None
     value_note: str = ""  # "what will you bring them?"
+    # Kept when a follow-up is moved (a check-in stays a check-in); None: a promise when
+    # `promise_due` is given, else a plain follow-up.
+    kind: FollowUpKind | None = None
 
 
 @dataclass(frozen=True)
@@ -469,8 +472,8 @@ def _plan(session: Session, user: User, prompt: Prompt, step: NextStep, note: st
         ahead = work_start(step.promise_due, cadence.promise_margin_days, cadence.working_days,
                            ZoneInfo(user.timezone)).astimezone(UTC)
         start = min(start, ahead) if ahead >= now else start
-    followup.kind = FollowUpKind.PROMISE if step.promise_due is not None else (
-        FollowUpKind.FOLLOW_UP)
+    followup.kind = step.kind or (FollowUpKind.PROMISE if step.promise_due is not None
+                                  else FollowUpKind.FOLLOW_UP)
     followup.promise_due = (step.promise_due.astimezone(UTC)
                             if step.promise_due is not None else None)
     followup.value_note = step.value_note

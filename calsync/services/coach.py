@@ -136,8 +136,9 @@ def reschedule_missed(session: Session, user: User, followup_id: int, start: dat
                       now: datetime | None = None) -> FollowUp:
     """Move a missed follow-up to `start`, in one step: the missed one is cancelled (it stays
     missed in the record), its question is put away as "didn't happen", and a new follow-up
-    like it is planned at `start`. Commits (through answers.didnt_happen). Raises NotFound,
-    ValidationFailed (field "start"), PromptClosed."""
+    like it (its kind, its promise, what it brings them) is planned at `start`. Commits
+    (through answers.didnt_happen). Raises NotFound, ValidationFailed (field "start"),
+    PromptClosed."""
     now = now or datetime.now(UTC)
     missed = get_followup(session, user, followup_id)
     if missed.status is not FollowUpStatus.PLANNED or missed.end > now:
@@ -147,7 +148,8 @@ def reschedule_missed(session: Session, user: User, followup_id: int, start: dat
     prompt = _prompt_of(session, missed)
     step = answers.NextStep(
         summary=missed.summary, start=start, channel=missed.channel,
-        duration_minutes=int((missed.end - missed.start).total_seconds() // 60))
+        duration_minutes=int((missed.end - missed.start).total_seconds() // 60),
+        promise_due=missed.promise_due, value_note=missed.value_note, kind=missed.kind)
     answers.cancel_followup(session, missed, now)
     planned = answers.didnt_happen(session, user, prompt, step, now)
     assert planned is not None  # a reschedule always plans one

@@ -8,7 +8,13 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from calsync.domain.vocabulary import DismissReason, FollowUpStatus, MissedReason, PromptStatus
+from calsync.domain.vocabulary import (
+    DismissReason,
+    FollowUpKind,
+    FollowUpStatus,
+    MissedReason,
+    PromptStatus,
+)
 from calsync.errors import NotFound, ValidationFailed
 from calsync.models import FollowUp, Prompt, User
 from calsync.services import coach
@@ -90,6 +96,17 @@ def test_rescheduling_a_missed_follow_up(db_session, settings, user, week: Week)
     assert said.missed == ()
     assert said.record.missed == 1  # it was missed all the same
     assert said.prompts_waiting == ()
+
+
+def test_a_rescheduled_promise_stays_a_promise(db_session, user, week: Week) -> None:
+    missed = db_session.get(FollowUp, week.missed.id)
+    missed.kind, missed.promise_due = FollowUpKind.PROMISE, local(16, 16)
+    missed.value_note = "the pilot's pricing"
+    db_session.commit()
+    planned = coach.reschedule_missed(db_session, me(db_session, user), week.missed.id,
+                                      local(14, 10), NOW)
+    assert (planned.kind, planned.promise_due, planned.value_note) == (
+        FollowUpKind.PROMISE, local(16, 16), "the pilot's pricing")
 
 
 def test_rescheduling_before_the_prompt_was_asked(db_session, user, week: Week) -> None:
