@@ -1,0 +1,210 @@
+"""Real CalDAV servers on loopback for the CalDAV tests: Radicale and Xandikos, each with one
+user (basic auth) and two calendars, started per test on a free port.
+
+Run as a script (`python caldav_servers.py xandikos DIR PORT USER PASSWORD`) it serves
+Xandikos behind basic auth: Xandikos has no logins of its own (it expects a proxy to add
+them), and servers in the wild answer a wrong password with 401, which the tests need.
+"""
+
+from __future__ import annotations
+
+import base64
+import io
+import re
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+SERVERS = ("radicale", "xandikos")
+USER, PASSWORD = "ana", "app-specific-secret"
+CALENDARS = ("personal", "work")
+# Xandikos names a default calendar (schedule-default-calendar-URL); Radicale names none,
+# so calsync takes its first calendar by address.
+DEFAULT_CALENDAR = {"radicale": "personal", "xandikos": "work"}
+
+
+@dataclass
+class CaldavServer:
+    """A running server: where it listens, who may log in, and its calendars' addresses."""
+
+    kind: str
+    base_url: str  # http://127.0.0.1:PORT/ (answers /.well-known/caldav)
+    principal_url: str
+    home_url: str
+    username: str = USER
+    password: str = PASSWORD
+    calendars: dict[str, str] = field(default_factory=dict)  # name -> collection URL
+
+    def request(self, method: str, url: str, body: bytes | str = b"",
+                headers: dict[str, str] | None = None) -> tuple[int, dict[str, str], bytes]:
+        """Another client's request (a phone, a desktop app): status, headers, body."""
+        data = body.encode() if isinstance(body, str) else body
+        request = urllib.request.Request(url, data=data or None, method=method)
+        token = base64.b64encode(f"{self.username}:{self.password}".encode()).decode()
+        request.add_header("Authorization", f"Basic {token}")
+        if data:
+            request.add_header("Content-Type", "text/calendar; charset=utf-8")
+        for name, value in (headers or {}).items():
+            request.add_header(name, value)
+        try:
+            with urllib.request.urlopen(request, timeout=10) as response:
+                return response.status, dict(response.headers), response.read()
+        except urllib.error.HTTPError as error:
+            return error.code, dict(error.headers), error.read()
+
+    def put(self, calendar: str, name: str, ics: str) -> str:
+        """Store `ics` as `name`.ics in `calendar`; returns its URL."""
+        url = f"{self.calendars[calendar]}{name}.ics"
+        status, _h, body = self.request("PUT", url, ics)
+        assert status in (200, 201, 204), (status, body[:300])
+        return url
+
+    def delete(self, url: str) -> None:
+        status, _h, body = self.request("DELETE", url)
+        assert status in (200, 204), (status, body[:300])
+
+    def get(self, url: str) -> tuple[str, str]:
+        """The item's text and ETag."""
+        status, headers, body = self.request("GET", url)
+        assert status == 200, (status, body[:300])
+        return body.decode(), headers.get("ETag", "")
+
+    def items(self, calendar: str) -> list[str]:
+        """The names of the objects stored in `calendar`."""
+        body = ('<?xml version="1.0"?><D:propfind xmlns:D="DAV:"><D:prop><D:getetag/>'
+                "</D:prop></D:propfind>")
+        status, _h, answer = self.request("PROPFIND", self.calendars[calendar], body,
+                                          {"Depth": "1", "Content-Type": "application/xml"})
+        assert status == 207, (status, answer[:300])
+        found = re.findall(r"<(?:\w+:)?href>([^<]*\.ics)</(?:\w+:)?href>", answer.decode())
+        return sorted(href.rsplit("/", 1)[-1] for href in found)
+
+    def make_calendar(self, name: str) -> str:
+        url = f"{self.home_url}{name}/"
+        body = ('<?xml version="1.0"?><C:mkcalendar xmlns:D="DAV:" '
+                'xmlns:C="urn:ietf:params:xml:ns:caldav"><D:set><D:prop>'
+                f'<D:displayname>{name.title()}</D:displayname></D:prop></D:set>'
+                '</C:mkcalendar>')
+        status, _h, answer = self.request("MKCALENDAR", url, body,
+                                          {"Content-Type": "application/xml"})
+        assert status in (201, 405), (status, answer[:300])  # 405: it exists already
+        self.calendars[name] = url
+        return url
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def _wait_listening(port: int, process: subprocess.Popen[bytes], log: Path) -> None:
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"the CalDAV server exited: {log.read_text()[-2000:]}")
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=1).close()
+            return
+        except OSError:
+            time.sleep(0.05)
+    raise RuntimeError(f"the CalDAV server did not listen within 30 s: {log.read_text()[-2000:]}")
+
+
+def _start_radicale(root: Path, port: int) -> tuple[list[str], str, str]:
+    (root / "users").write_text(f"{USER}:{PASSWORD}\n")
+    config = root / "radicale.conf"
+    config.write_text(
+        f"[server]\nhosts = 127.0.0.1:{port}\n"
+        f"[auth]\ntype = htpasswd\nhtpasswd_filename = {root / 'users'}\n"
+        "htpasswd_encryption = plain\n"
+        f"[storage]\nfilesystem_folder = {root / 'collections'}\n"
+        "[rights]\ntype = owner_only\n[logging]\nlevel = warning\n"
+        "[web]\ntype = none\n")
+    command = [sys.executable, "-m", "radicale", "--config", str(config)]
+    return command, f"/{USER}/", f"/{USER}/"
+
+
+def _start_xandikos(root: Path, port: int) -> tuple[list[str], str, str]:
+    command = [sys.executable, __file__, "xandikos", str(root / "data"), str(port), USER,
+               PASSWORD]
+    return command, f"/{USER}/", f"/{USER}/calendars/"
+
+
+STARTERS: dict[str, Callable[[Path, int], tuple[list[str], str, str]]] = {
+    "radicale": _start_radicale, "xandikos": _start_xandikos}
+
+
+def running(kind: str, root: Path) -> Iterator[CaldavServer]:
+    """A fresh `kind` server in `root` with USER and the CALENDARS; stopped afterwards."""
+    port = free_port()
+    command, principal, home = STARTERS[kind](root, port)
+    log = root / "server.log"
+    with log.open("wb") as out:
+        process = subprocess.Popen(command, stdout=out, stderr=subprocess.STDOUT)
+    try:
+        _wait_listening(port, process, log)
+        base = f"http://127.0.0.1:{port}"
+        server = CaldavServer(kind, f"{base}/", f"{base}{principal}", f"{base}{home}")
+        if kind == "radicale":  # Radicale makes the principal's collection on first login
+            server.request("PROPFIND", server.principal_url, headers={"Depth": "0"})
+        for name in CALENDARS:
+            server.make_calendar(name)
+        yield server
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+
+def _serve_xandikos(directory: str, port: int, user: str, password: str) -> None:
+    from wsgiref.simple_server import WSGIRequestHandler, make_server
+
+    from xandikos.store import STORE_TYPE_SCHEDULE_INBOX
+    from xandikos.web import SingleUserFilesystemBackend, XandikosApp
+
+    principal = f"/{user}/"
+    backend = SingleUserFilesystemBackend(directory)
+    backend._mark_as_principal(principal)
+    Path(directory).mkdir(parents=True, exist_ok=True)
+    backend.create_principal(principal, create_defaults=False)
+    # RFC 6638 names the default calendar on the scheduling inbox.
+    owner = backend.get_resource(principal)
+    inbox = backend.create_collection(f"{principal}{owner.get_schedule_inbox_url()}")
+    inbox.store.set_type(STORE_TYPE_SCHEDULE_INBOX)
+    owner.set_schedule_default_calendar_url(f"{principal}calendars/work/")
+    app = XandikosApp(backend, current_user_principal=principal)
+    expected = "Basic " + base64.b64encode(f"{user}:{password}".encode()).decode()
+
+    def guarded(environ: dict[str, Any], start_response: Any) -> Any:
+        if environ.get("PATH_INFO", "").rstrip("/") == "/.well-known/caldav":
+            start_response("301 Moved Permanently", [("Location", principal)])
+            return [b""]
+        if environ.get("HTTP_AUTHORIZATION") != expected:
+            start_response("401 Unauthorized", [("WWW-Authenticate", 'Basic realm="x"')])
+            return [b"wrong user name or password"]
+        # Xandikos reads the body to its end, and wsgiref's input only ends when the
+        # client hangs up: hand it exactly the declared bytes.
+        length = int(environ.get("CONTENT_LENGTH") or 0)
+        environ["wsgi.input"] = io.BytesIO(environ["wsgi.input"].read(length))
+        return app.handle_wsgi_request(environ, start_response)
+
+    class Quiet(WSGIRequestHandler):
+        def log_message(self, format: str, *args: Any) -> None:
+            pass
+
+    make_server("127.0.0.1", port, guarded, handler_class=Quiet).serve_forever()
+
+
+if __name__ == "__main__":
+    _serve_xandikos(sys.argv[2], int(sys.argv[3]), sys.argv[4], sys.argv[5])
