@@ -26,7 +26,7 @@ def test_unknown_names_list_the_valid_ones(name: str) -> None:
     with pytest.raises(PluginError) as caught:
         providers.load(name)
     assert "ics" in caught.value.valid
-    assert "Valid names: google, ics" in str(caught.value)
+    assert "Valid names: caldav, google, ics" in str(caught.value)
 
 
 def test_read_only_provider_refuses_writes(settings) -> None:  # type: ignore[no-untyped-def]

@@ -17,6 +17,7 @@ ENTRY_POINT_GROUP = "calsync.providers"
 BUILTIN = {
     "ics": "calsync.providers.ics:IcsProvider",
     "google": "calsync.providers.google:GoogleProvider",
+    "caldav": "calsync.providers.caldav:CaldavProvider",
 }
 
 

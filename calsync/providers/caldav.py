@@ -1,0 +1,290 @@
+"""The CalDAV provider (iCloud, Fastmail, Nextcloud, Radicale…): reads the calendars picked
+and writes follow-ups into one of them, over calsync's own guarded WebDAV requests.
+
+Reads are incremental by WebDAV sync-collection (RFC 6578): one REPORT per calendar when
+nothing changed. A server without sync tokens is compared by ETags of the window's items
+(one calendar-query per calendar); a full read of the window happens first, when a token is
+refused, when the window slides a day, and when a repeating event changes (its old
+occurrences can only be told apart by reading the series whole). Writes PUT to an address
+derived from the follow-up with If-None-Match / If-Match, so retries never duplicate and
+never overwrite a stranger's event.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import UTC
+from typing import Any
+from urllib.parse import quote, urljoin
+
+from calsync.config import Settings
+from calsync.errors import SourceError
+from calsync.providers.base import (
+    FOLLOWUP_MARK,
+    BaseProvider,
+    ChangeSet,
+    OutgoingEvent,
+    ReadContext,
+    RemoteEvent,
+    SourceRef,
+)
+from calsync.providers.caldav_discovery import discover, propfind_body
+from calsync.providers.caldav_http import CALDAV, DAV, DavClient, DavItem, refused
+from calsync.providers.caldav_ical import ItemRead, event_object, mark_of, read_item, times_of
+from calsync.providers.ics_parse import Limits
+
+log = logging.getLogger(__name__)
+
+WRITE_TRIES = 3  # a 412 means someone edited meanwhile: read, re-apply, try again
+ETAG = f"{{{DAV}}}getetag"
+DATA = f"{{{CALDAV}}}calendar-data"
+# One stored object as the cursor remembers it: [etag, uid, flags] ("r" repeats, "o" ours).
+Items = dict[str, list[str]]
+
+
+class FullReadNeeded(Exception):
+    """The incremental answer can't be applied on its own: read the window whole."""
+
+
+def client_for(settings: Settings, source: SourceRef) -> DavClient:
+    credentials = source.credentials or {}
+    return DavClient(settings, str(credentials.get("username", "")),
+                     str(credentials.get("password", "")))
+
+
+class CaldavProvider(BaseProvider):
+    """Reads `options["calendars_read"]`, writes to `options["calendar_written"]` (URLs)."""
+
+    name = "caldav"
+    read_only = False
+    supports_push = False
+    supports_write = True
+
+    # reading
+
+    def _read(self, source: SourceRef, cursor: dict[str, Any], context: ReadContext) -> ChangeSet:
+        client = client_for(self.settings, source)
+        calendars = [str(c) for c in source.options.get("calendars_read") or []]
+        if not calendars:  # nothing picked yet: every calendar the account has
+            calendars = [c.url for c in discover(client, source.url).calendars]
+        window_end = context.window_end.date().isoformat()
+        states = cursor.get("calendars") or {}
+        if cursor.get("window_end") == window_end and all(c in states for c in calendars):
+            try:
+                return self._incremental(client, calendars, states, context, window_end)
+            except FullReadNeeded as why:
+                log.info("source %s: reading the window in full (%s)", source.id, why)
+        return self._full(client, calendars, context, window_end)
+
+    def _full(self, client: DavClient, calendars: list[str], context: ReadContext,
+              window_end: str) -> ChangeSet:
+        changes = ChangeSet(complete=True)
+        states: dict[str, dict[str, Any]] = {}
+        for calendar in calendars:
+            token = self._current_token(client, calendar)
+            found = self._report(client, calendar, _query(context, with_data=True))
+            items: Items = {}
+            for item in found:
+                read = self._read_item(item, context, changes)
+                if read is not None:
+                    items[item.url] = [item.text(ETAG), read.uid, _flags(read)]
+                    changes.meetings += read.meetings
+            states[calendar] = {"token": token, "items": items}
+        changes.cursor = {"calendars": states, "window_end": window_end}
+        return changes
+
+    def _incremental(self, client: DavClient, calendars: list[str],
+                     states: dict[str, Any], context: ReadContext,
+                     window_end: str) -> ChangeSet:
+        changes = ChangeSet(complete=False)
+        new_states: dict[str, dict[str, Any]] = {}
+        any_change = False
+        for calendar in calendars:
+            state = states[calendar]
+            items: Items = {k: list(v) for k, v in (state.get("items") or {}).items()}
+            token, changed, removed = self._changes(client, calendar, state, items, context)
+            for url in removed:
+                record = items.pop(url, None)
+                if record is not None:
+                    if "r" in record[2]:
+                        raise FullReadNeeded("a repeating event was deleted")
+                    changes.deleted.append((record[1], ""))
+            for item in self._multiget(client, calendar, changed):
+                read = self._read_item(item, context, changes)
+                if read is None:
+                    continue
+                if read.recurring or "r" in (items.get(item.url) or ["", "", ""])[2]:
+                    raise FullReadNeeded("a repeating event changed")
+                items[item.url] = [item.text(ETAG), read.uid, _flags(read)]
+                changes.meetings += read.meetings
+                if not read.meetings and read.uid:
+                    changes.deleted.append((read.uid, ""))  # moved out of the window
+            any_change = any_change or bool(changed or removed)
+            new_states[calendar] = {"token": token, "items": items}
+        changes.cursor = {"calendars": new_states, "window_end": window_end}
+        if not any_change:
+            changes.unchanged = True
+            return changes
+        # The same invitation can sit in two calendars read: present in one beats gone in one.
+        present = {m.uid for m in changes.meetings}
+        changes.deleted = [k for k in dict.fromkeys(changes.deleted) if k[0] not in present]
+        return changes
+
+    def _changes(self, client: DavClient, calendar: str, state: dict[str, Any], items: Items,
+                 context: ReadContext) -> tuple[str, list[str], list[str]]:
+        """(new token, changed item URLs, removed item URLs) since the stored state."""
+        token = str(state.get("token") or "")
+        if token:
+            response = client.xml("REPORT", calendar, _sync_body(token), "1")
+            if response.status == 207:
+                changed, removed = [], []
+                for item in response.multistatus():
+                    if item.url.rstrip("/") == calendar.rstrip("/"):
+                        continue
+                    if item.status in (404, 410):
+                        removed.append(item.url)
+                    elif (items.get(item.url) or [""])[0] != item.text(ETAG) or not item.text(
+                            ETAG):
+                        changed.append(item.url)
+                return response.sync_token() or token, changed, removed
+            if response.status in (401, 404, 410) or response.status >= 500 or (
+                    response.status == 403 and b"valid-sync-token" not in response.body):
+                raise refused(response, _label(calendar))
+            raise FullReadNeeded(f"the sync token was refused (HTTP {response.status})")
+        # No sync tokens at this server: compare the ETags of the window's items.
+        listed = {i.url: i.text(ETAG) for i in self._report(client, calendar,
+                                                            _query(context, with_data=False))}
+        changed = [url for url, etag in listed.items() if (items.get(url) or [""])[0] != etag]
+        gone = [url for url in items if url not in listed]
+        # calsync's own events are followed out of the window: only a 404 means deleted.
+        removed = [url for url in gone if "o" not in items[url][2]
+                   or client.request("GET", url).status in (404, 410)]
+        changed += [url for url in gone if url not in removed]
+        return "", changed, removed
+
+    def _current_token(self, client: DavClient, calendar: str) -> str:
+        response = client.xml("PROPFIND", calendar, propfind_body("<D:sync-token/>"), "0")
+        if response.status != 207:
+            raise refused(response, _label(calendar))
+        return next((i.text(f"{{{DAV}}}sync-token") for i in response.multistatus()), "")
+
+    def _report(self, client: DavClient, calendar: str, body: str) -> list[DavItem]:
+        response = client.xml("REPORT", calendar, body, "1")
+        if response.status != 207:
+            raise refused(response, _label(calendar))
+        return [i for i in response.multistatus() if i.url.rstrip("/") != calendar.rstrip("/")]
+
+    def _multiget(self, client: DavClient, calendar: str, urls: list[str]) -> list[DavItem]:
+        if not urls:
+            return []
+        hrefs = "".join(f"<D:href>{_escape(u)}</D:href>" for u in urls)
+        body = (f'<?xml version="1.0" encoding="utf-8"?><C:calendar-multiget xmlns:D="{DAV}" '
+                f'xmlns:C="{CALDAV}"><D:prop><D:getetag/><C:calendar-data/></D:prop>{hrefs}'
+                "</C:calendar-multiget>")
+        return [i for i in self._report(client, calendar, body) if i.status == 200]
+
+    def _read_item(self, item: DavItem, context: ReadContext,
+                   changes: ChangeSet) -> ItemRead | None:
+        """One object's meetings; a malformed one is skipped with a warning (None)."""
+        data = item.text(DATA).encode()
+        try:
+            read = read_item(data, item.text(ETAG), context, Limits.from_settings(self.settings))
+        except SourceError as exc:
+            changes.warnings.append(f"Skipped {item.url.rsplit('/', 1)[-1]}: {exc.reason}")
+            return None
+        changes.warnings += read.warnings
+        return read
+
+    # writing
+
+    def _write_event(self, source: SourceRef, event: OutgoingEvent) -> RemoteEvent:
+        client = client_for(self.settings, source)
+        url = item_url(event.calendar_id, event.event_id)
+        etag = event.etag
+        times = None
+        for _attempt in range(WRITE_TRIES):
+            condition = {"If-Match": etag} if etag else {"If-None-Match": "*"}
+            response = client.request("PUT", url, event_object(event, times), {
+                "Content-Type": "text/calendar; charset=utf-8", **condition})
+            if response.status in (200, 201, 204):
+                return RemoteEvent(event.calendar_id, event.event_id,
+                                   response.header("ETag") or self._etag(client, url))
+            if response.status in (404, 410) and etag:
+                etag, times = "", None  # gone without a trace: write it afresh
+                continue
+            if response.status != 412:
+                raise refused(response, _label(event.calendar_id), "write to")
+            # Taken (a create that succeeded before calsync noted it) or edited meanwhile.
+            current = client.request("GET", url)
+            if current.status in (404, 410):
+                etag, times = "", None
+                continue
+            if current.status != 200:
+                raise refused(current, _label(event.calendar_id), "write to")
+            if mark_of(current.body) != event.private_properties.get(FOLLOWUP_MARK):
+                raise SourceError(f"An unrelated event in “{_label(event.calendar_id)}” "
+                                  "already has the address calsync chose for this follow-up, "
+                                  "so calsync left it alone.")
+            etag = current.header("ETag")
+            # The user moved it there and calsync did not move it since: their time stays.
+            times = None if event.times_changed else times_of(current.body)
+        raise SourceError(f"“{_label(event.calendar_id)}” kept changing while calsync wrote "
+                          "a follow-up to it.", "calsync will try again later.", transient=True)
+
+    def _etag(self, client: DavClient, url: str) -> str:
+        # Some servers change what they store and so send no ETag with the PUT's answer.
+        return client.request("HEAD", url).header("ETag")
+
+    def _delete_event(self, source: SourceRef, calendar_id: str, event_id: str) -> None:
+        client = client_for(self.settings, source)
+        url = item_url(calendar_id, event_id)
+        for _attempt in range(WRITE_TRIES):
+            current = client.request("GET", url)
+            if current.status in (404, 410):
+                return  # already gone: that is what we wanted
+            if current.status != 200:
+                raise refused(current, _label(calendar_id), "delete from")
+            if not mark_of(current.body):
+                return  # not calsync's event: never delete a stranger's
+            response = client.request("DELETE", url, headers={"If-Match": current.header("ETag")})
+            if response.status in (200, 204, 404, 410):
+                return
+            if response.status != 412:
+                raise refused(response, _label(calendar_id), "delete from")
+        raise SourceError(f"“{_label(calendar_id)}” kept changing while calsync deleted a "
+                          "follow-up from it.", "calsync will try again later.", transient=True)
+
+
+def item_url(calendar: str, event_id: str) -> str:
+    """Where a follow-up's object lives: its derived id, so a retry finds the same place."""
+    return urljoin(calendar.rstrip("/") + "/", quote(event_id) + ".ics")
+
+
+def _flags(read: ItemRead) -> str:
+    return ("r" if read.recurring else "") + ("o" if read.own else "")
+
+
+def _label(calendar: str) -> str:
+    return calendar.rstrip("/").rsplit("/", 1)[-1] or calendar
+
+
+def _escape(text: str) -> str:
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def _sync_body(token: str) -> str:
+    return (f'<?xml version="1.0" encoding="utf-8"?><D:sync-collection xmlns:D="{DAV}">'
+            f"<D:sync-token>{_escape(token)}</D:sync-token><D:sync-level>1</D:sync-level>"
+            "<D:prop><D:getetag/></D:prop></D:sync-collection>")
+
+
+def _query(context: ReadContext, *, with_data: bool) -> str:
+    """calendar-query for the VEVENTs that touch the window (the server expands rules)."""
+    start, end = (f"{m.astimezone(UTC):%Y%m%dT%H%M%SZ}"
+                  for m in (context.window_start, context.window_end))
+    data = "<C:calendar-data/>" if with_data else ""
+    return (f'<?xml version="1.0" encoding="utf-8"?><C:calendar-query xmlns:D="{DAV}" '
+            f'xmlns:C="{CALDAV}"><D:prop><D:getetag/>{data}</D:prop><C:filter>'
+            '<C:comp-filter name="VCALENDAR"><C:comp-filter name="VEVENT">'
+            f'<C:time-range start="{start}" end="{end}"/></C:comp-filter></C:comp-filter>'
+            "</C:filter></C:calendar-query>")
