@@ -106,6 +106,8 @@ class ChangeSet:
     it has vanished. `unchanged`: nothing changed (an HTTP 304, the same bytes): sync does
     nothing but store the cursor. `deleted`: keys (uid, recurrence_id) the source reports
     as deleted, for incremental reads that send tombstones instead of whole events.
+    `complete_uids`: UIDs an incremental read read whole: a stored meeting of one of them
+    missing from `meetings` has vanished, as `complete` says of every meeting.
     A meeting whose `extra` has `FOLLOWUP_MARK` is a follow-up calsync wrote there itself:
     sync moves or cancels that follow-up instead of importing a meeting.
     """
@@ -114,6 +116,7 @@ class ChangeSet:
     deleted: list[tuple[str, str]] = field(default_factory=list)
     cursor: dict[str, Any] = field(default_factory=dict)
     complete: bool = True
+    complete_uids: list[str] = field(default_factory=list)
     unchanged: bool = False
     warnings: list[str] = field(default_factory=list)
 

@@ -34,14 +34,18 @@ from calsync.providers.ics_repair import (
     top_level_calendars,
 )
 from calsync.providers.ics_rules import bound_rule
+from calsync.providers.ics_split import END, Previous, Selection, select, split
 from calsync.providers.ics_values import as_list, duration, moment, parsed
 from calsync.providers.ics_zones import read_calendars
 
 MAX_LINE_CHARS = 1 << 20  # no real calendar has a 1 MiB line; a hostile one might
 MAX_DESCRIPTION = 10_000
 MAX_WARNINGS = 50
+MORE = "More problems were found; only the first ones are listed."
 # Candidate dates the rule engine may step through for one series: about 0.1 s of work.
 MAX_RULE_STEPS = 50_000
+# UIDs parsed at a time: a large calendar never holds all its parsed events at once.
+CHUNK_UIDS = 500
 _END = re.compile(r"^END:VCALENDAR[ \t\r]*$", re.MULTILINE | re.IGNORECASE)
 # Broken values here make an event meaningless; broken values elsewhere are dropped.
 _ESSENTIAL = {"DTSTART", "DTEND", "DURATION", "RRULE", "RECURRENCE-ID"}
@@ -67,12 +71,20 @@ class Limits:
 class ParsedCalendar:
     meetings: list[MeetingData] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
+    truncated: bool = False
+    selection: Selection | None = None  # None: the calendar was read whole
+    state: Previous | None = None
+
+    def stop(self) -> None:
+        """A limit was reached: the meetings are the first ones only."""
+        self.truncated = True
+        self.warn(FULL.format(len(self.meetings)))
 
     def warn(self, message: str) -> None:
         if len(self.warnings) < MAX_WARNINGS:
             self.warnings.append(message)
         elif len(self.warnings) == MAX_WARNINGS:
-            self.warnings.append("More problems were found; only the first ones are listed.")
+            self.warnings.append(MORE)
 
 
 def decode(data: bytes, charset: str = "") -> tuple[str, list[str]]:
@@ -92,8 +104,14 @@ def decode(data: bytes, charset: str = "") -> tuple[str, list[str]]:
 
 
 def parse_ics(data: bytes, context: ReadContext, limits: Limits | None = None,
-              charset: str = "") -> ParsedCalendar:
-    """Every meeting in `context`'s window; raises SourceError when nothing is usable."""
+              charset: str = "", previous: Previous | None = None) -> ParsedCalendar:
+    """Every meeting in `context`'s window; raises SourceError when nothing is usable.
+
+    The events are parsed a part at a time by UID (see `ics_split`), so a large calendar
+    never holds all of them parsed at once. With `previous`, only the UIDs `select` names
+    are parsed and `result.selection` says which; `result.state` is what the next read
+    takes as its `previous` (None when the calendar could not be split, or a limit cut it).
+    """
     limits = limits or Limits()
     text, warnings = decode(data, charset)
     text, repaired = repair_text(text)
@@ -101,6 +119,25 @@ def parse_ics(data: bytes, context: ReadContext, limits: Limits | None = None,
     result = ParsedCalendar(warnings=warnings)
     check_shape(text)
     deadline = time.monotonic() + limits.deadline_seconds  # zone reading counts too
+    parts = split(text)
+    if parts is None:  # not a plain calendar of UIDs: read whole
+        _parse_text(text, context, limits, result, deadline)
+        return result
+    del text  # `parts` holds it (maybe unfolded): one copy at a time
+    result.selection = chosen = select(parts, previous, context.window_end.date())
+    # A calendar without events is still read, so a broken one says so as it always did.
+    empty = chosen.complete and not chosen.uids
+    for calendar in [parts.head + END] if empty else parts.calendars(chosen.uids, CHUNK_UIDS):
+        _parse_text(calendar, context, limits, result, deadline)
+        if result.truncated:
+            return result  # the rest would be cut off too: the next read reads it all again
+    result.state = Previous(parts.head_digest(), parts.digests)
+    return result
+
+
+def _parse_text(text: str, context: ReadContext, limits: Limits, result: ParsedCalendar,
+                deadline: float) -> None:
+    """Add the meetings of `text` (a whole calendar, or a part of one) to `result`."""
     try:
         calendars = read_calendars(text, deadline, result.warn)
     except Exception as exc:  # icalendar raises many kinds; none of them is the user's bug
@@ -112,7 +149,6 @@ def parse_ics(data: bytes, context: ReadContext, limits: Limits | None = None,
                           "not match.", "Check that the file is a complete iCalendar calendar.")
     for calendar in top_level_calendars(calendars):
         _expand(_prepare(calendar, context, limits, result), context, limits, result, deadline)
-    return result
 
 
 def check_shape(text: str) -> None:
@@ -257,7 +293,7 @@ def _expand(calendar: icalendar.Calendar, context: ReadContext, limits: Limits,
     for series in query.series:
         room = limits.max_meetings - len(result.meetings)
         if room <= 0 or time.monotonic() > deadline:
-            result.warn(FULL.format(len(result.meetings)))
+            result.stop()
             return
         wanted = min(limits.max_occurrences_per_series, room)
         uid = str(series.uid)
@@ -270,7 +306,7 @@ def _expand(calendar: icalendar.Calendar, context: ReadContext, limits: Limits,
             result.warn(f"Skipped the event with UID {uid[:80]}: {_short(exc)}.")
             continue
         if len(occurrences) > wanted and wanted < limits.max_occurrences_per_series:
-            result.warn(FULL.format(len(result.meetings)))
+            result.stop()
             return
         if len(occurrences) > wanted:
             result.warn(f"The repeating event with UID {uid[:80]} has more than {wanted} "
@@ -302,7 +338,7 @@ def _add_single_events(events: list[icalendar.cal.Component], start: datetime, e
         if not (meeting.start < end and (meeting.end > start or meeting.start >= start)):
             continue  # outside the window
         if len(result.meetings) >= limits.max_meetings:
-            result.warn(FULL.format(len(result.meetings)))
+            result.stop()
             return
         result.meetings.append(meeting)
 
