@@ -135,7 +135,7 @@ class CaldavProvider(BaseProvider):
         """(new token, changed item URLs, removed item URLs) since the stored state."""
         token = str(state.get("token") or "")
         if token:
-            response = client.xml("REPORT", calendar, _sync_body(token), "1")
+            response = client.xml("REPORT", calendar, _sync_body(token), "0")  # RFC 6578
             if response.status == 207:
                 changed, removed = [], []
                 for item in response.multistatus():

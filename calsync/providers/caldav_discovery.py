@@ -46,11 +46,13 @@ def propfind_body(props: str) -> str:
 
 def discover(client: DavClient, url: str) -> Account:
     """The account at `url`; raises SourceError (needs reconnect for refused credentials)."""
-    start = _find(client, url)
+    start, answer = _find(client, url)
     if start is None:
         parts = urlsplit(url)
-        start = _find(client, urlunsplit((parts.scheme, parts.netloc,
-                                          "/.well-known/caldav", "", "")))
+        start, answer = _find(client, urlunsplit((parts.scheme, parts.netloc,
+                                                  "/.well-known/caldav", "", "")))
+    if start is None and answer.status == 403:
+        raise refused(answer, host_of(url), "sign in to")
     if start is None:
         raise SourceError(f"The address does not lead to a CalDAV server at {host_of(url)}.",
                           "Use the CalDAV address your calendar provider documents, for "
@@ -71,12 +73,16 @@ def discover(client: DavClient, url: str) -> Account:
     return Account(principal.url, calendars, _default(client, principal, calendars))
 
 
-def _find(client: DavClient, url: str) -> DavItem | None:
-    """`url`'s own properties when it speaks CalDAV (or WebDAV with a principal), else None."""
-    response = client.xml("PROPFIND", url, propfind_body(_PROPS), "0")
-    if response.status in (401, 403):
+def _find(client: DavClient, url: str) -> tuple[DavItem | None, DavResponse]:
+    """`url`'s own properties when it speaks CalDAV (or WebDAV with a principal), else None.
+
+    A 403 is no verdict yet: servers forbid addresses outside the user's own space.
+    """
+    # Discovery follows redirects (the well-known URI is one), each hop checked again.
+    response = client.xml("PROPFIND", url, propfind_body(_PROPS), "0", follow=True)
+    if response.status == 401:
         raise refused(response, host_of(url), "sign in to")
-    return _self_item(response)
+    return _self_item(response), response
 
 
 def _self_item(response: DavResponse) -> DavItem | None:
@@ -95,7 +101,8 @@ def _principal(client: DavClient, start: DavItem) -> DavItem:
     href = next(iter(start.hrefs(f"{{{DAV}}}current-user-principal")), "")
     if not href or same_resource(urljoin(start.url, href), start.url):
         return start
-    response = client.xml("PROPFIND", urljoin(start.url, href), propfind_body(_PROPS), "0")
+    response = client.xml("PROPFIND", urljoin(start.url, href), propfind_body(_PROPS), "0",
+                          follow=True)
     if response.status != 207:
         raise refused(response, "your account", "find the calendars of")
     return _self_item(response) or start

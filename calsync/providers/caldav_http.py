@@ -139,7 +139,10 @@ class DavClient:
                 try:
                     location = response.headers.get("Location", "")
                     if follow and response.status in _REDIRECTS and location:
-                        current = normalize_url(urljoin(current, location))
+                        target = normalize_url(urljoin(current, location))
+                        if parts.scheme == "https" and not target.startswith("https:"):
+                            sent.pop("Authorization", None)  # never a password in clear text
+                        current = target
                         continue
                     payload = _read_body(response, exchange, self.settings, parts.hostname or "")
                     return DavResponse(current, response.status, dict(response.headers), payload)
@@ -169,10 +172,12 @@ class DavClient:
                 raise _timeout(host, self.settings) from exc
             raise _connection_error(exc, host) from exc
 
-    def xml(self, method: str, url: str, body: str, depth: str) -> DavResponse:
+    def xml(self, method: str, url: str, body: str, depth: str, *,
+            follow: bool = False) -> DavResponse:
         """A PROPFIND or REPORT; any answer but 207 is left to the caller."""
         return self.request(method, url, body, {"Depth": depth,
-                                                "Content-Type": "application/xml; charset=utf-8"})
+                                                "Content-Type": "application/xml; charset=utf-8"},
+                            follow=follow)
 
 
 def refused(response: DavResponse, label: str, doing: str = "read") -> SourceError:

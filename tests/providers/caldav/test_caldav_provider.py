@@ -72,14 +72,23 @@ def test_discovery_from_server_principal_and_calendar(caldav_server: CaldavServe
                                                       make_settings: Callable[..., Settings]
                                                       ) -> None:
     client = DavClient(make_settings(), caldav_server.username, caldav_server.password)
-    found = discover(client, caldav_server.base_url)  # via /.well-known/caldav
+    found = discover(client, caldav_server.base_url)
     assert [c.url for c in found.calendars] == sorted(caldav_server.calendars.values())
     assert [c.name for c in found.calendars] == ["Personal", "Work"]
     default = caldav_server.calendars[DEFAULT_CALENDAR[caldav_server.kind]]
     assert found.default_url == default
     assert discover(client, caldav_server.principal_url).calendars == found.calendars
+    # An address that is no DAV resource: the server's /.well-known/caldav redirect leads on.
+    assert discover(client, caldav_server.base_url + "not/dav").calendars == found.calendars
     only = discover(client, caldav_server.calendars["work"])
     assert [c.url for c in only.calendars] == [caldav_server.calendars["work"]]
+
+
+def test_an_address_that_is_not_caldav(http_files: Any,
+                                       make_settings: Callable[..., Settings]) -> None:
+    client = DavClient(make_settings(), "ana", "secret")
+    with pytest.raises(SourceError, match="does not lead to a CalDAV server"):
+        discover(client, http_files.url("/nothing.ics"))
 
 
 def test_wrong_password_needs_reconnect_and_names_app_passwords(
