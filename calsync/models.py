@@ -402,6 +402,14 @@ class FollowUp(Base):
         self.sequence += 1
         return True
 
+    def plan_again(self, now: datetime) -> None:
+        """Undo a cancellation: planned again, as a new version of its event."""
+        self.status = FollowUpStatus.PLANNED
+        self.cancelled_at = None
+        self.cancel_reason = None
+        self.changed_at = now
+        self.sequence += 1
+
 
 class Prompt(Base):
     """"How did it go?" about one touch: a meeting, or a follow-up whose time has passed."""

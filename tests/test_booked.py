@@ -170,16 +170,42 @@ def test_the_api_undoes_it(db_session, settings, user, source, api) -> None:  # 
     assert len(memory.WRITTEN[source.id]) == 1  # written back to the calendar
 
 
-def test_the_inbox_says_when_the_booked_meeting_is_cancelled(db_session, settings, user,
-                                                             source, logged_in) -> None:  # noqa: F811
+def test_a_cancelled_booked_meeting_plans_its_follow_up_again(db_session, settings, user,
+                                                              source, logged_in) -> None:  # noqa: F811
     followup = plan(db_session, settings, user)
     memory.CALENDARS[source.id] = [meeting("demo"), booked_meeting()]
     resync(db_session, settings, source.id)
+    assert memory.WRITTEN[source.id] == {}
     memory.CALENDARS[source.id] = [meeting("demo"), booked_meeting(status="cancelled")]
     resync(db_session, settings, source.id)
+    again = db_session.get(FollowUp, followup.id)
+    assert (again.status, again.cancel_reason, again.start) == ("planned", None, followup.start)
+    assert len(memory.WRITTEN[source.id]) == 1  # back on the calendar
     notice = logged_in.get("/").get_data(as_text=True).split('id="booked"')[1]
     assert "“Pricing review” on" in notice and "was cancelled" in notice
+    assert "“Send pricing” is planned again for" in notice
+    assert "Undo" not in notice.split("</li>")[0]
+    resync(db_session, settings, source.id)  # nothing new: planned once, written once
+    assert db_session.get(FollowUp, followup.id).sequence == again.sequence
+
+
+def test_a_cancelled_booked_meeting_leaves_a_deal_that_planned_another_touch(
+        db_session, settings, user, source, logged_in) -> None:  # noqa: F811
+    followup = plan(db_session, settings, user)
+    memory.CALENDARS[source.id] = [meeting("demo"), booked_meeting()]
+    resync(db_session, settings, source.id)
+    other = FollowUp(user_id=user.id, deal_id=followup.deal_id, uid="other@calsync",
+                     summary="Call them", start=NOW + timedelta(days=5),
+                     end=NOW + timedelta(days=5, minutes=30), channel="call")
+    db_session.add(other)
+    db_session.commit()
+    memory.CALENDARS[source.id] = [meeting("demo"), booked_meeting(status="cancelled")]
+    resync(db_session, settings, source.id)
+    assert db_session.get(FollowUp, followup.id).status == "cancelled"
+    notice = logged_in.get("/").get_data(as_text=True).split('id="booked"')[1]
     assert "“Send pricing” it covered isn't planned any more" in notice
-    post(logged_in, f"/followups/{followup.id}/unbook")  # plan it again
+    post(logged_in, f"/followups/{followup.id}/unbook")  # plan it again by hand
     db_session.expire_all()
     assert db_session.get(FollowUp, followup.id).status == "planned"
+
+

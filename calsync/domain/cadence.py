@@ -13,7 +13,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from calsync.domain.slots import Busy, WorkingHours, free_slot
-from calsync.domain.vocabulary import Channel, FollowUpKind
+from calsync.domain.vocabulary import Channel, DealStatus, FollowUpKind
 
 DAY_NAMES: tuple[str, ...] = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 # The touches after a yes, in the order they come: are they satisfied, whom else could it
@@ -189,6 +189,16 @@ def after_sale_times(cadence: Cadence, kinds: Iterable[FollowUpKind], touch_at: 
             start += length
         planned.append((kind, start))
     return planned
+
+
+def keeps_planned(status: DealStatus, kind: FollowUpKind) -> bool:
+    """Whether a deal with `status` keeps a planned follow-up of `kind`: a closed deal drops
+    its plans to sell, a won one keeps its after-sale touches and a lost one its revisit."""
+    if kind in AFTER_SALE:
+        return status is DealStatus.WON
+    if kind is FollowUpKind.REVISIT:
+        return status is DealStatus.LOST
+    return not status.closed
 
 
 def crowding_warning(touches: Iterable[datetime], proposed_start: datetime) -> str | None:

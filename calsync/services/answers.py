@@ -23,6 +23,7 @@ from calsync.domain.cadence import (
     Cadence,
     after_sale_times,
     crowding_warning,
+    keeps_planned,
     next_usual_slot,
     spacing_warning,
     touch_after,
@@ -517,19 +518,9 @@ def refresh_deal(session: Session, deal: Deal, now: datetime) -> None:
                                      FollowUp.status == FollowUpStatus.PLANNED,
                                      FollowUp.start > now)
     for followup in session.scalars(planned):
-        # A closed deal drops its plans to sell; a won one keeps its after-sale touches and
-        # a lost one its revisit, each dropped when the deal's status moves away again.
-        if not _keeps(status, followup.kind):
+        # Each dropped too when the deal's status moves away again (a won deal reopened).
+        if not keeps_planned(status, followup.kind):
             cancel_followup(session, followup, now)
-
-
-def _keeps(status: DealStatus, kind: FollowUpKind) -> bool:
-    """Whether a deal with `status` keeps a planned follow-up of `kind`."""
-    if kind in AFTER_SALE:
-        return status is DealStatus.WON
-    if kind is FollowUpKind.REVISIT:
-        return status is DealStatus.LOST
-    return not status.closed
 
 
 def snooze(session: Session, prompt: Prompt, until: datetime, now: datetime | None = None, *,

@@ -1,7 +1,7 @@
 """Booked meetings covering planned follow-ups: after a sync, the follow-ups a new or moved
 meeting with the same counterpart comes before are cancelled (reason `booked`, their events
 taken back from the calendar through the outbox, and out of the feed); the inbox names them
-with an undo.
+with an undo. A booked meeting cancelled before it is held gives its follow-up back.
 
 Which meetings cover which follow-ups is `calsync.domain.booked`'s rule.
 """
@@ -11,11 +11,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import exists, select
+from sqlalchemy import and_, exists, func, or_, select
 from sqlalchemy.orm import Session
 
 from calsync.config import Settings
 from calsync.domain.booked import GRACE, BookedCandidate, PlannedTouch, covers
+from calsync.domain.cadence import keeps_planned
 from calsync.domain.deals import counterpart_of
 from calsync.domain.vocabulary import (
     CancelReason,
@@ -48,13 +49,17 @@ def cover_booked(session: Session, settings: Settings, source_id: int,
     """Cancel the user's planned follow-ups that the source's new or moved meetings cover
     (called once per sync, after its meetings are applied); returns how many. They are found
     in two queries whatever the number of meetings; only those covered are loaded and
-    changed. Commits once."""
+    changed. Follow-ups whose booked meeting was cancelled are planned again first
+    (`replan_uncovered`). Commits."""
     now = now or datetime.now(UTC)
+    replanned = replan_uncovered(session, source_id, now)
     source = session.get(Source, source_id)
     if source is None:
         return 0
     planned = _planned(session, source.user_id, now)
     if not planned:
+        if replanned:
+            session.commit()
         return 0
     user = session.get(User, source.user_id)
     assert user is not None
@@ -68,6 +73,36 @@ def cover_booked(session: Session, settings: Settings, source_id: int,
         writeback.followup_changed(session, followup)
     session.commit()
     return len(covered)
+
+
+def replan_uncovered(session: Session, source_id: int, now: datetime) -> int:
+    """Plan again the follow-ups whose booked meeting on this source was cancelled before it
+    was held: the deal's next touch is gone, so its follow-up comes back at its own time
+    (still ahead, as the meeting came before it). Not when the deal has since closed (and
+    doesn't keep that kind) or planned another touch. Returns how many; part of the
+    caller's unit of work."""
+    rows = session.execute(
+        select(FollowUp, Deal)
+        .join(Meeting, Meeting.id == FollowUp.booked_meeting_id)
+        .join(Deal, Deal.id == FollowUp.deal_id)
+        .where(Meeting.source_id == source_id, Meeting.status == MeetingStatus.CANCELLED,
+               Meeting.start > now, FollowUp.status == FollowUpStatus.CANCELLED,
+               FollowUp.cancel_reason == CancelReason.BOOKED, FollowUp.start > now)).all()
+    replanned = 0
+    for followup, deal in rows:
+        if keeps_planned(deal.status, followup.kind) and not _planned_ahead(session, deal, now):
+            # `booked_meeting_id` stays, so the inbox can say why it came back.
+            followup.plan_again(now)
+            session.flush()
+            writeback.followup_changed(session, followup)
+            replanned += 1
+    return replanned
+
+
+def _planned_ahead(session: Session, deal: Deal, now: datetime) -> bool:
+    return bool(session.scalar(select(exists().where(
+        FollowUp.deal_id == deal.id, FollowUp.status == FollowUpStatus.PLANNED,
+        FollowUp.start > now))))
 
 
 def _planned(session: Session, user_id: int, now: datetime) -> dict[int, PlannedTouch]:
@@ -120,12 +155,8 @@ def unbook(session: Session, user: User, followup_id: int,
     if followup.status is not FollowUpStatus.CANCELLED \
             or followup.cancel_reason is not CancelReason.BOOKED:
         raise ValidationFailed("followup", "this follow-up wasn't covered by a booked meeting.")
-    followup.status = FollowUpStatus.PLANNED
-    followup.cancelled_at = None
-    followup.cancel_reason = None
+    followup.plan_again(now)  # later than the meeting's last change: it covers no more
     followup.booked_meeting_id = None
-    followup.changed_at = now  # later than the meeting's last change: it covers no more
-    followup.sequence += 1
     session.flush()
     writeback.followup_changed(session, followup)
     session.commit()
@@ -134,15 +165,20 @@ def unbook(session: Session, user: User, followup_id: int,
 
 def booked_notices(session: Session, user: User,
                    now: datetime | None = None) -> list[BookedNotice]:
-    """The user's follow-ups a booked meeting covered in the last NOTICE_DAYS days, newest
-    first, at most NOTICE_LIMIT: one query. Read only."""
+    """The user's follow-ups a booked meeting covered, or planned again once it was
+    cancelled, in the last NOTICE_DAYS days; newest first, at most NOTICE_LIMIT: one query.
+    Read only."""
     now = now or datetime.now(UTC)
+    since = now - timedelta(days=NOTICE_DAYS)
+    covered = and_(FollowUp.status == FollowUpStatus.CANCELLED,
+                   FollowUp.cancel_reason == CancelReason.BOOKED, FollowUp.cancelled_at >= since)
+    replanned = and_(FollowUp.status == FollowUpStatus.PLANNED,
+                     Meeting.status == MeetingStatus.CANCELLED, FollowUp.changed_at >= since)
     rows = session.execute(
         select(FollowUp, Meeting, Deal)
         .join(Meeting, Meeting.id == FollowUp.booked_meeting_id)
         .join(Deal, Deal.id == FollowUp.deal_id)
-        .where(FollowUp.user_id == user.id, FollowUp.status == FollowUpStatus.CANCELLED,
-               FollowUp.cancel_reason == CancelReason.BOOKED,
-               FollowUp.cancelled_at >= now - timedelta(days=NOTICE_DAYS))
-        .order_by(FollowUp.cancelled_at.desc(), FollowUp.id.desc()).limit(NOTICE_LIMIT))
+        .where(FollowUp.user_id == user.id, or_(covered, replanned))
+        .order_by(func.coalesce(FollowUp.cancelled_at, FollowUp.changed_at).desc(),
+                  FollowUp.id.desc()).limit(NOTICE_LIMIT))
     return [BookedNotice(followup, meeting, deal) for followup, meeting, deal in rows]
