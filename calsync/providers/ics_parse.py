@@ -114,21 +114,22 @@ def parse_ics(data: bytes, context: ReadContext, limits: Limits | None = None,
     """
     limits = limits or Limits()
     text, warnings = decode(data, charset)
-    text, repaired = repair_text(text)
-    warnings += repaired
     result = ParsedCalendar(warnings=warnings)
-    check_shape(text)
     deadline = time.monotonic() + limits.deadline_seconds  # zone reading counts too
     parts = split(text)
-    if parts is None:  # not a plain calendar of UIDs: read whole
+    if parts is None:  # not a plain calendar of UIDs: repaired and read whole
+        text, repaired = repair_text(text)
+        result.warnings += repaired
+        check_shape(text)
         _parse_text(text, context, limits, result, deadline)
         return result
-    del text  # `parts` holds it (maybe unfolded): one copy at a time
+    check_shape(text)  # the repairs, made to each part, change nothing it looks at
+    del text  # `parts` holds it: one copy at a time
     result.selection = chosen = select(parts, previous, context.window_end.date())
     # A calendar without events is still read, so a broken one says so as it always did.
     empty = chosen.complete and not chosen.uids
     for calendar in [parts.head + END] if empty else parts.calendars(chosen.uids, CHUNK_UIDS):
-        _parse_text(calendar, context, limits, result, deadline)
+        _parse_text(repair_text(calendar)[0], context, limits, result, deadline)
         if result.truncated:
             return result  # the rest would be cut off too: the next read reads it all again
     result.state = Previous(parts.head_digest(), parts.digests)
@@ -166,19 +167,20 @@ def check_shape(text: str) -> None:
         raise SourceError(
             f"This isn't an iCalendar calendar: it starts with {shown}, not BEGIN:VCALENDAR.",
             "Check that the address or file is an iCalendar (.ics) calendar.")
-    if not _END.search(body):
+    # The line is nearly always at the end: look there first.
+    if not (_END.search(body, max(len(body) - 4096, 0)) or _END.search(body)):
         raise SourceError("The calendar stops part-way (no END:VCALENDAR): the download may "
                           "have been cut off.",
                           "Check that the address or file is a whole iCalendar calendar.")
+    # Each step goes to the last line end within reach, so the lines before it were short
+    # enough, and a large calendar takes a few steps instead of one per line.
     start = 0
-    while start < len(body):
-        end = body.find("\n", start)
-        end = len(body) if end == -1 else end
-        if end - start > MAX_LINE_CHARS:
+    while len(body) - start > MAX_LINE_CHARS:
+        start = body.rfind("\n", start, start + MAX_LINE_CHARS + 1) + 1
+        if not start:
             raise SourceError("The calendar has a line longer than 1 MB, which no real "
                               "calendar needs; calsync did not read it.",
                               "Ask the calendar's owner to check the feed.")
-        start = end + 1
 
 
 def _binary(snippet: str) -> bool:

@@ -11,17 +11,18 @@ from dataclasses import dataclass, field
 from datetime import date, timedelta
 from functools import cached_property
 
-# The lines the scan reads; folded continuation lines start with a blank, so never match.
-_LINE = re.compile(r"^(BEGIN|END|UID|RRULE|RDATE|DTSTART)([;:])([^\r\n]*)",
-                   re.IGNORECASE | re.MULTILINE)
+# The lines the scan reads (it scans the text after a newline put before it, so the first
+# line starts after one too); folded continuation lines start with a blank, so never match.
+# The lookahead takes the line's end (group 4) and the next line's first blank (group 5):
+# one there means the line was folded.
+_LINE = re.compile(r"\n(BEGIN|END|UID|RRULE|RDATE|DTSTART)([;:])([^\r\n]*)"
+                   r"(?=(\r?\n|$)([ \t]?))", re.IGNORECASE)
 _KEYS = ("BEGIN", "END", "UID", "RRULE", "RDATE", "DTSTART")
-# One of those lines folded (RFC 5545 3.1), its name included: the scan then reads the
-# text unfolded, as the parser does. Rare, so the usual feed is scanned as it is.
-_FOLDED = re.compile(
-    r"^(?:(?:{})[;:][^\r\n]*|{})\r?\n[ \t]".format(
-        "|".join(_KEYS), "|".join(sorted({k[:n] for k in _KEYS for n in range(1, len(k) + 1)},
-                                         key=len, reverse=True))),
-    re.IGNORECASE | re.MULTILINE)
+_PREFIXES = frozenset(key[:n] for key in _KEYS for n in range(1, len(key) + 1))
+# A line so short it may be one of those names folded before its colon (RFC 5545 allows a
+# fold anywhere); the other folds are seen on the lines `_LINE` finds.
+_SHORT_FOLD = re.compile(r"\n([A-Za-z]{1,7})\r?\n[ \t]")
+_NAME = re.compile(r"[A-Z0-9-]+")
 _UNFOLD = re.compile(r"\r?\n[ \t]")
 END = "END:VCALENDAR\r\n"
 
@@ -108,11 +109,24 @@ def _moved(parts: Split, since: date, window_end: date) -> set[str]:
 
 
 def split(text: str) -> Split | None:
-    """`text` (decoded and repaired) split by UID, or None when the scan cannot tell its
+    """`text` (decoded, not yet repaired: each part is) split by UID, or None when the scan
+    cannot tell its
     events apart safely and the calendar must be parsed whole: several calendars, BEGIN and
     END lines that don't pair, an event without a plain UID (the parser would make one up)."""
-    if _FOLDED.search(text):
+    text = "\n" + text
+    if any(found[1].upper() in _PREFIXES for found in _SHORT_FOLD.finditer(text)):
         text = _UNFOLD.sub("", text)
+    try:
+        return _scan(text)
+    except _Folded:
+        return _scan(_UNFOLD.sub("", text))
+
+
+class _Folded(Exception):
+    """A line the scan reads goes on in a folded line: the scan reads the text unfolded."""
+
+
+def _scan(text: str) -> Split | None:
     found = Split(text)
     head: list[str] = []
     depth, calendars, done = 0, 0, 0
@@ -121,14 +135,16 @@ def split(text: str) -> Split | None:
     uid = start = ""
     repeats = False
     for line in _LINE.finditer(text):
-        name, value = line[1].upper(), line[3]
+        name, value, after = line[1].upper(), line[3], line.end(4)
+        if line[5]:
+            raise _Folded
         if name == "BEGIN":
             kind = value.strip().upper()
-            if depth == 0 and (kind != "VCALENDAR" or calendars):
+            if (depth == 0 and (kind != "VCALENDAR" or calendars)) or not _NAME.fullmatch(kind):
                 return None
             calendars += depth == 0
             if depth == 1 and kind == "VEVENT":
-                block, uid, start, repeats = line.start(), "", "", False
+                block, uid, start, repeats = line.start() + 1, "", "", False
             names.append(kind)
             depth += 1
         elif name == "END":
@@ -136,7 +152,7 @@ def split(text: str) -> Split | None:
                 return None
             depth -= 1
             if depth == 1 and block >= 0:
-                end = _line_end(text, line.end())
+                end = after
                 if not _plain(uid):
                     return None
                 found.blocks.setdefault(uid, []).append((block, end))
@@ -148,9 +164,9 @@ def split(text: str) -> Split | None:
                 head.append(text[done:block])
                 done, block = end, -1
             elif depth == 0:
-                if text[_line_end(text, line.end()):].strip():
+                if text[after:].strip():
                     return None  # something after the calendar: the parser reads it whole
-                head.append(text[done:line.start()])
+                head.append(text[done:line.start() + 1])
         elif depth == 2 and block >= 0:  # the event's own lines, not its alarms'
             if name == "UID" and not uid:
                 uid = value if line[2] == ":" else "\\"  # parameters: not plain
@@ -160,18 +176,15 @@ def split(text: str) -> Split | None:
                 start = value.rpartition(":")[2].strip()[:8]
     if depth or not calendars:
         return None
-    found.head = "".join(head)
+    found.head = "".join(head)[1:]  # without the newline put before the text
     return found
 
 
 def _plain(uid: str) -> bool:
     """A UID the parser reads as written: no escapes, no blanks around it, not hashed."""
-    return bool(uid) and "\\" not in uid and uid == uid.strip() and len(uid) <= 1000
+    return (bool(uid) and "\\" not in uid and uid == uid.strip() and uid.isprintable()
+            and len(uid) <= 1000)
 
-
-def _line_end(text: str, position: int) -> int:
-    end = text.find("\n", position)
-    return len(text) if end == -1 else end + 1
 
 
 def _digest(text: str) -> str:
