@@ -124,6 +124,11 @@ def test_a_third_follow_up_within_a_week_is_warned(db_session, settings, user,
     # The meetings were their answers; the follow-ups since then are what pester.
     assert "third touch" not in (plan(prompts[0], 3).warning or "")
     assert "third touch" not in (plan(prompts[1], 5).warning or "")
+    # Said while the time is picked, before it is planned (the form's live check).
+    before = answers.clash_for(db_session, account, prompts[2], NOW + timedelta(days=7), 30)
+    assert before is not None and "third touch within 7 days" in before
+    assert answers.clash_for(db_session, account, prompts[2], NOW + timedelta(days=11),
+                             30) is None
     third = plan(prompts[2], 7)
     assert third.followup is not None and third.followup.status == "planned"  # planned anyway
     assert third.warning is not None and "third touch within 7 days" in third.warning

@@ -130,7 +130,7 @@ def answer_prompt(session: Session, settings: Settings, user: User, prompt: Prom
         followup = _plan(session, user, prompt, answer.next_step, answer.note, now,
                          cadence=cadence)
         warnings = (spacing_warning(cadence, prompt.touch_at, followup.start),
-                    _crowding_warning(session, prompt, followup),
+                    _crowding_warning(session, prompt, followup.start, followup.id),
                     _after_promise_warning(user, followup),
                     _clash_warning(session, user, followup))
         warning = " ".join(w for w in warnings if w) or None
@@ -203,22 +203,23 @@ def _last_channel(prompt: Prompt) -> Channel | None:
     return prompt.followup.channel if prompt.followup is not None else None
 
 
-def _crowding_warning(session: Session, prompt: Prompt, followup: FollowUp) -> str | None:
-    """A sentence when the planned follow-up is the deal's third follow-up within a week
-    without an answer from them: a meeting with them is their answer, so only follow-ups
-    (done or planned) since the deal's latest meeting count. Part of the caller's unit of
-    work."""
+def _crowding_warning(session: Session, prompt: Prompt, start: datetime,
+                      followup_id: int | None) -> str | None:
+    """A sentence when a follow-up at `start` (`followup_id` itself, if planned already) is
+    the deal's third within a week without an answer from them: a meeting with them is
+    their answer, so only follow-ups (done or planned) since the deal's latest meeting
+    count. Read only."""
     if prompt.deal_id is None:
         return None
     last_meeting = session.scalar(select(func.max(Prompt.touch_at)).where(
         Prompt.deal_id == prompt.deal_id, Prompt.meeting_id.is_not(None),
         Prompt.status.in_([*TOUCHED, *AWAITING_ANSWER])))
     others = select(FollowUp.start).where(
-        FollowUp.deal_id == prompt.deal_id, FollowUp.id != followup.id,
+        FollowUp.deal_id == prompt.deal_id, FollowUp.id != followup_id,
         FollowUp.status.in_((FollowUpStatus.PLANNED, FollowUpStatus.DONE)))
     if last_meeting is not None:
         others = others.where(FollowUp.start > last_meeting)
-    return crowding_warning(list(session.scalars(others)), followup.start)
+    return crowding_warning(list(session.scalars(others)), start)
 
 
 def _cover_older(session: Session, prompt: Prompt, now: datetime) -> list[Prompt]:
@@ -312,14 +313,17 @@ def _clash_warning(session: Session, user: User, followup: FollowUp) -> str | No
 
 def clash_for(session: Session, user: User, prompt: Prompt, start: datetime,
               duration_minutes: int) -> str | None:
-    """What a next step at `start` for `prompt` would clash with, in a sentence (None when
-    the time is free): the check made while the user picks a time. Read only."""
+    """What a next step at `start` for `prompt` would clash with, and whether it would crowd
+    the deal (a third touch within a week), in sentences (None when neither): the check
+    made while the user picks a time, so the warning comes before it is planned. Read only."""
     if start.tzinfo is None:
         raise ValidationFailed("start", "give a time with its UTC offset.")
     if not 5 <= duration_minutes <= 24 * 60:
         raise ValidationFailed("duration_minutes", "use 5 to 1440 minutes.")
-    return clash_message(session, user, start, start + timedelta(minutes=duration_minutes),
-                         exclude_followup=prompt.planned_followup_id)
+    warnings = (clash_message(session, user, start, start + timedelta(minutes=duration_minutes),
+                              exclude_followup=prompt.planned_followup_id),
+                _crowding_warning(session, prompt, start, prompt.planned_followup_id))
+    return " ".join(w for w in warnings if w) or None
 
 
 def clash_message(session: Session, user: User, start: datetime, end: datetime, *,
