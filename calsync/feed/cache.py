@@ -1,19 +1,26 @@
-"""The per-user feed behind its secret URL: rendered from follow-ups, cached with its validators.
+"""The per-user feed behind its secret URL: rendered from follow-ups once per change, cached
+with its gzipped twin and validators, and served from one lookup by token while current.
 
 Last-Modified is when the bytes last changed, so a deletion moves it as surely as an edit.
+The cache is current until calsync.feed.invalidation marks it stale or a cancelled entry's
+30 days run out (its expiry).
 """
 
 from __future__ import annotations
 
+import gzip
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from typing import Literal, cast
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session, joinedload
 
 from calsync.config import Settings
 from calsync.domain.vocabulary import FollowUpStatus
-from calsync.feed.render import FeedEvent, feed_events, render_feed, strong_etag
+from calsync.feed.render import FeedEvent, feed_events, next_expiry, render_feed, strong_etag
 from calsync.models import FeedState, FollowUp, User
 from calsync.services.links import followup_url
 
@@ -41,36 +48,120 @@ def answer_url(settings: Settings, followup: FollowUp) -> str:
     return followup_url(settings, followup.user_id, followup.id, followup.end)
 
 
-def user_by_feed_token(session: Session, token: str) -> User | None:
+Encoding = Literal["identity", "gzip"]
+
+
+@dataclass(frozen=True)
+class CachedFeed:
+    """A user's stored feed as served: its validators, and its bytes when asked for."""
+
+    user_id: int
+    etag: str  # quoted, of the identity bytes; gzip_etag() gives the gzipped bytes' tag
+    last_modified: datetime
+    current: bool  # False: render again (current_feed) before serving it
+    body: bytes | None = None
+
+
+def gzip_etag(etag: str) -> str:
+    """The gzipped bytes' tag: RFC 9110 8.8.3 wants a different tag per representation."""
+    return f'{etag[:-1]}-gz"'
+
+
+def lookup(session: Session, token: str, now: datetime,
+           body: Encoding | None = None) -> CachedFeed | None:
+    """The feed at this secret token from one indexed lookup, its bytes in the encoding asked
+    for (none for a conditional request); None for an unknown token."""
     if not token or len(token) > 64:
         return None
-    return session.scalar(select(User).where(User.feed_token == token))
+    columns = [User.id, FeedState.etag, FeedState.last_modified, FeedState.generation,
+               FeedState.rendered_generation, FeedState.expires_at]
+    if body is not None:
+        columns.append(FeedState.body_gzip if body == "gzip" else FeedState.body)
+    row = session.execute(select(*columns).outerjoin(FeedState, FeedState.user_id == User.id)
+                          .where(User.feed_token == token)).one_or_none()
+    if row is None:
+        return None
+    if row.etag is None:  # never rendered
+        return CachedFeed(row.id, "", now, current=False)
+    current = _current(row.generation, row.rendered_generation, row.expires_at, _second(now))
+    stored = cast(bytes | None, row[-1]) if body is not None else None
+    return CachedFeed(row.id, row.etag, row.last_modified, current, stored)
 
 
 def current_feed(session: Session, settings: Settings, user: User,
                  now: datetime | None = None) -> FeedState:
-    """The user's feed, re-rendered; stored validators move only when the bytes change.
-    Commits (when anything was stored)."""
-    now = (now or datetime.now(UTC)).replace(microsecond=0)
-    body = _render(session, settings, user, now)
-    etag = strong_etag(body)
-    state = session.get(FeedState, user.id)
+    """The user's stored feed, rendered again first if stale; stored validators move only when
+    the bytes change. Commits (when anything was stored)."""
+    now = _second(now or datetime.now(UTC))
+    # Read afresh: the generation read here, before the follow-ups, is the one this render
+    # is current for (a change committed meanwhile bumps it past).
+    state = session.get(FeedState, user.id, populate_existing=True)
     if state is None:
-        state = FeedState(user_id=user.id, etag=etag, body=body, last_modified=now)
-        session.add(state)
-        session.commit()
-    elif state.etag != etag:
+        state = _first_state(session, user.id, now)
+    elif _current(state.generation, state.rendered_generation, state.expires_at, now):
+        return state
+    generation = state.generation
+    events = feed_events(_events(session, settings, user), now)
+    body = render_feed(events, calendar_name=f"calsync follow-ups ({user.email})",
+                       tz=ZoneInfo(user.timezone), refresh_minutes=REFRESH_MINUTES)
+    etag = strong_etag(body)
+    if state.etag != etag:
         # HTTP dates have whole seconds: a change within the same second must still move
         # Last-Modified, or If-Modified-Since clients would miss it.
-        state.last_modified = max(now, state.last_modified.replace(microsecond=0) + _SECOND)
-        state.etag, state.body = etag, body
-        session.commit()
+        state.last_modified = max(now, state.last_modified + _SECOND) if state.etag else now
+        state.etag, state.body, state.body_gzip = etag, body, _gzip(body)
+    elif state.body_gzip is None:  # stored before gzip was
+        state.body_gzip = _gzip(body)
+    state.rendered_generation = generation
+    state.expires_at = next_expiry(events)
+    session.commit()
     return state
 
 
-def _render(session: Session, settings: Settings, user: User, now: datetime) -> bytes:
-    rows = session.scalars(select(FollowUp).where(FollowUp.user_id == user.id))
-    events = [
+def served(session: Session, settings: Settings, found: CachedFeed, now: datetime,
+           body: Encoding) -> CachedFeed:
+    """The feed found by lookup() with its bytes: stored ones when current, else rendered."""
+    if found.current and found.body is not None:
+        return found
+    user = session.get(User, found.user_id)
+    assert user is not None  # found by its token a moment ago; deleting cascades to none
+    state = current_feed(session, settings, user, now)
+    return CachedFeed(user.id, state.etag, state.last_modified, True,
+                      state.body_gzip if body == "gzip" else state.body)
+
+
+def _first_state(session: Session, user_id: int, now: datetime) -> FeedState:
+    """A stale placeholder, committed before the first render reads anything: from then on
+    a change to the follow-ups has a row to mark stale, even during that render."""
+    session.add(FeedState(user_id=user_id, etag="", body=b"", last_modified=now,
+                          generation=1, rendered_generation=0))
+    try:
+        session.commit()
+    except IntegrityError:  # a concurrent first request made it
+        session.rollback()
+    state = session.get(FeedState, user_id, populate_existing=True)
+    assert state is not None
+    return state
+
+
+def _current(generation: int, rendered: int, expires_at: datetime | None,
+             now: datetime) -> bool:
+    return generation == rendered and (expires_at is None or now <= expires_at)
+
+
+def _second(now: datetime) -> datetime:
+    return now.replace(microsecond=0)
+
+
+def _gzip(body: bytes) -> bytes:
+    # mtime=0: the same bytes always gzip the same, like their tag.
+    return gzip.compress(body, compresslevel=9, mtime=0)
+
+
+def _events(session: Session, settings: Settings, user: User) -> list[FeedEvent]:
+    rows = session.scalars(select(FollowUp).where(FollowUp.user_id == user.id)
+                           .options(joinedload(FollowUp.deal)))
+    return [
         FeedEvent(
             uid=row.uid, summary=row.summary, start=row.start, end=row.end,
             channel=row.channel, note=row.note, status=row.status, sequence=row.sequence,
@@ -81,12 +172,3 @@ def _render(session: Session, settings: Settings, user: User, now: datetime) -> 
         )
         for row in rows
     ]
-    return render_feed(feed_events(events, now), calendar_name=f"calsync follow-ups ({user.email})",
-                       tz=ZoneInfo(user.timezone), refresh_minutes=REFRESH_MINUTES)
-
-
-def refresh_all(session: Session, settings: Settings) -> None:
-    """Re-render every cached feed, so expired cancellations drop and validators move.
-    Each feed is its own unit of work."""
-    for user in session.scalars(select(User).join(FeedState, FeedState.user_id == User.id)):
-        current_feed(session, settings, user)

@@ -71,8 +71,13 @@ class _Text(vText):
 def feed_events(events: Iterable[FeedEvent], now: datetime) -> list[FeedEvent]:
     """Drop follow-ups cancelled more than CANCELLED_KEEP_DAYS ago; order by start, then uid."""
     _require_aware("now", now)
-    cutoff = now - timedelta(days=CANCELLED_KEEP_DAYS)
-    return sorted((e for e in events if not _expired(e, cutoff)), key=_order)
+    return sorted((e for e in events if not _expired(e, now)), key=_order)
+
+
+def next_expiry(events: Iterable[FeedEvent]) -> datetime | None:
+    """The last moment the feed of these events stays the same: after it, the first of their
+    cancellations to go is dropped by feed_events. None when none is cancelled."""
+    return min(filter(None, map(_kept_until, events)), default=None)
 
 
 def render_feed(
@@ -172,12 +177,17 @@ def _channel_label(channel: str) -> str:
     return channel.strip().capitalize() or Channel.OTHER.event_label
 
 
-def _expired(event: FeedEvent, cutoff: datetime) -> bool:
+def _kept_until(event: FeedEvent) -> datetime | None:
     if event.status != FollowUpStatus.CANCELLED:
-        return False
+        return None
     # Without a cancellation time the last change is the best evidence of when it happened.
     cancelled_at = event.cancelled_at or event.changed_at
-    return cancelled_at < cutoff
+    return cancelled_at + timedelta(days=CANCELLED_KEEP_DAYS)
+
+
+def _expired(event: FeedEvent, now: datetime) -> bool:
+    kept_until = _kept_until(event)
+    return kept_until is not None and kept_until < now
 
 
 def _order(event: FeedEvent) -> tuple[datetime, str]:

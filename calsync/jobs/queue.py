@@ -1,5 +1,5 @@
 """Background jobs on Huey: syncing sources, creating prompts as meetings end, doing outbox
-entries, renewing push channels, refreshing feeds.
+entries, renewing push channels.
 
 Jobs are enqueued by name after the transaction that asks for them has committed.
 """
@@ -97,7 +97,6 @@ def _in_app(app: Flask, job: Callable[..., Any]) -> Callable[..., Any]:
 def _register(queue: Queue, app: Flask) -> None:
     # Imported here: the jobs reach into the whole app, and the app (and every service
     # that enqueues) imports this module.
-    from calsync.feed import cache as feedcache
     from calsync.jobs import digest, effects, sync
     from calsync.services import prompts
     from calsync.services.google import channels
@@ -139,14 +138,7 @@ def _register(queue: Queue, app: Flask) -> None:
             wait = (entry.next_attempt_at - datetime.now(UTC)).total_seconds()
             queue.enqueue_in(max(wait, 1.0), "process_outbox", entry_id)
 
-    def refresh_feeds(session: Session) -> None:
-        """Hourly: re-render feeds whose bytes change with time (old cancellations drop)."""
-        if schedule.claim(session, "refresh_feeds", timedelta(hours=1), datetime.now(UTC)):
-            feedcache.refresh_all(session, settings)
-
     queue.jobs["sync_source"] = huey.task(name="sync_source")(_in_app(app, sync_source))
     queue.jobs["process_outbox"] = huey.task(name="process_outbox")(
         _in_app(app, process_outbox))
     queue.jobs["tick"] = huey.periodic_task(crontab(minute="*"), name="tick")(_in_app(app, tick))
-    queue.jobs["refresh_feeds"] = huey.periodic_task(crontab(minute="7"), name="refresh_feeds")(
-        _in_app(app, refresh_feeds))
