@@ -60,6 +60,17 @@ class CaldavProvider(BaseProvider):
     supports_push = False
     supports_write = True
 
+    def list_calendars(self, source: SourceRef) -> list[dict[str, Any]]:
+        """The account's calendars at `source.url` for the picker: id (the collection's
+        URL), name, and default (the one that receives follow-ups until the user picks).
+
+        Raises SourceError: needs_reconnect for refused credentials, else with the reason
+        the address is not a CalDAV account.
+        """
+        account = discover(client_for(self.settings, source), source.url)
+        return [{"id": c.url, "name": c.name, "default": c.url == account.default_url}
+                for c in account.calendars]
+
     # reading
 
     def _read(self, source: SourceRef, cursor: dict[str, Any], context: ReadContext) -> ChangeSet:
@@ -69,7 +80,7 @@ class CaldavProvider(BaseProvider):
             calendars = [c.url for c in discover(client, source.url).calendars]
         window_end = context.window_end.date().isoformat()
         states = cursor.get("calendars") or {}
-        if cursor.get("window_end") == window_end and all(c in states for c in calendars):
+        if cursor.get("window_end") == window_end and set(states) == set(calendars):
             try:
                 return self._incremental(client, calendars, states, context, window_end)
             except FullReadNeeded as why:

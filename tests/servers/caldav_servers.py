@@ -19,6 +19,7 @@ import urllib.error
 import urllib.request
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -97,6 +98,15 @@ class CaldavServer:
         assert status in (201, 405), (status, answer[:300])  # 405: it exists already
         self.calendars[name] = url
         return url
+
+
+def tomorrow_call(uid: str, hour: int) -> str:
+    """A half-hour call with a customer tomorrow at `hour` UTC: inside any sync window."""
+    day = (datetime.now(UTC) + timedelta(days=1)).strftime("%Y%m%d")
+    return ("BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:-//test//EN\r\nBEGIN:VEVENT\r\n"
+            f"UID:{uid}\r\nDTSTAMP:20250101T000000Z\r\nDTSTART:{day}T{hour:02}0000Z\r\n"
+            f"DTEND:{day}T{hour:02}3000Z\r\nSUMMARY:Call {uid}\r\n"
+            "ATTENDEE;CN=Bo:mailto:bo@customer.example\r\nEND:VEVENT\r\nEND:VCALENDAR\r\n")
 
 
 def free_port() -> int:

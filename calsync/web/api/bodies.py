@@ -44,17 +44,23 @@ class Body(BaseModel):
 
 
 class SourceIn(Body):
-    """A calendar to read: an ICS feed's `url`, or an uploaded calendar's text in `ics`."""
+    """A calendar to read: an ICS feed's `url`, an uploaded calendar's text in `ics`, or a
+    CalDAV account (`kind` caldav) by `url`, `username` and `password`."""
 
-    kind: str = Field("ics", description="The provider, e.g. ics.")
+    kind: str = Field("ics", description="The provider, e.g. ics or caldav.")
     name: str = Field("", max_length=200)
-    url: str | None = Field(None, description="http(s):// or webcal:// address of the feed.")
+    url: str | None = Field(None, description="http(s):// or webcal:// address of the feed; "
+                                              "for caldav the server, account or calendar.")
     ics: str | None = Field(None, min_length=1,
                             description="The text of an .ics file, instead of a url.")
+    username: str | None = Field(None, max_length=320, description="caldav only.")
+    password: str | None = Field(None, max_length=1000,
+                                 description="caldav only: often an app-specific password.")
 
 
 class SourcePatchIn(Body):
-    """A Google source's calendars: give either field or both; the other keeps its value."""
+    """A Google or CalDAV source's calendars: give either field or both; the other keeps
+    its value."""
 
     calendars_read: list[str] | None = Field(
         None, min_length=1, description="Ids of the account's calendars to read meetings from.")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from calsync.db import get_session
 from calsync.errors import ValidationFailed
-from calsync.services import meetings, sources
+from calsync.services import caldav_connect, meetings, sources
 from calsync.services.google import connections
 from calsync.web import current_settings
 from calsync.web.api.bodies import MeetingQuery, Page, SourceIn, SourcePatchIn
@@ -27,6 +27,11 @@ def list_sources(query: Page) -> SourceList:
 def create_source(body: SourceIn) -> SourceOut:
     """Add a calendar: an ICS feed by `url`, or an uploaded calendar's text in `ics`.
 
+    A CalDAV account (`kind` caldav) gives `url`, `username` and `password`: its calendars
+    are found first (422 naming `password` when the server refuses it, `url` when the
+    address is not CalDAV); all of them are read and the account's default calendar, else
+    the first, receives follow-ups until PATCH chooses.
+
     The calendar is read at once (for at most CALSYNC_ADD_READ_SECONDS). One that is not a
     calendar is refused with 422 naming `url` or `ics` and the reason (not found, a web
     page, not iCalendar, cut off, unreachable, a private address), and nothing is stored.
@@ -34,6 +39,12 @@ def create_source(body: SourceIn) -> SourceOut:
     or failing for now is kept (`new`, or `error` with the reason) and read again later.
     """
     session, settings = get_session(), current_settings()
+    if body.kind == caldav_connect.KIND:
+        return source_out(caldav_connect.connect(
+            session, settings, api_user(), url=body.url or "", username=body.username or "",
+            password=body.password or "", name=body.name))
+    if body.username is not None or body.password is not None:
+        raise ValidationFailed("username", "only a caldav source signs in.")
     if body.url is not None and body.ics is not None:
         raise ValidationFailed("ics", "give either a url or the calendar's text, not both.")
     upload = None if body.ics is None else body.ics.encode("utf-8")
@@ -51,16 +62,18 @@ def get_source(source_id: int) -> SourceOut:
 
 @route("/sources/<int:source_id>", "PATCH", response=SourceOut, body=SourcePatchIn)
 def update_source(source_id: int, body: SourcePatchIn) -> SourceOut:
-    """Choose a Google source's calendars: which are read, which receives follow-ups.
+    """Choose a Google or CalDAV source's calendars: which are read, which receives follow-ups.
 
-    Ids must be the account's calendars (as Google lists them); the calendar that
-    receives follow-ups must be one of those read. 422 names the field otherwise, and for
-    sources that are not Google's.
+    Ids must be the account's calendars (as Google lists them, or the CalDAV calendars'
+    addresses as discovery found them); the calendar that receives follow-ups must be one
+    of those read. 422 names the field otherwise, and for
+    sources that have no calendars to choose.
     """
     session = get_session()
     source = sources.get_source(session, api_user(), source_id)
-    connections.choose_calendars(session, current_settings(), source, body.calendars_read,
-                                 body.calendar_written)
+    choose = (caldav_connect.choose_calendars if source.kind == caldav_connect.KIND
+              else connections.choose_calendars)
+    choose(session, current_settings(), source, body.calendars_read, body.calendar_written)
     return source_out(sources.reread(session, source))
 
 

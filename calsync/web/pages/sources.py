@@ -1,4 +1,5 @@
-"""Calendars: the list with sync status, adding by URL, upload or the sample, one calendar's page.
+"""Calendars: the list with sync status, adding by URL, upload, a CalDAV account or the
+sample, one calendar's page.
 
 A new source is read within the request: one that is not a calendar is refused beside its
 field with the reason, one that reads lands with its meetings and prompts, and one whose
@@ -13,14 +14,16 @@ from urllib.parse import quote
 
 from flask import flash, redirect, render_template, url_for
 from flask_login import current_user, login_required
+from flask_wtf import FlaskForm
 from werkzeug.wrappers import Response
-from wtforms import Field
+from wtforms import Field, PasswordField, StringField
+from wtforms.validators import DataRequired, Length, Optional
 
 from calsync.config import Settings
 from calsync.db import get_session
 from calsync.errors import LimitReached, ValidationFailed
 from calsync.feed import cache as feedcache
-from calsync.services import meetings, samples
+from calsync.services import caldav_connect, meetings, samples
 from calsync.services import sources as sources_service
 from calsync.services.google import connections
 from calsync.web import current_settings
@@ -35,6 +38,21 @@ if TYPE_CHECKING:
 # Google Calendar's "add this calendar" link: Google accepts it (it opens Calendar with the
 # feed ready to subscribe to) but does not document it; the page keeps the by-hand steps.
 GOOGLE_SUBSCRIBE = "https://calendar.google.com/calendar/r?cid="
+
+
+class CaldavForm(FlaskForm):
+    """A CalDAV account: the server's address, the user name and an (app-specific) password."""
+
+    # Ids of their own: the page's ICS form has a `url` field too.
+    url = StringField("Server address", id="caldav-url", validators=[
+        DataRequired("Enter the CalDAV server's address."),
+        Length(max=2048, message="That address is too long: 2048 characters at most.")])
+    username = StringField("User name", id="caldav-username", validators=[
+        DataRequired("Enter the account's user name."), Length(max=320)])
+    password = PasswordField("Password", id="caldav-password", validators=[
+        DataRequired("Enter the account's password."), Length(max=1000)])
+    name = StringField("Name", id="caldav-name", validators=[
+        Optional(), Length(max=200, message="Keep the name to 200 characters or fewer.")])
 
 
 @dataclass(frozen=True)
@@ -57,12 +75,13 @@ def feed_subscription(session: Session, settings: Settings, user: User) -> FeedS
 
 
 def _render_list(url_form: AddUrlForm | None = None, upload_form: UploadForm | None = None,
-                 status: int = 200) -> tuple[str, int]:
+                 caldav_form: CaldavForm | None = None, status: int = 200) -> tuple[str, int]:
     return render_template(
         "sources.html",
         sources=sources_service.list_sources(get_session(), current_user).items,
         url_form=url_form or AddUrlForm(formdata=None),
         upload_form=upload_form or UploadForm(formdata=None),
+        caldav_form=caldav_form or CaldavForm(formdata=None),
         sample_form=ActionForm(formdata=None),
         sample=samples.sample_source(get_session(), current_user),
         max_mb=current_settings().fetch_max_bytes // 1_000_000,
@@ -98,6 +117,27 @@ def add_upload() -> Response | tuple[str, int]:
         if added is not None:
             return added
     return _render_list(upload_form=form, status=422)
+
+
+@bp.post("/sources/caldav")
+@login_required
+def add_caldav() -> Response | tuple[str, int]:
+    """Connect a CalDAV account (or give one needing reconnecting its new password)."""
+    form = CaldavForm()
+    if form.validate():
+        try:
+            added = caldav_connect.connect(
+                get_session(), current_settings(), current_user, url=form.url.data or "",
+                username=form.username.data or "", password=form.password.data or "",
+                name=form.name.data or "")
+        except ValidationFailed as error:
+            field = getattr(form, error.field, form.url)
+            field.errors = [*field.errors, error.message]
+        else:
+            flash(f"Connected “{added.name}”: {_meetings_read(added.id)}. Follow-ups go to "
+                  f"“{caldav_connect.written_name(added)}”.")
+            return redirect(url_for("pages.source", source_id=added.id))
+    return _render_list(caldav_form=form, status=422)
 
 
 def _add(form: AddUrlForm | UploadForm, where: Field, **source: Any) -> Response | None:

@@ -1,0 +1,119 @@
+"""CalDAV accounts as sources: connect (or reconnect with a new password) from an address,
+a user name and a password, and the calendar picker. No Flask here."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any, Protocol, runtime_checkable
+from urllib.parse import urlsplit
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from calsync import providers
+from calsync.config import Settings
+from calsync.domain.vocabulary import SourceStatus
+from calsync.errors import SourceError, ValidationFailed
+from calsync.models import Source, User
+from calsync.providers.base import SourceRef
+from calsync.services import sources
+from calsync.services.credentials import seal_tokens
+from calsync.services.google.connections import _check_choice as check_choice
+
+KIND = "caldav"
+# (check_choice: Google's rule for a picked set of calendars holds for any account's.)
+
+
+@runtime_checkable
+class ListsCalendars(Protocol):
+    """A provider that can say which calendars an account has (the CalDAV provider)."""
+
+    def list_calendars(self, source: SourceRef) -> list[dict[str, Any]]: ...
+
+
+def connect(session: Session, settings: Settings, user: User, *, url: str, username: str,
+            password: str, name: str = "") -> Source:
+    """The user's source for this CalDAV account, new or with its password replaced (how a
+    source that needs reconnecting is mended). Commits, then queues its first sync.
+
+    The account's calendars are found first; ValidationFailed names `url` (not CalDAV,
+    unreachable, a private address), `password` (refused: many servers want an
+    app-specific one) or `username`, and nothing is stored.
+    """
+    url, username = url.strip(), username.strip()
+    sources.check_url(url)
+    if urlsplit(url).scheme.lower() not in ("http", "https"):
+        raise ValidationFailed("url", "enter the CalDAV address, starting with https://.")
+    if not username:
+        raise ValidationFailed("username", "enter the account's user name.")
+    if not password:
+        raise ValidationFailed("password", "enter the account's (app-specific) password.")
+    account = f"{username}@{urlsplit(url).hostname}"
+    source = next((s for s in session.scalars(select(Source).where(
+        Source.user_id == user.id, Source.kind == KIND).order_by(Source.id))
+        if (s.options or {}).get("account") == account), None)
+    if source is None:
+        sources.check_room(session, user, settings.max_sources_per_user, field="url")
+    credentials = {"username": username, "password": password}
+    calendars = _calendars(settings, url, credentials)
+    names = {c["id"]: c["name"] for c in calendars}
+    options = dict(source.options or {}) if source is not None else {}
+    read = [c for c in options.get("calendars_read") or [] if c in names] or list(names)
+    default = next(c["id"] for c in calendars if c["default"])
+    written = options.get("calendar_written")
+    options.update({"account": account, "calendars_read": read,
+                    "calendar_written": written if written in read else default,
+                    "calendar_names": names, "calendars_writable": list(names)})
+    if source is None:
+        source = Source(user_id=user.id, kind=KIND, cursor={}, warnings=[])
+        session.add(source)
+    source.url = url
+    source.name = (name.strip() or source.name or f"CalDAV ({account})")[:200]
+    source.options = options
+    seal_tokens(settings, source, credentials)
+    source.status = SourceStatus.NEW
+    source.last_error = None
+    source.failure_count = 0
+    source.next_sync_at = datetime.now(UTC)
+    session.commit()
+    return sources.queue_sync(session, source)
+
+
+def _calendars(settings: Settings, url: str, credentials: dict[str, Any]
+               ) -> list[dict[str, Any]]:
+    provider = providers.load(KIND)(settings)
+    assert isinstance(provider, ListsCalendars)  # the registry's caldav is ours
+    try:
+        return provider.list_calendars(SourceRef(id=0, url=url, credentials=credentials))
+    except SourceError as error:
+        field = "password" if error.status is SourceStatus.NEEDS_RECONNECT else "url"
+        raise ValidationFailed(field, sources.refusal(error)) from error
+
+
+def written_name(source: Source) -> str:
+    """The name of the calendar that receives the source's follow-ups."""
+    options = source.options or {}
+    written = str(options.get("calendar_written") or "")
+    return str((options.get("calendar_names") or {}).get(written) or written)
+
+
+def choose_calendars(session: Session, settings: Settings, source: Source,
+                     read: list[str] | None, written: str | None) -> None:
+    """Set which calendars are read and which receives follow-ups (None keeps that part),
+    as for Google; raises ValidationFailed naming the field before changing anything.
+    Commits, and syncs at once when the calendars read changed."""
+    if read is None and written is None:
+        raise ValidationFailed("calendars_read", "give calendars_read, calendar_written "
+                                                 "or both.")
+    options = dict(source.options or {})
+    read = list(dict.fromkeys(read if read is not None else options.get("calendars_read") or []))
+    written = written if written is not None else str(options.get("calendar_written") or "")
+    check_choice(options, read, written)
+    changed = set(read) != set(options.get("calendars_read") or [])
+    options["calendars_read"], options["calendar_written"] = read, written
+    source.options = options
+    if changed:
+        source.next_sync_at = datetime.now(UTC)
+    session.commit()
+    if changed and not source.status.paused:
+        sources.queue_sync(session, source)

@@ -1,0 +1,44 @@
+"""The Calendars page's CalDAV form, against real servers: a refused password is said beside
+its field; an account that connects lands on its source page with its meetings read."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask.testing import FlaskClient
+
+from tests.conftest import csrf_from
+from tests.servers.caldav_servers import CaldavServer, tomorrow_call
+
+
+def post_account(client: FlaskClient, server: CaldavServer, **overrides: str) -> Any:
+    token = csrf_from(client.get("/sources").get_data(as_text=True))
+    form = {"url": server.base_url, "username": server.username,
+            "password": server.password, "name": "", "csrf_token": token, **overrides}
+    return client.post("/sources/caldav", data=form)
+
+
+def test_the_page_offers_a_caldav_account(logged_in: FlaskClient) -> None:
+    page = logged_in.get("/sources").get_data(as_text=True)
+    assert 'action="/sources/caldav"' in page
+    assert 'type="password"' in page and 'id="caldav-url"' in page
+
+
+def test_a_refused_password_is_said_beside_it(logged_in: FlaskClient,
+                                              caldav_server: CaldavServer) -> None:
+    response = post_account(logged_in, caldav_server, password="wrong")
+    assert response.status_code == 422
+    page = response.get_data(as_text=True)
+    assert 'id="caldav-password-error"' in page and "app-specific password" in page
+    assert "wrong" not in page.split('id="caldav-password"')[1].split(">")[0]
+
+
+def test_connecting_lands_on_the_source(logged_in: FlaskClient,
+                                        caldav_server: CaldavServer) -> None:
+    caldav_server.put("work", "w1", tomorrow_call("w1", 9))
+    response = post_account(logged_in, caldav_server)
+    assert response.status_code == 302, response.get_data(as_text=True)[:2000]
+    page = logged_in.get(response.headers["Location"]).get_data(as_text=True)
+    assert "1 meeting read" in page and "Follow-ups go to" in page
+    listing = logged_in.get("/sources").get_data(as_text=True)
+    assert "CalDAV: " in listing
