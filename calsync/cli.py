@@ -286,3 +286,19 @@ def google_emulator(port: int, host: str) -> None:
     from calsync.emulator import serve_forever
 
     serve_forever(port, host=host)
+
+
+@main.command("microsoft-emulator")
+@click.option("--port", default=9200, show_default=True, type=int)
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--ca-file", type=click.Path(dir_okay=False, writable=True), default=None,
+              help="Also write the emulator's CA certificate (PEM) here: what "
+                   "CALSYNC_MICROSOFT_CA_BUNDLE should name.")
+def microsoft_emulator(port: int, host: str, ca_file: str | None) -> None:
+    """Run the Microsoft Graph + identity platform emulator alone, over TLS with a CA made
+    at start (tests, demos, offline development)."""
+    from pathlib import Path
+
+    from calsync.emulator.microsoft import serve_forever
+
+    serve_forever(port, host=host, ca_file=Path(ca_file) if ca_file else None)

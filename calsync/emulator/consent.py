@@ -10,6 +10,7 @@ meetings in working hours there (see `demo.py`); without script the account's zo
 from __future__ import annotations
 
 import html
+from typing import NamedTuple
 from urllib.parse import urlsplit
 
 from werkzeug.datastructures import MultiDict
@@ -18,8 +19,19 @@ from werkzeug.wrappers import Response
 STYLE_PATH = "/static/consent.css"
 SCRIPT_PATH = "/static/consent.js"
 
-# What each scope lets calsync do, in the words Google's own screen uses.
-SCOPE_WORDS = {
+
+
+class Brand(NamedTuple):
+    """Whose sign-in the page stands in for, and what each scope lets calsync do, in the
+    words that service's own consent screen uses."""
+
+    service: str  # "Google"
+    product: str  # "Google Calendar"
+    account: str  # "Google Account"
+    scope_words: dict[str, str]
+
+
+GOOGLE_SCOPE_WORDS = {
     "https://www.googleapis.com/auth/calendar":
         "See, edit, share and permanently delete all the calendars you can access",
     "https://www.googleapis.com/auth/calendar.events":
@@ -36,6 +48,7 @@ SCOPE_WORDS = {
         "See your personal info, including any personal info you've made publicly available",
     "openid": "Associate you with your personal info on Google",
 }
+GOOGLE = Brand("Google", "Google Calendar", "Google Account", GOOGLE_SCOPE_WORDS)
 
 STYLE = """\
 :root { color-scheme: light; --ink: #1f1f1f; --muted: #5f6368; --line: #dadce0;
@@ -89,7 +102,7 @@ SCRIPT = """\
 
 
 def page(path: str, values: MultiDict[str, str], email: str, name: str, scopes: set[str],
-         zone: str) -> Response:
+         zone: str, brand: Brand = GOOGLE) -> Response:
     """The consent page for `email`; its form posts `values` back with the decision."""
     esc = html.escape
     hidden = "".join(
@@ -97,18 +110,19 @@ def page(path: str, values: MultiDict[str, str], email: str, name: str, scopes: 
         for k, vs in values.lists() if k not in ("decision", "auto", "time_zone") for v in vs)
     given = values.get("time_zone") or ""
     items = "".join(
-        f"<li>{esc(SCOPE_WORDS.get(s, s))}<code>{esc(s)}</code></li>" for s in sorted(scopes))
+        f"<li>{esc(brand.scope_words.get(s, s))}<code>{esc(s)}</code></li>" for s in sorted(scopes))
     body = f"""<!doctype html>
 <html lang="en"><head><meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
-<title>Sign in - Google Accounts (calsync's emulator)</title>
+<title>Sign in - {esc(brand.service)} (calsync's emulator)</title>
 <link rel="stylesheet" href="{STYLE_PATH}"><script src="{SCRIPT_PATH}" defer></script>
 </head><body><main>
-<p class="brand"><b>Google</b> Calendar emulator</p>
+<p class="brand"><b>{esc(brand.product)}</b> emulator</p>
 <p class="demo" id="demo-note"><strong>This is a demo.</strong> It is calsync's built-in
-stand-in for Google: no Google account is used and nothing is sent to Google. The account
-and its calendars are made up.</p>
-<h1>calsync wants to access your Google Account</h1>
+stand-in for {esc(brand.service)}:
+no {esc(brand.service)} account is used and nothing is sent to {esc(brand.service)}.
+The account and its calendars are made up.</p>
+<h1>calsync wants to access your {esc(brand.account)}</h1>
 <p class="account"><span class="avatar" aria-hidden="true">{esc(name[:1].upper())}</span>
 <span class="who"><span class="name">{esc(name)}</span>
 <span class="email" id=email>{esc(email)}</span></span></p>

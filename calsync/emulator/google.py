@@ -16,15 +16,12 @@ with `allow_http_webhooks=False`, since tests receive them on plain loopback HTT
 from __future__ import annotations
 
 import copy
-import threading
 import time
-from types import TracebackType
 from typing import Any
-
-from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
 
 from calsync.emulator import events as event_ops
 from calsync.emulator.calendar_api import CalendarApi
+from calsync.emulator.common import LoopbackServer
 from calsync.emulator.oauth import ConsentHook, OAuth, normalize_scopes
 from calsync.emulator.push import Notifier
 from calsync.emulator.server import Application
@@ -39,17 +36,13 @@ from calsync.emulator.state import (
     State,
 )
 
-
-class _QuietHandler(WSGIRequestHandler):
-    def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
-        """Tests read `GoogleEmulator.requests`; an access log would only add noise."""
-
-
 DEFAULT_SCOPES = ("https://www.googleapis.com/auth/calendar", "openid", "email")
 
 
-class GoogleEmulator:
+class GoogleEmulator(LoopbackServer):
     """A context manager: the server starts on enter and stops on exit."""
+
+    thread_name = "google-emulator"
 
     def __init__(self, port: int = 0, webhook_verify: bool = True, *,
                  host: str = "127.0.0.1", allow_http_webhooks: bool = True,
@@ -58,9 +51,7 @@ class GoogleEmulator:
         """`webhook_verify`: check TLS certificates of https webhook receivers.
         `auto_consent`: the consent page approves itself (tests may instead add `auto=1`
         to the authorization URL). `token_lifetime`: seconds an access token lasts."""
-        self.host = host
-        self.quiet = quiet
-        self.port = port
+        super().__init__(port, host, quiet)
         self.state = State(token_lifetime)
         self.state.accept_any_client = accept_any_client
         self._notifier = Notifier(self.state, verify_tls=webhook_verify)
@@ -68,48 +59,18 @@ class GoogleEmulator:
                                 allow_http_webhooks=allow_http_webhooks)
         self._auth = OAuth(self.state, auto_consent=auto_consent)
         self._app = Application(self.state, self._api, self._auth)
-        self._server: BaseWSGIServer | None = None
-        self._thread: threading.Thread | None = None
+        self.app = self._app
 
     # lifecycle
 
-    def start(self) -> GoogleEmulator:
-        handler = _QuietHandler if self.quiet else None
-        self._server = make_server(self.host, self.port, self._app, threaded=True,
-                                   request_handler=handler)
-        self.port = self._server.server_port
+    def _started(self) -> None:
         self._api.api_endpoint = self.api_endpoint
         self._notifier.start()
-        server = self._server
-        self._thread = threading.Thread(target=lambda: server.serve_forever(poll_interval=0.05),
-                                        name="google-emulator", daemon=True)
-        self._thread.start()
-        return self
 
-    def stop(self) -> None:
-        if self._server is not None:
-            self._server.shutdown()
-            self._server.server_close()
-            self._server = None
-        if self._thread is not None:
-            self._thread.join(timeout=5)
-            self._thread = None
+    def _stopped(self) -> None:
         self._notifier.stop()
 
-    def __enter__(self) -> GoogleEmulator:
-        return self.start()
-
-    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
-                 tb: TracebackType | None) -> None:
-        self.stop()
-
     # endpoints
-
-    @property
-    def base_url(self) -> str:
-        if not self.port:
-            raise RuntimeError("The emulator has no port until it is started.")
-        return f"http://{self.host}:{self.port}"
 
     @property
     def api_endpoint(self) -> str:

@@ -8,8 +8,6 @@ unknown client or an unregistered redirect URI), the token and revoke endpoints 
 
 from __future__ import annotations
 
-import base64
-import hashlib
 import html
 import json
 import secrets
@@ -17,7 +15,6 @@ import threading
 import time
 from collections.abc import Callable
 from typing import Any
-from urllib.parse import urlencode, urlsplit, urlunsplit
 
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
@@ -25,6 +22,7 @@ from werkzeug.datastructures import MultiDict
 from werkzeug.wrappers import Request, Response
 
 from calsync.emulator import consent
+from calsync.emulator.common import b64url, pkce_matches, redirect, with_query
 from calsync.emulator.errors import OAuthError
 from calsync.emulator.state import CODE_LIFETIME, AuthCode, State, Token
 
@@ -57,26 +55,16 @@ def certs() -> dict[str, str]:
     return {kid: pem.decode()}
 
 
-def _b64(data: bytes) -> str:
-    return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
-
-
 def id_token(claims: dict[str, Any]) -> str:
     key, kid = signing_key()
-    header = _b64(json.dumps({"alg": "RS256", "kid": kid, "typ": "JWT"}).encode())
-    payload = _b64(json.dumps(claims).encode())
+    header = b64url(json.dumps({"alg": "RS256", "kid": kid, "typ": "JWT"}).encode())
+    payload = b64url(json.dumps(claims).encode())
     signature = key.sign(f"{header}.{payload}".encode(), padding.PKCS1v15(), hashes.SHA256())
-    return f"{header}.{payload}.{_b64(signature)}"
+    return f"{header}.{payload}.{b64url(signature)}"
 
 
 def normalize_scopes(raw: str) -> set[str]:
     return {SCOPE_ALIASES.get(s, s) for s in raw.split()}
-
-
-def _with_query(url: str, params: dict[str, str]) -> str:
-    parts = urlsplit(url)
-    query = "&".join(filter(None, [parts.query, urlencode(params)]))
-    return urlunsplit(parts._replace(query=query))
 
 
 def _error_page(status: int, error: str, detail: str) -> Response:
@@ -112,18 +100,18 @@ class OAuth:
             requested = normalize_scopes(args["scope"])
             if "none" in prompts and (grant is None or grant.revoked
                                       or not requested <= grant.scopes):
-                return _redirect(_with_query(redirect_uri, {"error": "consent_required",
+                return redirect(with_query(redirect_uri, {"error": "consent_required",
                                                             **params}))
             decision = args.get("decision") if request.method == "POST" else None
             if decision == "deny":
-                return _redirect(_with_query(redirect_uri, {"error": "access_denied", **params}))
+                return redirect(with_query(redirect_uri, {"error": "access_denied", **params}))
             if decision != "allow" and not self.auto_consent and args.get("auto") != "1" and (
                     "none" not in prompts):
                 return self._consent_page(request, email)
             code, granted = self._issue_code(args, email, redirect_uri)
         if decision == "allow" and self.on_consent is not None:
             self.on_consent(email, args.get("time_zone") or "")
-        return _redirect(_with_query(redirect_uri, {
+        return redirect(with_query(redirect_uri, {
             "code": code, "scope": " ".join(sorted(granted)), **params}))
 
     def _check_authorize(self, args: MultiDict[str, str]) -> Response | tuple[str, str]:
@@ -231,9 +219,7 @@ class OAuth:
             verifier = form.get("code_verifier")
             if not verifier:
                 raise OAuthError(400, "invalid_grant", "Missing code verifier.")
-            derived = (_b64(hashlib.sha256(verifier.encode()).digest())
-                       if code.challenge_method == "S256" else verifier)
-            if not secrets.compare_digest(derived, code.challenge):
+            if not pkce_matches(verifier, code.challenge, code.challenge_method):
                 raise OAuthError(400, "invalid_grant", "Invalid code verifier.")
         code.used = True
         body = self._tokens(code.grant, code.scopes, code.nonce)
@@ -285,7 +271,3 @@ class OAuth:
                 raise OAuthError(400, "invalid_token", "Token expired or revoked")
             token.grant.revoked = True
         return {}
-
-
-def _redirect(url: str) -> Response:
-    return Response("", status=302, headers={"Location": url})

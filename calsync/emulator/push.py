@@ -7,12 +7,12 @@ recorded with the receiver's status; failures are not retried (Google retries wi
 
 from __future__ import annotations
 
-import queue
 import threading
 from email.utils import formatdate
 
 import requests
 
+from calsync.emulator.common import Courier
 from calsync.emulator.state import DeliveredPush, State, WatchChannel
 
 TIMEOUT = 5.0
@@ -24,22 +24,17 @@ class Notifier:
         self.verify_tls = verify_tls
         self.sent: list[DeliveredPush] = []
         self.delivered = threading.Condition()
-        self._queue: queue.Queue[tuple[str, dict[str, str]] | None] = queue.Queue()
-        self._thread: threading.Thread | None = None
+        self._courier: Courier[tuple[str, dict[str, str]]] = Courier("google-emulator-push",
+                                                                     self._deliver)
         self._session = requests.Session()
         self._session.trust_env = False  # loopback receivers must not go through a proxy
         state.listeners.append(self.calendar_changed)
 
     def start(self) -> None:
-        self._thread = threading.Thread(target=self._run, name="google-emulator-push",
-                                        daemon=True)
-        self._thread.start()
+        self._courier.start()
 
     def stop(self) -> None:
-        if self._thread is not None:
-            self._queue.put(None)
-            self._thread.join(timeout=TIMEOUT + 1)
-            self._thread = None
+        self._courier.stop(timeout=TIMEOUT + 1)
         self._session.close()
 
     def send(self, channel: WatchChannel, resource_state: str) -> None:
@@ -55,31 +50,30 @@ class Notifier:
         }
         if channel.token:
             headers["X-Goog-Channel-Token"] = channel.token
-        self._queue.put((channel.address, headers))
+        self._courier.put((channel.address, headers))
 
     def calendar_changed(self, calendar_id: str) -> None:
         for channel in self.state.channels.values():
             if channel.calendar_id == calendar_id and channel.live():
                 self.send(channel, "exists")
 
-    def _run(self) -> None:
-        while (job := self._queue.get()) is not None:
-            address, headers = job
-            status: int | None = None
-            error = ""
-            try:
-                response = self._session.post(address, headers=headers, data=b"",
-                                              timeout=TIMEOUT, verify=self.verify_tls,
-                                              allow_redirects=False)
-                status = response.status_code
-            except requests.RequestException as exc:
-                error = str(exc)
-            record = DeliveredPush(headers["X-Goog-Channel-ID"], headers["X-Goog-Resource-State"],
-                                  int(headers["X-Goog-Message-Number"]), address, headers,
-                                  status, error)
-            with self.delivered:
-                self.sent.append(record)
-                self.delivered.notify_all()
+    def _deliver(self, job: tuple[str, dict[str, str]]) -> None:
+        address, headers = job
+        status: int | None = None
+        error = ""
+        try:
+            response = self._session.post(address, headers=headers, data=b"",
+                                          timeout=TIMEOUT, verify=self.verify_tls,
+                                          allow_redirects=False)
+            status = response.status_code
+        except requests.RequestException as exc:
+            error = str(exc)
+        record = DeliveredPush(headers["X-Goog-Channel-ID"], headers["X-Goog-Resource-State"],
+                               int(headers["X-Goog-Message-Number"]), address, headers,
+                               status, error)
+        with self.delivered:
+            self.sent.append(record)
+            self.delivered.notify_all()
 
     def wait(self, count: int, timeout: float) -> list[DeliveredPush]:
         """Block until at least `count` notifications were delivered (or `timeout` passes)."""

@@ -134,6 +134,7 @@ class Fault:
     status: int
     reason: str
     path_contains: str
+    retry_after: int | None = None  # seconds, sent as Retry-After (the Graph emulator's)
 
 
 @dataclass

@@ -1,0 +1,199 @@
+"""The Microsoft emulator's in-memory world: accounts, calendars, events, grants, delta
+rounds and subscriptions. One re-entrant lock guards all of it, as in the Google emulator;
+the OAuth records (clients, grants, codes, tokens, faults) are the Google emulator's own."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import secrets
+import threading
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from calsync.emulator.state import AuthCode, Client, ConsentRecord, Fault, LoggedRequest, Token
+
+__all__ = ["AuthCode", "Client", "ConsentRecord", "Fault", "LoggedRequest", "Token"]
+
+ACCESS_TOKEN_LIFETIME = 3599  # what the identity platform says in expires_in
+CODE_LIFETIME = 600
+# Microsoft's fixed tenant id of personal (Outlook.com) accounts.
+CONSUMER_TENANT = "9188040d-6c67-4c5b-b112-36a304b66dad"
+MAX_SUBSCRIPTION_MINUTES = 10_080  # Outlook event subscriptions: at most 7 days
+
+
+def graph_id() -> str:
+    """An opaque id shaped like Outlook's (base64 of a long binary key)."""
+    return "AAMkAD" + base64.urlsafe_b64encode(secrets.token_bytes(36)).decode()
+
+
+def occurrence_id(master_id: str, original: datetime) -> str:
+    """The id of one occurrence of a series: the same every time it is listed."""
+    digest = hashlib.sha256(f"{master_id}|{original.isoformat()}".encode()).digest()
+    return "AAMkAD" + base64.urlsafe_b64encode(digest + digest[:12]).decode()
+
+
+@dataclass
+class MsAccount:
+    email: str
+    name: str
+    oid: str
+    tid: str
+    email_verified: bool
+    calendar_ids: list[str] = field(default_factory=list)
+
+
+@dataclass
+class StoredEvent:
+    """One event as stored. `fields` are what a client wrote (subject, body, attendees…);
+    the times, the series and the bookkeeping are kept apart so every view can be rendered
+    in the zone the caller prefers."""
+
+    id: str
+    calendar_id: str
+    fields: dict[str, Any]
+    start: datetime
+    end: datetime
+    start_zone: str  # the zone names the event was written with (originalStartTimeZone)
+    end_zone: str
+    kind: str  # singleInstance, seriesMaster or exception
+    created: datetime
+    modified: datetime
+    change_key: str
+    seq: int
+    recurrence: dict[str, Any] | None = None  # a seriesMaster's patternedRecurrence
+    rule: str = ""  # ... as an RRULE
+    master_id: str = ""  # an exception's series
+    original_start: datetime | None = None  # an exception's place in its series
+    cancelled: set[datetime] = field(default_factory=set)  # a master's deleted occurrences
+    exceptions: dict[datetime, str] = field(default_factory=dict)  # original → exception id
+    transaction_id: str | None = None
+    extended: dict[str, str] = field(default_factory=dict)  # singleValueExtendedProperties
+    deleted: bool = False
+
+    @property
+    def etag(self) -> str:
+        return f'W/"{self.change_key}"'
+
+
+@dataclass
+class MsCalendar:
+    id: str
+    owner: str
+    name: str
+    is_default: bool
+    color: str = "auto"
+    change_key: str = field(default_factory=lambda: secrets.token_urlsafe(18))
+    events: dict[str, StoredEvent] = field(default_factory=dict)  # deleted ones kept
+
+
+@dataclass
+class DeltaRound:
+    """What a delta token stands for: a calendar view and what the caller has seen of it."""
+
+    calendar_id: str
+    start: datetime
+    end: datetime
+    seen: dict[str, str]  # item id → its etag when the round completed
+    seq: int  # the change number the round saw
+    expired: bool = False  # the emulator was told to forget it (410 from then on)
+
+
+@dataclass
+class DeltaPage:
+    """The rest of a round behind a skip token, computed at its first page."""
+
+    round: DeltaRound  # what the deltaLink of the last page will stand for
+    items: list[dict[str, Any]]
+
+
+@dataclass
+class Subscription:
+    id: str
+    email: str
+    client_id: str
+    resource: str
+    calendar_id: str
+    change_types: frozenset[str]
+    notification_url: str
+    lifecycle_url: str
+    client_state: str
+    expires: datetime
+    created: dict[str, Any]  # the body as created (extra properties echoed back)
+    removed: bool = False
+
+    def live(self, now: datetime) -> bool:
+        return not self.removed and self.expires > now
+
+
+class MsState:
+    """Everything the emulator knows. Mutate only while holding `lock`."""
+
+    def __init__(self, token_lifetime: int = ACCESS_TOKEN_LIFETIME) -> None:
+        self.lock = threading.RLock()
+        self.token_lifetime = token_lifetime
+        self.accept_any_client = False
+        self.work_tenant = str(uuid.uuid4())
+        self.clients: dict[str, Client] = {}
+        self.accounts: dict[str, MsAccount] = {}
+        self.calendars: dict[str, MsCalendar] = {}
+        self.grants: dict[tuple[str, str], ConsentRecord] = {}
+        self.codes: dict[str, AuthCode] = {}
+        self.access_tokens: dict[str, Token] = {}
+        self.refresh_tokens: dict[str, Token] = {}
+        self.transactions: dict[tuple[str, str], str] = {}  # (email, transactionId) → event id
+        self.occurrences: dict[str, tuple[str, str, datetime]] = {}  # id → calendar, master, orig
+        self.delta_tokens: dict[str, DeltaRound] = {}
+        self.skip_tokens: dict[str, DeltaPage] = {}
+        self.subscriptions: dict[str, Subscription] = {}
+        self.faults: list[Fault] = []
+        self.delay = 0.0
+        self.seq = 0
+        # Told of every write: the calendar, the event id (a series' master) and the change.
+        self.listeners: list[Callable[[MsCalendar, StoredEvent, str], None]] = []
+
+    def next_seq(self) -> int:
+        self.seq += 1
+        return self.seq
+
+    def changed(self, calendar: MsCalendar, event: StoredEvent, change: str) -> None:
+        for listener in self.listeners:
+            listener(calendar, event, change)
+
+    def client(self, client_id: str) -> Client | None:
+        found = self.clients.get(client_id)
+        if found is None and self.accept_any_client and client_id:
+            return Client(client_id, "", None)
+        return found
+
+    def grant(self, email: str, client_id: str) -> ConsentRecord:
+        """The live grant of `email` to `client_id`, a fresh one after a revocation."""
+        grant = self.grants.get((email, client_id))
+        if grant is None or grant.revoked:
+            grant = self.grants[(email, client_id)] = ConsentRecord(email, client_id)
+        return grant
+
+    def issue_refresh_token(self, grant: ConsentRecord, scopes: frozenset[str]) -> str:
+        token = "M.C5" + secrets.token_urlsafe(60)
+        self.refresh_tokens[token] = Token(grant, scopes, float("inf"))
+        grant.offline = True
+        return token
+
+    def account_calendars(self, email: str) -> list[MsCalendar]:
+        return [self.calendars[c] for c in self.accounts[email].calendar_ids]
+
+    def default_calendar(self, email: str) -> MsCalendar:
+        return next(c for c in self.account_calendars(email) if c.is_default)
+
+    def take_fault(self, path: str) -> Fault | None:
+        """The next armed fault for `path`; an empty `path_contains` covers Graph only."""
+        for fault in self.faults:
+            applies = (fault.path_contains in path) if fault.path_contains else (
+                path.startswith("/v1.0/"))
+            if applies and fault.remaining > 0:
+                fault.remaining -= 1
+                return fault
+        return None
