@@ -220,3 +220,17 @@ def test_bad_time_zone_and_missing_window(microsoft: MicrosoftEmulator, token: s
     assert refused.status_code == 400
     assert refused.json()["error"]["code"] == "TimeZoneNotSupportedException"
     assert graph(microsoft, "GET", "me/calendarView/delta", token).status_code == 400
+
+
+def test_calendar_view_pages_with_occurrences(microsoft: MicrosoftEmulator, token: str) -> None:
+    work = microsoft.calendar_ids(EMAIL)[0]
+    microsoft.add_event(work, {**meeting("2025-03-03", "08:00", "08:15"), "recurrence": {
+        "pattern": {"type": "daily", "interval": 1},
+        "range": {"type": "endDate", "startDate": "2025-03-03", "endDate": "2025-03-14"}}})
+    microsoft.add_event(work, meeting("2025-03-05", "12:00", "13:00"))
+    first = graph(microsoft, "GET", f"me/calendars/{work}/calendarView?{WINDOW}", token).json()
+    second = graph(microsoft, "GET", first["@odata.nextLink"], token).json()
+    items = first["value"] + second["value"]
+    assert len(first["value"]) == 10 and "@odata.nextLink" not in second
+    assert [i["type"] for i in items].count("occurrence") == 12
+    assert items[3]["subject"] == "Meeting 2025-03-05 12:00"  # in start order

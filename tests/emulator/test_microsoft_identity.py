@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import html
 import re
-import ssl
 from collections.abc import Iterator
 from urllib.parse import parse_qs, urlsplit
 
@@ -44,7 +43,7 @@ def test_tls_is_verified_against_the_emulators_ca_only(microsoft: MicrosoftEmula
     localhost = url.replace("127.0.0.1", "localhost")
     assert requests.get(localhost, verify=microsoft.ca_path, timeout=5).status_code == 200
     with pytest.raises(requests.exceptions.SSLError):  # the system's CAs don't know it
-        requests.get(url, verify=ssl.get_default_verify_paths().openssl_cafile, timeout=5)
+        requests.get(url, verify=True, timeout=5)
 
 
 def test_code_flow_with_pkce_consent_and_id_token(microsoft: MicrosoftEmulator) -> None:
@@ -144,3 +143,17 @@ def test_graph_refuses_missing_expired_and_narrow_tokens(microsoft: MicrosoftEmu
     answer = graph(microsoft, "GET", "me/calendars", narrow["access_token"])
     assert answer.status_code == 403 and answer.json()["error"]["code"] == "ErrorAccessDenied"
     assert graph(microsoft, "GET", "me", narrow["access_token"]).status_code == 200
+
+
+def test_the_tenant_segment_admits_its_accounts(microsoft: MicrosoftEmulator) -> None:
+    microsoft.add_account("pat@outlook.example", personal=True)
+    personal = msal_app(microsoft, tenant="consumers")
+    flow = personal.initiate_auth_code_flow(SCOPES, redirect_uri=REDIRECT_URI,
+                                            login_hint="pat@outlook.example")
+    result = personal.acquire_token_by_auth_code_flow(flow, consent(microsoft, flow["auth_uri"]))
+    assert result["id_token_claims"]["tid"] == "9188040d-6c67-4c5b-b112-36a304b66dad"
+    work = msal_app(microsoft, tenant="organizations")
+    flow = work.initiate_auth_code_flow(SCOPES, redirect_uri=REDIRECT_URI,
+                                        login_hint="pat@outlook.example")
+    page = requests.get(flow["auth_uri"], verify=microsoft.ca_path, timeout=5)
+    assert page.status_code == 400 and "AADSTS50020" in page.text

@@ -8,18 +8,40 @@ event in any of the account's calendars.
 
 from __future__ import annotations
 
+import time
 from typing import Any
+from urllib.parse import quote
 
 from werkzeug.wrappers import Request
 
 from calsync.emulator.microsoft import delta, errors, events, render, times
-from calsync.emulator.microsoft.identity import graph_token
-from calsync.emulator.microsoft.state import MsAccount, MsCalendar, MsState, occurrence_id
+from calsync.emulator.microsoft.identity import graph_permissions
+from calsync.emulator.microsoft.state import (
+    MsAccount,
+    MsCalendar,
+    MsState,
+    Token,
+    occurrence_id,
+)
 
 READ = frozenset({"calendars.read", "calendars.readwrite"})
 WRITE = frozenset({"calendars.readwrite"})
 PROFILE = frozenset({"user.read", "user.readwrite", "user.readbasic.all"})
 DEFAULT_TOP = 10  # /me/calendars answers ten at a time unless $top asks otherwise
+
+
+def graph_token(state: MsState, request: Request, permissions: frozenset[str]) -> Token:
+    """The live access token a Graph request carries, granting one of `permissions`
+    (lower-case Graph names); 401 or 403 as Graph answers otherwise. Caller holds the lock."""
+    scheme, _, value = request.headers.get("Authorization", "").partition(" ")
+    if not value.strip():
+        raise errors.unauthenticated(empty=True)
+    token = state.access_tokens.get(value.strip()) if scheme.lower() == "bearer" else None
+    if token is None or token.grant.revoked or token.expires_at < time.time():
+        raise errors.unauthenticated(empty=False)
+    if not graph_permissions(token.scopes) & permissions:
+        raise errors.access_denied()
+    return token
 
 
 def _json_body(request: Request) -> dict[str, Any]:
@@ -95,6 +117,29 @@ class Graph:
                 "owner": {"name": account.name, "address": account.email}}
 
     # events
+
+    def view(self, request: Request, calendar_id: str | None = None) -> dict[str, Any]:
+        """calendarView: the window's single instances, occurrences and exceptions in start
+        order, ten at a time unless `$top` says otherwise."""
+        zone_name, tz = times.preferred_zone(request.headers.getlist("Prefer"))
+        low = times.parse_query_time(request.args.get("startDateTime"), "startDateTime")
+        high = times.parse_query_time(request.args.get("endDateTime"), "endDateTime")
+        top = self._int_arg(request, "$top", DEFAULT_TOP)
+        skip = self._int_arg(request, "$skip", 0)
+        with self.state.lock:
+            account = self._account(request, READ)
+            calendar = self._calendar(account, calendar_id)
+            entries = render.view(self.state, calendar, low, high)
+            items = [render.present(e, account, zone_name, tz, in_collection=False)
+                     for e in entries[skip:skip + top]]
+        body: dict[str, Any] = {
+            "@odata.context": f"{request.host_url}v1.0/$metadata#Collection(event)",
+            "value": items}
+        if skip + top < len(entries):
+            window = f"startDateTime={quote(request.args['startDateTime'])}" \
+                     f"&endDateTime={quote(request.args['endDateTime'])}"
+            body["@odata.nextLink"] = f"{request.base_url}?{window}&$top={top}&$skip={skip + top}"
+        return body
 
     def delta(self, request: Request, calendar_id: str | None = None) -> dict[str, Any]:
         with self.state.lock:

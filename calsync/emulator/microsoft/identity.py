@@ -23,10 +23,10 @@ from werkzeug.wrappers import Request, Response
 
 from calsync.emulator import consent, oauth
 from calsync.emulator.common import b64url, pkce_matches, redirect, with_query
-from calsync.emulator.microsoft import errors
 from calsync.emulator.microsoft.errors import IdentityError
 from calsync.emulator.microsoft.state import (
     CODE_LIFETIME,
+    CONSUMER_TENANT,
     AuthCode,
     ConsentRecord,
     MsAccount,
@@ -80,54 +80,18 @@ def _answer(redirect_uri: str, mode: str, params: dict[str, str]) -> Response:
                     headers={"Cache-Control": "no-store"})
 
 
+def _admits(tenant: str, account: MsAccount) -> bool:
+    """Whether an authority's tenant segment lets `account` sign in: `common` anyone,
+    `consumers` personal accounts, `organizations` work ones, a tenant id its own."""
+    personal = account.tid == CONSUMER_TENANT
+    return {"common": True, "consumers": personal,
+            "organizations": not personal}.get(tenant.lower(), tenant == account.tid)
+
+
 class Identity:
     def __init__(self, state: MsState, *, auto_consent: bool = False) -> None:
         self.state = state
         self.auto_consent = auto_consent
-
-    # discovery
-
-    def configuration(self, request: Request, tenant: str) -> dict[str, Any]:
-        base = request.host_url.rstrip("/")
-        issuer_tenant = "{tenantid}" if tenant in ("common", "organizations", "consumers") \
-            else tenant
-        return {
-            "token_endpoint": f"{base}/{tenant}/oauth2/v2.0/token",
-            "token_endpoint_auth_methods_supported": ["client_secret_post",
-                                                      "private_key_jwt", "client_secret_basic"],
-            "jwks_uri": f"{base}/{tenant}/discovery/v2.0/keys",
-            "response_modes_supported": ["query", "fragment", "form_post"],
-            "subject_types_supported": ["pairwise"],
-            "id_token_signing_alg_values_supported": ["RS256"],
-            "response_types_supported": ["code", "id_token", "code id_token",
-                                         "id_token token"],
-            "scopes_supported": ["openid", "profile", "email", "offline_access"],
-            "issuer": f"{base}/{issuer_tenant}/v2.0",
-            "request_uri_parameter_supported": False,
-            "userinfo_endpoint": "https://graph.microsoft.com/oidc/userinfo",
-            "authorization_endpoint": f"{base}/{tenant}/oauth2/v2.0/authorize",
-            "device_authorization_endpoint": f"{base}/{tenant}/oauth2/v2.0/devicecode",
-            "http_logout_supported": True, "frontchannel_logout_supported": True,
-            "end_session_endpoint": f"{base}/{tenant}/oauth2/v2.0/logout",
-            "claims_supported": ["sub", "iss", "aud", "exp", "iat", "nonce", "preferred_username",
-                                 "name", "tid", "ver", "email", "oid"],
-            "kerberos_endpoint": f"{base}/{tenant}/kerberos",
-            "tenant_region_scope": None, "cloud_instance_name": "microsoftonline.com",
-            "cloud_graph_host_name": "graph.windows.net", "msgraph_host": "graph.microsoft.com",
-            "rbac_url": "https://pas.windows.net",
-        }
-
-    @staticmethod
-    def keys() -> dict[str, Any]:
-        """The JWKS that verifies id_tokens (the Google emulator's key, per process)."""
-        key, kid = oauth.signing_key()
-        numbers = key.public_key().public_numbers()
-
-        def as_b64(value: int) -> str:
-            return b64url(value.to_bytes((value.bit_length() + 7) // 8, "big"))
-
-        return {"keys": [{"kty": "RSA", "use": "sig", "kid": kid, "n": as_b64(numbers.n),
-                          "e": as_b64(numbers.e)}]}
 
     # the authorization endpoint
 
@@ -138,6 +102,10 @@ class Identity:
             if isinstance(checked, Response):
                 return checked
             redirect_uri, account = checked
+            if not _admits(tenant, account):
+                return _error_page(400, 50020, f"User account '{account.email}' from identity "
+                                               f"provider does not exist in tenant '{tenant}' "
+                                               "and cannot access the application.")
             back = {"state": args["state"]} if "state" in args else {}
             prompt = args.get("prompt") or ""
             grant = self.state.grants.get((account.email, args["client_id"]))
@@ -242,7 +210,7 @@ class Identity:
                 grant, scopes, nonce = self._redeem(form, client_id)
             else:
                 grant, scopes, nonce = self._refresh(form, client_id)
-            return self._tokens(request, tenant, grant, scopes, nonce,
+            return self._tokens(request, grant, scopes, nonce,
                                 client_info=form.get("client_info") == "1")
 
     def _redeem(self, form: MultiDict[str, str],
@@ -300,7 +268,7 @@ class Identity:
         state.access_tokens[access] = Token(grant, scopes, time.time() + state.token_lifetime)
         return access
 
-    def _tokens(self, request: Request, tenant: str, grant: ConsentRecord,
+    def _tokens(self, request: Request, grant: ConsentRecord,
                 scopes: frozenset[str], nonce: str, *, client_info: bool) -> dict[str, Any]:
         state = self.state
         account = state.accounts[grant.email]
@@ -341,16 +309,3 @@ class Identity:
             claims["nonce"] = nonce
         return claims
 
-
-def graph_token(state: MsState, request: Request, permissions: frozenset[str]) -> Token:
-    """The live access token a Graph request carries, granting one of `permissions`
-    (lower-case Graph names); 401 or 403 as Graph answers otherwise. Caller holds the lock."""
-    scheme, _, value = request.headers.get("Authorization", "").partition(" ")
-    if not value.strip():
-        raise errors.unauthenticated(empty=True)
-    token = state.access_tokens.get(value.strip()) if scheme.lower() == "bearer" else None
-    if token is None or token.grant.revoked or token.expires_at < time.time():
-        raise errors.unauthenticated(empty=False)
-    if not graph_permissions(token.scopes) & permissions:
-        raise errors.access_denied()
-    return token

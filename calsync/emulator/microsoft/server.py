@@ -18,7 +18,7 @@ from werkzeug.routing import Map, Rule
 from werkzeug.wrappers import Request, Response
 
 from calsync.emulator import consent
-from calsync.emulator.microsoft import errors
+from calsync.emulator.microsoft import discovery, errors
 from calsync.emulator.microsoft.graph import Graph
 from calsync.emulator.microsoft.identity import Identity
 from calsync.emulator.microsoft.state import LoggedRequest, MsState
@@ -38,6 +38,8 @@ ROUTES = [
     ("/v1.0/me", "me", ["GET"]),
     ("/v1.0/me/calendars", "calendars", ["GET"]),
     *((path, "calendar", ["GET"]) for path in _CALENDARS),
+    ("/v1.0/me/calendarView", "view", ["GET"]),
+    *((f"{path}/calendarView", "view", ["GET"]) for path in _CALENDARS),
     ("/v1.0/me/calendarView/delta", "delta", ["GET"]),
     *((f"{path}/calendarView/delta", "delta", ["GET"]) for path in _CALENDARS),
     ("/v1.0/me/events", "create", ["POST"]),
@@ -73,10 +75,10 @@ class Application:
         self.state = state
         self.log: list[LoggedRequest] = []
         self.handlers: dict[str, Callable[..., Any]] = {
-            "configuration": identity.configuration, "keys": lambda request, tenant:
-            identity.keys(), "authorize": identity.authorize, "token": identity.token,
+            "configuration": discovery.configuration, "keys": discovery.keys,
+            "authorize": identity.authorize, "token": identity.token,
             "me": graph.me, "calendars": graph.calendars, "calendar": graph.calendar,
-            "delta": graph.delta, "create": graph.create,
+            "view": graph.view, "delta": graph.delta, "create": graph.create,
             "event": lambda request, **ids: {"GET": graph.get, "PATCH": graph.patch,
                                              "DELETE": graph.delete}[request.method](
                                                  request, **ids),

@@ -22,7 +22,7 @@ from werkzeug.wrappers import Request
 
 from calsync.emulator.common import Courier, with_query
 from calsync.emulator.microsoft import errors, times
-from calsync.emulator.microsoft.identity import graph_token
+from calsync.emulator.microsoft.graph import graph_token
 from calsync.emulator.microsoft.state import (
     MAX_SUBSCRIPTION_MINUTES,
     MsCalendar,
