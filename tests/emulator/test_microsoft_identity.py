@@ -8,6 +8,7 @@ import re
 from collections.abc import Iterator
 from urllib.parse import parse_qs, urlsplit
 
+import msal
 import pytest
 import requests
 
@@ -157,3 +158,20 @@ def test_the_tenant_segment_admits_its_accounts(microsoft: MicrosoftEmulator) ->
                                         login_hint="pat@outlook.example")
     page = requests.get(flow["auth_uri"], verify=microsoft.ca_path, timeout=5)
     assert page.status_code == 400 and "AADSTS50020" in page.text
+
+
+def test_an_unavailable_token_endpoint(microsoft: MicrosoftEmulator) -> None:
+    tokens = microsoft.issue_tokens(EMAIL, CLIENT_ID)
+    microsoft.fail_next(1, 503, path_contains="/oauth2/v2.0/token", retry_after=2)
+    token_uri = microsoft.authority() + "/oauth2/v2.0/token"
+    form = {"grant_type": "refresh_token", "refresh_token": tokens["refresh_token"],
+            "client_id": CLIENT_ID, "client_secret": CLIENT_SECRET}
+    busy = requests.post(token_uri, data=form, verify=microsoft.ca_path, timeout=5)
+    assert busy.status_code == 503 and busy.headers["Retry-After"] == "2"
+    assert busy.json()["error"] == "temporarily_unavailable"
+    # msal raises on a 5xx from the token endpoint rather than answering an error dict
+    microsoft.fail_next(1, 503, path_contains="/oauth2/v2.0/token")
+    with pytest.raises(msal.exceptions.MsalServiceError):
+        msal_app(microsoft).acquire_token_by_refresh_token(tokens["refresh_token"], SCOPES)
+    assert requests.post(token_uri, data=form, verify=microsoft.ca_path,
+                         timeout=5).json()["access_token"]

@@ -122,7 +122,7 @@ class Subscription:
     lifecycle_url: str
     client_state: str
     expires: datetime
-    created: dict[str, Any]  # the body as created (extra properties echoed back)
+    echoed: dict[str, Any]  # properties given at creation that Graph only repeats
     removed: bool = False
 
     def live(self, now: datetime) -> bool:

@@ -124,7 +124,7 @@ class Subscriptions:
             calendar_id=calendar_id or self.state.default_calendar(email).id,
             change_types=kinds, notification_url=urls[0], lifecycle_url=urls[1],
             client_state=client_state, expires=self._expiry(body, "Create"),
-            created={k: body.get(k) for k in ("latestSupportedTlsVersion",
+            echoed={k: body.get(k) for k in ("latestSupportedTlsVersion",
                                               "notificationQueryOptions")})
 
     @staticmethod
@@ -178,11 +178,11 @@ class Subscriptions:
             "id": found.id, "resource": found.resource, "applicationId": found.client_id,
             "changeType": ",".join(sorted(found.change_types)), "clientState": found.client_state,
             "notificationUrl": found.notification_url,
-            "notificationQueryOptions": found.created.get("notificationQueryOptions"),
+            "notificationQueryOptions": found.echoed.get("notificationQueryOptions"),
             "lifecycleNotificationUrl": found.lifecycle_url or None,
             "expirationDateTime": times.timestamp(found.expires), "creatorId": account.oid,
             "includeResourceData": False,
-            "latestSupportedTlsVersion": found.created.get("latestSupportedTlsVersion")
+            "latestSupportedTlsVersion": found.echoed.get("latestSupportedTlsVersion")
             or "v1_2",
             "encryptionCertificate": None, "encryptionCertificateId": None,
             "notificationUrlAppId": None}
