@@ -7,10 +7,11 @@ and never touches stored meetings, prompts or answers.
 from __future__ import annotations
 
 import hashlib
+import itertools
 import json
 import logging
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any, TypeVar
@@ -172,20 +173,23 @@ def _apply_meetings(session: Session, source: Source, changes: ChangeSet, report
     meetings, deleted = writeback.apply_own_events(session, source, changes.meetings,
                                                    changes.deleted)
     meetings, warnings = attendee_limits.bound(meetings, settings, source.user)
-    inserts: list[dict[str, Any]] = []  # column values, as the bulk INSERT and UPDATE take
-    updates: list[dict[str, Any]] = []
-    seen = set()
-    people: dict[int, tuple[object, list[dict[str, object]]]] = {}
-    for meeting in meetings:
-        if meeting.key in seen:
-            continue  # a feed that repeats an event must not make two meetings
-        seen.add(meeting.key)
-        row = _row(meeting, people)
-        existing = stored.get(meeting.key)
-        if existing is None:
-            inserts.append({**row, "user_id": source.user_id, "source_id": source.id})
-        elif existing[1] != row["content_hash"]:
-            updates.append({**row, "id": existing[0], "prompt_skip": None})
+    seen: set[tuple[str, str]] = set()
+    cancelled_ids: list[int] = []
+    # Rows are made and written a batch at a time, so a large calendar never holds the
+    # column values of all its meetings at once.
+    changed = _changed_rows(meetings, stored, seen, source)
+    while batch := list(itertools.islice(changed, WRITE_BATCH)):
+        if report.added or report.updated:
+            commit_batch(session)
+        inserts = [row for row in batch if "id" not in row]
+        updates = [row for row in batch if "id" in row]
+        if inserts:  # column values, as the bulk INSERT and UPDATE take them
+            session.execute(insert(Meeting), inserts)
+        if updates:
+            session.execute(update(Meeting), updates)
+        report.added += len(inserts)
+        report.updated += len(updates)
+        cancelled_ids += [u["id"] for u in updates if u["status"] == MeetingStatus.CANCELLED]
     vanished = [mid for key, (mid, _d, status, _s) in stored.items()
                 if status != MeetingStatus.CANCELLED and _is_deleted(key, deleted)]
     whole = set(changes.complete_uids)
@@ -195,18 +199,32 @@ def _apply_meetings(session: Session, source: Source, changes: ChangeSet, report
         and (changes.complete or key[0] in whole)
         and context.window_start <= start <= context.window_end
     ]
-    _in_batches(session, inserts, lambda batch: session.execute(insert(Meeting), batch))
-    _in_batches(session, updates, lambda batch: session.execute(update(Meeting), batch))
     # An empty hash makes a meeting that comes back be written again.
     _in_batches(session, vanished, lambda batch: session.execute(
         update(Meeting).where(Meeting.id.in_(batch))
         .values(status=MeetingStatus.CANCELLED, content_hash="", updated_at=datetime.now(UTC))))
-    cancelled_ids = vanished + [u["id"] for u in updates if u["status"] == MeetingStatus.CANCELLED]
+    cancelled_ids = vanished + cancelled_ids
     # In batches here too: each IN list stays within what every database accepts.
     _in_batches(session, cancelled_ids, lambda batch: _withdraw_prompts(session, batch))
-    report.added, report.updated = len(inserts), len(updates)
     report.cancelled = len(cancelled_ids)
     return warnings
+
+
+def _changed_rows(meetings: list[MeetingData], stored: dict[tuple[str, str], StoredRow],
+                  seen: set[tuple[str, str]], source: Source) -> Iterator[dict[str, Any]]:
+    """The column values of each new meeting and (with its "id") each changed one; adds
+    every meeting's key to `seen`."""
+    people: dict[int, tuple[object, list[dict[str, object]]]] = {}
+    for meeting in meetings:
+        if meeting.key in seen:
+            continue  # a feed that repeats an event must not make two meetings
+        seen.add(meeting.key)
+        row = _row(meeting, people)
+        existing = stored.get(meeting.key)
+        if existing is None:
+            yield {**row, "user_id": source.user_id, "source_id": source.id}
+        elif existing[1] != row["content_hash"]:
+            yield {**row, "id": existing[0], "prompt_skip": None}
 
 
 StoredRow = tuple[int, str, MeetingStatus, datetime]  # id, content hash, status, start
@@ -257,6 +275,7 @@ def _row(meeting: MeetingData,
          people: dict[int, tuple[object, list[dict[str, object]]]]) -> dict[str, object]:
     """The meeting's columns; `people` shares one attendee list among a series' rows."""
     if id(meeting.attendees) not in people:
+        people.clear()  # a series' rows come together: the memo need not hold the others'
         people[id(meeting.attendees)] = (meeting.attendees, [
             {"email": a.email, "name": a.name, "response": a.response, "is_self": a.is_self}
             for a in meeting.attendees])

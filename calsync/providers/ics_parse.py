@@ -34,7 +34,15 @@ from calsync.providers.ics_repair import (
     top_level_calendars,
 )
 from calsync.providers.ics_rules import bound_rule
-from calsync.providers.ics_split import END, Previous, Selection, select, split
+from calsync.providers.ics_split import (
+    ASCII_BASED,
+    END,
+    Previous,
+    Selection,
+    codec_name,
+    select,
+    split,
+)
 from calsync.providers.ics_values import as_list, duration, moment, parsed
 from calsync.providers.ics_zones import read_calendars
 
@@ -44,6 +52,8 @@ MAX_WARNINGS = 50
 MORE = "More problems were found; only the first ones are listed."
 # Candidate dates the rule engine may step through for one series: about 0.1 s of work.
 MAX_RULE_STEPS = 50_000
+# The meetings `Limits.deadline_seconds` is meant for (the default meeting limit).
+DEADLINE_MEETINGS = 20_000
 # UIDs parsed at a time: a large calendar never holds all its parsed events at once.
 CHUNK_UIDS = 500
 _END = re.compile(r"^END:VCALENDAR[ \t\r]*$", re.MULTILINE | re.IGNORECASE)
@@ -63,8 +73,12 @@ class Limits:
 
     @classmethod
     def from_settings(cls, settings: Settings) -> Limits:
+        # The time allowed grows with the meetings allowed: an instance that admits larger
+        # calendars gives them the time to read them (30 s at the default 20,000).
+        scale = max(settings.max_meetings_per_source / DEADLINE_MEETINGS, 1.0)
         return cls(max_occurrences_per_series=settings.max_occurrences_per_series,
-                   max_meetings=settings.max_meetings_per_source)
+                   max_meetings=settings.max_meetings_per_source,
+                   deadline_seconds=cls.deadline_seconds * scale)
 
 
 @dataclass
@@ -89,16 +103,22 @@ class ParsedCalendar:
 
 def decode(data: bytes, charset: str = "") -> tuple[str, list[str]]:
     """Text of `data`: the declared charset if it works, else UTF-8, else cp1252 (warned)."""
+    text, _codec, warnings = _decoded(data, charset)
+    return text, warnings
+
+
+def _decoded(data: bytes, charset: str) -> tuple[str, str, list[str]]:
+    """`decode`, and the codec it used (so parts of `data` can be decoded alike)."""
     if data.startswith(codecs.BOM_UTF8):
-        return data[len(codecs.BOM_UTF8):].decode("utf-8", errors="replace"), []
+        return data.decode("utf-8-sig", errors="replace"), "utf-8-sig", []
     for candidate in (charset, "utf-8"):
         if not candidate:
             continue
         try:
-            return data.decode(candidate), []
+            return data.decode(candidate), candidate, []
         except (LookupError, UnicodeDecodeError):
             continue
-    return data.decode("cp1252", errors="replace"), [
+    return data.decode("cp1252", errors="replace"), "cp1252", [
         "The calendar is not valid UTF-8 and declares no usable character set; "
         "it was read as Windows-1252, so some accented letters may look wrong."]
 
@@ -113,23 +133,26 @@ def parse_ics(data: bytes, context: ReadContext, limits: Limits | None = None,
     takes as its `previous` (None when the calendar could not be split, or a limit cut it).
     """
     limits = limits or Limits()
-    text, warnings = decode(data, charset)
+    text, codec, warnings = _decoded(data, charset)
     result = ParsedCalendar(warnings=warnings)
     deadline = time.monotonic() + limits.deadline_seconds  # zone reading counts too
-    parts = split(text)
+    ascii_based = codec_name(codec) in ASCII_BASED
+    parts = split(data, codec, MAX_LINE_CHARS) if ascii_based else None
     if parts is None:  # not a plain calendar of UIDs: repaired and read whole
         text, repaired = repair_text(text)
         result.warnings += repaired
         check_shape(text)
         _parse_text(text, context, limits, result, deadline)
         return result
-    check_shape(text)  # the repairs, made to each part, change nothing it looks at
-    del text  # `parts` holds it: one copy at a time
+    # The split checked the shape (one whole calendar, short lines); the text is not needed:
+    # each part is decoded and repaired on its own, so the calendar is never held twice.
+    del text
     result.selection = chosen = select(parts, previous, context.window_end.date())
     # A calendar without events is still read, so a broken one says so as it always did.
     empty = chosen.complete and not chosen.uids
     for calendar in [parts.head + END] if empty else parts.calendars(chosen.uids, CHUNK_UIDS):
-        _parse_text(repair_text(calendar)[0], context, limits, result, deadline)
+        text, _repaired = repair_text(calendar.decode(codec, errors="replace"))
+        _parse_text(text, context, limits, result, deadline)
         if result.truncated:
             return result  # the rest would be cut off too: the next read reads it all again
     result.state = Previous(parts.head_digest(), parts.digests)

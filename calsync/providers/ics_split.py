@@ -1,9 +1,10 @@
-"""Split iCalendar text into its events by UID with a line scan, not a parse, and hash them,
-so a changed feed is parsed only where it changed (issue 12).
+"""Split an iCalendar body into its events by UID with a line scan of its bytes, not a
+parse, and hash them, so a changed feed is parsed only where it changed (issue 12).
 """
 
 from __future__ import annotations
 
+import codecs
 import hashlib
 import re
 from collections.abc import Iterable, Iterator, Mapping
@@ -11,30 +12,33 @@ from dataclasses import dataclass, field
 from datetime import date, timedelta
 from functools import cached_property
 
-# The lines the scan reads (it scans the text after a newline put before it, so the first
-# line starts after one too); folded continuation lines start with a blank, so never match.
+# Encodings in which every byte below 0x80 is that ASCII character: the scan reads those.
+ASCII_BASED = frozenset({"utf-8", "utf-8-sig", "cp1252", "iso8859-1", "iso8859-15", "ascii"})
+_FIRST = re.compile(rb"(?:\xef\xbb\xbf)?[ \t\r\n]*(BEGIN:VCALENDAR)[ \t]*(?=\r?\n)",
+                    re.IGNORECASE)
+# The lines the scan reads; folded continuation lines start with a blank, so never match.
 # The lookahead takes the line's end (group 4) and the next line's first blank (group 5):
 # one there means the line was folded.
-_LINE = re.compile(r"\n(BEGIN|END|UID|RRULE|RDATE|DTSTART)([;:])([^\r\n]*)"
-                   r"(?=(\r?\n|$)([ \t]?))", re.IGNORECASE)
-_KEYS = ("BEGIN", "END", "UID", "RRULE", "RDATE", "DTSTART")
+_LINE = re.compile(rb"\n(BEGIN|END|UID|RRULE|RDATE|DTSTART)([;:])([^\r\n]*)"
+                   rb"(?=(\r?\n|$)([ \t]?))", re.IGNORECASE)
+_KEYS = (b"BEGIN", b"END", b"UID", b"RRULE", b"RDATE", b"DTSTART")
 _PREFIXES = frozenset(key[:n] for key in _KEYS for n in range(1, len(key) + 1))
 # A line so short it may be one of those names folded before its colon (RFC 5545 allows a
 # fold anywhere); the other folds are seen on the lines `_LINE` finds.
-_SHORT_FOLD = re.compile(r"\n([A-Za-z]{1,7})\r?\n[ \t]")
-_NAME = re.compile(r"[A-Z0-9-]+")
-_UNFOLD = re.compile(r"\r?\n[ \t]")
-END = "END:VCALENDAR\r\n"
+_SHORT_FOLD = re.compile(rb"\n([A-Za-z]{1,7})\r?\n[ \t]")
+_NAME = re.compile(rb"[A-Z0-9-]+")
+_UNFOLD = re.compile(rb"\r?\n[ \t]")
+END = b"END:VCALENDAR\r\n"
 
 
 @dataclass
 class Split:
-    """One calendar's text cut into `head` (its properties, time zones and any component but
-    a VEVENT, without the closing END:VCALENDAR) and its top-level VEVENT blocks by UID."""
+    """One calendar's bytes cut into `head` (its properties, time zones and any component
+    but a VEVENT, without the closing END:VCALENDAR) and its top-level VEVENT blocks by UID."""
 
-    text: str
-    head: str = ""
-    blocks: dict[str, list[tuple[int, int]]] = field(default_factory=dict)  # spans in `text`
+    data: bytes
+    head: bytes = b""
+    blocks: dict[str, list[tuple[int, int]]] = field(default_factory=dict)  # spans in `data`
     # UIDs whose events repeat (RRULE, RDATE) or that have several blocks (a series'
     # overrides): the window's move can add or drop their occurrences.
     recurring: set[str] = field(default_factory=set)
@@ -42,27 +46,33 @@ class Split:
     starts: dict[str, str] = field(default_factory=dict)
 
     def head_digest(self) -> str:
-        return _digest(self.head)
+        return hashlib.blake2b(self.head, digest_size=8).hexdigest()
 
     @cached_property
     def digests(self) -> dict[str, str]:
         """Each UID's hash over its blocks: a series changes with any of its overrides."""
-        return {uid: _digest("".join(self.text[a:b] for a, b in spans))
-                for uid, spans in self.blocks.items()}
+        view = memoryview(self.data)
+        found = {}
+        for uid, spans in self.blocks.items():
+            digest = hashlib.blake2b(digest_size=8)
+            for start, end in spans:
+                digest.update(view[start:end])
+            found[uid] = digest.hexdigest()
+        return found
 
-    def calendars(self, uids: Iterable[str], size: int) -> Iterator[str]:
+    def calendars(self, uids: Iterable[str], size: int) -> Iterator[bytes]:
         """Calendars of at most `size` UIDs each (in `uids`' order), each with the head, so
         every part is read with the calendar's zones and properties."""
-        part: list[str] = []
+        part: list[bytes] = []
         count = 0
         for uid in uids:
-            part += [self.text[a:b] for a, b in self.blocks[uid]]
+            part += [self.data[a:b] for a, b in self.blocks[uid]]
             count += 1
             if count == size:
-                yield "".join([self.head, *part, END])
+                yield b"".join([self.head, *part, END])
                 part, count = [], 0
         if count:
-            yield "".join([self.head, *part, END])
+            yield b"".join([self.head, *part, END])
 
 
 @dataclass(frozen=True)
@@ -108,75 +118,83 @@ def _moved(parts: Split, since: date, window_end: date) -> set[str]:
                               or low < start <= high}
 
 
-def split(text: str) -> Split | None:
-    """`text` (decoded, not yet repaired: each part is) split by UID, or None when the scan
-    cannot tell its
-    events apart safely and the calendar must be parsed whole: several calendars, BEGIN and
-    END lines that don't pair, an event without a plain UID (the parser would make one up)."""
-    text = "\n" + text
-    if any(found[1].upper() in _PREFIXES for found in _SHORT_FOLD.finditer(text)):
-        text = _UNFOLD.sub("", text)
+def split(data: bytes, codec: str, max_line: int) -> Split | None:
+    """`data` (in `codec`, one of ASCII_BASED) split by UID, or None when the scan cannot
+    tell its events apart safely and the calendar must be parsed whole: several calendars,
+    BEGIN and END lines that don't pair, an event without a plain UID (the parser would
+    make one up), a line longer than `max_line` bytes (the whole read refuses it)."""
+    first = _FIRST.match(data)
+    if first is None or _long_line(data, max_line):
+        return None
+    if data[first.end():first.end() + 3].lstrip(b"\r\n")[:1] in (b" ", b"\t"):
+        return None  # the first line folded: read whole
+    if any(found[1].upper() in _PREFIXES for found in _SHORT_FOLD.finditer(data)):
+        data = _UNFOLD.sub(b"", data)
+        first = _FIRST.match(data)
+    assert first is not None  # unfolding keeps the first line (no blank follows it)
     try:
-        return _scan(text)
+        return _scan(data, first.start(1), first.end(), codec)
     except _Folded:
-        return _scan(_UNFOLD.sub("", text))
+        data = _UNFOLD.sub(b"", data)
+        first = _FIRST.match(data)
+        return None if first is None else _scan(data, first.start(1), first.end(), codec)
 
 
 class _Folded(Exception):
     """A line the scan reads goes on in a folded line: the scan reads the text unfolded."""
 
 
-def _scan(text: str) -> Split | None:
-    found = Split(text)
-    head: list[str] = []
-    depth, calendars, done = 0, 0, 0
+def _scan(data: bytes, begins: int, after_first: int, codec: str) -> Split | None:
+    """Scan from the end of the first line, BEGIN:VCALENDAR at `begins`."""
+    found = Split(data)
+    head: list[bytes] = []
+    depth, done = 1, begins
     block = -1  # where the open top-level VEVENT began
-    names: list[str] = []
-    uid = start = ""
+    names = [b"VCALENDAR"]
+    uid = start = b""
     repeats = False
-    for line in _LINE.finditer(text):
+    for line in _LINE.finditer(data, after_first):
         name, value, after = line[1].upper(), line[3], line.end(4)
         if line[5]:
             raise _Folded
-        if name == "BEGIN":
+        if name == b"BEGIN":
             kind = value.strip().upper()
-            if (depth == 0 and (kind != "VCALENDAR" or calendars)) or not _NAME.fullmatch(kind):
-                return None
-            calendars += depth == 0
-            if depth == 1 and kind == "VEVENT":
-                block, uid, start, repeats = line.start() + 1, "", "", False
+            if depth == 0 or not _NAME.fullmatch(kind):
+                return None  # a second calendar, or a name the parser reads otherwise
+            if depth == 1 and kind == b"VEVENT":
+                block, uid, start, repeats = line.start() + 1, b"", b"", False
             names.append(kind)
             depth += 1
-        elif name == "END":
+        elif name == b"END":
             if not names or names.pop() != value.strip().upper():
                 return None
             depth -= 1
             if depth == 1 and block >= 0:
-                end = after
-                if not _plain(uid):
+                key = uid.decode(codec, errors="replace")
+                if not _plain(key):
                     return None
-                found.blocks.setdefault(uid, []).append((block, end))
-                if repeats or len(found.blocks[uid]) > 1:
-                    found.recurring.add(uid)
-                    found.starts.pop(uid, None)
+                found.blocks.setdefault(key, []).append((block, after))
+                if repeats or len(found.blocks[key]) > 1:
+                    found.recurring.add(key)
+                    found.starts.pop(key, None)
                 else:
-                    found.starts[uid] = start
-                head.append(text[done:block])
-                done, block = end, -1
+                    found.starts[key] = start.decode("ascii", errors="replace")
+                head.append(data[done:block])
+                done, block = after, -1
             elif depth == 0:
-                if text[after:].strip():
+                if data[after:].strip():
                     return None  # something after the calendar: the parser reads it whole
-                head.append(text[done:line.start() + 1])
+                head.append(data[done:line.start() + 1])
         elif depth == 2 and block >= 0:  # the event's own lines, not its alarms'
-            if name == "UID" and not uid:
-                uid = value if line[2] == ":" else "\\"  # parameters: not plain
-            elif name in ("RRULE", "RDATE"):
+            if name == b"UID" and not uid:
+                uid = value if line[2] == b":" else b"\\"  # parameters: not plain
+            elif name in (b"RRULE", b"RDATE"):
                 repeats = True
-            elif name == "DTSTART" and not start:
-                start = value.rpartition(":")[2].strip()[:8]
-    if depth or not calendars:
+            elif name == b"DTSTART" and not start:
+                start = value.rpartition(b":")[2].strip()[:8]
+    if depth:
         return None
-    found.head = "".join(head)[1:]  # without the newline put before the text
+    found.head = b"".join(head)
     return found
 
 
@@ -186,6 +204,17 @@ def _plain(uid: str) -> bool:
             and len(uid) <= 1000)
 
 
+def _long_line(data: bytes, limit: int) -> bool:
+    """Whether a line is longer than `limit`; each step goes to the last line end within
+    reach, so a large body takes a few steps instead of one per line."""
+    start = 0
+    while len(data) - start > limit:
+        start = data.rfind(b"\n", start, start + limit + 1) + 1
+        if not start:
+            return True
+    return False
 
-def _digest(text: str) -> str:
-    return hashlib.blake2b(text.encode(), digest_size=8).hexdigest()
+
+def codec_name(codec: str) -> str:
+    """The canonical name of `codec`, to look up in ASCII_BASED."""
+    return codecs.lookup(codec).name

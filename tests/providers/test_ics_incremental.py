@@ -3,6 +3,7 @@ only where it changed, through the real provider and sync over a loopback server
 
 from __future__ import annotations
 
+import codecs
 from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import select
@@ -11,7 +12,8 @@ from calsync.jobs import sync
 from calsync.models import Meeting, Source
 from calsync.providers.base import ReadContext, SourceRef
 from calsync.providers.ics import IcsProvider
-from calsync.providers.ics_split import split
+from calsync.providers.ics_parse import parse_ics
+from calsync.providers.ics_split import Split, split
 
 ZONE = ("BEGIN:VTIMEZONE", "TZID:Office", "BEGIN:STANDARD", "DTSTART:19700101T000000",
         "TZOFFSETFROM:+0100", "TZOFFSETTO:+0100", "END:STANDARD", "END:VTIMEZONE")
@@ -39,24 +41,28 @@ ALARMED = event("alarmed", "20250305T100000Z", "With alarm",
 
 # The split, on its own.
 
+def cut(body: bytes) -> Split | None:
+    return split(body, "utf-8", 1 << 20)
+
+
 def test_the_split_groups_a_series_with_its_overrides_and_keeps_zones_in_the_head():
-    parts = split(calendar(SERIES, ALARMED, MOVED, event("single", "20250306T100000Z"),
-                           head=ZONE).decode())
+    parts = cut(calendar(SERIES, ALARMED, MOVED, event("single", "20250306T100000Z"),
+                           head=ZONE))
     assert parts is not None
     assert list(parts.blocks) == ["weekly", "alarmed", "single"]
     assert len(parts.blocks["weekly"]) == 2
     assert parts.recurring == {"weekly"}
     assert parts.starts == {"alarmed": "20250305", "single": "20250306"}
-    assert "TZID:Office" in parts.head and "VEVENT" not in parts.head
+    assert b"TZID:Office" in parts.head and b"VEVENT" not in parts.head
     # An alarm's own UID is not the event's.
-    alarmed = "".join(parts.text[a:b] for a, b in parts.blocks["alarmed"])
-    assert alarmed.startswith("BEGIN:VEVENT") and "END:VALARM" in alarmed
+    alarmed = b"".join(parts.data[a:b] for a, b in parts.blocks["alarmed"])
+    assert alarmed.startswith(b"BEGIN:VEVENT") and b"END:VALARM" in alarmed
 
 
 def test_an_override_changes_only_its_series_hash():
-    before = split(calendar(SERIES, MOVED, ALARMED).decode())
-    after = split(calendar(SERIES, [*MOVED[:3], "SUMMARY:Moved again", *MOVED[4:]],
-                           ALARMED).decode())
+    before = cut(calendar(SERIES, MOVED, ALARMED))
+    after = cut(calendar(SERIES, [*MOVED[:3], "SUMMARY:Moved again", *MOVED[4:]],
+                           ALARMED))
     assert before is not None and after is not None
     assert before.digests["alarmed"] == after.digests["alarmed"]
     assert before.digests["weekly"] != after.digests["weekly"]
@@ -64,9 +70,8 @@ def test_an_override_changes_only_its_series_hash():
 
 
 def test_folded_lines_are_read_unfolded():
-    text = calendar(["BEGIN:VEV", " ENT", "UID:long-", " uid@example", "DTSTART:20250305",
-                     " T100000Z", "RRU", " LE:FREQ=DAILY", "END:VEVENT"]).decode()
-    parts = split(text)
+    parts = cut(calendar(["BEGIN:VEV", " ENT", "UID:long-", " uid@example", "DTSTART:20250305",
+                          " T100000Z", "RRU", " LE:FREQ=DAILY", "END:VEVENT"]))
     assert parts is not None
     assert list(parts.blocks) == ["long-uid@example"]
     assert parts.recurring == {"long-uid@example"}
@@ -78,18 +83,31 @@ def test_calendars_the_scan_cannot_split_safely_are_read_whole():
     two = calendar(SERIES) + calendar(ALARMED)
     unpaired = calendar(["BEGIN:VEVENT", "UID:x", "END:VTODO"])
     trailing = calendar(SERIES) + b"BEGIN:VEVENT\r\nUID:late\r\nEND:VEVENT\r\n"
+    long_line = calendar(event("long", "20250305T100000Z", "x" * 100))
+    assert split(long_line, "utf-8", 50) is None
     for body in (calendar(no_uid), calendar(escaped), two, unpaired, trailing):
-        assert split(body.decode()) is None, body
+        assert cut(body) is None, body
+
+
+def test_a_byte_order_mark_and_windows_1252_split_like_utf_8(context):
+    body = codecs.BOM_UTF8 + calendar(event("bom", "20250305T100000Z"))
+    parts = cut(body)
+    assert parts is not None and list(parts.blocks) == ["bom"]
+    latin = calendar(event("café", "20250305T100000Z", "Réunion")).decode().encode("cp1252")
+    parsed = parse_ics(latin, context)
+    assert parsed.selection is not None  # it was split, not read whole
+    assert [(m.uid, m.title) for m in parsed.meetings] == [("café", "Réunion")]
+    assert "Windows-1252" in parsed.warnings[0]
 
 
 def test_the_parts_carry_the_head_so_each_reads_alone():
-    parts = split(calendar(SERIES, MOVED, ALARMED, head=ZONE).decode())
+    parts = cut(calendar(SERIES, MOVED, ALARMED, head=ZONE))
     assert parts is not None
     pieces = list(parts.calendars(["alarmed", "weekly"], 1))
     assert len(pieces) == 2
-    assert all(p.startswith("BEGIN:VCALENDAR") and "TZID:Office" in p
-               and p.endswith("END:VCALENDAR\r\n") for p in pieces)
-    assert "UID:alarmed" in pieces[0] and pieces[1].count("UID:weekly") == 2
+    assert all(p.startswith(b"BEGIN:VCALENDAR") and b"TZID:Office" in p
+               and p.endswith(b"END:VCALENDAR\r\n") for p in pieces)
+    assert b"UID:alarmed" in pieces[0] and pieces[1].count(b"UID:weekly") == 2
 
 
 # The provider: what a re-read parses and what it says changed.
