@@ -100,13 +100,21 @@ class CaldavServer:
         return url
 
 
+def event_text(uid: str, start: datetime, title: str, minutes: int = 30) -> str:
+    """One meeting with a customer as a calendar object (times in UTC)."""
+    stamp = "%Y%m%dT%H%M%SZ"
+    end = start + timedelta(minutes=minutes)
+    return ("BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:-//test//EN\r\nBEGIN:VEVENT\r\n"
+            f"UID:{uid}\r\nDTSTAMP:20250101T000000Z\r\nDTSTART:{start.astimezone(UTC):{stamp}}"
+            f"\r\nDTEND:{end.astimezone(UTC):{stamp}}\r\nSUMMARY:{title}\r\n"
+            "ATTENDEE;CN=Bo:mailto:bo@customer.example\r\nEND:VEVENT\r\nEND:VCALENDAR\r\n")
+
+
 def tomorrow_call(uid: str, hour: int) -> str:
     """A half-hour call with a customer tomorrow at `hour` UTC: inside any sync window."""
-    day = (datetime.now(UTC) + timedelta(days=1)).strftime("%Y%m%d")
-    return ("BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:-//test//EN\r\nBEGIN:VEVENT\r\n"
-            f"UID:{uid}\r\nDTSTAMP:20250101T000000Z\r\nDTSTART:{day}T{hour:02}0000Z\r\n"
-            f"DTEND:{day}T{hour:02}3000Z\r\nSUMMARY:Call {uid}\r\n"
-            "ATTENDEE;CN=Bo:mailto:bo@customer.example\r\nEND:VEVENT\r\nEND:VCALENDAR\r\n")
+    day = (datetime.now(UTC) + timedelta(days=1)).replace(hour=hour, minute=0, second=0,
+                                                          microsecond=0)
+    return event_text(uid, day, f"Call {uid}")
 
 
 def free_port() -> int:
