@@ -17,12 +17,14 @@ with `allow_http_webhooks=False`.
 
 from __future__ import annotations
 
+import signal
 import ssl
 import tempfile
 import time
 import uuid
 from datetime import UTC, datetime
 from pathlib import Path
+from types import FrameType
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -267,6 +269,10 @@ def serve_forever(port: int, host: str = "127.0.0.1", ca_file: Path | None = Non
     certificate is also copied to `ca_file` when given."""
     from calsync.emulator.microsoft.demo import seed
 
+    def interrupted(signum: int, frame: FrameType | None) -> None:
+        raise KeyboardInterrupt  # so a process manager's SIGTERM also removes the key files
+
+    signal.signal(signal.SIGTERM, interrupted)
     emulator = MicrosoftEmulator(port, host=host, accept_any_client=True, quiet=False)
     with emulator:
         email = seed(emulator)
