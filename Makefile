@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 
 SUDO := $(if $(filter 0,$(shell id -u)),,sudo)
 
-.PHONY: run test lint bench clean install chromium
+.PHONY: run test lint bench clean install chromium wrk
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -21,6 +21,12 @@ chromium:
 	@command -v chromium >/dev/null || { $(SUDO) apt-get update -qq && \
 		DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq chromium >/dev/null; } || \
 		{ echo "make test needs Debian's chromium for the browser tests: apt-get install chromium" >&2; exit 1; }
+
+# The feed benchmark (bench/feed_serving.py) drives both servers with wrk.
+wrk:
+	@command -v wrk >/dev/null || { $(SUDO) apt-get update -qq && \
+		DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq wrk >/dev/null; } || \
+		{ echo "make bench needs Debian's wrk for the feed benchmark: apt-get install wrk" >&2; exit 1; }
 
 # The accessibility tests load axe-core (npm) into each page: pinned by the lock file.
 AXE := tests/browser/node_modules/.installed
@@ -44,7 +50,7 @@ lint: $(STAMP)
 	$(BIN)/ruff check calsync tests bench
 	$(BIN)/mypy
 
-bench: $(STAMP) chromium
+bench: $(STAMP) chromium wrk
 	$(BIN)/python -m bench
 
 clean:

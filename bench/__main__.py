@@ -1,6 +1,15 @@
 """Run every benchmark: `make bench` (or `python -m bench`)."""
 
-from bench import coach_stats, hostile, inbox_pages, keystrokes, mail_delay, sync_cost
+from bench import (
+    coach_stats,
+    feed_serving,
+    google_calls,
+    hostile,
+    inbox_pages,
+    keystrokes,
+    mail_delay,
+    sync_cost,
+)
 
 if __name__ == "__main__":
     sync_cost.main()
@@ -9,3 +18,5 @@ if __name__ == "__main__":
     coach_stats.main([])
     inbox_pages.main([])
     keystrokes.main()
+    feed_serving.main()
+    google_calls.main()

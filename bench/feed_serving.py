@@ -1,0 +1,213 @@
+"""The feed of 1,000 follow-ups served by calsync (gunicorn, as `calsync run` starts it) against
+Radicale serving the same VEVENTs as one .ics, both on loopback, measured with wrk.
+
+    python -m bench.feed_serving        (needs Debian's wrk: `make wrk`)
+"""
+
+from __future__ import annotations
+
+import base64
+import os
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+from calsync import migrate
+from calsync.app import create_app
+from calsync.config import Settings
+from calsync.db import get_db
+from calsync.domain.vocabulary import Channel, FollowUpKind
+from calsync.feed.cache import current_feed
+from calsync.models import Deal, FollowUp, User
+from calsync.services import accounts
+from tests.servers import caldav_servers
+
+FOLLOWUPS = 1_000
+DEALS = 50
+CONNECTIONS = (1, 8)
+DURATION = "5s"
+# Issue 12's targets: against Radicale's requests/s at the same connections, and absolute.
+FULL_RATIO, FULL_P99_MS = 10.0, 20.0
+CONDITIONAL_RATIO, CONDITIONAL_RPS = 50.0, 2_000.0
+PASSWORD = "bench-password-1234"
+
+
+@dataclass(frozen=True)
+class Run:
+    """One wrk run: throughput and tail latency."""
+
+    requests_per_second: float
+    p99_ms: float
+
+
+def populate(settings: Settings) -> tuple[str, bytes, str]:
+    """One user with FOLLOWUPS follow-ups over DEALS deals (a few cancelled lately, some
+    promises); returns the feed token, the feed's bytes, and their ETag."""
+    migrate.upgrade(settings.database_url)
+    app = create_app(settings)
+    now = datetime.now(UTC).replace(minute=0, second=0, microsecond=0)
+    channels, kinds = list(Channel), [FollowUpKind.FOLLOW_UP, FollowUpKind.PROMISE]
+    with app.app_context(), get_db().session() as session:
+        user = accounts.create_user(session, "bench@acme-sales.example", PASSWORD,
+                                    "Europe/Berlin")
+        deals = [Deal(user_id=user.id, name=f"Prospect {n} GmbH",
+                      key=f"domain:prospect{n}.example") for n in range(DEALS)]
+        session.add_all(deals)
+        session.flush()
+        for n in range(FOLLOWUPS):
+            start = now + timedelta(hours=5 * n - 2_000)
+            followup = FollowUp(
+                user_id=user.id, deal_id=deals[n % DEALS].id, uid=f"bench-{n}@calsync",
+                summary=f"Send the revised proposal, part {n}", start=start,
+                end=start + timedelta(minutes=30), channel=channels[n % len(channels)],
+                note=f"Ask about the budget for next quarter; mention case study {n % 9}.",
+                kind=kinds[n % 2], value_note="Pricing for 40 seats" if n % 2 else "",
+                sequence=0)
+            if n % 2:
+                followup.promise_due = start + timedelta(days=2)
+            if n % 40 == 0:
+                followup.cancel(now - timedelta(days=n % 25))
+            session.add(followup)
+        session.commit()
+        owner = session.get(User, user.id)
+        assert owner is not None
+        state = current_feed(session, settings, owner)
+        return owner.feed_token, state.body, state.etag
+
+
+@contextmanager
+def calsync_web(root: Path, database_url: str, port: int) -> Iterator[str]:
+    """calsync's web process under gunicorn with the settings `calsync run` uses."""
+    base = f"http://127.0.0.1:{port}"
+    env = {**os.environ, "DATABASE_URL": database_url, "SECRET_KEY": "bench",
+           "CALSYNC_INSTANCE_PATH": str(root / "instance"), "BASE_URL": base,
+           # The throttle stays on the route (its cost is measured); its limit is lifted.
+           "CALSYNC_RATE_LIMIT_FEED": "1000000/second", "LOG_LEVEL": "WARNING"}
+    workers = str(max(2, os.cpu_count() or 1))
+    command = [str(Path(sys.executable).parent / "gunicorn"), "-c", "python:calsync.gunicorn_conf",
+               "--workers", workers, "--bind", f"127.0.0.1:{port}", "calsync.wsgi:app"]
+    log = (root / "gunicorn.log").open("wb")
+    process = subprocess.Popen(command, env=env, stdout=log, stderr=subprocess.STDOUT)
+    try:
+        _wait(f"{base}/readyz", process, root / "gunicorn.log")
+        yield base
+    finally:
+        process.terminate()
+        process.wait(timeout=30)
+        log.close()
+
+
+def _wait(url: str, process: subprocess.Popen[bytes], log: Path) -> None:
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise SystemExit(f"gunicorn exited: {log.read_text()[-2000:]}")
+        try:
+            with urllib.request.urlopen(url, timeout=2):
+                return
+        except OSError:
+            time.sleep(0.2)
+    raise SystemExit("calsync's web process never became ready")
+
+
+def wrk(url: str, connections: int, headers: dict[str, str]) -> Run:
+    """wrk against `url`; every answer must be a 2xx or 3xx (a 429 would mean the throttle)."""
+    threads = min(connections, os.cpu_count() or 1)
+    # A 30 s timeout: a slow answer counts in the latencies rather than as an error.
+    command = ["wrk", f"-t{threads}", f"-c{connections}", f"-d{DURATION}", "--timeout", "30s",
+               "--latency"]
+    for name, value in headers.items():
+        command += ["-H", f"{name}: {value}"]
+    out = subprocess.run([*command, url], capture_output=True, text=True,
+                         check=True).stdout
+    bad = re.search(r"Non-2xx or 3xx responses:\s+(\d+)|Socket errors:.*", out)
+    if bad:
+        raise SystemExit(f"wrk saw failures against {url}:\n{out}")
+    rps = re.search(r"Requests/sec:\s+([\d.]+)", out)
+    p99 = re.search(r"^\s*99%\s+([\d.]+)(us|ms|s)\s*$", out, re.MULTILINE)
+    assert rps and p99, out
+    scale = {"us": 0.001, "ms": 1.0, "s": 1000.0}[p99[2]]
+    return Run(float(rps[1]), float(p99[1]) * scale)
+
+
+def _status(url: str, headers: dict[str, str]) -> tuple[int, bytes]:
+    request = urllib.request.Request(url, headers=headers)
+    try:
+        with urllib.request.urlopen(request, timeout=30) as response:
+            return response.status, response.read()
+    except urllib.error.HTTPError as error:
+        return error.code, b""
+
+
+def main() -> None:
+    if shutil.which("wrk") is None:
+        raise SystemExit("bench.feed_serving needs wrk: make wrk (Debian's package)")
+    with tempfile.TemporaryDirectory() as folder:
+        root = Path(folder)
+        port = caldav_servers.free_port()
+        database_url = f"sqlite:///{root / 'calsync.db'}"
+        settings = Settings.from_env({}, instance_path=root / "instance", secret_key="bench",
+                                     database_url=database_url,
+                                     base_url=f"http://127.0.0.1:{port}")
+        token, body, etag = populate(settings)
+        (root / "radicale").mkdir()
+        with calsync_web(root, database_url, port) as base, \
+                contextmanager(caldav_servers.running)("radicale", root / "radicale") as radicale:
+            feed = f"{base}/feed/{token}.ics"
+            calendar = f"{radicale.home_url}bench/"
+            login = f"{radicale.username}:{radicale.password}".encode()
+            radicale_headers = {"Authorization": "Basic " + base64.b64encode(login).decode()}
+            # One PUT of the whole calendar makes the collection, one item per VEVENT.
+            upload = urllib.request.Request(calendar, data=body, method="PUT", headers={
+                **radicale_headers, "Content-Type": "text/calendar; charset=utf-8"})
+            began = time.perf_counter()
+            with urllib.request.urlopen(upload, timeout=600) as response:
+                assert response.status in (200, 201), response.status
+            print(f"Radicale stored the calendar in {time.perf_counter() - began:.1f} s")
+            served = _status(calendar, radicale_headers)[1]
+            assert served.count(b"BEGIN:VEVENT") == body.count(b"BEGIN:VEVENT"), "not the same"
+            assert _status(feed, {}) == (200, body)
+            assert _status(feed, {"If-None-Match": etag})[0] == 304
+            report(body, {
+                "calsync full": (feed, {}),
+                "calsync full, gzip": (feed, {"Accept-Encoding": "gzip"}),
+                "calsync conditional (If-None-Match)": (feed, {"If-None-Match": etag}),
+                "Radicale full": (calendar, radicale_headers),
+                # What any request costs through gunicorn and Flask here: the feed's floor.
+                "calsync /healthz (floor)": (f"{base}/healthz", {}),
+            })
+
+
+def report(body: bytes, targets: dict[str, tuple[str, dict[str, str]]]) -> None:
+    runs = {(name, c): wrk(url, c, headers)
+            for c in CONNECTIONS for name, (url, headers) in targets.items()}
+    print(f"\nFeed serving: {FOLLOWUPS} follow-ups ({len(body):,} bytes, "
+          f"{body.count(b'BEGIN:VEVENT')} VEVENTs), wrk -d{DURATION} on loopback")
+    print("| what | connections | requests/s | p99 ms | x Radicale | target |")
+    print("|---|---:|---:|---:|---:|---|")
+    for (name, c), run in runs.items():
+        ratio = run.requests_per_second / runs[("Radicale full", c)].requests_per_second
+        if name.startswith("calsync full"):
+            goal = f"≥ {FULL_RATIO:g}x, p99 < {FULL_P99_MS:g} ms"
+            met = ratio >= FULL_RATIO and run.p99_ms < FULL_P99_MS
+        elif name.startswith("calsync conditional"):
+            goal = f"≥ {CONDITIONAL_RATIO:g}x and ≥ {CONDITIONAL_RPS:,.0f}/s"
+            met = ratio >= CONDITIONAL_RATIO and run.requests_per_second >= CONDITIONAL_RPS
+        else:
+            goal, met = "", True
+        print(f"| {name} | {c} | {run.requests_per_second:,.0f} | {run.p99_ms:.1f} | "
+              f"{ratio:.1f} | {goal}{'' if met else ' — MISSED'} |")
+
+
+if __name__ == "__main__":
+    main()
