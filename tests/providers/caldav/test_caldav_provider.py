@@ -3,8 +3,10 @@ refused passwords, incremental reads and their fallbacks, recurrence, and write-
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable
 from datetime import UTC, datetime
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 import pytest
@@ -18,6 +20,7 @@ from calsync.providers.caldav import CaldavProvider, item_url
 from calsync.providers.caldav_discovery import discover
 from calsync.providers.caldav_http import DavClient
 from tests.servers.caldav_servers import DEFAULT_CALENDAR, CaldavServer
+from tests.servers.slow_http import SlowServer
 
 
 def vevent(uid: str, start: str, end: str, summary: str = "Call", extra: str = "") -> str:
@@ -118,6 +121,44 @@ def test_a_missing_calendar_disables_the_source(caldav_server: CaldavServer,
     with pytest.raises(SourceError) as refused:
         provider.read(gone, {}, context)
     assert refused.value.status == SourceStatus.DISABLED
+
+
+class Failing(BaseHTTPRequestHandler):
+    """A CalDAV server having a bad day: every PROPFIND and REPORT is a 503."""
+
+    def _fail(self) -> None:
+        self.rfile.read(int(self.headers.get("Content-Length") or 0))
+        self.send_response(503)
+        self.send_header("Content-Length", "0")
+        self.end_headers()
+
+    do_PROPFIND = do_REPORT = _fail
+
+    def log_message(self, *args: Any) -> None:
+        pass
+
+
+def test_outages_and_timeouts_are_transient(make_settings: Callable[..., Settings],
+                                            context: ReadContext) -> None:
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Failing)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        url = f"http://127.0.0.1:{server.server_address[1]}/cal/"
+        ref = SourceRef(id=1, url=url, options={"calendars_read": [url]},
+                        credentials={"username": "ana", "password": "x"})
+        with pytest.raises(SourceError) as outage:
+            CaldavProvider(make_settings()).read(ref, {}, context)
+        assert outage.value.transient and "503" in outage.value.reason
+    finally:
+        server.shutdown()
+        server.server_close()
+    with SlowServer(b"HTTP/1.1 207 Multi-Status\r\nX-Drip: ") as slow:
+        url = slow.url("/cal/")
+        ref = SourceRef(id=1, url=url, options={"calendars_read": [url]},
+                        credentials={"username": "ana", "password": "x"})
+        with pytest.raises(SourceError) as late:
+            CaldavProvider(make_settings(fetch_timeout_seconds=1)).read(ref, {}, context)
+        assert late.value.transient
 
 
 def test_sync_collection_reads_changes_then_nothing(caldav_server: CaldavServer,
