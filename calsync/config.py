@@ -75,6 +75,15 @@ def _smtp_url(raw: str) -> str:
     return value
 
 
+def _subscription_hours(raw: str) -> int:
+    """Graph keeps an Outlook event subscription at most 10,080 minutes; calsync stays under
+    three days so a renewal missed by one scheduler run still lands in time."""
+    value = int(raw)
+    if not 1 <= value <= 70:
+        raise ValueError("expected hours from 1 to 70")
+    return value
+
+
 def _setting(env: str, parse: Callable[[str], Any], default: Any, help: str, *,
              secret: bool = False) -> Any:
     """A setting read from `env`; a `secret` one's value never appears in an error."""
@@ -238,6 +247,36 @@ class Settings:
     google_webhooks: str = _setting(
         "CALSYNC_GOOGLE_WEBHOOKS", _choice("auto", "on", "off"), "auto",
         "Push notifications from Google: auto (on when BASE_URL is https), on or off.")
+    microsoft_client_id: str = _setting(
+        "MICROSOFT_CLIENT_ID", str, "",
+        "Application (client) id of your Microsoft Entra app. Empty: Microsoft 365 / Outlook "
+        "connects to the emulator (demo mode).")
+    microsoft_client_secret: str = _setting(
+        "MICROSOFT_CLIENT_SECRET", str, "",
+        "Client secret of your Microsoft Entra app.", secret=True)
+    microsoft_tenant: str = _setting(
+        "MICROSOFT_TENANT", str, "common",
+        "Who may connect: common (work, school and Outlook.com accounts), organizations, "
+        "consumers, or one tenant's id.")
+    microsoft_authority_host: str = _setting(
+        "CALSYNC_MICROSOFT_AUTHORITY_HOST", str, "https://login.microsoftonline.com",
+        "The identity platform (https); the authority is <host>/<tenant>, its "
+        "/v2.0/.well-known/openid-configuration read for the endpoints.")
+    microsoft_graph_endpoint: str = _setting(
+        "CALSYNC_MICROSOFT_GRAPH_ENDPOINT", str, "https://graph.microsoft.com/v1.0/",
+        "Base URL of Microsoft Graph (an emulator's, in tests and demos).")
+    microsoft_webhooks: str = _setting(
+        "CALSYNC_MICROSOFT_WEBHOOKS", _choice("auto", "on", "off"), "auto",
+        "Change notifications from Microsoft Graph: auto (on when BASE_URL is https), on or "
+        "off.")
+    microsoft_ca_bundle: str = _setting(
+        "CALSYNC_MICROSOFT_CA_BUNDLE", str, "",
+        "A PEM file of certificates trusted, besides the system's, for the authority and "
+        "Graph (an emulator's CA); verification is never switched off.")
+    microsoft_subscription_hours: int = _setting(
+        "CALSYNC_MICROSOFT_SUBSCRIPTION_HOURS", _subscription_hours, 48,
+        "Hours a Graph change-notification subscription is asked to last (1 to 70; Graph "
+        "allows calendars just under 3 days); renewed before it ends.")
     encryption_keys: str = _setting(
         "CALSYNC_ENCRYPTION_KEYS", str, "",
         "Comma-separated Fernet keys for tokens at rest; the first encrypts, all decrypt. "
@@ -318,6 +357,12 @@ class Settings:
     def google_push(self) -> bool:
         """Google only calls https webhooks; `auto` turns push on exactly when we have one."""
         return self.google_webhooks == "on" or (self.google_webhooks == "auto" and self.is_https)
+
+    @property
+    def microsoft_push(self) -> bool:
+        """Graph only calls https notification URLs: `auto` turns push on when we have one."""
+        return self.microsoft_webhooks == "on" or (self.microsoft_webhooks == "auto"
+                                                   and self.is_https)
 
     @property
     def mail_sender(self) -> str:
