@@ -60,12 +60,18 @@ def test_code_flow_with_pkce_consent_and_id_token(microsoft: MicrosoftEmulator) 
     assert claims["aud"] == CLIENT_ID and claims["nonce"] == asked["nonce"][0]
     assert claims["tid"] and claims["oid"] and claims["ver"] == "2.0"
     assert result["refresh_token"] and result["token_type"] == "Bearer"
-    assert "https://graph.microsoft.com/Calendars.ReadWrite" in result["scope"].split()
+    assert {"Calendars.ReadWrite", "User.Read", "email"} <= set(result["scope"].split())
     me = graph(microsoft, "GET", "me", result["access_token"]).json()
     assert me["userPrincipalName"] == EMAIL and me["id"] == claims["oid"]
     assert me["displayName"] == "Ann Example"
-    # msal keeps the account it signed in, keyed by Microsoft's client_info
-    assert [a["username"] for a in app.get_accounts()] == [EMAIL]
+    # msal keeps the account it signed in (keyed by Microsoft's client_info), and finds
+    # its token again without a request
+    [account] = app.get_accounts()
+    assert account["username"] == EMAIL
+    asked = len(microsoft.requests)
+    silent = app.acquire_token_silent(SCOPES, account=account)
+    assert silent is not None and silent["access_token"] == result["access_token"]
+    assert len(microsoft.requests) == asked
 
 
 def test_code_flow_with_form_post(microsoft: MicrosoftEmulator) -> None:

@@ -32,7 +32,7 @@ from calsync.emulator import tls
 from calsync.emulator.common import LoopbackServer
 from calsync.emulator.microsoft import delta, events, render
 from calsync.emulator.microsoft.graph import Graph
-from calsync.emulator.microsoft.identity import Identity, normalize_scopes
+from calsync.emulator.microsoft.identity import Identity, granted_scope, normalize_scopes
 from calsync.emulator.microsoft.server import Application
 from calsync.emulator.microsoft.state import (
     ACCESS_TOKEN_LIFETIME,
@@ -203,7 +203,7 @@ class MicrosoftEmulator(LoopbackServer):
                     "token_type": "Bearer",
                     "refresh_token": self.state.issue_refresh_token(grant, granted),
                     "expires_in": self.state.token_lifetime,
-                    "scope": " ".join(sorted(granted - {"offline_access"}))}
+                    "scope": granted_scope(granted)}
 
     def expire_access_tokens(self) -> None:
         """Every access token issued so far expires now (refresh tokens stay valid)."""

@@ -183,7 +183,8 @@ def delete(state: MsState, found: Found) -> None:
         assert found.master is not None and found.original is not None
         found.master.cancelled.add(found.original)
         _new_change(state, found.master, key=False)
-        state.changed(found.calendar, found.master, "deleted")
+        # The series changed (one occurrence fewer); it was not deleted.
+        state.changed(found.calendar, found.master, "updated")
         return
     event = found.stored
     event.deleted = True

@@ -57,6 +57,13 @@ def graph_permissions(scopes: frozenset[str]) -> set[str]:
     return {s[len(GRAPH):].lower() for s in scopes if s.startswith(GRAPH)}
 
 
+def granted_scope(scopes: frozenset[str]) -> str:
+    """A token response's `scope`: Graph's permissions by their short names (msal matches
+    them against what it asked for), then the OpenID ones; never offline_access."""
+    graph = sorted(s[len(GRAPH):] for s in scopes if s.startswith(GRAPH))
+    return " ".join(graph + sorted(s for s in scopes & RESERVED if s != "offline_access"))
+
+
 def _error_page(status: int, aadsts: int, detail: str) -> Response:
     body = (f"<!doctype html><title>Sign in to your account</title>"
             f"<h1>Sorry, but we're having trouble signing you in.</h1>"
@@ -276,7 +283,7 @@ class Identity:
         access = self.access_token(grant, scopes)
         body: dict[str, Any] = {
             "token_type": "Bearer",
-            "scope": " ".join(sorted(s for s in scopes if s != "offline_access")),
+            "scope": granted_scope(scopes),
             "expires_in": state.token_lifetime, "ext_expires_in": state.token_lifetime,
             "access_token": access}
         if "offline_access" in scopes:
