@@ -149,9 +149,7 @@ class CaldavProvider(BaseProvider):
             response = client.xml("REPORT", calendar, _sync_body(token), "0")  # RFC 6578
             if response.status == 207:
                 changed, removed = [], []
-                for item in response.multistatus():
-                    if item.url.rstrip("/") == calendar.rstrip("/"):
-                        continue
+                for item in _members(calendar, response.multistatus()):
                     if item.status in (404, 410):
                         removed.append(item.url)
                     elif (items.get(item.url) or [""])[0] != item.text(ETAG) or not item.text(
@@ -183,7 +181,7 @@ class CaldavProvider(BaseProvider):
         response = client.xml("REPORT", calendar, body, "1")
         if response.status != 207:
             raise refused(response, _label(calendar))
-        return [i for i in response.multistatus() if i.url.rstrip("/") != calendar.rstrip("/")]
+        return _members(calendar, response.multistatus())
 
     def _multiget(self, client: DavClient, calendar: str, urls: list[str]) -> list[DavItem]:
         if not urls:
@@ -269,6 +267,13 @@ class CaldavProvider(BaseProvider):
 def item_url(calendar: str, event_id: str) -> str:
     """Where a follow-up's object lives: its derived id, so a retry finds the same place."""
     return urljoin(calendar.rstrip("/") + "/", quote(event_id) + ".ics")
+
+
+def _members(calendar: str, items: list[DavItem]) -> list[DavItem]:
+    """The items inside `calendar`: not the collection itself, nor anything a server names
+    elsewhere (calsync fetches what it is told to, so it only follows its own calendar)."""
+    inside = calendar.rstrip("/") + "/"
+    return [i for i in items if i.url.startswith(inside) and i.url != inside]
 
 
 def _flags(read: ItemRead) -> str:
