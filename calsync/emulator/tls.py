@@ -2,11 +2,15 @@
 
 Clients that accept only https (msal) talk to an emulator on 127.0.0.1 with verification
 on: they trust the CA's PEM file (CALSYNC_MICROSOFT_CA_BUNDLE names it) and nothing else
-changes. The keys live in memory and in the directory given; nothing is reused across runs.
+changes. A browser, which reads no PEM file, can be told to accept this one server key:
+Chromium's `--ignore-certificate-errors-spki-list=<spki_pin>`. The keys live in memory and
+in the directory given; nothing is reused across runs.
 """
 
 from __future__ import annotations
 
+import base64
+import hashlib
 import ipaddress
 import ssl
 from dataclasses import dataclass
@@ -28,6 +32,8 @@ class Certificates:
     ca_path: Path  # the CA's certificate (PEM): what clients trust
     cert_path: Path  # the server's certificate chain (PEM)
     key_path: Path  # the server's private key (PEM, unencrypted, mode 0600)
+    spki_pin: str  # base64 SHA-256 of the server's public key, as Chromium pins keys
+
 
     def server_context(self) -> ssl.SSLContext:
         context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
@@ -84,8 +90,11 @@ def make(directory: Path, now: datetime | None = None) -> Certificates:
                              critical=False)
               .sign(ca_key, hashes.SHA256()))
     directory.mkdir(parents=True, exist_ok=True)
+    spki = key.public_key().public_bytes(serialization.Encoding.DER,
+                                         serialization.PublicFormat.SubjectPublicKeyInfo)
     made = Certificates(directory / "ca.pem", directory / "server.pem",
-                        directory / "server-key.pem")
+                        directory / "server-key.pem",
+                        base64.b64encode(hashlib.sha256(spki).digest()).decode())
     made.ca_path.write_bytes(_pem(ca))
     made.cert_path.write_bytes(_pem(server) + _pem(ca))
     made.key_path.touch(mode=0o600)
