@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
-from flask import flash, redirect, render_template, url_for
+from flask import flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 from flask_wtf import FlaskForm
 from werkzeug.wrappers import Response
@@ -21,7 +21,7 @@ from wtforms.validators import DataRequired, Length, Optional
 
 from calsync.config import Settings
 from calsync.db import get_session
-from calsync.errors import LimitReached, ValidationFailed
+from calsync.errors import LimitReached, NotFound, ValidationFailed
 from calsync.feed import cache as feedcache
 from calsync.services import caldav_connect, meetings, samples
 from calsync.services import sources as sources_service
@@ -183,13 +183,39 @@ def add_sample() -> Response:
 @bp.get("/sources/<int:source_id>")
 @login_required
 def source(source_id: int) -> str:
+    return _render_source(source_id)[0]
+
+
+def _render_source(source_id: int, error: ValidationFailed | None = None,
+                   picked: tuple[list[str], str] | None = None) -> tuple[str, int]:
     session = get_session()
     source = sources_service.get_source(session, current_user, source_id)
     counts = meetings.source_meetings(session, source)
     sample = samples.sample_source(session, current_user)
     return render_template("source.html", source=source, meetings=counts.confirmed,
                            answered=counts.answered, action=ActionForm(formdata=None),
-                           is_sample=sample is not None and sample.id == source.id)
+                           is_sample=sample is not None and sample.id == source.id,
+                           calendar_error=error, picked_read=picked[0] if picked else None,
+                           picked_written=picked[1] if picked else None), 422 if error else 200
+
+
+@bp.post("/sources/<int:source_id>/caldav-calendars")
+@login_required
+def caldav_calendars(source_id: int) -> Response | tuple[str, int]:
+    """A CalDAV account's calendars: which are read, which receives follow-ups."""
+    session = get_session()
+    source = sources_service.get_source(session, current_user, source_id)
+    if source.kind != caldav_connect.KIND:
+        raise NotFound("No such CalDAV source.")
+    # The app-wide CSRFProtect has checked the token.
+    read = request.form.getlist("calendars_read")
+    written = request.form.get("calendar_written", "")
+    try:
+        caldav_connect.choose_calendars(session, current_settings(), source, read, written)
+    except ValidationFailed as error:
+        return _render_source(source_id, error, (read, written))
+    flash("Saved which calendars calsync reads and where follow-ups go.")
+    return redirect(url_for("pages.source", source_id=source_id))
 
 
 @bp.post("/sources/<int:source_id>/sync")

@@ -42,3 +42,24 @@ def test_connecting_lands_on_the_source(logged_in: FlaskClient,
     assert "1 meeting read" in page and "Follow-ups go to" in page
     listing = logged_in.get("/sources").get_data(as_text=True)
     assert "CalDAV: " in listing
+
+
+def test_the_source_page_picks_the_calendars(logged_in: FlaskClient,
+                                             caldav_server: CaldavServer) -> None:
+    source_page = post_account(logged_in, caldav_server).headers["Location"]
+    page = logged_in.get(source_page).get_data(as_text=True)
+    personal, work = caldav_server.calendars["personal"], caldav_server.calendars["work"]
+    assert f'name="calendars_read" value="{personal}"' in page
+    token = csrf_from(page)
+    action = f"{source_page}/caldav-calendars"
+    refused = logged_in.post(action, data={"csrf_token": token, "calendars_read": [work],
+                                           "calendar_written": personal})
+    assert refused.status_code == 422
+    assert "pick a calendar calsync also reads" in refused.get_data(as_text=True)
+    saved = logged_in.post(action, data={"csrf_token": token, "calendars_read": [work],
+                                         "calendar_written": work})
+    assert saved.status_code == 302
+    page = logged_in.get(source_page).get_data(as_text=True)
+    assert f'value="{work}" aria-label="Follow-ups to Work" checked' in page
+    assert f'value="{personal}" aria-label="Read Personal" checked' not in page
+    assert f'value="{work}" aria-label="Read Work" checked' in page
