@@ -294,11 +294,16 @@ def google_emulator(port: int, host: str) -> None:
 @click.option("--ca-file", type=click.Path(dir_okay=False, writable=True), default=None,
               help="Also write the emulator's CA certificate (PEM) here: what "
                    "CALSYNC_MICROSOFT_CA_BUNDLE should name.")
-def microsoft_emulator(port: int, host: str, ca_file: str | None) -> None:
+@click.option("--browser-port", type=int, default=None,
+              help="Also serve the consent page over plain HTTP on this port, for browsers "
+                   "that don't trust the emulator's CA (a demo).")
+def microsoft_emulator(port: int, host: str, ca_file: str | None,
+                       browser_port: int | None) -> None:
     """Run the Microsoft Graph + identity platform emulator alone, over TLS with a CA made
     at start (tests, demos, offline development)."""
     from pathlib import Path
 
     from calsync.emulator.microsoft import serve_forever
 
-    serve_forever(port, host=host, ca_file=Path(ca_file) if ca_file else None)
+    serve_forever(port, host=host, ca_file=Path(ca_file) if ca_file else None,
+                  browser_port=browser_port)

@@ -181,3 +181,19 @@ def test_an_unavailable_token_endpoint(microsoft: MicrosoftEmulator) -> None:
         msal_app(microsoft).acquire_token_by_refresh_token(tokens["refresh_token"], SCOPES)
     assert requests.post(token_uri, data=form, verify=microsoft.ca_path,
                          timeout=5).json()["access_token"]
+
+
+def test_a_plain_http_front_for_browsers_serves_the_consent_page_only() -> None:
+    with running(browser_port=0) as microsoft:
+        front = microsoft.state.browser_base
+        assert front.startswith("http://127.0.0.1:")
+        app = msal_app(microsoft)
+        flow = app.initiate_auth_code_flow(SCOPES, redirect_uri=REDIRECT_URI)
+        assert flow["auth_uri"].startswith(f"{front}/common/oauth2/v2.0/authorize?")
+        page = requests.get(flow["auth_uri"], timeout=5)  # no TLS: nothing to verify
+        assert page.status_code == 200 and "Allow" in page.text
+        result = app.acquire_token_by_auth_code_flow(flow, consent(microsoft, flow["auth_uri"]))
+        assert result.get("access_token"), result  # redeemed over TLS, as always
+        for path in ("/common/oauth2/v2.0/token", "/v1.0/me",
+                     "/common/v2.0/.well-known/openid-configuration"):
+            assert requests.post(front + path, timeout=5).status_code == 404

@@ -10,7 +10,8 @@ first request prefers, at its first page, and pages ten at a time (as calendarVi
 properties); a repeated `transactionId` returns the earlier event (201) while it exists;
 notifications are not batched, retried or throttled, and `reauthorizationRequired` does
 not pause them; the consent page grants every scope asked; access tokens are looked up,
-not validated as JWTs; `xms_edov` is always in an id_token that has `email`.
+not validated as JWTs; `xms_edov` is always in an id_token that has `email`; the
+optional plain-HTTP consent page (`browser_port`, for a demo's browsers) is its own.
 Nothing here runs at import.
 """
 

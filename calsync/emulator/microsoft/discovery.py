@@ -13,9 +13,10 @@ from calsync.emulator.common import b64url
 MULTI_TENANT = ("common", "organizations", "consumers")
 
 
-def configuration(request: Request, tenant: str) -> dict[str, Any]:
+def configuration(request: Request, tenant: str, browser_base: str = "") -> dict[str, Any]:
     """The v2.0 OpenID configuration of `<host>/<tenant>`; a multi-tenant authority's
-    issuer keeps Microsoft's `{tenantid}` placeholder."""
+    issuer keeps Microsoft's `{tenantid}` placeholder. `browser_base` moves the
+    authorization endpoint (the one page a browser visits) to a plain-HTTP front."""
     base = request.host_url.rstrip("/")
     issuer_tenant = "{tenantid}" if tenant in MULTI_TENANT else tenant
     return {
@@ -32,7 +33,7 @@ def configuration(request: Request, tenant: str) -> dict[str, Any]:
         "issuer": f"{base}/{issuer_tenant}/v2.0",
         "request_uri_parameter_supported": False,
         "userinfo_endpoint": "https://graph.microsoft.com/oidc/userinfo",
-        "authorization_endpoint": f"{base}/{tenant}/oauth2/v2.0/authorize",
+        "authorization_endpoint": f"{browser_base or base}/{tenant}/oauth2/v2.0/authorize",
         "device_authorization_endpoint": f"{base}/{tenant}/oauth2/v2.0/devicecode",
         "http_logout_supported": True, "frontchannel_logout_supported": True,
         "end_session_endpoint": f"{base}/{tenant}/oauth2/v2.0/logout",

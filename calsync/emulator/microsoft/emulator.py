@@ -33,7 +33,7 @@ from calsync.emulator.common import LoopbackServer
 from calsync.emulator.microsoft import delta, events, render
 from calsync.emulator.microsoft.graph import Graph
 from calsync.emulator.microsoft.identity import Identity, granted_scope, normalize_scopes
-from calsync.emulator.microsoft.server import Application
+from calsync.emulator.microsoft.server import Application, BrowserFront
 from calsync.emulator.microsoft.state import (
     ACCESS_TOKEN_LIFETIME,
     CONSUMER_TENANT,
@@ -62,11 +62,15 @@ class MicrosoftEmulator(LoopbackServer):
                  certificates_dir: Path | None = None, webhook_verify: bool | str = True,
                  allow_http_webhooks: bool = True, auto_consent: bool = False,
                  accept_any_client: bool = False, token_lifetime: int = ACCESS_TOKEN_LIFETIME,
-                 quiet: bool = True) -> None:
+                 browser_port: int | None = None, quiet: bool = True) -> None:
         """`certificates_dir`: where the CA and server certificate are written (a temporary
         directory, removed on stop, by default). `webhook_verify`: check the TLS certificate
         of https receivers (True, False, or a CA bundle's path). `auto_consent`: the consent
-        page approves itself (tests may instead add `auto=1` to the authorization URL)."""
+        page approves itself (tests may instead add `auto=1` to the authorization URL).
+        `browser_port`: also serve the consent page over plain HTTP on this port (0: any
+        free one) and advertise it as the authorization endpoint, so a person's browser,
+        which does not trust the emulator's CA, shows no warning (a demo); msal's own calls
+        stay on TLS."""
         super().__init__(port, host, quiet)
         self._scratch: tempfile.TemporaryDirectory[str] | None = None
         if certificates_dir is None:
@@ -81,14 +85,23 @@ class MicrosoftEmulator(LoopbackServer):
         self._app = Application(self.state, self._identity, Graph(self.state),
                                 self._subscriptions)
         self.app = self._app
+        self._browser_port = browser_port
+        self._front: LoopbackServer | None = None
 
     def ssl_context(self) -> ssl.SSLContext:
         return self.certificates.server_context()
 
     def _started(self) -> None:
         self._subscriptions.start()
+        if self._browser_port is not None:
+            self._front = LoopbackServer(self._browser_port, self.host, self.quiet)
+            self._front.app = BrowserFront(self._app)
+            self.state.browser_base = self._front.start().base_url
 
     def _stopped(self) -> None:
+        if self._front is not None:
+            self._front.stop()
+            self._front = None
         self._subscriptions.stop()
         if self._scratch is not None:
             self._scratch.cleanup()
@@ -264,16 +277,19 @@ class MicrosoftEmulator(LoopbackServer):
         return self._subscriptions.wait(count, timeout)
 
 
-def serve_forever(port: int, host: str = "127.0.0.1", ca_file: Path | None = None) -> None:
+def serve_forever(port: int, host: str = "127.0.0.1", ca_file: Path | None = None,
+                  browser_port: int | None = None) -> None:
     """Run the emulator in the foreground with a demo account until interrupted; the CA's
-    certificate is also copied to `ca_file` when given."""
+    certificate is also copied to `ca_file` when given; `browser_port` serves the consent
+    page over plain HTTP there (see `MicrosoftEmulator`)."""
     from calsync.emulator.microsoft.demo import seed
 
     def interrupted(signum: int, frame: FrameType | None) -> None:
         raise KeyboardInterrupt  # so a process manager's SIGTERM also removes the key files
 
     signal.signal(signal.SIGTERM, interrupted)
-    emulator = MicrosoftEmulator(port, host=host, accept_any_client=True, quiet=False)
+    emulator = MicrosoftEmulator(port, host=host, accept_any_client=True,
+                                 browser_port=browser_port, quiet=False)
     with emulator:
         email = seed(emulator)
         if ca_file is not None:
@@ -281,7 +297,11 @@ def serve_forever(port: int, host: str = "127.0.0.1", ca_file: Path | None = Non
         print(f"Microsoft emulator on {emulator.base_url} (any client id; account {email})")
         print(f"  CALSYNC_MICROSOFT_AUTHORITY_HOST={emulator.authority_host}")
         print(f"  CALSYNC_MICROSOFT_GRAPH_ENDPOINT={emulator.graph_endpoint}")
-        print(f"  CALSYNC_MICROSOFT_CA_BUNDLE={ca_file or emulator.ca_path}", flush=True)
+        print(f"  CALSYNC_MICROSOFT_CA_BUNDLE={ca_file or emulator.ca_path}")
+        if emulator.state.browser_base:
+            print(f"  consent page for browsers: {emulator.state.browser_base} (plain HTTP)")
+        print("  Chromium trusts its TLS with --ignore-certificate-errors-spki-list="
+              f"{emulator.certificates.spki_pin}", flush=True)
         try:
             while True:
                 time.sleep(3600)

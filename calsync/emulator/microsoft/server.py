@@ -75,7 +75,9 @@ class Application:
         self.state = state
         self.log: list[LoggedRequest] = []
         self.handlers: dict[str, Callable[..., Any]] = {
-            "configuration": discovery.configuration, "keys": discovery.keys,
+            "configuration": lambda request, tenant: discovery.configuration(
+                request, tenant, state.browser_base),
+            "keys": discovery.keys,
             "authorize": identity.authorize, "token": identity.token,
             "me": graph.me, "calendars": graph.calendars, "calendar": graph.calendar,
             "view": graph.view, "delta": graph.delta, "create": graph.create,
@@ -147,3 +149,19 @@ class Application:
                  f"graph endpoint: {base}/v1.0/"]
         return Response("Microsoft Graph + identity platform emulator\n\n" + "\n".join(lines)
                         + "\n", content_type="text/plain; charset=utf-8")
+
+
+class BrowserFront:
+    """The consent page alone, for a plain-HTTP listener: what a person's browser visits
+    when it does not trust the emulator's CA (a demo). Everything else answers 404."""
+
+    def __init__(self, app: Application) -> None:
+        self.app = app
+
+    def __call__(self, environ: dict[str, Any],
+                 start_response: Callable[..., Any]) -> Iterable[bytes]:
+        path = str(environ.get("PATH_INFO", ""))
+        if path.endswith("/oauth2/v2.0/authorize") or path in (consent.STYLE_PATH,
+                                                                 consent.SCRIPT_PATH):
+            return self.app(environ, start_response)
+        return NotFound()(environ, start_response)

@@ -137,6 +137,7 @@ class MsState:
         self.token_lifetime = token_lifetime
         self.accept_any_client = False
         self.work_tenant = str(uuid.uuid4())
+        self.browser_base = ""  # the plain-HTTP front's URL, when the emulator runs one
         self.clients: dict[str, Client] = {}
         self.accounts: dict[str, MsAccount] = {}
         self.calendars: dict[str, MsCalendar] = {}
