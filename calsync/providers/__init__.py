@@ -18,6 +18,7 @@ BUILTIN = {
     "ics": "calsync.providers.ics:IcsProvider",
     "google": "calsync.providers.google:GoogleProvider",
     "caldav": "calsync.providers.caldav:CaldavProvider",
+    "microsoft": "calsync.providers.microsoft:MicrosoftProvider",
 }
 
 

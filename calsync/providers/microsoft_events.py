@@ -1,0 +1,146 @@
+"""Graph events and calsync's data: an event read in UTC as MeetingData (an occurrence keyed
+by its series master id and original start, never iCalUId), and a follow-up as the body
+calsync writes, marked by its transactionId and single-value extended properties."""
+
+from __future__ import annotations
+
+import html
+import re
+from datetime import UTC, date, datetime, time
+from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from calsync.domain.meeting import Attendee, MeetingData
+from calsync.domain.text import calendar_text
+from calsync.domain.vocabulary import MeetingStatus
+from calsync.providers.base import FOLLOWUP_MARK, OutgoingEvent
+
+DESCRIPTION_LIMIT = 10_000
+# calsync's own property set for single-value extended properties (a fixed GUID of ours).
+PROPERTY_SET = "{6f1e5a52-4a1b-4c57-9b0e-ca15c0f0a11d}"
+TRANSACTION_PREFIX = "calsync-"
+# Graph's responses, as calsync (RFC 5545 / Google) words them.
+RESPONSES = {"tentativelyaccepted": "tentative", "notresponded": "needsaction",
+             "none": "needsaction"}
+_TAGS = re.compile(r"<(script|style)\b.*?</\1>|<[^>]+>", re.IGNORECASE | re.DOTALL)
+
+
+def property_id(name: str) -> str:
+    return f"String {PROPERTY_SET} Name {name}"
+
+
+def transaction_id(event: OutgoingEvent) -> str:
+    """Graph's idempotent-create key, derived from the follow-up: a retried create finds the
+    event the first one made. Read back, it also says the event is calsync's."""
+    return TRANSACTION_PREFIX + event.private_properties.get(FOLLOWUP_MARK, event.event_id)
+
+
+def utc_stamp(value: str) -> str:
+    """Graph's originalStart ("2025-04-02T09:00:00Z", with or without fractions or an
+    offset) as "YYYY-MM-DDTHH:MM:SSZ"."""
+    moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def occurrence_key(item: dict[str, Any]) -> tuple[str, str]:
+    """(uid, recurrence_id): an occurrence or exception by its series and original start,
+    anything else by its id."""
+    series, original = item.get("seriesMasterId"), item.get("originalStart")
+    if series and original and item.get("type") in ("occurrence", "exception"):
+        return str(series), utc_stamp(str(original))
+    return str(item["id"]), ""
+
+
+def _instant(when: dict[str, Any]) -> datetime:
+    # Asked for in UTC (Prefer: outlook.timezone="UTC"); a Windows zone name that slipped
+    # through anyway is not an IANA key, and is read as UTC rather than refused.
+    moment = datetime.fromisoformat(str(when["dateTime"])[:19])
+    try:
+        zone = ZoneInfo(str(when.get("timeZone") or "UTC"))
+    except (ZoneInfoNotFoundError, ValueError):
+        zone = ZoneInfo("UTC")
+    return moment.replace(tzinfo=zone)
+
+
+def _bounds(item: dict[str, Any], zone: ZoneInfo
+            ) -> tuple[datetime, datetime, date | None, date | None]:
+    start, end = item["start"], item.get("end") or item["start"]
+    if item.get("isAllDay"):
+        first = date.fromisoformat(str(start["dateTime"])[:10])
+        last = date.fromisoformat(str(end["dateTime"])[:10])
+        return (datetime.combine(first, time(), zone), datetime.combine(last, time(), zone),
+                first, last)
+    return _instant(start), _instant(end), None, None
+
+
+def own_mark(item: dict[str, Any]) -> str:
+    """The follow-up uid when the event is one calsync wrote, else ""."""
+    for prop in item.get("singleValueExtendedProperties") or []:
+        if prop.get("id") == property_id(FOLLOWUP_MARK) and prop.get("value"):
+            return str(prop["value"])
+    transaction = str(item.get("transactionId") or "")
+    return transaction[len(TRANSACTION_PREFIX):] if transaction.startswith(
+        TRANSACTION_PREFIX) else ""
+
+
+def _text(body: dict[str, Any] | None) -> str:
+    content = str((body or {}).get("content") or "")
+    if (body or {}).get("contentType", "text").lower() == "html":
+        content = html.unescape(_TAGS.sub(" ", content.replace("<br>", "\n")))
+    return "\n".join(" ".join(line.split()) for line in content.splitlines()).strip()
+
+
+def to_meeting(item: dict[str, Any], zone: ZoneInfo, account: str) -> MeetingData:
+    """One calendarView item as a meeting; all-day dates are midnight in `zone`."""
+    uid, recurrence_id = occurrence_key(item)
+    start, end, start_date, end_date = _bounds(item, zone)
+    attendees = tuple(
+        Attendee(email=str(address).strip().lower(),
+                 name=str((person.get("emailAddress") or {}).get("name", "")),
+                 response=_response(person),
+                 is_self=str(address).strip().lower() == account)
+        for person in item.get("attendees") or []
+        if (address := (person.get("emailAddress") or {}).get("address")))
+    mark = own_mark(item)
+    extra = {FOLLOWUP_MARK: mark, "etag": str(item.get("@odata.etag", ""))} if mark else {}
+    return MeetingData(
+        uid=uid, recurrence_id=recurrence_id,
+        series_uid=str(item.get("seriesMasterId") or ""),
+        title=str(item.get("subject") or ""), start=start, end=end,
+        all_day=start_date is not None, start_date=start_date, end_date=end_date,
+        status=MeetingStatus.CANCELLED if item.get("isCancelled") else MeetingStatus.CONFIRMED,
+        attendees=attendees,
+        organizer=str(((item.get("organizer") or {}).get("emailAddress") or {})
+                      .get("address", "")).lower(),
+        location=str((item.get("location") or {}).get("displayName") or ""),
+        description=_text(item.get("body"))[:DESCRIPTION_LIMIT],
+        conference_url=str((item.get("onlineMeeting") or {}).get("joinUrl") or ""),
+        extra=extra,
+    )
+
+
+def _response(person: dict[str, Any]) -> str:
+    said = str((person.get("status") or {}).get("response") or "").lower()
+    return RESPONSES.get(said, said)
+
+
+def event_body(event: OutgoingEvent, *, with_times: bool = True) -> dict[str, Any]:
+    """What calsync writes for a follow-up (a create adds the transactionId)."""
+    body: dict[str, Any] = {
+        "subject": calendar_text(event.summary),
+        "body": {"contentType": "text", "content": calendar_text(event.description)},
+        # Subscribed feeds can't be relied on for alarms: the written event carries its own.
+        "isReminderOn": True,
+        "reminderMinutesBeforeStart": event.reminder_minutes,
+        "showAs": "busy",
+        "singleValueExtendedProperties": [
+            {"id": property_id(name), "value": value}
+            for name, value in sorted(event.private_properties.items())],
+    }
+    if with_times:
+        # In UTC, the zone Graph is asked to answer in: no Windows zone names either way.
+        body["start"] = {"dateTime": event.start.astimezone(UTC).replace(tzinfo=None)
+                         .isoformat(), "timeZone": "UTC"}
+        body["end"] = {"dateTime": event.end.astimezone(UTC).replace(tzinfo=None).isoformat(),
+                       "timeZone": "UTC"}
+    return body

@@ -1,0 +1,71 @@
+"""Fixtures for the Microsoft provider and connection: a running emulator with Ann's
+account, settings pointing at it (its CA trusted), a no-sleep retry recorder, a provider."""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Callable, Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from calsync.config import Settings
+from calsync.emulator.microsoft import MicrosoftEmulator
+from calsync.providers import microsoft_graph
+from calsync.providers.base import ReadContext, SourceRef
+from calsync.providers.microsoft import MicrosoftProvider
+from tests.microsoft.mscal import endpoints, options, tokens
+from tests.servers.microsoft import CLIENT_ID, CLIENT_SECRET, EMAIL
+
+
+@pytest.fixture
+def emulator() -> Iterator[MicrosoftEmulator]:
+    # Any redirect URI: connect tests use their app's BASE_URL.
+    with MicrosoftEmulator(auto_consent=True) as running:
+        running.add_client(CLIENT_ID, CLIENT_SECRET)
+        running.add_account(EMAIL, ["Sales team"], name="Ann Example")
+        yield running
+
+
+@pytest.fixture
+def ms_settings(tmp_path: Path, emulator: MicrosoftEmulator) -> Settings:
+    """Settings for provider tests that need no database."""
+    return Settings.from_env({}, instance_path=tmp_path / "microsoft", **endpoints(emulator))
+
+
+@pytest.fixture
+def settings(settings: Settings, emulator: MicrosoftEmulator) -> Settings:
+    """The root settings (a migrated database) with Microsoft's endpoints at the emulator."""
+    return dataclasses.replace(settings, **endpoints(emulator))
+
+
+@pytest.fixture
+def sleeps(monkeypatch: pytest.MonkeyPatch) -> list[float]:
+    """The provider's retry waits, recorded instead of slept."""
+    waited: list[float] = []
+    monkeypatch.setattr(microsoft_graph, "sleep", waited.append)
+    return waited
+
+
+@pytest.fixture
+def provider(ms_settings: Settings, sleeps: list[float]) -> MicrosoftProvider:
+    return MicrosoftProvider(ms_settings)
+
+
+@pytest.fixture
+def make_ref(emulator: MicrosoftEmulator) -> Callable[..., SourceRef]:
+    def make(*calendars: str, credentials: dict[str, Any] | None = None) -> SourceRef:
+        return SourceRef(id=1, options=options(emulator, *calendars),
+                         credentials=credentials or tokens(emulator))
+
+    return make
+
+
+@pytest.fixture
+def context() -> ReadContext:
+    now = datetime.now(UTC)
+    return ReadContext(now - timedelta(days=30), now + timedelta(days=120),
+                       ZoneInfo("Europe/Berlin"))
