@@ -15,12 +15,10 @@ from __future__ import annotations
 import logging
 from datetime import UTC
 from typing import Any
-from urllib.parse import quote, urljoin
 
 from calsync.config import Settings
 from calsync.errors import SourceError
 from calsync.providers.base import (
-    FOLLOWUP_MARK,
     BaseProvider,
     ChangeSet,
     OutgoingEvent,
@@ -29,13 +27,13 @@ from calsync.providers.base import (
     SourceRef,
 )
 from calsync.providers.caldav_discovery import discover, propfind_body
-from calsync.providers.caldav_http import CALDAV, DAV, DavClient, DavItem, refused
-from calsync.providers.caldav_ical import ItemRead, event_object, mark_of, read_item, times_of
+from calsync.providers.caldav_http import CALDAV, DAV, DavClient, DavItem, calendar_label, refused
+from calsync.providers.caldav_ical import ItemRead, read_item
+from calsync.providers.caldav_write import delete_event, write_event
 from calsync.providers.ics_parse import Limits
 
 log = logging.getLogger(__name__)
 
-WRITE_TRIES = 3  # a 412 means someone edited meanwhile: read, re-apply, try again
 ETAG = f"{{{DAV}}}getetag"
 DATA = f"{{{CALDAV}}}calendar-data"
 # One stored object as the cursor remembers it: [etag, uid, flags] ("r" repeats, "o" ours).
@@ -158,7 +156,7 @@ class CaldavProvider(BaseProvider):
                 return response.sync_token() or token, changed, removed
             if response.status in (401, 404, 410) or response.status >= 500 or (
                     response.status == 403 and b"valid-sync-token" not in response.body):
-                raise refused(response, _label(calendar))
+                raise refused(response, calendar_label(calendar))
             raise FullReadNeeded(f"the sync token was refused (HTTP {response.status})")
         # No sync tokens at this server: compare the ETags of the window's items.
         listed = {i.url: i.text(ETAG) for i in self._report(client, calendar,
@@ -174,13 +172,13 @@ class CaldavProvider(BaseProvider):
     def _current_token(self, client: DavClient, calendar: str) -> str:
         response = client.xml("PROPFIND", calendar, propfind_body("<D:sync-token/>"), "0")
         if response.status != 207:
-            raise refused(response, _label(calendar))
+            raise refused(response, calendar_label(calendar))
         return next((i.text(f"{{{DAV}}}sync-token") for i in response.multistatus()), "")
 
     def _report(self, client: DavClient, calendar: str, body: str) -> list[DavItem]:
         response = client.xml("REPORT", calendar, body, "1")
         if response.status != 207:
-            raise refused(response, _label(calendar))
+            raise refused(response, calendar_label(calendar))
         return _members(calendar, response.multistatus())
 
     def _multiget(self, client: DavClient, calendar: str, urls: list[str]) -> list[DavItem]:
@@ -207,66 +205,10 @@ class CaldavProvider(BaseProvider):
     # writing
 
     def _write_event(self, source: SourceRef, event: OutgoingEvent) -> RemoteEvent:
-        client = client_for(self.settings, source)
-        url = item_url(event.calendar_id, event.event_id)
-        etag = event.etag
-        times = None
-        for _attempt in range(WRITE_TRIES):
-            condition = {"If-Match": etag} if etag else {"If-None-Match": "*"}
-            response = client.request("PUT", url, event_object(event, times), {
-                "Content-Type": "text/calendar; charset=utf-8", **condition})
-            if response.status in (200, 201, 204):
-                return RemoteEvent(event.calendar_id, event.event_id,
-                                   response.header("ETag") or self._etag(client, url))
-            if response.status in (404, 410) and etag:
-                etag, times = "", None  # gone without a trace: write it afresh
-                continue
-            if response.status != 412:
-                raise refused(response, _label(event.calendar_id), "write to")
-            # Taken (a create that succeeded before calsync noted it) or edited meanwhile.
-            current = client.request("GET", url)
-            if current.status in (404, 410):
-                etag, times = "", None
-                continue
-            if current.status != 200:
-                raise refused(current, _label(event.calendar_id), "write to")
-            if mark_of(current.body) != event.private_properties.get(FOLLOWUP_MARK):
-                raise SourceError(f"An unrelated event in “{_label(event.calendar_id)}” "
-                                  "already has the address calsync chose for this follow-up, "
-                                  "so calsync left it alone.")
-            etag = current.header("ETag")
-            # The user moved it there and calsync did not move it since: their time stays.
-            times = None if event.times_changed else times_of(current.body)
-        raise SourceError(f"“{_label(event.calendar_id)}” kept changing while calsync wrote "
-                          "a follow-up to it.", "calsync will try again later.", transient=True)
-
-    def _etag(self, client: DavClient, url: str) -> str:
-        # Some servers change what they store and so send no ETag with the PUT's answer.
-        return client.request("HEAD", url).header("ETag")
+        return write_event(client_for(self.settings, source), event)
 
     def _delete_event(self, source: SourceRef, calendar_id: str, event_id: str) -> None:
-        client = client_for(self.settings, source)
-        url = item_url(calendar_id, event_id)
-        for _attempt in range(WRITE_TRIES):
-            current = client.request("GET", url)
-            if current.status in (404, 410):
-                return  # already gone: that is what we wanted
-            if current.status != 200:
-                raise refused(current, _label(calendar_id), "delete from")
-            if not mark_of(current.body):
-                return  # not calsync's event: never delete a stranger's
-            response = client.request("DELETE", url, headers={"If-Match": current.header("ETag")})
-            if response.status in (200, 204, 404, 410):
-                return
-            if response.status != 412:
-                raise refused(response, _label(calendar_id), "delete from")
-        raise SourceError(f"“{_label(calendar_id)}” kept changing while calsync deleted a "
-                          "follow-up from it.", "calsync will try again later.", transient=True)
-
-
-def item_url(calendar: str, event_id: str) -> str:
-    """Where a follow-up's object lives: its derived id, so a retry finds the same place."""
-    return urljoin(calendar.rstrip("/") + "/", quote(event_id) + ".ics")
+        delete_event(client_for(self.settings, source), calendar_id, event_id)
 
 
 def _members(calendar: str, items: list[DavItem]) -> list[DavItem]:
@@ -278,10 +220,6 @@ def _members(calendar: str, items: list[DavItem]) -> list[DavItem]:
 
 def _flags(read: ItemRead) -> str:
     return ("r" if read.recurring else "") + ("o" if read.own else "")
-
-
-def _label(calendar: str) -> str:
-    return calendar.rstrip("/").rsplit("/", 1)[-1] or calendar
 
 
 def _escape(text: str) -> str:

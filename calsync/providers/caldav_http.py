@@ -108,6 +108,11 @@ def host_of(url: str) -> str:
     return urlsplit(url).hostname or url
 
 
+def calendar_label(url: str) -> str:
+    """A calendar's address as a name for messages: its last path segment."""
+    return url.rstrip("/").rsplit("/", 1)[-1] or url
+
+
 def same_resource(a: str, b: str) -> bool:
     """Two addresses of one collection or item (servers differ on the trailing slash)."""
     return unquote(a).rstrip("/") == unquote(b).rstrip("/")

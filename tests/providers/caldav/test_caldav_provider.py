@@ -16,9 +16,10 @@ from calsync.domain.vocabulary import FollowUpStatus, SourceStatus
 from calsync.errors import SourceError
 from calsync.providers import load
 from calsync.providers.base import FOLLOWUP_MARK, ChangeSet, OutgoingEvent, ReadContext, SourceRef
-from calsync.providers.caldav import CaldavProvider, item_url
+from calsync.providers.caldav import CaldavProvider
 from calsync.providers.caldav_discovery import discover
 from calsync.providers.caldav_http import DavClient
+from calsync.providers.caldav_write import item_url
 from tests.servers.caldav_servers import DEFAULT_CALENDAR, CaldavServer
 from tests.servers.slow_http import SlowServer
 
