@@ -7,10 +7,15 @@ from typing import Any
 
 from flask import Flask
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 
+from calsync.config import Settings
 from calsync.db import get_db
-from calsync.models import Meeting, Source
-from calsync.services.credentials import unseal_tokens
+from calsync.domain.vocabulary import SourceStatus
+from calsync.jobs import sync
+from calsync.models import Meeting, Source, User
+from calsync.services import caldav_connect
+from calsync.services.credentials import seal_tokens, unseal_tokens
 from tests.servers.caldav_servers import DEFAULT_CALENDAR, CaldavServer, tomorrow_call
 
 
@@ -76,3 +81,27 @@ def test_connect_syncs_seals_and_lets_the_user_choose(api: Any, app: Flask,
     again = api.post("/api/v1/sources", json=body(caldav_server, name=""))
     assert again.status_code == 201 and again.get_json()["id"] == created["id"]
     assert len(api.get("/api/v1/sources").get_json()["items"]) == 1
+
+
+def test_a_refused_password_asks_for_a_reconnection_that_mends_it(
+        db_session: Session, settings: Settings, user: User,
+        caldav_server: CaldavServer) -> None:
+    caldav_server.put("work", "w1", tomorrow_call("w1", 9))
+    owner = db_session.get(User, user.id)
+    assert owner is not None
+    source = caldav_connect.connect(db_session, settings, owner, url=caldav_server.base_url,
+                                    username=caldav_server.username,
+                                    password=caldav_server.password)
+    # The password changed at the server (an app password revoked): the sync says so.
+    seal_tokens(settings, source, {"username": caldav_server.username, "password": "old"})
+    db_session.commit()
+    report = sync.sync_source(db_session, settings, source.id)
+    db_session.refresh(source)
+    assert report.result != "ok"
+    assert source.status == SourceStatus.NEEDS_RECONNECT
+    assert "app-specific password" in (source.last_error or "")
+
+    mended = caldav_connect.connect(db_session, settings, owner, url=caldav_server.base_url,
+                                    username=caldav_server.username,
+                                    password=caldav_server.password)
+    assert mended.id == source.id and mended.status == SourceStatus.OK
