@@ -30,7 +30,9 @@ def callback() -> Iterator[tuple[str, list[dict[str, str]]]]:
 
     class Handler(BaseHTTPRequestHandler):
         def do_GET(self) -> None:
-            arrived.append({k: v[0] for k, v in parse_qs(urlsplit(self.path).query).items()})
+            url = urlsplit(self.path)
+            if url.path == "/oauth/microsoft/callback":  # not the favicon the browser asks for
+                arrived.append({k: v[0] for k, v in parse_qs(url.query).items()})
             body = b"<!doctype html><title>calsync</title><p>Connected.</p>"
             self.send_response(200)
             self.send_header("Content-Type", "text/html")
