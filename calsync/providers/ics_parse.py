@@ -9,6 +9,7 @@ import codecs
 import hashlib
 import itertools
 import re
+import sys
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field, replace
@@ -55,7 +56,7 @@ MAX_RULE_STEPS = 50_000
 # The meetings `Limits.deadline_seconds` is meant for (the default meeting limit).
 DEADLINE_MEETINGS = 20_000
 # UIDs parsed at a time: a large calendar never holds all its parsed events at once.
-CHUNK_UIDS = 500
+CHUNK_UIDS = 200
 _END = re.compile(r"^END:VCALENDAR[ \t\r]*$", re.MULTILINE | re.IGNORECASE)
 # Broken values here make an event meaningless; broken values elsewhere are dropped.
 _ESSENTIAL = {"DTSTART", "DTEND", "DURATION", "RRULE", "RECURRENCE-ID"}
@@ -136,17 +137,21 @@ def parse_ics(data: bytes, context: ReadContext, limits: Limits | None = None,
     text, codec, warnings = _decoded(data, charset)
     result = ParsedCalendar(warnings=warnings)
     deadline = time.monotonic() + limits.deadline_seconds  # zone reading counts too
-    ascii_based = codec_name(codec) in ASCII_BASED
-    parts = split(data, codec, MAX_LINE_CHARS) if ascii_based else None
+    parts = None
+    if codec_name(codec) in ASCII_BASED:
+        # The scan reads the bytes, and each part is decoded and repaired on its own: the
+        # calendar's text is never held whole (a large one is twice its bytes or more).
+        del text
+        parts = split(data, codec, MAX_LINE_CHARS)
+        if parts is None:
+            text = data.decode(codec, errors="replace")
     if parts is None:  # not a plain calendar of UIDs: repaired and read whole
         text, repaired = repair_text(text)
         result.warnings += repaired
         check_shape(text)
         _parse_text(text, context, limits, result, deadline)
         return result
-    # The split checked the shape (one whole calendar, short lines); the text is not needed:
-    # each part is decoded and repaired on its own, so the calendar is never held twice.
-    del text
+    # The split checked the shape: one whole calendar, no line too long.
     result.selection = chosen = select(parts, previous, context.window_end.date())
     # A calendar without events is still read, so a broken one says so as it always did.
     empty = chosen.complete and not chosen.uids
@@ -432,7 +437,7 @@ def to_meeting(component: icalendar.cal.Component, recurring: bool, tz: tzinfo,
         status=(MeetingStatus.CANCELLED if _text(component.get("STATUS")).upper() == "CANCELLED"
                 else MeetingStatus.CONFIRMED),
         attendees=_attendees(component.get("ATTENDEE"), people),
-        organizer=_email(component.get("ORGANIZER"))[:320],
+        organizer=sys.intern(_email(component.get("ORGANIZER"))[:320]),
         location=_text(component.get("LOCATION"))[:1000],
         description=_text(component.get("DESCRIPTION"))[:MAX_DESCRIPTION],
         series_uid=uid if recurring else "",
@@ -489,5 +494,8 @@ def _attendees(value: Any, memo: AttendeeMemo | None) -> tuple[Attendee, ...]:
 
 def _attendee(address: Any) -> Attendee:
     params = getattr(address, "params", {})
-    return Attendee(email=_email(address)[:320], name=str(params.get("CN", "")).strip(),
-                    response=str(params.get("PARTSTAT", "")).strip().lower())
+    # The same people and answers recur through a calendar: one string each, not one per
+    # meeting (a 50,000-event calendar holds a few hundred thousand of them).
+    return Attendee(email=sys.intern(_email(address)[:320]),
+                    name=sys.intern(str(params.get("CN", "")).strip()),
+                    response=sys.intern(str(params.get("PARTSTAT", "")).strip().lower()))

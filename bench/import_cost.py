@@ -1,0 +1,181 @@
+"""What importing an ICS feed costs against the bare icalendar parse and expansion of the same
+bytes (issue 12): first import, a 1% change, the same bytes again, and a worker's peak memory.
+
+`python -m bench.import_cost` (also run by `make bench`).
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import icalendar
+import recurring_ical_events
+
+from calsync import migrate
+from calsync.app import create_app
+from calsync.config import Settings
+from calsync.db import get_db
+from calsync.domain.vocabulary import SyncResult
+from calsync.jobs import sync
+from calsync.models import Source
+from calsync.services import accounts, prompts, sources
+from tests.servers.http_files import FileServer
+
+SIZES = (1_000, 10_000, 50_000)
+RSS_SIZE = 50_000
+SERIES_EVERY = 20  # one UID in 20 (5%) is a weekly series with two moved occurrences
+CHANGED_EVERY = 100  # 1% of the UIDs change between the first import and the re-sync
+TARGETS = {"full import": 1.0, "1% changed": 0.05, "same bytes, no 304": 0.01}
+RSS_TARGET_MB = 300
+# One time for every feed of a run, so a re-served feed differs only where it was changed.
+NOW = datetime.now(UTC).replace(minute=0, second=0, microsecond=0)
+
+
+def _fold(line: str) -> str:
+    """RFC 5545 folding at 75 characters, as producers write long descriptions."""
+    parts = [line[:75]] + [" " + line[n:n + 74] for n in range(75, len(line), 74)]
+    return "\r\n".join(parts)
+
+
+def feed(events: int, version: int = 0) -> bytes:
+    """`events` UIDs over the default window; with `version`, 1% of them retitled."""
+    first = NOW - timedelta(days=40)
+    lines = ["BEGIN:VCALENDAR", "VERSION:2.0", "PRODID:-//calsync bench//EN"]
+    for n in range(events):
+        at = first + timedelta(minutes=(n * 150_000 // events) * 1.5)  # ~160 days
+        title = f"Call {n}" + (f" (v{version})" if version and n % CHANGED_EVERY == 7 else "")
+        event = [f"UID:bench-{n}@import.example", f"DTSTAMP:{NOW:%Y%m%dT%H%M%SZ}",
+                 f"SUMMARY:{title}", f"DTSTART:{at:%Y%m%dT%H%M%SZ}",
+                 f"DTEND:{at + timedelta(minutes=45):%Y%m%dT%H%M%SZ}",
+                 _fold(f"DESCRIPTION:Agenda for call {n}: pricing\\, rollout plan and next "
+                       "steps with the buying team. Join: https://meet.example/"
+                       f"{n:08d} — dial-in +1 555 0100\\, PIN {n % 9973}."),
+                 "ORGANIZER;CN=Rep:mailto:rep@acme.example",
+                 *(_fold(f"ATTENDEE;CN=Buyer {n}-{k};PARTSTAT=ACCEPTED;ROLE=REQ-PARTICIPANT:"
+                         f"mailto:buyer{(n + k) % 400}@prospect{n % 37}.example")
+                   for k in range(3))]
+        series = n % SERIES_EVERY == 0
+        if series:
+            event.append("RRULE:FREQ=WEEKLY")
+        lines += ["BEGIN:VEVENT", *event, "END:VEVENT"]
+        for week in (2, 5) if series else ():
+            moved = at + timedelta(weeks=week)
+            lines += ["BEGIN:VEVENT", *event[:2], f"RECURRENCE-ID:{moved:%Y%m%dT%H%M%SZ}",
+                      f"SUMMARY:{title} (moved)",
+                      f"DTSTART:{moved + timedelta(hours=2):%Y%m%dT%H%M%SZ}",
+                      f"DTEND:{moved + timedelta(hours=3):%Y%m%dT%H%M%SZ}", "END:VEVENT"]
+    lines.append("END:VCALENDAR")
+    return ("\r\n".join(lines) + "\r\n").encode()
+
+
+def timed(action: Callable[[], object]) -> float:
+    began = time.perf_counter()
+    action()
+    return time.perf_counter() - began
+
+
+def bench_settings(root: Path, name: str) -> Settings:
+    return Settings.from_env({}, instance_path=root / "instance", secret_key="bench",
+                             database_url=f"sqlite:///{root / name}.db",
+                             allow_private_urls=True, fetch_max_bytes=500 * 1024 * 1024,
+                             max_meetings_per_source=1_000_000)
+
+
+def baseline(body: bytes, settings: Settings) -> float:
+    """What a user's own script would do: parse the bytes and expand them over the window."""
+    now = datetime.now(UTC)
+    start = now - timedelta(days=settings.window_past_days)
+    end = now + timedelta(days=settings.window_future_days)
+    return timed(lambda: recurring_ical_events.of(icalendar.Calendar.from_ical(body))
+                 .between(start, end))
+
+
+@contextmanager
+def imported(settings: Settings, url: str) -> Iterator[tuple[Callable[[], object], float]]:
+    """A fresh database and source for `url` and its first sync's seconds; yields a re-sync."""
+    migrate.upgrade(settings.database_url)
+    app = create_app(settings)
+    with app.app_context(), get_db().session() as session:
+        user = accounts.create_user(session, "rep@acme.example", None, "Europe/Berlin")
+        source = sources.add_source(session, user, kind="ics", url=url, max_bytes=10**9)
+        session.commit()
+
+        def run() -> sync.SyncReport:
+            row = session.get(Source, source.id)
+            assert row is not None
+            row.next_sync_at = datetime.now(UTC)
+            session.commit()
+            report = sync.sync_source(session, settings, source.id)
+            assert report.result != SyncResult.ERROR, report.error
+            return report
+
+        first = timed(run)
+        # The ended meetings' prompts come a pass at a time (the minute tick's work): done
+        # here, so a re-sync's figure is its own cost, not the first import's backlog.
+        while prompts.create_due_prompts(session, settings, datetime.now(UTC), user.id):
+            pass
+        yield run, first
+        get_db().dispose()
+
+
+def bench_size(events: int, server: FileServer, root: Path) -> dict[str, tuple[float, float]]:
+    """Each figure (seconds) with the baseline it is compared to."""
+    settings = bench_settings(root, f"import-{events}")
+    body = feed(events)
+    url = server.serve(f"/import-{events}.ics", body)  # no validators: never a 304
+    base = baseline(body, settings)
+    with imported(settings, url) as (run, first):
+        server.serve(f"/import-{events}.ics", feed(events, version=1))
+        changed = timed(run)
+        same = min(timed(run) for _ in range(3))
+    return {"full import": (first, base), "1% changed": (changed, base),
+            "same bytes, no 304": (same, base)}
+
+
+def peak_rss_mb(events: int, server: FileServer, root: Path) -> float:
+    """A worker process's peak resident memory importing `events` (VmHWM, in MB)."""
+    url = server.serve(f"/rss-{events}.ics", feed(events))
+    out = subprocess.run([sys.executable, "-m", "bench.import_cost", "--worker", url, str(root)],
+                         check=True, capture_output=True, text=True)
+    return float(out.stdout.split()[-1])
+
+
+def worker(url: str, root: str) -> None:
+    """Run by `peak_rss_mb` in its own process: one import, then its peak memory."""
+    with imported(bench_settings(Path(root), "rss"), url):
+        pass
+    status = Path("/proc/self/status").read_text()
+    peak_kb = next(int(line.split()[1]) for line in status.splitlines()
+                   if line.startswith("VmHWM:"))
+    print(peak_kb / 1024)
+
+
+def main() -> None:
+    print("ICS import cost: seconds against the bare icalendar parse + recurring-ical-events "
+          "expansion of the same bytes (target ratio in brackets)")
+    print(f"{'events':>7} {'figure':<20} {'calsync':>9} {'baseline':>9} {'ratio':>7} target")
+    with tempfile.TemporaryDirectory() as tmp, FileServer() as server:
+        for size in SIZES:
+            for figure, (seconds, base) in bench_size(size, server, Path(tmp)).items():
+                ratio = seconds / base
+                verdict = "ok" if ratio <= TARGETS[figure] else "MISSED"
+                print(f"{size:>7} {figure:<20} {seconds:8.3f}s {base:8.3f}s {ratio:6.3f}x "
+                      f"≤{TARGETS[figure]}x {verdict}")
+        rss = peak_rss_mb(RSS_SIZE, server, Path(tmp))
+        verdict = "ok" if rss < RSS_TARGET_MB else "MISSED"
+        print(f"{RSS_SIZE:>7} {'peak worker RSS':<20} {rss:7.0f}MB {'':>9} {'':>7} "
+              f"<{RSS_TARGET_MB}MB {verdict}")
+
+
+if __name__ == "__main__":
+    if sys.argv[1:2] == ["--worker"]:
+        worker(sys.argv[2], sys.argv[3])
+    else:
+        main()
