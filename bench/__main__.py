@@ -5,6 +5,7 @@ from bench import (
     feed_serving,
     google_calls,
     hostile,
+    import_cost,
     inbox_pages,
     keystrokes,
     mail_delay,
@@ -20,3 +21,4 @@ if __name__ == "__main__":
     keystrokes.main()
     feed_serving.main()
     google_calls.main()
+    import_cost.main()
