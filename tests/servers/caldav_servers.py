@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import Any
 
 SERVERS = ("radicale", "xandikos")
-USER, PASSWORD = "ana", "app-specific-secret"
+USER = "ana"
 CALENDARS = ("personal", "work")
 # Xandikos names a default calendar (schedule-default-calendar-URL); Radicale names none,
 # so calsync takes its first calendar by address.
@@ -39,8 +39,8 @@ class CaldavServer:
     base_url: str  # http://127.0.0.1:PORT/ (answers /.well-known/caldav)
     principal_url: str
     home_url: str
+    password: str
     username: str = USER
-    password: str = PASSWORD
     calendars: dict[str, str] = field(default_factory=dict)  # name -> collection URL
 
     def request(self, method: str, url: str, body: bytes | str = b"",
@@ -136,8 +136,8 @@ def _wait_listening(port: int, process: subprocess.Popen[bytes], log: Path) -> N
     raise RuntimeError(f"the CalDAV server did not listen within 30 s: {log.read_text()[-2000:]}")
 
 
-def _start_radicale(root: Path, port: int) -> tuple[list[str], str, str]:
-    (root / "users").write_text(f"{USER}:{PASSWORD}\n")
+def _start_radicale(root: Path, port: int, password: str) -> tuple[list[str], str, str]:
+    (root / "users").write_text(f"{USER}:{password}\n")
     config = root / "radicale.conf"
     config.write_text(
         f"[server]\nhosts = 127.0.0.1:{port}\n"
@@ -150,27 +150,29 @@ def _start_radicale(root: Path, port: int) -> tuple[list[str], str, str]:
     return command, f"/{USER}/", f"/{USER}/"
 
 
-def _start_xandikos(root: Path, port: int) -> tuple[list[str], str, str]:
+def _start_xandikos(root: Path, port: int, password: str) -> tuple[list[str], str, str]:
     command = [sys.executable, __file__, "xandikos", str(root / "data"), str(port), USER,
-               PASSWORD]
+               password]
     return command, f"/{USER}/", f"/{USER}/calendars/"
 
 
-STARTERS: dict[str, Callable[[Path, int], tuple[list[str], str, str]]] = {
+STARTERS: dict[str, Callable[[Path, int, str], tuple[list[str], str, str]]] = {
     "radicale": _start_radicale, "xandikos": _start_xandikos}
 
 
-def running(kind: str, root: Path) -> Iterator[CaldavServer]:
-    """A fresh `kind` server in `root` with USER and the CALENDARS; stopped afterwards."""
+def running(kind: str, root: Path, password: str) -> Iterator[CaldavServer]:
+    """A fresh `kind` server in `root` with USER (logging in with `password`) and the
+    CALENDARS; stopped afterwards."""
     port = free_port()
-    command, principal, home = STARTERS[kind](root, port)
+    command, principal, home = STARTERS[kind](root, port, password)
     log = root / "server.log"
     with log.open("wb") as out:
         process = subprocess.Popen(command, stdout=out, stderr=subprocess.STDOUT)
     try:
         _wait_listening(port, process, log)
         base = f"http://127.0.0.1:{port}"
-        server = CaldavServer(kind, f"{base}/", f"{base}{principal}", f"{base}{home}")
+        server = CaldavServer(kind, f"{base}/", f"{base}{principal}", f"{base}{home}",
+                              password)
         if kind == "radicale":  # Radicale makes the principal's collection on first login
             server.request("PROPFIND", server.principal_url, headers={"Depth": "0"})
         for name in CALENDARS:
