@@ -31,7 +31,13 @@ from calsync.providers.microsoft_events import (
     to_meeting,
     transaction_id,
 )
-from calsync.providers.microsoft_graph import Graph, error_code, source_error
+from calsync.providers.microsoft_graph import (
+    Graph,
+    error_code,
+    finish_flow,
+    source_error,
+    start_flow,
+)
 
 log = logging.getLogger(__name__)
 
@@ -56,6 +62,23 @@ class MicrosoftProvider(BaseProvider):
     read_only = False
     supports_push = False  # change notifications are a subscription, not a channel
     supports_write = True
+
+    # connecting: what calsync's Microsoft services ask of the account, through the registry
+
+    def list_calendars(self, source: SourceRef) -> list[dict[str, Any]]:
+        """The account's calendars for the picker: id, name, primary (the default), writable.
+        Refreshed tokens land back in `source.credentials`."""
+        with Graph(self.settings, source.credentials) as graph:
+            return _calendars(graph)
+
+    def start_flow(self, redirect_uri: str, state: str, login_hint: str = "",
+                   prompt: str | None = None) -> dict[str, Any]:
+        """Begin an OAuth round trip (msal's flow dict: `auth_uri`, `code_verifier`, `nonce`)."""
+        return start_flow(self.settings, redirect_uri, state, login_hint, prompt)
+
+    def finish_flow(self, flow: dict[str, Any], answer: dict[str, str]) -> dict[str, Any]:
+        """Redeem the callback's answer: msal's result, or SourceError."""
+        return finish_flow(self.settings, flow, answer)
 
     # reading
 
@@ -224,7 +247,7 @@ class MicrosoftProvider(BaseProvider):
             raise source_error(response, _label(source, calendar_id), "delete from")
 
 
-def list_calendars(graph: Graph) -> list[dict[str, Any]]:
+def _calendars(graph: Graph) -> list[dict[str, Any]]:
     """The account's calendars for the picker: id, name, default, writable."""
     calendars: list[dict[str, Any]] = []
     link = "me/calendars?$top=100"

@@ -35,6 +35,7 @@ DEMO_CLIENT_ID = "calsync-demo"  # the emulator's `serve_forever` accepts any cl
 DEMO_CLIENT_SECRET = "calsync-demo-secret"  # noqa: S105 - the emulator's, not a secret
 # msal adds openid, profile and offline_access itself and refuses them in this list.
 SCOPES = ("Calendars.ReadWrite", "User.Read", "email")
+RESERVED = ("openid", "profile", "offline_access")
 MICROSOFT_HOST = "https://login.microsoftonline.com"
 REFRESH_MARGIN = timedelta(minutes=2)  # refresh a token this close to its expiry first
 MAX_TRIES = 3  # 429/503/network: wait as Graph asks (at most MAX_WAIT) and try again
@@ -226,3 +227,32 @@ def source_error(response: requests.Response, calendar: str, doing: str = "read"
         return SourceError(busy(), transient=True)
     return SourceError(f"Microsoft refused to let calsync {doing} “{calendar}” (error {status} "
                        f"{code}); calsync will try again later.")
+
+
+def start_flow(settings: Settings, redirect_uri: str, state: str, login_hint: str = "",
+               prompt: str | None = None) -> dict[str, Any]:
+    """msal's authorization code flow with PKCE: `auth_uri`, `code_verifier`, `nonce` ..."""
+    with http_session(settings) as session:
+        flow: dict[str, Any] = msal_app(settings, session).initiate_auth_code_flow(
+            list(SCOPES), redirect_uri=redirect_uri, state=state,
+            login_hint=login_hint or None, prompt=prompt)
+    return flow
+
+
+def finish_flow(settings: Settings, flow: dict[str, Any],
+                answer: dict[str, str]) -> dict[str, Any]:
+    """Redeem the callback's `answer` for `flow`: msal's result (tokens, `id_token_claims`
+    and `credentials` in calsync's shape, or `error`). Raises SourceError when Microsoft is
+    unreachable or the answer does not belong to the flow (msal's state and nonce checks)."""
+    flow = {"scope": [*SCOPES, *RESERVED], **flow}  # what msal asked for, reserved ones too
+    try:
+        with http_session(settings) as session:
+            result: dict[str, Any] = msal_app(settings, session).acquire_token_by_auth_code_flow(
+                flow, answer)
+    except (msal.exceptions.MsalServiceError, requests.RequestException) as exc:
+        raise SourceError(busy(), transient=True) from exc
+    except (ValueError, RuntimeError) as exc:  # a state mismatch; a nonce that isn't ours
+        raise SourceError("Microsoft's answer does not belong to this sign-in.") from exc
+    if "access_token" in result:
+        result["credentials"] = tokens_from(result)
+    return result

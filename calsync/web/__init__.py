@@ -39,6 +39,7 @@ def current_settings() -> Settings:
 
 def register_blueprints(app: Flask) -> None:
     from calsync.web import api, auth, errors, feeds, google, health, icon, pages, webhooks
+    from calsync.web.microsoft import bp as microsoft_bp
 
     csrf.init_app(app)
     login_manager.init_app(app)
@@ -53,6 +54,7 @@ def register_blueprints(app: Flask) -> None:
     # cross-site request carries nothing to ride on.
     csrf.exempt(api.bp)
     app.register_blueprint(google.bp)
+    app.register_blueprint(microsoft_bp)
     app.register_blueprint(webhooks.bp)
     # Google cannot send a CSRF token (nor a cookie); each notification carries its
     # channel's secret token instead, which the webhook compares in constant time.

@@ -71,7 +71,8 @@ def update_source(source_id: int, body: SourcePatchIn) -> SourceOut:
     """
     session = get_session()
     source = sources.get_source(session, api_user(), source_id)
-    choose = (caldav_connect.choose_calendars if source.kind == caldav_connect.KIND
+    # CalDAV and Microsoft accounts share one rule for a choice (caldav_connect's).
+    choose = (caldav_connect.choose_calendars if source.kind in (caldav_connect.KIND, "microsoft")
               else connections.choose_calendars)
     choose(session, current_settings(), source, body.calendars_read, body.calendar_written)
     return source_out(sources.reread(session, source))

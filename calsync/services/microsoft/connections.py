@@ -1,0 +1,168 @@
+"""Microsoft 365 / Outlook connections as sources: connect (and reconnect) from a finished
+OAuth grant, sign in with Microsoft, the calendar picker, and disconnect. No Flask here."""
+
+from __future__ import annotations
+
+import logging
+from datetime import UTC, datetime
+from typing import Any, Protocol, cast
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from calsync import providers
+from calsync.config import Settings
+from calsync.domain.vocabulary import SourceStatus
+from calsync.errors import OAuthFailed, SourceError, ValidationFailed
+from calsync.models import Source, User
+from calsync.providers.base import SourceRef
+from calsync.services import accounts, caldav_connect, sources
+from calsync.services.credentials import provider_for, seal_tokens
+from calsync.services.google.oauth import Grant
+from calsync.services.settings import check_timezone
+
+log = logging.getLogger(__name__)
+
+KIND = "microsoft"
+
+
+class ListsCalendars(Protocol):
+    """What the Microsoft provider offers the picker."""
+
+    def list_calendars(self, source: SourceRef) -> list[dict[str, Any]]: ...
+
+
+def microsoft_sources(session: Session, user: User) -> list[Source]:
+    return list(session.scalars(select(Source).where(
+        Source.user_id == user.id, Source.kind == KIND).order_by(Source.id)))
+
+
+def connect(session: Session, settings: Settings, user: User,
+            grant: Grant) -> tuple[Source, bool]:
+    """Create or update the user's source for the grant's Microsoft account; returns it and
+    whether it is new. Commits; then call `start_syncing`.
+
+    Raises LimitReached when a new source would be one too many, OAuthFailed when Microsoft
+    gave no refresh token or no account, both before changing anything."""
+    account = grant.email.lower()
+    if not account:
+        raise OAuthFailed("Microsoft did not say which account this is.", "Connect again.")
+    credentials = dict(grant.credentials)
+    if not credentials.get("refresh_token"):  # offline_access always asked: not expected
+        raise OAuthFailed("Microsoft gave calsync no lasting access to this account.",
+                          "Connect again and allow calsync to keep access.")
+    source = next((s for s in microsoft_sources(session, user)
+                   if (s.options or {}).get("account") == account), None)
+    if source is None:
+        sources.check_room(session, user, settings.max_sources_per_user, field="account")
+    calendars = _list_calendars(settings, credentials)
+    options = dict(source.options or {}) if source is not None else {}
+    names = {c["id"]: c["name"] for c in calendars}
+    default = next((c["id"] for c in calendars if c["primary"]), next(iter(names), ""))
+    read = [c for c in options.get("calendars_read") or [] if c in names] or [default]
+    written = options.get("calendar_written")
+    options.update({
+        "account": account,
+        "calendars_read": read,
+        "calendar_written": written if written in names else default,
+        "calendar_names": names,
+        "calendars_writable": [c["id"] for c in calendars if c["writable"]],
+        "default_calendar": default,
+    })
+    new = source is None
+    if source is None:
+        source = Source(user_id=user.id, kind=KIND, url="", cursor={}, warnings=[])
+        session.add(source)
+    source.name = f"Outlook ({account})"[:200]
+    source.options = options
+    seal_tokens(settings, source, credentials)
+    source.status = SourceStatus.NEW
+    source.last_error = None
+    source.failure_count = 0
+    source.next_sync_at = datetime.now(UTC)
+    session.commit()
+    return source, new
+
+
+def start_syncing(session: Session, source: Source) -> None:
+    """After a connection or a new choice of calendars is committed: sync now."""
+    sources.queue_sync(session, source)
+
+
+def sign_in(session: Session, grant: Grant, timezone: str = "UTC") -> User:
+    """The user this Microsoft account signs in: the one with its email, only when
+    Microsoft verified the address; else a new password-less account. Raises OAuthFailed
+    before changing anything. Commits.
+
+    calsync keeps no Microsoft subject on the user (the schema has Google's only), so the
+    verified email decides every time, and an unverified one never signs anyone in.
+    """
+    if not grant.email:
+        raise OAuthFailed("Microsoft did not say who you are.",
+                          "Try signing in with Microsoft again.")
+    if not grant.email_verified:
+        # Anyone may type any address into a work account they administer.
+        raise OAuthFailed(
+            "Microsoft has not verified this account's email address, so calsync can't sign "
+            "you in with it.",
+            "Sign in with your password (or sign up), then connect Outlook from Calendars.")
+    user = session.scalar(select(User).where(User.email == grant.email.lower()))
+    if user is None:
+        try:
+            zone = check_timezone(timezone or "UTC")
+        except ValidationFailed:
+            zone = "UTC"
+        user = accounts.add_user(session, grant.email, None, zone)
+    session.commit()
+    return user
+
+
+def calendar_choices(session: Session, settings: Settings,
+                     source: Source) -> list[dict[str, Any]]:
+    """The account's calendars (asked of Graph, else as last seen), for the picker; what
+    Graph says is kept for next time (commits then)."""
+    options = dict(source.options or {})
+    if source.credentials and not source.status.paused:
+        try:
+            with provider_for(settings, source) as (provider, ref):
+                calendars = cast(ListsCalendars, provider).list_calendars(ref)
+        except SourceError:  # Graph unreachable or the grant gone: show what we know
+            log.warning("could not list calendars of source %s", source.id)
+        else:
+            options["calendar_names"] = {c["id"]: c["name"] for c in calendars}
+            options["calendars_writable"] = [c["id"] for c in calendars if c["writable"]]
+            source.options = options
+            session.commit()  # and the tokens msal refreshed
+    names: dict[str, str] = options.get("calendar_names") or {}
+    writable = set(options.get("calendars_writable") or names)
+    return [{"id": cid, "name": name, "writable": cid in writable,
+             "primary": cid == options.get("default_calendar")}
+            for cid, name in names.items()]
+
+
+# The choice is checked and stored as for any account with calendars to pick.
+choose_calendars = caldav_connect.choose_calendars
+
+
+def disconnect(session: Session, source: Source) -> None:
+    """Forget the tokens; meetings, answers and follow-ups stay. Microsoft has no endpoint
+    to revoke a grant: the user removes calsync at myapps.microsoft.com (or
+    account.live.com/consent/Manage). Commits."""
+    source.credentials = None
+    source.status = SourceStatus.DISABLED
+    source.next_sync_at = None
+    source.sync_requested_at = None
+    source.last_error = ("Disconnected from Microsoft. Connect again to resume; to remove "
+                         "calsync's access entirely, remove it at myapps.microsoft.com.")
+    session.commit()
+
+
+def _list_calendars(settings: Settings, credentials: dict[str, Any]) -> list[dict[str, Any]]:
+    """The account's calendars; refreshed tokens land in `credentials`. Connecting fails
+    without them: calsync would not know which calendar is the default."""
+    provider = cast(ListsCalendars, providers.load(KIND)(settings))
+    try:
+        return provider.list_calendars(SourceRef(id=0, credentials=credentials))
+    except SourceError as exc:
+        raise OAuthFailed("calsync could not read this account's calendars: "
+                          f"{exc.reason}", "Connect again.") from exc

@@ -1,0 +1,158 @@
+"""Microsoft 365 / Outlook in the browser: connect an account (OAuth through msal), sign in
+with Microsoft, and disconnect.
+
+Each round trip is bound as Google's are (see `calsync.web.google`): its state is stored
+server-side with the PKCE verifier and nonce, and remembered in this browser's session.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+from urllib.parse import parse_qs, urlsplit
+
+from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask import session as browser
+from flask_login import current_user, login_required
+from werkzeug.wrappers import Response
+
+from calsync.db import get_session
+from calsync.domain.vocabulary import OAuthPurpose
+from calsync.errors import LimitReached, NotFound, OAuthFailed
+from calsync.services import sources as sources_service
+from calsync.services.microsoft import connections, oauth
+from calsync.web import current_settings
+from calsync.web.auth import sign_in
+from calsync.web.redirects import safe_target
+from calsync.web.throttle import signin_by_address
+
+if TYPE_CHECKING:
+    from calsync.models import Source, User
+
+bp = Blueprint("microsoft", __name__)
+
+STATES_KEY = "microsoft_oauth_states"
+SIGNUP_ZONE_KEY = "microsoft_signup_timezone"
+SIGNIN_NEXT_KEY = "microsoft_signin_next"
+MAX_STATES = 5  # round trips in flight per browser (a few tabs)
+SCOPES_MESSAGE = ("calsync needs permission to read and write your calendars and to read "
+                  "your profile; connect again and accept every permission.")
+
+
+@bp.app_context_processor
+def _microsoft_mode() -> dict[str, Any]:
+    # Without a client id of their own, "Microsoft" is the bundled emulator: pages say so.
+    return {"microsoft_demo": not current_settings().microsoft_client_id}
+
+
+def _start(purpose: OAuthPurpose, user_id: int | None,
+           login_hint: str = "") -> Response | tuple[str, int]:
+    try:
+        url = oauth.authorization_url(get_session(), current_settings(), purpose, user_id,
+                                      login_hint=login_hint)
+    except OAuthFailed as failure:
+        return _failed(str(failure), 503)
+    state = parse_qs(urlsplit(url).query).get("state", [""])[0]
+    browser[STATES_KEY] = [*browser.get(STATES_KEY, [])[-(MAX_STATES - 1):], state]
+    return redirect(url)
+
+
+@bp.post("/microsoft/connect")
+@login_required
+def connect() -> Response | tuple[str, int]:
+    """Connect a Microsoft account; with `source_id`, reconnect that source's account."""
+    source_id = request.form.get("source_id", type=int)
+    hint = ""
+    if source_id is not None:
+        hint = str((_microsoft_source(source_id).options or {}).get("account", ""))
+    return _start(OAuthPurpose.CONNECT, current_user.id, login_hint=hint)
+
+
+@bp.post("/microsoft/signin")
+@signin_by_address
+def signin() -> Response | tuple[str, int]:
+    browser[SIGNUP_ZONE_KEY] = (request.form.get("timezone") or "UTC").strip()[:64]
+    browser[SIGNIN_NEXT_KEY] = safe_target(request.form.get("next"), "")
+    return _start(OAuthPurpose.SIGNIN, None)
+
+
+@bp.get("/microsoft/callback")
+def callback() -> Response | tuple[str, int]:
+    session = get_session()
+    state = request.args.get("state", "")
+    ours = state in browser.get(STATES_KEY, [])
+    if ours:
+        browser[STATES_KEY] = [s for s in browser[STATES_KEY] if s != state]
+    error = request.args.get("error")
+    if error:
+        if ours:
+            oauth.abandon(session, state)
+        if error == "access_denied":
+            return _failed("You cancelled at Microsoft, so nothing was connected.", 200)
+        return _failed(f"Microsoft could not complete the request ({error[:80]}).")
+    if not ours:
+        return _failed("This Microsoft sign-in link was not started in this browser, or it "
+                       "has already been used.")
+    try:
+        grant = oauth.finish(session, current_settings(), request.args.to_dict())
+    except OAuthFailed as failure:
+        return _failed(str(failure))
+    if grant.purpose is OAuthPurpose.SIGNIN:
+        return _signed_in(grant)
+    return _connected(grant)
+
+
+def _connected(grant: oauth.Grant) -> Response | tuple[str, int]:
+    if not current_user.is_authenticated or current_user.id != grant.user_id:
+        return _failed("Sign in to calsync as the person who started connecting, then "
+                       "connect again.")
+    if oauth.missing_scopes(grant):
+        return _failed(SCOPES_MESSAGE)
+    session = get_session()
+    user: User = current_user
+    try:
+        source, new = connections.connect(session, current_settings(), user, grant)
+    except LimitReached as full:
+        return _failed(f"This Microsoft account was not connected: {full.message}", 422)
+    except OAuthFailed as failure:
+        return _failed(str(failure))
+    connections.start_syncing(session, source)
+    if new:
+        flash(f"Connected {source.name}. calsync is reading your default calendar now.")
+    else:
+        flash(f"Reconnected {source.name}. calsync is reading it again.")
+    return redirect(url_for("pages.source", source_id=source.id))
+
+
+def _signed_in(grant: oauth.Grant) -> Response | tuple[str, int]:
+    if oauth.missing_scopes(grant):
+        return _failed("calsync needs to know your Microsoft account's email address to sign "
+                       "you in; sign in again and allow it.")
+    try:
+        user = connections.sign_in(get_session(), grant, browser.pop(SIGNUP_ZONE_KEY, "UTC"))
+    except OAuthFailed as failure:
+        return _failed(str(failure))
+    sign_in(user)
+    flash(f"Signed in as {user.email} with Microsoft.")
+    return redirect(safe_target(browser.pop(SIGNIN_NEXT_KEY, None), url_for("pages.inbox")))
+
+
+def _failed(message: str, status: int = 400) -> tuple[str, int]:
+    """The error page, saying what went wrong; never a traceback."""
+    return render_template("error.html", status=status,
+                           message=f"Microsoft didn't connect: {message}"), status
+
+
+def _microsoft_source(source_id: int) -> Source:
+    source = sources_service.get_source(get_session(), current_user, source_id)
+    if source.kind != connections.KIND:
+        raise NotFound("No such Microsoft 365 source.")
+    return source
+
+
+@bp.post("/microsoft/sources/<int:source_id>/disconnect")
+@login_required
+def disconnect(source_id: int) -> Response:
+    source = _microsoft_source(source_id)
+    connections.disconnect(get_session(), source)
+    flash(f"Disconnected {source.name}. Its meetings, your answers and follow-ups stay.")
+    return redirect(url_for("pages.source", source_id=source.id))
