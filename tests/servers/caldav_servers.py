@@ -40,8 +40,14 @@ class CaldavServer:
     principal_url: str
     home_url: str
     password: str
+    log: Path  # the server's output: one line per request received
     username: str = USER
     calendars: dict[str, str] = field(default_factory=dict)  # name -> collection URL
+
+    def calsync_requests(self) -> list[tuple[str, str]]:
+        """(method, path) of every request calsync (by its User-Agent) has sent so far."""
+        return [(method, path) for method, path, agent in _REQUEST.findall(self.log.read_text())
+                if agent.startswith("calsync/")]
 
     def request(self, method: str, url: str, body: bytes | str = b"",
                 headers: dict[str, str] | None = None) -> tuple[int, dict[str, str], bytes]:
@@ -100,6 +106,10 @@ class CaldavServer:
         return url
 
 
+# Radicale's log line for a request at level info; the Xandikos wrapper writes the same.
+_REQUEST = re.compile(r"\] (\w+) request for '([^']*)'.*? using '([^']*)'")
+
+
 def event_text(uid: str, start: datetime, title: str, minutes: int = 30) -> str:
     """One meeting with a customer as a calendar object (times in UTC)."""
     stamp = "%Y%m%dT%H%M%SZ"
@@ -144,7 +154,7 @@ def _start_radicale(root: Path, port: int, password: str) -> tuple[list[str], st
         f"[auth]\ntype = htpasswd\nhtpasswd_filename = {root / 'users'}\n"
         "htpasswd_encryption = plain\n"
         f"[storage]\nfilesystem_folder = {root / 'collections'}\n"
-        "[rights]\ntype = owner_only\n[logging]\nlevel = warning\n"
+        "[rights]\ntype = owner_only\n[logging]\nlevel = info\n"
         "[web]\ntype = none\n")
     command = [sys.executable, "-m", "radicale", "--config", str(config)]
     return command, f"/{USER}/", f"/{USER}/"
@@ -172,7 +182,7 @@ def running(kind: str, root: Path, password: str) -> Iterator[CaldavServer]:
         _wait_listening(port, process, log)
         base = f"http://127.0.0.1:{port}"
         server = CaldavServer(kind, f"{base}/", f"{base}{principal}", f"{base}{home}",
-                              password)
+                              password, log)
         if kind == "radicale":  # Radicale makes the principal's collection on first login
             server.request("PROPFIND", server.principal_url, headers={"Depth": "0"})
         for name in CALENDARS:
@@ -207,6 +217,8 @@ def _serve_xandikos(directory: str, port: int, user: str, password: str) -> None
     expected = "Basic " + base64.b64encode(f"{user}:{password}".encode()).decode()
 
     def guarded(environ: dict[str, Any], start_response: Any) -> Any:
+        print(f"[INFO] {environ['REQUEST_METHOD']} request for '{environ.get('PATH_INFO')}' "
+              f"received using '{environ.get('HTTP_USER_AGENT', '')}'", flush=True)
         if environ.get("PATH_INFO", "").rstrip("/") == "/.well-known/caldav":
             start_response("301 Moved Permanently", [("Location", principal)])
             return [b""]

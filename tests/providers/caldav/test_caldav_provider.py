@@ -171,8 +171,11 @@ def test_sync_collection_reads_changes_then_nothing(caldav_server: CaldavServer,
     assert first.complete and keys(first) == {("a", ""), ("b", "")}
     assert all(s["token"] for s in first.cursor["calendars"].values())
 
+    before = len(caldav_server.calsync_requests())
     idle = provider.read(source, first.cursor, context)
     assert idle.unchanged and not idle.meetings
+    # An idle sync costs one request per calendar: its sync-collection REPORT.
+    assert [m for m, _p in caldav_server.calsync_requests()[before:]] == ["REPORT", "REPORT"]
 
     caldav_server.put("work", "a", vevent("a", "20250305T150000Z", "20250305T160000Z"))
     caldav_server.put("work", "c", vevent("c", "20250307T100000Z", "20250307T110000Z"))
