@@ -234,6 +234,22 @@ def test_recurrence_with_overrides_and_a_changed_series(caldav_server: CaldavSer
                                                        "EXDATE:20250317T090000Z,20250324T090000Z"))
     changed = provider.read(source, first.cursor, context)
     assert changed.complete and len(changed.meetings) == 2
+    # Another instance moved by another client: the same key, now at its new time.
+    overridden = WEEKLY.replace("END:VCALENDAR\r\n", (
+        "BEGIN:VEVENT\r\nUID:weekly\r\nDTSTAMP:20250101T000000Z\r\n"
+        "RECURRENCE-ID:20250303T090000Z\r\nDTSTART:20250304T160000Z\r\n"
+        "DTEND:20250304T163000Z\r\nSUMMARY:Standup (Tuesday)\r\nEND:VEVENT\r\n"
+        "END:VCALENDAR\r\n"))
+    caldav_server.put("work", "weekly", overridden)
+    again = provider.read(source, changed.cursor, context)
+    by_key = {m.key: m for m in again.meetings}
+    assert len(by_key) == len(again.meetings) == 3
+    assert by_key[("weekly", "2025-03-03T09:00:00Z")].start == datetime(2025, 3, 4, 16,
+                                                                         tzinfo=UTC)
+    # The series deleted: gone whole.
+    caldav_server.delete(caldav_server.calendars["work"] + "weekly.ics")
+    gone = provider.read(source, again.cursor, context)
+    assert gone.complete and gone.meetings == []
 
 
 def test_a_malformed_item_is_skipped_the_rest_imports(caldav_server: CaldavServer,
