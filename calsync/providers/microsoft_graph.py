@@ -2,10 +2,11 @@
 TLS verified against the system's certificates plus CALSYNC_MICROSOFT_CA_BUNDLE, and
 Graph's answers turned into sentences on a SourceError.
 
-Why not msgraph-sdk: calsync needs a dozen endpoints; the SDK (with kiota and azure-core)
-is hundreds of MB installed and about a second to import, where `requests` is already here
-and msal imports in a tenth of that (measured with `python -X importtime`; see the report of
-issue 14). Every URL comes from the endpoint settings, so the emulator can stand in.
+Why not msgraph-sdk: calsync needs a dozen endpoints. msgraph-sdk 1.65 installs 472 MB
+(392 MB of it generated request builders) and its client, the Event model and one delta
+builder take 0.6-0.8 s to import; `requests` is already here and msal (1 MB) with it imports
+in 0.2-0.35 s (CPython 3.11, `time python -c "import ..."`, three runs each, December 2026).
+Every URL comes from the endpoint settings, so the emulator can stand in.
 """
 
 from __future__ import annotations

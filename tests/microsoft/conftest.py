@@ -11,9 +11,12 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
+from sqlalchemy.orm import Session
 
+from calsync import crypto
 from calsync.config import Settings
 from calsync.emulator.microsoft import MicrosoftEmulator
+from calsync.models import Source, User
 from calsync.providers import microsoft_graph
 from calsync.providers.base import ReadContext, SourceRef
 from calsync.providers.microsoft import MicrosoftProvider
@@ -69,3 +72,16 @@ def context() -> ReadContext:
     now = datetime.now(UTC)
     return ReadContext(now - timedelta(days=30), now + timedelta(days=120),
                        ZoneInfo("Europe/Berlin"))
+
+
+@pytest.fixture
+def microsoft_source(db_session: Session, settings: Settings, user: User,
+                     emulator: MicrosoftEmulator, sleeps: list[float]) -> Source:
+    """The user's Microsoft connection, reading and writing Ann's default calendar, never
+    synced."""
+    row = Source(user_id=user.id, kind="microsoft", name="Outlook", url="",
+                 options=options(emulator), credentials=crypto.seal(settings, tokens(emulator)),
+                 cursor={}, warnings=[], next_sync_at=datetime.now(UTC))
+    db_session.add(row)
+    db_session.commit()
+    return row
