@@ -11,7 +11,7 @@ the follow-up (a retried create finds its first event) and update with If-Match.
 from __future__ import annotations
 
 import logging
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 from urllib.parse import quote
 
@@ -19,7 +19,9 @@ from calsync.domain.meeting import MeetingData
 from calsync.providers.base import (
     BaseProvider,
     ChangeSet,
+    OpenedChannel,
     OutgoingEvent,
+    PushChannelSpec,
     ReadContext,
     RemoteEvent,
     SourceRef,
@@ -44,6 +46,7 @@ log = logging.getLogger(__name__)
 PAGE_SIZE = 100  # Prefer: odata.maxpagesize; a module constant so tests can page small
 PATCH_TRIES = 3  # a 412 means someone edited meanwhile: read, re-apply, try again
 IN_UTC = 'outlook.timezone="UTC"'
+LIFECYCLE_SUFFIX = "/lifecycle"  # lifecycle notifications arrive beside the change ones
 
 
 class DeltaExpired(Exception):
@@ -60,7 +63,7 @@ class MicrosoftProvider(BaseProvider):
 
     name = "microsoft"
     read_only = False
-    supports_push = False  # change notifications are a subscription, not a channel
+    supports_push = True  # a Graph subscription per calendar read is its push channel
     supports_write = True
 
     # connecting: what calsync's Microsoft services ask of the account, through the registry
@@ -245,6 +248,40 @@ class MicrosoftProvider(BaseProvider):
                     "ErrorInvalidIdMalformed", "BadRequest"):
                 return
             raise source_error(response, _label(source, calendar_id), "delete from")
+
+    # change notifications: a subscription per calendar is calsync's push channel
+
+    def _open_channel(self, source: SourceRef, spec: PushChannelSpec) -> OpenedChannel:
+        expires = datetime.now(UTC) + timedelta(hours=self.settings.microsoft_subscription_hours)
+        body = {"changeType": "created,updated,deleted", "notificationUrl": spec.address,
+                "lifecycleNotificationUrl": spec.address + LIFECYCLE_SUFFIX,
+                "resource": f"{_calendar_path(spec.calendar_id)}/events",
+                "expirationDateTime": _stamp(expires), "clientState": spec.token}
+        with Graph(self.settings, source.credentials) as graph:
+            response = graph.call("POST", "subscriptions", json=body)
+        if response.status_code != 201:
+            raise source_error(response, _label(source, spec.calendar_id),
+                               "watch for changes in")
+        made = response.json()
+        # Graph may shorten the lifetime asked for; its answer is in UTC, to 7 decimals.
+        given = str(made.get("expirationDateTime") or "")[:19]
+        ends = datetime.fromisoformat(given).replace(tzinfo=UTC) if given else expires
+        return OpenedChannel(spec.calendar_id, spec.channel_id, str(made["id"]), ends)
+
+    def _close_channel(self, source: SourceRef, channel_id: str, resource_id: str) -> None:
+        with Graph(self.settings, source.credentials) as graph:
+            response = graph.call("DELETE", f"subscriptions/{quote(resource_id, safe='')}")
+        if response.status_code not in (200, 204, 404):  # 404: expired or removed already
+            raise source_error(response, "change notifications", "stop")
+
+    def reauthorize(self, source: SourceRef, subscription_id: str) -> None:
+        """Answer Graph's `reauthorizationRequired`: the subscription goes on with a fresh
+        token (an expired or removed one: SourceError, and the renewal opens another)."""
+        with Graph(self.settings, source.credentials) as graph:
+            response = graph.call("POST", f"subscriptions/{quote(subscription_id, safe='')}"
+                                          "/reauthorize")
+        if response.status_code not in (200, 204):
+            raise source_error(response, "change notifications", "renew")
 
 
 def _calendars(graph: Graph) -> list[dict[str, Any]]:

@@ -1,5 +1,5 @@
 """Microsoft 365 / Outlook in the browser: connect an account (OAuth through msal), sign in
-with Microsoft, and disconnect.
+with Microsoft, and disconnect; and Graph's change notifications at calsync's webhook.
 
 Each round trip is bound as Google's are (see `calsync.web.google`): its state is stored
 server-side with the PKCE verifier and nonce, and remembered in this browser's session.
@@ -7,6 +7,7 @@ server-side with the PKCE verifier and nonce, and remembered in this browser's s
 
 from __future__ import annotations
 
+import logging
 from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qs, urlsplit
 
@@ -19,14 +20,16 @@ from calsync.db import get_session
 from calsync.domain.vocabulary import OAuthPurpose
 from calsync.errors import LimitReached, NotFound, OAuthFailed
 from calsync.services import sources as sources_service
-from calsync.services.microsoft import connections, oauth
-from calsync.web import current_settings
+from calsync.services.microsoft import connections, oauth, subscriptions
+from calsync.web import csrf, current_settings
 from calsync.web.auth import sign_in
 from calsync.web.redirects import safe_target
 from calsync.web.throttle import signin_by_address
 
 if TYPE_CHECKING:
     from calsync.models import Source, User
+
+log = logging.getLogger(__name__)
 
 bp = Blueprint("microsoft", __name__)
 
@@ -115,7 +118,7 @@ def _connected(grant: oauth.Grant) -> Response | tuple[str, int]:
         return _failed(f"This Microsoft account was not connected: {full.message}", 422)
     except OAuthFailed as failure:
         return _failed(str(failure))
-    connections.start_syncing(session, source)
+    connections.start_syncing(session, current_settings(), source)
     if new:
         flash(f"Connected {source.name}. calsync is reading your default calendar now.")
     else:
@@ -156,3 +159,40 @@ def disconnect(source_id: int) -> Response:
     connections.disconnect(get_session(), source)
     flash(f"Disconnected {source.name}. Its meetings, your answers and follow-ups stay.")
     return redirect(url_for("pages.source", source_id=source.id))
+
+
+# Graph's change notifications. Graph sends no cookie and no CSRF token: each notification
+# carries its subscription's clientState instead, compared in constant time. Graph wants an
+# answer within three seconds (else it retries, then drops the subscription): 202 at once,
+# 503 when calsync itself is down (Graph retries).
+
+MAX_TOKEN = 1024  # a validation token is far shorter; a longer one is not Graph's
+MAX_FIELD = 255
+
+
+@bp.post("/webhooks/microsoft", endpoint="webhook")
+@bp.post("/webhooks/microsoft/lifecycle", endpoint="lifecycle_webhook")
+@csrf.exempt
+def webhook() -> Response:
+    token = request.args.get("validationToken")
+    if token is not None:  # the handshake when a subscription is made: echo it, as text
+        if len(token) > MAX_TOKEN or not token.isprintable():
+            return Response(status=400)
+        return Response(token, status=200, mimetype="text/plain")
+    body = request.get_json(silent=True)
+    items = body.get("value") if isinstance(body, dict) else None
+    notes = [subscriptions.Notification(_field(item, "subscriptionId"),
+                                        _field(item, "clientState"),
+                                        _field(item, "lifecycleEvent"))
+             for item in (items if isinstance(items, list) else []) if isinstance(item, dict)]
+    try:
+        subscriptions.receive(get_session(), current_settings(), notes)
+    except Exception:
+        log.exception("graph notification failed")
+        return Response(status=503)
+    return Response(status=202)
+
+
+def _field(item: dict[str, Any], name: str) -> str:
+    value = item.get(name)
+    return value if isinstance(value, str) and len(value) <= MAX_FIELD else ""

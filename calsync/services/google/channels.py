@@ -14,6 +14,7 @@ import hmac
 import logging
 import secrets
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -44,12 +45,21 @@ FORGET_AFTER = timedelta(days=1)  # past expiry: Google has long stopped calling
 REQUEST_STALE = timedelta(minutes=10)
 
 
-def webhook_address(settings: Settings) -> str:
-    return settings.base_url.rstrip("/") + WEBHOOK_PATH
+# Each kind that pushes: where its notifications arrive, and whether push is on (Google and
+# Microsoft Graph call only https addresses). Microsoft's subscriptions are channels too.
+PUSHES: dict[str, tuple[str, Callable[[Settings], bool]]] = {
+    "google": (WEBHOOK_PATH, lambda settings: settings.google_push),
+    "microsoft": ("/webhooks/microsoft", lambda settings: settings.microsoft_push),
+}
+
+
+def webhook_address(settings: Settings, kind: str = "google") -> str:
+    return settings.base_url.rstrip("/") + PUSHES[kind][0]
 
 
 def _pushes(settings: Settings, source: Source) -> bool:
-    if not settings.google_push or source.status.paused:
+    push = PUSHES.get(source.kind)
+    if push is None or not push[1](settings) or source.status.paused:
         return False
     try:
         return providers.load(source.kind).supports_push
@@ -86,7 +96,8 @@ def _open(session: Session, settings: Settings, source: Source,
                       token=secrets.token_urlsafe(32), created_at=datetime.now(UTC))
     session.add(row)
     session.commit()  # before the call: the handshake may reach the webhook before it returns
-    spec = PushChannelSpec(calendar_id, row.channel_id, row.token, webhook_address(settings))
+    spec = PushChannelSpec(calendar_id, row.channel_id, row.token,
+                           webhook_address(settings, source.kind))
     kept: PushChannel | None = row
     with provider_for(settings, source) as (provider, ref):
         try:
@@ -96,7 +107,7 @@ def _open(session: Session, settings: Settings, source: Source,
             kept = None
             names = (source.options or {}).get("calendar_names") or {}
             _push_warning(source, calendar_id, (
-                f"calsync could not ask Google to report changes to "
+                f"calsync could not ask to be told of changes to "
                 f"“{names.get(calendar_id, calendar_id)}” ({exc.message}); "
                 "it checks that calendar on a schedule instead."))
         else:
@@ -139,7 +150,7 @@ def receive_notification(session: Session, notification: Notification) -> None:
                  "or not newer than the last one", channel.id, number)
         return
     if notification.state == "exists":
-        _request_sync(session, channel.source_id)  # commits the message number too
+        request_sync(session, channel.source_id)  # commits the message number too
     else:  # "sync" is the handshake after watch; "not_exists" never applies
         session.commit()
 
@@ -151,7 +162,7 @@ def _authentic(channel: PushChannel, notification: Notification) -> bool:
     return token_ok and channel.resource_id in (None, notification.resource_id)
 
 
-def _request_sync(session: Session, source_id: int) -> None:
+def request_sync(session: Session, source_id: int) -> None:
     """Queue one sync, unless one is already asked for: a burst of notifications
     coalesces into the sync that starts next (it clears the flag when it starts)."""
     now = datetime.now(UTC)

@@ -18,6 +18,7 @@ from calsync.models import Source, User
 from calsync.providers.base import SourceRef
 from calsync.services import accounts, caldav_connect, sources
 from calsync.services.credentials import provider_for, seal_tokens
+from calsync.services.google import channels
 from calsync.services.google.oauth import Grant
 from calsync.services.settings import check_timezone
 
@@ -84,8 +85,15 @@ def connect(session: Session, settings: Settings, user: User,
     return source, new
 
 
-def start_syncing(session: Session, source: Source) -> None:
-    """After a connection or a new choice of calendars is committed: sync now."""
+def start_syncing(session: Session, settings: Settings, source: Source) -> None:
+    """After a connection or a new choice of calendars is committed: subscribe to changes of
+    the calendars read (when push is on; the subscriptions commit themselves) and sync now."""
+    try:
+        channels.open_channels(session, settings, source)
+    except Exception:
+        # Polling still finds every change; a subscription that failed is not fatal.
+        session.rollback()
+        log.exception("could not subscribe to changes of source %s", source.id)
     sources.queue_sync(session, source)
 
 
@@ -140,14 +148,26 @@ def calendar_choices(session: Session, settings: Settings,
             for cid, name in names.items()]
 
 
-# The choice is checked and stored as for any account with calendars to pick.
-choose_calendars = caldav_connect.choose_calendars
+def choose_calendars(session: Session, settings: Settings, source: Source,
+                     read: list[str] | None, written: str | None) -> None:
+    """Set which calendars are read and which receives follow-ups, checked as for any
+    account (see `caldav_connect.choose_calendars`; commits). When the calendars read
+    changed, their subscriptions are replaced too."""
+    before = set((source.options or {}).get("calendars_read") or [])
+    caldav_connect.choose_calendars(session, settings, source, read, written)
+    if before != set((source.options or {}).get("calendars_read") or []) \
+            and not source.status.paused:
+        channels.stop_channels(session, source)
+        session.commit()
+        channels.open_channels(session, settings, source)
 
 
 def disconnect(session: Session, source: Source) -> None:
-    """Forget the tokens; meetings, answers and follow-ups stay. Microsoft has no endpoint
-    to revoke a grant: the user removes calsync at myapps.microsoft.com (or
+    """Stop the subscriptions (through the outbox, with the tokens they need) and forget
+    the tokens; meetings, answers and follow-ups stay. Microsoft has no endpoint to revoke
+    a grant: the user removes calsync at myapps.microsoft.com (or
     account.live.com/consent/Manage). Commits."""
+    channels.stop_channels(session, source)
     source.credentials = None
     source.status = SourceStatus.DISABLED
     source.next_sync_at = None

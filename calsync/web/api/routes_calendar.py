@@ -6,6 +6,7 @@ from calsync.db import get_session
 from calsync.errors import ValidationFailed
 from calsync.services import caldav_connect, meetings, sources
 from calsync.services.google import connections
+from calsync.services.microsoft import connections as microsoft
 from calsync.web import current_settings
 from calsync.web.api.bodies import MeetingQuery, Page, SourceIn, SourcePatchIn
 from calsync.web.api.pagination import decode, encode
@@ -71,9 +72,9 @@ def update_source(source_id: int, body: SourcePatchIn) -> SourceOut:
     """
     session = get_session()
     source = sources.get_source(session, api_user(), source_id)
-    # CalDAV and Microsoft accounts share one rule for a choice (caldav_connect's).
-    choose = (caldav_connect.choose_calendars if source.kind in (caldav_connect.KIND, "microsoft")
-              else connections.choose_calendars)
+    choose = {caldav_connect.KIND: caldav_connect.choose_calendars,
+              microsoft.KIND: microsoft.choose_calendars}.get(source.kind,
+                                                              connections.choose_calendars)
     choose(session, current_settings(), source, body.calendars_read, body.calendar_written)
     return source_out(sources.reread(session, source))
 
