@@ -131,14 +131,17 @@ def _changes(parsed: ParsedCalendar, cursor: dict[str, Any], known: dict[str, An
                                    chosen.uids + chosen.vanished)
     if not chosen.uids and not chosen.vanished:
         return ChangeSet(cursor=cursor, unchanged=True)
+    # Cut off by a limit, the UIDs were not all read: none may lose meetings it lacks.
+    whole = [] if parsed.truncated else chosen.uids
     return ChangeSet(meetings=parsed.meetings, deleted=[(uid, "") for uid in chosen.vanished],
-                     cursor=cursor, complete=False, complete_uids=chosen.uids,
+                     cursor=cursor, complete=False, complete_uids=whole,
                      warnings=cursor["warnings"])
 
 
 def _warnings(found: list[str], before: Any, uids: list[str]) -> list[str]:
     """This read's warnings, and last time's except those about the UIDs read again."""
-    marks = [f"UID {uid[:80]}" for uid in uids]
+    # As the parser names an event: "(UID x)", "with UID x: ..." or "with UID x has ...".
+    marks = [f"UID {uid[:80]}{end}" for uid in uids for end in (")", ":", " ")]
     kept = [w for w in before if isinstance(w, str) and w != MORE
             and not any(mark in w for mark in marks)] if isinstance(before, list) else []
     merged = ParsedCalendar()

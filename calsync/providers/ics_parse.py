@@ -11,6 +11,7 @@ import itertools
 import re
 import sys
 import time
+from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, timedelta, tzinfo
@@ -41,6 +42,7 @@ from calsync.providers.ics_split import (
     Previous,
     Selection,
     codec_name,
+    entry,
     select,
     split,
 )
@@ -153,6 +155,10 @@ def parse_ics(data: bytes, context: ReadContext, limits: Limits | None = None,
         return result
     # The split checked the shape: one whole calendar, no line too long.
     result.selection = chosen = select(parts, previous, context.window_end.date())
+    again = set(chosen.uids)
+    if previous is not None and not chosen.complete:  # the UIDs not read again still count
+        kept = previous.kept(uid for uid in parts.blocks if uid not in again)
+        limits = replace(limits, max_meetings=max(limits.max_meetings - kept, 0))
     # A calendar without events is still read, so a broken one says so as it always did.
     empty = chosen.complete and not chosen.uids
     for calendar in [parts.head + END] if empty else parts.calendars(chosen.uids, CHUNK_UIDS):
@@ -160,7 +166,11 @@ def parse_ics(data: bytes, context: ReadContext, limits: Limits | None = None,
         _parse_text(text, context, limits, result, deadline)
         if result.truncated:
             return result  # the rest would be cut off too: the next read reads it all again
-    result.state = Previous(parts.head_digest(), parts.digests)
+    made = Counter(meeting.uid for meeting in result.meetings)
+    old = previous.events if previous is not None and not chosen.complete else {}
+    result.state = Previous(parts.head_digest(), {
+        uid: entry(digest, made[uid]) if uid in again else old[uid]
+        for uid, digest in parts.digests.items()})
     return result
 
 

@@ -77,12 +77,28 @@ class Split:
 
 @dataclass(frozen=True)
 class Previous:
-    """What the last read of a calendar found: its head's hash and each UID's; `since`, the
-    end of the window it was read in, when the window has moved later since."""
+    """What the last read of a calendar found: its head's hash, and each UID's hash with
+    how many meetings it made in the window (see `entry`); `since`, the end of the window
+    it was read in, when the window has moved later since."""
 
     head: str
     events: Mapping[str, str]
     since: date | None = None
+
+    def kept(self, uids: Iterable[str]) -> int:
+        """The meetings `uids` made last time: those an incremental read keeps count."""
+        return sum(_count(self.events.get(uid, "")) for uid in uids)
+
+
+def entry(digest: str, meetings: int) -> str:
+    """A UID's entry in `Previous.events`: its hash, and "/n" unless it made one meeting
+    (most events do), so a calendar's meeting limit holds across incremental reads."""
+    return digest if meetings == 1 else f"{digest}/{meetings}"
+
+
+def _count(value: str) -> int:
+    digest, _slash, count = value.partition("/")
+    return int(count) if count.isdigit() else int(bool(digest))
 
 
 @dataclass(frozen=True)
@@ -102,7 +118,8 @@ def select(parts: Split, previous: Previous | None, window_end: date) -> Selecti
         return Selection(list(parts.blocks), [], complete=True)
     moved = _moved(parts, previous.since, window_end) if previous.since else set()
     return Selection([uid for uid, digest in parts.digests.items()
-                      if previous.events.get(uid) != digest or uid in moved],
+                      if previous.events.get(uid, "").partition("/")[0] != digest
+                      or uid in moved],
                      [uid for uid in previous.events if uid not in parts.blocks],
                      complete=False)
 

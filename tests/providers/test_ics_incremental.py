@@ -165,6 +165,20 @@ def test_the_daily_window_move_reads_only_series_and_events_entering_it(
     assert read(provider, url, first.cursor, grown).complete
 
 
+def test_the_meeting_limit_counts_the_events_not_read_again(http_files, make_settings,
+                                                            context):
+    url = http_files.serve("/c.ics", calendar(SERIES, ALARMED))
+    provider = IcsProvider(make_settings(max_meetings_per_source=12))
+    first = read(provider, url, {}, context)
+    assert len(first.meetings) == 10  # nine Mondays in the window, and one event
+    http_files.serve("/c.ics", calendar(SERIES, ALARMED, *(
+        event(f"new-{n}", f"2025031{n}T100000Z") for n in range(4))))
+    second = read(provider, url, first.cursor, context)
+    assert len(second.meetings) == 2 and any("more meetings" in w for w in second.warnings)
+    assert second.complete_uids == []  # cut off: no UID may lose the meetings it lacks
+    assert "events" not in second.cursor  # so the next read reads it all
+
+
 def test_warnings_of_events_not_read_again_stay(http_files, make_settings, context):
     broken = ["BEGIN:VEVENT", "UID:broken", "SUMMARY:No start", "END:VEVENT"]
     url = http_files.serve("/c.ics", calendar(broken, ALARMED))
