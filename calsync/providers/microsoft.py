@@ -27,7 +27,9 @@ from calsync.providers.base import (
     SourceRef,
 )
 from calsync.providers.microsoft_events import (
+    TRANSACTION_PREFIX,
     event_body,
+    followup_of,
     occurrence_key,
     own_mark,
     to_meeting,
@@ -240,14 +242,28 @@ class MicrosoftProvider(BaseProvider):
 
     def _delete_event(self, source: SourceRef, calendar_id: str, event_id: str) -> None:
         with Graph(self.settings, source.credentials) as graph:
+            mark = followup_of(event_id)
+            if mark:
+                # calsync's derived id, not Graph's: a create may have happened (a worker
+                # killed before it noted Graph's id). Graph finds it only by transactionId,
+                # whose create returns the earlier event, or makes a placeholder: delete it.
+                event_id = self._by_transaction(graph, source, calendar_id, mark)
             response = graph.call("DELETE", f"me/events/{quote(event_id, safe='')}")
             if response.status_code in (200, 204, 404, 410):
                 return  # 404: already gone, which is what we wanted
-            # A derived id calsync never learnt Graph's id for is refused as malformed.
-            if response.status_code == 400 and error_code(response) in (
-                    "ErrorInvalidIdMalformed", "BadRequest"):
-                return
             raise source_error(response, _label(source, calendar_id), "delete from")
+
+    def _by_transaction(self, graph: Graph, source: SourceRef, calendar_id: str,
+                        mark: str) -> str:
+        now = datetime.now(UTC).replace(microsecond=0, tzinfo=None).isoformat()
+        placeholder = {"subject": "calsync", "showAs": "free", "isReminderOn": False,
+                       "start": {"dateTime": now, "timeZone": "UTC"},
+                       "end": {"dateTime": now, "timeZone": "UTC"},
+                       "transactionId": TRANSACTION_PREFIX + mark}
+        response = graph.call("POST", f"{_calendar_path(calendar_id)}/events", json=placeholder)
+        if response.status_code not in (200, 201):
+            raise source_error(response, _label(source, calendar_id), "delete from")
+        return str(response.json()["id"])
 
     # change notifications: a subscription per calendar is calsync's push channel
 

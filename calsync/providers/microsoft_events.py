@@ -4,6 +4,8 @@ calsync writes, marked by its transactionId and single-value extended properties
 
 from __future__ import annotations
 
+import base64
+import binascii
 import html
 import re
 from datetime import UTC, date, datetime, time
@@ -33,6 +35,17 @@ def transaction_id(event: OutgoingEvent) -> str:
     """Graph's idempotent-create key, derived from the follow-up: a retried create finds the
     event the first one made. Read back, it also says the event is calsync's."""
     return TRANSACTION_PREFIX + event.private_properties.get(FOLLOWUP_MARK, event.event_id)
+
+
+def followup_of(event_id: str) -> str:
+    """The follow-up uid inside an event id calsync derived (`jobs.writeback.event_id_for`:
+    base32hex of "calsync" + uid), or "" for an id Graph gave."""
+    try:
+        raw = base64.b32hexdecode(event_id.upper() + "=" * (-len(event_id) % 8))
+    except (binascii.Error, ValueError):
+        return ""
+    text = raw.decode("utf-8", "replace")
+    return text[len("calsync"):] if text.startswith("calsync") else ""
 
 
 def utc_stamp(value: str) -> str:

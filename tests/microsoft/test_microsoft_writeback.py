@@ -137,3 +137,24 @@ def test_a_revoked_grant_needs_reconnect_and_keeps_every_meeting(
     assert report.result == "error" and source is not None
     assert source.status == "needs_reconnect" and source.next_sync_at is None
     assert [m.status for m in db_session.scalars(select(Meeting))] == ["confirmed"]
+
+
+def test_cancelled_after_an_unrecorded_create_leaves_no_event(
+        db_session: Session, settings: Settings, user: User, emulator: MicrosoftEmulator,
+        prompt: Prompt) -> None:
+    emulator.fail_next(3, 503, path_contains="/events")
+    followup = plan(db_session, settings, user, prompt)
+    source = db_session.get(Source, followup.target_source_id)
+    assert source is not None and followup.remote_event_id is None
+    # The worker created the event and died; then the user changed the answer.
+    providers.load("microsoft")(settings).write_event(
+        source_ref(settings, source), writeback.outgoing_event(db_session, settings, followup,
+                                                               source))
+    answers.answer_prompt(db_session, settings, db_session.get(User, user.id), prompt,
+                          Answer("yes"))
+    for entry in db_session.scalars(select(OutboxEntry).where(OutboxEntry.status == "pending")):
+        effects.process(db_session, settings, entry.id,
+                        now=datetime.now(UTC) + timedelta(hours=1))
+    db_session.expire_all()
+    assert db_session.get(FollowUp, followup.id).status == "cancelled"  # type: ignore[union-attr]
+    assert written(emulator) == []
