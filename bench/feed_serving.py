@@ -10,6 +10,7 @@ import base64
 import os
 import re
 import shutil
+import socket
 import subprocess
 import sys
 import tempfile
@@ -30,7 +31,6 @@ from calsync.domain.vocabulary import Channel, FollowUpKind
 from calsync.feed.cache import current_feed
 from calsync.models import Deal, FollowUp, User
 from calsync.services import accounts
-from tests.servers import caldav_servers
 
 FOLLOWUPS = 1_000
 DEALS = 50
@@ -107,17 +107,53 @@ def calsync_web(root: Path, database_url: str, port: int) -> Iterator[str]:
         log.close()
 
 
+@contextmanager
+def radicale(root: Path, port: int) -> Iterator[tuple[str, dict[str, str]]]:
+    """Radicale from PyPI with its own server (as its users run it): the URL of a calendar
+    collection holding nothing yet, and the login header it wants."""
+    (root / "radicale.conf").write_text(
+        f"[server]\nhosts = 127.0.0.1:{port}\n[auth]\ntype = none\n"
+        f"[storage]\nfilesystem_folder = {root / 'collections'}\n"
+        "[rights]\ntype = owner_only\n[logging]\nlevel = warning\n[web]\ntype = none\n")
+    command = [sys.executable, "-m", "radicale", "--config", str(root / "radicale.conf")]
+    log = (root / "radicale.log").open("wb")
+    process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT)
+    # Any password: auth type none takes the login as the user, who owns /bench/.
+    headers = {"Authorization": "Basic " + base64.b64encode(b"bench:bench").decode()}
+    base = f"http://127.0.0.1:{port}"
+    try:
+        _wait(f"{base}/.well-known/caldav", process, root / "radicale.log")
+        # Radicale makes the user's principal collection at their first request.
+        principal = urllib.request.Request(f"{base}/bench/", method="PROPFIND",
+                                           headers={**headers, "Depth": "0"})
+        urllib.request.urlopen(principal, timeout=30).close()
+        yield f"{base}/bench/calendar/", headers
+    finally:
+        process.terminate()
+        process.wait(timeout=30)
+        log.close()
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
 def _wait(url: str, process: subprocess.Popen[bytes], log: Path) -> None:
+    """Until `url` answers (any HTTP status): the server is up."""
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
         if process.poll() is not None:
-            raise SystemExit(f"gunicorn exited: {log.read_text()[-2000:]}")
+            raise SystemExit(f"{process.args!r} exited: {log.read_text()[-2000:]}")
         try:
             with urllib.request.urlopen(url, timeout=2):
                 return
+        except urllib.error.HTTPError:
+            return
         except OSError:
             time.sleep(0.2)
-    raise SystemExit("calsync's web process never became ready")
+    raise SystemExit(f"nothing answered at {url} within 60 s")
 
 
 def wrk(url: str, connections: int, headers: dict[str, str]) -> Run:
@@ -154,7 +190,7 @@ def main() -> None:
         raise SystemExit("bench.feed_serving needs wrk: make wrk (Debian's package)")
     with tempfile.TemporaryDirectory() as folder:
         root = Path(folder)
-        port = caldav_servers.free_port()
+        port = free_port()
         database_url = f"sqlite:///{root / 'calsync.db'}"
         settings = Settings.from_env({}, instance_path=root / "instance", secret_key="bench",
                                      database_url=database_url,
@@ -162,11 +198,8 @@ def main() -> None:
         token, body, etag = populate(settings)
         (root / "radicale").mkdir()
         with calsync_web(root, database_url, port) as base, \
-                contextmanager(caldav_servers.running)("radicale", root / "radicale") as radicale:
+                radicale(root / "radicale", free_port()) as (calendar, radicale_headers):
             feed = f"{base}/feed/{token}.ics"
-            calendar = f"{radicale.home_url}bench/"
-            login = f"{radicale.username}:{radicale.password}".encode()
-            radicale_headers = {"Authorization": "Basic " + base64.b64encode(login).decode()}
             # One PUT of the whole calendar makes the collection, one item per VEVENT.
             upload = urllib.request.Request(calendar, data=body, method="PUT", headers={
                 **radicale_headers, "Content-Type": "text/calendar; charset=utf-8"})
