@@ -22,6 +22,7 @@ from calsync.emulator.microsoft import MicrosoftEmulator
 from calsync.jobs import effects
 from calsync.models import Meeting, OutboxEntry, PushChannel, Source
 from calsync.services.google import channels
+from calsync.services.google import connections as google_connections
 from calsync.services.microsoft import connections
 from tests.microsoft.mscal import hour, timed
 from tests.servers.live_app import LiveServer
@@ -161,3 +162,16 @@ def test_without_https_or_when_graph_refuses_polling_stays(
     before = len(emulator.requests)
     subscribe(db_session, auto, source)
     assert not any(r.path.endswith("/subscriptions") for r in emulator.requests[before:])
+
+
+def test_removing_the_source_stops_its_subscriptions(
+        app: Flask, served: LiveServer, db_session: Session, settings: Settings,
+        emulator: MicrosoftEmulator, microsoft_source: Source) -> None:
+    subscribe(db_session, settings, microsoft_source)
+    assert len(emulator.subscription_ids()) == 1
+    google_connections.remove_source(db_session, settings, microsoft_source)
+    assert db_session.get(Source, microsoft_source.id) is None
+    stop = db_session.scalar(select(OutboxEntry).where(OutboxEntry.kind == channels.STOP))
+    assert stop is not None
+    effects.process(db_session, settings, stop.id)  # with the tokens the entry kept
+    assert emulator.subscription_ids() == []

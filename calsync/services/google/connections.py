@@ -145,6 +145,8 @@ def remove_source(session: Session, settings: Settings, source: Source) -> None:
     its own, then the removal."""
     if source.kind == KIND and source.status is not SourceStatus.DISABLED:
         disconnect(session, settings, source)
+    else:  # another kind's push channels (Microsoft's subscriptions) stop from the outbox
+        channels.stop_channels(session, source)
     sources.delete_source(session, source)
 
 
