@@ -156,6 +156,7 @@ def parse_ics(data: bytes, context: ReadContext, limits: Limits | None = None,
     # The split checked the shape: one whole calendar, no line too long.
     result.selection = chosen = select(parts, previous, context.window_end.date())
     again = set(chosen.uids)
+    parts.starts.clear()  # only `select` needs them: a large calendar's parse is tight on memory
     if previous is not None and not chosen.complete:  # the UIDs not read again still count
         kept = previous.kept(uid for uid in parts.blocks if uid not in again)
         limits = replace(limits, max_meetings=max(limits.max_meetings - kept, 0))
