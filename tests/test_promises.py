@@ -3,7 +3,7 @@ late) with its follow-through, or not yet (moved before the deadline, warned whe
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -98,8 +98,8 @@ def test_delivered_early_answers_the_prompt_and_plans_the_follow_through(
     assert (through.kind, through.status, through.channel) == ("follow_through", "planned",
                                                                "email")
     # Two working days after delivering (Wed-Sat delivery: Fri-Tue), same wall time.
-    assert through.start.astimezone(BERLIN).time() == later.astimezone(BERLIN).time()
-    assert 2 <= (through.start - later).days <= 4
+    assert through.start.astimezone(BERLIN).time() == time(10, 0)  # the usual hour
+    assert 2 <= (through.start.date() - later.date()).days <= 4
     # Its calendar entry lists the four steps of following through.
     feed = current_feed(db_session, settings, me(db_session, user), later).body.decode()
     unfolded = feed.replace("\r\n ", "")

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Collection, Iterable
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from calsync.domain.vocabulary import FollowUpKind, PromiseTiming
@@ -55,9 +55,12 @@ def work_start(promise_due: datetime, margin_days: int, working_days: Collection
 
 
 def follow_through_at(delivered_at: datetime, days: int, working_days: Collection[int],
-                      tz: ZoneInfo) -> datetime:
-    """When to follow through: `days` working days after delivering."""
-    return shift_working_days(delivered_at, max(days, 1), working_days, tz)
+                      tz: ZoneInfo, usual: time) -> datetime:
+    """When to follow through: `days` working days after delivering, at the user's `usual`
+    time (not the minute the Delivered button was pressed)."""
+    day = shift_working_days(delivered_at, max(days, 1), working_days, tz).date()
+    wall = datetime.combine(day, usual, tzinfo=tz)
+    return wall.astimezone(UTC).astimezone(tz)  # a wall time the clocks skip becomes real
 
 
 def promise_timing(delivered_at: datetime, promise_due: datetime, tz: ZoneInfo) -> PromiseTiming:

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass, field, replace
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import func, select, update
@@ -750,7 +750,8 @@ def _plan_follow_through(session: Session, settings: Settings, user: User, promi
     cadence = cadence_for(user, settings)
     tz = ZoneInfo(user.timezone)
     start = follow_through_at(promise.delivered_at or now, cadence.follow_through_days,
-                              cadence.working_days, tz)
+                              cadence.working_days, tz,
+                              time(cadence.usual_hour, cadence.usual_minute))
     if start < now:  # delivered long ago: the soonest usual slot instead
         start = next_usual_slot(cadence, now, tz)
     through = FollowUp(user_id=user.id, deal_id=promise.deal_id, uid=f"{uuid.uuid4()}@calsync",

@@ -3,7 +3,7 @@ what a follow-up's event says about its kind."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -79,11 +79,20 @@ def test_a_skipped_wall_time_resolves_to_a_real_one() -> None:
     assert start.astimezone(BERLIN).replace(tzinfo=None) == datetime(2025, 3, 30, 3, 30)
 
 
-def test_follow_through_is_working_days_after_delivery() -> None:
+def test_follow_through_is_working_days_after_delivery_at_the_usual_time() -> None:
+    ten = time(10, 0)
     thursday = at(BERLIN, 2025, 12, 4, 11)
-    assert follow_through_at(thursday, 2, WEEKDAYS, BERLIN) == at(BERLIN, 2025, 12, 8, 11)
-    friday = at(BERLIN, 2025, 12, 5, 17)
-    assert follow_through_at(friday, 1, WEEKDAYS, BERLIN) == at(BERLIN, 2025, 12, 8, 17)
+    assert follow_through_at(thursday, 2, WEEKDAYS, BERLIN, ten) == at(BERLIN, 2025, 12, 8, 10)
+    late_friday = at(BERLIN, 2025, 12, 5, 23, 21)
+    assert follow_through_at(late_friday, 1, WEEKDAYS, BERLIN, ten) == at(BERLIN, 2025, 12, 8,
+                                                                          10)
+    # Delivered at 23:30 Berlin on Friday is 22:30 UTC: the day counts in the user's zone.
+    assert follow_through_at(at(ZoneInfo("UTC"), 2025, 12, 5, 22, 30), 1, WEEKDAYS, BERLIN,
+                             ten) == at(BERLIN, 2025, 12, 8, 10)
+    # 02:30 doesn't exist on 30 March 2025 in Berlin (every day a working day): 03:30.
+    spring = follow_through_at(at(BERLIN, 2025, 3, 29, 9), 1, frozenset(range(7)), BERLIN,
+                               time(2, 30))
+    assert spring.replace(tzinfo=None) == datetime(2025, 3, 30, 3, 30)
 
 
 def test_timing_at_the_edges() -> None:
