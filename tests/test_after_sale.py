@@ -74,6 +74,41 @@ def test_changing_a_yes_to_a_no_drops_the_after_sale_touches(db_session, setting
     assert (dropped.kind, dropped.status) == ("check_in", "cancelled")
 
 
+def test_a_changed_answer_keeps_only_the_touches_it_still_asks_for(
+        db_session, settings, user, prompts) -> None:  # noqa: F811
+    account = me(db_session, user)
+    account.cadence = {"after_sale": ["check_in"]}
+    db_session.commit()
+
+    def answer(outcome: str, **fields: object) -> answers.AnswerResult:
+        return answers.answer_prompt(db_session, settings, account, prompts[0],
+                                     Answer(outcome, **fields), now=NOW)  # type: ignore[arg-type]
+
+    answer("yes", after_sale=("check_in", "upsell"))
+    assert [f.kind for f in planned(db_session)] == ["check_in", "upsell"]
+    assert answer("yes", after_sale=()).planned == [] and planned(db_session) == []
+    answer("yes", after_sale=("check_in", "upsell"))
+    answer("yes")  # absent: the cadence's ticks, and only those
+    assert [f.kind for f in planned(db_session)] == ["check_in"]
+    answer("no", no_reason="bad_timing")
+    assert [f.kind for f in planned(db_session)] == ["revisit"]
+    answer("no", no_reason="bad_timing", revisit=False)
+    assert planned(db_session) == []
+    answer("no", no_reason="bad_timing")
+    answer("no", no_reason="other")
+    assert planned(db_session) == []
+
+
+def test_a_first_answer_leaves_touches_another_answer_planned(db_session, settings, user,
+                                                              prompts) -> None:  # noqa: F811
+    account = me(db_session, user)
+    answers.answer_prompt(db_session, settings, account, prompts[0],
+                          Answer("yes", after_sale=("check_in",)), now=NOW)
+    answers.answer_prompt(db_session, settings, account, prompts[1],
+                          Answer("yes", after_sale=()), now=NOW)
+    assert [f.kind for f in planned(db_session)] == ["check_in"]
+
+
 def test_after_sale_is_only_for_a_yes_and_known_touches(db_session, settings, user,
                                                         prompts) -> None:  # noqa: F811
     account = me(db_session, user)
@@ -94,10 +129,6 @@ def test_a_no_for_bad_timing_plans_a_revisit(db_session, settings, user,
     [revisit] = result.planned
     assert revisit.kind == "revisit" and 91 <= days_after_now(revisit.start) <= 93
     assert prompts[0].deal.status == "lost"
-    # Without the revisit, or for another reason, nothing is planned.
-    other = answers.answer_prompt(db_session, settings, account, prompts[0],
-                                  Answer("no", no_reason="no_budget"), now=NOW)
-    assert other.planned == [] and planned(db_session) == [revisit]
     # The revisit comes back as a prompt like any follow-up.
     later = revisit.end + timedelta(minutes=settings.prompt_grace_minutes)
     assert inbox.create_due_prompts(db_session, settings, later, user_id=user.id) == 1

@@ -172,3 +172,24 @@ def test_the_calendar_event_names_the_kind_promise_and_value(db_session, setting
     assert "Kind: Promise" in lines
     assert f"Promised for {due:%a} {due.day} {due:%b} 16:00." in lines
     assert "What you bring them: pricing for the pilot" in lines
+
+
+def test_a_promise_answered_with_a_plain_next_step_carries_on(db_session, settings, user,
+                                                            prompts) -> None:  # noqa: F811
+    due = _weekday_ahead(7, 16)
+    followup = promise(db_session, settings, user, prompts[0], due)
+    prompt, later = _prompted(db_session, settings, followup)
+    # "Call them tomorrow" instead of Delivered: still working towards the promise.
+    step = NextStep("Call about pricing", later + timedelta(days=1), 30, "call")
+    result = answers.answer_prompt(db_session, settings, me(db_session, user), prompt,
+                                   Answer("next_step", next_step=step), now=later)
+    carried = result.followup
+    assert carried is not None and carried.id != followup.id
+    assert (carried.kind, carried.promise_due, carried.value_note) == (
+        "promise", followup.promise_due, "pricing for the pilot")
+    assert carried.summary == "Call about pricing"
+    # Delivered on its own prompt, it counts as the promise kept.
+    delivered = later + timedelta(hours=1)
+    delivery = answers.deliver(db_session, settings, me(db_session, user), carried,
+                               at=delivered, now=delivered)
+    assert delivery.timing == "early"

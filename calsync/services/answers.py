@@ -117,6 +117,7 @@ def answer_prompt(session: Session, settings: Settings, user: User, prompt: Prom
     answer = _storable(answer)
     _check_answer(answer, user, now)
     _lock(session, prompt)
+    answer = _promise_carried(answer, prompt)
     if prompt.status is PromptStatus.WITHDRAWN:
         raise PromptClosed("This meeting was cancelled, so there is nothing to answer.")
     if not (replace or prompt.status.awaiting_answer or seen == version(prompt)
@@ -153,17 +154,33 @@ def answer_prompt(session: Session, settings: Settings, user: User, prompt: Prom
     planned: list[FollowUp] = []
     if prompt.deal is not None:
         refresh_deal(session, prompt.deal, now)
-        planned = _plan_after_answer(session, settings, user, prompt, answer, now)
+        planned = _plan_after_answer(session, settings, user, prompt, answer, now,
+                                     changed=not first_answer)
     webhooks.answer_recorded(session, prompt)
     session.commit()
     return AnswerResult(prompt, followup, warning, covered, planned)
 
 
+def _promise_carried(answer: Answer, prompt: Prompt) -> Answer:
+    """A next step answering an undelivered promise's prompt goes on working towards that
+    promise (its deadline and what it brings them), unless the step makes a promise of its
+    own: answered with an ordinary next step, the promise must not be dropped unseen."""
+    promise = prompt.followup
+    step = answer.next_step
+    if (step is None or step.promise_due is not None or promise is None
+            or promise.kind is not FollowUpKind.PROMISE or promise.delivered_at is not None):
+        return answer
+    carried = replace(step, promise_due=promise.promise_due, kind=FollowUpKind.PROMISE,
+                      value_note=step.value_note or promise.value_note)
+    return replace(answer, next_step=carried)
+
+
 def _plan_after_answer(session: Session, settings: Settings, user: User, prompt: Prompt,
-                       answer: Answer, now: datetime) -> list[FollowUp]:
+                       answer: Answer, now: datetime, *, changed: bool) -> list[FollowUp]:
     """After a yes, the after-sale touches asked for (or the cadence's); after a no for bad
     timing, a revisit. A kind already planned on the deal is not planned twice (an answer
-    sent again). Part of the caller's unit of work."""
+    sent again); a `changed` answer also cancels those of its deal's planned after-sale
+    touches and revisit it no longer asks for. Part of the caller's unit of work."""
     deal = prompt.deal
     assert deal is not None
     cadence = cadence_for(user, settings)
@@ -178,8 +195,15 @@ def _plan_after_answer(session: Session, settings: Settings, user: User, prompt:
             deal.status is DealStatus.LOST):
         wanted = [(FollowUpKind.REVISIT, touch_after(cadence, touch_at, cadence.revisit_days,
                                                       tz))]
-    already = set(session.scalars(select(FollowUp.kind).where(
-        FollowUp.deal_id == deal.id, FollowUp.status == FollowUpStatus.PLANNED)))
+    kinds = {kind for kind, _start in wanted}
+    already = set()
+    for touch in session.scalars(select(FollowUp).where(
+            FollowUp.deal_id == deal.id, FollowUp.status == FollowUpStatus.PLANNED,
+            FollowUp.kind.in_(TOUCH_SUMMARIES))):
+        if touch.kind in kinds:
+            already.add(touch.kind)
+        elif changed:
+            cancel_followup(session, touch, now)
     planned = []
     for kind, start in wanted:
         if kind in already:
@@ -717,7 +741,8 @@ def deliver(session: Session, settings: Settings, user: User, followup: FollowUp
     followup.status = FollowUpStatus.DONE
     followup.changed_at = now
     through = _plan_follow_through(session, settings, user, followup, now)
-    if prompt is not None and prompt.status.awaiting_answer:
+    answered = prompt is not None and prompt.status.awaiting_answer
+    if prompt is not None and answered:
         prompt.status = PromptStatus.ANSWERED
         prompt.outcome = Outcome.NEXT_STEP
         prompt.answered_at = now
@@ -725,9 +750,11 @@ def deliver(session: Session, settings: Settings, user: User, followup: FollowUp
         prompt.planned_followup = through
         _cover_older(session, prompt, now)
     refresh_deal(session, followup.deal, now)
-    webhooks.promise_delivered(session, followup)
     timing = promise_kept(followup)
     assert timing is not None
+    webhooks.promise_delivered(session, followup, timing)
+    if prompt is not None and answered:
+        webhooks.answer_recorded(session, prompt)  # its answer: the follow-through
     session.commit()
     return Delivery(followup, timing, through, prompt)
 

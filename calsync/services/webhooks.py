@@ -21,7 +21,13 @@ from sqlalchemy.orm import Session
 
 from calsync import crypto
 from calsync.config import Settings
-from calsync.domain.vocabulary import DealStatus, FollowUpStatus, OutboxStatus, WebhookEvent
+from calsync.domain.vocabulary import (
+    DealStatus,
+    FollowUpStatus,
+    OutboxStatus,
+    PromiseTiming,
+    WebhookEvent,
+)
 from calsync.errors import NotFound, ValidationFailed
 from calsync.jobs import outbox, queue
 from calsync.models import Deal, FollowUp, OutboxEntry, Prompt, User, Webhook, WebhookDelivery
@@ -240,11 +246,13 @@ def deal_closed(session: Session, deal: Deal, deciding: Prompt) -> None:
         "note": deciding.note, "no_reason": deciding.no_reason})
 
 
-def promise_delivered(session: Session, followup: FollowUp) -> None:
-    """`promise.delivered` once what a promise follow-up promised was delivered. Part of
-    the caller's unit of work."""
+def promise_delivered(session: Session, followup: FollowUp, timing: PromiseTiming) -> None:
+    """`promise.delivered` once what a promise follow-up promised was delivered, with how
+    it was kept (`promise_timing`: early, on_time, late). Part of the caller's unit of
+    work."""
     emit(session, followup.user_id, WebhookEvent.PROMISE_DELIVERED,
-         {"followup": followup_data(followup), "deal": deal_data(followup.deal)})
+         {"followup": {**followup_data(followup), "promise_timing": timing},
+          "deal": deal_data(followup.deal)})
 
 
 def followup_data(followup: FollowUp) -> dict[str, Any]:

@@ -21,9 +21,9 @@ from calsync.db import get_db
 from calsync.domain.vocabulary import OutboxStatus
 from calsync.jobs import effects
 from calsync.models import OutboxEntry, Webhook
-from calsync.services import webhooks
+from calsync.services import prompts, webhooks
 from tests import conftest, log_capture
-from tests.api.conftest import Event, error_of, upload
+from tests.api.conftest import Event, error_of, pending, upload
 from tests.conftest import ApiClient
 from tests.servers.webhook_receiver import Receiver
 
@@ -142,6 +142,25 @@ def test_each_change_arrives_once_signed_with_its_own_stable_id(
                and d["attempts"] == 1 for d in logged)
     sent = {d["event_id"]: json.loads(d["body"]) for d in logged}
     assert sent == {event["id"]: event for event in events}  # the exact bodies, as stored
+
+
+def test_a_touch_moved_onto_a_deal_that_it_closes_sends_deal_won_or_lost(
+        api: ApiClient, receiver: Receiver) -> None:
+    subscribe(api, receiver, ["deal.won", "deal.lost"])
+    prompts = two_prompts(api)
+    demo, other = prompts["Prospect demo"], prompts["Other intro"]
+    open_deal = answer(api, other, outcome="next_step", next_step=step(3))["deal"]["id"]
+    answer(api, demo, outcome="no", no_reason="bad_timing", note="next quarter")
+    assert [event["type"] for event in receiver.received] == ["deal.lost"]
+    # The later meeting's "no" was about the other deal after all: moved there, it closes it.
+    moved = api.post(f"/api/v1/prompts/{demo}/deal", json={"deal_id": open_deal})
+    assert moved.status_code == 200, moved.get_json()
+    assert [event["type"] for event in receiver.received] == ["deal.lost", "deal.lost"]
+    closed = receiver.received[1]["data"]
+    assert closed["deal"]["id"] == open_deal and closed["deal"]["status"] == "lost"
+    assert (closed["prompt_id"], closed["note"], closed["no_reason"]) == (
+        demo, "next quarter", "bad_timing")
+    assert receiver.problems == []
 
 
 def test_only_the_subscribed_events_are_sent(api: ApiClient, receiver: Receiver) -> None:
@@ -306,7 +325,29 @@ def test_a_delivered_promise_is_sent_once(api: ApiClient, receiver: Receiver) ->
     assert delivered[0]["followup"]["kind"] == "promise"
     assert delivered[0]["followup"]["value_note"] == "pricing for the pilot"
     assert delivered[0]["followup"]["delivered_at"] and delivered[0]["followup"]["promise_due"]
+    assert delivered[0]["followup"]["promise_timing"] == "early"
     created = [e["data"]["followup"]["kind"] for e in receiver.received
                if e["type"] == "followup.created"]
     assert created == ["promise", "follow_through"]
     assert receiver.problems == []
+
+
+def test_delivered_on_its_prompt_records_that_answer_too(app: Flask, api: ApiClient,
+                                                         receiver: Receiver) -> None:
+    subscribe(api, receiver, ["promise.delivered", "outcome.recorded"])
+    due = (datetime.now(UTC) + timedelta(days=10)).replace(microsecond=0)
+    promise = {"summary": "Send pricing", "start": (due - timedelta(days=3)).isoformat(),
+               "promise_due": due.isoformat()}
+    followup = answer(api, two_prompts(api)["Prospect demo"], outcome="next_step",
+                      next_step=promise)["followup"]
+    asked_at = datetime.fromisoformat(followup["end"]) + timedelta(hours=1)
+    with app.app_context(), get_db().session() as session:
+        prompts.create_due_prompts(session, app.extensions["calsync.settings"], asked_at)
+    asked = pending(api)["Send pricing"]
+    seen = len(receiver.received)
+    assert api.post(f"/api/v1/followups/{followup['id']}/delivered").status_code == 200
+    assert types_since(receiver, seen) == {"promise.delivered": 1, "outcome.recorded": 1}
+    recorded = next(e["data"] for e in receiver.received[seen:]
+                    if e["type"] == "outcome.recorded")
+    assert (recorded["prompt_id"], recorded["outcome"]) == (asked["id"], "next_step")
+    assert recorded["followup"]["kind"] == "follow_through"
