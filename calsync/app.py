@@ -16,7 +16,7 @@ from calsync import db, logs
 from calsync.config import Settings
 from calsync.domain.vocabulary import VOCABULARIES
 from calsync.jobs import queue
-from calsync.web import headers, register_blueprints, throttle
+from calsync.web import feed_fast_path, headers, register_blueprints, throttle
 
 
 def create_app(config: Settings | Mapping[str, Any] | None = None) -> Flask:
@@ -35,6 +35,7 @@ def create_app(config: Settings | Mapping[str, Any] | None = None) -> Flask:
     register_blueprints(app)
     throttle.init_app(app, settings)
     headers.init_app(app, settings)
+    feed_fast_path.init_app(app, settings)
     if settings.trusted_proxies > 0:
         # The client's address (rate limits count by it) as the nearest proxies saw it; with
         # none trusted a client could name any address in X-Forwarded-For and dodge limits.

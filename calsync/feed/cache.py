@@ -14,7 +14,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any, Literal, cast
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Select, bindparam, select
+from sqlalchemy import Connection, Select, bindparam, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import InstrumentedAttribute, Session, joinedload
 
@@ -67,15 +67,17 @@ def gzip_etag(etag: str) -> str:
     return f'{etag[:-1]}-gz"'
 
 
-def lookup(session: Session, token: str, now: datetime,
+def lookup(on: Session | Connection, token: str, now: datetime,
            body: Encoding | None = None) -> CachedFeed | None:
     """The feed at this secret token from one indexed lookup, its bytes in the encoding asked
-    for (none for a conditional request); None for an unknown token."""
+    for (none for a conditional request); None for an unknown token. `on` is a request's
+    session, or a pooled connection (the feed's fast path, calsync.web.feed_fast_path)."""
     if not token or len(token) > 64:
         return None
-    # Built once, on the session's connection: plain rows, without the ORM's statement
-    # building and result processing (the hot path of every poll).
-    row = session.connection().execute(_LOOKUPS[body], {"token": token}).one_or_none()
+    connection = on.connection() if isinstance(on, Session) else on
+    # Built once: plain rows, without the ORM's statement building and result processing
+    # (the hot path of every poll).
+    row = connection.execute(_LOOKUPS[body], {"token": token}).one_or_none()
     if row is None:
         return None
     if row.etag is None:  # never rendered

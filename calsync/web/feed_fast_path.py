@@ -1,0 +1,108 @@
+"""Polls of a current feed answered in front of Flask: one indexed lookup on a pooled connection,
+the feed's rate limit, and the stored validators or bytes; every other request goes to Flask.
+
+Calendar apps poll their feed every few minutes, and Flask's per-request work (contexts,
+session, login, CSRF, limiter bookkeeping) cost more than the answer. The answer is the Flask
+view's (calsync.web.feeds builds both); anything else — an unknown token (404), a feed to
+render again, a refusal (429), a database error — is left to the Flask view.
+"""
+
+from __future__ import annotations
+
+import re
+import uuid
+from collections.abc import Iterable
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING
+
+from flask import Flask
+from sqlalchemy import Engine
+from sqlalchemy.exc import SQLAlchemyError
+from werkzeug.http import HTTP_STATUS_CODES
+
+from calsync.config import Settings
+from calsync.db import Database
+from calsync.feed.cache import lookup
+from calsync.logs import _SAFE_ID
+from calsync.web.feeds import FeedRequest, feed_headers
+from calsync.web.throttle import FeedLimit
+
+if TYPE_CHECKING:
+    from _typeshed.wsgi import StartResponse, WSGIApplication, WSGIEnvironment
+
+# The Flask route /feed/<token>.ics, for tokens as calsync makes them; any other path goes
+# to Flask, which answers it as before.
+_FEED_PATH = re.compile(r"/feed/([A-Za-z0-9_-]{1,64})\.ics")
+# Status lines as werkzeug writes them.
+_STATUS_LINES = {code: f"{code} {HTTP_STATUS_CODES[code].upper()}" for code in (200, 304)}
+
+Answer = tuple[int, list[tuple[str, str]], bytes]
+
+
+class FeedFastPath:
+    """WSGI middleware around the Flask app's wsgi_app (`flask_app`)."""
+
+    def __init__(self, app: Flask, settings: Settings) -> None:
+        self.flask_app: WSGIApplication = app.wsgi_app
+        database: Database = app.extensions["calsync.db"]
+        self.engine: Engine = database.engine
+        self.limit = FeedLimit(app, settings)
+        self.every_response = _every_response(app)
+
+    def __call__(self, environ: WSGIEnvironment,
+                 start_response: StartResponse) -> Iterable[bytes]:
+        match = _FEED_PATH.fullmatch(environ.get("PATH_INFO", ""))
+        if match is not None and environ.get("REQUEST_METHOD") in ("GET", "HEAD"):
+            answer = self._answer(match[1], environ)
+            if answer is not None:
+                status, headers, body = answer
+                start_response(_STATUS_LINES[status], headers)
+                # werkzeug's rule: a HEAD answer has the headers of a GET, not its bytes.
+                return [] if environ["REQUEST_METHOD"] == "HEAD" else [body]
+        return self.flask_app(environ, start_response)
+
+    def _answer(self, token: str, environ: WSGIEnvironment) -> Answer | None:
+        """The status, headers and bytes from the stored feed when it is current and the
+        client may have it; None to leave the request to Flask."""
+        asked = FeedRequest.from_environ(environ)
+        try:
+            with self.engine.connect() as connection:
+                found = lookup(connection, token, datetime.now(UTC),
+                               body=None if asked.conditional else asked.encoding)
+        except SQLAlchemyError:
+            return None  # the Flask view meets the same error and answers it as it does
+        if found is None or not found.current:
+            return None
+        unchanged = asked.unchanged(found)
+        if not unchanged and found.body is None:
+            return None  # changed since the client's copy: once per change, Flask sends it
+        limit_headers = self.limit.hit(token)
+        if limit_headers is None:
+            return None
+        status = 304 if unchanged else 200
+        headers = feed_headers(found, asked, status)
+        named = {name.lower() for name, _ in headers}
+        # As the app's hooks add them: only where the feed set none (Cache-Control).
+        headers += [(name, value) for name, value in self.every_response
+                    if name.lower() not in named]
+        headers += limit_headers
+        # calsync.logs' rule for the request id every Flask response echoes.
+        given = environ.get("HTTP_X_REQUEST_ID", "")
+        headers.append(("X-Request-ID", given if _SAFE_ID.match(given) else uuid.uuid4().hex))
+        return status, headers, found.body if status == 200 and found.body else b""
+
+
+def _every_response(app: Flask) -> list[tuple[str, str]]:
+    """The headers the app's response hooks add to every response (the security headers),
+    read from the app itself so the fast path can't drift from it."""
+    bare = app.response_class()
+    with app.test_request_context():
+        probe = app.process_response(app.response_class())
+    return [(name, value) for name, value in probe.headers.items()
+            if name not in bare.headers]
+
+
+def init_app(app: Flask, settings: Settings) -> None:
+    """Put the fast path in front of the app: after the hooks and the limiter are set up."""
+    # Wrapping wsgi_app is Flask's documented way to add middleware; mypy sees a method.
+    app.wsgi_app = FeedFastPath(app, settings)  # type: ignore[method-assign]
