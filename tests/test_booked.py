@@ -86,6 +86,7 @@ def test_meetings_that_cover_nothing(db_session, settings, user, source) -> None
         meeting("demo"), booked_meeting("later", days=4),  # after it
         booked_meeting("else", attendees=OTHER),  # with someone else
         booked_meeting("off", status="cancelled"),
+        meeting("lunch", hours_ago=-24, title="Lunch"),  # a skip keyword: not a sales meeting
     ]
     resync(db_session, settings, source.id)
     assert db_session.get(FollowUp, followup.id).status == "planned"

@@ -43,6 +43,7 @@ class BookedCandidate:
     all_day: bool
     cancelled: bool
     own_event: bool  # calsync's own follow-up read back from a calendar
+    skipped: bool = False  # declined, or named by a skip keyword: not a sales meeting
 
 
 def covers(followups: Iterable[PlannedTouch], meetings: Sequence[BookedCandidate],
@@ -51,10 +52,11 @@ def covers(followups: Iterable[PlannedTouch], meetings: Sequence[BookedCandidate
     earliest that qualifies). A meeting covers a follow-up of the same counterpart when it
     starts before it and no earlier than GRACE ago, appeared or moved after the follow-up
     was planned (one already there when the user planned it didn't stop them), and is not
-    the meeting that planned it, an all-day or cancelled one, or calsync's own event."""
+    the meeting that planned it, an all-day, cancelled or skipped one, or calsync's own
+    event."""
     by_key: dict[str, list[BookedCandidate]] = {}
     for meeting in sorted(meetings, key=lambda m: (m.start, m.id)):
-        if not (meeting.all_day or meeting.cancelled or meeting.own_event) \
+        if not (meeting.all_day or meeting.cancelled or meeting.own_event or meeting.skipped) \
                 and meeting.start >= now - GRACE and meeting.key.startswith(PEOPLE_KEYS):
             by_key.setdefault(meeting.key, []).append(meeting)
     covered: dict[int, int] = {}

@@ -111,6 +111,13 @@ def prompt_decision(meeting: MeetingData, rules: PromptRules, now: datetime) -> 
     return Decision(True, SkipReason.NOT_SKIPPED)
 
 
+def is_skipped_kind(meeting: MeetingData, rules: PromptRules) -> bool:
+    """A meeting calsync never asks about whatever its time: declined by the user, or named
+    by a skip keyword ("lunch", "1:1"). Such a meeting is no touch of a deal either."""
+    return _user_declined(meeting, rules) or (
+        matched_keyword(meeting.title, rules.skip_keywords) is not None)
+
+
 def is_internal(email: str, rules: PromptRules) -> bool:
     """True for the user and for addresses at the user's organisation's domains."""
     address = clean_email(email)

@@ -18,6 +18,7 @@ from calsync.config import Settings
 from calsync.domain.booked import GRACE, BookedCandidate, PlannedTouch, covers
 from calsync.domain.cadence import keeps_planned
 from calsync.domain.deals import counterpart_of
+from calsync.domain.prompting import is_skipped_kind
 from calsync.domain.vocabulary import (
     CancelReason,
     FollowUpKind,
@@ -138,11 +139,15 @@ def _candidates(session: Session, source: Source, planned: dict[int, PlannedTouc
                Meeting.start < max(p.start for p in planned.values()),
                Meeting.updated_at > min(p.changed_at for p in planned.values())))
     rules = cadences.rules_for(user, settings)
-    return {meeting.id: BookedCandidate(
-        id=meeting.id, key=counterpart_of(meeting_data(meeting), rules).key,
-        start=meeting.start, updated_at=meeting.updated_at, all_day=meeting.all_day,
-        cancelled=meeting.status == MeetingStatus.CANCELLED, own_event=bool(own_event))
-        for meeting, own_event in rows}
+    candidates = {}
+    for meeting, own_event in rows:
+        data = meeting_data(meeting)
+        candidates[meeting.id] = BookedCandidate(
+            id=meeting.id, key=counterpart_of(data, rules).key, start=meeting.start,
+            updated_at=meeting.updated_at, all_day=meeting.all_day,
+            cancelled=meeting.status == MeetingStatus.CANCELLED, own_event=bool(own_event),
+            skipped=is_skipped_kind(data, rules))
+    return candidates
 
 
 def unbook(session: Session, user: User, followup_id: int,
