@@ -12,6 +12,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
+import redis
 from flask import Flask, request
 from limits import parse
 from limits.storage import MemoryStorage
@@ -24,6 +25,7 @@ from calsync.feed.cache import current_feed
 from calsync.models import Deal, FollowUp, User
 from calsync.web.feed_fast_path import BodyCache, FeedFastPath
 from calsync.web.throttle import SweptMemoryStorage, limiter
+from tests import databases
 
 LIMIT = 12  # requests a minute per feed in these tests
 # Differ between any two responses, however they are made.
@@ -132,6 +134,27 @@ def test_unknown_tokens_refusals_and_stale_feeds_are_left_to_flask(
     assert b"revised pricing" in by_fast.get(feed_path).data  # rendered by Flask
     assert b"revised pricing" in by_fast.get(feed_path).data  # then served in front of it
     assert flask_requests == [feed_path]
+
+
+@pytest.mark.skipif(not databases.REDIS_URL, reason="set CALSYNC_TEST_REDIS_URL to test Redis")
+def test_in_redis_both_paths_of_every_process_share_one_count(
+        app: Flask, feed_path: str) -> None:
+    shared = replace(app.extensions["calsync.settings"], redis_url=databases.REDIS_URL)
+    one, other = create_app(shared), create_app(shared)  # two web processes
+    token = feed_path.removeprefix("/feed/").removesuffix(".ics")
+    store = redis.Redis.from_url(databases.REDIS_URL)
+    try:
+        for n in range(LIMIT):
+            path = one.wsgi_app if n % 2 else other.wsgi_app.flask_app  # type: ignore[attr-defined]
+            assert Client(path).get(feed_path).status_code == 200
+        assert store.keys(f"*{token}*"), "no count of this feed in Redis"
+        assert Client(one.wsgi_app).get(feed_path).status_code == 429
+        assert Client(other.wsgi_app).get(feed_path).status_code == 429
+    finally:
+        store.delete(*store.keys(f"*{token}*"))
+        for each in (one, other):
+            with each.app_context():
+                get_db().dispose()
 
 
 def test_the_in_memory_store_starts_no_thread_per_hit() -> None:
