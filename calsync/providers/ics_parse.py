@@ -57,8 +57,9 @@ MORE = "More problems were found; only the first ones are listed."
 MAX_RULE_STEPS = 50_000
 # The meetings `Limits.deadline_seconds` is meant for (the default meeting limit).
 DEADLINE_MEETINGS = 20_000
-# UIDs parsed at a time: a large calendar never holds all its parsed events at once.
-CHUNK_UIDS = 200
+# Bytes of events parsed at a time (about 200 ordinary events): a large calendar never
+# holds all its parsed events at once.
+CHUNK_BYTES = 128 * 1024
 _END = re.compile(r"^END:VCALENDAR[ \t\r]*$", re.MULTILINE | re.IGNORECASE)
 # Broken values here make an event meaningless; broken values elsewhere are dropped.
 _ESSENTIAL = {"DTSTART", "DTEND", "DURATION", "RRULE", "RECURRENCE-ID"}
@@ -162,7 +163,7 @@ def parse_ics(data: bytes, context: ReadContext, limits: Limits | None = None,
         limits = replace(limits, max_meetings=max(limits.max_meetings - kept, 0))
     # A calendar without events is still read, so a broken one says so as it always did.
     empty = chosen.complete and not chosen.uids
-    for calendar in [parts.head + END] if empty else parts.calendars(chosen.uids, CHUNK_UIDS):
+    for calendar in [parts.head + END] if empty else parts.calendars(chosen.uids, CHUNK_BYTES):
         text, _repaired = repair_text(calendar.decode(codec, errors="replace"))
         _parse_text(text, context, limits, result, deadline)
         if result.truncated:

@@ -61,17 +61,20 @@ class Split:
         return found
 
     def calendars(self, uids: Iterable[str], size: int) -> Iterator[bytes]:
-        """Calendars of at most `size` UIDs each (in `uids`' order), each with the head, so
-        every part is read with the calendar's zones and properties."""
+        """Calendars of the events of `uids` (in their order), each with the head, so every
+        part is read with the calendar's zones and properties; a part holds about `size`
+        bytes of events, or three times the head's when that is more, so a head of many
+        zones is not parsed again for every few events."""
+        budget = max(size, 3 * len(self.head))
         part: list[bytes] = []
-        count = 0
+        held = 0
         for uid in uids:
             part += [self.data[a:b] for a, b in self.blocks[uid]]
-            count += 1
-            if count == size:
+            held += sum(b - a for a, b in self.blocks[uid])
+            if held >= budget:
                 yield b"".join([self.head, *part, END])
-                part, count = [], 0
-        if count:
+                part, held = [], 0
+        if part:
             yield b"".join([self.head, *part, END])
 
 
