@@ -11,7 +11,7 @@ the follow-up (a retried create finds its first event) and update with If-Match.
 from __future__ import annotations
 
 import logging
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import quote
 
@@ -27,28 +27,30 @@ from calsync.providers.base import (
     SourceRef,
 )
 from calsync.providers.microsoft_events import (
-    TRANSACTION_PREFIX,
-    event_body,
-    followup_of,
     occurrence_key,
     own_mark,
     to_meeting,
-    transaction_id,
 )
 from calsync.providers.microsoft_graph import (
+    IN_UTC,
     Graph,
+    calendar_path,
     error_code,
     finish_flow,
     source_error,
     start_flow,
 )
+from calsync.providers.microsoft_write import (
+    delete,
+    reauthorize,
+    subscribe,
+    unsubscribe,
+    write,
+)
 
 log = logging.getLogger(__name__)
 
 PAGE_SIZE = 100  # Prefer: odata.maxpagesize; a module constant so tests can page small
-PATCH_TRIES = 3  # a 412 means someone edited meanwhile: read, re-apply, try again
-IN_UTC = 'outlook.timezone="UTC"'
-LIFECYCLE_SUFFIX = "/lifecycle"  # lifecycle notifications arrive beside the change ones
 
 
 class DeltaExpired(Exception):
@@ -109,7 +111,7 @@ class MicrosoftProvider(BaseProvider):
         meetings: list[MeetingData] = []
         states: dict[str, dict[str, Any]] = {}
         for calendar_id in calendars:
-            start = (f"{_calendar_path(calendar_id)}/calendarView/delta?startDateTime="
+            start = (f"{calendar_path(calendar_id)}/calendarView/delta?startDateTime="
                      f"{quote(window[0])}&endDateTime={quote(window[1])}")
             items, link = self._round(graph, source, calendar_id, start)
             present = [i for i in items if "@removed" not in i]
@@ -187,117 +189,32 @@ class MicrosoftProvider(BaseProvider):
                 continue
             return items, str(page.get("@odata.deltaLink") or "")
 
-    # writing
+    # writing (calsync.providers.microsoft_write)
 
     def _write_event(self, source: SourceRef, event: OutgoingEvent) -> RemoteEvent:
-        label = _label(source, event.calendar_id)
         with Graph(self.settings, source.credentials) as graph:
-            if event.etag:
-                body = event_body(event, with_times=event.times_changed)
-                updated = self._patch(graph, event, body, event.etag, label)
-                if updated is not None:
-                    return updated
-                # Gone without a trace: write it afresh (a new transactionId round).
-            return self._create(graph, event, label)
-
-    def _create(self, graph: Graph, event: OutgoingEvent, label: str) -> RemoteEvent:
-        body = {**event_body(event), "transactionId": transaction_id(event)}
-        response = graph.call("POST", f"{_calendar_path(event.calendar_id)}/events", json=body,
-                              headers={"Prefer": IN_UTC})
-        if response.status_code not in (200, 201):
-            raise source_error(response, label, "write to")
-        created = response.json()
-        if created.get("subject") != body["subject"] or _moved(created, body):
-            # The transactionId found an event an earlier try made from an older version
-            # of the follow-up: bring it up to date.
-            updated = self._patch(graph, event, event_body(event), str(created["@odata.etag"]),
-                                  label, str(created["id"]))
-            if updated is not None:
-                return updated
-        return RemoteEvent(event.calendar_id, str(created["id"]), str(created["@odata.etag"]))
-
-    def _patch(self, graph: Graph, event: OutgoingEvent, body: dict[str, Any], etag: str,
-               label: str, event_id: str = "") -> RemoteEvent | None:
-        """PATCH with If-Match; a 412 re-reads and tries again (without `start`/`end` when
-        calsync's times did not change, so a move the user made stays). None: gone."""
-        path = f"me/events/{quote(event_id or event.event_id, safe='')}"
-        for attempt in range(1, PATCH_TRIES + 1):
-            response = graph.call("PATCH", path, json=body,
-                                  headers={"If-Match": etag, "Prefer": IN_UTC})
-            if response.status_code == 200:
-                written = response.json()
-                return RemoteEvent(event.calendar_id, str(written["id"]),
-                                   str(written.get("@odata.etag", "")))
-            if response.status_code == 404:
-                return None
-            if response.status_code != 412 or attempt == PATCH_TRIES:
-                raise source_error(response, label, "write to")
-            current = graph.call("GET", path, headers={"Prefer": IN_UTC})
-            if current.status_code == 404:
-                return None
-            if current.status_code != 200:
-                raise source_error(current, label, "write to")
-            etag = str(current.json().get("@odata.etag", ""))
-        raise AssertionError("unreachable")  # pragma: no cover
+            return write(graph, event, _label(source, event.calendar_id))
 
     def _delete_event(self, source: SourceRef, calendar_id: str, event_id: str) -> None:
         with Graph(self.settings, source.credentials) as graph:
-            mark = followup_of(event_id)
-            if mark:
-                # calsync's derived id, not Graph's: a create may have happened (a worker
-                # killed before it noted Graph's id). Graph finds it only by transactionId,
-                # whose create returns the earlier event, or makes a placeholder: delete it.
-                event_id = self._by_transaction(graph, source, calendar_id, mark)
-            response = graph.call("DELETE", f"me/events/{quote(event_id, safe='')}")
-            if response.status_code in (200, 204, 404, 410):
-                return  # 404: already gone, which is what we wanted
-            raise source_error(response, _label(source, calendar_id), "delete from")
-
-    def _by_transaction(self, graph: Graph, source: SourceRef, calendar_id: str,
-                        mark: str) -> str:
-        now = datetime.now(UTC).replace(microsecond=0, tzinfo=None).isoformat()
-        placeholder = {"subject": "calsync", "showAs": "free", "isReminderOn": False,
-                       "start": {"dateTime": now, "timeZone": "UTC"},
-                       "end": {"dateTime": now, "timeZone": "UTC"},
-                       "transactionId": TRANSACTION_PREFIX + mark}
-        response = graph.call("POST", f"{_calendar_path(calendar_id)}/events", json=placeholder)
-        if response.status_code not in (200, 201):
-            raise source_error(response, _label(source, calendar_id), "delete from")
-        return str(response.json()["id"])
+            delete(graph, calendar_id, event_id, _label(source, calendar_id))
 
     # change notifications: a subscription per calendar is calsync's push channel
 
     def _open_channel(self, source: SourceRef, spec: PushChannelSpec) -> OpenedChannel:
-        expires = datetime.now(UTC) + timedelta(hours=self.settings.microsoft_subscription_hours)
-        body = {"changeType": "created,updated,deleted", "notificationUrl": spec.address,
-                "lifecycleNotificationUrl": spec.address + LIFECYCLE_SUFFIX,
-                "resource": f"{_calendar_path(spec.calendar_id)}/events",
-                "expirationDateTime": _stamp(expires), "clientState": spec.token}
         with Graph(self.settings, source.credentials) as graph:
-            response = graph.call("POST", "subscriptions", json=body)
-        if response.status_code != 201:
-            raise source_error(response, _label(source, spec.calendar_id),
-                               "watch for changes in")
-        made = response.json()
-        # Graph may shorten the lifetime asked for; its answer is in UTC, to 7 decimals.
-        given = str(made.get("expirationDateTime") or "")[:19]
-        ends = datetime.fromisoformat(given).replace(tzinfo=UTC) if given else expires
-        return OpenedChannel(spec.calendar_id, spec.channel_id, str(made["id"]), ends)
+            return subscribe(graph, spec, self.settings.microsoft_subscription_hours,
+                             _label(source, spec.calendar_id))
 
     def _close_channel(self, source: SourceRef, channel_id: str, resource_id: str) -> None:
         with Graph(self.settings, source.credentials) as graph:
-            response = graph.call("DELETE", f"subscriptions/{quote(resource_id, safe='')}")
-        if response.status_code not in (200, 204, 404):  # 404: expired or removed already
-            raise source_error(response, "change notifications", "stop")
+            unsubscribe(graph, resource_id)
 
     def reauthorize(self, source: SourceRef, subscription_id: str) -> None:
         """Answer Graph's `reauthorizationRequired`: the subscription goes on with a fresh
         token (an expired or removed one: SourceError, and the renewal opens another)."""
         with Graph(self.settings, source.credentials) as graph:
-            response = graph.call("POST", f"subscriptions/{quote(subscription_id, safe='')}"
-                                          "/reauthorize")
-        if response.status_code not in (200, 204):
-            raise source_error(response, "change notifications", "renew")
+            reauthorize(graph, subscription_id)
 
 
 def _calendars(graph: Graph) -> list[dict[str, Any]]:
@@ -317,10 +234,6 @@ def _calendars(graph: Graph) -> list[dict[str, Any]]:
     return calendars
 
 
-def _calendar_path(calendar_id: str) -> str:
-    return f"me/calendars/{quote(calendar_id, safe='')}"
-
-
 def _occurrences(items: list[dict[str, Any]]) -> dict[str, list[str]]:
     """Occurrence id → its key: Graph's `@removed` names only the id, and an occurrence is
     stored under its series and original start."""
@@ -330,11 +243,6 @@ def _occurrences(items: list[dict[str, Any]]) -> dict[str, list[str]]:
         if key[1]:
             found[str(item["id"])] = [key[0], key[1]]
     return found
-
-
-def _moved(created: dict[str, Any], body: dict[str, Any]) -> bool:
-    return any(str((created.get(end) or {}).get("dateTime", ""))[:19] != body[end]["dateTime"][:19]
-               for end in ("start", "end"))
 
 
 def _label(source: SourceRef, calendar_id: str) -> str:

@@ -20,7 +20,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import quote, urlsplit
 
 import certifi
 import msal  # type: ignore[import-untyped]  # no stubs; "msal.*" belongs in pyproject's overrides
@@ -42,6 +42,7 @@ REFRESH_MARGIN = timedelta(minutes=2)  # refresh a token this close to its expir
 MAX_TRIES = 3  # 429/503/network: wait as Graph asks (at most MAX_WAIT) and try again
 MAX_WAIT = 30.0  # seconds; a longer Retry-After becomes a transient error saying so
 TIMEOUT = 30  # seconds per request when the settings give none
+IN_UTC = 'outlook.timezone="UTC"'  # Prefer it: times in UTC, no Windows zone names
 RECONNECT = "Microsoft no longer lets calsync read this calendar: reconnect it."
 
 # How retries wait. A module attribute so tests can swap in a recorder that does not sleep.
@@ -203,6 +204,10 @@ def refresh_failure(result: dict[str, Any]) -> SourceError:
     if error in ("temporarily_unavailable", "server_error"):
         return SourceError(busy(), transient=True)
     return SourceError(RECONNECT, status=SourceStatus.NEEDS_RECONNECT)
+
+
+def calendar_path(calendar_id: str) -> str:
+    return f"me/calendars/{quote(calendar_id, safe='')}"
 
 
 def error_code(response: requests.Response) -> str:

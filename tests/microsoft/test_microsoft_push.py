@@ -45,6 +45,10 @@ def settings(settings: Settings, live: LiveServer) -> Settings:
 def served(app: Flask, live: LiveServer, emulator: MicrosoftEmulator) -> Iterator[LiveServer]:
     live.serve(app)
     yield live
+    # A notification's sync may still be talking to Graph: let it finish before Graph goes
+    # (cut off mid-request, its TLS socket would be left for the garbage collector).
+    with live.idle:
+        live.idle.wait_for(lambda: live.busy == 0, timeout=10)
     emulator.stop()  # its deliveries finish while calsync still answers
     live.stop()
 
