@@ -16,6 +16,7 @@ from flask import Flask
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from calsync import crypto
 from calsync.config import Settings
 from calsync.db import get_db
 from calsync.emulator.microsoft import MicrosoftEmulator
@@ -24,7 +25,7 @@ from calsync.models import Meeting, OutboxEntry, PushChannel, Source
 from calsync.services.google import channels
 from calsync.services.google import connections as google_connections
 from calsync.services.microsoft import connections
-from tests.microsoft.mscal import hour, timed
+from tests.microsoft.mscal import hour, timed, tokens
 from tests.servers.live_app import LiveServer
 from tests.servers.microsoft import EMAIL
 
@@ -179,3 +180,29 @@ def test_removing_the_source_stops_its_subscriptions(
     assert stop is not None
     effects.process(db_session, settings, stop.id)  # with the tokens the entry kept
     assert emulator.subscription_ids() == []
+
+
+def test_a_notification_syncs_only_its_subscriptions_source(
+        app: Flask, served: LiveServer, db_session: Session, settings: Settings,
+        emulator: MicrosoftEmulator, microsoft_source: Source, make_user: Any) -> None:
+    [bobs_calendar] = emulator.add_account("bob@rival.example")
+    bob = make_user("bob@rival-sales.com")
+    bobs = Source(user_id=bob.id, kind="microsoft", name="Outlook (bob)", url="",
+                  options={"account": "bob@rival.example", "calendars_read": [bobs_calendar],
+                           "calendar_written": bobs_calendar},
+                  credentials=crypto.seal(settings, tokens(emulator, "bob@rival.example")),
+                  cursor={}, warnings=[], next_sync_at=datetime.now(UTC))
+    db_session.add(bobs)
+    db_session.commit()
+    subscribe(db_session, settings, microsoft_source)
+    subscribe(db_session, settings, bobs)
+    anns = next(c for c in live_channels(app) if c.source_id == microsoft_source.id)
+    emulator.add_event(bobs_calendar, timed(hour(1), subject="Bob's secret deal"))
+    emulator.add_event(emulator.calendar_ids(EMAIL)[0], timed(hour(1), subject="Ann's call"))
+    before = len(emulator.requests)
+    note = {"value": [{"subscriptionId": anns.resource_id, "clientState": anns.token,
+                       "changeType": "created"}]}
+    assert app.test_client().post("/webhooks/microsoft", json=note).status_code == 202
+    deltas = [r.path for r in emulator.requests[before:] if r.path.endswith("/delta")]
+    assert deltas and all(emulator.calendar_ids(EMAIL)[0] in path for path in deltas)
+    assert "Ann's call" in titles(app)
