@@ -73,6 +73,15 @@ class DealFact:
 
 
 @dataclass(frozen=True)
+class ColdDeal:
+    """An open deal gone cold (calsync.domain.cold), and since when."""
+
+    id: int
+    name: str
+    cold_since: datetime
+
+
+@dataclass(frozen=True)
 class WeekRecord:
     """The last RECORD_DAYS days: how the follow-ups whose time fell in them were done."""
 
@@ -94,20 +103,28 @@ class Coaching:
     record: WeekRecord
     # Promises delivered in the record's days: early, on time, late.
     promises: PromisesKept = PromisesKept()
+    cold: tuple[ColdDeal, ...] = ()  # longest cold first
 
 
 def coach(followups: Iterable[FollowUpFact], prompts: Iterable[PromptFact],
-          deals: Iterable[DealFact], cadence: Cadence, tz: ZoneInfo, now: datetime) -> Coaching:
-    """Everything the coach says to one user at `now`."""
+          deals: Iterable[DealFact], cadence: Cadence, tz: ZoneInfo, now: datetime,
+          cold: Iterable[ColdDeal] = ()) -> Coaching:
+    """Everything the coach says to one user at `now`; `cold` as given, longest cold first."""
     followups = sorted(followups, key=lambda f: (f.start, f.id))
+    cold = tuple(cold)
+    gone_cold = {deal.id for deal in cold}
     deals = sorted(deals, key=lambda d: (d.name.casefold(), d.id))
     return Coaching(
+        cold=cold,
         due_today=tuple(f for f in followups if is_due_today(f, tz, now)),
         missed=tuple(sorted((f for f in followups if is_missed(f, now)),
                             key=lambda f: f.missed_reason is not None)),
         prompts_waiting=tuple(sorted(prompts, key=lambda p: (p.touch_at, p.id))),
-        unplanned_deals=tuple(d for d in deals
-                              if d.status is DealStatus.OPEN and d.next_touch is None),
+        # A deal without a next touch is named once: a cold one under "Going cold" only.
+        # Cold is the stronger word (it says since when) and its advice, plan the next
+        # touch, is the same. "Ask for a definite answer" is other advice: it stays.
+        unplanned_deals=tuple(d for d in deals if d.status is DealStatus.OPEN
+                              and d.next_touch is None and d.id not in gone_cold),
         deals_to_close=tuple(d for d in deals if needs_definite_answer(d, cadence)),
         record=week_record(followups, cadence, tz, now),
         promises=kept(followups, tz, now - timedelta(days=RECORD_DAYS)),

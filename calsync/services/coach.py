@@ -25,7 +25,7 @@ from calsync.domain.vocabulary import (
 from calsync.errors import ValidationFailed
 from calsync.models import Deal, FollowUp, Meeting, Prompt, User
 from calsync.services import answers, cadences, prompts
-from calsync.services.deals import get_followup
+from calsync.services.deals import cold_deals, get_followup
 
 MAX_MISSED_NOTE = 2_000
 REASONS = tuple(reason.value for reason in MissedReason)
@@ -57,12 +57,14 @@ def record_missed_reason(session: Session, user: User, followup_id: int, reason:
 def coaching_for(session: Session, settings: Settings, user: User,
                  now: datetime | None = None) -> Coaching:
     """What the coach says to `user` at `now`: today's and missed follow-ups, prompts
-    waiting, deals to plan or close, and the last 7 days' record. Read only."""
+    waiting, deals gone cold, to plan or to close, and the last 7 days' record. Read only."""
     now = now or datetime.now(UTC)
+    cold = [coaching.ColdDeal(s.deal.id, s.deal.name, s.cold_since)
+            for s in cold_deals(session, settings, user, now) if s.cold_since is not None]
     return coaching.coach(_followups(session, user, now), _prompts_waiting(session, user),
                           _open_deals(session, user, now),
                           cadences.cadence_for(user, settings),
-                          ZoneInfo(user.timezone), now)
+                          ZoneInfo(user.timezone), now, cold)
 
 
 def _followups(session: Session, user: User, now: datetime) -> list[FollowUpFact]:

@@ -63,10 +63,21 @@ class DealSummary:
     last_touch: datetime | None
     overdue: bool  # open, and the next follow-up's time is over with no word on it
     cold_since: datetime | None = None  # when it went cold (calsync.domain.cold); None: warm
+    # The first meeting booked with them that covered a follow-up and is still ahead
+    # (calsync.services.prompts.booked_ahead).
+    booked: Meeting | None = None
 
     @property
     def cold(self) -> bool:
         return self.cold_since is not None
+
+    @property
+    def booked_next(self) -> Meeting | None:
+        """The booked meeting when it is the deal's next touch: nothing planned comes first."""
+        if self.booked is None or (self.next_followup is not None
+                                   and self.next_followup.start <= self.booked.start):
+            return None
+        return self.booked
 
 
 @dataclass(frozen=True)
@@ -75,6 +86,7 @@ class TimelineEntry:
     kind: TimelineKind
     prompt: Prompt | None = None
     followup: FollowUp | None = None
+    booked: Meeting | None = None  # the meeting booked ahead that covered `followup`
 
 
 def get_deal(session: Session, user: User, deal_id: int) -> Deal:
@@ -240,20 +252,22 @@ def _summaries(session: Session, user: User, rows: Sequence[Any], now: datetime,
     ids = [row[0].id for row in rows]
     upcoming: dict[int, FollowUp] = {}
     planned_ends: dict[int, list[datetime]] = {}
-    booked: set[int] = set()
+    booked: dict[int, Meeting] = {}
     if ids:
-        planned = (select(FollowUp, Meeting.end)
+        planned = (select(FollowUp, Meeting)
                    .outerjoin(Meeting, Meeting.id == FollowUp.booked_meeting_id)
                    .where(FollowUp.deal_id.in_(ids),
                           or_(FollowUp.status == FollowUpStatus.PLANNED, booked_ahead(now))))
-        for followup, booked_end in session.execute(planned.order_by(FollowUp.start.desc(),
-                                                                     FollowUp.id.desc())):
+        for followup, meeting in session.execute(planned.order_by(FollowUp.start.desc(),
+                                                                  FollowUp.id.desc())):
             if followup.status is FollowUpStatus.PLANNED:
                 upcoming[followup.deal_id] = followup  # ends on the earliest planned one
                 planned_ends.setdefault(followup.deal_id, []).append(followup.end)
             else:
-                booked.add(followup.deal_id)
-                planned_ends.setdefault(followup.deal_id, []).append(booked_end)
+                first = booked.get(followup.deal_id)
+                if first is None or meeting.start < first.start:
+                    booked[followup.deal_id] = meeting
+                planned_ends.setdefault(followup.deal_id, []).append(meeting.end)
     tz = ZoneInfo(user.timezone)
     summaries = []
     for deal, touches, since, last_touch in rows:
@@ -265,7 +279,8 @@ def _summaries(session: Session, user: User, rows: Sequence[Any], now: datetime,
             since=since, last_touch=last_touch,
             overdue=is_overdue(deal.status, next_followup.end if next_followup else None, now),
             cold_since=cold_since(deal.status, planned_ends.get(deal.id, ()), touches or 0,
-                                  last_touch, cadence, tz, now)))
+                                  last_touch, cadence, tz, now),
+            booked=booked.get(deal.id)))
     return summaries
 
 
@@ -321,17 +336,23 @@ def _position_key(after: list[Any], sort: DealSort) -> int:
     return after[1]
 
 
-def timeline(session: Session, deal: Deal) -> list[TimelineEntry]:
-    """Every touch (asked meetings and follow-ups, answered or not) and every follow-up."""
+def timeline(session: Session, deal: Deal, now: datetime | None = None) -> list[TimelineEntry]:
+    """Every touch (asked meetings and follow-ups, answered or not) and every follow-up; a
+    follow-up covered by a meeting booked with them carries that meeting while it is ahead
+    (once it has happened, its prompt is a touch of its own)."""
     entries = [
         TimelineEntry(prompt.touch_at, TimelineKind.TOUCH, prompt=prompt)
         for prompt in session.scalars(select(Prompt).where(Prompt.deal_id == deal.id))
     ]
     prompted = {e.prompt.followup_id for e in entries if e.prompt and e.prompt.followup_id}
+    rows = session.execute(
+        select(FollowUp, Meeting)
+        .outerjoin(Meeting, and_(Meeting.id == FollowUp.booked_meeting_id,
+                                 booked_ahead(now or datetime.now(UTC))))
+        .where(FollowUp.deal_id == deal.id))
     entries += [
-        TimelineEntry(followup.start, TimelineKind.FOLLOWUP, followup=followup)
-        for followup in session.scalars(select(FollowUp).where(FollowUp.deal_id == deal.id))
-        if followup.id not in prompted
+        TimelineEntry(followup.start, TimelineKind.FOLLOWUP, followup=followup, booked=meeting)
+        for followup, meeting in rows if followup.id not in prompted
     ]
     return sorted(entries, key=lambda entry: entry.at)
 

@@ -1,6 +1,7 @@
 """What a signed link names and, once its owner confirms, does: answer, snooze or dismiss one
-prompt, say why a follow-up was missed, or stop prompt emails, through the services the
-inbox, the coach and the settings use. Opening a link changes nothing.
+prompt (a promise's: delivered, or not yet), say why a follow-up was missed, or stop prompt
+emails, through the services the inbox, the coach and the settings use. Opening a link
+changes nothing.
 """
 
 from __future__ import annotations
@@ -90,6 +91,23 @@ def answer(session: Session, settings: Settings, opened: Opened, given: answers.
            now: datetime | None = None) -> answers.AnswerResult:
     """Record yes, no or a next step (the link's action) for the link's prompt. Commits."""
     return answers.answer_prompt(session, settings, opened.user, _waiting(opened), given, now)
+
+
+def deliver(session: Session, settings: Settings, opened: Opened,
+            now: datetime | None = None) -> answers.Delivery:
+    """"Delivered" for the link's promise prompt: recorded against its deadline and the
+    follow-through planned, as the prompt's page does. Commits."""
+    prompt = _waiting(opened)
+    if prompt.followup is None:
+        raise PromptClosed("Only a promise's follow-up can be delivered.")
+    return answers.deliver(session, settings, opened.user, prompt.followup, now=now)
+
+
+def not_yet(session: Session, settings: Settings, opened: Opened,
+            now: datetime | None = None) -> answers.NotYet:
+    """"Not yet" for the link's promise prompt: the work moves before the deadline and the
+    prompt asks again then, as the prompt's page does. Commits."""
+    return answers.not_yet(session, settings, opened.user, _waiting(opened), now)
 
 
 def snooze(session: Session, settings: Settings, opened: Opened, choice: str,

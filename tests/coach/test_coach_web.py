@@ -31,7 +31,12 @@ def test_api_coach_lists_the_week(api: ApiClient, week: Week) -> None:
     assert body["due_today"] == []
     assert [p["title"] for p in body["prompts_waiting"]] == ["Call about the trial"]
     assert [(d["name"], d["touches"]) for d in body["deals_to_close"]] == [("Beta", 7)]
-    assert [d["name"] for d in body["unplanned_deals"]] == ["Beta"]
+    # Nothing planned for Beta since March: gone cold, so named there only (and only there).
+    assert [d["name"] for d in body["unplanned_deals"]] == []
+    # Acme's follow-up passed in March without an answer: cold first, longest cold first.
+    assert body["cold"] == [
+        {"id": week.acme.id, "name": "Acme", "cold_since": "2024-03-15T14:30:00+00:00"},
+        {"id": week.beta.id, "name": "Beta", "cold_since": "2024-03-28T11:00:00+00:00"}]
     assert body["record"]["on_time"] == 0  # March is more than a week ago
 
 

@@ -144,9 +144,11 @@
       if (form.requestSubmit) { form.requestSubmit(button); } else { button.click(); }
     }
     function nextStep(row) {
-      var details = row.querySelector(":scope > details");
-      details.open = true;
       var summary = row.querySelector("input[name=summary]");
+      // Every fold around the field opens: the row, and a promise's "Something else happened".
+      for (var fold = summary.closest("details"); fold; fold = fold.parentElement.closest("details")) {
+        fold.open = true;
+      }
       if (!summary.value) { summary.value = summary.getAttribute("data-suggested") || ""; }
       summary.focus();
       summary.select();

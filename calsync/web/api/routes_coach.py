@@ -9,6 +9,7 @@ from calsync.web import current_settings
 from calsync.web.api.bodies import MissedReasonIn, RescheduleIn
 from calsync.web.api.registry import api_user, route, user_time
 from calsync.web.api.schemas import (
+    CoachColdOut,
     CoachDealOut,
     CoachFollowUpOut,
     CoachOut,
@@ -23,7 +24,8 @@ from calsync.web.api.serialize import followup_out
 @route("/coach", "GET", response=CoachOut)
 def get_coach() -> CoachOut:
     """What the daily coach says now: follow-ups due today and missed, prompts waiting,
-    open deals with no next touch or past the cadence's touches, and the last 7 days."""
+    open deals gone cold, with no next touch or past the cadence's touches, and the last 7
+    days."""
     return coach_out(coach.coaching_for(get_session(), current_settings(), api_user()))
 
 
@@ -62,6 +64,7 @@ def coach_out(said: Coaching) -> CoachOut:
             reasons={str(reason): count for reason, count in record.reasons.items()},
             explained=[_followup(f) for f in record.explained]),
         promises=PromisesKeptOut.of(said.promises),
+        cold=[CoachColdOut(id=d.id, name=d.name, cold_since=d.cold_since) for d in said.cold],
     )
 
 

@@ -169,6 +169,11 @@ class PromptOut(Out):
     dismiss_reason: DismissReason | None
     note: str  # typed with any answer or action (snooze, dismiss, didn't happen) and kept
     covered_by: int | None  # the later prompt of the deal whose answer covered this one
+    kind: FollowUpKind | None = Field(None, description=(
+        "A follow-up's prompt: what the follow-up is for (as FollowUpOut.kind; a promise's "
+        "prompt asks \"Delivered?\"); null for a meeting's."))
+    promise_due: Time | None = Field(None, description=(
+        "A promise's prompt: the deadline promised to the client."))
 
 
 class FollowUpOut(Out):
@@ -352,6 +357,15 @@ class CoachDealOut(Out):
     next_touch: Time | None
 
 
+class CoachColdOut(Out):
+    """An open deal gone cold: a follow-up passed without an answer for 2 working days, or
+    nothing was planned for the cadence's gap."""
+
+    id: int
+    name: str
+    cold_since: Time
+
+
 class WeekRecordOut(Out):
     """The last 7 days: follow-ups done on time (answered within one working day of their
     time), late, and missed, and the reasons given for the late and missed ones."""
@@ -372,12 +386,16 @@ class CoachOut(Out):
     missed: list[CoachFollowUpOut] = Field(
         description="Their time passed and they were not answered; without a reason first.")
     prompts_waiting: list[CoachPromptOut]
-    unplanned_deals: list[CoachDealOut] = Field(description="Open deals with no next touch.")
+    unplanned_deals: list[CoachDealOut] = Field(
+        description="Open deals with no next touch that are not (yet) cold.")
     deals_to_close: list[CoachDealOut] = Field(
         description="Open deals past the cadence's suggest_close_after touches: ask for a "
                     "definite yes or no.")
     record: WeekRecordOut
     promises: PromisesKeptOut = Field(description="Promises delivered in the last 7 days.")
+    cold: list[CoachColdOut] = Field(
+        description="Open deals gone cold, longest cold first (each listed here only, not "
+                    "also under unplanned_deals).")
 
 
 class ClosedAtTouchOut(Out):

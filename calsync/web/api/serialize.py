@@ -145,6 +145,8 @@ class PromptRenderer:
             "outcome": _outcome(prompt), "snoozed_until": prompt.snoozed_until,
             "dismiss_reason": prompt.dismiss_reason, "note": prompt.note or "",
             "covered_by": prompt.covered_by_id,
+            "kind": prompt.followup.kind if prompt.followup is not None else None,
+            "promise_due": prompt.followup.promise_due if prompt.followup is not None else None,
         }
 
     def _suggestion(self, prompt: Prompt) -> SuggestionOut | None:

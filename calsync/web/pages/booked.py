@@ -1,8 +1,8 @@
-"""Booked meetings and cold deals on the pages: the inbox's notice that a meeting booked with
-a deal's counterpart covers a planned follow-up, with its undo; the coach's cold deals.
+"""Booked meetings on the pages: the inbox's notice that a meeting booked with a deal's
+counterpart covers a planned follow-up, with its undo.
 
-The notices and the cold list are template globals, read only where a template includes them
-(`_booked.html`, `_cold.html`), so the pages around them pass nothing extra.
+The notices are a template global, read only where a template includes them
+(`_booked.html`), so the pages around them pass nothing extra.
 """
 
 from __future__ import annotations
@@ -16,14 +16,11 @@ from werkzeug.wrappers import Response
 from calsync.db import get_session
 from calsync.errors import ValidationFailed
 from calsync.services import booked
-from calsync.services import deals as deals_service
-from calsync.web import current_settings
 from calsync.web.pages import bp
 from calsync.web.pages.display import when
 
 if TYPE_CHECKING:
     from calsync.services.booked import BookedNotice
-    from calsync.services.deals import DealSummary
 
 
 @bp.app_template_global("booked_notices")
@@ -32,14 +29,6 @@ def booked_notices() -> list[BookedNotice]:
     if not current_user.is_authenticated:
         return []
     return booked.booked_notices(get_session(), current_user)
-
-
-@bp.app_template_global("cold_deals")
-def cold_deals() -> list[DealSummary]:
-    """The signed-in user's deals gone cold, longest cold first."""
-    if not current_user.is_authenticated:
-        return []
-    return deals_service.cold_deals(get_session(), current_settings(), current_user)
 
 
 @bp.post("/followups/<int:followup_id>/unbook")

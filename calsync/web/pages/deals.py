@@ -4,12 +4,12 @@ renaming; finding a deal to move a touch to (the prompt page's picker, and its J
 for the page's script).
 
 Flags the open deals with no planned next touch, the ones about to be forgotten, and those
-gone cold ("cold since Tue").
+gone cold ("cold since Mon 30 Nov").
 """
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import TYPE_CHECKING
 
 from flask import Response, flash, jsonify, redirect, render_template, request, url_for
@@ -89,6 +89,8 @@ def deal(deal_id: int) -> str:
     user: User = current_user
     summary, entries = deals_service.deal_with_timeline(session, user, deal_id,
                                                         current_settings())
+    # A booked meeting stands in the timeline at its own time, not the covered follow-up's.
+    entries.sort(key=lambda entry: entry.booked.start if entry.booked else entry.at)
     cadence = cadences.cadence_for(user, current_settings())
     deal = summary.deal
     rename = RenameDealForm(formdata=None, data={"name": deal.name})
@@ -136,17 +138,6 @@ def deals_to_pick(prompt: Prompt) -> list[Deal]:
 def local_day(moment: datetime | None) -> str:
     """The day of a moment in the user's zone, "Tue 24 Nov"; "—" for none."""
     return "—" if moment is None else day(local(moment).date())
-
-
-@bp.app_template_filter("cold_day")
-def cold_day(moment: datetime | None) -> str:
-    """When a deal went cold: its weekday within the last week ("Tue"), else its day
-    ("Tue 24 Nov")."""
-    if moment is None:
-        return "—"
-    shown = local(moment)
-    recent = datetime.now(shown.tzinfo).date() - shown.date() < timedelta(days=7)
-    return f"{shown:%a}" if recent else day(shown.date())
 
 
 def _choice(deal: Deal) -> dict[str, object]:

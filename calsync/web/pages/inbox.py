@@ -17,7 +17,7 @@ from werkzeug.wrappers import Response
 
 from calsync.db import get_session
 from calsync.domain.cadence import Suggestion, touch_label
-from calsync.domain.vocabulary import Channel, DismissReason, FollowUpStatus
+from calsync.domain.vocabulary import Channel, DismissReason, FollowUpKind, FollowUpStatus
 from calsync.errors import ValidationFailed
 from calsync.services import answers, cadences, prompts
 from calsync.web import current_settings
@@ -62,6 +62,14 @@ class PromptView:
     snooze: SnoozeForm
     dismiss: DismissForm
     didnt_happen: DidntHappenForm
+
+    @property
+    def asks_delivered(self) -> bool:
+        """A promise's prompt, waiting and not delivered yet: "Delivered?" comes before the
+        ordinary answer."""
+        followup = self.prompt.followup
+        return (followup is not None and followup.kind is FollowUpKind.PROMISE
+                and followup.delivered_at is None and self.prompt.status.awaiting_answer)
 
 
 def prompt_view(session: Session, user: User, prompt: Prompt, return_to: str = "inbox",

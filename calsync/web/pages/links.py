@@ -14,7 +14,7 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
-from flask import flash, redirect, render_template, url_for
+from flask import flash, redirect, render_template, request, url_for
 from flask_login import current_user
 from flask_wtf import FlaskForm
 from werkzeug.wrappers import Response
@@ -49,6 +49,8 @@ ACTION_LABELS = {
     AnswerAction.SNOOZE: "Snooze", AnswerAction.NOT_SALES: "Not a sales meeting",
 }
 SNOOZE_LABELS = {"hour": "For an hour", "tomorrow": "Until tomorrow", "next_week": "A week"}
+# A promise's prompt asks "Delivered?" first: the `promise` values its page posts.
+PROMISE_ANSWERS = ("delivered", "not_yet")
 
 
 class MissedForm(FlaskForm):
@@ -75,6 +77,9 @@ class LinkPage:
     recurring: bool = False
     choices: list[tuple[str, str]] = field(default_factory=list)  # (label, answer link)
     covered_by: str = ""  # a covered prompt: the answer that covered it, in words
+    kind: str = ""  # a follow-up's kind, as its badge says it ("promise")
+    # A promise's prompt waiting for "Delivered?": "promised for Fri 5 Dec 16:00" (else "").
+    asks_delivered: str = ""
 
 
 @bp.get("/a/<token>")
@@ -95,6 +100,15 @@ def confirm_answer_link(token: str) -> Response | tuple[str, int]:
         opened = _open(token, PROMPT_LINKS)
     except LinkRefused as refused:
         return _refused(refused)
+    promise = request.form.get("promise")
+    if promise in PROMISE_ANSWERS:
+        try:
+            _confirm_promise(opened, promise)
+        except PromptClosed:
+            pass  # the page shows the answer it has
+        except ValidationFailed as error:
+            flash(error.message[:1].upper() + error.message[1:], "error")
+        return redirect(url_for("pages.answer_link", token=token))
     if opened.link.purpose is LinkPurpose.FOLLOWUP:
         return redirect(url_for("pages.answer_link", token=token))  # its page links onwards
     try:
@@ -174,7 +188,8 @@ def _page(opened: Opened, form: FlaskForm | None = None) -> LinkPage:
         followup = opened.followup
         assert followup is not None
         return LinkPage(opened, "not_yet", followup.summary,
-                        _span(followup.start, followup.end, _zone(opened)))
+                        _span(followup.start, followup.end, _zone(opened)),
+                        kind=followup.kind.label.lower())
     page = _prompt_page(opened, prompt)
     if not prompt.status.awaiting_answer:
         page.state = "recorded"
@@ -192,9 +207,13 @@ def _page(opened: Opened, form: FlaskForm | None = None) -> LinkPage:
 
 def _prompt_page(opened: Opened, prompt: Prompt) -> LinkPage:
     view = prompt_view(get_session(), opened.user, prompt)
+    followup = prompt.followup
     return LinkPage(opened, "", view.title, _span(view.start, view.end, _zone(opened)),
                     attendees=view.attendees, deal=view.deal, touch=view.touch,
-                    suggestion=view.suggestion.message, recurring=view.recurring)
+                    suggestion=view.suggestion.message, recurring=view.recurring,
+                    kind=followup.kind.label.lower() if followup is not None else "",
+                    asks_delivered=(answers.promise_text(followup)
+                                    if followup is not None and view.asks_delivered else ""))
 
 
 def _action_form(opened: Opened, page: LinkPage) -> FlaskForm:
@@ -254,13 +273,28 @@ def _confirm_answer(opened: Opened) -> LinkPage | None:
         target.errors = [*target.errors, error.message]
         return _page(opened, form)
     if result.followup is not None:
-        flash(f"Next step planned: {result.followup.summary}, "
+        flash(f"Next step planned: {result.followup.summary} · "
               f"{_when(result.followup.start, _zone(opened))}.")
     else:
         flash(f"Recorded: {result.prompt.outcome.label if result.prompt.outcome else ''}.")
     if result.warning:
         flash(result.warning, "warning")
     return None
+
+
+def _confirm_promise(opened: Opened, promise: str) -> None:
+    """A promise's "Delivered" or "Not yet", through the services its prompt's page uses.
+    Raises PromptClosed when it was answered meanwhile, ValidationFailed when refused."""
+    session, settings, zone = get_session(), current_settings(), _zone(opened)
+    if promise == "delivered":
+        delivery = link_actions.deliver(session, settings, opened)
+        flash(f"Delivered {delivery.timing.replace('_', ' ')}. Follow-through planned for "
+              f"{_when(delivery.follow_through.start, zone)}.")
+        return
+    result = link_actions.not_yet(session, settings, opened)
+    flash(f"Not delivered yet: calsync asks again {_when(result.until, zone)}.")
+    if result.warning:
+        flash(result.warning, "warning")
 
 
 def _missed_page(opened: Opened, form: FlaskForm | None) -> LinkPage:

@@ -112,7 +112,9 @@ def answer(prompt_id: int) -> Response | tuple[str, int]:
     title = prompt_view_title(prompt)
     if result.followup is not None:
         promised = answers.promise_text(result.followup)
-        flash(f"Next step planned for {title}: {result.followup.summary}, "
+        # A summary may end in its own "?" or ".": a middle dot, not a comma, parts it
+        # from its time.
+        flash(f"Next step planned for {title}: {result.followup.summary} · "
               f"{when(result.followup.start)} ({result.followup.channel.label})"
               + (f", {promised}." if promised else "."))
     elif result.prompt.outcome == Outcome.YES:
@@ -321,6 +323,9 @@ def delivered(prompt_id: int) -> Response:
     kept = delivery.timing.replace("_", " ")
     flash(f"Delivered {kept}: {prompt_view_title(prompt)}. Follow-through planned for "
           f"{when(delivery.follow_through.start)}.")
+    # From the inbox, on to its next row; from the prompt's page, that page and its record.
+    if request.form.get("return_to") == "inbox":
+        return _to_inbox()
     return redirect(url_for("pages.prompt", prompt_id=prompt.id))
 
 
