@@ -222,10 +222,14 @@ def main() -> None:
 
 
 def report(body: bytes, targets: dict[str, tuple[str, dict[str, str]]]) -> None:
+    load_before = os.getloadavg()[0]
     runs = {(name, c): wrk(url, c, headers)
             for c in CONNECTIONS for name, (url, headers) in targets.items()}
+    # Other work on the machine moves every figure; the load says how much there was.
     print(f"\nFeed serving: {FOLLOWUPS} follow-ups ({len(body):,} bytes, "
-          f"{body.count(b'BEGIN:VEVENT')} VEVENTs), wrk -d{DURATION} on loopback")
+          f"{body.count(b'BEGIN:VEVENT')} VEVENTs), wrk -d{DURATION} on loopback, "
+          f"{os.cpu_count()} CPUs, load average {load_before:.1f} before and "
+          f"{os.getloadavg()[0]:.1f} after")
     print("| what | connections | requests/s | p99 ms | x Radicale | target |")
     print("|---|---:|---:|---:|---:|---|")
     for (name, c), run in runs.items():
