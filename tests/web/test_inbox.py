@@ -85,11 +85,14 @@ def test_next_step_plans_a_follow_up_in_the_users_zone(app: Flask, logged_in: Fl
     assert "Send the proposal" in deals_html
 
 
-def test_next_step_too_soon_shows_the_spacing_warning(logged_in: FlaskClient,
-                                                      seeded: dict[str, int]) -> None:
-    prompt_id = seeded["Contoso demo"]
-    # Later today (a time already passed is refused): a day after the last touch.
-    response = post(logged_in, f"/prompts/{prompt_id}/answer", _next_step(days=0, time="23:59"),
+def test_next_step_too_soon_shows_the_spacing_warning(app: Flask, user: User,
+                                                      logged_in: FlaskClient) -> None:
+    # Ended an hour ago, planned ten minutes ahead: the same day or the next whatever the
+    # clock says (a fixed "today 23:59" is two days after a touch of 26 hours ago at 00:30).
+    prompt_id = seed_meetings(app, user, Seed("Fabrikam call", hours_ago=1))["Fabrikam call"]
+    soon = datetime.now(ZoneInfo("Europe/Berlin")) + timedelta(minutes=10)
+    response = post(logged_in, f"/prompts/{prompt_id}/answer",
+                    _next_step(date=soon.date().isoformat(), time=f"{soon:%H:%M}"),
                     follow_redirects=True)
     html = response.get_data(as_text=True)
     assert "Next step planned" in html
