@@ -72,7 +72,8 @@ def test_connect_sync_push_write_back_and_changes_made_in_google(
 
     # Connect: the callback creates the source reading and writing the primary calendar.
     page = client.get("/sources").get_data(as_text=True)
-    assert "Connect Google Calendar" in page and "emulator" not in page  # a real client id
+    google_card = page.split('id="google"')[1].split("</section>")[0]
+    assert "Connect Google Calendar" in google_card and "google-demo" not in google_card
     answer = round_trip(client, browser, google)
     assert answer.status_code == 302, answer.get_data(as_text=True)[:800]
     source = the_source(app)

@@ -104,8 +104,8 @@ class SourceOut(Out):
     last_error: str | None
     warnings: list[str]
     next_sync_at: Time | None  # null for an upload: never fetched again
-    # Google sources only (null for the others): calendar ids read, and the one that
-    # receives follow-ups.
+    # Accounts of several calendars only (Google, CalDAV, Microsoft; null for a feed or
+    # an upload): the calendars read, and the one that receives follow-ups.
     calendars_read: list[str] | None
     calendar_written: str | None
 

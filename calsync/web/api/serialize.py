@@ -50,9 +50,11 @@ def source_out(source: Source) -> SourceOut:
 
 
 def _calendars(source: Source) -> dict[str, object]:
-    if source.kind != "google":
-        return {"calendars_read": None, "calendar_written": None}
+    """The calendars of an account with several (Google, CalDAV, Microsoft): the ones its
+    picker lists (`calendar_names`) are what PATCH chooses from; null for a single feed."""
     options = source.options or {}
+    if "calendar_names" not in options:
+        return {"calendars_read": None, "calendar_written": None}
     return {"calendars_read": [str(c) for c in options.get("calendars_read") or []],
             "calendar_written": options.get("calendar_written")}
 

@@ -71,6 +71,8 @@ def test_connect_syncs_seals_and_lets_the_user_choose(api: Any, app: Flask,
     chosen = api.patch(f"/api/v1/sources/{created['id']}",
                        json={"calendars_read": [work], "calendar_written": work})
     assert chosen.status_code == 200, chosen.get_json()
+    shown = chosen.get_json()  # what an API user reads back, and may PATCH again
+    assert (shown["calendars_read"], shown["calendar_written"]) == ([work], work)
     with app.app_context(), get_db().session() as session:
         source = session.get(Source, created["id"])
         assert source is not None
