@@ -23,7 +23,7 @@ from typing import Any
 from urllib.parse import quote, urlsplit
 
 import certifi
-import msal  # type: ignore[import-untyped]  # no stubs; "msal.*" belongs in pyproject's overrides
+import msal
 import requests
 
 from calsync.config import Settings
