@@ -5,6 +5,7 @@ Results a script needs (a token) go to stdout, alone; everything said to a perso
 
 from __future__ import annotations
 
+import importlib.util
 import os
 import signal
 import socket
@@ -168,6 +169,8 @@ def run(host: str, port: int) -> None:
     processes = []
     if not settings.google_client_id and "CALSYNC_GOOGLE_API_ENDPOINT" not in os.environ:
         processes.append(_demo_google(env, bin_dir))
+    if settings.caldav_demo == "auto":
+        processes += _demo_caldav(env, bin_dir)
     processes += [
         subprocess.Popen(gunicorn, env=env),  # noqa: S603
         subprocess.Popen([os.path.join(bin_dir, "calsync"), "worker"], env=env),  # noqa: S603
@@ -179,9 +182,7 @@ def run(host: str, port: int) -> None:
 def _demo_google(env: dict[str, str], bin_dir: str) -> subprocess.Popen[bytes]:
     """Demo mode: with no Google client configured, "Connect Google Calendar" goes to the
     bundled emulator (a demo account with a sample sales calendar) on a free port."""
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
+    port = _free_port()
     google = f"http://127.0.0.1:{port}"
     env.update({"CALSYNC_GOOGLE_API_ENDPOINT": f"{google}/calendar/v3/",
                 "CALSYNC_GOOGLE_AUTH_URI": f"{google}/o/oauth2/auth",
@@ -193,6 +194,26 @@ def _demo_google(env: dict[str, str], bin_dir: str) -> subprocess.Popen[bytes]:
          "(set GOOGLE_CLIENT_ID and GOOGLE_CLIENT_SECRET to use real Google).")
     return subprocess.Popen(  # noqa: S603 - our own executable, fixed arguments
         [os.path.join(bin_dir, "calsync"), "google-emulator", "--port", str(port)], env=env)
+
+
+def _demo_caldav(env: dict[str, str], bin_dir: str) -> list[subprocess.Popen[bytes]]:
+    """Demo mode: the Calendars page offers the bundled Radicale (user "demo", a Sales
+    calendar) on a free port; its exact address alone passes the private-address check."""
+    if importlib.util.find_spec("radicale") is None:
+        _say("Demo mode: no CalDAV demo (radicale is not installed: pip install -e '.[dev]').")
+        return []
+    port = _free_port()
+    env["CALSYNC_CALDAV_DEMO"] = f"http://127.0.0.1:{port}/"
+    _say(f"Demo mode: a CalDAV server (Radicale) with a demo account is on "
+         f"http://127.0.0.1:{port}/ (CALSYNC_CALDAV_DEMO=off leaves it out).")
+    return [subprocess.Popen(  # noqa: S603 - our own executable, fixed arguments
+        [os.path.join(bin_dir, "calsync"), "caldav-demo", "--port", str(port)], env=env)]
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
 
 
 def _supervise(processes: list[subprocess.Popen[bytes]]) -> None:
@@ -286,6 +307,16 @@ def google_emulator(port: int, host: str) -> None:
     from calsync.emulator import serve_forever
 
     serve_forever(port, host=host)
+
+
+@main.command("caldav-demo")
+@click.option("--port", default=5232, show_default=True, type=int)
+def caldav_demo(port: int) -> None:
+    """Run the demo CalDAV server (Radicale on 127.0.0.1, user "demo", a Sales calendar),
+    its storage and password under the instance folder."""
+    from calsync.emulator import caldav_demo as demo
+
+    demo.serve_forever(Settings.from_env(), port)
 
 
 @main.command("microsoft-emulator")

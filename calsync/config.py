@@ -84,6 +84,21 @@ def _subscription_hours(raw: str) -> int:
     return value
 
 
+def _caldav_demo(raw: str) -> str:
+    """auto, off, or the bundled server's loopback address (what `calsync run` sets)."""
+    value = raw.strip()
+    if value.lower() in {"auto", "off"}:
+        return value.lower()
+    parts = urlsplit(value)
+    try:
+        port = parts.port
+    except ValueError:
+        port = None
+    if parts.scheme != "http" or parts.hostname != "127.0.0.1" or not port:
+        raise ValueError("expected auto, off or http://127.0.0.1:PORT/")
+    return value
+
+
 def _setting(env: str, parse: Callable[[str], Any], default: Any, help: str, *,
              secret: bool = False) -> Any:
     """A setting read from `env`; a `secret` one's value never appears in an error."""
@@ -277,6 +292,12 @@ class Settings:
         "CALSYNC_MICROSOFT_SUBSCRIPTION_HOURS", _subscription_hours, 48,
         "Hours a Graph change-notification subscription is asked to last (1 to 70; Graph "
         "allows calendars just under 3 days); renewed before it ends.")
+    caldav_demo: str = _setting(
+        "CALSYNC_CALDAV_DEMO", _caldav_demo, "auto",
+        "Demo CalDAV server: auto (`calsync run` starts the bundled Radicale on a free "
+        "loopback port, a demo account with a Sales calendar, and sets this to its address), "
+        "off, or http://127.0.0.1:PORT/ (the Calendars page offers it; only that address "
+        "passes the private-address check, for CalDAV only).")
     encryption_keys: str = _setting(
         "CALSYNC_ENCRYPTION_KEYS", str, "",
         "Comma-separated Fernet keys for tokens at rest; the first encrypts, all decrypt. "
@@ -363,6 +384,17 @@ class Settings:
         """Graph only calls https notification URLs: `auto` turns push on when we have one."""
         return self.microsoft_webhooks == "on" or (self.microsoft_webhooks == "auto"
                                                    and self.is_https)
+
+    @property
+    def caldav_demo_address(self) -> tuple[str, int] | None:
+        """The running demo CalDAV server's (host, port), exempt from the address guard."""
+        parts = urlsplit(self.caldav_demo)
+        return (parts.hostname, parts.port) if parts.hostname and parts.port else None
+
+    @property
+    def caldav_demo_folder(self) -> Path:
+        """The demo CalDAV server's storage, its users file and the demo password."""
+        return self.instance_path / "caldav-demo"
 
     @property
     def mail_sender(self) -> str:

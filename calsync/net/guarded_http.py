@@ -31,11 +31,14 @@ class RefusedAddress(Exception):
 
 
 class Exchange:
-    """One fetch, across all its redirect hops: its deadline and whether addresses are guarded."""
+    """One fetch, across all its redirect hops: its deadline and whether addresses are guarded
+    (`exempt`: one literal host and port let through, the bundled demo CalDAV server)."""
 
-    def __init__(self, seconds: float, *, guard: bool) -> None:
+    def __init__(self, seconds: float, *, guard: bool,
+                 exempt: tuple[str, int] | None = None) -> None:
         self.deadline = time.monotonic() + seconds
         self.guard = guard
+        self.exempt = exempt
         self.cut = False  # a watchdog shut a socket down at the deadline
 
     def remaining(self) -> float:
@@ -144,7 +147,8 @@ class _Bounded:
             # `self` is an HTTPConnection at run time (see _new_conn); and the reason, typed
             # as a gaierror, may be any OSError or UnicodeError: urllib3 only formats it.
             raise NameResolutionError(self.host, self, error) from error  # type: ignore[arg-type]
-        if self._exchange.guard:
+        # The exemption names a literal address, so no lookup can rebind it elsewhere.
+        if self._exchange.guard and (self.host, self.port) != self._exchange.exempt:
             for info in infos:
                 address = str(info[4][0])
                 if not is_public_address(address):

@@ -135,7 +135,8 @@ class DavClient:
         data = body.encode() if isinstance(body, str) else body
         sent = {"User-Agent": USER_AGENT, "Authorization": self._auth, **(headers or {})}
         exchange = Exchange(self.settings.fetch_timeout_seconds,
-                            guard=not self.settings.allow_private_urls)
+                            guard=not self.settings.allow_private_urls,
+                            exempt=self.settings.caldav_demo_address)
         current = normalize_url(url)
         for _hop in range(MAX_REDIRECTS + 1):
             parts = urlsplit(current)

@@ -79,6 +79,22 @@ def connect(session: Session, settings: Settings, user: User, *, url: str, usern
     return sources.queue_sync(session, source)
 
 
+def connect_demo(session: Session, settings: Settings, user: User) -> Source:
+    """Connect the bundled demo CalDAV server's account (`calsync run` starts it, its
+    htpasswd file holds the one user and password), as `connect` does."""
+    users = settings.caldav_demo_folder / "users"
+    if settings.caldav_demo_address is None or not users.exists():
+        raise ValidationFailed("url", "the demo CalDAV server is not running.")
+    username, _, password = users.read_text().strip().partition(":")
+    return connect(session, settings, user, url=settings.caldav_demo, username=username,
+                   password=password, name="Demo CalDAV (Sales)")
+
+
+def demo_offered(settings: Settings) -> bool:
+    """Whether the Calendars page offers the demo CalDAV account."""
+    return settings.caldav_demo_address is not None
+
+
 def _calendars(settings: Settings, url: str, credentials: dict[str, Any]
                ) -> list[dict[str, Any]]:
     provider = providers.load(KIND)(settings)

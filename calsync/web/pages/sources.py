@@ -83,6 +83,7 @@ def _render_list(url_form: AddUrlForm | None = None, upload_form: UploadForm | N
         upload_form=upload_form or UploadForm(formdata=None),
         caldav_form=caldav_form or CaldavForm(formdata=None),
         sample_form=ActionForm(formdata=None),
+        caldav_demo=caldav_connect.demo_offered(current_settings()),
         sample=samples.sample_source(get_session(), current_user),
         max_mb=current_settings().fetch_max_bytes // 1_000_000,
         feed=feed_subscription(get_session(), current_settings(), current_user),
@@ -138,6 +139,22 @@ def add_caldav() -> Response | tuple[str, int]:
                   f"“{caldav_connect.written_name(added)}”.")
             return redirect(url_for("pages.source", source_id=added.id))
     return _render_list(caldav_form=form, status=422)
+
+
+@bp.post("/sources/caldav-demo")
+@login_required
+def add_caldav_demo() -> Response | tuple[str, int]:
+    """Connect the bundled demo CalDAV account in one click (demo mode: `calsync run`)."""
+    # The app-wide CSRFProtect has checked the token; the credentials never reach the page.
+    try:
+        added = caldav_connect.connect_demo(get_session(), current_settings(), current_user)
+    except ValidationFailed as error:
+        form = CaldavForm(formdata=None)
+        form.url.errors = [error.message]
+        return _render_list(caldav_form=form, status=422)
+    flash(f"Connected “{added.name}”: {_meetings_read(added.id)}. Follow-ups go to "
+          f"“{caldav_connect.written_name(added)}”.")
+    return redirect(url_for("pages.source", source_id=added.id))
 
 
 def _add(form: AddUrlForm | UploadForm, where: Field, **source: Any) -> Response | None:
