@@ -93,9 +93,14 @@ def sync_source(session: Session, settings: Settings, source_id: int,
     try:
         changes = read or _read(settings, source, user, now)
         _apply(session, source, changes, report, now, settings)
-        # A meeting booked with a deal's counterpart covers its planned follow-up (issue 11).
-        booked.cover_booked(session, settings, source_id, now)
-        report.prompts = prompts.create_due_prompts(session, settings, now, user_id=user.id)
+        # An unchanged calendar has no new, moved or cancelled meeting for the booked pass
+        # to look at, and the meetings that ended since the last sync are prompted by the
+        # minute tick (calsync.jobs.queue) for every user: same bytes cost one request.
+        if report.result is not SyncResult.UNCHANGED:
+            # A meeting booked with a deal's counterpart covers its planned follow-up (issue 11).
+            booked.cover_booked(session, settings, source_id, now)
+            report.prompts = prompts.create_due_prompts(session, settings, now,
+                                                        user_id=user.id)
         report.warnings = list(source.warnings or [])  # with a prompt limit reached, if it was
     except SourceError as exc:
         session.rollback()

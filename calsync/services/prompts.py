@@ -17,6 +17,7 @@ from sqlalchemy import (
     and_,
     exists,
     func,
+    insert,
     or_,
     select,
     tuple_,
@@ -28,7 +29,7 @@ from sqlalchemy.orm import Session, selectinload
 from calsync.config import Settings
 from calsync.db import rows_changed
 from calsync.domain.cadence import Suggestion, suggest_next
-from calsync.domain.deals import counterpart_of
+from calsync.domain.deals import Counterpart, counterpart_of
 from calsync.domain.meeting import Attendee, MeetingData
 from calsync.domain.prompting import PromptRules, prompt_decision
 from calsync.domain.slots import Busy
@@ -122,6 +123,7 @@ def _prompt_user_meetings(session: Session, settings: Settings, now: datetime, u
     query = select(Meeting).where(*due, Meeting.user_id == user_id).order_by(
         Meeting.end, Meeting.id).limit(PROMPT_PAGE)
     created, after = 0, None
+    deals: dict[str, int] = {}  # committed with each page, so later pages use them as they are
     while created < allowed:
         page = list(session.scalars(query if after is None else query.where(
             tuple_(Meeting.end, Meeting.id) > after)))
@@ -129,7 +131,8 @@ def _prompt_user_meetings(session: Session, settings: Settings, now: datetime, u
             return created
         after = (page[-1].end, page[-1].id)
         try:
-            created += _judge(session, settings, user, rules, page, now, allowed - created)
+            created += _judge(session, settings, user, rules, page, now, allowed - created,
+                              deals)
             session.commit()
         except IntegrityError:
             # The sync's pass and the tick's raced to this user's prompts or deals; the
@@ -141,21 +144,22 @@ def _prompt_user_meetings(session: Session, settings: Settings, now: datetime, u
 
 
 def _judge(session: Session, settings: Settings, user: User, rules: PromptRules,
-           page: list[Meeting], now: datetime, room: int) -> int:
+           page: list[Meeting], now: datetime, room: int, deals: dict[str, int]) -> int:
     """Prompt up to `room` meetings of `page`, each with its email; remember why the others
-    are skipped."""
-    created: list[Prompt] = []
+    are skipped. `deals` is the user's deal ids by key found so far (see `deal_ids`)."""
+    chosen: list[tuple[Meeting, Counterpart]] = []
     for meeting in page:
         data = meeting_data(meeting)
         decision = prompt_decision(data, rules, now)
-        if decision.prompt and len(created) < room:
-            deal = deal_for(session, user, data, rules)
-            created.append(Prompt(user_id=user.id, meeting_id=meeting.id, deal_id=deal.id,
-                                  touch_at=meeting.end, status=PromptStatus.PENDING,
-                                  created_at=now))
-            session.add(created[-1])
+        if decision.prompt and len(chosen) < room:
+            chosen.append((meeting, counterpart_of(data, rules)))
         elif decision.reason.remembered:
             meeting.prompt_skip = decision.reason  # stable reasons: don't judge it again
+    deal_ids(session, user.id, [counterpart for _meeting, counterpart in chosen], deals)
+    created = [Prompt(user_id=user.id, meeting_id=meeting.id, deal_id=deals[counterpart.key],
+                      touch_at=meeting.end, status=PromptStatus.PENDING, created_at=now)
+               for meeting, counterpart in chosen]
+    session.add_all(created)
     prompt_mail.prompts_due(session, settings, created, now)
     return len(created)
 
@@ -178,17 +182,27 @@ def _prompt_followups(session: Session, settings: Settings, now: datetime,
     return len(created)
 
 
-def deal_for(session: Session, user: User, meeting: MeetingData, rules: PromptRules) -> Deal:
-    """The deal of the meeting's counterpart, created on first contact. Part of the caller's
-    unit of work."""
-    counterpart = counterpart_of(meeting, rules)
-    deal = session.scalar(select(Deal).where(Deal.user_id == user.id,
-                                             Deal.key == counterpart.key))
-    if deal is None:
-        deal = Deal(user_id=user.id, name=counterpart.name[:200], key=counterpart.key)
-        session.add(deal)
-        session.flush()
-    return deal
+def deal_ids(session: Session, user_id: int, counterparts: Sequence[Counterpart],
+             known: dict[str, int]) -> None:
+    """Add to `known` (deal id by key) the deal of each counterpart: the user's deals not
+    known yet read in one query, those met for the first time created in one INSERT (named
+    as the first of `counterparts` with their key calls them). Part of the caller's unit of
+    work: when another pass created one of the same deals first, the unique key (user, key)
+    fails this INSERT with IntegrityError, and the caller leaves the rest to that pass."""
+    names: dict[str, str] = {}
+    for counterpart in counterparts:
+        if counterpart.key not in known:
+            names.setdefault(counterpart.key, counterpart.name[:200])
+    if not names:
+        return
+    for key, deal_id in session.execute(select(Deal.key, Deal.id).where(
+            Deal.user_id == user_id, Deal.key.in_(names))):
+        known[str(key)] = deal_id
+    new = [{"user_id": user_id, "key": key, "name": name} for key, name in names.items()
+           if key not in known]
+    if new:
+        for key, deal_id in session.execute(insert(Deal).returning(Deal.key, Deal.id), new):
+            known[str(key)] = deal_id
 
 
 def wake_snoozed(session: Session, now: datetime, user_id: int | None = None) -> None:
