@@ -304,7 +304,8 @@ class Settings:
         "Empty: generated once into instance/encryption_keys.")
     reminder_minutes: int = _setting(
         "CALSYNC_REMINDER_MINUTES", int, 10,
-        "Minutes before a follow-up written to Google that its popup reminder fires.")
+        "Minutes before a follow-up written to a calendar (Google, Microsoft, CalDAV) that "
+        "its reminder fires.")
     trusted_proxies: int = _setting(
         "CALSYNC_TRUSTED_PROXIES", _count, 0,
         "Reverse proxies in front of calsync that set X-Forwarded-For/-Proto; 0 trusts none.")
