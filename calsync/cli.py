@@ -12,6 +12,7 @@ import socket
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 import click
 from flask import Flask
@@ -170,7 +171,7 @@ def run(host: str, port: int) -> None:
     if not settings.google_client_id and "CALSYNC_GOOGLE_API_ENDPOINT" not in os.environ:
         processes.append(_demo_google(env, bin_dir))
     if settings.caldav_demo == "auto":
-        processes += _demo_caldav(env, bin_dir)
+        processes += _demo_caldav(env, bin_dir, settings.caldav_demo_folder / "port")
     processes += [
         subprocess.Popen(gunicorn, env=env),  # noqa: S603
         subprocess.Popen([os.path.join(bin_dir, "calsync"), "worker"], env=env),  # noqa: S603
@@ -196,13 +197,18 @@ def _demo_google(env: dict[str, str], bin_dir: str) -> subprocess.Popen[bytes]:
         [os.path.join(bin_dir, "calsync"), "google-emulator", "--port", str(port)], env=env)
 
 
-def _demo_caldav(env: dict[str, str], bin_dir: str) -> list[subprocess.Popen[bytes]]:
+def _demo_caldav(env: dict[str, str], bin_dir: str,
+                 remembered: Path) -> list[subprocess.Popen[bytes]]:
     """Demo mode: the Calendars page offers the bundled Radicale (user "demo", a Sales
     calendar) on a free port; its exact address alone passes the private-address check."""
     if importlib.util.find_spec("radicale") is None:
         _say("Demo mode: no CalDAV demo (radicale is not installed: pip install -e '.[dev]').")
         return []
-    port = _free_port()
+    # The last run's port when still free: a connected demo source stores its address.
+    last = remembered.read_text().strip() if remembered.exists() else ""
+    port = int(last) if last.isdigit() and _is_free(int(last)) else _free_port()
+    remembered.parent.mkdir(parents=True, exist_ok=True)
+    remembered.write_text(str(port))
     env["CALSYNC_CALDAV_DEMO"] = f"http://127.0.0.1:{port}/"
     _say(f"Demo mode: a CalDAV server (Radicale) with a demo account is on "
          f"http://127.0.0.1:{port}/ (CALSYNC_CALDAV_DEMO=off leaves it out).")
@@ -214,6 +220,17 @@ def _free_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         return int(probe.getsockname()[1])
+
+
+def _is_free(port: int) -> bool:
+    with socket.socket() as probe:
+        # As servers bind: a port whose last connections linger in TIME_WAIT is free.
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+    return True
 
 
 def _supervise(processes: list[subprocess.Popen[bytes]]) -> None:

@@ -6,10 +6,7 @@ from __future__ import annotations
 
 import os
 import subprocess
-import sys
-import time
-from collections.abc import Iterator
-from dataclasses import dataclass
+import uuid
 from pathlib import Path
 
 import pytest
@@ -24,56 +21,13 @@ from calsync.net.fetch import fetch
 from calsync.providers.base import SourceRef
 from calsync.providers.caldav_http import DavClient
 from tests.conftest import csrf_from
-from tests.servers.caldav_servers import _wait_listening, free_port
+from tests.servers.caldav_demo_server import CALSYNC, Demo, demo, guarded
+from tests.servers.caldav_servers import free_port
 from tests.servers.http_files import FileServer
 from tests.servers.processes import stop
+from tests.test_cli import call, wait_for
 
-CALSYNC = str(Path(sys.executable).parent / "calsync")
-
-
-@dataclass
-class Demo:
-    url: str  # http://127.0.0.1:PORT/
-    instance: Path
-    username: str
-    password: str
-
-
-@pytest.fixture
-def demo(tmp_path: Path) -> Iterator[Demo]:
-    """`calsync caldav-demo` on a free port, as `calsync run` starts it, once it has seeded."""
-    port, instance = free_port(), tmp_path / "instance"
-    env = {k: v for k, v in os.environ.items() if not k.startswith("CALSYNC_")}
-    env.update(CALSYNC_INSTANCE_PATH=str(instance), CALSYNC_CALDAV_DEMO="off")
-    log = tmp_path / "caldav-demo.log"
-    with log.open("wb") as out:
-        process = subprocess.Popen([CALSYNC, "caldav-demo", "--port", str(port)],
-                                   env=env, stdout=out, stderr=subprocess.STDOUT)
-    try:
-        _wait_listening(port, process, log)
-        username, _, password = (instance / "caldav-demo" / "users").read_text().strip(
-            ).partition(":")
-        _wait_seeded(log)
-        yield Demo(f"http://127.0.0.1:{port}/", instance, username, password)
-    finally:
-        stop(process)
-
-
-def _wait_seeded(log: Path) -> None:
-    # Radicale logs each stored item; the last meeting's PUT means the calendar is ready.
-    deadline = time.monotonic() + 30
-    while log.read_text().count("PUT response status") < len(MEETINGS):
-        if time.monotonic() > deadline:
-            raise RuntimeError(f"the demo was not seeded: {log.read_text()[-2000:]}")
-        time.sleep(0.05)
-
-
-def guarded(demo: Demo, database_url: str = "") -> Settings:
-    """Settings as `calsync run` hands its web and worker processes: the address guard on,
-    the demo's address set."""
-    return Settings.from_env({}, instance_path=demo.instance, database_url=database_url,
-                             secret_key="test-secret", allow_private_urls=False,
-                             caldav_demo=demo.url, queue_immediate=True, testing=True)
+__all__ = ["demo"]  # the fixture, used by name
 
 
 def test_the_command_serves_the_demo_account(demo: Demo) -> None:
@@ -121,3 +75,48 @@ def test_the_page_connects_the_demo_in_one_click(demo: Demo, logged_in: FlaskCli
     inbox = logged_in.get("/").get_data(as_text=True)
     ended = [title for days, _s, _m, title, _g in MEETINGS if days < 0]
     assert ended and all(title in inbox for title in ended), [t for t in ended if t not in inbox]
+
+
+def test_calsync_run_starts_the_demo_for_web_and_worker(tmp_path: Path,
+                                                        database_url: str) -> None:
+    """`calsync run` with the address guard on: the API connects the demo account through
+    the web process, the worker syncs it, and the next run keeps the demo's port."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("CALSYNC_", "DATABASE_"))}
+    env.pop("REDIS_URL", None)
+    env.update(CALSYNC_INSTANCE_PATH=str(tmp_path / "instance"), SECRET_KEY="demo-test",
+               DATABASE_URL=database_url, CALSYNC_QUEUE_NAME=f"demo-{uuid.uuid4().hex}",
+               CALSYNC_GOOGLE_API_ENDPOINT="http://127.0.0.1:9/")  # no Google emulator
+    for args in (["db", "upgrade"], ["users", "create", "rep@acme-sales.com", "--no-password"]):
+        subprocess.run([CALSYNC, *args], env=env, check=True, capture_output=True, timeout=60)
+    token = subprocess.run([CALSYNC, "tokens", "create", "rep@acme-sales.com"], env=env,
+                           check=True, capture_output=True, text=True, timeout=60).stdout.strip()
+    first = run_and_connect(env, token, tmp_path)
+    assert run_and_connect(env, token, tmp_path) == first
+
+
+def run_and_connect(env: dict[str, str], token: str, tmp_path: Path) -> str:
+    """One `calsync run`: the demo account connected through the API and synced by the
+    worker; returns the demo server's port."""
+    folder, port = tmp_path / "instance" / "caldav-demo", free_port()
+    process = subprocess.Popen([CALSYNC, "run", "--port", str(port)], env=env,
+                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        wait_for(lambda: call(f"{base}/healthz")["status"] == "ok")
+        wait_for(lambda: (folder / "users").exists())
+        demo_port = (folder / "port").read_text()
+        username, _, password = (folder / "users").read_text().strip().partition(":")
+        demo_url = f"http://127.0.0.1:{demo_port}/"
+        client = DavClient(Settings.from_env({}, instance_path=tmp_path / "probe",
+                                             caldav_demo=demo_url), username, password)
+        wait_for(lambda: client.request("PROPFIND", f"{demo_url}demo/sales/",
+                                        headers={"Depth": "1"}).body.count(b".ics</")
+                 == len(MEETINGS))
+        created = call(f"{base}/api/v1/sources", token, {
+            "kind": "caldav", "url": demo_url, "username": username, "password": password})
+        wait_for(lambda: call(f"{base}/api/v1/sources/{created['id']}", token)["status"]
+                 == "ok")
+    finally:
+        stop(process)
+    assert process.returncode == 0
+    return demo_port
