@@ -3,7 +3,7 @@ the feed's rate limit, and the stored validators or bytes (kept in memory by the
 every other request goes to Flask.
 
 Calendar apps poll their feed every few minutes, and Flask's per-request work (contexts,
-session, login, CSRF, limiter bookkeeping) cost more than the answer. The answer is the Flask
+session, login, CSRF, limiter bookkeeping) costs more than the answer. The answer is the Flask
 view's (calsync.web.feeds builds both); anything else — an unknown token (404), a feed to
 render again, a refusal (429), a database error — is left to the Flask view.
 """
@@ -100,8 +100,10 @@ class FeedFastPath:
         None when Flask must answer (no such feed, or one to render again)."""
         now = datetime.now(UTC)
         found = lookup(connection, token, now)
-        if found is None or not found.current or asked.unchanged(found):
-            return found if found is not None and found.current else None
+        if found is None or not found.current:
+            return None
+        if asked.unchanged(found):
+            return found
         body = self.bodies.get(_tag(found, asked))
         if body is not None:
             return replace(found, body=body)
