@@ -19,11 +19,11 @@ from werkzeug.wrappers import Response
 
 from calsync.db import get_session
 from calsync.domain.vocabulary import OAuthPurpose, WriteStatus
-from calsync.errors import LimitReached, NeedsConsent, NotFound, OAuthFailed, ValidationFailed
+from calsync.errors import LimitReached, NeedsConsent, NotFound, OAuthFailed
 from calsync.services import followup_writes
 from calsync.services import sources as sources_service
 from calsync.services.google import connections, oauth
-from calsync.web import current_settings
+from calsync.web import calendar_picker, current_settings
 from calsync.web.auth import sign_in
 from calsync.web.redirects import safe_target
 from calsync.web.throttle import signin_by_address
@@ -187,26 +187,9 @@ def _google_source(source_id: int) -> Source:
 @bp.route("/sources/<int:source_id>/calendars", methods=["GET", "POST"])
 @login_required
 def calendars(source_id: int) -> Response | tuple[str, int]:
-    session, settings = get_session(), current_settings()
-    source = _google_source(source_id)
-    error: ValidationFailed | None = None
-    if request.method == "POST":  # the app-wide CSRFProtect has checked the token
-        try:
-            connections.choose_calendars(session, settings, source,
-                                         request.form.getlist("calendars_read"),
-                                         request.form.get("calendar_written", ""))
-        except ValidationFailed as failed:
-            error = failed
-        else:
-            flash("Saved which calendars calsync reads and where follow-ups go.")
-            return redirect(url_for("pages.source", source_id=source.id))
-    choices = connections.calendar_choices(session, settings, source)
-    options = source.options or {}
-    read = set(request.form.getlist("calendars_read")) if error else set(
-        options.get("calendars_read") or [])
-    written = request.form.get("calendar_written") if error else options.get("calendar_written")
-    return render_template("google_calendars.html", source=source, choices=choices, read=read,
-                           written=written, error=error), 422 if error else 200
+    return calendar_picker.picker(_google_source(source_id), connections,
+                                  url_for("google.calendars", source_id=source_id),
+                                  "Google", "primary")
 
 
 @bp.post("/sources/<int:source_id>/disconnect")

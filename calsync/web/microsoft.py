@@ -1,5 +1,6 @@
 """Microsoft 365 / Outlook in the browser: connect an account (OAuth through msal), sign in
-with Microsoft, and disconnect; and Graph's change notifications at calsync's webhook.
+with Microsoft, the calendar picker, and disconnect; and Graph's change notifications at
+calsync's webhook.
 
 Each round trip is bound as Google's are (see `calsync.web.google`): its state is stored
 server-side with the PKCE verifier and nonce, and remembered in this browser's session.
@@ -16,12 +17,13 @@ from flask import session as browser
 from flask_login import current_user, login_required
 from werkzeug.wrappers import Response
 
+from calsync.config import Settings
 from calsync.db import get_session
 from calsync.domain.vocabulary import OAuthPurpose
 from calsync.errors import LimitReached, NotFound, OAuthFailed
 from calsync.services import sources as sources_service
 from calsync.services.microsoft import connections, oauth, subscriptions
-from calsync.web import csrf, current_settings
+from calsync.web import calendar_picker, csrf, current_settings
 from calsync.web.auth import sign_in
 from calsync.web.redirects import safe_target
 from calsync.web.throttle import signin_by_address
@@ -36,6 +38,7 @@ bp = Blueprint("microsoft", __name__)
 STATES_KEY = "microsoft_oauth_states"
 SIGNUP_ZONE_KEY = "microsoft_signup_timezone"
 SIGNIN_NEXT_KEY = "microsoft_signin_next"
+DEFAULT_AUTHORITY_HOST = Settings.microsoft_authority_host  # the declared default: Microsoft
 MAX_STATES = 5  # round trips in flight per browser (a few tabs)
 SCOPES_MESSAGE = ("calsync needs permission to read and write your calendars and to read "
                   "your profile; connect again and accept every permission.")
@@ -44,7 +47,12 @@ SCOPES_MESSAGE = ("calsync needs permission to read and write your calendars and
 @bp.app_context_processor
 def _microsoft_mode() -> dict[str, Any]:
     # Without a client id of their own, "Microsoft" is the bundled emulator: pages say so.
-    return {"microsoft_demo": not current_settings().microsoft_client_id}
+    # "Sign in with Microsoft" shows only where an answer can come from: a client of one's
+    # own, or an emulator standing in for Microsoft's identity platform (`calsync run`).
+    settings = current_settings()
+    return {"microsoft_demo": not settings.microsoft_client_id,
+            "microsoft_signin": bool(settings.microsoft_client_id)
+            or settings.microsoft_authority_host != DEFAULT_AUTHORITY_HOST}
 
 
 def _start(purpose: OAuthPurpose, user_id: int | None,
@@ -120,7 +128,8 @@ def _connected(grant: oauth.Grant) -> Response | tuple[str, int]:
         return _failed(str(failure))
     connections.start_syncing(session, current_settings(), source)
     if new:
-        flash(f"Connected {source.name}. calsync is reading your default calendar now.")
+        flash(f"Connected {source.name}. calsync is reading your default calendar now; "
+              "choose other calendars below.")
     else:
         flash(f"Reconnected {source.name}. calsync is reading it again.")
     return redirect(url_for("pages.source", source_id=source.id))
@@ -150,6 +159,15 @@ def _microsoft_source(source_id: int) -> Source:
     if source.kind != connections.KIND:
         raise NotFound("No such Microsoft 365 source.")
     return source
+
+
+@bp.route("/microsoft/sources/<int:source_id>/calendars", methods=["GET", "POST"])
+@login_required
+def calendars(source_id: int) -> Response | tuple[str, int]:
+    """Which of the account's calendars are read and which receives follow-ups."""
+    return calendar_picker.picker(_microsoft_source(source_id), connections,
+                                  url_for("microsoft.calendars", source_id=source_id),
+                                  "Microsoft", "default")
 
 
 @bp.post("/microsoft/sources/<int:source_id>/disconnect")
