@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import base64
 import logging
+import os
 import secrets
 import socket
 import threading
@@ -33,8 +34,9 @@ def password(settings: Settings) -> str:
     users = settings.caldav_demo_folder / "users"
     if not users.exists():
         users.parent.mkdir(parents=True, exist_ok=True)
-        users.write_text(f"{USER}:{secrets.token_urlsafe(18)}\n")
-        users.chmod(0o600)
+        # Created readable by its owner alone, never for a moment by anyone else.
+        with os.fdopen(os.open(users, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600), "w") as out:
+            out.write(f"{USER}:{secrets.token_urlsafe(18)}\n")
     return users.read_text().strip().partition(":")[2]
 
 

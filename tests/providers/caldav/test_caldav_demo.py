@@ -32,6 +32,7 @@ __all__ = ["demo"]  # the fixture, used by name
 
 def test_the_command_serves_the_demo_account(demo: Demo) -> None:
     assert demo.username == "demo" and len(demo.password) >= 20
+    assert (demo.instance / "caldav-demo" / "users").stat().st_mode & 0o077 == 0
     provider = providers.load("caldav")(guarded(demo))
     calendars = provider.list_calendars(  # type: ignore[attr-defined]
         SourceRef(id=0, url=demo.url, credentials={"username": "demo",
