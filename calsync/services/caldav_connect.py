@@ -18,10 +18,8 @@ from calsync.models import Source, User
 from calsync.providers.base import SourceRef
 from calsync.services import sources
 from calsync.services.credentials import seal_tokens
-from calsync.services.google.connections import _check_choice as check_choice
 
 KIND = "caldav"
-# (check_choice: Google's rule for a picked set of calendars holds for any account's.)
 
 
 @runtime_checkable
@@ -115,21 +113,7 @@ def written_name(source: Source) -> str:
 
 def choose_calendars(session: Session, settings: Settings, source: Source,
                      read: list[str] | None, written: str | None) -> None:
-    """Set which calendars are read and which receives follow-ups (None keeps that part),
-    as for Google; raises ValidationFailed naming the field before changing anything.
-    Commits, and syncs at once when the calendars read changed."""
-    if read is None and written is None:
-        raise ValidationFailed("calendars_read", "give calendars_read, calendar_written "
-                                                 "or both.")
-    options = dict(source.options or {})
-    read = list(dict.fromkeys(read if read is not None else options.get("calendars_read") or []))
-    written = written if written is not None else str(options.get("calendar_written") or "")
-    check_choice(options, read, written)
-    changed = set(read) != set(options.get("calendars_read") or [])
-    options["calendars_read"], options["calendar_written"] = read, written
-    source.options = options
-    if changed:
-        source.next_sync_at = datetime.now(UTC)
-    session.commit()
-    if changed and not source.status.paused:
+    """Choose the account's calendars read and written (`sources.choose_calendars`;
+    commits), and sync at once when the calendars read changed."""
+    if sources.choose_calendars(session, source, read, written) and not source.status.paused:
         sources.queue_sync(session, source)

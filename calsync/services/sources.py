@@ -240,3 +240,48 @@ def delete_source(session: Session, source: Source) -> None:
                                           Meeting.id.not_in(answered)))
     session.delete(source)
     session.commit()
+
+
+def choose_calendars(session: Session, source: Source, read: list[str] | None,
+                     written: str | None) -> bool:
+    """Set which of an account's calendars are read and which receives follow-ups (None
+    keeps that part of the choice), for any account of several calendars (Google, CalDAV,
+    Microsoft); raises ValidationFailed naming the field before changing anything.
+    Commits; True when the calendars read changed: a sync is then due at once, and the
+    caller renews what follows them (push channels, subscriptions) and queues it."""
+    if read is None and written is None:
+        raise ValidationFailed("calendars_read", "give calendars_read, calendar_written "
+                                                 "or both.")
+    options = dict(source.options or {})
+    read = list(dict.fromkeys(read if read is not None else options.get("calendars_read") or []))
+    written = written if written is not None else str(options.get("calendar_written") or "")
+    _check_choice(options, read, written)
+    changed = set(read) != set(options.get("calendars_read") or [])
+    options["calendars_read"], options["calendar_written"] = read, written
+    source.options = options
+    if changed:
+        source.next_sync_at = datetime.now(UTC)
+    session.commit()
+    return changed
+
+
+def _check_choice(options: dict[str, Any], read: list[str], written: str) -> None:
+    """Calendars of the account, at least one read, and follow-ups written to one that is
+    read (so calsync notices a moved follow-up) and that the account may add events to."""
+    names: dict[str, str] = options.get("calendar_names") or {}
+    writable = set(options.get("calendars_writable") or names)
+    if not read:
+        raise ValidationFailed("calendars_read", "pick at least one calendar to read.")
+    unknown = [c for c in read if c not in names]
+    if unknown:
+        raise ValidationFailed("calendars_read", f"{unknown[0]!r} is not one of this "
+                                                 "account's calendars.")
+    if written not in names:
+        raise ValidationFailed("calendar_written", f"{written!r} is not one of this "
+                                                   "account's calendars.")
+    if written not in writable:
+        raise ValidationFailed("calendar_written", f"calsync may not add events to "
+                                                   f"“{names[written]}”; pick a calendar you own.")
+    if written not in read:
+        raise ValidationFailed("calendar_written", "pick a calendar calsync also reads, so it "
+                                                   "notices when you move or delete a follow-up.")

@@ -174,54 +174,17 @@ def calendar_choices(session: Session, settings: Settings,
 
 def choose_calendars(session: Session, settings: Settings, source: Source,
                      read: list[str] | None, written: str | None) -> None:
-    """Set which calendars are read and which receives follow-ups (None keeps that part of
-    the choice); raises ValidationFailed naming the field, before changing anything.
-
-    Commits the choice. When the read set changed, the old channels stop (committed), new
-    ones open and a sync reads the new calendars, as after connecting.
-    """
+    """Choose the Google account's calendars read and written (`sources.choose_calendars`;
+    commits). When the read set changed, the old channels stop (committed), new ones open
+    and a sync reads the new calendars, as after connecting."""
     if source.kind != KIND:
         raise ValidationFailed("calendars_read" if read is not None else "calendar_written",
                                "only a Google Calendar source has calendars to choose.")
-    if read is None and written is None:
-        raise ValidationFailed("calendars_read", "give calendars_read, calendar_written "
-                                                 "or both.")
-    options = dict(source.options or {})
-    read = list(dict.fromkeys(read if read is not None else options.get("calendars_read") or []))
-    written = written if written is not None else str(options.get("calendar_written") or "")
-    _check_choice(options, read, written)
-    changed = set(read) != set(options.get("calendars_read") or [])
-    options["calendars_read"], options["calendar_written"] = read, written
-    source.options = options
-    if changed:
-        source.next_sync_at = datetime.now(UTC)
-    session.commit()
-    if changed and not source.status.paused:
+    if sources.choose_calendars(session, source, read, written) and not source.status.paused:
         channels.stop_channels(session, source)
         session.commit()
         start_syncing(session, settings, source)
 
-
-def _check_choice(options: dict[str, Any], read: list[str], written: str) -> None:
-    """Calendars of the account, at least one read, and follow-ups written to one that is
-    read (so calsync notices a moved follow-up) and that the account may add events to."""
-    names: dict[str, str] = options.get("calendar_names") or {}
-    writable = set(options.get("calendars_writable") or names)
-    if not read:
-        raise ValidationFailed("calendars_read", "pick at least one calendar to read.")
-    unknown = [c for c in read if c not in names]
-    if unknown:
-        raise ValidationFailed("calendars_read", f"{unknown[0]!r} is not one of this "
-                                                 "account's calendars.")
-    if written not in names:
-        raise ValidationFailed("calendar_written", f"{written!r} is not one of this "
-                                                   "account's calendars.")
-    if written not in writable:
-        raise ValidationFailed("calendar_written", f"calsync may not add events to "
-                                                   f"“{names[written]}”; pick a calendar you own.")
-    if written not in read:
-        raise ValidationFailed("calendar_written", "pick a calendar calsync also reads, so it "
-                                                   "notices when you move or delete a follow-up.")
 
 
 def disconnect(session: Session, settings: Settings, source: Source) -> None:

@@ -16,7 +16,7 @@ from calsync.domain.vocabulary import SourceStatus
 from calsync.errors import OAuthFailed, SourceError, ValidationFailed
 from calsync.models import Source, User
 from calsync.providers.base import SourceRef
-from calsync.services import accounts, caldav_connect, sources
+from calsync.services import accounts, sources
 from calsync.services.credentials import provider_for, seal_tokens
 from calsync.services.google import channels
 from calsync.services.google.oauth import Grant
@@ -150,16 +150,13 @@ def calendar_choices(session: Session, settings: Settings,
 
 def choose_calendars(session: Session, settings: Settings, source: Source,
                      read: list[str] | None, written: str | None) -> None:
-    """Set which calendars are read and which receives follow-ups, checked as for any
-    account (see `caldav_connect.choose_calendars`; commits). When the calendars read
-    changed, their subscriptions are replaced too."""
-    before = set((source.options or {}).get("calendars_read") or [])
-    caldav_connect.choose_calendars(session, settings, source, read, written)
-    if before != set((source.options or {}).get("calendars_read") or []) \
-            and not source.status.paused:
+    """Choose the account's calendars read and written (`sources.choose_calendars`;
+    commits). When the calendars read changed, their subscriptions are replaced and a
+    sync reads them, as after connecting."""
+    if sources.choose_calendars(session, source, read, written) and not source.status.paused:
         channels.stop_channels(session, source)
         session.commit()
-        channels.open_channels(session, settings, source)
+        start_syncing(session, settings, source)
 
 
 def disconnect(session: Session, source: Source) -> None:
