@@ -99,7 +99,7 @@ def fetch(url: str, settings: Settings, *, etag: str = "", last_modified: str = 
                 if response.status == 304:
                     return FetchResult(current, None, etag, last_modified)
                 _raise_for_status(response.status, host)
-                body = _read_body(response, exchange, settings, host)
+                body = read_body(response, exchange, settings, host)
                 return FetchResult(
                     current, body,
                     etag=response.headers.get("ETag", ""),
@@ -142,20 +142,21 @@ def _request(pool: urllib3.HTTPConnectionPool, exchange: Exchange, url: str,
     except RefusedAddress as exc:
         raise refusal(exc.shown) from None
     except NewConnectionError as exc:  # first: urllib3 makes it a ConnectTimeoutError too
-        raise _connection_error(exc, host) from exc
+        raise connection_error(exc, host) from exc
     except (ConnectTimeoutError, ReadTimeoutError) as exc:
-        raise _timeout(host, settings) from exc
+        raise timed_out(host, settings) from exc
     except (HTTPError, OSError) as exc:
         if exchange.expired:  # the watchdog cut the socket (mid-handshake, mid-headers)
-            raise _timeout(host, settings) from exc
-        raise _connection_error(exc, host) from exc
+            raise timed_out(host, settings) from exc
+        raise connection_error(exc, host) from exc
     if exchange.cut:  # http.client takes a cut-off header block for a whole one
         response.close()
-        raise _timeout(host, settings)
+        raise timed_out(host, settings)
     return response
 
 
-def _connection_error(exc: BaseException, host: str) -> SourceError:
+def connection_error(exc: BaseException, host: str) -> SourceError:
+    """A failure to reach `host` in words the user reads (shared with the CalDAV client)."""
     if isinstance(exc, NameResolutionError):
         return SourceError(f"The calendar's host name {host} could not be found.",
                            "Check the address; calsync will try again later.", transient=True)
@@ -167,7 +168,8 @@ def _connection_error(exc: BaseException, host: str) -> SourceError:
                        "calsync will try again later.", transient=True)
 
 
-def _timeout(host: str, settings: Settings) -> SourceUnavailable:
+def timed_out(host: str, settings: Settings) -> SourceUnavailable:
+    """`host` took longer than CALSYNC_FETCH_TIMEOUT_SECONDS: worth trying again later."""
     return SourceUnavailable(
         f"The calendar at {host} did not arrive within {settings.fetch_timeout_seconds} seconds.",
         "The server may be slow or down; calsync will try again later.")
@@ -194,8 +196,10 @@ def _raise_for_status(status: int, host: str) -> None:
                       "Check the address.")
 
 
-def _read_body(response: urllib3.BaseHTTPResponse, exchange: Exchange, settings: Settings,
-               host: str) -> bytes:
+def read_body(response: urllib3.BaseHTTPResponse, exchange: Exchange, settings: Settings,
+              host: str) -> bytes:
+    """The answer's body, read within the exchange's deadline and CALSYNC_FETCH_MAX_BYTES;
+    SourceError when it is larger or arrives too slowly."""
     limit = settings.fetch_max_bytes
     too_large = SourceError(f"The calendar is larger than {_megabytes(limit)}, the most "
                             f"calsync reads.", "Ask the calendar's owner for a smaller feed, "
@@ -216,14 +220,14 @@ def _read_body(response: urllib3.BaseHTTPResponse, exchange: Exchange, settings:
                 raise too_large
             chunks.append(chunk)
             if exchange.expired:
-                raise _timeout(host, settings)
+                raise timed_out(host, settings)
     except (HTTPError, OSError) as exc:
         if exchange.expired or isinstance(exc, ReadTimeoutError):
-            raise _timeout(host, settings) from exc
+            raise timed_out(host, settings) from exc
         raise SourceError(f"The download from {host} was cut off.",
                           "calsync will try again later.", transient=True) from exc
     if exchange.cut:  # the end came from the watchdog, not the server: the body is partial
-        raise _timeout(host, settings)
+        raise timed_out(host, settings)
     return b"".join(chunks)
 
 

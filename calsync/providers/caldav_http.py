@@ -17,11 +17,11 @@ from calsync.config import Settings
 from calsync.domain.vocabulary import SourceStatus
 from calsync.errors import SourceError, SourceUnavailable
 from calsync.net.fetch import (
-    _connection_error,
-    _read_body,
-    _timeout,
+    connection_error,
     normalize_url,
+    read_body,
     refusal,
+    timed_out,
 )
 from calsync.net.guarded_http import Exchange, RefusedAddress
 
@@ -150,7 +150,7 @@ class DavClient:
                             sent.pop("Authorization", None)  # never a password in clear text
                         current = target
                         continue
-                    payload = _read_body(response, exchange, self.settings, parts.hostname or "")
+                    payload = read_body(response, exchange, self.settings, parts.hostname or "")
                     return DavResponse(current, response.status, dict(response.headers), payload)
                 finally:
                     response.close()
@@ -170,13 +170,13 @@ class DavClient:
         except RefusedAddress as exc:
             raise refusal(exc.shown) from None
         except NewConnectionError as exc:
-            raise _connection_error(exc, host) from exc
+            raise connection_error(exc, host) from exc
         except (ConnectTimeoutError, ReadTimeoutError) as exc:
-            raise _timeout(host, self.settings) from exc
+            raise timed_out(host, self.settings) from exc
         except (HTTPError, OSError) as exc:
             if exchange.expired:
-                raise _timeout(host, self.settings) from exc
-            raise _connection_error(exc, host) from exc
+                raise timed_out(host, self.settings) from exc
+            raise connection_error(exc, host) from exc
 
     def xml(self, method: str, url: str, body: str, depth: str, *,
             follow: bool = False) -> DavResponse:
