@@ -106,13 +106,17 @@ class GunicornLogger(glogging.Logger):
                     handler.setFormatter(Scrubbing(handler.formatter or logging.Formatter()))
 
 
+def request_id(given: str) -> str:
+    """A request's id: the caller's X-Request-ID when it is sane, else a new one."""
+    return given if _SAFE_ID.match(given) else uuid.uuid4().hex
+
+
 def init_app(app: Flask) -> None:
     """Every request gets an id (the caller's X-Request-ID if sane), echoed in the response."""
 
     @app.before_request
     def assign_request_id() -> None:
-        given = request.headers.get("X-Request-ID", "")
-        g.request_id = given if _SAFE_ID.match(given) else uuid.uuid4().hex
+        g.request_id = request_id(request.headers.get("X-Request-ID", ""))
 
     @app.after_request
     def echo_request_id(response: Response) -> Response:

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import re
 import threading
-import uuid
 from collections import OrderedDict
 from collections.abc import Iterable
 from dataclasses import replace
@@ -27,7 +26,7 @@ from werkzeug.http import HTTP_STATUS_CODES
 from calsync.config import Settings
 from calsync.db import Database
 from calsync.feed.cache import CachedFeed, gzip_etag, lookup
-from calsync.logs import _SAFE_ID
+from calsync.logs import request_id
 from calsync.web.feeds import FeedRequest, feed_headers
 from calsync.web.throttle import FeedLimit
 
@@ -90,9 +89,8 @@ class FeedFastPath:
         headers += [(name, value) for name, value in self.every_response
                     if name.lower() not in named]
         headers += limit_headers
-        # calsync.logs' rule for the request id every Flask response echoes.
-        given = environ.get("HTTP_X_REQUEST_ID", "")
-        headers.append(("X-Request-ID", given if _SAFE_ID.match(given) else uuid.uuid4().hex))
+        # The request id every Flask response echoes.
+        headers.append(("X-Request-ID", request_id(environ.get("HTTP_X_REQUEST_ID", ""))))
         return status, headers, found.body if status == 200 and found.body else b""
 
     def _found(self, connection: Connection, token: str, asked: FeedRequest) -> CachedFeed | None:
