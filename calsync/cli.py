@@ -170,6 +170,8 @@ def run(host: str, port: int) -> None:
     processes = []
     if not settings.google_client_id and "CALSYNC_GOOGLE_API_ENDPOINT" not in os.environ:
         processes.append(_demo_google(env, bin_dir))
+    if not settings.microsoft_client_id and "CALSYNC_MICROSOFT_AUTHORITY_HOST" not in os.environ:
+        processes.append(_demo_microsoft(env, bin_dir, settings.instance_path))
     if settings.caldav_demo == "auto":
         processes += _demo_caldav(env, bin_dir, settings.caldav_demo_folder / "port")
     processes += [
@@ -195,6 +197,31 @@ def _demo_google(env: dict[str, str], bin_dir: str) -> subprocess.Popen[bytes]:
          "(set GOOGLE_CLIENT_ID and GOOGLE_CLIENT_SECRET to use real Google).")
     return subprocess.Popen(  # noqa: S603 - our own executable, fixed arguments
         [os.path.join(bin_dir, "calsync"), "google-emulator", "--port", str(port)], env=env)
+
+
+def _demo_microsoft(env: dict[str, str], bin_dir: str,
+                    instance: Path) -> subprocess.Popen[bytes]:
+    """Demo mode: with no Microsoft client configured, "Connect Microsoft 365 / Outlook"
+    goes to the bundled emulator on a free port. msal speaks only TLS: the emulator makes
+    a CA at start and writes it where CALSYNC_MICROSOFT_CA_BUNDLE points; the consent page,
+    the one a person's browser opens, is also served over plain HTTP so it shows no warning."""
+    port = _free_port()
+    browser_port = _free_port()
+    while browser_port == port:
+        browser_port = _free_port()
+    ca_file = instance / "microsoft-emulator-ca.pem"
+    ca_file.unlink(missing_ok=True)  # the last run's CA: this emulator makes a new one
+    microsoft = f"https://127.0.0.1:{port}"
+    env.update({"CALSYNC_MICROSOFT_AUTHORITY_HOST": microsoft,
+                "CALSYNC_MICROSOFT_GRAPH_ENDPOINT": f"{microsoft}/v1.0/",
+                "CALSYNC_MICROSOFT_CA_BUNDLE": str(ca_file)})
+    # The emulator, unlike Graph, calls plain-http webhooks: changes arrive at once.
+    env.setdefault("CALSYNC_MICROSOFT_WEBHOOKS", "on")
+    _say(f"Demo mode: Microsoft 365 / Outlook is the bundled emulator on {microsoft} "
+         "(set MICROSOFT_CLIENT_ID and MICROSOFT_CLIENT_SECRET to use real Microsoft).")
+    return subprocess.Popen(  # noqa: S603 - our own executable, fixed arguments
+        [os.path.join(bin_dir, "calsync"), "microsoft-emulator", "--port", str(port),
+         "--ca-file", str(ca_file), "--browser-port", str(browser_port)], env=env)
 
 
 def _demo_caldav(env: dict[str, str], bin_dir: str,
