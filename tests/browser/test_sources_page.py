@@ -148,7 +148,7 @@ def test_calendars_feed_and_google_demo(served: Served, page: Page, width: int) 
 
     # Follow-ups now go to the Work calendar: subscribing there too is warned against.
     page.goto(f"{url}/settings#feed")
-    assert ("Your follow-ups are already written to your Google calendar “Work”: subscribing "
+    assert ("Your follow-ups are already written to your calendar “Work”: subscribing "
             "there too would show each one twice.") in page.inner_text("#feed-twice")
 
     # The demo's meetings, read by calsync, fall on weekdays in working hours in our zone.

@@ -233,7 +233,7 @@ def test_subscribing_where_follow_ups_are_written_is_warned(
         session.commit()
     for path in ("/settings", "/sources"):
         html = unescape(logged_in.get(path).get_data(as_text=True))
-        assert ("Your follow-ups are already written to your Google calendar “Sales team”: "
+        assert ("Your follow-ups are already written to your calendar “Sales team”: "
                 "subscribing there too would show each one twice.") in html
 
 

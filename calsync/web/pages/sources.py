@@ -63,7 +63,7 @@ class FeedSubscription:
     https: str
     webcal: str  # what Apple Calendar and Outlook open
     google: str
-    written_to: list[str]  # Google calendars already receiving the follow-ups
+    written_to: list[str]  # the calendars (any account's) already receiving the follow-ups
 
 
 def feed_subscription(session: Session, settings: Settings, user: User) -> FeedSubscription:
