@@ -10,13 +10,11 @@ from flask import Flask, Response
 
 from calsync.config import Settings
 
+LOOPBACK = ("127.0.0.1", "localhost", "::1")
+
 
 def content_security_policy(settings: Settings) -> str:
     """Scripts and styles only from our own static files, never inline."""
-    # Chrome checks form-action on every redirect after a POST too: "Connect Google
-    # Calendar" and "Sign in with Google" post here and are sent on to Google's auth host.
-    auth = urlsplit(settings.google_auth_uri)
-    google = f"{auth.scheme}://{auth.netloc}" if auth.scheme and auth.netloc else ""
     return "; ".join([
         "default-src 'self'",
         "script-src 'self'",
@@ -25,8 +23,24 @@ def content_security_policy(settings: Settings) -> str:
         "object-src 'none'",
         "base-uri 'none'",
         "frame-ancestors 'none'",
-        f"form-action 'self' {google}".strip(),
+        " ".join(["form-action 'self'", *sign_in_origins(settings)]),
     ])
+
+
+def sign_in_origins(settings: Settings) -> list[str]:
+    """Where "Connect" and "Sign in with …" send the browser: Chrome checks form-action on
+    every redirect after a POST too, so Google's and Microsoft's authorization hosts are
+    named. Microsoft's emulator on loopback (demo mode) shows its consent page over plain
+    http on a port of its own, so then any loopback port is."""
+    origins = [_origin(settings.google_auth_uri), _origin(settings.microsoft_authority_host)]
+    if urlsplit(settings.microsoft_authority_host).hostname in LOOPBACK:
+        origins.append("http://127.0.0.1:*")
+    return list(dict.fromkeys(origin for origin in origins if origin))
+
+
+def _origin(address: str) -> str:
+    parts = urlsplit(address)
+    return f"{parts.scheme}://{parts.netloc}" if parts.scheme and parts.netloc else ""
 
 
 def init_app(app: Flask, settings: Settings) -> None:

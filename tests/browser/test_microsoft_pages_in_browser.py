@@ -106,9 +106,6 @@ def test_connect_the_demo_account_and_choose_its_calendars(
     fits(page, "sources-microsoft-listed")
 
 
-@pytest.mark.xfail(strict=True, reason="the Content-Security-Policy's form-action names only "
-                   "Google's auth host (calsync/web/headers.py), so Chromium blocks the "
-                   "redirect to Microsoft's (or the emulator's) authorization page")
 def test_the_connect_button_reaches_the_consent_page(served: tuple[str, Flask],
                                                      page: Page) -> None:
     url, _app = served

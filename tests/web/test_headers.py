@@ -89,14 +89,23 @@ def test_the_feed_keeps_its_own_caching_rules(client: FlaskClient, user: User) -
     assert response.headers["Referrer-Policy"] == "no-referrer"
 
 
-@pytest.mark.parametrize(("auth_uri", "allowed"), [
-    ("https://accounts.google.com/o/oauth2/auth", "'self' https://accounts.google.com"),
-    ("http://127.0.0.1:9100/o/oauth2/auth", "'self' http://127.0.0.1:9100"),
+MICROSOFT = "https://login.microsoftonline.com"
+
+
+@pytest.mark.parametrize(("auth_uri", "authority", "allowed"), [
+    ("https://accounts.google.com/o/oauth2/auth", MICROSOFT,
+     f"'self' https://accounts.google.com {MICROSOFT}"),
+    ("http://127.0.0.1:9100/o/oauth2/auth", MICROSOFT, f"'self' http://127.0.0.1:9100 {MICROSOFT}"),
+    # The Microsoft emulator's consent page for people's browsers is plain http on a port
+    # of its own.
+    ("https://accounts.google.com/o/oauth2/auth", "https://127.0.0.1:9200",
+     "'self' https://accounts.google.com https://127.0.0.1:9200 http://127.0.0.1:*"),
 ])
-def test_forms_may_post_only_here_and_on_to_googles_sign_in(
-        settings: Settings, auth_uri: str, allowed: str) -> None:
+def test_forms_may_post_only_here_and_on_to_the_sign_in_hosts(
+        settings: Settings, auth_uri: str, authority: str, allowed: str) -> None:
     # Chrome applies form-action to the redirect after "Connect Google Calendar" too.
-    app = create_app(replace(settings, google_auth_uri=auth_uri))
+    app = create_app(replace(settings, google_auth_uri=auth_uri,
+                             microsoft_authority_host=authority))
     assert directives(app.test_client().get("/login"))["form-action"] == allowed
 
 
