@@ -13,7 +13,7 @@ import sys
 import time
 import uuid
 from collections.abc import Iterator
-from dataclasses import replace
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -164,34 +164,52 @@ def answer_some(app: Flask, settings: Settings, answered: dict[int, tuple[str, s
             answered[prompt.id] = (answer.outcome, note)
 
 
-def test_workers_killed_at_random_lose_and_duplicate_nothing(
-        crash_settings: Settings, emulator: GoogleEmulator,
-        capsys: pytest.CaptureFixture[str]) -> None:
-    started = time.monotonic()
-    app = create_app(crash_settings)
+@dataclass
+class Chaos:
+    """What a run of kills saw: the answers given (prompt id -> outcome, note) and how many
+    kills landed during a sync and during a calendar write."""
+
+    answered: dict[int, tuple[str, str]] = field(default_factory=dict)
+    caught: dict[str, int] = field(default_factory=lambda: {"mid_sync": 0, "mid_write": 0})
+
+
+def kill_at_random(app: Flask, settings: Settings, source_id: int, pool: Pool, seed: int, *,
+                   kills: int, pause: tuple[float, float], settle_seconds: float) -> Chaos:
+    """`kills` workers SIGKILLed at random moments while they sync and write and answers
+    arrive; then one survivor must bring the source to rest on its own (within
+    `settle_seconds`). The same for every provider's crash test."""
     queue: tasks.Queue = app.extensions["calsync.queue"]
-    source_id = connect(app, crash_settings, emulator)
-    pool = Pool(env_for(crash_settings))
-    rng = random.Random(20261123)  # noqa: S311 - reproducible chaos, not a secret
-    answered: dict[int, tuple[str, str]] = {}
-    caught = {"mid_sync": 0, "mid_write": 0}
-    emulator.slow(0.1)  # every Google call takes a moment: kills land mid-sync and mid-write
+    rng = random.Random(seed)  # noqa: S311 - reproducible chaos, not a secret
+    chaos = Chaos()
     try:
-        for kill in range(KILLS):
+        for kill in range(kills):
             pid = pool.spawn()
             sweep(app, queue, source_id)
             if kill % 2 == 0:
-                answer_some(app, crash_settings, answered, rng)
-            time.sleep(rng.uniform(0.2, 1.2))
-            note_what_is_running(app, caught)
+                answer_some(app, settings, chaos.answered, rng)
+            time.sleep(rng.uniform(*pause))
+            note_what_is_running(app, chaos.caught)
             pool.kill(pid)
         pool.spawn()  # the survivor: the system must now recover on its own
-        deadline = time.monotonic() + 180
+        deadline = time.monotonic() + settle_seconds
         while not settled(app, source_id) and time.monotonic() < deadline:
             sweep(app, queue, source_id)
             time.sleep(1)
     finally:
         pool.close()
+    return chaos
+
+
+def test_workers_killed_at_random_lose_and_duplicate_nothing(
+        crash_settings: Settings, emulator: GoogleEmulator,
+        capsys: pytest.CaptureFixture[str]) -> None:
+    started = time.monotonic()
+    app = create_app(crash_settings)
+    source_id = connect(app, crash_settings, emulator)
+    emulator.slow(0.1)  # every Google call takes a moment: kills land mid-sync and mid-write
+    chaos = kill_at_random(app, crash_settings, source_id, Pool(env_for(crash_settings)),
+                           20261123, kills=KILLS, pause=(0.2, 1.2), settle_seconds=180)
+    answered, caught = chaos.answered, chaos.caught
 
     with app.app_context(), get_db().session() as session:
         counts = verify(session, emulator, answered)

@@ -5,7 +5,6 @@ transactionId, no answer is lost and no meeting is duplicated."""
 
 from __future__ import annotations
 
-import random
 import time
 import uuid
 from collections.abc import Iterator
@@ -24,19 +23,11 @@ from calsync.app import create_app
 from calsync.config import Settings
 from calsync.db import get_db
 from calsync.emulator.microsoft import MicrosoftEmulator
-from calsync.jobs import queue as tasks
 from calsync.models import FollowUp, Meeting, OutboxEntry, Prompt, Source
 from calsync.services import accounts
 from tests import databases
 from tests.microsoft.mscal import timed
-from tests.test_crash_safety import (
-    Pool,
-    answer_some,
-    env_for,
-    note_what_is_running,
-    settled,
-    sweep,
-)
+from tests.test_crash_safety import Pool, env_for, kill_at_random
 
 KILLS = 40
 MEETINGS = 16
@@ -98,29 +89,11 @@ def test_workers_killed_at_random_write_each_event_once(
         capsys: pytest.CaptureFixture[str]) -> None:
     started = time.monotonic()
     app = create_app(crash_settings)
-    queue: tasks.Queue = app.extensions["calsync.queue"]
     source_id = connect(app, crash_settings, emulator)
-    pool = Pool(microsoft_env(crash_settings))
-    rng = random.Random(20261201)  # noqa: S311 - reproducible chaos, not a secret
-    answered: dict[int, tuple[str, str]] = {}
-    caught = {"mid_sync": 0, "mid_write": 0}
     emulator.slow(0.1)  # every Graph call takes a moment: kills land mid-sync and mid-write
-    try:
-        for kill in range(KILLS):
-            pid = pool.spawn()
-            sweep(app, queue, source_id)
-            if kill % 2 == 0:
-                answer_some(app, crash_settings, answered, rng)
-            time.sleep(rng.uniform(0.2, 1.2))
-            note_what_is_running(app, caught)
-            pool.kill(pid)
-        pool.spawn()  # the survivor: the system must now recover on its own
-        deadline = time.monotonic() + 180
-        while not settled(app, source_id) and time.monotonic() < deadline:
-            sweep(app, queue, source_id)
-            time.sleep(1)
-    finally:
-        pool.close()
+    chaos = kill_at_random(app, crash_settings, source_id, Pool(microsoft_env(crash_settings)),
+                           20261201, kills=KILLS, pause=(0.2, 1.2), settle_seconds=180)
+    answered, caught = chaos.answered, chaos.caught
 
     with app.app_context(), get_db().session() as session:
         counts = verify(session, emulator, answered)

@@ -5,8 +5,6 @@ is duplicated. (The Google run, with its own checks, is tests/test_crash_safety.
 
 from __future__ import annotations
 
-import random
-import time
 import uuid
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
@@ -21,20 +19,12 @@ from calsync import crypto
 from calsync.app import create_app
 from calsync.config import Settings
 from calsync.db import get_db
-from calsync.jobs import queue as tasks
 from calsync.models import FollowUp, Meeting, OutboxEntry, Prompt, Source
 from calsync.providers.caldav_ical import MARK
 from calsync.services import accounts
 from tests import databases
 from tests.servers.caldav_servers import CaldavServer, event_text
-from tests.test_crash_safety import (
-    Pool,
-    answer_some,
-    env_for,
-    note_what_is_running,
-    settled,
-    sweep,
-)
+from tests.test_crash_safety import Pool, env_for, kill_at_random
 
 KILLS = 40  # fewer than Google's run: a local CalDAV server answers in milliseconds
 MEETINGS = 12
@@ -77,28 +67,11 @@ def test_workers_killed_at_random_write_each_caldav_event_once(
         capsys: pytest.CaptureFixture[str]) -> None:
     seed(caldav_server)
     app = create_app(crash_settings)
-    queue: tasks.Queue = app.extensions["calsync.queue"]
     source_id = connect(app, crash_settings, caldav_server)
     pool = Pool({**env_for(crash_settings), "CALSYNC_ALLOW_PRIVATE_URLS": "true"})
-    rng = random.Random(20261201)  # noqa: S311 - reproducible chaos, not a secret
-    answered: dict[int, tuple[str, str]] = {}
-    caught = {"mid_sync": 0, "mid_write": 0}
-    try:
-        for kill in range(KILLS):
-            pid = pool.spawn()
-            sweep(app, queue, source_id)
-            if kill % 2 == 0:
-                answer_some(app, crash_settings, answered, rng)
-            time.sleep(rng.uniform(0.1, 0.8))
-            note_what_is_running(app, caught)
-            pool.kill(pid)
-        pool.spawn()  # the survivor: the system must now recover on its own
-        deadline = time.monotonic() + 120
-        while not settled(app, source_id) and time.monotonic() < deadline:
-            sweep(app, queue, source_id)
-            time.sleep(1)
-    finally:
-        pool.close()
+    chaos = kill_at_random(app, crash_settings, source_id, pool, 20261201, kills=KILLS,
+                           pause=(0.1, 0.8), settle_seconds=120)
+    answered, caught = chaos.answered, chaos.caught
 
     with app.app_context(), get_db().session() as session:
         planned = verify(session, caldav_server, answered)
