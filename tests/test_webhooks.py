@@ -113,14 +113,22 @@ def test_the_secret_is_sealed_at_rest_and_unsealed_only_to_sign(
     assert webhooks.secret_of(settings, hook) == receiver.secret
 
 
-def test_a_failing_delivery_is_retried_for_days_with_growing_waits(
-        app: Flask, session: Session, settings: Settings, user: User,
-        receiver: Receiver) -> None:
+def failed_once(session: Session, settings: Settings, user: User,
+                receiver: Receiver) -> tuple[OutboxEntry, WebhookDelivery]:
+    """A deal.won delivery to a receiver that answers 500: tried once, waiting to retry."""
     add(session, settings, user, receiver, ["deal.won"])
     webhooks.emit(session, user.id, WebhookEvent.DEAL_WON, {})
     session.commit()  # the first attempt fails at once
     entry = session.scalar(select(OutboxEntry).where(OutboxEntry.kind == webhooks.KIND))
-    assert entry is not None
+    delivery = session.scalar(select(WebhookDelivery))
+    assert entry is not None and delivery is not None
+    return entry, delivery
+
+
+def test_a_failing_delivery_is_retried_for_days_with_growing_waits(
+        app: Flask, session: Session, settings: Settings, user: User,
+        receiver: Receiver) -> None:
+    entry, _delivery = failed_once(session, settings, user, receiver)
     waits = []
     for _ in range(outbox.MAX_ATTEMPTS + 2):  # past the outbox's own limit of attempts
         session.refresh(entry)
@@ -136,12 +144,7 @@ def test_a_failing_delivery_is_retried_for_days_with_growing_waits(
 def test_a_delivery_failing_for_days_while_others_get_through_says_it_stopped(
         app: Flask, session: Session, settings: Settings, user: User,
         receiver: Receiver) -> None:
-    add(session, settings, user, receiver, ["deal.won"])
-    webhooks.emit(session, user.id, WebhookEvent.DEAL_WON, {})
-    session.commit()  # the first attempt fails at once
-    entry = session.scalar(select(OutboxEntry).where(OutboxEntry.kind == webhooks.KIND))
-    delivery = session.scalar(select(WebhookDelivery))
-    assert entry is not None and delivery is not None
+    entry, delivery = failed_once(session, settings, user, receiver)
     delivery.created_at -= timedelta(days=settings.webhook_disable_days)
     session.commit()
     with get_db().session() as worker:
