@@ -3,11 +3,9 @@ a user name and a password, and the calendar picker. No Flask here."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
 from typing import Any, Protocol, runtime_checkable
 from urllib.parse import urlsplit
 
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from calsync import providers
@@ -17,7 +15,6 @@ from calsync.errors import SourceError, ValidationFailed
 from calsync.models import Source, User
 from calsync.providers.base import SourceRef
 from calsync.services import sources
-from calsync.services.credentials import seal_tokens
 
 KIND = "caldav"
 
@@ -47,11 +44,7 @@ def connect(session: Session, settings: Settings, user: User, *, url: str, usern
     if not password:
         raise ValidationFailed("password", "enter the account's (app-specific) password.")
     account = f"{username}@{urlsplit(url).hostname}"
-    source = next((s for s in session.scalars(select(Source).where(
-        Source.user_id == user.id, Source.kind == KIND).order_by(Source.id))
-        if (s.options or {}).get("account") == account), None)
-    if source is None:
-        sources.check_room(session, user, settings.max_sources_per_user, field="url")
+    source = sources.account_source(session, settings, user, KIND, account, "url")
     credentials = {"username": username, "password": password}
     calendars = _calendars(settings, url, credentials)
     names = {c["id"]: c["name"] for c in calendars}
@@ -62,17 +55,10 @@ def connect(session: Session, settings: Settings, user: User, *, url: str, usern
     options.update({"account": account, "calendars_read": read,
                     "calendar_written": written if written in read else default,
                     "calendar_names": names, "calendars_writable": list(names)})
-    if source is None:
-        source = Source(user_id=user.id, kind=KIND, cursor={}, warnings=[])
-        session.add(source)
+    shown = name.strip() or (source.name if source is not None else "") or f"CalDAV ({account})"
+    source = sources.store_account(session, settings, user, source, KIND, shown, options,
+                                   credentials)
     source.url = url
-    source.name = (name.strip() or source.name or f"CalDAV ({account})")[:200]
-    source.options = options
-    seal_tokens(settings, source, credentials)
-    source.status = SourceStatus.NEW
-    source.last_error = None
-    source.failure_count = 0
-    source.next_sync_at = datetime.now(UTC)
     session.commit()
     return sources.queue_sync(session, source)
 

@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 
 from calsync import providers
 from calsync.config import Settings
-from calsync.domain.vocabulary import TOUCHED, WriteStatus
+from calsync.domain.vocabulary import TOUCHED, SourceStatus, WriteStatus
 from calsync.errors import (
     LimitReached,
     NotFound,
@@ -30,6 +30,7 @@ from calsync.jobs import queue, sync
 from calsync.models import FollowUp, Meeting, Prompt, Source, User
 from calsync.providers.base import ChangeSet, SourceRef
 from calsync.services import accounts, paging
+from calsync.services.credentials import seal_tokens
 
 log = logging.getLogger(__name__)
 
@@ -285,3 +286,35 @@ def _check_choice(options: dict[str, Any], read: list[str], written: str) -> Non
     if written not in read:
         raise ValidationFailed("calendar_written", "pick a calendar calsync also reads, so it "
                                                    "notices when you move or delete a follow-up.")
+
+
+def account_source(session: Session, settings: Settings, user: User, kind: str,
+                   account: str, field: str) -> Source | None:
+    """The user's source of `kind` connected to `account` (an account connected again is
+    the same source); None when there is none yet, after checking a new one has room
+    (LimitReached naming `field`). Read only."""
+    source = next((row for row in session.scalars(select(Source).where(
+        Source.user_id == user.id, Source.kind == kind).order_by(Source.id))
+        if (row.options or {}).get("account") == account), None)
+    if source is None:
+        check_room(session, user, settings.max_sources_per_user, field=field)
+    return source
+
+
+def store_account(session: Session, settings: Settings, user: User, source: Source | None,
+                  kind: str, name: str, options: dict[str, Any],
+                  credentials: dict[str, Any]) -> Source:
+    """An account's source as just connected: made if new, its calendars (`options`) and
+    sealed credentials stored, and read again from scratch at once. Part of the caller's
+    unit of work."""
+    if source is None:
+        source = Source(user_id=user.id, kind=kind, url="", cursor={}, warnings=[])
+        session.add(source)
+    source.name = name[:200]
+    source.options = options
+    seal_tokens(settings, source, credentials)
+    source.status = SourceStatus.NEW
+    source.last_error = None
+    source.failure_count = 0
+    source.next_sync_at = datetime.now(UTC)
+    return source

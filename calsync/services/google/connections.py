@@ -4,7 +4,6 @@ sign in with Google, the calendar picker, and disconnect. No Flask here."""
 from __future__ import annotations
 
 import logging
-from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import select
@@ -17,7 +16,7 @@ from calsync.jobs import effects, queue
 from calsync.models import OutboxEntry, Source, User
 from calsync.providers.google import list_calendars
 from calsync.services import accounts, sources
-from calsync.services.credentials import provider_for, seal_tokens, unseal_tokens
+from calsync.services.credentials import provider_for, unseal_tokens
 from calsync.services.google import channels, oauth
 from calsync.services.settings import check_timezone
 
@@ -47,10 +46,7 @@ def connect(session: Session, settings: Settings, user: User,
     Raises NeedsConsent when neither the grant nor the stored source has a refresh token,
     LimitReached when a new source would be one too many; both before changing anything."""
     account = grant.email.lower() or _primary_calendar(settings, dict(grant.credentials))
-    source = next((s for s in google_sources(session, user)
-                   if (s.options or {}).get("account") == account), None)
-    if source is None:
-        sources.check_room(session, user, settings.max_sources_per_user, field="account")
+    source = sources.account_source(session, settings, user, KIND, account, "account")
     credentials = dict(grant.credentials)
     if not credentials.get("refresh_token"):
         # Google sends a refresh token only on first consent: keep the one we hold.
@@ -74,16 +70,8 @@ def connect(session: Session, settings: Settings, user: User,
     if source is not None and source.status.paused:
         # Channels opened under the old grant may be dead or dying: start afresh.
         channels.stop_channels(session, source)
-    if source is None:
-        source = Source(user_id=user.id, kind=KIND, url="", cursor={}, warnings=[])
-        session.add(source)
-    source.name = f"Google Calendar ({account})"[:200]
-    source.options = options
-    seal_tokens(settings, source, credentials)
-    source.status = SourceStatus.NEW
-    source.last_error = None
-    source.failure_count = 0
-    source.next_sync_at = datetime.now(UTC)
+    source = sources.store_account(session, settings, user, source, KIND,
+                                   f"Google Calendar ({account})", options, credentials)
     _link_identity(session, user, grant)
     session.commit()
     return source, new

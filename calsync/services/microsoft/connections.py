@@ -4,7 +4,6 @@ OAuth grant, sign in with Microsoft, the calendar picker, and disconnect. No Fla
 from __future__ import annotations
 
 import logging
-from datetime import UTC, datetime
 from typing import Any, Protocol, cast
 
 from sqlalchemy import select
@@ -17,7 +16,7 @@ from calsync.errors import OAuthFailed, SourceError, ValidationFailed
 from calsync.models import Source, User
 from calsync.providers.base import SourceRef
 from calsync.services import accounts, sources
-from calsync.services.credentials import provider_for, seal_tokens
+from calsync.services.credentials import provider_for
 from calsync.services.google import channels
 from calsync.services.google.oauth import Grant
 from calsync.services.settings import check_timezone
@@ -31,11 +30,6 @@ class ListsCalendars(Protocol):
     """What the Microsoft provider offers the picker."""
 
     def list_calendars(self, source: SourceRef) -> list[dict[str, Any]]: ...
-
-
-def microsoft_sources(session: Session, user: User) -> list[Source]:
-    return list(session.scalars(select(Source).where(
-        Source.user_id == user.id, Source.kind == KIND).order_by(Source.id)))
 
 
 def connect(session: Session, settings: Settings, user: User,
@@ -52,10 +46,7 @@ def connect(session: Session, settings: Settings, user: User,
     if not credentials.get("refresh_token"):  # offline_access always asked: not expected
         raise OAuthFailed("Microsoft gave calsync no lasting access to this account.",
                           "Connect again and allow calsync to keep access.")
-    source = next((s for s in microsoft_sources(session, user)
-                   if (s.options or {}).get("account") == account), None)
-    if source is None:
-        sources.check_room(session, user, settings.max_sources_per_user, field="account")
+    source = sources.account_source(session, settings, user, KIND, account, "account")
     calendars = _list_calendars(settings, credentials)
     options = dict(source.options or {}) if source is not None else {}
     names = {c["id"]: c["name"] for c in calendars}
@@ -71,16 +62,8 @@ def connect(session: Session, settings: Settings, user: User,
         "default_calendar": default,
     })
     new = source is None
-    if source is None:
-        source = Source(user_id=user.id, kind=KIND, url="", cursor={}, warnings=[])
-        session.add(source)
-    source.name = f"Outlook ({account})"[:200]
-    source.options = options
-    seal_tokens(settings, source, credentials)
-    source.status = SourceStatus.NEW
-    source.last_error = None
-    source.failure_count = 0
-    source.next_sync_at = datetime.now(UTC)
+    source = sources.store_account(session, settings, user, source, KIND,
+                                   f"Outlook ({account})", options, credentials)
     session.commit()
     return source, new
 
