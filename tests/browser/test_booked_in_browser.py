@@ -11,7 +11,7 @@ from flask import Flask
 from playwright.sync_api import Page, expect
 
 from calsync.db import get_db
-from calsync.domain.vocabulary import CancelReason, Channel, FollowUpStatus
+from calsync.domain.vocabulary import CancelReason, Channel, FollowUpStatus, MeetingStatus
 from calsync.models import FollowUp, Meeting, User
 from tests.browser.conftest import fits, sign_in
 from tests.test_deals_list import Spec, make_deals
@@ -78,3 +78,30 @@ def test_booked_notice_undo_and_cold_deals(live_app: tuple[str, Flask], page: Pa
     page.goto(f"{url}/coach")
     expect(page.locator("#cold-deals li")).to_have_count(2)
     fits(page, "coach-cold")
+
+
+@pytest.mark.parametrize("width", [1280, 390])
+def test_a_cancelled_booked_meeting_says_the_follow_up_is_back(
+        live_app: tuple[str, Flask], page: Page, width: int,
+        make_user) -> None:  # type: ignore[no-untyped-def]
+    url, app = live_app
+    user: User = make_user()
+    followup_id = seed(app, user)
+    with app.app_context(), get_db().session() as session:
+        followup = session.get(FollowUp, followup_id)
+        assert followup is not None
+        booked = session.get(Meeting, followup.booked_meeting_id)
+        assert booked is not None
+        booked.status = MeetingStatus.CANCELLED  # as a sync records it
+        followup.plan_again(datetime.now(UTC))  # as services.booked.replan_uncovered does
+        session.commit()
+    page.set_viewport_size({"width": width, "height": 900})
+    sign_in(page, url, user.email)
+
+    page.goto(f"{url}/")
+    notice = page.locator("#booked li")
+    expect(notice).to_contain_text("“Pricing review” on")
+    expect(notice).to_contain_text(
+        "was cancelled: your follow-up “Send pricing” is planned again for")
+    expect(notice.get_by_role("button")).to_have_count(0)  # nothing to undo
+    fits(page, "booked-replanned")
