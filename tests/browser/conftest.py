@@ -66,11 +66,14 @@ def live_app(settings: Settings) -> Iterator[tuple[str, Flask]]:
 
 
 def sign_in(page: Page, url: str, email: str) -> None:
-    """Sign in through the form, with the test password."""
+    """Sign in through the form, with the test password; returns once the page it leads to
+    has loaded (closing a page while a navigation commits can hang Chromium's close:
+    microsoft/playwright#42366)."""
     page.goto(f"{url}/login")
     page.fill("input[name=email]", email)
     page.fill("input[name=password]", PASSWORD)
-    page.click("form.stack button[type=submit]")
+    with page.expect_navigation():
+        page.click("form.stack button[type=submit]")
 
 
 def fits(page: Page, name: str = "") -> None:
