@@ -1,4 +1,5 @@
-"""Fixtures for the Google emulator's tests: a running emulator, tokens, a webhook receiver."""
+"""Fixtures for the emulators' tests: a running Google emulator, tokens, a webhook receiver;
+a running Microsoft emulator (tests.servers.microsoft's accounts) and an access token for it."""
 
 from __future__ import annotations
 
@@ -12,6 +13,8 @@ from google.oauth2.credentials import Credentials
 from googleapiclient.discovery import build
 
 from calsync.emulator import GoogleEmulator
+from calsync.emulator.microsoft import MicrosoftEmulator
+from tests.servers import microsoft as ms
 
 CLIENT_ID = "calsync-test.apps.googleusercontent.example"
 CLIENT_SECRET = "test-secret"
@@ -79,3 +82,15 @@ class Receiver:
 def receiver() -> Iterator[Receiver]:
     with Receiver() as running:
         yield running
+
+
+@pytest.fixture
+def microsoft() -> Iterator[MicrosoftEmulator]:
+    with ms.running() as emulator:
+        yield emulator
+
+
+@pytest.fixture
+def token(microsoft: MicrosoftEmulator) -> str:
+    """An access token for tests.servers.microsoft's EMAIL, at Graph."""
+    return str(microsoft.issue_tokens(ms.EMAIL, ms.CLIENT_ID)["access_token"])

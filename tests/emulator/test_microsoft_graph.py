@@ -4,27 +4,13 @@ exceptions, time zones, idempotent creates, etags, deletes and throttling."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Any
 
-import pytest
-
 from calsync.emulator.microsoft import MicrosoftEmulator
-from tests.servers.microsoft import CLIENT_ID, EMAIL, graph, running
+from tests.servers.microsoft import CLIENT_ID, EMAIL, graph
 
 WINDOW = "startDateTime=2025-03-01T00:00:00Z&endDateTime=2025-05-01T00:00:00Z"
 PROPERTY = "String {66f5a359-4659-4830-9070-00040ec6ac6e} Name calsyncFollowUp"
-
-
-@pytest.fixture
-def microsoft() -> Iterator[MicrosoftEmulator]:
-    with running() as emulator:
-        yield emulator
-
-
-@pytest.fixture
-def token(microsoft: MicrosoftEmulator) -> str:
-    return str(microsoft.issue_tokens(EMAIL, CLIENT_ID)["access_token"])
 
 
 def meeting(day: str, start: str, end: str, zone: str = "UTC", **extra: Any) -> dict[str, Any]:

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import html
 import re
-from collections.abc import Iterator
 from urllib.parse import parse_qs, urlsplit
 
 import msal
@@ -27,12 +26,6 @@ from tests.servers.microsoft import (
 
 # msal recommends form_post over query; both are what Microsoft supports.
 pytestmark = pytest.mark.filterwarnings("ignore:response_mode='form_post':UserWarning")
-
-
-@pytest.fixture
-def microsoft() -> Iterator[MicrosoftEmulator]:
-    with running() as emulator:
-        yield emulator
 
 
 def test_tls_is_verified_against_the_emulators_ca_only(microsoft: MicrosoftEmulator) -> None:

@@ -11,20 +11,9 @@ import pytest
 
 from calsync.emulator.microsoft import MicrosoftEmulator
 from tests.servers.graph_receiver import GraphReceiver
-from tests.servers.microsoft import CLIENT_ID, EMAIL, graph, running
+from tests.servers.microsoft import CLIENT_ID, EMAIL, graph
 
 SECRET_STATE = "calsync-client-state-7f3a"
-
-
-@pytest.fixture
-def microsoft() -> Iterator[MicrosoftEmulator]:
-    with running() as emulator:
-        yield emulator
-
-
-@pytest.fixture
-def token(microsoft: MicrosoftEmulator) -> str:
-    return str(microsoft.issue_tokens(EMAIL, CLIENT_ID)["access_token"])
 
 
 @pytest.fixture
