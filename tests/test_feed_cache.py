@@ -20,6 +20,7 @@ from calsync.db import get_db
 from calsync.domain.vocabulary import WriteStatus
 from calsync.feed import cache
 from calsync.models import Deal, FeedState, FollowUp, User
+from tests.feed_rows import northwind_feed
 
 START = datetime(2030, 3, 4, 9, 0, tzinfo=UTC)
 
@@ -46,17 +47,7 @@ def renders(monkeypatch: pytest.MonkeyPatch) -> Renders:
 
 @pytest.fixture
 def feed_path(app: Flask, user: User) -> str:
-    with app.app_context(), get_db().session() as session:
-        deal = Deal(user_id=user.id, name="Northwind", key="domain:northwind.example")
-        session.add(deal)
-        session.flush()
-        for n in range(3):
-            start = START + timedelta(days=n)
-            session.add(FollowUp(user_id=user.id, deal_id=deal.id, uid=f"f{n}@calsync",
-                                 summary=f"Send pricing {n}", start=start,
-                                 end=start + timedelta(minutes=30), channel="email"))
-        session.commit()
-        return f"/feed/{user.feed_token}.ics"
+    return northwind_feed(app, user, [START + timedelta(days=n) for n in range(3)])
 
 
 @pytest.fixture

@@ -22,10 +22,11 @@ from calsync.app import create_app
 from calsync.config import Settings
 from calsync.db import get_db
 from calsync.feed.cache import current_feed
-from calsync.models import Deal, FollowUp, User
+from calsync.models import FollowUp, User
 from calsync.web.feed_fast_path import BodyCache, FeedFastPath
 from calsync.web.throttle import SweptMemoryStorage, limiter
 from tests import databases
+from tests.feed_rows import northwind_feed
 
 LIMIT = 12  # requests a minute per feed in these tests
 # Differ between any two responses, however they are made.
@@ -60,19 +61,13 @@ def fast(app: Flask) -> FeedFastPath:
 
 @pytest.fixture
 def feed_path(app: Flask, user: User) -> str:
+    path = northwind_feed(app, user, [datetime.now(UTC).replace(microsecond=0)
+                                      + timedelta(days=2)])
     with app.app_context(), get_db().session() as session:
-        deal = Deal(user_id=user.id, name="Northwind", key="domain:northwind.example")
-        session.add(deal)
-        session.flush()
-        start = datetime.now(UTC).replace(microsecond=0) + timedelta(days=2)
-        session.add(FollowUp(user_id=user.id, deal_id=deal.id, uid="f1@calsync",
-                             summary="Send pricing", start=start,
-                             end=start + timedelta(minutes=30), channel="email"))
-        session.commit()
         owner = session.get(User, user.id)
         assert owner is not None
-        current_feed(session, app.extensions["calsync.settings"], owner)
-        return f"/feed/{owner.feed_token}.ics"
+        current_feed(session, app.extensions["calsync.settings"], owner)  # rendered: current
+    return path
 
 
 def same_answer(by_fast: TestResponse, by_flask: TestResponse) -> None:

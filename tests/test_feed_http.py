@@ -11,22 +11,15 @@ from flask.testing import FlaskClient
 
 from calsync.db import get_db
 from calsync.feed import cache
-from calsync.models import Deal, FollowUp, User
+from calsync.models import FollowUp, User
 from calsync.services import accounts
+from tests.feed_rows import northwind_feed
 
 
 @pytest.fixture
 def feed_path(app: Flask, user: User) -> str:
-    with app.app_context(), get_db().session() as session:
-        deal = Deal(user_id=user.id, name="Northwind", key="domain:northwind.example")
-        session.add(deal)
-        session.flush()
-        start = datetime.now(UTC).replace(microsecond=0) + timedelta(days=2)
-        session.add(FollowUp(user_id=user.id, deal_id=deal.id, uid="f1@calsync",
-                             summary="Send pricing", start=start,
-                             end=start + timedelta(minutes=30), channel="email"))
-        session.commit()
-        return f"/feed/{session.get(User, user.id).feed_token}.ics"
+    return northwind_feed(app, user, [datetime.now(UTC).replace(microsecond=0)
+                                      + timedelta(days=2)])
 
 
 def change(app: Flask, **values: object) -> None:
