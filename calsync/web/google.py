@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import logging
 from typing import TYPE_CHECKING, Any
-from urllib.parse import parse_qs, urlsplit
 
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask import session as browser
@@ -19,12 +18,10 @@ from werkzeug.wrappers import Response
 
 from calsync.db import get_session
 from calsync.domain.vocabulary import OAuthPurpose, WriteStatus
-from calsync.errors import LimitReached, NeedsConsent, NotFound, OAuthFailed
+from calsync.errors import LimitReached, NeedsConsent, OAuthFailed
 from calsync.services import followup_writes
-from calsync.services import sources as sources_service
 from calsync.services.google import connections, oauth
-from calsync.web import calendar_picker, current_settings
-from calsync.web.auth import sign_in
+from calsync.web import calendar_picker, current_settings, oauth_views
 from calsync.web.redirects import safe_target
 from calsync.web.throttle import signin_by_address
 
@@ -39,7 +36,7 @@ STATES_KEY = "google_oauth_states"
 SIGNUP_ZONE_KEY = "google_signup_timezone"
 SIGNIN_NEXT_KEY = "google_signin_next"
 CONSENT_RETRY_KEY = "google_consent_retry"
-MAX_STATES = 5  # round trips in flight per browser (a few tabs)
+TRIPS = oauth_views.RoundTrips("Google", STATES_KEY, SIGNUP_ZONE_KEY, SIGNIN_NEXT_KEY)
 SCOPES_MESSAGE = ("calsync needs permission to see and edit events on your calendars; "
                   "connect again and leave both boxes ticked.")
 SIGNIN_SCOPES_MESSAGE = ("calsync needs to know your Google account's email address to sign "
@@ -55,15 +52,9 @@ def _google_mode() -> dict[str, Any]:
 def _start(purpose: OAuthPurpose, user_id: int | None, has_refresh_token: bool = False,
            login_hint: str = "") -> Response:
     url = oauth.authorization_url(get_session(), current_settings(), purpose, user_id,
-                                         has_refresh_token=has_refresh_token,
-                                         login_hint=login_hint)
-    state = _state_of(url)
-    browser[STATES_KEY] = [*browser.get(STATES_KEY, [])[-(MAX_STATES - 1):], state]
-    return redirect(url)
-
-
-def _state_of(url: str) -> str:
-    return parse_qs(urlsplit(url).query).get("state", [""])[0]
+                                  has_refresh_token=has_refresh_token,
+                                  login_hint=login_hint)
+    return TRIPS.go(url)
 
 
 @bp.post("/google/connect")
@@ -86,35 +77,21 @@ def connect() -> Response:
 @bp.post("/google/signin")
 @signin_by_address
 def signin() -> Response:
-    zone = (request.form.get("timezone") or "UTC").strip()[:64]
-    browser[SIGNUP_ZONE_KEY] = zone
-    # Where the sign-in page was asked to go next, checked now and again on the way back.
-    browser[SIGNIN_NEXT_KEY] = safe_target(request.form.get("next"), "")
+    TRIPS.remember_signin()
     return _start(OAuthPurpose.SIGNIN, None)
 
 
 @bp.get("/google/callback")
 def callback() -> Response | tuple[str, int]:
-    session = get_session()
-    state = request.args.get("state", "")
-    ours = state in browser.get(STATES_KEY, [])
-    if ours:
-        browser[STATES_KEY] = [s for s in browser[STATES_KEY] if s != state]
-    error = request.args.get("error")
-    if error:
-        purpose = oauth.abandon(session, state) if ours else None
-        if error == "access_denied":
-            return _failed("You cancelled at Google, so nothing was connected.", purpose,
-                           status=200)
-        return _failed(f"Google could not complete the request ({error[:80]}).", purpose)
-    if not ours:
-        return _failed("This Google sign-in link was not started in this browser, or it "
-                       "has already been used.", None)
+    refusal = TRIPS.refusal(oauth.abandon)
+    if refusal is not None:
+        return _failed(refusal.message, refusal.purpose, refusal.status)
     code = request.args.get("code", "")
     if not code:
         return _failed("Google's answer had no authorization code.", None)
     try:
-        grant = oauth.finish(session, current_settings(), state, code)
+        grant = oauth.finish(get_session(), current_settings(),
+                             request.args.get("state", ""), code)
     except OAuthFailed as failure:
         return _failed(str(failure), None)
     if grant.purpose is OAuthPurpose.SIGNIN:
@@ -123,9 +100,8 @@ def callback() -> Response | tuple[str, int]:
 
 
 def _connected(grant: oauth.Grant) -> Response | tuple[str, int]:
-    if not current_user.is_authenticated or current_user.id != grant.user_id:
-        return _failed("Sign in to calsync as the person who started connecting, then "
-                       "connect again.", OAuthPurpose.CONNECT)
+    if not oauth_views.started_here(grant.user_id):
+        return _failed(oauth_views.WRONG_PERSON, OAuthPurpose.CONNECT)
     if oauth.missing_scopes(grant):
         return _failed(SCOPES_MESSAGE, OAuthPurpose.CONNECT)
     session, settings = get_session(), current_settings()
@@ -143,26 +119,17 @@ def _connected(grant: oauth.Grant) -> Response | tuple[str, int]:
                        OAuthPurpose.CONNECT, 422)
     browser.pop(CONSENT_RETRY_KEY, None)
     connections.start_syncing(session, settings, source)
-    if new:
-        flash(f"Connected {source.name}. calsync is reading your primary calendar now; "
-              "choose other calendars below.")
-    else:
-        flash(f"Reconnected {source.name}. calsync is reading it again.")
-    return redirect(url_for("pages.source", source_id=source.id))
+    return oauth_views.connected(source, new, "primary")
 
 
 def _signed_in(grant: oauth.Grant) -> Response | tuple[str, int]:
     if oauth.missing_scopes(grant):
         return _failed(SIGNIN_SCOPES_MESSAGE, OAuthPurpose.SIGNIN)
-    session = get_session()
-    zone = browser.pop(SIGNUP_ZONE_KEY, "UTC")
     try:
-        user = connections.sign_in(session, grant, zone)
+        user = connections.sign_in(get_session(), grant, TRIPS.signup_zone())
     except OAuthFailed as failure:
         return _failed(str(failure), OAuthPurpose.SIGNIN)
-    sign_in(user)
-    flash(f"Signed in as {user.email} with Google.")
-    return redirect(safe_target(browser.pop(SIGNIN_NEXT_KEY, None), url_for("pages.inbox")))
+    return TRIPS.signed_in(user)
 
 
 def _failed(message: str, purpose: OAuthPurpose | None,
@@ -178,10 +145,7 @@ def _failed(message: str, purpose: OAuthPurpose | None,
 
 
 def _google_source(source_id: int) -> Source:
-    source = sources_service.get_source(get_session(), current_user, source_id)
-    if source.kind != connections.KIND:
-        raise NotFound("No such Google Calendar source.")
-    return source
+    return oauth_views.own_source(source_id, connections.KIND, "No such Google Calendar source.")
 
 
 @bp.route("/sources/<int:source_id>/calendars", methods=["GET", "POST"])
@@ -197,8 +161,7 @@ def calendars(source_id: int) -> Response | tuple[str, int]:
 def disconnect(source_id: int) -> Response:
     source = _google_source(source_id)
     connections.disconnect(get_session(), current_settings(), source)
-    flash(f"Disconnected {source.name}. Its meetings, your answers and follow-ups stay.")
-    return redirect(url_for("pages.source", source_id=source.id))
+    return oauth_views.disconnected(source)
 
 
 @bp.post("/followups/<int:followup_id>/retry")

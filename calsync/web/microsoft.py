@@ -2,7 +2,7 @@
 with Microsoft, the calendar picker, and disconnect; and Graph's change notifications at
 calsync's webhook.
 
-Each round trip is bound as Google's are (see `calsync.web.google`): its state is stored
+Each round trip is bound as Google's are (`calsync.web.oauth_views`): its state is stored
 server-side with the PKCE verifier and nonce, and remembered in this browser's session.
 """
 
@@ -10,22 +10,17 @@ from __future__ import annotations
 
 import logging
 from typing import TYPE_CHECKING, Any
-from urllib.parse import parse_qs, urlsplit
 
-from flask import Blueprint, flash, redirect, render_template, request, url_for
-from flask import session as browser
+from flask import Blueprint, render_template, request, url_for
 from flask_login import current_user, login_required
 from werkzeug.wrappers import Response
 
 from calsync.config import Settings
 from calsync.db import get_session
 from calsync.domain.vocabulary import OAuthPurpose
-from calsync.errors import LimitReached, NotFound, OAuthFailed
-from calsync.services import sources as sources_service
+from calsync.errors import LimitReached, OAuthFailed
 from calsync.services.microsoft import connections, oauth, subscriptions
-from calsync.web import calendar_picker, csrf, current_settings
-from calsync.web.auth import sign_in
-from calsync.web.redirects import safe_target
+from calsync.web import calendar_picker, csrf, current_settings, oauth_views
 from calsync.web.throttle import signin_by_address
 
 if TYPE_CHECKING:
@@ -39,7 +34,7 @@ STATES_KEY = "microsoft_oauth_states"
 SIGNUP_ZONE_KEY = "microsoft_signup_timezone"
 SIGNIN_NEXT_KEY = "microsoft_signin_next"
 DEFAULT_AUTHORITY_HOST = Settings.microsoft_authority_host  # the declared default: Microsoft
-MAX_STATES = 5  # round trips in flight per browser (a few tabs)
+TRIPS = oauth_views.RoundTrips("Microsoft", STATES_KEY, SIGNUP_ZONE_KEY, SIGNIN_NEXT_KEY)
 SCOPES_MESSAGE = ("calsync needs permission to read and write your calendars and to read "
                   "your profile; connect again and accept every permission.")
 
@@ -62,9 +57,7 @@ def _start(purpose: OAuthPurpose, user_id: int | None,
                                       login_hint=login_hint)
     except OAuthFailed as failure:
         return _failed(str(failure), 503)
-    state = parse_qs(urlsplit(url).query).get("state", [""])[0]
-    browser[STATES_KEY] = [*browser.get(STATES_KEY, [])[-(MAX_STATES - 1):], state]
-    return redirect(url)
+    return TRIPS.go(url)
 
 
 @bp.post("/microsoft/connect")
@@ -81,30 +74,17 @@ def connect() -> Response | tuple[str, int]:
 @bp.post("/microsoft/signin")
 @signin_by_address
 def signin() -> Response | tuple[str, int]:
-    browser[SIGNUP_ZONE_KEY] = (request.form.get("timezone") or "UTC").strip()[:64]
-    browser[SIGNIN_NEXT_KEY] = safe_target(request.form.get("next"), "")
+    TRIPS.remember_signin()
     return _start(OAuthPurpose.SIGNIN, None)
 
 
 @bp.get("/microsoft/callback")
 def callback() -> Response | tuple[str, int]:
-    session = get_session()
-    state = request.args.get("state", "")
-    ours = state in browser.get(STATES_KEY, [])
-    if ours:
-        browser[STATES_KEY] = [s for s in browser[STATES_KEY] if s != state]
-    error = request.args.get("error")
-    if error:
-        if ours:
-            oauth.abandon(session, state)
-        if error == "access_denied":
-            return _failed("You cancelled at Microsoft, so nothing was connected.", 200)
-        return _failed(f"Microsoft could not complete the request ({error[:80]}).")
-    if not ours:
-        return _failed("This Microsoft sign-in link was not started in this browser, or it "
-                       "has already been used.")
+    refusal = TRIPS.refusal(oauth.abandon)
+    if refusal is not None:
+        return _failed(refusal.message, refusal.status)
     try:
-        grant = oauth.finish(session, current_settings(), request.args.to_dict())
+        grant = oauth.finish(get_session(), current_settings(), request.args.to_dict())
     except OAuthFailed as failure:
         return _failed(str(failure))
     if grant.purpose is OAuthPurpose.SIGNIN:
@@ -113,9 +93,8 @@ def callback() -> Response | tuple[str, int]:
 
 
 def _connected(grant: oauth.Grant) -> Response | tuple[str, int]:
-    if not current_user.is_authenticated or current_user.id != grant.user_id:
-        return _failed("Sign in to calsync as the person who started connecting, then "
-                       "connect again.")
+    if not oauth_views.started_here(grant.user_id):
+        return _failed(oauth_views.WRONG_PERSON)
     if oauth.missing_scopes(grant):
         return _failed(SCOPES_MESSAGE)
     session = get_session()
@@ -127,12 +106,7 @@ def _connected(grant: oauth.Grant) -> Response | tuple[str, int]:
     except OAuthFailed as failure:
         return _failed(str(failure))
     connections.start_syncing(session, current_settings(), source)
-    if new:
-        flash(f"Connected {source.name}. calsync is reading your default calendar now; "
-              "choose other calendars below.")
-    else:
-        flash(f"Reconnected {source.name}. calsync is reading it again.")
-    return redirect(url_for("pages.source", source_id=source.id))
+    return oauth_views.connected(source, new, "default")
 
 
 def _signed_in(grant: oauth.Grant) -> Response | tuple[str, int]:
@@ -140,12 +114,10 @@ def _signed_in(grant: oauth.Grant) -> Response | tuple[str, int]:
         return _failed("calsync needs to know your Microsoft account's email address to sign "
                        "you in; sign in again and allow it.")
     try:
-        user = connections.sign_in(get_session(), grant, browser.pop(SIGNUP_ZONE_KEY, "UTC"))
+        user = connections.sign_in(get_session(), grant, TRIPS.signup_zone())
     except OAuthFailed as failure:
         return _failed(str(failure))
-    sign_in(user)
-    flash(f"Signed in as {user.email} with Microsoft.")
-    return redirect(safe_target(browser.pop(SIGNIN_NEXT_KEY, None), url_for("pages.inbox")))
+    return TRIPS.signed_in(user)
 
 
 def _failed(message: str, status: int = 400) -> tuple[str, int]:
@@ -155,10 +127,7 @@ def _failed(message: str, status: int = 400) -> tuple[str, int]:
 
 
 def _microsoft_source(source_id: int) -> Source:
-    source = sources_service.get_source(get_session(), current_user, source_id)
-    if source.kind != connections.KIND:
-        raise NotFound("No such Microsoft 365 source.")
-    return source
+    return oauth_views.own_source(source_id, connections.KIND, "No such Microsoft 365 source.")
 
 
 @bp.route("/microsoft/sources/<int:source_id>/calendars", methods=["GET", "POST"])
@@ -175,8 +144,7 @@ def calendars(source_id: int) -> Response | tuple[str, int]:
 def disconnect(source_id: int) -> Response:
     source = _microsoft_source(source_id)
     connections.disconnect(get_session(), source)
-    flash(f"Disconnected {source.name}. Its meetings, your answers and follow-ups stay.")
-    return redirect(url_for("pages.source", source_id=source.id))
+    return oauth_views.disconnected(source)
 
 
 # Graph's change notifications. Graph sends no cookie and no CSRF token: each notification
