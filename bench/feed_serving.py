@@ -17,7 +17,7 @@ import tempfile
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -89,22 +89,45 @@ def populate(settings: Settings) -> tuple[str, bytes, str]:
 def calsync_web(root: Path, database_url: str, port: int) -> Iterator[str]:
     """calsync's web process under gunicorn with the settings `calsync run` uses."""
     base = f"http://127.0.0.1:{port}"
-    env = {**os.environ, "DATABASE_URL": database_url, "SECRET_KEY": "bench",
-           "CALSYNC_INSTANCE_PATH": str(root / "instance"), "BASE_URL": base,
-           # The throttle stays on the route (its cost is measured); its limit is lifted.
-           "CALSYNC_RATE_LIMIT_FEED": "1000000/second", "LOG_LEVEL": "WARNING"}
+    with _gunicorn("calsync.wsgi:app", root, port, {
+            "DATABASE_URL": database_url, "SECRET_KEY": "bench",
+            "CALSYNC_INSTANCE_PATH": str(root / "instance"), "BASE_URL": base,
+            # The throttle stays on the route (its cost is measured); its limit is lifted.
+            "CALSYNC_RATE_LIMIT_FEED": "1000000/second", "LOG_LEVEL": "WARNING"}, "/readyz"):
+        yield base
+
+
+def floor_app(environ: dict[str, object], start_response: Callable[..., object]) -> list[bytes]:
+    """The least a WSGI app can answer: what gunicorn's own work costs per request."""
+    start_response("304 NOT MODIFIED", [("ETag", '"floor"')])
+    return [b""]
+
+
+@contextmanager
+def bare_web(root: Path, port: int) -> Iterator[str]:
+    """floor_app under the same gunicorn workers and settings as calsync_web."""
+    base = f"http://127.0.0.1:{port}"
+    with _gunicorn("bench.feed_serving:floor_app", root, port, {}, "/"):
+        yield base
+
+
+@contextmanager
+def _gunicorn(app: str, root: Path, port: int, env: dict[str, str],
+              ready: str) -> Iterator[None]:
+    """gunicorn serving `app` as `calsync run` starts it, until `ready` answers."""
     workers = str(max(2, os.cpu_count() or 1))
     command = [str(Path(sys.executable).parent / "gunicorn"), "-c", "python:calsync.gunicorn_conf",
-               "--workers", workers, "--bind", f"127.0.0.1:{port}", "calsync.wsgi:app"]
-    log = (root / "gunicorn.log").open("wb")
-    process = subprocess.Popen(command, env=env, stdout=log, stderr=subprocess.STDOUT)
-    try:
-        _wait(f"{base}/readyz", process, root / "gunicorn.log")
-        yield base
-    finally:
-        process.terminate()
-        process.wait(timeout=30)
-        log.close()
+               "--workers", workers, "--bind", f"127.0.0.1:{port}", app]
+    log_path = root / f"gunicorn-{port}.log"
+    with log_path.open("wb") as log:
+        process = subprocess.Popen(command, env={**os.environ, **env}, stdout=log,
+                                   stderr=subprocess.STDOUT)
+        try:
+            _wait(f"http://127.0.0.1:{port}{ready}", process, log_path)
+            yield
+        finally:
+            process.terminate()
+            process.wait(timeout=30)
 
 
 @contextmanager
@@ -198,6 +221,7 @@ def main() -> None:
         token, body, etag = populate(settings)
         (root / "radicale").mkdir()
         with calsync_web(root, database_url, port) as base, \
+                bare_web(root, free_port()) as floor, \
                 radicale(root / "radicale", free_port()) as (calendar, radicale_headers):
             feed = f"{base}/feed/{token}.ics"
             # One PUT of the whole calendar makes the collection, one item per VEVENT.
@@ -216,8 +240,10 @@ def main() -> None:
                 "calsync full, gzip": (feed, {"Accept-Encoding": "gzip"}),
                 "calsync conditional (If-None-Match)": (feed, {"If-None-Match": etag}),
                 "Radicale full": (calendar, radicale_headers),
-                # What any request costs through gunicorn and Flask here: the feed's floor.
-                "calsync /healthz (floor)": (f"{base}/healthz", {}),
+                # What any request costs through gunicorn and Flask here, and through
+                # gunicorn alone: the floors under the feed's figures.
+                "calsync /healthz (Flask floor)": (f"{base}/healthz", {}),
+                "gunicorn, bare WSGI app (floor)": (floor, {}),
             })
 
 
