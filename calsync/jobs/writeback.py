@@ -68,7 +68,38 @@ def followup_changed(session: Session, followup: FollowUp) -> None:
         if target is None:
             followup.write_status = WriteStatus.NOT_APPLICABLE
             return
-        followup.target_source_id = target.id
+        _aim(followup, target)
+    _record_write(session, followup)
+
+
+def write_upcoming(session: Session, user_id: int, now: datetime | None = None) -> int:
+    """When a source has just become writable (connected, or its calendar_written chosen):
+    the user's planned follow-ups still ahead that no calendar received (planned while none
+    could) get it as their target, and their writes are recorded; past ones stay as they
+    are. Returns how many. Part of the caller's unit of work: only flushes."""
+    target = writable_source(session, user_id)
+    if target is None:
+        return 0
+    waiting = list(session.scalars(select(FollowUp).where(
+        FollowUp.user_id == user_id, FollowUp.target_source_id.is_(None),
+        FollowUp.status == FollowUpStatus.PLANNED, FollowUp.end > (now or datetime.now(UTC)))
+        .order_by(FollowUp.start)))
+    for followup in waiting:
+        _aim(followup, target)
+        _record_write(session, followup)
+    return len(waiting)
+
+
+def _aim(followup: FollowUp, target: Source) -> None:
+    """Make `target` receive a follow-up that had no target. What it knew of an event (left
+    when its source was removed) is another calendar's: the write starts afresh."""
+    followup.target_source_id = target.id
+    followup.remote_calendar_id = followup.remote_event_id = followup.remote_etag = None
+    followup.written_start = followup.written_end = None
+
+
+def _record_write(session: Session, followup: FollowUp) -> None:
+    """The write a targeted follow-up needs, pending in the outbox."""
     session.flush()
     followup.write_status = WriteStatus.PENDING
     followup.write_error = None

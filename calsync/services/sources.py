@@ -26,7 +26,7 @@ from calsync.errors import (
     SourceUnavailable,
     ValidationFailed,
 )
-from calsync.jobs import queue, sync
+from calsync.jobs import queue, sync, writeback
 from calsync.models import FollowUp, Meeting, Prompt, Source, User
 from calsync.providers.base import ChangeSet, SourceRef
 from calsync.services import accounts, paging
@@ -248,8 +248,10 @@ def choose_calendars(session: Session, source: Source, read: list[str] | None,
     """Set which of an account's calendars are read and which receives follow-ups (None
     keeps that part of the choice), for any account of several calendars (Google, CalDAV,
     Microsoft); raises ValidationFailed naming the field before changing anything.
-    Commits; True when the calendars read changed: a sync is then due at once, and the
-    caller renews what follows them (push channels, subscriptions) and queues it."""
+    Commits, with the writes of the user's upcoming follow-ups that no calendar received
+    yet (`writeback.write_upcoming`); True when the calendars read changed: a sync is then
+    due at once, and the caller renews what follows them (push channels, subscriptions)
+    and queues it."""
     if read is None and written is None:
         raise ValidationFailed("calendars_read", "give calendars_read, calendar_written "
                                                  "or both.")
@@ -262,6 +264,7 @@ def choose_calendars(session: Session, source: Source, read: list[str] | None,
     source.options = options
     if changed:
         source.next_sync_at = datetime.now(UTC)
+    writeback.write_upcoming(session, source.user_id)
     session.commit()
     return changed
 
@@ -305,8 +308,9 @@ def store_account(session: Session, settings: Settings, user: User, source: Sour
                   kind: str, name: str, options: dict[str, Any],
                   credentials: dict[str, Any]) -> Source:
     """An account's source as just connected: made if new, its calendars (`options`) and
-    sealed credentials stored, and read again from scratch at once. Part of the caller's
-    unit of work."""
+    sealed credentials stored, read again from scratch at once, and the user's upcoming
+    follow-ups that no calendar received yet written to it (`writeback.write_upcoming`).
+    Part of the caller's unit of work."""
     if source is None:
         source = Source(user_id=user.id, kind=kind, url="", cursor={}, warnings=[])
         session.add(source)
@@ -317,4 +321,5 @@ def store_account(session: Session, settings: Settings, user: User, source: Sour
     source.last_error = None
     source.failure_count = 0
     source.next_sync_at = datetime.now(UTC)
+    writeback.write_upcoming(session, user.id)
     return source
