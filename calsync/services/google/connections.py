@@ -12,13 +12,18 @@ from sqlalchemy.orm import Session
 from calsync.config import Settings
 from calsync.domain.vocabulary import SourceStatus
 from calsync.errors import NeedsConsent, OAuthFailed, ValidationFailed
-from calsync.jobs import effects, queue
+from calsync.jobs import effects
 from calsync.models import OutboxEntry, Source, User
+from calsync.providers.base import BaseProvider, SourceRef
 from calsync.providers.google import list_calendars
-from calsync.services import accounts, sources
-from calsync.services.credentials import provider_for, unseal_tokens
-from calsync.services.google import channels, oauth
-from calsync.services.settings import check_timezone
+from calsync.services import sources
+from calsync.services.credentials import unseal_tokens
+from calsync.services.google import calendar_accounts, channels, oauth
+from calsync.services.google.calendar_accounts import start_syncing
+
+__all__ = ["KIND", "calendar_choices", "choose_calendars", "connect", "disconnect",
+           "google_sources", "holds_refresh_token", "remove_source", "sign_in",
+           "start_syncing"]
 
 log = logging.getLogger(__name__)
 
@@ -55,17 +60,8 @@ def connect(session: Session, settings: Settings, user: User,
             raise NeedsConsent(account)
         credentials["refresh_token"] = held
     calendars = _list_calendars(settings, credentials, account)
-    options = dict(source.options or {}) if source is not None else {}
-    names = {c["id"]: c["name"] for c in calendars}
-    read = [c for c in options.get("calendars_read", []) if c in names] or [account]
-    written = options.get("calendar_written")
-    options.update({
-        "account": account,
-        "calendars_read": read,
-        "calendar_written": written if written in names else account,
-        "calendar_names": names,
-        "calendars_writable": [c["id"] for c in calendars if c["writable"]],
-    })
+    options = calendar_accounts.calendar_options(
+        dict(source.options or {}) if source is not None else {}, calendars, account, account)
     new = source is None
     if source is not None and source.status.paused:
         # Channels opened under the old grant may be dead or dying: start afresh.
@@ -75,19 +71,6 @@ def connect(session: Session, settings: Settings, user: User,
     _link_identity(session, user, grant)
     session.commit()
     return source, new
-
-
-def start_syncing(session: Session, settings: Settings, source: Source) -> None:
-    """After a connection or a new choice of calendars is committed: watch the read
-    calendars (when push is on; the channels commit themselves) and sync now."""
-    if settings.google_push:
-        try:
-            channels.open_channels(session, settings, source)
-        except Exception:
-            # Polling still finds every change; a channel that failed to open is not fatal.
-            session.rollback()
-            log.exception("could not open push channels for source %s", source.id)
-    queue.enqueue("sync_source", source.id)
 
 
 def sign_in(session: Session, grant: oauth.Grant, timezone: str = "UTC") -> User:
@@ -108,11 +91,7 @@ def sign_in(session: Session, grant: oauth.Grant, timezone: str = "UTC") -> User
                 "link it to your existing account.",
                 "Sign in with your password, then connect Google Calendar from Calendars.")
         if user is None:
-            try:
-                zone = check_timezone(timezone or "UTC")
-            except ValidationFailed:
-                zone = "UTC"
-            user = accounts.add_user(session, grant.email, None, zone)
+            user = calendar_accounts.new_user(session, grant.email, timezone)
         user.google_subject = grant.subject
     session.commit()
     return user
@@ -142,22 +121,12 @@ def calendar_choices(session: Session, settings: Settings,
                      source: Source) -> list[dict[str, Any]]:
     """The account's calendars (asked of Google, else as last seen), for the picker; what
     Google says is kept for next time (commits then)."""
-    options = dict(source.options or {})
-    if source.credentials and not source.status.paused:
-        try:
-            with provider_for(settings, source) as (_provider, ref):
-                calendars = _fetch_calendars(settings, ref.credentials or {})
-        except Exception:  # Google unreachable or the grant gone: show what we know
-            log.warning("could not list calendars of source %s", source.id)
-        else:
-            options["calendar_names"] = {c["id"]: c["name"] for c in calendars}
-            options["calendars_writable"] = [c["id"] for c in calendars if c["writable"]]
-            source.options = options
-            session.commit()  # and the tokens Google refreshed
-    names: dict[str, str] = options.get("calendar_names") or {}
-    writable = set(options.get("calendars_writable") or names)
-    return [{"id": cid, "name": name, "writable": cid in writable,
-             "primary": cid == options.get("account")} for cid, name in names.items()]
+
+    def fetch(_provider: BaseProvider, ref: SourceRef) -> list[dict[str, Any]]:
+        return _fetch_calendars(settings, ref.credentials or {})
+
+    # The primary calendar's id is the account's email.
+    return calendar_accounts.calendar_choices(session, settings, source, fetch, "account")
 
 
 def choose_calendars(session: Session, settings: Settings, source: Source,
@@ -168,12 +137,7 @@ def choose_calendars(session: Session, settings: Settings, source: Source,
     if source.kind != KIND:
         raise ValidationFailed("calendars_read" if read is not None else "calendar_written",
                                "only a Google Calendar source has calendars to choose.")
-    if sources.choose_calendars(session, source, read, written) and not source.status.paused:
-        channels.stop_channels(session, source)
-        session.commit()
-        start_syncing(session, settings, source)
-
-
+    calendar_accounts.choose_calendars(session, settings, source, read, written)
 
 def disconnect(session: Session, settings: Settings, source: Source) -> None:
     """Stop watching, revoke the grant and forget the tokens; meetings, answers and
@@ -187,11 +151,7 @@ def disconnect(session: Session, settings: Settings, source: Source) -> None:
     for entry_id in stops:
         effects.process(session, settings, entry_id)
     oauth.revoke(settings, credentials)
-    source.credentials = None
-    source.status = SourceStatus.DISABLED
-    source.next_sync_at = None
-    source.sync_requested_at = None
-    source.last_error = "Disconnected from Google. Connect again to resume."
+    calendar_accounts.forget_grant(source, "Disconnected from Google. Connect again to resume.")
     session.commit()
 
 

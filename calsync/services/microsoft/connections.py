@@ -3,7 +3,6 @@ OAuth grant, sign in with Microsoft, the calendar picker, and disconnect. No Fla
 
 from __future__ import annotations
 
-import logging
 from typing import Any, Protocol, cast
 
 from sqlalchemy import select
@@ -11,17 +10,16 @@ from sqlalchemy.orm import Session
 
 from calsync import providers
 from calsync.config import Settings
-from calsync.domain.vocabulary import SourceStatus
-from calsync.errors import OAuthFailed, SourceError, ValidationFailed
+from calsync.errors import OAuthFailed, SourceError
 from calsync.models import Source, User
-from calsync.providers.base import SourceRef
-from calsync.services import accounts, sources
-from calsync.services.credentials import provider_for
-from calsync.services.google import channels
+from calsync.providers.base import BaseProvider, SourceRef
+from calsync.services import sources
+from calsync.services.google import calendar_accounts, channels
+from calsync.services.google.calendar_accounts import choose_calendars, start_syncing
 from calsync.services.google.oauth import Grant
-from calsync.services.settings import check_timezone
 
-log = logging.getLogger(__name__)
+__all__ = ["KIND", "calendar_choices", "choose_calendars", "connect", "disconnect",
+           "sign_in", "start_syncing"]
 
 KIND = "microsoft"
 
@@ -48,36 +46,16 @@ def connect(session: Session, settings: Settings, user: User,
                           "Connect again and allow calsync to keep access.")
     source = sources.account_source(session, settings, user, KIND, account, "account")
     calendars = _list_calendars(settings, credentials)
-    options = dict(source.options or {}) if source is not None else {}
-    names = {c["id"]: c["name"] for c in calendars}
-    default = next((c["id"] for c in calendars if c["primary"]), next(iter(names), ""))
-    read = [c for c in options.get("calendars_read") or [] if c in names] or [default]
-    written = options.get("calendar_written")
-    options.update({
-        "account": account,
-        "calendars_read": read,
-        "calendar_written": written if written in names else default,
-        "calendar_names": names,
-        "calendars_writable": [c["id"] for c in calendars if c["writable"]],
-        "default_calendar": default,
-    })
+    default = next((c["id"] for c in calendars if c["primary"]),
+                   calendars[0]["id"] if calendars else "")
+    options = calendar_accounts.calendar_options(
+        dict(source.options or {}) if source is not None else {}, calendars, account, default)
+    options["default_calendar"] = default
     new = source is None
     source = sources.store_account(session, settings, user, source, KIND,
                                    f"Outlook ({account})", options, credentials)
     session.commit()
     return source, new
-
-
-def start_syncing(session: Session, settings: Settings, source: Source) -> None:
-    """After a connection or a new choice of calendars is committed: subscribe to changes of
-    the calendars read (when push is on; the subscriptions commit themselves) and sync now."""
-    try:
-        channels.open_channels(session, settings, source)
-    except Exception:
-        # Polling still finds every change; a subscription that failed is not fatal.
-        session.rollback()
-        log.exception("could not subscribe to changes of source %s", source.id)
-    sources.queue_sync(session, source)
 
 
 def sign_in(session: Session, grant: Grant, timezone: str = "UTC") -> User:
@@ -99,11 +77,7 @@ def sign_in(session: Session, grant: Grant, timezone: str = "UTC") -> User:
             "Sign in with your password (or sign up), then connect Outlook from Calendars.")
     user = session.scalar(select(User).where(User.email == grant.email.lower()))
     if user is None:
-        try:
-            zone = check_timezone(timezone or "UTC")
-        except ValidationFailed:
-            zone = "UTC"
-        user = accounts.add_user(session, grant.email, None, zone)
+        user = calendar_accounts.new_user(session, grant.email, timezone)
     session.commit()
     return user
 
@@ -112,34 +86,12 @@ def calendar_choices(session: Session, settings: Settings,
                      source: Source) -> list[dict[str, Any]]:
     """The account's calendars (asked of Graph, else as last seen), for the picker; what
     Graph says is kept for next time (commits then)."""
-    options = dict(source.options or {})
-    if source.credentials and not source.status.paused:
-        try:
-            with provider_for(settings, source) as (provider, ref):
-                calendars = cast(ListsCalendars, provider).list_calendars(ref)
-        except SourceError:  # Graph unreachable or the grant gone: show what we know
-            log.warning("could not list calendars of source %s", source.id)
-        else:
-            options["calendar_names"] = {c["id"]: c["name"] for c in calendars}
-            options["calendars_writable"] = [c["id"] for c in calendars if c["writable"]]
-            source.options = options
-            session.commit()  # and the tokens msal refreshed
-    names: dict[str, str] = options.get("calendar_names") or {}
-    writable = set(options.get("calendars_writable") or names)
-    return [{"id": cid, "name": name, "writable": cid in writable,
-             "primary": cid == options.get("default_calendar")}
-            for cid, name in names.items()]
 
+    def fetch(provider: BaseProvider, ref: SourceRef) -> list[dict[str, Any]]:
+        return cast(ListsCalendars, provider).list_calendars(ref)
 
-def choose_calendars(session: Session, settings: Settings, source: Source,
-                     read: list[str] | None, written: str | None) -> None:
-    """Choose the account's calendars read and written (`sources.choose_calendars`;
-    commits). When the calendars read changed, their subscriptions are replaced and a
-    sync reads them, as after connecting."""
-    if sources.choose_calendars(session, source, read, written) and not source.status.paused:
-        channels.stop_channels(session, source)
-        session.commit()
-        start_syncing(session, settings, source)
+    return calendar_accounts.calendar_choices(session, settings, source, fetch,
+                                              "default_calendar")
 
 
 def disconnect(session: Session, source: Source) -> None:
@@ -148,12 +100,9 @@ def disconnect(session: Session, source: Source) -> None:
     a grant: the user removes calsync at myapps.microsoft.com (or
     account.live.com/consent/Manage). Commits."""
     channels.stop_channels(session, source)
-    source.credentials = None
-    source.status = SourceStatus.DISABLED
-    source.next_sync_at = None
-    source.sync_requested_at = None
-    source.last_error = ("Disconnected from Microsoft. Connect again to resume; to remove "
-                         "calsync's access entirely, remove it at myapps.microsoft.com.")
+    calendar_accounts.forget_grant(source, "Disconnected from Microsoft. Connect again to "
+                                   "resume; to remove calsync's access entirely, remove it at "
+                                   "myapps.microsoft.com.")
     session.commit()
 
 
