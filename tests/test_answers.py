@@ -12,29 +12,27 @@ from sqlalchemy.orm import Session
 
 from calsync.errors import PromptAlreadyAnswered, ValidationFailed
 from calsync.jobs import sync
-from calsync.models import Deal, FollowUp, Prompt, SkippedSeries, Source, User
+from calsync.models import Deal, FollowUp, Prompt, SkippedSeries, User
 from calsync.services import answers, deals
 from calsync.services import prompts as inbox
 from calsync.services import sources as sources_service
 from calsync.services.answers import Answer, NextStep
+from tests.at_once import at_once
+from tests.memory_source import memory_source
 from tests.plugins import memory
-from tests.test_sync import MEMORY, NOW, meeting
+from tests.test_sync import NOW, meeting
 
 
 @pytest.fixture
 def prompts(db_session: Session, settings, user: User) -> Iterator[list[Prompt]]:  # type: ignore[no-untyped-def]
-    source = Source(user_id=user.id, kind=MEMORY, name="memory", url="", options={},
-                    cursor={}, warnings=[], next_sync_at=NOW)
-    db_session.add(source)
-    db_session.commit()
-    memory.CALENDARS[source.id] = [
-        meeting("first", hours_ago=50),
-        meeting("second", hours_ago=3),
-        meeting("weekly", hours_ago=6, rid="w1", title="Weekly sync with Prospect"),
-    ]
-    sync.sync_source(db_session, settings, source.id, now=NOW)
-    yield list(db_session.scalars(inbox.prompts_query(user, "pending")))
-    memory.CALENDARS.pop(source.id, None)
+    with memory_source(db_session, user, NOW) as source:
+        memory.CALENDARS[source.id] = [
+            meeting("first", hours_ago=50),
+            meeting("second", hours_ago=3),
+            meeting("weekly", hours_ago=6, rid="w1", title="Weekly sync with Prospect"),
+        ]
+        sync.sync_source(db_session, settings, source.id, now=NOW)
+        yield list(db_session.scalars(inbox.prompts_query(user, "pending")))
 
 
 def me(session: Session, user: User) -> User:
@@ -225,26 +223,15 @@ def test_a_double_submitted_next_step_plans_one_follow_up(app, settings, user, p
 
     from calsync.db import get_db
 
-    barrier = threading.Barrier(2)
-    errors: list[BaseException] = []
+    def submit(start: threading.Barrier) -> None:
+        with app.app_context(), get_db().session() as session:
+            prompt = session.get(Prompt, prompts[0].id)
+            account = session.get(User, user.id)
+            start.wait()
+            answers.answer_prompt(session, settings, account, prompt,
+                                  Answer("next_step", next_step=step()))
 
-    def submit() -> None:
-        try:
-            with app.app_context(), get_db().session() as session:
-                prompt = session.get(Prompt, prompts[0].id)
-                account = session.get(User, user.id)
-                barrier.wait()
-                answers.answer_prompt(session, settings, account, prompt,
-                                      Answer("next_step", next_step=step()))
-        except BaseException as error:  # collected: a thread's failure must fail the test
-            errors.append(error)
-
-    threads = [threading.Thread(target=submit) for _ in range(2)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=30)
-    assert errors == []
+    assert at_once(submit, timeout=30) == []
     with app.app_context(), get_db().session() as session:
         assert len(session.scalars(select(FollowUp)).all()) == 1
 

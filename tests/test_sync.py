@@ -17,9 +17,10 @@ from calsync.jobs import sync
 from calsync.models import Meeting, Prompt, Source, User
 from calsync.services import answers
 from calsync.services import prompts as inbox
+from tests.at_once import at_once
+from tests.memory_source import memory_source
 from tests.plugins import memory
 
-MEMORY = "tests.plugins.memory:MemoryProvider"
 NOW = datetime.now(UTC).replace(microsecond=0)
 BUYER = (Attendee("buyer@prospect.example", "Buyer", "accepted"),)
 
@@ -34,12 +35,8 @@ def meeting(uid: str, hours_ago: float = 2, rid: str = "", title: str = "Demo",
 
 @pytest.fixture
 def source(db_session: Session, user: User) -> Iterator[Source]:
-    row = Source(user_id=user.id, kind=MEMORY, name="memory", url="", options={}, cursor={},
-                 warnings=[], next_sync_at=NOW)
-    db_session.add(row)
-    db_session.commit()
-    yield row
-    memory.CALENDARS.pop(row.id, None)
+    with memory_source(db_session, user, NOW) as row:
+        yield row
 
 
 def run(session: Session, settings: Settings, source: Source,
@@ -181,24 +178,18 @@ def test_each_sync_logs_source_counts_duration_and_result(db_session, settings, 
 
 
 def test_two_workers_never_sync_one_source_at_once(app, settings, source) -> None:  # type: ignore[no-untyped-def]
-    import threading
-
     from calsync.db import get_db
 
     memory.CALENDARS[source.id] = [meeting("a")]
     memory.READ_DELAY = 0.5  # the first worker is still reading when the second arrives
     results: list[str] = []
 
-    def worker() -> None:
+    def worker(_start: object) -> None:  # READ_DELAY makes the race: no barrier needed
         with app.app_context(), get_db().session() as session:
             results.append(sync.sync_source(session, settings, source.id).result)
 
-    threads = [threading.Thread(target=worker) for _ in range(2)]
     try:
-        for thread in threads:
-            thread.start()
-        for thread in threads:
-            thread.join(timeout=30)
+        assert at_once(worker, timeout=30) == []
     finally:
         memory.READ_DELAY = 0.0
     assert sorted(results) == ["ok", "skipped"]
