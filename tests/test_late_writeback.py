@@ -22,14 +22,16 @@ from calsync.models import FollowUp, Prompt, Source, User
 from calsync.providers.base import FOLLOWUP_MARK
 from calsync.services import answers, caldav_connect, sources
 from calsync.services.answers import Answer, NextStep
-from tests.conftest import PASSWORD
+from tests.conftest import PASSWORD, ApiClient
 from tests.google.conftest import EMAIL, browser, google, live, round_trip, served, settings
+from tests.plugins import memory
 from tests.servers.caldav_servers import CaldavServer, running
 
 # The Google flow's fixtures; its settings (pointing at the emulator) serve both tests.
 __all__ = ["browser", "google", "live", "served", "settings"]
 
 STAMP = "%Y%m%dT%H%M%SZ"
+WRITABLE = "tests.plugins.memory:WritableMemoryProvider"
 
 
 def ended_call(uid: str, counterpart: str) -> str:
@@ -41,10 +43,9 @@ def ended_call(uid: str, counterpart: str) -> str:
             f"ATTENDEE;CN=Bo:mailto:bo@{counterpart}.example\r\nEND:VEVENT\r\n")
 
 
-def plan_without_a_calendar(session: Session, settings: Settings,
-                            user: User) -> tuple[FollowUp, FollowUp]:
-    """Two follow-ups planned while the user's only calendar is an uploaded .ics (which
-    can't receive them): one three days ahead, one whose time has since passed."""
+def plan_two(session: Session, settings: Settings, user: User) -> tuple[FollowUp, FollowUp]:
+    """Two follow-ups planned from meetings of an uploaded .ics (a calendar that can't
+    receive them): one three days ahead, one whose time has since passed."""
     upload = ("BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:-//test//EN\r\n"
               + ended_call("acme", "acme") + ended_call("globex", "globex")
               + "END:VCALENDAR\r\n").encode()
@@ -62,8 +63,15 @@ def plan_without_a_calendar(session: Session, settings: Settings,
     past.start, past.end = (datetime.now(UTC) - timedelta(days=1),
                             datetime.now(UTC) - timedelta(days=1) + timedelta(minutes=30))
     session.commit()
-    assert {f.write_status for f in planned} == {"not_applicable"}
-    assert {f.target_source_id for f in planned} == {None}
+    return upcoming, past
+
+
+def plan_without_a_calendar(session: Session, settings: Settings,
+                            user: User) -> tuple[FollowUp, FollowUp]:
+    """`plan_two` while no calendar of the user's can receive follow-ups."""
+    upcoming, past = plan_two(session, settings, user)
+    assert {f.write_status for f in (upcoming, past)} == {"not_applicable"}
+    assert {f.target_source_id for f in (upcoming, past)} == {None}
     return upcoming, past
 
 
@@ -121,3 +129,36 @@ def test_connecting_google_writes_the_upcoming_followups_planned_before(
         marks = [e.get("extendedProperties", {}).get("private", {}).get(FOLLOWUP_MARK)
                  for e in google.events(EMAIL)]
         assert left.uid not in marks
+
+
+def test_choosing_calendar_written_writes_the_followups_a_removed_calendar_had(
+        db_session: Session, settings: Settings, user: User, api: ApiClient,
+        radicale: CaldavServer) -> None:
+    me = db_session.get(User, user.id)
+    assert me is not None
+    first = Source(user_id=me.id, kind=WRITABLE, name="old calendar", url="",
+                   options={"calendar_written": "primary"}, cursor={}, warnings=[])
+    db_session.add(first)
+    db_session.commit()
+    upcoming, past = plan_two(db_session, settings, me)
+    db_session.expire_all()
+    assert upcoming.write_status == "written" and upcoming.remote_calendar_id == "primary"
+    caldav = caldav_connect.connect(db_session, settings, me, url=radicale.base_url,
+                                    username=radicale.username, password=radicale.password)
+    assert all(radicale.items(c) == [] for c in radicale.calendars)  # the old one receives
+    try:
+        sources.delete_source(db_session, first)
+    finally:
+        memory.WRITTEN.pop(first.id, None)
+
+    patched = api.patch(f"/api/v1/sources/{caldav.id}",
+                        json={"calendar_written": radicale.calendars["work"]})
+    assert patched.status_code == 200, patched.get_json()
+    db_session.expire_all()
+    # Written afresh: the removed calendar's event id and ETag mean nothing here.
+    assert upcoming.target_source_id == caldav.id
+    assert upcoming.write_status == "written", upcoming.write_error
+    assert upcoming.remote_calendar_id == radicale.calendars["work"]
+    assert radicale.items("work") == [f"{upcoming.remote_event_id}.ics"]
+    assert radicale.items("personal") == []
+    assert past.target_source_id is None
