@@ -3,9 +3,8 @@ organisation's (or person's) name; names the user typed stay; downgrading gives 
 
 from __future__ import annotations
 
-import sqlalchemy as sa
-
 from calsync import migrate
+from tests.migration_rows import pairs, stored_at
 
 DEALS = [  # id, key, name as calsync 0008 left it
     (1, "domain:sales.northwind-traders.co.uk", "sales.northwind-traders.co.uk"),
@@ -15,36 +14,17 @@ DEALS = [  # id, key, name as calsync 0008 left it
     (5, "title:acme demo", "Acme demo"),
     (6, None, "Made by hand"),
 ]
-
-
-def _names(url: str) -> dict[int, str]:
-    engine = sa.create_engine(url)
-    try:
-        with engine.connect() as connection:
-            return dict(connection.execute(sa.text("SELECT id, name FROM deals")).all())
-    finally:
-        engine.dispose()
+NAMES = "SELECT id, name FROM deals"
 
 
 def test_deals_named_by_calsync_get_the_new_names_and_back(empty_database_url: str) -> None:
-    migrate.upgrade(empty_database_url, "0008")
-    engine = sa.create_engine(empty_database_url)
-    try:
-        with engine.begin() as connection:
-            connection.execute(sa.text(
-                "INSERT INTO users (id, email, timezone, internal_domains, feed_token,"
-                " created_at) VALUES (1, 'ann@seller.example', 'UTC', '[]', 'feed',"
-                " CURRENT_TIMESTAMP)"))
-            for deal_id, key, name in DEALS:
-                connection.execute(sa.text(
-                    "INSERT INTO deals (id, user_id, name, key, status, created_at)"
-                    " VALUES (:id, 1, :name, :key, 'open', CURRENT_TIMESTAMP)"),
-                    {"id": deal_id, "name": name, "key": key})
-    finally:
-        engine.dispose()
+    stored_at(empty_database_url, "0008",
+              "INSERT INTO deals (id, user_id, name, key, status, created_at)"
+              " VALUES (:id, 1, :name, :key, 'open', CURRENT_TIMESTAMP)",
+              [{"id": deal_id, "name": name, "key": key} for deal_id, key, name in DEALS])
     migrate.upgrade(empty_database_url, "0009")
-    assert _names(empty_database_url) == {
+    assert pairs(empty_database_url, NAMES) == {
         1: "Northwind Traders", 2: "Contoso Group (renamed)", 3: "Ana Souza", 4: "Bob Baker",
         5: "Acme demo", 6: "Made by hand"}
     migrate.downgrade(empty_database_url, "0008")
-    assert _names(empty_database_url) == {deal_id: name for deal_id, _, name in DEALS}
+    assert pairs(empty_database_url, NAMES) == {deal_id: name for deal_id, _, name in DEALS}
