@@ -1,5 +1,6 @@
-"""What every emulator shares: a threaded loopback server (plain or TLS), OAuth helpers
-(base64url, PKCE, redirects) and a worker that delivers webhooks in order."""
+"""What every emulator shares: a threaded loopback server (plain or TLS), the controls a
+test drives any OAuth service's emulator with, OAuth helpers (base64url, PKCE, redirects)
+and a worker that delivers webhooks in order."""
 
 from __future__ import annotations
 
@@ -17,7 +18,10 @@ from urllib.parse import urlencode, urlsplit, urlunsplit
 from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
 from werkzeug.wrappers import Response
 
+from calsync.emulator.state import AuthState, Client, LoggedRequest
+
 Job = TypeVar("Job")
+World = TypeVar("World", bound=AuthState)
 WsgiApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
 
 
@@ -87,6 +91,50 @@ class LoopbackServer:
         if not self.port:
             raise RuntimeError("The emulator has no port until it is started.")
         return f"{self.scheme}://{self.host}:{self.port}"
+
+
+class OAuthEmulator(LoopbackServer, Generic[World]):
+    """A loopback server for an OAuth service's emulator, with what a test does to any of
+    them: register a client, revoke a grant, expire tokens, arm faults, slow answers down,
+    read the requests answered. Subclasses set `state`, their world."""
+
+    state: World
+
+    def add_client(self, client_id: str, client_secret: str,
+                   redirect_uris: list[str] | None = None) -> None:
+        """Register an OAuth client; `redirect_uris=None` accepts any redirect URI."""
+        with self.state.lock:
+            uris = frozenset(redirect_uris) if redirect_uris is not None else None
+            self.state.clients[client_id] = Client(client_id, client_secret, uris)
+
+    def revoke_grant(self, email: str) -> None:
+        """The user removed access: refresh gives invalid_grant, the API answers 401."""
+        with self.state.lock:
+            for grant in self.state.grants.values():
+                if grant.email == email.lower():
+                    grant.revoked = True
+
+    def expire_access_tokens(self) -> None:
+        """Every access token issued so far expires now (refresh tokens stay valid)."""
+        with self.state.lock:
+            for token in self.state.access_tokens.values():
+                token.expires_at = 0.0
+
+    def reset_faults(self) -> None:
+        """No armed faults and no delay any more."""
+        with self.state.lock:
+            self.state.faults.clear()
+            self.state.delay = 0.0
+
+    def slow(self, seconds: float) -> None:
+        """Delay every answer by `seconds` (0 to stop)."""
+        with self.state.lock:
+            self.state.delay = seconds
+
+    @property
+    def requests(self) -> list[LoggedRequest]:
+        with self.state.lock:
+            return list(self.state.log)
 
 
 class Courier(Generic[Job]):

@@ -21,7 +21,7 @@ from typing import Any
 
 from calsync.emulator import events as event_ops
 from calsync.emulator.calendar_api import CalendarApi
-from calsync.emulator.common import LoopbackServer
+from calsync.emulator.common import OAuthEmulator
 from calsync.emulator.oauth import ConsentHook, OAuth, normalize_scopes
 from calsync.emulator.push import Notifier
 from calsync.emulator.server import Application
@@ -29,17 +29,15 @@ from calsync.emulator.state import (
     ACCESS_TOKEN_LIFETIME,
     Account,
     Calendar,
-    Client,
     DeliveredPush,
     Fault,
-    LoggedRequest,
     State,
 )
 
 DEFAULT_SCOPES = ("https://www.googleapis.com/auth/calendar", "openid", "email")
 
 
-class GoogleEmulator(LoopbackServer):
+class GoogleEmulator(OAuthEmulator[State]):
     """A context manager: the server starts on enter and stops on exit."""
 
     thread_name = "google-emulator"
@@ -103,13 +101,6 @@ class GoogleEmulator(LoopbackServer):
 
     # seeding and inspecting
 
-    def add_client(self, client_id: str, client_secret: str,
-                   redirect_uris: list[str] | None = None) -> None:
-        """Register an OAuth client; `redirect_uris=None` accepts any redirect URI."""
-        with self.state.lock:
-            uris = frozenset(redirect_uris) if redirect_uris is not None else None
-            self.state.clients[client_id] = Client(client_id, client_secret, uris)
-
     def add_account(self, email: str, calendars: list[dict[str, Any]] | None = None, *,
                     name: str = "", time_zone: str = "UTC", summary: str = "") -> None:
         """An account with its primary calendar (id = email, named `summary`, by default
@@ -160,13 +151,6 @@ class GoogleEmulator(LoopbackServer):
             return [copy.deepcopy(s.resource) for s in self._calendar(calendar_id).events.values()
                     if not s.cancelled]
 
-    def revoke_grant(self, email: str) -> None:
-        """The user removed access: refresh gives invalid_grant, the API answers 401."""
-        with self.state.lock:
-            for grant in self.state.grants.values():
-                if grant.email == email.lower():
-                    grant.revoked = True
-
     def issue_tokens(self, email: str, client_id: str,
                      scopes: tuple[str, ...] = DEFAULT_SCOPES) -> dict[str, Any]:
         """A token response as if `email` had consented offline (skips the browser step)."""
@@ -194,12 +178,6 @@ class GoogleEmulator(LoopbackServer):
         with self.state.lock:
             self.state.denied_scopes = normalize_scopes(" ".join(scopes))
 
-    def expire_access_tokens(self) -> None:
-        """Every access token issued so far expires now (refresh tokens stay valid)."""
-        with self.state.lock:
-            for token in self.state.access_tokens.values():
-                token.expires_at = 0.0
-
     # faults
 
     def fail_next(self, count: int, status: int, reason: str, path_contains: str = "") -> None:
@@ -208,25 +186,10 @@ class GoogleEmulator(LoopbackServer):
         with self.state.lock:
             self.state.faults.append(Fault(count, status, reason, path_contains))
 
-    def reset_faults(self) -> None:
-        with self.state.lock:
-            self.state.faults.clear()
-            self.state.delay = 0.0
-
     def expire_sync_tokens(self) -> None:
         """Every sync token issued so far now answers 410 fullSyncRequired."""
         with self.state.lock:
             self.state.sync_tokens.clear()
-
-    def slow(self, seconds: float) -> None:
-        """Delay every answer by `seconds` (0 to stop)."""
-        with self.state.lock:
-            self.state.delay = seconds
-
-    @property
-    def requests(self) -> list[LoggedRequest]:
-        with self.state.lock:
-            return list(self._app.log)
 
     @property
     def notifications(self) -> list[DeliveredPush]:

@@ -96,10 +96,9 @@ class OAuth:
             redirect_uri, email = checked
             params = {"state": args["state"]} if "state" in args else {}
             prompts = set((args.get("prompt") or "").split())
-            grant = self.state.grants.get((email, args["client_id"]))
             requested = normalize_scopes(args["scope"])
-            if "none" in prompts and (grant is None or grant.revoked
-                                      or not requested <= grant.scopes):
+            if "none" in prompts and not self.state.consented(email, args["client_id"],
+                                                              requested):
                 return redirect(with_query(redirect_uri, {"error": "consent_required",
                                                             **params}))
             decision = args.get("decision") if request.method == "POST" else None

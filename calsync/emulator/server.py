@@ -7,7 +7,6 @@ Paths are Google's: the Calendar API under `/calendar/v3/`, and the OAuth endpoi
 from __future__ import annotations
 
 import json
-import time
 from collections.abc import Callable, Iterable
 from typing import Any
 
@@ -17,7 +16,7 @@ from werkzeug.wrappers import Request, Response
 
 from calsync.emulator import consent, errors, oauth
 from calsync.emulator.calendar_api import CalendarApi
-from calsync.emulator.state import LoggedRequest, State
+from calsync.emulator.state import State
 
 API = "/calendar/v3"
 JSON = "application/json; charset=UTF-8"
@@ -34,7 +33,6 @@ class Application:
 
     def __init__(self, state: State, api: CalendarApi, auth: oauth.OAuth) -> None:
         self.state = state
-        self.log: list[LoggedRequest] = []
         handlers: dict[str, Callable[..., Any]] = {
             "calendar_list": api.calendar_list, "list_events": api.list_events,
             "insert": api.insert, "watch": api.watch, "get": api.get, "patch": api.patch,
@@ -76,13 +74,7 @@ class Application:
         return response(environ, start_response)
 
     def dispatch(self, request: Request) -> Response:
-        with self.state.lock:
-            self.log.append(LoggedRequest(request.method, request.path,
-                                          request.args.to_dict()))
-            delay = self.state.delay
-            fault = self.state.take_fault(request.path)
-        if delay:
-            time.sleep(delay)
+        fault = self.state.admit(request)
         is_api = request.path.startswith(API + "/")
         if fault is not None:
             if is_api:

@@ -1,4 +1,5 @@
-"""The emulator's in-memory world: clients, accounts, calendars, events, grants, channels.
+"""The emulator's in-memory world: clients, accounts, calendars, events, grants, channels;
+and `AuthState`, what the Microsoft emulator's world shares with it (OAuth records, faults).
 
 One re-entrant lock guards all of it. Handlers hold it for a whole read or write, so every
 request sees one consistent calendar; requests are short, so contention never matters.
@@ -15,7 +16,10 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any, NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple
+
+if TYPE_CHECKING:
+    from werkzeug.wrappers import Request
 
 ACCESS_TOKEN_LIFETIME = 3600
 CODE_LIFETIME = 600  # Google's authorization codes are short-lived and single-use
@@ -146,38 +150,99 @@ class PageCursor:
     as_of: int  # the change number the final page's nextSyncToken will carry
 
 
-class State:
-    """Everything the emulator knows. Mutate only while holding `lock`."""
+class AuthState:
+    """What every emulator knows of OAuth and of a test's controls: clients, grants, codes,
+    tokens, the requests answered, armed faults and a delay. Mutate only while holding
+    `lock`."""
 
-    def __init__(self, token_lifetime: int = ACCESS_TOKEN_LIFETIME) -> None:
+    refresh_prefix = "1//"  # how the service's refresh tokens start
+    refresh_bytes = 40
+    api_prefix = "/calendar/"  # the paths a fault with no `path_contains` covers
+
+    def __init__(self, token_lifetime: int) -> None:
         self.lock = threading.RLock()
         self.token_lifetime = token_lifetime
         self.accept_any_client = False
         self.clients: dict[str, Client] = {}
-        self.accounts: dict[str, Account] = {}
-        self.calendars: dict[str, Calendar] = {}
         self.grants: dict[tuple[str, str], ConsentRecord] = {}
+        self.codes: dict[str, AuthCode] = {}
         self.access_tokens: dict[str, Token] = {}
         self.refresh_tokens: dict[str, Token] = {}
-        self.codes: dict[str, AuthCode] = {}
+        self.log: list[LoggedRequest] = []
+        self.faults: list[Fault] = []
+        self.delay = 0.0
+        self.seq = 0
+
+    def next_seq(self) -> int:
+        """The number of a new change; sync and delta tokens remember the last they saw."""
+        self.seq += 1
+        return self.seq
+
+    def client(self, client_id: str) -> Client | None:
+        found = self.clients.get(client_id)
+        if found is None and self.accept_any_client and client_id:
+            return Client(client_id, "", None)
+        return found
+
+    def grant(self, email: str, client_id: str) -> ConsentRecord:
+        """The live grant of `email` to `client_id`, a fresh one after a revocation."""
+        key = (email, client_id)
+        grant = self.grants.get(key)
+        if grant is None or grant.revoked:
+            grant = self.grants[key] = ConsentRecord(email, client_id)
+        return grant
+
+    def consented(self, email: str, client_id: str, requested: set[str]) -> bool:
+        """Whether `email` has already granted `client_id` every scope `requested`, so an
+        authorization with prompt=none may go ahead without the consent page."""
+        grant = self.grants.get((email, client_id))
+        return grant is not None and not grant.revoked and requested <= grant.scopes
+
+    def issue_refresh_token(self, grant: ConsentRecord, scopes: frozenset[str]) -> str:
+        token = self.refresh_prefix + secrets.token_urlsafe(self.refresh_bytes)
+        self.refresh_tokens[token] = Token(grant, scopes, float("inf"))
+        grant.offline = True
+        return token
+
+    def take_fault(self, path: str) -> Fault | None:
+        """The next armed fault for `path`; an empty `path_contains` covers the API only."""
+        for fault in self.faults:
+            applies = (fault.path_contains in path) if fault.path_contains else (
+                path.startswith(self.api_prefix))
+            if applies and fault.remaining > 0:
+                fault.remaining -= 1
+                return fault
+        return None
+
+    def admit(self, request: Request) -> Fault | None:
+        """A request's first step: logged, held back by the delay asked for (outside the
+        lock), and the fault armed for its path returned."""
+        with self.lock:
+            self.log.append(LoggedRequest(request.method, request.path,
+                                          request.args.to_dict()))
+            delay, fault = self.delay, self.take_fault(request.path)
+        if delay:
+            time.sleep(delay)
+        return fault
+
+
+class State(AuthState):
+    """Everything the Google emulator knows. Mutate only while holding `lock`."""
+
+    def __init__(self, token_lifetime: int = ACCESS_TOKEN_LIFETIME) -> None:
+        super().__init__(token_lifetime)
+        self.accounts: dict[str, Account] = {}
+        self.calendars: dict[str, Calendar] = {}
         self.sync_tokens: dict[str, tuple[str, int]] = {}
         self.page_tokens: dict[str, PageCursor] = {}
         self.channels: dict[str, WatchChannel] = {}
-        self.faults: list[Fault] = []
         self.denied_scopes: set[str] = set()
-        self.delay = 0.0
         # Called with a calendar id after every change to it (the push notifier listens).
         self.listeners: list[Callable[[str], None]] = []
-        self.seq = 0
         self._last_micros = 0
         self._subs = itertools.count(104_857_600_000_000_000_001)
 
     # counters and identifiers
-
-    def next_seq(self) -> int:
-        """The number of a new change; sync tokens remember the last number they saw."""
-        self.seq += 1
-        return self.seq
 
     def new_etag(self) -> str:
         """A quoted number that grows with every write, like Google's event etags."""
@@ -202,42 +267,12 @@ class State:
         for listener in self.listeners:
             listener(calendar_id)
 
-    # lookups
-
-    def client(self, client_id: str) -> Client | None:
-        found = self.clients.get(client_id)
-        if found is None and self.accept_any_client and client_id:
-            return Client(client_id, "", None)
-        return found
-
-    def grant(self, email: str, client_id: str) -> ConsentRecord:
-        """The live grant of `email` to `client_id`, a fresh one after a revocation."""
-        key = (email, client_id)
-        grant = self.grants.get(key)
-        if grant is None or grant.revoked:
-            grant = self.grants[key] = ConsentRecord(email, client_id)
-        return grant
+    # tokens
 
     def issue_access_token(self, grant: ConsentRecord, scopes: frozenset[str]) -> str:
         token = "ya29." + secrets.token_urlsafe(32)
         self.access_tokens[token] = Token(grant, scopes, time.time() + self.token_lifetime)
         return token
-
-    def issue_refresh_token(self, grant: ConsentRecord, scopes: frozenset[str]) -> str:
-        token = "1//" + secrets.token_urlsafe(40)
-        self.refresh_tokens[token] = Token(grant, scopes, float("inf"))
-        grant.offline = True
-        return token
-
-    def take_fault(self, path: str) -> Fault | None:
-        """The next armed fault for `path`; an empty `path_contains` covers the Calendar API."""
-        for fault in self.faults:
-            applies = (fault.path_contains in path) if fault.path_contains else (
-                path.startswith("/calendar/"))
-            if applies and fault.remaining > 0:
-                fault.remaining -= 1
-                return fault
-        return None
 
 
 def rfc3339(moment: float | datetime | None = None) -> str:

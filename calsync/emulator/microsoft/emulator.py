@@ -29,7 +29,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from calsync.emulator import tls
-from calsync.emulator.common import LoopbackServer
+from calsync.emulator.common import LoopbackServer, OAuthEmulator
 from calsync.emulator.microsoft import delta, events, render
 from calsync.emulator.microsoft.graph import Graph
 from calsync.emulator.microsoft.identity import Identity, granted_scope, normalize_scopes
@@ -37,9 +37,7 @@ from calsync.emulator.microsoft.server import Application, BrowserFront
 from calsync.emulator.microsoft.state import (
     ACCESS_TOKEN_LIFETIME,
     CONSUMER_TENANT,
-    Client,
     Fault,
-    LoggedRequest,
     MsAccount,
     MsCalendar,
     MsState,
@@ -52,7 +50,7 @@ DEFAULT_SCOPES = ("Calendars.ReadWrite", "User.Read", "email", "openid", "profil
                   "offline_access")
 
 
-class MicrosoftEmulator(LoopbackServer):
+class MicrosoftEmulator(OAuthEmulator[MsState]):
     """A context manager: the server starts on enter and stops on exit."""
 
     scheme = "https"
@@ -128,13 +126,6 @@ class MicrosoftEmulator(LoopbackServer):
 
     # seeding and inspecting
 
-    def add_client(self, client_id: str, client_secret: str,
-                   redirect_uris: list[str] | None = None) -> None:
-        """Register an app; `redirect_uris=None` accepts any redirect URI."""
-        with self.state.lock:
-            uris = frozenset(redirect_uris) if redirect_uris is not None else None
-            self.state.clients[client_id] = Client(client_id, client_secret, uris)
-
     def add_account(self, email: str, calendars: list[str] | None = None, *, name: str = "",
                     personal: bool = False, email_verified: bool = True) -> list[str]:
         """A work account (or a `personal` Outlook.com one) with its default calendar,
@@ -198,13 +189,6 @@ class MicrosoftEmulator(LoopbackServer):
             return [self._show(calendar, e.id) for e in calendar.events.values()
                     if not e.deleted]
 
-    def revoke_grant(self, email: str) -> None:
-        """The user or an admin revoked the app: refresh gives invalid_grant, Graph 401."""
-        with self.state.lock:
-            for grant in self.state.grants.values():
-                if grant.email == email.lower():
-                    grant.revoked = True
-
     def issue_tokens(self, email: str, client_id: str,
                      scopes: tuple[str, ...] = DEFAULT_SCOPES) -> dict[str, Any]:
         """An access and a refresh token as if `email` had consented (no browser step)."""
@@ -217,12 +201,6 @@ class MicrosoftEmulator(LoopbackServer):
                     "refresh_token": self.state.issue_refresh_token(grant, granted),
                     "expires_in": self.state.token_lifetime,
                     "scope": granted_scope(granted)}
-
-    def expire_access_tokens(self) -> None:
-        """Every access token issued so far expires now (refresh tokens stay valid)."""
-        with self.state.lock:
-            for token in self.state.access_tokens.values():
-                token.expires_at = 0.0
 
     def expire_delta_tokens(self) -> None:
         """Every delta link issued so far now answers 410 syncStateNotFound."""
@@ -239,16 +217,6 @@ class MicrosoftEmulator(LoopbackServer):
         with self.state.lock:
             self.state.faults.append(Fault(count, status, code, path_contains, retry_after))
 
-    def reset_faults(self) -> None:
-        with self.state.lock:
-            self.state.faults.clear()
-            self.state.delay = 0.0
-
-    def slow(self, seconds: float) -> None:
-        """Delay every answer by `seconds` (0 to stop)."""
-        with self.state.lock:
-            self.state.delay = seconds
-
     # subscriptions
 
     def lifecycle(self, subscription_id: str, event: str) -> bool:
@@ -261,11 +229,6 @@ class MicrosoftEmulator(LoopbackServer):
         with self.state.lock:
             now = datetime.now(UTC)
             return [s.id for s in self.state.subscriptions.values() if s.live(now)]
-
-    @property
-    def requests(self) -> list[LoggedRequest]:
-        with self.state.lock:
-            return list(self._app.log)
 
     @property
     def deliveries(self) -> list[Delivery]:

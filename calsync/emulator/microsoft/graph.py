@@ -44,7 +44,8 @@ def graph_token(state: MsState, request: Request, permissions: frozenset[str]) -
     return token
 
 
-def _json_body(request: Request) -> dict[str, Any]:
+def json_body(request: Request) -> dict[str, Any]:
+    """The request's JSON object, as Graph refuses anything else (subscriptions too)."""
     body = request.get_json(silent=True)
     if not isinstance(body, dict):
         raise errors.GraphError(400, "BadRequest", "Empty Payload. JSON content expected.")
@@ -150,7 +151,7 @@ class Graph:
 
     def create(self, request: Request, calendar_id: str | None = None) -> tuple[
             dict[str, Any], int]:
-        body = _json_body(request)
+        body = json_body(request)
         zone_name, tz = times.preferred_zone(request.headers.getlist("Prefer"))
         with self.state.lock:
             account = self._account(request, WRITE)
@@ -190,7 +191,7 @@ class Graph:
 
     def patch(self, request: Request, event_id: str,
               calendar_id: str | None = None) -> dict[str, Any]:
-        body = _json_body(request)
+        body = json_body(request)
         with self.state.lock:
             account, found = self._found(request, WRITE, event_id, calendar_id)
             event = events.update(self.state, found, body,

@@ -115,11 +115,10 @@ class Identity:
                                                "and cannot access the application.")
             back = {"state": args["state"]} if "state" in args else {}
             prompt = args.get("prompt") or ""
-            grant = self.state.grants.get((account.email, args["client_id"]))
             requested = normalize_scopes(args["scope"])
             mode = args.get("response_mode") or "query"
-            if prompt == "none" and (grant is None or grant.revoked
-                                     or not requested <= grant.scopes):
+            if prompt == "none" and not self.state.consented(account.email, args["client_id"],
+                                                             requested):
                 return _answer(redirect_uri, mode, {
                     "error": "consent_required", **back, "error_description":
                     "AADSTS65001: The user or administrator has not consented to use the "

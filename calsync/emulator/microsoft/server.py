@@ -8,7 +8,6 @@ Paths are Microsoft's, on one loopback port: the identity platform under `/<tena
 from __future__ import annotations
 
 import json
-import time
 import uuid
 from collections.abc import Callable, Iterable
 from typing import Any
@@ -21,7 +20,7 @@ from calsync.emulator import consent
 from calsync.emulator.microsoft import discovery, errors
 from calsync.emulator.microsoft.graph import Graph
 from calsync.emulator.microsoft.identity import Identity
-from calsync.emulator.microsoft.state import LoggedRequest, MsState
+from calsync.emulator.microsoft.state import MsState
 from calsync.emulator.microsoft.subscriptions import Subscriptions
 
 GRAPH_JSON = ("application/json;odata.metadata=minimal;odata.streaming=true;"
@@ -73,7 +72,6 @@ class Application:
     def __init__(self, state: MsState, identity: Identity, graph: Graph,
                  subscriptions: Subscriptions) -> None:
         self.state = state
-        self.log: list[LoggedRequest] = []
         self.handlers: dict[str, Callable[..., Any]] = {
             "configuration": lambda request, tenant: discovery.configuration(
                 request, tenant, state.browser_base),
@@ -99,13 +97,7 @@ class Application:
         return self.dispatch(Request(environ))(environ, start_response)
 
     def dispatch(self, request: Request) -> Response:
-        with self.state.lock:
-            self.log.append(LoggedRequest(request.method, request.path,
-                                          request.args.to_dict()))
-            delay = self.state.delay
-            fault = self.state.take_fault(request.path)
-        if delay:
-            time.sleep(delay)
+        fault = self.state.admit(request)
         is_graph = request.path.startswith("/v1.0/")
         if fault is not None:
             failure = errors.fault(fault.status, fault.reason, fault.retry_after)

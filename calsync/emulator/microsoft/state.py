@@ -1,20 +1,27 @@
 """The Microsoft emulator's in-memory world: accounts, calendars, events, grants, delta
 rounds and subscriptions. One re-entrant lock guards all of it, as in the Google emulator;
-the OAuth records (clients, grants, codes, tokens, faults) are the Google emulator's own."""
+the OAuth records (clients, grants, codes, tokens, faults) are `AuthState`'s, shared with it."""
 
 from __future__ import annotations
 
 import base64
 import hashlib
 import secrets
-import threading
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from calsync.emulator.state import AuthCode, Client, ConsentRecord, Fault, LoggedRequest, Token
+from calsync.emulator.state import (
+    AuthCode,
+    AuthState,
+    Client,
+    ConsentRecord,
+    Fault,
+    LoggedRequest,
+    Token,
+)
 
 __all__ = ["AuthCode", "Client", "ConsentRecord", "Fault", "LoggedRequest", "Token"]
 
@@ -129,72 +136,33 @@ class Subscription:
         return not self.removed and self.expires > now
 
 
-class MsState:
-    """Everything the emulator knows. Mutate only while holding `lock`."""
+class MsState(AuthState):
+    """Everything the Microsoft emulator knows. Mutate only while holding `lock`."""
+
+    refresh_prefix = "M.C5"
+    refresh_bytes = 60
+    api_prefix = "/v1.0/"  # Graph
 
     def __init__(self, token_lifetime: int = ACCESS_TOKEN_LIFETIME) -> None:
-        self.lock = threading.RLock()
-        self.token_lifetime = token_lifetime
-        self.accept_any_client = False
+        super().__init__(token_lifetime)
         self.work_tenant = str(uuid.uuid4())
         self.browser_base = ""  # the plain-HTTP front's URL, when the emulator runs one
-        self.clients: dict[str, Client] = {}
         self.accounts: dict[str, MsAccount] = {}
         self.calendars: dict[str, MsCalendar] = {}
-        self.grants: dict[tuple[str, str], ConsentRecord] = {}
-        self.codes: dict[str, AuthCode] = {}
-        self.access_tokens: dict[str, Token] = {}
-        self.refresh_tokens: dict[str, Token] = {}
         self.transactions: dict[tuple[str, str], str] = {}  # (email, transactionId) → event id
         self.occurrences: dict[str, tuple[str, str, datetime]] = {}  # id → calendar, master, orig
         self.delta_tokens: dict[str, DeltaRound] = {}
         self.skip_tokens: dict[str, DeltaPage] = {}
         self.subscriptions: dict[str, Subscription] = {}
-        self.faults: list[Fault] = []
-        self.delay = 0.0
-        self.seq = 0
         # Told of every write: the calendar, the event id (a series' master) and the change.
         self.listeners: list[Callable[[MsCalendar, StoredEvent, str], None]] = []
-
-    def next_seq(self) -> int:
-        self.seq += 1
-        return self.seq
 
     def changed(self, calendar: MsCalendar, event: StoredEvent, change: str) -> None:
         for listener in self.listeners:
             listener(calendar, event, change)
-
-    def client(self, client_id: str) -> Client | None:
-        found = self.clients.get(client_id)
-        if found is None and self.accept_any_client and client_id:
-            return Client(client_id, "", None)
-        return found
-
-    def grant(self, email: str, client_id: str) -> ConsentRecord:
-        """The live grant of `email` to `client_id`, a fresh one after a revocation."""
-        grant = self.grants.get((email, client_id))
-        if grant is None or grant.revoked:
-            grant = self.grants[(email, client_id)] = ConsentRecord(email, client_id)
-        return grant
-
-    def issue_refresh_token(self, grant: ConsentRecord, scopes: frozenset[str]) -> str:
-        token = "M.C5" + secrets.token_urlsafe(60)
-        self.refresh_tokens[token] = Token(grant, scopes, float("inf"))
-        grant.offline = True
-        return token
 
     def account_calendars(self, email: str) -> list[MsCalendar]:
         return [self.calendars[c] for c in self.accounts[email].calendar_ids]
 
     def default_calendar(self, email: str) -> MsCalendar:
         return next(c for c in self.account_calendars(email) if c.is_default)
-
-    def take_fault(self, path: str) -> Fault | None:
-        """The next armed fault for `path`; an empty `path_contains` covers Graph only."""
-        for fault in self.faults:
-            applies = (fault.path_contains in path) if fault.path_contains else (
-                path.startswith("/v1.0/"))
-            if applies and fault.remaining > 0:
-                fault.remaining -= 1
-                return fault
-        return None

@@ -22,7 +22,7 @@ from werkzeug.wrappers import Request
 
 from calsync.emulator.common import Courier, with_query
 from calsync.emulator.microsoft import errors, times
-from calsync.emulator.microsoft.graph import graph_token
+from calsync.emulator.microsoft.graph import graph_token, json_body
 from calsync.emulator.microsoft.state import (
     MAX_SUBSCRIPTION_MINUTES,
     MsCalendar,
@@ -50,13 +50,6 @@ class Delivery(NamedTuple):
     error: str = ""
 
 
-def _json_body(request: Request) -> dict[str, Any]:
-    body = request.get_json(silent=True)
-    if not isinstance(body, dict):
-        raise errors.GraphError(400, "BadRequest", "Empty Payload. JSON content expected.")
-    return body
-
-
 class Subscriptions:
     def __init__(self, state: MsState, *, verify_tls: bool | str,
                  allow_http: bool) -> None:
@@ -81,7 +74,7 @@ class Subscriptions:
     # the API
 
     def create(self, request: Request) -> tuple[dict[str, Any], int]:
-        body = _json_body(request)
+        body = json_body(request)
         with self.state.lock:
             token = graph_token(self.state, request, READ)
             made = self._parse(body, token.grant.email, token.grant.client_id)
@@ -157,7 +150,7 @@ class Subscriptions:
             return self._present(self._owned(request, subscription_id), request)
 
     def renew(self, request: Request, subscription_id: str) -> dict[str, Any]:
-        body = _json_body(request)
+        body = json_body(request)
         with self.state.lock:
             found = self._owned(request, subscription_id)
             found.expires = self._expiry(body, "Update")
