@@ -6,8 +6,7 @@ a subscription can't be had."""
 from __future__ import annotations
 
 import dataclasses
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -25,6 +24,7 @@ from calsync.models import Meeting, OutboxEntry, PushChannel, Source
 from calsync.services.google import channels
 from calsync.services.google import connections as google_connections
 from calsync.services.microsoft import connections
+from tests.google.conftest import eventually
 from tests.microsoft.mscal import hour, timed, tokens
 from tests.servers.live_app import LiveServer
 from tests.servers.microsoft import EMAIL
@@ -52,16 +52,6 @@ def served(app: Flask, live: LiveServer, emulator: MicrosoftEmulator) -> Iterato
         live.idle.wait_for(lambda: live.busy == 0, timeout=10)
     emulator.stop()  # its deliveries finish while calsync still answers
     live.stop()
-
-
-def eventually(check: Callable[[], Any], timeout: float = 10.0) -> Any:
-    deadline = time.monotonic() + timeout
-    while True:
-        result = check()
-        if result or time.monotonic() > deadline:
-            assert result, "timed out waiting"
-            return result
-        time.sleep(0.05)
 
 
 def titles(app: Flask) -> set[str]:
