@@ -20,6 +20,7 @@ from calsync.db import get_db
 from calsync.domain.vocabulary import WriteStatus
 from calsync.feed import cache
 from calsync.models import Deal, FeedState, FollowUp, User
+from calsync.web.feed_fast_path import FeedFastPath
 from tests.feed_rows import northwind_feed
 
 START = datetime(2030, 3, 4, 9, 0, tzinfo=UTC)
@@ -51,13 +52,23 @@ def feed_path(app: Flask, user: User) -> str:
 
 
 @pytest.fixture
-def statements(app: Flask) -> Iterator[list[str]]:
-    """Every SQL statement the app's engine runs while the test is on."""
+def statements(app: Flask, monkeypatch: pytest.MonkeyPatch) -> Iterator[list[str]]:
+    """Every SQL statement the app runs while the test is on: through its engine, and on the
+    DBAPI connections the feed's fast path borrows from the engine's pool."""
     seen: list[str] = []
 
     def record(_conn: object, _cursor: object, sql: str, *_: object) -> None:
         seen.append(sql)
 
+    assert isinstance(app.wsgi_app, FeedFastPath)
+    lookup = app.wsgi_app.lookup
+    fetch = lookup.fetch
+
+    def fetch_recorded(sql: str, parameters: Any) -> Any:
+        seen.append(sql)
+        return fetch(sql, parameters)
+
+    monkeypatch.setattr(lookup, "fetch", fetch_recorded)
     with app.app_context():
         engine = get_db().engine
     event.listen(engine, "before_cursor_execute", record)

@@ -19,13 +19,12 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
 from flask import Flask
-from sqlalchemy import Connection, Engine
 from sqlalchemy.exc import SQLAlchemyError
 from werkzeug.http import HTTP_STATUS_CODES
 
 from calsync.config import Settings
 from calsync.db import Database
-from calsync.feed.cache import CachedFeed, gzip_etag, lookup
+from calsync.feed.cache import CachedFeed, TokenLookup, gzip_etag
 from calsync.logs import request_id
 from calsync.web.feeds import FeedRequest, feed_headers
 from calsync.web.throttle import FeedLimit
@@ -50,7 +49,7 @@ class FeedFastPath:
     def __init__(self, app: Flask, settings: Settings) -> None:
         self.flask_app: WSGIApplication = app.wsgi_app
         database: Database = app.extensions["calsync.db"]
-        self.engine: Engine = database.engine
+        self.lookup = TokenLookup(database.engine)
         self.limit = FeedLimit(app, settings)
         self.every_response = _every_response(app)
         self.bodies = BodyCache(BODY_CACHE_BYTES)
@@ -72,9 +71,8 @@ class FeedFastPath:
         client may have it; None to leave the request to Flask."""
         asked = FeedRequest.from_environ(environ)
         try:
-            with self.engine.connect() as connection:
-                found = self._found(connection, token, asked)
-        except SQLAlchemyError:
+            found = self._found(token, asked)
+        except (SQLAlchemyError, self.lookup.errors):
             return None  # the Flask view meets the same error and answers it as it does
         if found is None:
             return None
@@ -93,11 +91,11 @@ class FeedFastPath:
         headers.append(("X-Request-ID", request_id(environ.get("HTTP_X_REQUEST_ID", ""))))
         return status, headers, found.body if status == 200 and found.body else b""
 
-    def _found(self, connection: Connection, token: str, asked: FeedRequest) -> CachedFeed | None:
+    def _found(self, token: str, asked: FeedRequest) -> CachedFeed | None:
         """The current feed at this token, with its bytes unless the client holds them;
         None when Flask must answer (no such feed, or one to render again)."""
         now = datetime.now(UTC)
-        found = lookup(connection, token, now)
+        found = self.lookup(token, now)
         if found is None or not found.current:
             return None
         if asked.unchanged(found):
@@ -105,7 +103,7 @@ class FeedFastPath:
         body = self.bodies.get(_tag(found, asked))
         if body is not None:
             return replace(found, body=body)
-        found = lookup(connection, token, now, body=asked.encoding)
+        found = self.lookup(token, now, body=asked.encoding)
         if found is None or not found.current or found.body is None:
             return None
         self.bodies.put(_tag(found, asked), found.body)
