@@ -26,6 +26,7 @@ from calsync.services import accounts
 from tests.browser.conftest import chromium, sign_in
 from tests.conftest import PASSWORD
 from tests.servers.live_app import LiveServer
+from tests.servers.serving import serving
 from tests.web.conftest import Seed, seed_meetings
 
 ANSWERS = ("yes", "no", "next_step")
@@ -44,14 +45,8 @@ def served() -> Iterator[tuple[str, Flask]]:
                                      database_url=url, secret_key="bench",
                                      allow_private_urls=True, queue_immediate=True)
         live = LiveServer()
-        app = create_app(replace(settings, base_url=live.url))
-        live.serve(app)
-        try:
-            yield live.url, app
-        finally:
-            live.stop()
-            with app.app_context():
-                get_db().dispose()
+        with serving(create_app(replace(settings, base_url=live.url)), live) as (url, app):
+            yield url, app
 
 
 def a_rep_with_prompts(app: Flask, email: str) -> User:

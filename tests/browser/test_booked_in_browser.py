@@ -13,7 +13,8 @@ from playwright.sync_api import Page, expect
 from calsync.db import get_db
 from calsync.domain.vocabulary import CancelReason, Channel, FollowUpStatus, MeetingStatus
 from calsync.models import FollowUp, Meeting, User
-from tests.browser.conftest import fits, sign_in
+from tests.browser.conftest import fits
+from tests.browser.pages import at_width, signed_in
 from tests.test_deals_list import Spec, make_deals
 
 
@@ -51,8 +52,7 @@ def test_booked_notice_undo_and_cold_deals(live_app: tuple[str, Flask], page: Pa
     url, app = live_app
     user: User = make_user()
     seed(app, user)
-    page.set_viewport_size({"width": width, "height": 900})
-    sign_in(page, url, user.email)
+    signed_in(at_width(page, width), url, user)
 
     page.goto(f"{url}/")
     notice = page.locator("#booked li")
@@ -95,8 +95,7 @@ def test_a_cancelled_booked_meeting_says_the_follow_up_is_back(
         booked.status = MeetingStatus.CANCELLED  # as a sync records it
         followup.plan_again(datetime.now(UTC))  # as services.booked.replan_uncovered does
         session.commit()
-    page.set_viewport_size({"width": width, "height": 900})
-    sign_in(page, url, user.email)
+    signed_in(at_width(page, width), url, user)
 
     page.goto(f"{url}/")
     notice = page.locator("#booked li")

@@ -11,7 +11,8 @@ from playwright.sync_api import ConsoleMessage, Page, expect
 
 from calsync.db import get_db
 from calsync.models import User
-from tests.browser.conftest import fits, sign_in
+from tests.browser.conftest import fits
+from tests.browser.pages import at_width, signed_in
 from tests.test_deals_list import Spec, make_deals
 from tests.web.conftest import Seed, seed_meetings
 
@@ -46,8 +47,7 @@ def test_deals_sorted_searched_renamed_and_a_touch_moved_by_the_picker(
             complaints.append(message.text)
 
     page.on("console", watch)
-    page.set_viewport_size({"width": width, "height": 900})
-    sign_in(page, url, user.email)
+    signed_in(at_width(page, width), url, user)
 
     # The list: next follow-up first, the overdue one first and highlighted.
     page.goto(f"{url}/deals")

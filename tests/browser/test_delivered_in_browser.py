@@ -11,14 +11,15 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 from flask import Flask
-from playwright.sync_api import Browser, Page, expect
+from playwright.sync_api import Browser, expect
 from sqlalchemy import select
 
 from calsync.db import get_db
 from calsync.models import FollowUp, Meeting, User
 from calsync.services import answers, links
 from calsync.services.links import Link, LinkPurpose
-from tests.browser.conftest import fits, sign_in
+from tests.browser.conftest import fits
+from tests.browser.pages import chicago_page, signed_in
 from tests.browser.test_booked_in_browser import seed as seed_booked
 from tests.web.conftest import Seed, seed_meetings
 from tests.web.promise_due import SUMMARY, due_promise
@@ -28,21 +29,13 @@ WIDTHS = [1280, 390]
 COLD_SINCE = re.compile(r"cold since \w{3} \d{1,2} \w{3}")
 
 
-def _signed_in(browser: Browser, url: str, user: User, width: int) -> Page:
-    context = browser.new_context(timezone_id="America/Chicago", locale="en-US")
-    page = context.new_page()
-    page.set_viewport_size({"width": width, "height": 900})
-    sign_in(page, url, user.email)
-    return page
-
-
 @pytest.mark.parametrize("width", WIDTHS)
 def test_the_inbox_asks_delivered_first(live_app: tuple[str, Flask], browser: Browser,
                                         width: int, make_user) -> None:  # type: ignore[no-untyped-def]
     url, app = live_app
     user: User = make_user()
     promise = due_promise(app, user)
-    page = _signed_in(browser, url, user, width)
+    page = signed_in(chicago_page(browser, width), url, user)
     page.goto(f"{url}/")
     row = page.locator(f"#prompt-{promise.prompt}")
     expect(row.locator("summary .badge.kind")).to_have_text("promise · Email")
@@ -81,9 +74,7 @@ def test_an_answer_link_asks_delivered_first(live_app: tuple[str, Flask], browse
     expires = (datetime.now(UTC) + timedelta(days=14)).replace(microsecond=0)
     link = links.url(app.extensions["calsync.settings"],
                      Link(LinkPurpose.FOLLOWUP, user.id, expires, followup_id=promise.followup))
-    context = browser.new_context(timezone_id="America/Chicago", locale="en-US")
-    page = context.new_page()  # signed out: the link is the key
-    page.set_viewport_size({"width": width, "height": 900})
+    page = chicago_page(browser, width)  # signed out: the link is the key
     page.goto(link)
     expect(page.locator("h1 .badge")).to_have_text("promise")
     section = page.locator("#delivered")
@@ -101,7 +92,7 @@ def test_an_answer_link_asks_delivered_first(live_app: tuple[str, Flask], browse
     expect(page.locator("#recorded")).to_contain_text("delivered early")
     with app.app_context(), get_db().session() as session:
         assert session.get(FollowUp, promise.followup).delivered_at is not None
-    context.close()
+    page.context.close()
 
 
 @pytest.mark.parametrize("width", WIDTHS)
@@ -112,7 +103,7 @@ def test_the_promise_section_of_the_answer_form_fits(live_app: tuple[str, Flask]
     user: User = make_user()
     pid = seed_meetings(app, user, Seed("Contoso pricing call", hours_ago=3))[
         "Contoso pricing call"]
-    page = _signed_in(browser, url, user, width)
+    page = signed_in(chicago_page(browser, width), url, user)
     page.goto(f"{url}/prompts/{pid}")
     page.click(f"#p{pid}-form details.more > summary")
     expect(page.locator(f"#p{pid}-promise-date")).to_be_visible()
@@ -142,7 +133,7 @@ def test_a_deal_shows_its_booked_meeting_and_its_kept_promise(
         meeting.start = datetime.now(UTC) + timedelta(days=1)
         meeting.end = meeting.start + timedelta(hours=1)
         session.commit()
-    page = _signed_in(browser, url, user, width)
+    page = signed_in(chicago_page(browser, width), url, user)
     page.goto(f"{url}/deals/{deal_id}")
     expect(page.locator("dl.facts")).to_contain_text("Booked: “Pricing review” on")
     expect(page.locator("dl.facts")).not_to_contain_text("no next touch planned")

@@ -21,6 +21,7 @@ from calsync.services import accounts
 from tests.browser.conftest import fits, sign_in
 from tests.conftest import PASSWORD
 from tests.servers.live_app import LiveServer
+from tests.servers.serving import serving
 
 EMAIL = "rep@acme-sales.com"
 
@@ -40,16 +41,11 @@ def served(settings: Settings) -> Iterator[tuple[str, Flask]]:
             microsoft_authority_host=microsoft.authority_host,
             microsoft_graph_endpoint=microsoft.graph_endpoint,
             microsoft_ca_bundle=str(microsoft.ca_path), microsoft_webhooks="off"))
-        live.serve(app)
         with app.app_context(), get_db().session() as session:
             accounts.create_user(session, EMAIL, PASSWORD, "America/Chicago")
             session.commit()
-        try:
-            yield live.url, app
-        finally:
-            live.stop()
-            with app.app_context():
-                get_db().dispose()
+        with serving(app, live) as served:
+            yield served
 
 
 @pytest.mark.parametrize("width", [1280, 390])
