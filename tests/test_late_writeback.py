@@ -131,25 +131,31 @@ def test_connecting_google_writes_the_upcoming_followups_planned_before(
         assert left.uid not in marks
 
 
+@pytest.fixture
+def old_calendar(db_session: Session, user: User) -> Iterator[Source]:
+    """A calendar (the tests' writable memory provider) receiving the user's follow-ups."""
+    row = Source(user_id=user.id, kind=WRITABLE, name="old calendar", url="",
+                 options={"calendar_written": "primary"}, cursor={}, warnings=[])
+    db_session.add(row)
+    db_session.commit()
+    row_id = row.id
+    yield row
+    for kept in (memory.WRITTEN, memory.INSERTS):
+        kept.pop(row_id, None)
+
+
 def test_choosing_calendar_written_writes_the_followups_a_removed_calendar_had(
         db_session: Session, settings: Settings, user: User, api: ApiClient,
-        radicale: CaldavServer) -> None:
+        old_calendar: Source, radicale: CaldavServer) -> None:
     me = db_session.get(User, user.id)
     assert me is not None
-    first = Source(user_id=me.id, kind=WRITABLE, name="old calendar", url="",
-                   options={"calendar_written": "primary"}, cursor={}, warnings=[])
-    db_session.add(first)
-    db_session.commit()
     upcoming, past = plan_two(db_session, settings, me)
     db_session.expire_all()
     assert upcoming.write_status == "written" and upcoming.remote_calendar_id == "primary"
     caldav = caldav_connect.connect(db_session, settings, me, url=radicale.base_url,
                                     username=radicale.username, password=radicale.password)
     assert all(radicale.items(c) == [] for c in radicale.calendars)  # the old one receives
-    try:
-        sources.delete_source(db_session, first)
-    finally:
-        memory.WRITTEN.pop(first.id, None)
+    sources.delete_source(db_session, old_calendar)
 
     patched = api.patch(f"/api/v1/sources/{caldav.id}",
                         json={"calendar_written": radicale.calendars["work"]})

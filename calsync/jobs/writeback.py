@@ -72,22 +72,21 @@ def followup_changed(session: Session, followup: FollowUp) -> None:
     _record_write(session, followup)
 
 
-def write_upcoming(session: Session, user_id: int, now: datetime | None = None) -> int:
+def write_upcoming(session: Session, user_id: int) -> None:
     """When a source has just become writable (connected, or its calendar_written chosen):
     the user's planned follow-ups still ahead that no calendar received (planned while none
     could) get it as their target, and their writes are recorded; past ones stay as they
-    are. Returns how many. Part of the caller's unit of work: only flushes."""
+    are. Part of the caller's unit of work: only flushes."""
     target = writable_source(session, user_id)
     if target is None:
-        return 0
-    waiting = list(session.scalars(select(FollowUp).where(
+        return
+    waiting = session.scalars(select(FollowUp).where(
         FollowUp.user_id == user_id, FollowUp.target_source_id.is_(None),
-        FollowUp.status == FollowUpStatus.PLANNED, FollowUp.end > (now or datetime.now(UTC)))
-        .order_by(FollowUp.start)))
+        FollowUp.status == FollowUpStatus.PLANNED, FollowUp.end > datetime.now(UTC))
+        .order_by(FollowUp.start)).all()
     for followup in waiting:
         _aim(followup, target)
         _record_write(session, followup)
-    return len(waiting)
 
 
 def _aim(followup: FollowUp, target: Source) -> None:
