@@ -15,12 +15,14 @@ from types import TracebackType
 from typing import Any, Generic, Self, TypeVar
 from urllib.parse import urlencode, urlsplit, urlunsplit
 
+import requests
 from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
 from werkzeug.wrappers import Response
 
 from calsync.emulator.state import AuthState, Client, LoggedRequest
 
 Job = TypeVar("Job")
+Sent = TypeVar("Sent")
 World = TypeVar("World", bound=AuthState)
 WsgiApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
 
@@ -164,6 +166,45 @@ class Courier(Generic[Job]):
     def _run(self) -> None:
         while (item := self._queue.get()) is not None:
             self._deliver(item[0])
+
+
+class WebhookSender(Generic[Job, Sent]):
+    """What sends an emulator's webhooks: a courier delivering them in order, an HTTP
+    session that never goes through a proxy, and the record of what was sent, to wait on.
+    Subclasses deliver a job in `_deliver` and `_record` what became of it."""
+
+    def __init__(self, thread_name: str, timeout: float) -> None:
+        self.timeout = timeout  # seconds a delivery may take
+        self.sent: list[Sent] = []
+        self.delivered = threading.Condition()
+        self._session = requests.Session()
+        self._session.trust_env = False  # loopback receivers must not go through a proxy
+        self._courier: Courier[Job] = Courier(thread_name, self._deliver)
+
+    def start(self) -> None:
+        self._courier.start()
+
+    def stop(self) -> None:
+        self._courier.stop(timeout=self.timeout + 1)
+        self._session.close()
+
+    def _deliver(self, job: Job) -> None:
+        raise NotImplementedError
+
+    def _record(self, sent: Sent) -> None:
+        with self.delivered:
+            self.sent.append(sent)
+            self.delivered.notify_all()
+
+    def so_far(self) -> list[Sent]:
+        with self.delivered:
+            return list(self.sent)
+
+    def wait(self, count: int, timeout: float) -> list[Sent]:
+        """What was sent so far, once at least `count` were (or when `timeout` passes)."""
+        with self.delivered:
+            self.delivered.wait_for(lambda: len(self.sent) >= count, timeout=timeout)
+            return list(self.sent)
 
 
 def b64url(data: bytes) -> str:

@@ -193,8 +193,7 @@ class GoogleEmulator(OAuthEmulator[State]):
 
     @property
     def notifications(self) -> list[DeliveredPush]:
-        with self._notifier.delivered:
-            return list(self._notifier.sent)
+        return self._notifier.so_far()
 
     def wait_for_notifications(self, count: int, timeout: float = 5.0) -> list[DeliveredPush]:
         """The notifications sent so far, once there are at least `count` (or on timeout)."""

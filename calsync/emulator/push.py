@@ -7,35 +7,22 @@ recorded with the receiver's status; failures are not retried (Google retries wi
 
 from __future__ import annotations
 
-import threading
 from email.utils import formatdate
 
 import requests
 
-from calsync.emulator.common import Courier
+from calsync.emulator.common import WebhookSender
 from calsync.emulator.state import DeliveredPush, State, WatchChannel
 
 TIMEOUT = 5.0
 
 
-class Notifier:
+class Notifier(WebhookSender[tuple[str, dict[str, str]], DeliveredPush]):
     def __init__(self, state: State, *, verify_tls: bool = True) -> None:
+        super().__init__("google-emulator-push", TIMEOUT)
         self.state = state
         self.verify_tls = verify_tls
-        self.sent: list[DeliveredPush] = []
-        self.delivered = threading.Condition()
-        self._courier: Courier[tuple[str, dict[str, str]]] = Courier("google-emulator-push",
-                                                                     self._deliver)
-        self._session = requests.Session()
-        self._session.trust_env = False  # loopback receivers must not go through a proxy
         state.listeners.append(self.calendar_changed)
-
-    def start(self) -> None:
-        self._courier.start()
-
-    def stop(self) -> None:
-        self._courier.stop(timeout=TIMEOUT + 1)
-        self._session.close()
 
     def send(self, channel: WatchChannel, resource_state: str) -> None:
         """Queue one notification for `channel` (caller holds the state lock)."""
@@ -68,15 +55,7 @@ class Notifier:
             status = response.status_code
         except requests.RequestException as exc:
             error = str(exc)
-        record = DeliveredPush(headers["X-Goog-Channel-ID"], headers["X-Goog-Resource-State"],
-                               int(headers["X-Goog-Message-Number"]), address, headers,
-                               status, error)
-        with self.delivered:
-            self.sent.append(record)
-            self.delivered.notify_all()
-
-    def wait(self, count: int, timeout: float) -> list[DeliveredPush]:
-        """Block until at least `count` notifications were delivered (or `timeout` passes)."""
-        with self.delivered:
-            self.delivered.wait_for(lambda: len(self.sent) >= count, timeout=timeout)
-            return list(self.sent)
+        self._record(DeliveredPush(headers["X-Goog-Channel-ID"],
+                                   headers["X-Goog-Resource-State"],
+                                   int(headers["X-Goog-Message-Number"]), address, headers,
+                                   status, error))

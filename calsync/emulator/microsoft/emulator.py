@@ -232,8 +232,7 @@ class MicrosoftEmulator(OAuthEmulator[MsState]):
 
     @property
     def deliveries(self) -> list[Delivery]:
-        with self._subscriptions.delivered:
-            return list(self._subscriptions.sent)
+        return self._subscriptions.so_far()
 
     def wait_for_deliveries(self, count: int, timeout: float = 5.0) -> list[Delivery]:
         """The deliveries so far (validations included), once there are at least `count`."""

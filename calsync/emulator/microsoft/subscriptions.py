@@ -12,7 +12,6 @@ four hours).
 from __future__ import annotations
 
 import re
-import threading
 import uuid
 from datetime import UTC, datetime, timedelta
 from typing import Any, NamedTuple
@@ -20,7 +19,7 @@ from typing import Any, NamedTuple
 import requests
 from werkzeug.wrappers import Request
 
-from calsync.emulator.common import Courier, with_query
+from calsync.emulator.common import WebhookSender, with_query
 from calsync.emulator.microsoft import errors, times
 from calsync.emulator.microsoft.graph import graph_token, json_body
 from calsync.emulator.microsoft.state import (
@@ -50,26 +49,14 @@ class Delivery(NamedTuple):
     error: str = ""
 
 
-class Subscriptions:
+class Subscriptions(WebhookSender[tuple[str, str, dict[str, Any]], Delivery]):
     def __init__(self, state: MsState, *, verify_tls: bool | str,
                  allow_http: bool) -> None:
+        super().__init__("microsoft-emulator-push", DELIVERY_TIMEOUT)
         self.state = state
         self.verify_tls = verify_tls
         self.allow_http = allow_http
-        self.sent: list[Delivery] = []
-        self.delivered = threading.Condition()
-        self._session = requests.Session()
-        self._session.trust_env = False  # loopback receivers must not go through a proxy
-        self._courier: Courier[tuple[str, str, dict[str, Any]]] = Courier(
-            "microsoft-emulator-push", self._deliver)
         state.listeners.append(self.event_changed)
-
-    def start(self) -> None:
-        self._courier.start()
-
-    def stop(self) -> None:
-        self._courier.stop(timeout=DELIVERY_TIMEOUT + 1)
-        self._session.close()
 
     # the API
 
@@ -249,14 +236,3 @@ class Subscriptions:
         except requests.RequestException as exc:
             error = str(exc)
         self._record(Delivery(kind, url, body, status, answer, error))
-
-    def _record(self, delivery: Delivery) -> None:
-        with self.delivered:
-            self.sent.append(delivery)
-            self.delivered.notify_all()
-
-    def wait(self, count: int, timeout: float) -> list[Delivery]:
-        """The deliveries so far, once there are at least `count` (or on timeout)."""
-        with self.delivered:
-            self.delivered.wait_for(lambda: len(self.sent) >= count, timeout=timeout)
-            return list(self.sent)
