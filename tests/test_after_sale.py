@@ -4,14 +4,16 @@ after a no for bad timing: a revisit; and the warning before a third touch in a 
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from calsync.config import Settings
 from calsync.errors import ValidationFailed
-from calsync.models import FollowUp, Prompt
+from calsync.models import FollowUp, Prompt, User
 from calsync.services import answers
 from calsync.services import prompts as inbox
 from calsync.services.answers import Answer, NextStep
@@ -30,11 +32,17 @@ def planned(session: Session) -> list[FollowUp]:
                                 .order_by(FollowUp.start, FollowUp.id)))
 
 
+def answer(session: Session, settings: Settings, account: User, prompt: Prompt, outcome: str,
+           **fields: Any) -> answers.AnswerResult:
+    """`account`'s answer to `prompt`, given at NOW."""
+    return answers.answer_prompt(session, settings, account, prompt, Answer(outcome, **fields),
+                                 now=NOW)
+
+
 def test_a_yes_plans_the_after_sale_touches_asked_for(db_session, settings, user,
                                                       prompts) -> None:  # noqa: F811
-    result = answers.answer_prompt(db_session, settings, me(db_session, user), prompts[0],
-                                   Answer("yes", after_sale=("check_in", "referral", "upsell")),
-                                   now=NOW)
+    result = answer(db_session, settings, me(db_session, user), prompts[0], "yes",
+                    after_sale=("check_in", "referral", "upsell"))
     assert [f.kind for f in result.planned] == ["check_in", "referral", "upsell"]
     assert prompts[0].deal.status == "won"  # the deal stays won
     check_in, referral, upsell = result.planned
@@ -43,9 +51,8 @@ def test_a_yes_plans_the_after_sale_touches_asked_for(db_session, settings, user
     assert 90 <= days_after_now(upsell.start) <= 92
     assert [f.id for f in planned(db_session)] == [f.id for f in result.planned]
     # Sent again: nothing planned twice.
-    again = answers.answer_prompt(db_session, settings, me(db_session, user), prompts[0],
-                                  Answer("yes", after_sale=("check_in", "referral", "upsell")),
-                                  now=NOW)
+    again = answer(db_session, settings, me(db_session, user), prompts[0], "yes",
+                   after_sale=("check_in", "referral", "upsell"))
     assert again.planned == [] and len(planned(db_session)) == 3
 
 
@@ -54,21 +61,17 @@ def test_a_yes_without_a_choice_plans_what_the_cadence_ticks(db_session, setting
     account = me(db_session, user)
     account.cadence = {"after_sale": ["upsell"]}
     db_session.commit()
-    result = answers.answer_prompt(db_session, settings, account, prompts[0], Answer("yes"),
-                                   now=NOW)
+    result = answer(db_session, settings, account, prompts[0], "yes")
     assert [f.kind for f in result.planned] == ["upsell"]
-    none = answers.answer_prompt(db_session, settings, account, prompts[1],
-                                 Answer("yes", after_sale=()), now=NOW)
+    none = answer(db_session, settings, account, prompts[1], "yes", after_sale=())
     assert none.planned == []
 
 
 def test_changing_a_yes_to_a_no_drops_the_after_sale_touches(db_session, settings, user,
                                                             prompts) -> None:  # noqa: F811
     account = me(db_session, user)
-    answers.answer_prompt(db_session, settings, account, prompts[0],
-                          Answer("yes", after_sale=("check_in",)), now=NOW)
-    answers.answer_prompt(db_session, settings, account, prompts[0],
-                          Answer("no", no_reason="no_budget"), now=NOW)
+    answer(db_session, settings, account, prompts[0], "yes", after_sale=("check_in",))
+    answer(db_session, settings, account, prompts[0], "no", no_reason="no_budget")
     assert planned(db_session) == []
     [dropped] = db_session.scalars(select(FollowUp))
     assert (dropped.kind, dropped.status) == ("check_in", "cancelled")
@@ -80,32 +83,29 @@ def test_a_changed_answer_keeps_only_the_touches_it_still_asks_for(
     account.cadence = {"after_sale": ["check_in"]}
     db_session.commit()
 
-    def answer(outcome: str, **fields: object) -> answers.AnswerResult:
-        return answers.answer_prompt(db_session, settings, account, prompts[0],
-                                     Answer(outcome, **fields), now=NOW)  # type: ignore[arg-type]
+    def answer_first(outcome: str, **fields: object) -> answers.AnswerResult:
+        return answer(db_session, settings, account, prompts[0], outcome, **fields)
 
-    answer("yes", after_sale=("check_in", "upsell"))
+    answer_first("yes", after_sale=("check_in", "upsell"))
     assert [f.kind for f in planned(db_session)] == ["check_in", "upsell"]
-    assert answer("yes", after_sale=()).planned == [] and planned(db_session) == []
-    answer("yes", after_sale=("check_in", "upsell"))
-    answer("yes")  # absent: the cadence's ticks, and only those
+    assert answer_first("yes", after_sale=()).planned == [] and planned(db_session) == []
+    answer_first("yes", after_sale=("check_in", "upsell"))
+    answer_first("yes")  # absent: the cadence's ticks, and only those
     assert [f.kind for f in planned(db_session)] == ["check_in"]
-    answer("no", no_reason="bad_timing")
+    answer_first("no", no_reason="bad_timing")
     assert [f.kind for f in planned(db_session)] == ["revisit"]
-    answer("no", no_reason="bad_timing", revisit=False)
+    answer_first("no", no_reason="bad_timing", revisit=False)
     assert planned(db_session) == []
-    answer("no", no_reason="bad_timing")
-    answer("no", no_reason="other")
+    answer_first("no", no_reason="bad_timing")
+    answer_first("no", no_reason="other")
     assert planned(db_session) == []
 
 
 def test_a_first_answer_leaves_touches_another_answer_planned(db_session, settings, user,
                                                               prompts) -> None:  # noqa: F811
     account = me(db_session, user)
-    answers.answer_prompt(db_session, settings, account, prompts[0],
-                          Answer("yes", after_sale=("check_in",)), now=NOW)
-    answers.answer_prompt(db_session, settings, account, prompts[1],
-                          Answer("yes", after_sale=()), now=NOW)
+    answer(db_session, settings, account, prompts[0], "yes", after_sale=("check_in",))
+    answer(db_session, settings, account, prompts[1], "yes", after_sale=())
     assert [f.kind for f in planned(db_session)] == ["check_in"]
 
 
@@ -113,19 +113,16 @@ def test_after_sale_is_only_for_a_yes_and_known_touches(db_session, settings, us
                                                         prompts) -> None:  # noqa: F811
     account = me(db_session, user)
     with pytest.raises(ValidationFailed) as refused:
-        answers.answer_prompt(db_session, settings, account, prompts[0],
-                              Answer("no", after_sale=("check_in",)), now=NOW)
+        answer(db_session, settings, account, prompts[0], "no", after_sale=("check_in",))
     assert refused.value.field == "after_sale"
     with pytest.raises(ValidationFailed):
-        answers.answer_prompt(db_session, settings, account, prompts[0],
-                              Answer("yes", after_sale=("revisit",)), now=NOW)
+        answer(db_session, settings, account, prompts[0], "yes", after_sale=("revisit",))
 
 
 def test_a_no_for_bad_timing_plans_a_revisit(db_session, settings, user,
                                              prompts) -> None:  # noqa: F811
     account = me(db_session, user)
-    result = answers.answer_prompt(db_session, settings, account, prompts[0],
-                                   Answer("no", no_reason="bad_timing"), now=NOW)
+    result = answer(db_session, settings, account, prompts[0], "no", no_reason="bad_timing")
     [revisit] = result.planned
     assert revisit.kind == "revisit" and 91 <= days_after_now(revisit.start) <= 93
     assert prompts[0].deal.status == "lost"
@@ -138,8 +135,8 @@ def test_a_no_for_bad_timing_plans_a_revisit(db_session, settings, user,
 
 def test_a_no_for_bad_timing_may_skip_the_revisit(db_session, settings, user,
                                                   prompts) -> None:  # noqa: F811
-    result = answers.answer_prompt(db_session, settings, me(db_session, user), prompts[0],
-                                   Answer("no", no_reason="bad_timing", revisit=False), now=NOW)
+    result = answer(db_session, settings, me(db_session, user), prompts[0], "no",
+                    no_reason="bad_timing", revisit=False)
     assert result.planned == [] and planned(db_session) == []
 
 

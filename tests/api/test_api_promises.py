@@ -4,26 +4,17 @@ follow-up, "not yet", delivered with its timing and follow-through."""
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
-from zoneinfo import ZoneInfo
 
 from calsync.db import get_db
 from calsync.services import prompts as inbox
 from tests.api.conftest import error_of, pending
+from tests.promise_dates import wednesday_at_four
 
 ANSWER = "/api/v1/prompts/{}/answer"
-BERLIN = ZoneInfo("Europe/Berlin")
-
-
-def _due() -> datetime:
-    """A Wednesday 16:00 in Berlin, one to two weeks ahead."""
-    day = datetime.now(BERLIN).date() + timedelta(days=8)
-    while day.weekday() != 2:
-        day += timedelta(days=1)
-    return datetime(day.year, day.month, day.day, 16, tzinfo=BERLIN)
 
 
 def test_promise_not_yet_delivered_and_follow_through(app, api, prompts) -> None:
-    due = _due()
+    due = wednesday_at_four()
     step = {"summary": "Send pricing", "start": (due + timedelta(hours=1)).isoformat(),
             "promise_due": due.replace(tzinfo=None).isoformat(),  # read in the user's zone
             "value_note": "pricing for the pilot"}
@@ -67,13 +58,13 @@ def test_promise_not_yet_delivered_and_follow_through(app, api, prompts) -> None
 
 
 def test_delivered_refuses_a_plain_follow_up_and_a_future_time(api, prompts) -> None:
-    step = {"summary": "Call", "start": _due().isoformat()}
+    step = {"summary": "Call", "start": wednesday_at_four().isoformat()}
     plain = api.post(ANSWER.format(prompts["Prospect demo"]["id"]),
                      json={"outcome": "next_step", "next_step": step}).get_json()["followup"]
     assert plain["kind"] == "follow_up"
     refused = api.post(f"/api/v1/followups/{plain['id']}/delivered", json={})
     assert error_of(refused, 422)["field"] == "followup"
-    promised = {**step, "promise_due": (_due() + timedelta(days=7)).isoformat()}
+    promised = {**step, "promise_due": (wednesday_at_four() + timedelta(days=7)).isoformat()}
     promise = api.post(ANSWER.format(prompts["Other intro"]["id"]),
                        json={"outcome": "next_step", "next_step": promised}).get_json()
     future = (datetime.now(UTC) + timedelta(days=1)).isoformat()
@@ -83,7 +74,7 @@ def test_delivered_refuses_a_plain_follow_up_and_a_future_time(api, prompts) -> 
 
 
 def test_a_promise_due_in_the_past_is_refused(api, prompts) -> None:
-    step = {"summary": "Send pricing", "start": _due().isoformat(),
+    step = {"summary": "Send pricing", "start": wednesday_at_four().isoformat(),
             "promise_due": (datetime.now(UTC) - timedelta(hours=1)).isoformat()}
     refused = api.post(ANSWER.format(prompts["Prospect demo"]["id"]),
                        json={"outcome": "next_step", "next_step": step})

@@ -5,7 +5,6 @@ follow-through."""
 from __future__ import annotations
 
 from datetime import datetime, timedelta
-from zoneinfo import ZoneInfo
 
 from flask import Flask
 from flask.testing import FlaskClient
@@ -14,16 +13,8 @@ from sqlalchemy import select
 from calsync.db import get_db
 from calsync.models import FollowUp, Prompt
 from calsync.services import prompts as inbox
+from tests.promise_dates import BERLIN, wednesday_at_four
 from tests.web.conftest import load, post, query
-
-BERLIN = ZoneInfo("Europe/Berlin")
-
-
-def _wednesday() -> datetime:
-    day = datetime.now(BERLIN).date() + timedelta(days=8)
-    while day.weekday() != 2:
-        day += timedelta(days=1)
-    return datetime(day.year, day.month, day.day, 16, tzinfo=BERLIN)
 
 
 def _promise(client: FlaskClient, prompt_id: int, due: datetime, **extra: str) -> object:
@@ -43,7 +34,7 @@ def test_the_answer_form_offers_a_promise_and_a_value_note(logged_in: FlaskClien
 
 def test_a_promise_without_its_time_is_refused_beside_the_field(
         logged_in: FlaskClient, seeded: dict[str, int]) -> None:
-    response = _promise(logged_in, seeded["Contoso demo"], _wednesday(), promise_time="")
+    response = _promise(logged_in, seeded["Contoso demo"], wednesday_at_four(), promise_time="")
     assert response.status_code == 422
     assert "Give both the date and the time you promised them." in response.get_data(
         as_text=True)
@@ -51,7 +42,7 @@ def test_a_promise_without_its_time_is_refused_beside_the_field(
 
 def test_promise_delivered_and_follow_through(app: Flask, logged_in: FlaskClient,
                                               seeded: dict[str, int]) -> None:
-    due = _wednesday()
+    due = wednesday_at_four()
     response = _promise(logged_in, seeded["Contoso demo"], due)
     html = response.get_data(as_text=True)
     assert f"promised for Wed {due.day} {due:%b} 16:00" in html
