@@ -174,12 +174,12 @@ def check_url(url: str) -> None:
 
 
 def calendars_receiving_followups(session: Session, user: User) -> list[str]:
-    """The names of the user's Google and CalDAV calendars that follow-ups are written to:
-    a feed subscribed there too would show each follow-up twice."""
+    """The names of the user's calendars that follow-ups are written to (only an account
+    that takes writes has a `calendar_written`): a feed subscribed there too would show
+    each follow-up twice."""
     names = []
-    for source in session.scalars(select(Source).where(
-            Source.user_id == user.id, Source.kind.in_(("google", "caldav")))
-            .order_by(Source.id)):
+    for source in session.scalars(select(Source).where(Source.user_id == user.id)
+                                  .order_by(Source.id)):
         options = source.options or {}
         written = options.get("calendar_written")
         if written and not source.status.paused:
