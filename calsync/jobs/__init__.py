@@ -21,8 +21,8 @@ The services a job calls commit their own unit of work. Push channels
 (`services.google.channels`) call Google the same way: a channel's row is committed
 before the watch call, whose handshake can reach the webhook before the call returns.
 Services reach into this package only to record or start work: an outbox entry
-(`outbox.record`, `record_once`, `retry`, or `writeback.followup_changed`, which records a
-write), a job (`queue.enqueue`), for disconnecting Google `effects.process` (its channels
+(`outbox.record`, `record_once`, `retry`, or `writeback.followup_changed` and
+`write_upcoming`, which record writes), a job (`queue.enqueue`), for disconnecting Google `effects.process` (its channels
 stop before the grant is revoked), and for the sample calendar `sync.sync_source` (read
 within the request, so its prompts are there when the inbox opens).
 """
