@@ -6,6 +6,7 @@ from __future__ import annotations
 import contextlib
 import os
 import secrets
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -104,13 +105,7 @@ def authorization_url(session: Session, settings: Settings, purpose: OAuthPurpos
 def finish(session: Session, settings: Settings, state: str, code: str) -> Grant:
     """Exchange the callback's code; raises OAuthFailed with a sentence for the user. The
     state is used up (committed) before Google is asked, so a code works once."""
-    _forget_stale_states(session)
-    saved = session.get(OAuthState, state) if state else None
-    if saved is None:
-        raise OAuthFailed("This sign-in link expired or was not started here.",
-                          "Start again from calsync.")
-    session.delete(saved)
-    session.commit()
+    saved = use_state(session, state)
     flow = _flow(settings, saved.purpose, state=state, verifier=saved.code_verifier)
     try:
         token = flow.fetch_token(code=code)
@@ -129,6 +124,22 @@ def finish(session: Session, settings: Settings, state: str, code: str) -> Grant
     return Grant(credentials, granted, str(claims.get("email", "")).lower(),
                  str(claims.get("sub", "")), saved.purpose, saved.user_id,
                  email_verified=claims.get("email_verified") in (True, "true"))
+
+
+def use_state(session: Session, state: str,
+              ours: Callable[[OAuthState], bool] = lambda _saved: True) -> OAuthState:
+    """The stored round trip `state` names, used up (committed) so its code works once;
+    OAuthFailed, before changing anything but forgetting stale round trips, when it
+    expired, was not started here, or is not `ours`."""
+    session.execute(delete(OAuthState).where(
+        OAuthState.created_at < datetime.now(UTC) - STATE_TTL))
+    saved = session.get(OAuthState, state) if state else None
+    if saved is None or not ours(saved):
+        raise OAuthFailed("This sign-in link expired or was not started here.",
+                          "Start again from calsync.")
+    session.delete(saved)
+    session.commit()
+    return saved
 
 
 def abandon(session: Session, state: str) -> OAuthPurpose | None:
@@ -163,11 +174,6 @@ def _expiry(token: dict[str, Any]) -> str | None:
     if "expires_in" in token:
         return (datetime.now(UTC) + timedelta(seconds=int(token["expires_in"]))).isoformat()
     return None
-
-
-def _forget_stale_states(session: Session) -> None:
-    session.execute(delete(OAuthState).where(
-        OAuthState.created_at < datetime.now(UTC) - STATE_TTL))
 
 
 def revoke(settings: Settings, credentials: dict[str, Any]) -> None:

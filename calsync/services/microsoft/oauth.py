@@ -10,10 +10,8 @@ marked as Microsoft's so a Google callback can never redeem it (nor the other wa
 from __future__ import annotations
 
 import secrets
-from datetime import UTC, datetime
 from typing import Any, Protocol, cast
 
-from sqlalchemy import delete
 from sqlalchemy.orm import Session
 
 from calsync import providers
@@ -21,7 +19,7 @@ from calsync.config import Settings
 from calsync.domain.vocabulary import OAuthPurpose
 from calsync.errors import OAuthFailed, SourceError
 from calsync.models import OAuthState
-from calsync.services.google.oauth import STATE_TTL, Grant, abandon
+from calsync.services.google.oauth import Grant, abandon, use_state
 
 KIND = "microsoft"
 CALLBACK_PATH = "/microsoft/callback"
@@ -69,16 +67,9 @@ def finish(session: Session, settings: Settings, answer: dict[str, str]) -> Gran
     """Redeem the callback's code (`answer` is its query); raises OAuthFailed with a
     sentence for the user. The state is used up (committed) before Microsoft is asked, so
     a code works once."""
-    session.execute(delete(OAuthState).where(
-        OAuthState.created_at < datetime.now(UTC) - STATE_TTL))
     state = answer.get("state", "")
-    saved = session.get(OAuthState, state) if state else None
-    words = saved.code_verifier.split(" ") if saved is not None else []
-    if saved is None or len(words) != 3 or words[0] != MARK:
-        raise OAuthFailed("This sign-in link expired or was not started here.",
-                          "Start again from calsync.")
-    session.delete(saved)
-    session.commit()
+    saved = use_state(session, state, _marked)
+    words = saved.code_verifier.split(" ")
     flow = {"state": state, "redirect_uri": redirect_uri(settings), "code_verifier": words[1],
             "nonce": words[2]}
     try:
@@ -97,6 +88,12 @@ def finish(session: Session, settings: Settings, answer: dict[str, str]) -> Gran
                  # xms_edov: Microsoft verified that the email's domain belongs to its owner
                  # (the `email` claim alone is whatever the account's admin typed).
                  email_verified=claims.get("xms_edov") in (True, "true", "1", 1))
+
+
+def _marked(saved: OAuthState) -> bool:
+    """Whether a stored round trip is Microsoft's: its verifier is `MARK verifier nonce`."""
+    words = saved.code_verifier.split(" ")
+    return len(words) == 3 and words[0] == MARK
 
 
 def missing_scopes(grant: Grant) -> list[str]:
