@@ -13,11 +13,13 @@ import tempfile
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import icalendar
 import recurring_ical_events
+from sqlalchemy.orm import Session
 
 from calsync import migrate
 from calsync.app import create_app
@@ -99,11 +101,29 @@ def baseline(body: bytes, settings: Settings) -> float:
                  .between(start, end))
 
 
+@dataclass
+class IcsSource:
+    """A fresh database's one ICS source, and the session it lives in."""
+
+    session: Session
+    settings: Settings
+    user_id: int
+    source_id: int
+
+    def sync(self) -> sync.SyncReport:
+        """Makes the source due and syncs it, as a worker would; a failed sync fails."""
+        row = self.session.get(Source, self.source_id)
+        assert row is not None
+        row.next_sync_at = datetime.now(UTC)
+        self.session.commit()
+        report = sync.sync_source(self.session, self.settings, self.source_id)
+        assert report.result != SyncResult.ERROR, report.error
+        return report
+
+
 @contextmanager
-def imported(settings: Settings, url: str, *, migrated: bool = False
-             ) -> Iterator[tuple[Callable[[], object], float]]:
-    """A fresh database (`migrated` already) and source for `url`, and its first sync's
-    seconds; yields a re-sync."""
+def ics_source(settings: Settings, url: str, *, migrated: bool = False) -> Iterator[IcsSource]:
+    """A fresh database (`migrated` already) with a user and an ICS source for `url`."""
     if not migrated:
         migrate.upgrade(settings.database_url)
     app = create_app(settings)
@@ -111,23 +131,22 @@ def imported(settings: Settings, url: str, *, migrated: bool = False
         user = accounts.create_user(session, "rep@acme.example", None, "Europe/Berlin")
         source = sources.add_source(session, user, kind="ics", url=url, max_bytes=10**9)
         session.commit()
+        yield IcsSource(session, settings, user.id, source.id)
+        get_db().dispose()
 
-        def run() -> sync.SyncReport:
-            row = session.get(Source, source.id)
-            assert row is not None
-            row.next_sync_at = datetime.now(UTC)
-            session.commit()
-            report = sync.sync_source(session, settings, source.id)
-            assert report.result != SyncResult.ERROR, report.error
-            return report
 
-        first = timed(run)
+@contextmanager
+def imported(settings: Settings, url: str, *, migrated: bool = False
+             ) -> Iterator[tuple[Callable[[], object], float]]:
+    """`ics_source`, and its first sync's seconds; yields a re-sync."""
+    with ics_source(settings, url, migrated=migrated) as source:
+        first = timed(source.sync)
         # The ended meetings' prompts come a pass at a time (the minute tick's work): done
         # here, so a re-sync's figure is its own cost, not the first import's backlog.
-        while prompts.create_due_prompts(session, settings, datetime.now(UTC), user.id):
+        while prompts.create_due_prompts(source.session, settings, datetime.now(UTC),
+                                         source.user_id):
             pass
-        yield run, first
-        get_db().dispose()
+        yield source.sync, first
 
 
 def bench_size(events: int, server: FileServer, root: Path) -> dict[str, tuple[float, float]]:

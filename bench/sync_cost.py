@@ -7,20 +7,14 @@ from __future__ import annotations
 
 import statistics
 import tempfile
-import time
-from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from sqlalchemy import func, select
 
-from calsync import migrate
-from calsync.app import create_app
+from bench.import_cost import ics_source, timed
 from calsync.config import Settings
-from calsync.db import get_db
-from calsync.jobs import sync
-from calsync.models import Meeting, Source
-from calsync.services import accounts, sources
+from calsync.models import Meeting
 from tests.servers.http_files import FileServer
 
 SIZES = (500, 2000, 8000)
@@ -43,42 +37,23 @@ def feed(events: int, changed: int = -1) -> bytes:
     return ("\r\n".join(lines) + "\r\n").encode()
 
 
-def timed(action: Callable[[], object]) -> float:
-    began = time.perf_counter()
-    action()
-    return time.perf_counter() - began
-
-
 def bench_size(events: int, server: FileServer, root: Path) -> dict[str, float]:
-    database = root / f"bench-{events}.db"
     settings = Settings.from_env({}, instance_path=root / "instance", secret_key="bench",
-                                 database_url=f"sqlite:///{database}", allow_private_urls=True,
-                                 window_past_days=30, window_future_days=events // 8 + 30)
-    migrate.upgrade(settings.database_url)
-    app = create_app(settings)
+                                 database_url=f"sqlite:///{root / f'bench-{events}.db'}",
+                                 allow_private_urls=True, window_past_days=30,
+                                 window_future_days=events // 8 + 30)
     path = f"/feed-{events}.ics"
-    with app.app_context(), get_db().session() as session:
-        user = accounts.create_user(session, f"rep{events}@acme.example", None, "Europe/Berlin")
-        url = server.serve(path, feed(events), etag='"v1"')
-        source = sources.add_source(session, user, kind="ics", url=url, max_bytes=10**8)
-        session.commit()
-
-        def run() -> sync.SyncReport:
-            session.get(Source, source.id).next_sync_at = datetime.now(UTC)
-            session.commit()
-            return sync.sync_source(session, settings, source.id)
-
-        figures = {"first": timed(run)}
-        assert session.scalar(select(func.count(Meeting.id))) == events
-        figures["not_modified"] = statistics.median(timed(run) for _ in range(REPEATS))
+    with ics_source(settings, server.serve(path, feed(events), etag='"v1"')) as source:
+        figures = {"first": timed(source.sync)}
+        assert source.session.scalar(select(func.count(Meeting.id))) == events
+        figures["not_modified"] = statistics.median(timed(source.sync) for _ in range(REPEATS))
         server.serve(path, feed(events))  # same bytes, no validators
-        figures["same_bytes"] = statistics.median(timed(run) for _ in range(REPEATS))
+        figures["same_bytes"] = statistics.median(timed(source.sync) for _ in range(REPEATS))
         changes = []
         for n in range(REPEATS):
             server.serve(path, feed(events, changed=n))
-            changes.append(timed(run))
+            changes.append(timed(source.sync))
         figures["one_change"] = statistics.median(changes)
-        get_db().dispose()
     return figures
 
 
