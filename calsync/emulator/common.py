@@ -10,6 +10,7 @@ import queue
 import secrets
 import ssl
 import threading
+import time
 from collections.abc import Callable, Iterable
 from types import TracebackType
 from typing import Any, Generic, Self, TypeVar
@@ -205,6 +206,15 @@ class WebhookSender(Generic[Job, Sent]):
         with self.delivered:
             self.delivered.wait_for(lambda: len(self.sent) >= count, timeout=timeout)
             return list(self.sent)
+
+
+def serve_until_interrupted() -> None:
+    """Keep a foreground emulator (`serve_forever`) running until Ctrl-C."""
+    try:
+        while True:
+            time.sleep(3600)
+    except KeyboardInterrupt:
+        pass
 
 
 def b64url(data: bytes) -> str:

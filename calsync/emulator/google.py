@@ -16,12 +16,11 @@ with `allow_http_webhooks=False`, since tests receive them on plain loopback HTT
 from __future__ import annotations
 
 import copy
-import time
 from typing import Any
 
 from calsync.emulator import events as event_ops
 from calsync.emulator.calendar_api import CalendarApi
-from calsync.emulator.common import OAuthEmulator
+from calsync.emulator.common import OAuthEmulator, serve_until_interrupted
 from calsync.emulator.oauth import ConsentHook, OAuth, normalize_scopes
 from calsync.emulator.push import Notifier
 from calsync.emulator.server import Application
@@ -212,8 +211,4 @@ def serve_forever(port: int, host: str = "127.0.0.1") -> None:
         print(f"  auth_uri:     {emulator.auth_uri}")
         print(f"  token_uri:    {emulator.token_uri}")
         print(f"  revoke_uri:   {emulator.revoke_uri}", flush=True)
-        try:
-            while True:
-                time.sleep(3600)
-        except KeyboardInterrupt:
-            pass
+        serve_until_interrupted()

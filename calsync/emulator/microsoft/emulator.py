@@ -20,7 +20,6 @@ from __future__ import annotations
 import signal
 import ssl
 import tempfile
-import time
 import uuid
 from datetime import UTC, datetime
 from pathlib import Path
@@ -29,7 +28,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from calsync.emulator import tls
-from calsync.emulator.common import LoopbackServer, OAuthEmulator
+from calsync.emulator.common import LoopbackServer, OAuthEmulator, serve_until_interrupted
 from calsync.emulator.microsoft import delta, events, render
 from calsync.emulator.microsoft.graph import Graph
 from calsync.emulator.microsoft.identity import Identity, granted_scope, normalize_scopes
@@ -264,8 +263,4 @@ def serve_forever(port: int, host: str = "127.0.0.1", ca_file: Path | None = Non
             print(f"  consent page for browsers: {emulator.state.browser_base} (plain HTTP)")
         print("  Chromium trusts its TLS with --ignore-certificate-errors-spki-list="
               f"{emulator.certificates.spki_pin}", flush=True)
-        try:
-            while True:
-                time.sleep(3600)
-        except KeyboardInterrupt:
-            pass
+        serve_until_interrupted()
