@@ -1,6 +1,6 @@
-"""Booked meetings: a meeting with a deal's counterpart, on any calendar, before the deal's
-planned follow-up is that deal's next touch, so the follow-up is covered (cancelled, reason
-`booked`). This is what sales sequences do when a prospect books a meeting.
+"""Booked meetings: a meeting with a deal's counterpart, on any calendar, after the deal's
+follow-up was planned and before it is that deal's next touch, so the follow-up is covered
+(cancelled, reason `booked`). This is what sales sequences do when a prospect books a meeting.
 
 Which meetings count, and which follow-up each covers, is decided here; reading them and
 cancelling is `calsync.services.booked`'s.
@@ -50,7 +50,9 @@ def covers(followups: Iterable[PlannedTouch], meetings: Sequence[BookedCandidate
            now: datetime) -> dict[int, int]:
     """Which follow-ups `meetings` cover: follow-up id -> the meeting taking its place (the
     earliest that qualifies). A meeting covers a follow-up of the same counterpart when it
-    starts before it and no earlier than GRACE ago, appeared or moved after the follow-up
+    starts before it, no earlier than GRACE ago and not before the follow-up was planned (a
+    touch already under way or held then is what the user planned after, even when a sync
+    reads it only now, as when a calendar is connected again), appeared or moved after it
     was planned (one already there when the user planned it didn't stop them), and is not
     the meeting that planned it, an all-day, cancelled or skipped one, or calsync's own
     event."""
@@ -67,6 +69,7 @@ def covers(followups: Iterable[PlannedTouch], meetings: Sequence[BookedCandidate
             if meeting.start >= followup.start:
                 break  # sorted by start: the rest are later still
             if meeting.id not in followup.planned_by \
+                    and meeting.start >= followup.changed_at \
                     and meeting.updated_at > followup.changed_at:
                 covered[followup.id] = meeting.id
                 break

@@ -130,14 +130,17 @@ def _planned(session: Session, user_id: int, now: datetime) -> dict[int, Planned
 def _candidates(session: Session, source: Source, planned: dict[int, PlannedTouch],
                 now: datetime, settings: Settings, user: User) -> dict[int, BookedCandidate]:
     """The source's meetings that could cover one of `planned`: starting between GRACE ago
-    and the last of them, changed since the first was planned; with their counterparts."""
+    and the last of them, not before the first was planned and changed since; with their
+    counterparts."""
     own = exists().where(FollowUp.uid == Meeting.uid, FollowUp.user_id == Meeting.user_id)
+    first_planned = min(p.changed_at for p in planned.values())
     rows = session.execute(
         select(Meeting, own.label("own"))
         .where(Meeting.source_id == source.id, Meeting.status == MeetingStatus.CONFIRMED,
-               Meeting.all_day.is_(False), Meeting.start >= now - GRACE,
+               Meeting.all_day.is_(False),
+               Meeting.start >= max(now - GRACE, first_planned),
                Meeting.start < max(p.start for p in planned.values()),
-               Meeting.updated_at > min(p.changed_at for p in planned.values())))
+               Meeting.updated_at > first_planned))
     rules = cadences.rules_for(user, settings)
     candidates = {}
     for meeting, own_event in rows:
