@@ -5,7 +5,7 @@ One place (`calsync.web.errors`) maps them to HTTP; no code parses exception str
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from calsync.domain.vocabulary import SourceStatus
@@ -54,17 +54,20 @@ class SourceError(CalsyncError):
     """A source could not be read: the feed is unreachable, refused, or not a calendar.
 
     `transient` errors (timeouts, 5xx) are retried with backoff; the others wait for the
-    user to fix the source.
+    user to fix the source. `retry_in` is how long the server asked calsync to stay away
+    (a 429's or 503's Retry-After): no retry comes sooner.
     """
 
     code = "source_error"
 
     def __init__(self, reason: str, hint: str = "", *, transient: bool = False,
                  status: SourceStatus | str = SourceStatus.ERROR, source_id: int | None = None,
-                 cursor: dict[str, Any] | None = None) -> None:
+                 cursor: dict[str, Any] | None = None,
+                 retry_in: timedelta | None = None) -> None:
         super().__init__(reason, hint)
         self.reason = reason
         self.transient = transient
+        self.retry_in = retry_in
         # NEEDS_RECONNECT (the grant was revoked) and DISABLED (the calendar is gone) stop
         # retries until the user acts; ERROR retries on schedule. A plugin may give the
         # plain string: it becomes the member, and a misspelt one fails here.

@@ -39,6 +39,7 @@ from calsync.models import Meeting, Prompt, Source, User
 from calsync.providers.base import ChangeSet, ReadContext
 from calsync.services import booked, prompts
 from calsync.services.credentials import provider_for
+from calsync.services.meetings import adopt_detached
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -174,6 +175,8 @@ def _apply(session: Session, source: Source, changes: ChangeSet, report: SyncRep
 def _apply_meetings(session: Session, source: Source, changes: ChangeSet, report: SyncReport,
                     context: ReadContext, settings: Settings) -> list[str]:
     """Write what changed in batches (see WRITE_BATCH); returns warnings for the source."""
+    # A calendar connected again takes back the answered meetings its removal kept.
+    adopt_detached(session, source, changes, batch=WRITE_BATCH)
     stored = _stored(session, source.id, changes)
     meetings, deleted = writeback.apply_own_events(session, source, changes.meetings,
                                                    changes.deleted)
@@ -329,7 +332,9 @@ def _record_failure(session: Session, source_id: int, error: SourceError, settin
     source.failure_count = (source.failure_count or 0) + 1
     source.status = error.status
     source.last_error = str(error)
-    source.locked_until = None
+    # The wait a server asked for (Retry-After) holds the lock: a push notification or a
+    # "Sync now" in the meantime claims nothing, and the one sync due then reads it all.
+    source.locked_until = now + error.retry_in if error.retry_in else None
     if error.cursor is not None:
         source.cursor = error.cursor  # what failed, so the same calendar isn't read again
     # A revoked grant or a vanished calendar waits for the user; retrying changes nothing.
@@ -342,7 +347,7 @@ def _retry_delay(error: SourceError, failures: int, repeated: bool,
                  settings: Settings) -> timedelta:
     interval = timedelta(minutes=settings.sync_interval_minutes)
     if error.transient:
-        return backoff(failures, FIRST_RETRY, MAX_BACKOFF)
+        return max(backoff(failures, FIRST_RETRY, MAX_BACKOFF), error.retry_in or timedelta())
     if not repeated:
         return interval  # the user has to fix it; look again at the usual pace
     # The same failure again: nothing changed, so look ever less often, up to the longest

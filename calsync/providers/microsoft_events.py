@@ -8,9 +8,11 @@ import base64
 import binascii
 import html
 import re
-from datetime import UTC, date, datetime, time
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from icalendar.timezone.windows_to_olson import WINDOWS_TO_OLSON
 
 from calsync.domain.meeting import Attendee, MeetingData
 from calsync.domain.text import calendar_text
@@ -64,23 +66,41 @@ def occurrence_key(item: dict[str, Any]) -> tuple[str, str]:
     return str(item["id"]), ""
 
 
-def _instant(when: dict[str, Any]) -> datetime:
-    # Asked for in UTC (Prefer: outlook.timezone="UTC"); a Windows zone name that slipped
-    # through anyway is not an IANA key, and is read as UTC rather than refused.
-    moment = datetime.fromisoformat(str(when["dateTime"])[:19])
+def _zone(name: Any) -> ZoneInfo | None:
+    """The zone a Windows ("W. Europe Standard Time") or IANA name stands for, or None."""
+    key = str(name or "")
     try:
-        zone = ZoneInfo(str(when.get("timeZone") or "UTC"))
+        return ZoneInfo(WINDOWS_TO_OLSON.get(key, key)) if key else None
     except (ZoneInfoNotFoundError, ValueError):
-        zone = ZoneInfo("UTC")
-    return moment.replace(tzinfo=zone)
+        return None
+
+
+def _instant(when: dict[str, Any]) -> datetime:
+    # Asked for in UTC (Prefer: outlook.timezone="UTC"); a zone name calsync cannot place
+    # is read as UTC rather than refused.
+    moment = datetime.fromisoformat(str(when["dateTime"])[:19])
+    return moment.replace(tzinfo=_zone(when.get("timeZone")) or UTC)
+
+
+def _day(when: dict[str, Any], made_in: Any) -> date:
+    """An all-day event's date. Graph gives midnight of that date whatever zone it was asked
+    for; an instant converted anyway (another time of day) goes back to the zone the event
+    was made in, or, that unknown, to the nearest midnight."""
+    stamp = str(when["dateTime"])
+    if stamp[11:19] in ("", "00:00:00"):
+        return date.fromisoformat(stamp[:10])
+    zone = _zone(made_in)
+    if zone is not None:
+        return _instant(when).astimezone(zone).date()
+    return (datetime.fromisoformat(stamp[:19]) + timedelta(hours=12)).date()
 
 
 def _bounds(item: dict[str, Any], zone: ZoneInfo
             ) -> tuple[datetime, datetime, date | None, date | None]:
     start, end = item["start"], item.get("end") or item["start"]
     if item.get("isAllDay"):
-        first = date.fromisoformat(str(start["dateTime"])[:10])
-        last = date.fromisoformat(str(end["dateTime"])[:10])
+        first = _day(start, item.get("originalStartTimeZone"))
+        last = _day(end, item.get("originalEndTimeZone") or item.get("originalStartTimeZone"))
         return (datetime.combine(first, time(), zone), datetime.combine(last, time(), zone),
                 first, last)
     return _instant(start), _instant(end), None, None
@@ -107,13 +127,6 @@ def to_meeting(item: dict[str, Any], zone: ZoneInfo, account: str) -> MeetingDat
     """One calendarView item as a meeting; all-day dates are midnight in `zone`."""
     uid, recurrence_id = occurrence_key(item)
     start, end, start_date, end_date = _bounds(item, zone)
-    attendees = tuple(
-        Attendee(email=str(address).strip().lower(),
-                 name=str((person.get("emailAddress") or {}).get("name", "")),
-                 response=_response(person),
-                 is_self=str(address).strip().lower() == account)
-        for person in item.get("attendees") or []
-        if (address := (person.get("emailAddress") or {}).get("address")))
     mark = own_mark(item)
     extra = {FOLLOWUP_MARK: mark, "etag": str(item.get("@odata.etag", ""))} if mark else {}
     return MeetingData(
@@ -122,14 +135,36 @@ def to_meeting(item: dict[str, Any], zone: ZoneInfo, account: str) -> MeetingDat
         title=str(item.get("subject") or ""), start=start, end=end,
         all_day=start_date is not None, start_date=start_date, end_date=end_date,
         status=MeetingStatus.CANCELLED if item.get("isCancelled") else MeetingStatus.CONFIRMED,
-        attendees=attendees,
-        organizer=str(((item.get("organizer") or {}).get("emailAddress") or {})
-                      .get("address", "")).lower(),
+        attendees=_attendees(item, account.strip().lower()),
+        organizer=_address(item.get("organizer")),
         location=str((item.get("location") or {}).get("displayName") or ""),
         description=_text(item.get("body"))[:DESCRIPTION_LIMIT],
         conference_url=str((item.get("onlineMeeting") or {}).get("joinUrl") or ""),
         extra=extra,
     )
+
+
+def _address(person: dict[str, Any] | None) -> str:
+    return str(((person or {}).get("emailAddress") or {}).get("address") or "").strip().lower()
+
+
+def _attendees(item: dict[str, Any], account: str) -> tuple[Attendee, ...]:
+    """The attendees, the account marked as the user (Google's `self`). Graph leaves the
+    organizer out of `attendees`: when that is the account, it is listed first, so the
+    user's own organisation counts as internal and their own meetings are no prospect's."""
+    organizer = _address(item.get("organizer"))
+    # isOrganizer: the calendar's owner organised it, under whatever alias Graph shows.
+    own = bool(organizer) and (organizer == account or item.get("isOrganizer") is True)
+    listed = [Attendee(email=address, name=str(person["emailAddress"].get("name") or ""),
+                       response=_response(person),
+                       is_self=address == account or (own and address == organizer))
+              for person in item.get("attendees") or []
+              if (address := _address(person))]
+    if own and organizer not in {a.email for a in listed}:
+        name = str((item["organizer"].get("emailAddress") or {}).get("name") or "")
+        listed.insert(0, Attendee(email=organizer, name=name, response="accepted",
+                                  is_self=True))
+    return tuple(listed)
 
 
 def _response(person: dict[str, Any]) -> str:
