@@ -5,10 +5,9 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Callable, Iterator
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
-from zoneinfo import ZoneInfo
 
 import pytest
 from sqlalchemy.orm import Session
@@ -21,6 +20,7 @@ from calsync.providers import microsoft_graph
 from calsync.providers.base import ReadContext, SourceRef
 from calsync.providers.microsoft import MicrosoftProvider
 from tests.microsoft.mscal import endpoints, options, tokens
+from tests.providers.contract import window
 from tests.servers.microsoft import CLIENT_ID, CLIENT_SECRET, EMAIL
 
 
@@ -69,9 +69,8 @@ def make_ref(emulator: MicrosoftEmulator) -> Callable[..., SourceRef]:
 
 @pytest.fixture
 def context() -> ReadContext:
-    now = datetime.now(UTC)
-    return ReadContext(now - timedelta(days=30), now + timedelta(days=120),
-                       ZoneInfo("Europe/Berlin"))
+    """From 30 days ago to 120 days ahead, for a user in Berlin (the contract's window)."""
+    return window()
 
 
 @pytest.fixture

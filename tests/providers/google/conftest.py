@@ -8,7 +8,6 @@ from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
-from zoneinfo import ZoneInfo
 
 import pytest
 from sqlalchemy.orm import Session
@@ -20,6 +19,7 @@ from calsync.models import Source, User
 from calsync.providers import google_client
 from calsync.providers.base import ReadContext, SourceRef
 from calsync.providers.google import GoogleProvider
+from tests.providers.contract import window
 from tests.providers.google.gcal import CLIENT_ID, CLIENT_SECRET, EMAIL, TEAM, endpoints, options
 
 
@@ -79,9 +79,8 @@ def make_ref(credentials: Callable[[], dict[str, Any]]) -> Callable[..., SourceR
 
 @pytest.fixture
 def context() -> ReadContext:
-    now = datetime.now(UTC)
-    return ReadContext(now - timedelta(days=30), now + timedelta(days=120),
-                       ZoneInfo("Europe/Berlin"))
+    """From 30 days ago to 120 days ahead, for a user in Berlin (the contract's window)."""
+    return window()
 
 
 @pytest.fixture
