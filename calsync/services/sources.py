@@ -249,9 +249,10 @@ def choose_calendars(session: Session, source: Source, read: list[str] | None,
     keeps that part of the choice), for any account of several calendars (Google, CalDAV,
     Microsoft); raises ValidationFailed naming the field before changing anything.
     Commits, with the writes of the user's upcoming follow-ups that no calendar received
-    yet (`writeback.write_upcoming`); True when the calendars read changed: a sync is then
-    due at once, and the caller renews what follows them (push channels, subscriptions)
-    and queues it."""
+    yet (`writeback.write_upcoming`). True when a sync is due at once: the calendars read
+    changed, or the choice resumed a source paused because a calendar was gone
+    (`awaits_calendars`); the caller then renews what follows them (push channels,
+    subscriptions) and queues it."""
     if read is None and written is None:
         raise ValidationFailed("calendars_read", "give calendars_read, calendar_written "
                                                  "or both.")
@@ -260,13 +261,31 @@ def choose_calendars(session: Session, source: Source, read: list[str] | None,
     written = written if written is not None else str(options.get("calendar_written") or "")
     _check_choice(options, read, written)
     changed = set(read) != set(options.get("calendars_read") or [])
+    resumed = awaits_calendars(source)
     options["calendars_read"], options["calendar_written"] = read, written
     source.options = options
-    if changed:
+    if resumed:
+        _due_now(source)
+    elif changed:
         source.next_sync_at = datetime.now(UTC)
     writeback.write_upcoming(session, source.user_id)
     session.commit()
-    return changed
+    return changed or resumed
+
+
+def awaits_calendars(source: Source) -> bool:
+    """Paused because a calendar it read or writes to is gone (the provider's 404 leaves it
+    disabled with its credentials; disconnecting forgets them): a new choice resumes it."""
+    return source.status is SourceStatus.DISABLED and bool(source.credentials)
+
+
+def _due_now(source: Source) -> None:
+    """Due for a sync at once, past errors forgotten: waiting for its first sync, or back
+    to OK when it synced before (not "waiting for its first sync" beside its last one)."""
+    source.status = SourceStatus.OK if source.last_synced_at else SourceStatus.NEW
+    source.last_error = None
+    source.failure_count = 0
+    source.next_sync_at = datetime.now(UTC)
 
 
 def _check_choice(options: dict[str, Any], read: list[str], written: str) -> None:
@@ -317,9 +336,6 @@ def store_account(session: Session, settings: Settings, user: User, source: Sour
     source.name = name[:200]
     source.options = options
     seal_tokens(settings, source, credentials)
-    source.status = SourceStatus.NEW
-    source.last_error = None
-    source.failure_count = 0
-    source.next_sync_at = datetime.now(UTC)
+    _due_now(source)
     writeback.write_upcoming(session, user.id)
     return source
