@@ -17,6 +17,7 @@ from datetime import UTC
 from typing import Any
 
 from calsync.config import Settings
+from calsync.domain.vocabulary import SourceStatus
 from calsync.errors import SourceError
 from calsync.providers.base import (
     BaseProvider,
@@ -27,7 +28,15 @@ from calsync.providers.base import (
     SourceRef,
 )
 from calsync.providers.caldav_discovery import discover, propfind_body
-from calsync.providers.caldav_http import CALDAV, DAV, DavClient, DavItem, calendar_label, refused
+from calsync.providers.caldav_http import (
+    CALDAV,
+    DAV,
+    DavClient,
+    DavItem,
+    calendar_label,
+    host_of,
+    refused,
+)
 from calsync.providers.caldav_ical import ItemRead, read_item
 from calsync.providers.caldav_write import delete_event, write_event
 from calsync.providers.ics_parse import Limits
@@ -36,7 +45,8 @@ log = logging.getLogger(__name__)
 
 ETAG = f"{{{DAV}}}getetag"
 DATA = f"{{{CALDAV}}}calendar-data"
-# One stored object as the cursor remembers it: [etag, uid, flags] ("r" repeats, "o" ours).
+# One stored object as the cursor remembers it: [etag, uid, flags] ("r" repeats, "o" ours,
+# "x" ours and outside the window when last read).
 Items = dict[str, list[str]]
 
 
@@ -66,8 +76,8 @@ class CaldavProvider(BaseProvider):
         the address is not a CalDAV account.
         """
         account = discover(client_for(self.settings, source), source.url)
-        return [{"id": c.url, "name": c.name, "default": c.url == account.default_url}
-                for c in account.calendars]
+        return [{"id": c.url, "name": c.name, "default": c.url == account.default_url,
+                 "writable": c.writable} for c in account.calendars]
 
     # reading
 
@@ -80,23 +90,30 @@ class CaldavProvider(BaseProvider):
         states = cursor.get("calendars") or {}
         if cursor.get("window_end") == window_end and set(states) == set(calendars):
             try:
-                return self._incremental(client, calendars, states, context, window_end)
+                changes = self._incremental(client, calendars, states, context, window_end)
+                return _gone(source, changes)
             except FullReadNeeded as why:
                 log.info("source %s: reading the window in full (%s)", source.id, why)
-        return self._full(client, calendars, context, window_end)
+        return _gone(source, self._full(client, calendars, context, window_end))
 
     def _full(self, client: DavClient, calendars: list[str], context: ReadContext,
               window_end: str) -> ChangeSet:
         changes = ChangeSet(complete=True)
         states: dict[str, dict[str, Any]] = {}
         for calendar in calendars:
-            token = self._current_token(client, calendar)
-            found = self._report(client, calendar, _query(context, with_data=True))
+            try:
+                token = self._current_token(client, calendar)
+                found = self._report(client, calendar, _query(context, with_data=True))
+            except SourceError as error:
+                if error.status is not SourceStatus.DISABLED:
+                    raise
+                states[calendar] = {"gone": error.reason}  # see _gone
+                continue
             items: Items = {}
             for item in found:
                 read = self._read_item(item, context, changes)
                 if read is not None:
-                    items[item.url] = [item.text(ETAG), read.uid, _flags(read)]
+                    items[item.url] = [item.text(ETAG), read.uid, _flags(read, context)]
                     changes.meetings += read.meetings
             states[calendar] = {"token": token, "items": items}
         changes.cursor = {"calendars": states, "window_end": window_end}
@@ -110,21 +127,34 @@ class CaldavProvider(BaseProvider):
         any_change = False
         for calendar in calendars:
             state = states[calendar]
+            if state.get("gone"):
+                new_states[calendar] = state
+                continue
             items: Items = {k: list(v) for k, v in (state.get("items") or {}).items()}
-            token, changed, removed = self._changes(client, calendar, state, items, context)
+            try:
+                token, changed, removed = self._changes(client, calendar, state, items, context)
+            except SourceError as error:
+                if error.status is SourceStatus.DISABLED:  # its meetings go in a full read
+                    raise FullReadNeeded("a calendar is gone") from error
+                raise
             for url in removed:
                 record = items.pop(url, None)
                 if record is not None:
                     if "r" in record[2]:
                         raise FullReadNeeded("a repeating event was deleted")
                     changes.deleted.append((record[1], ""))
-            for item in self._multiget(client, calendar, changed):
+            found = self._multiget(client, calendar, changed)
+            for url in set(changed) - {item.url for item in found}:  # deleted meanwhile
+                record = items.pop(url, None)
+                if record is not None:
+                    changes.deleted.append((record[1], ""))
+            for item in found:
                 read = self._read_item(item, context, changes)
                 if read is None:
                     continue
                 if read.recurring or "r" in (items.get(item.url) or ["", "", ""])[2]:
                     raise FullReadNeeded("a repeating event changed")
-                items[item.url] = [item.text(ETAG), read.uid, _flags(read)]
+                items[item.url] = [item.text(ETAG), read.uid, _flags(read, context)]
                 changes.meetings += read.meetings
                 if not read.meetings and read.uid:
                     changes.deleted.append((read.uid, ""))  # moved out of the window
@@ -163,10 +193,11 @@ class CaldavProvider(BaseProvider):
                                                             _query(context, with_data=False))}
         changed = [url for url, etag in listed.items() if (items.get(url) or [""])[0] != etag]
         gone = [url for url in items if url not in listed]
-        # calsync's own events are followed out of the window: only a 404 means deleted.
-        removed = [url for url in gone if "o" not in items[url][2]
-                   or client.request("GET", url).status in (404, 410)]
-        changed += [url for url in gone if url not in removed]
+        removed = [url for url in gone if "o" not in items[url][2]]
+        # calsync's own events are followed out of the window: read once when they leave it
+        # (moved far, or deleted: the multiget then lacks them), then kept as last read, so
+        # an idle sync stays one request per calendar.
+        changed += [url for url in gone if url not in removed and "x" not in items[url][2]]
         return "", changed, removed
 
     def _current_token(self, client: DavClient, calendar: str) -> str:
@@ -205,10 +236,37 @@ class CaldavProvider(BaseProvider):
     # writing
 
     def _write_event(self, source: SourceRef, event: OutgoingEvent) -> RemoteEvent:
-        return write_event(client_for(self.settings, source), event)
+        return write_event(client_for(self.settings, source), event,
+                           _name(source, event.calendar_id))
 
     def _delete_event(self, source: SourceRef, calendar_id: str, event_id: str) -> None:
-        delete_event(client_for(self.settings, source), calendar_id, event_id)
+        delete_event(client_for(self.settings, source), calendar_id, event_id,
+                     _name(source, calendar_id))
+
+
+def _name(source: SourceRef, calendar: str) -> str:
+    """A calendar's name for messages: as the account lists it, else its address's end."""
+    names = source.options.get("calendar_names") or {}
+    return str(names.get(calendar) or calendar_label(calendar))
+
+
+def _gone(source: SourceRef, changes: ChangeSet) -> ChangeSet:
+    """Calendars read that are no longer on the server are left out with a warning; the
+    source stops (disabled) only when follow-ups lose their calendar or nothing is left."""
+    states = changes.cursor["calendars"]
+    gone = [calendar for calendar, state in states.items() if state.get("gone")]
+    if not gone:
+        return changes
+    written = str(source.options.get("calendar_written") or "")
+    lost = written if written in gone else gone[0]
+    if written in gone or len(gone) == len(states):
+        raise SourceError(f"The calendar “{_name(source, lost)}” is no longer on the server "
+                          f"at {host_of(source.url)}.", "Pick the calendars to use again.",
+                          status=SourceStatus.DISABLED)
+    changes.warnings += [f"The calendar “{_name(source, calendar)}” is no longer on the "
+                         "server, so calsync stopped reading it. Pick the calendars to use "
+                         "again." for calendar in gone]
+    return changes
 
 
 def _members(calendar: str, items: list[DavItem]) -> list[DavItem]:
@@ -218,8 +276,10 @@ def _members(calendar: str, items: list[DavItem]) -> list[DavItem]:
     return [i for i in items if i.url.startswith(inside) and i.url != inside]
 
 
-def _flags(read: ItemRead) -> str:
-    return ("r" if read.recurring else "") + ("o" if read.own else "")
+def _flags(read: ItemRead, context: ReadContext) -> str:
+    outside = read.own and not any(m.start < context.window_end and m.end > context.window_start
+                                   for m in read.meetings)
+    return ("r" if read.recurring else "") + ("o" if read.own else "") + ("x" if outside else "")
 
 
 def _escape(text: str) -> str:

@@ -14,25 +14,31 @@ from calsync.providers.caldav_http import (
     DavClient,
     DavItem,
     DavResponse,
+    calendar_label,
     host_of,
     refused,
     same_resource,
 )
 
 _PROPS = ("<D:current-user-principal/><D:resourcetype/><D:displayname/>"
-          "<C:calendar-home-set/><C:schedule-inbox-URL/><C:supported-calendar-component-set/>")
+          "<C:calendar-home-set/><C:schedule-inbox-URL/><C:supported-calendar-component-set/>"
+          "<D:current-user-privilege-set/>")
 CALENDAR = f"{{{CALDAV}}}calendar"
+# RFC 3744 privileges that let calsync add an event (all and write contain the others).
+_ADDING = {f"{{{DAV}}}{name}" for name in ("all", "write", "write-content", "bind")}
 
 
 @dataclass(frozen=True)
 class Calendar:
     url: str
     name: str
+    writable: bool = True  # the user may add events (RFC 3744); unsaid counts as may
 
 
 @dataclass(frozen=True)
 class Account:
-    """What discovery found: the calendars (by address) and the one that receives follow-ups."""
+    """What discovery found: the account's principal (one address whatever the user typed to
+    reach it), the calendars (by address) and the one that receives follow-ups."""
 
     principal_url: str
     calendars: list[Calendar]
@@ -59,8 +65,9 @@ def discover(client: DavClient, url: str) -> Account:
                           "example https://caldav.icloud.com/ or "
                           "https://cloud.example.com/remote.php/dav.")
     if _is_calendar(start):  # the user gave one calendar: that one is read and written
-        calendar = Calendar(start.url, start.text(f"{{{DAV}}}displayname") or start.url)
-        return Account(start.url, [calendar], calendar.url)
+        calendar = _calendar(start)
+        owner = next(iter(start.hrefs(f"{{{DAV}}}current-user-principal")), start.url)
+        return Account(urljoin(start.url, owner), [calendar], calendar.url)
     principal = _principal(client, start)
     homes = principal.hrefs(f"{{{CALDAV}}}calendar-home-set") or [principal.url]
     calendars: list[Calendar] = []
@@ -70,7 +77,10 @@ def discover(client: DavClient, url: str) -> Account:
         raise SourceError(f"The CalDAV account at {host_of(url)} has no calendars.",
                           "Make a calendar in your calendar app first.")
     calendars.sort(key=lambda c: c.url)
-    return Account(principal.url, calendars, _default(client, principal, calendars))
+    default = _default(client, principal, calendars)
+    if not next(c for c in calendars if c.url == default).writable:
+        default = next((c.url for c in calendars if c.writable), default)
+    return Account(principal.url, calendars, default)
 
 
 def _find(client: DavClient, url: str) -> tuple[DavItem | None, DavResponse]:
@@ -112,10 +122,15 @@ def _calendars(client: DavClient, home: str) -> list[Calendar]:
     response = client.xml("PROPFIND", home, propfind_body(_PROPS), "1")
     if response.status != 207:
         raise refused(response, "your calendars", "list")
-    return [Calendar(item.url, item.text(f"{{{DAV}}}displayname") or item.url.rstrip("/")
-                     .rsplit("/", 1)[-1])
-            for item in response.multistatus()
+    return [_calendar(item) for item in response.multistatus()
             if _is_calendar(item) and _has_events(item)]
+
+
+def _calendar(item: DavItem) -> Calendar:
+    privileges = item.props.get(f"{{{DAV}}}current-user-privilege-set")
+    writable = privileges is None or any(p.tag in _ADDING for p in privileges.iter())
+    return Calendar(item.url, item.text(f"{{{DAV}}}displayname") or calendar_label(item.url),
+                    writable=writable)
 
 
 def _is_calendar(item: DavItem) -> bool:

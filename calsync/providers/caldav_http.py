@@ -16,6 +16,7 @@ from urllib3.exceptions import ConnectTimeoutError, HTTPError, NewConnectionErro
 from calsync.config import Settings
 from calsync.domain.vocabulary import SourceStatus
 from calsync.errors import SourceError, SourceUnavailable
+from calsync.net.addresses import is_public_address
 from calsync.net.fetch import (
     connection_error,
     normalize_url,
@@ -23,7 +24,7 @@ from calsync.net.fetch import (
     refusal,
     timed_out,
 )
-from calsync.net.guarded_http import Exchange, RefusedAddress
+from calsync.net.guarded_http import Exchange, RefusedAddress, resolve
 
 log = logging.getLogger(__name__)
 # Servers' XML is read with ElementTree (the S314 exemptions below): expat bounds entity
@@ -33,6 +34,7 @@ DAV, CALDAV = "DAV:", "urn:ietf:params:xml:ns:caldav"
 USER_AGENT = "calsync/0.1 (+calendar follow-ups; CalDAV client)"
 MAX_REDIRECTS = 5
 _REDIRECTS = {301, 302, 303, 307, 308}
+WRITING = ("write to", "delete from")  # what `refused` is told about PUTs and DELETEs
 CREDENTIALS_HINT = ("Check the user name and password. Many servers (iCloud, Fastmail, "
                      "Nextcloud with two-step login) need an app-specific password made in "
                      "the account's security settings, not the one you sign in with.")
@@ -138,17 +140,21 @@ class DavClient:
                             guard=not self.settings.allow_private_urls,
                             exempt=self.settings.caldav_demo_address)
         current = normalize_url(url)
+        origin = _origin(current)
         for _hop in range(MAX_REDIRECTS + 1):
             parts = urlsplit(current)
+            if "Authorization" in sent and parts.scheme == "http":
+                self._refuse_clear_text(exchange, parts.hostname or "", parts.port or 80)
             with exchange.pool(parts.scheme, parts.hostname or "", parts.port) as pool:
                 response = self._send(pool, exchange, method, current, data, sent)
                 try:
                     location = response.headers.get("Location", "")
                     if follow and response.status in _REDIRECTS and location:
-                        target = normalize_url(urljoin(current, location))
-                        if parts.scheme == "https" and not target.startswith("https:"):
-                            sent.pop("Authorization", None)  # never a password in clear text
-                        current = target
+                        current = normalize_url(urljoin(current, location))
+                        if _origin(current) != origin:
+                            # As curl and requests do: the password is for the server typed,
+                            # never for wherever it (or an open redirect on it) points.
+                            sent.pop("Authorization", None)
                         continue
                     payload = read_body(response, exchange, self.settings, parts.hostname or "")
                     return DavResponse(current, response.status, dict(response.headers), payload)
@@ -157,6 +163,19 @@ class DavClient:
                     response.release_conn()
         raise SourceError(f"The server at {host_of(url)} redirected more than {MAX_REDIRECTS} "
                           "times.", "Use the address your provider documents for CalDAV.")
+
+    def _refuse_clear_text(self, exchange: Exchange, host: str, port: int) -> None:
+        """Refuse to send the password over plain http to a public address: it would cross
+        the internet readable by anyone on the way. Loopback and private networks (tests,
+        the demo, a NAS at home) may use http where the address guard lets them through."""
+        try:
+            addresses = [str(info[4][0]) for info in resolve(host, port, exchange.remaining())]
+        except (OSError, UnicodeError):
+            return  # not resolvable: the connection fails with its own, better message
+        if any(is_public_address(address) for address in addresses):
+            raise SourceError(f"calsync does not send your password to {host} over plain "
+                              "http://: anyone on the way could read it.",
+                              "Use the server's https:// address.")
 
     def _send(self, pool: urllib3.HTTPConnectionPool, exchange: Exchange, method: str,
               url: str, data: bytes, headers: dict[str, str]) -> urllib3.BaseHTTPResponse:
@@ -186,10 +205,20 @@ class DavClient:
                             follow=follow)
 
 
+def _origin(url: str) -> tuple[str, str, int | None]:
+    parts = urlsplit(url)
+    return (parts.scheme, parts.hostname or "", parts.port
+            or {"http": 80, "https": 443}.get(parts.scheme))
+
+
 def refused(response: DavResponse, label: str, doing: str = "read") -> SourceError:
     """The SourceError for a non-success answer to a request about `label`."""
     status, host = response.status, host_of(response.url)
     log.warning("caldav: could not %s %s at %s: HTTP %s", doing, label, host, status)
+    if status == 403 and doing in WRITING:
+        # The password was good enough to read: the calendar is shared read-only.
+        return SourceError(f"calsync may not add events to “{label}” at {host} (HTTP 403).",
+                           "Pick a calendar you own to receive follow-ups.")
     if status in (401, 403):
         return SourceError(f"The CalDAV server at {host} refused the user name or password "
                            f"(HTTP {status}).", CREDENTIALS_HINT,

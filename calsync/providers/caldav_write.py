@@ -8,7 +8,7 @@ from urllib.parse import quote, urljoin
 
 from calsync.errors import SourceError
 from calsync.providers.base import FOLLOWUP_MARK, OutgoingEvent, RemoteEvent
-from calsync.providers.caldav_http import DavClient, calendar_label, refused
+from calsync.providers.caldav_http import DavClient, refused
 from calsync.providers.caldav_ical import event_object, mark_of, times_of
 
 WRITE_TRIES = 3  # a 412 means someone edited meanwhile: read, re-apply, try again
@@ -19,9 +19,10 @@ def item_url(calendar: str, event_id: str) -> str:
     return urljoin(calendar.rstrip("/") + "/", quote(event_id) + ".ics")
 
 
-def write_event(client: DavClient, event: OutgoingEvent) -> RemoteEvent:
-    """Create or update the follow-up's event; see BaseProvider.write_event."""
-    url, label = item_url(event.calendar_id, event.event_id), calendar_label(event.calendar_id)
+def write_event(client: DavClient, event: OutgoingEvent, label: str) -> RemoteEvent:
+    """Create or update the follow-up's event in the calendar named `label` (for messages);
+    see BaseProvider.write_event."""
+    url = item_url(event.calendar_id, event.event_id)
     etag = event.etag
     times = None
     for _attempt in range(WRITE_TRIES):
@@ -54,9 +55,9 @@ def write_event(client: DavClient, event: OutgoingEvent) -> RemoteEvent:
                       "calsync will try again later.", transient=True)
 
 
-def delete_event(client: DavClient, calendar_id: str, event_id: str) -> None:
+def delete_event(client: DavClient, calendar_id: str, event_id: str, label: str) -> None:
     """Delete calsync's event at the follow-up's address; gone already counts as deleted."""
-    url, label = item_url(calendar_id, event_id), calendar_label(calendar_id)
+    url = item_url(calendar_id, event_id)
     for _attempt in range(WRITE_TRIES):
         current = client.request("GET", url)
         if current.status in (404, 410):

@@ -3,27 +3,22 @@ a user name and a password, and the calendar picker. No Flask here."""
 
 from __future__ import annotations
 
-from typing import Any, Protocol, runtime_checkable
-from urllib.parse import urlsplit
+from typing import Any
+from urllib.parse import unquote, urlsplit
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from calsync import providers
 from calsync.config import Settings
 from calsync.domain.vocabulary import SourceStatus
 from calsync.errors import SourceError, ValidationFailed
 from calsync.models import Source, User
 from calsync.providers.base import SourceRef
+from calsync.providers.caldav import client_for
+from calsync.providers.caldav_discovery import Account, discover
 from calsync.services import sources
 
 KIND = "caldav"
-
-
-@runtime_checkable
-class ListsCalendars(Protocol):
-    """A provider that can say which calendars an account has (the CalDAV provider)."""
-
-    def list_calendars(self, source: SourceRef) -> list[dict[str, Any]]: ...
 
 
 def connect(session: Session, settings: Settings, user: User, *, url: str, username: str,
@@ -43,19 +38,24 @@ def connect(session: Session, settings: Settings, user: User, *, url: str, usern
         raise ValidationFailed("username", "enter the account's user name.")
     if not password:
         raise ValidationFailed("password", "enter the account's (app-specific) password.")
-    account = f"{username}@{urlsplit(url).hostname}"
-    source = sources.account_source(session, settings, user, KIND, account, "url")
     credentials = {"username": username, "password": password}
-    calendars = _calendars(settings, url, credentials)
-    names = {c["id"]: c["name"] for c in calendars}
+    found = _account(settings, url, credentials)
+    account = account_key(username, found.principal_url)
+    source = _legacy(session, user, username, found.principal_url) or sources.account_source(
+        session, settings, user, KIND, account, "url")
+    names = {c.url: c.name for c in found.calendars}
+    writable = [c.url for c in found.calendars if c.writable]
     options = dict(source.options or {}) if source is not None else {}
     read = [c for c in options.get("calendars_read") or [] if c in names] or list(names)
-    default = next(c["id"] for c in calendars if c["default"])
     written = options.get("calendar_written")
-    options.update({"account": account, "calendars_read": read,
-                    "calendar_written": written if written in read else default,
-                    "calendar_names": names, "calendars_writable": list(names)})
-    shown = name.strip() or (source.name if source is not None else "") or f"CalDAV ({account})"
+    if written not in read or written not in writable:
+        written = next((c for c in (found.default_url, *read) if c in read and c in writable),
+                       found.default_url)
+        read += [] if written in read else [written]  # follow-ups go to a calendar read
+    options.update({"account": account, "calendars_read": read, "calendar_written": written,
+                    "calendar_names": names, "calendars_writable": writable})
+    shown = (name.strip() or (source.name if source is not None else "")
+             or f"CalDAV ({username}@{urlsplit(found.principal_url).netloc})")
     source = sources.store_account(session, settings, user, source, KIND, shown, options,
                                    credentials)
     source.url = url
@@ -79,12 +79,30 @@ def demo_offered(settings: Settings) -> bool:
     return settings.caldav_demo_address is not None
 
 
-def _calendars(settings: Settings, url: str, credentials: dict[str, Any]
-               ) -> list[dict[str, Any]]:
-    provider = providers.load(KIND)(settings)
-    assert isinstance(provider, ListsCalendars)  # the registry's caldav is ours
+def account_key(username: str, principal_url: str) -> str:
+    """What makes two connections the same account: the user at the principal discovery
+    found, which is one address whether the server, the principal or a calendar was typed
+    (and two servers on one host differ by port or path)."""
+    parts = urlsplit(principal_url)
+    path = unquote(parts.path).rstrip("/") + "/"
+    return f"{username}@{parts.scheme.lower()}://{parts.netloc.lower()}{path}"
+
+
+def _legacy(session: Session, user: User, username: str, principal_url: str) -> Source | None:
+    """A source connected before accounts were keyed by principal (`user@host`), when it
+    was connected to the same host and port."""
+    parts = urlsplit(principal_url)
+    old = f"{username}@{parts.hostname}"
+    return next((row for row in session.scalars(select(Source).where(
+        Source.user_id == user.id, Source.kind == KIND).order_by(Source.id))
+        if (row.options or {}).get("account") == old
+        and urlsplit(row.url).netloc.lower() == parts.netloc.lower()), None)
+
+
+def _account(settings: Settings, url: str, credentials: dict[str, Any]) -> Account:
     try:
-        return provider.list_calendars(SourceRef(id=0, url=url, credentials=credentials))
+        return discover(client_for(settings, SourceRef(id=0, url=url,
+                                                       credentials=credentials)), url)
     except SourceError as error:
         field = "password" if error.status is SourceStatus.NEEDS_RECONNECT else "url"
         raise ValidationFailed(field, sources.refusal(error)) from error

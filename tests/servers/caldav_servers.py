@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import base64
 import io
+import json
 import re
 import socket
 import subprocess
@@ -29,6 +30,9 @@ CALENDARS = ("personal", "work")
 # Xandikos names a default calendar (schedule-default-calendar-URL); Radicale names none,
 # so calsync takes its first calendar by address.
 DEFAULT_CALENDAR = {"radicale": "personal", "xandikos": "work"}
+# With `running(..., shared=True)` Radicale has one more calendar, shared with ana read-only
+# (as iCloud's and Nextcloud's shared calendars are); first by address, so no default.
+SHARED = "a-shared"
 
 
 @dataclass
@@ -146,7 +150,8 @@ def _wait_listening(port: int, process: subprocess.Popen[bytes], log: Path) -> N
     raise RuntimeError(f"the CalDAV server did not listen within 30 s: {log.read_text()[-2000:]}")
 
 
-def _start_radicale(root: Path, port: int, password: str) -> tuple[list[str], str, str]:
+def _start_radicale(root: Path, port: int, password: str,
+                    shared: bool) -> tuple[list[str], str, str]:
     (root / "users").write_text(f"{USER}:{password}\n")
     config = root / "radicale.conf"
     config.write_text(
@@ -154,27 +159,47 @@ def _start_radicale(root: Path, port: int, password: str) -> tuple[list[str], st
         f"[auth]\ntype = htpasswd\nhtpasswd_filename = {root / 'users'}\n"
         "htpasswd_encryption = plain\n"
         f"[storage]\nfilesystem_folder = {root / 'collections'}\n"
-        "[rights]\ntype = owner_only\n[logging]\nlevel = info\n"
+        f"[rights]\n{_rights(root, shared)}[logging]\nlevel = info\n"
         "[web]\ntype = none\n")
     command = [sys.executable, "-m", "radicale", "--config", str(config)]
     return command, f"/{USER}/", f"/{USER}/"
 
 
-def _start_xandikos(root: Path, port: int, password: str) -> tuple[list[str], str, str]:
+def _rights(root: Path, shared: bool) -> str:
+    """Radicale's [rights]: the owner's own, or with a read-only SHARED calendar (made on
+    disk, as nobody may make it through the server)."""
+    if not shared:
+        return "type = owner_only\n"
+    calendar = root / "collections" / "collection-root" / USER / SHARED
+    calendar.mkdir(parents=True)
+    (calendar / ".Radicale.props").write_text(json.dumps(
+        {"tag": "VCALENDAR", "D:displayname": "Shared"}))
+    (root / "rights").write_text(
+        f"[shared]\nuser: .+\ncollection: {{user}}/{SHARED}\npermissions: r\n"
+        "[own]\nuser: .+\ncollection: {user}(/.*)?\npermissions: RWrw\n"
+        "[root]\nuser: .+\ncollection:\npermissions: R\n")
+    return f"type = from_file\nfile = {root / 'rights'}\n"
+
+
+def _start_xandikos(root: Path, port: int, password: str,
+                    shared: bool) -> tuple[list[str], str, str]:
+    assert not shared, "only Radicale's rights can share a calendar read-only"
     command = [sys.executable, __file__, "xandikos", str(root / "data"), str(port), USER,
                password]
     return command, f"/{USER}/", f"/{USER}/calendars/"
 
 
-STARTERS: dict[str, Callable[[Path, int, str], tuple[list[str], str, str]]] = {
+STARTERS: dict[str, Callable[[Path, int, str, bool], tuple[list[str], str, str]]] = {
     "radicale": _start_radicale, "xandikos": _start_xandikos}
 
 
-def running(kind: str, root: Path, password: str) -> Iterator[CaldavServer]:
+def running(kind: str, root: Path, password: str, *,
+            shared: bool = False) -> Iterator[CaldavServer]:
     """A fresh `kind` server in `root` with USER (logging in with `password`) and the
-    CALENDARS; stopped afterwards."""
+    CALENDARS, plus the read-only SHARED one when `shared` (Radicale only); stopped
+    afterwards."""
     port = free_port()
-    command, principal, home = STARTERS[kind](root, port, password)
+    command, principal, home = STARTERS[kind](root, port, password, shared)
     log = root / "server.log"
     with log.open("wb") as out:
         process = subprocess.Popen(command, stdout=out, stderr=subprocess.STDOUT)
@@ -187,6 +212,8 @@ def running(kind: str, root: Path, password: str) -> Iterator[CaldavServer]:
             server.request("PROPFIND", server.principal_url, headers={"Depth": "0"})
         for name in CALENDARS:
             server.make_calendar(name)
+        if shared:
+            server.calendars[SHARED] = f"{server.home_url}{SHARED}/"
         yield server
     finally:
         process.terminate()
