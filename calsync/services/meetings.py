@@ -1,4 +1,5 @@
-"""Meetings read from a user's sources: listing them by start, and counting one source's."""
+"""Meetings read from a user's sources: listing them by start, counting one source's, and
+adopting the answered ones a removed source left behind when a calendar reads them again."""
 
 from __future__ import annotations
 
@@ -6,11 +7,13 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, select
-from sqlalchemy.orm import Session
+from sqlalchemy import exists, func, select, tuple_, update
+from sqlalchemy.orm import Session, aliased
 
+from calsync.db import rows_changed
 from calsync.domain.vocabulary import TOUCHED, MeetingStatus
 from calsync.models import Meeting, Prompt, Source, User
+from calsync.providers.base import ChangeSet
 from calsync.services import paging
 
 
@@ -44,3 +47,32 @@ def source_meetings(session: Session, source: Source) -> SourceMeetings:
         select(func.count(Prompt.id)).join(Meeting, Prompt.meeting_id == Meeting.id)
         .where(Meeting.source_id == source.id, Prompt.status.in_(TOUCHED))) or 0
     return SourceMeetings(confirmed, answered)
+
+
+def adopt_detached(session: Session, source: Source, changes: ChangeSet, *, batch: int) -> int:
+    """Attach to `source` the user's detached meetings (kept, answered, when their source was
+    removed: `sources.delete_source`) that this read names again by uid and recurrence id,
+    so a calendar connected again finds its answered meetings instead of importing and
+    prompting them twice. Called by the sync before it loads the source's rows; returns how
+    many. Nothing is asked unless the user has a detached meeting; then one UPDATE per
+    `batch` keys of the read. Part of the caller's unit of work."""
+    if session.scalar(select(Meeting.id).where(Meeting.source_id.is_(None),
+                                               Meeting.user_id == source.user_id).limit(1)) is None:
+        return 0
+    keys = sorted({(m.uid, m.recurrence_id) for m in changes.meetings})
+    detached, held = aliased(Meeting), aliased(Meeting)
+    adopted = 0
+    for start in range(0, len(keys), batch):
+        # One row per key: the oldest, if two removed sources both kept it; none the source
+        # already holds (imported again before adoption existed): the unique key forbids it.
+        chosen = (select(func.min(detached.id))
+                  .where(detached.source_id.is_(None), detached.user_id == source.user_id,
+                         tuple_(detached.uid, detached.recurrence_id)
+                         .in_(keys[start:start + batch]),
+                         ~exists().where(held.source_id == source.id, held.uid == detached.uid,
+                                         held.recurrence_id == detached.recurrence_id))
+                  .group_by(detached.uid, detached.recurrence_id))
+        adopted += rows_changed(session.execute(
+            update(Meeting).where(Meeting.id.in_(chosen)).values(source_id=source.id),
+            execution_options={"synchronize_session": False}))
+    return adopted
