@@ -10,6 +10,7 @@ from werkzeug.wrappers import Response
 
 from calsync.db import get_session
 from calsync.errors import ValidationFailed
+from calsync.services import sources
 from calsync.web import current_settings
 
 if TYPE_CHECKING:
@@ -56,4 +57,5 @@ def picker(source: Source, service: Calendars, action: str, provider: str,
     written = request.form.get("calendar_written") if error else options.get("calendar_written")
     return render_template("calendar_picker.html", source=source, choices=choices, read=read,
                            written=written, error=error, action=action, provider=provider,
-                           main=main), 422 if error else 200
+                           main=main, paused=sources.awaits_calendars(source)
+                           ), 422 if error else 200
