@@ -1,21 +1,31 @@
 """Removing a calendar and adding it again: the answered meetings its removal kept are
 matched again by uid and recurrence id instead of imported twice. Nothing answered is asked
 again, the deal's timeline stays as it was, and the planned follow-up isn't cancelled as
-booked by a meeting that was over before it was planned. Over a real ICS server."""
+booked by a meeting that was over before it was planned. Over a real ICS server, and a
+CalDAV account disconnected and connected again on real Radicale and Xandikos."""
 
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
+import pytest
 from flask import Flask
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 
+from calsync.config import Settings
 from calsync.db import get_db
-from calsync.models import Meeting
+from calsync.domain.vocabulary import PromptStatus
+from calsync.models import FollowUp, Meeting, Prompt, Source, User
+from calsync.services import caldav_connect, sources
 from tests.api.conftest import Event, ics_text, pending
-from tests.conftest import ApiClient
+from tests.conftest import PASSWORD, ApiClient
+from tests.providers.caldav.test_caldav_writeback import ended_call, followups_in, plan
+from tests.servers.caldav_servers import SERVERS, CaldavServer, running
 from tests.servers.http_files import FileServer
 
 CALENDAR = (
@@ -112,3 +122,42 @@ def test_rows_kept_twice_before_adoption_existed_adopt_one(app, api) -> None:
 
 def demo_sources(app: Flask) -> list[int | None]:
     return [source for uid, _r, source, _i in stored(app) if uid == "demo@contoso"]
+
+
+@pytest.fixture(params=SERVERS)
+def dav(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[CaldavServer]:
+    yield from running(str(request.param), tmp_path, PASSWORD)
+
+
+def connect_dav(session: Session, settings: Settings, user: User,
+                server: CaldavServer) -> Source:
+    """Connect the account; its first sync runs at once (the tests' inline queue)."""
+    source = caldav_connect.connect(session, settings, session.get(User, user.id),
+                                    url=server.base_url, username=server.username,
+                                    password=server.password)
+    session.expire_all()
+    return source
+
+
+def test_a_caldav_account_connected_again_asks_nothing_again(
+        db_session: Session, settings: Settings, user: User, dav: CaldavServer) -> None:
+    dav.put("work", "demo", ended_call("demo"))
+    first = connect_dav(db_session, settings, user, dav)
+    followup = plan(db_session, settings, user, days=3, note="Wants numbers")
+    assert followup.write_status == "written", followup.write_error
+    [demo] = db_session.scalars(select(Meeting))
+    calendar = next(c for c, url in dav.calendars.items()
+                    if url == first.options["calendar_written"])
+    written = followups_in(dav, calendar)
+
+    sources.delete_source(db_session, db_session.get(Source, first.id))
+    second = connect_dav(db_session, settings, user, dav)
+
+    assert [(m.id, m.source_id) for m in db_session.scalars(select(Meeting))] == [
+        (demo.id, second.id)]
+    assert [p.status for p in db_session.scalars(select(Prompt))] == [PromptStatus.ANSWERED]
+    again = db_session.get(FollowUp, followup.id)
+    assert again is not None
+    assert (again.status, again.cancel_reason, again.start) == ("planned", None,
+                                                                followup.start)
+    assert followups_in(dav, calendar) == written  # its event, once
