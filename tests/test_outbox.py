@@ -6,13 +6,13 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from calsync.config import Settings
 from calsync.db import get_db
-from calsync.jobs import effects, outbox
-from calsync.models import OutboxEntry, User
+from calsync.jobs import effects, outbox, writeback
+from calsync.models import FollowUp, OutboxEntry, User
 from calsync.providers.base import OutgoingEvent, RemoteEvent, SourceRef
 from tests.plugins import memory
 from tests.test_writeback import plan, source  # noqa: F401 - the writable source fixture
@@ -59,3 +59,56 @@ def test_a_batch_of_once_only_effects_adds_each_key_once(db_session: Session,
                               .order_by(OutboxEntry.id)).all()
     assert [(key, payload) for key, payload in rows] == [
         ("prompt-email:1", {}), ("summary:1", {"n": 1}), ("prompt-email:2", {"n": 3})]
+
+
+@pytest.mark.usefixtures("source")
+def test_a_write_that_outlives_its_lease_is_done_again_after_the_worker_that_took_over(
+        db_session: Session, settings: Settings, user: User,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """A worker slower than its lease: the follow-up is cancelled meanwhile and another
+    worker, finding no event yet, counts the delete done; the slow write then lands. The
+    slow worker sees its lease was taken and records the write again, which takes the
+    event back out: the calendar ends as the follow-up is."""
+    followup = plan(db_session, settings, user)
+    source_id = followup.target_source_id
+    assert source_id is not None
+    memory.WRITTEN[source_id].clear()  # as if the first write had not landed yet
+    slow = db_session.scalar(select(OutboxEntry))
+    assert slow is not None
+    slow.status, slow.attempts = "pending", 0  # due again, as after a crash
+    db_session.commit()
+    lease = timedelta(seconds=settings.outbox_lease_seconds)
+    later = datetime.now(UTC) + timedelta(hours=1)
+    write = memory.WritableMemoryProvider._write_event
+    landed: list[bool] = []
+
+    def outlived(provider: memory.WritableMemoryProvider, ref: SourceRef,
+                 event: OutgoingEvent) -> RemoteEvent:
+        with get_db().session() as other:  # meanwhile: cancelled, and the delete done
+            cancelled = other.get(FollowUp, followup.id)
+            assert cancelled is not None and cancelled.cancel(later)
+            writeback.followup_changed(other, cancelled)
+            other.commit()
+            delete = other.scalar(select(OutboxEntry).where(OutboxEntry.status == "pending",
+                                                            OutboxEntry.id != slow.id))
+            assert delete is not None
+            assert effects.process(other, settings, delete.id, now=later + lease) is not None
+            assert source_id not in memory.WRITTEN or not memory.WRITTEN[source_id]
+        written = write(provider, ref, event)  # and now the slow write lands
+        landed.append(bool(memory.WRITTEN[source_id]))
+        return written
+
+    monkeypatch.setattr(memory.WritableMemoryProvider, "_write_event", outlived)
+    with get_db().session() as worker:
+        effects.process(worker, settings, slow.id, now=later)
+    assert landed == [True], "the slow write landed"
+    monkeypatch.undo()
+
+    with get_db().session() as worker:
+        again = worker.scalars(select(OutboxEntry.id).where(
+            OutboxEntry.id > slow.id, OutboxEntry.status == "pending")).all()
+        for entry_id in again:
+            effects.process(worker, settings, entry_id, now=later + 2 * lease)
+        assert worker.scalar(select(func.count(OutboxEntry.id))) == 3, \
+            "the slow worker recorded its write again"
+    assert not memory.WRITTEN[source_id], "the cancelled follow-up's event was taken out"

@@ -22,7 +22,8 @@ The services a job calls commit their own unit of work. Push channels
 before the watch call, whose handshake can reach the webhook before the call returns.
 Services reach into this package only to record or start work: an outbox entry
 (`outbox.record`, `record_once`, `retry`, or `writeback.followup_changed` and
-`write_upcoming`, which record writes), a job (`queue.enqueue`), for disconnecting Google `effects.process` (its channels
-stop before the grant is revoked), and for the sample calendar `sync.sync_source` (read
-within the request, so its prompts are there when the inbox opens).
+`write_upcoming`, which record writes), a job (`queue.enqueue`), for disconnecting Google
+`effects.process` (its channels stop before the grant is revoked), and for the sample
+calendar `sync.sync_source` (read within the request, so its prompts are there when the
+inbox opens).
 """

@@ -52,8 +52,8 @@ def process(session: Session, settings: Settings, entry_id: int,
     """Do one entry if it is due and no other worker holds it; returns it, or None.
     Commits the claim before the handler runs and the result after it (calsync.jobs)."""
     now = now or datetime.now(UTC)
-    if not outbox.claim(session, entry_id, now,
-                        timedelta(seconds=settings.outbox_lease_seconds)):
+    leased_until = now + timedelta(seconds=settings.outbox_lease_seconds)
+    if not outbox.claim(session, entry_id, now, leased_until):
         return None
     entry = outbox.load(session, entry_id)
     try:
@@ -72,6 +72,11 @@ def process(session: Session, settings: Settings, entry_id: int,
                                               "again.", True, now)
     else:
         outbox.done(entry, now)
-    outbox.release(session, entry)
+    if not outbox.release(session, entry, leased_until):
+        # The lease ran out while the handler worked, and another worker took the
+        # follow-up: what it did may be newer than what this one just did (a delete that
+        # found nothing before this write landed). Doing it again from the follow-up as it
+        # is then puts the calendar right.
+        outbox.again(session, entry)
     session.commit()
     return entry

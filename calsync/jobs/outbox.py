@@ -116,10 +116,11 @@ def due_ids(session: Session, now: datetime, limit: int = 200) -> list[int]:
     return list(session.scalars(query))
 
 
-def claim(session: Session, entry_id: int, now: datetime, lease: timedelta) -> bool:
-    """Lease the entry, and its follow-up, for this worker, and count the attempt; False if
-    either is taken. Committed before the handler calls out: a write held open across a
-    slow calendar server would keep SQLite's one write lock from everyone else."""
+def claim(session: Session, entry_id: int, now: datetime, leased_until: datetime) -> bool:
+    """Lease the entry, and its follow-up, for this worker until `leased_until`, and count
+    the attempt; False if either is taken. Committed before the handler calls out: a write
+    held open across a slow calendar server would keep SQLite's one write lock from
+    everyone else."""
     # Each lease is one conditional UPDATE: of concurrent workers exactly one wins it.
     followup_id = session.scalar(select(OutboxEntry.followup_id).where(
         OutboxEntry.id == entry_id, OutboxEntry.status == OutboxStatus.PENDING,
@@ -128,14 +129,14 @@ def claim(session: Session, entry_id: int, now: datetime, lease: timedelta) -> b
             update(FollowUp)
             .where(FollowUp.id == followup_id, or_(FollowUp.write_leased_until.is_(None),
                                                    FollowUp.write_leased_until <= now))
-            .values(write_leased_until=now + lease))):
+            .values(write_leased_until=leased_until))):
         session.rollback()
         return False
     result = session.execute(
         update(OutboxEntry)
         .where(OutboxEntry.id == entry_id, OutboxEntry.status == OutboxStatus.PENDING,
                OutboxEntry.next_attempt_at <= now)
-        .values(next_attempt_at=now + lease, attempts=OutboxEntry.attempts + 1))
+        .values(next_attempt_at=leased_until, attempts=OutboxEntry.attempts + 1))
     if not rows_changed(result):
         session.rollback()
         return False
@@ -150,11 +151,23 @@ def done(entry: OutboxEntry, now: datetime) -> None:
     entry.last_error = None
 
 
-def release(session: Session, entry: OutboxEntry) -> None:
-    """Free the entry's follow-up for the next write (the entry's own lease is its time)."""
-    if entry.followup_id is not None:
-        session.execute(update(FollowUp).where(FollowUp.id == entry.followup_id)
-                        .values(write_leased_until=None))
+def release(session: Session, entry: OutboxEntry, leased_until: datetime) -> bool:
+    """Free the entry's follow-up for the next write; False when this worker's lease (the
+    one that ends at `leased_until`) was no longer its own: it ran out, and another worker
+    may have written the follow-up since."""
+    if entry.followup_id is None:
+        return True
+    return bool(rows_changed(session.execute(
+        update(FollowUp).where(FollowUp.id == entry.followup_id,
+                               FollowUp.write_leased_until == leased_until)
+        .values(write_leased_until=None))))
+
+
+def again(session: Session, entry: OutboxEntry) -> OutboxEntry:
+    """The same effect, to be done once more from the state as it is then."""
+    return record(session, user_id=entry.user_id, kind=entry.kind,
+                  followup_id=entry.followup_id, source_id=entry.source_id,
+                  payload=entry.payload)
 
 
 def load(session: Session, entry_id: int) -> OutboxEntry:

@@ -201,7 +201,7 @@ def test_a_worker_that_dies_holding_the_email_leaves_it_to_the_next_once(
     entry, = mail_entries(db_session)
     lease = timedelta(seconds=settings.outbox_lease_seconds)
     with get_db().session() as dying:
-        assert outbox.claim(dying, entry.id, berlin(11), lease)  # then the worker dies
+        assert outbox.claim(dying, entry.id, berlin(11), berlin(11) + lease)  # then the worker dies
 
     assert process(settings, entry.id, berlin(11, 1)) is None  # still held: nobody sends
     assert process(settings, entry.id, berlin(11) + lease) is not None
@@ -217,7 +217,7 @@ def test_a_crash_after_the_hand_over_resends_the_very_same_message(
     entry, = mail_entries(db_session)
     lease = timedelta(seconds=settings.outbox_lease_seconds)
     with get_db().session() as dying:
-        assert outbox.claim(dying, entry.id, berlin(11), lease)
+        assert outbox.claim(dying, entry.id, berlin(11), berlin(11) + lease)
         mail_jobs.send_prompt(dying, settings, outbox.load(dying, entry.id))
         dying.rollback()  # died before marking the entry done
 
