@@ -1,14 +1,16 @@
 """Calendars: the list with sync status, adding by URL, upload, a CalDAV account or the
-sample, one calendar's page.
+sample, one calendar's page; the name of the calendar a follow-up is written to.
 
 A new source is read within the request: one that is not a calendar is refused beside its
 field with the reason, one that reads lands with its meetings and prompts, and one whose
-server is slow is kept and read in the background.
+server is slow is kept and read in the background. A CalDAV account's first sync is queued:
+the page says so until it has run.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
@@ -33,7 +35,7 @@ from calsync.web.pages.forms import ActionForm, AddUrlForm, UploadForm
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session
 
-    from calsync.models import User
+    from calsync.models import FollowUp, Source, User
 
 # Google Calendar's "add this calendar" link: Google accepts it (it opens Calendar with the
 # feed ready to subscribe to) but does not document it; the page keeps the by-hand steps.
@@ -126,6 +128,7 @@ def add_caldav() -> Response | tuple[str, int]:
     """Connect a CalDAV account (or give one needing reconnecting its new password)."""
     form = CaldavForm()
     if form.validate():
+        started = datetime.now(UTC)
         try:
             added = caldav_connect.connect(
                 get_session(), current_settings(), current_user, url=form.url.data or "",
@@ -135,9 +138,7 @@ def add_caldav() -> Response | tuple[str, int]:
             field = getattr(form, error.field, form.url)
             field.errors = [*field.errors, error.message]
         else:
-            flash(f"Connected “{added.name}”: {_meetings_read(added.id)}. Follow-ups go to "
-                  f"“{caldav_connect.written_name(added)}”.")
-            return redirect(url_for("pages.source", source_id=added.id))
+            return _connected(added, started)
     return _render_list(caldav_form=form, status=422)
 
 
@@ -146,13 +147,25 @@ def add_caldav() -> Response | tuple[str, int]:
 def add_caldav_demo() -> Response | tuple[str, int]:
     """Connect the bundled demo CalDAV account in one click (demo mode: `calsync run`)."""
     # The app-wide CSRFProtect has checked the token; the credentials never reach the page.
+    started = datetime.now(UTC)
     try:
         added = caldav_connect.connect_demo(get_session(), current_settings(), current_user)
     except ValidationFailed as error:
         form = CaldavForm(formdata=None)
         form.url.errors = [error.message]
         return _render_list(caldav_form=form, status=422)
-    flash(f"Connected “{added.name}”: {_meetings_read(added.id)}. Follow-ups go to "
+    return _connected(added, started)
+
+
+def _connected(added: Source, started: datetime) -> Response:
+    """Go to a CalDAV account just connected (at `started`). Its sync is queued: with no
+    worker free yet its meetings are still to come, and "0 meetings read" would say the
+    calendars are empty."""
+    synced = added.last_synced_at is not None and added.last_synced_at >= started
+    read = _meetings_read(added.id) if synced else (
+        "calsync is reading its calendars in the background; their meetings show here "
+        "once read")
+    flash(f"Connected “{added.name}”: {read}. Follow-ups go to "
           f"“{caldav_connect.written_name(added)}”.")
     return redirect(url_for("pages.source", source_id=added.id))
 
@@ -178,6 +191,18 @@ def _meetings_read(source_id: int) -> str:
     source = sources_service.get_source(get_session(), current_user, source_id)
     count = meetings.source_meetings(get_session(), source).confirmed
     return f"{count} meeting{'' if count == 1 else 's'} read"
+
+
+@bp.app_template_global()
+def followup_calendar(followup: FollowUp) -> str | None:
+    """The name of the calendar that has (or gets) a follow-up's event: where it was
+    written, else where its source writes now; None when no source receives it."""
+    if followup.target_source_id is None:
+        return None
+    source = sources_service.get_source(get_session(), current_user, followup.target_source_id)
+    options = source.options or {}
+    calendar = followup.remote_calendar_id or options.get("calendar_written") or ""
+    return str((options.get("calendar_names") or {}).get(calendar) or source.name)
 
 
 @bp.post("/sources/sample")
