@@ -45,6 +45,10 @@ log = logging.getLogger(__name__)
 
 ETAG = f"{{{DAV}}}getetag"
 DATA = f"{{{CALDAV}}}calendar-data"
+# The option saying whether the user chose the calendars read: until then every calendar
+# the account has is read, those made later too (found again on each full read). Sources
+# connected before the option existed count as chosen: nobody knows whether they were.
+CHOSEN = "calendars_chosen"
 # One stored object as the cursor remembers it: [etag, uid, flags] ("r" repeats, "o" ours,
 # "x" ours and outside the window when last read).
 Items = dict[str, list[str]]
@@ -83,18 +87,26 @@ class CaldavProvider(BaseProvider):
 
     def _read(self, source: SourceRef, cursor: dict[str, Any], context: ReadContext) -> ChangeSet:
         client = client_for(self.settings, source)
-        calendars = [str(c) for c in source.options.get("calendars_read") or []]
-        if not calendars:  # nothing picked yet: every calendar the account has
-            calendars = [c.url for c in discover(client, source.url).calendars]
+        picked = sorted(str(c) for c in source.options.get("calendars_read") or [])
+        chosen = bool(picked) and source.options.get(CHOSEN, True)
         window_end = context.window_end.date().isoformat()
         states = cursor.get("calendars") or {}
-        if cursor.get("window_end") == window_end and set(states) == set(calendars):
+        # Not chosen: the calendars the last full read found, until the picker lists others.
+        same = set(states) == set(picked) if chosen else cursor.get("picked") == picked
+        if states and same and cursor.get("window_end") == window_end:
             try:
-                changes = self._incremental(client, calendars, states, context, window_end)
-                return _gone(source, changes)
+                changes = self._incremental(client, list(states), states, context, window_end)
+                return _gone(source, changes, picked)
             except FullReadNeeded as why:
                 log.info("source %s: reading the window in full (%s)", source.id, why)
-        return _gone(source, self._full(client, calendars, context, window_end))
+        calendars = picked if chosen else self._every(client, source)
+        return _gone(source, self._full(client, calendars, context, window_end), picked)
+
+    def _every(self, client: DavClient, source: SourceRef) -> list[str]:
+        """Every calendar the account has now, and the one written to (told when gone)."""
+        written = str(source.options.get("calendar_written") or "")
+        found = [c.url for c in discover(client, source.url).calendars]
+        return list(dict.fromkeys([*found, *([written] if written else [])]))
 
     def _full(self, client: DavClient, calendars: list[str], context: ReadContext,
               window_end: str) -> ChangeSet:
@@ -250,9 +262,11 @@ def _name(source: SourceRef, calendar: str) -> str:
     return str(names.get(calendar) or calendar_label(calendar))
 
 
-def _gone(source: SourceRef, changes: ChangeSet) -> ChangeSet:
+def _gone(source: SourceRef, changes: ChangeSet, picked: list[str]) -> ChangeSet:
     """Calendars read that are no longer on the server are left out with a warning; the
-    source stops (disabled) only when follow-ups lose their calendar or nothing is left."""
+    source stops (disabled) only when follow-ups lose their calendar or nothing is left.
+    The cursor notes the calendars `picked` it was read for."""
+    changes.cursor["picked"] = picked
     states = changes.cursor["calendars"]
     gone = [calendar for calendar, state in states.items() if state.get("gone")]
     if not gone:

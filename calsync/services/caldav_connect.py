@@ -13,10 +13,11 @@ from calsync.config import Settings
 from calsync.domain.vocabulary import SourceStatus
 from calsync.errors import SourceError, ValidationFailed
 from calsync.models import Source, User
-from calsync.providers.base import SourceRef
-from calsync.providers.caldav import client_for
+from calsync.providers.base import BaseProvider, SourceRef
+from calsync.providers.caldav import CHOSEN, CaldavProvider, client_for
 from calsync.providers.caldav_discovery import Account, discover
 from calsync.services import sources
+from calsync.services.google import calendar_accounts
 
 KIND = "caldav"
 
@@ -46,14 +47,17 @@ def connect(session: Session, settings: Settings, user: User, *, url: str, usern
     names = {c.url: c.name for c in found.calendars}
     writable = [c.url for c in found.calendars if c.writable]
     options = dict(source.options or {}) if source is not None else {}
-    read = [c for c in options.get("calendars_read") or [] if c in names] or list(names)
+    chosen = bool(options.get(CHOSEN, source is not None))  # see CHOSEN
+    read = [c for c in options.get("calendars_read") or [] if c in names and chosen] or list(
+        names)
     written = options.get("calendar_written")
     if written not in read or written not in writable:
         written = next((c for c in (found.default_url, *read) if c in read and c in writable),
                        found.default_url)
         read += [] if written in read else [written]  # follow-ups go to a calendar read
     options.update({"account": account, "calendars_read": read, "calendar_written": written,
-                    "calendar_names": names, "calendars_writable": writable})
+                    "calendar_names": names, "calendars_writable": writable,
+                    "calendar_default": found.default_url, CHOSEN: chosen})
     shown = (name.strip() or (source.name if source is not None else "")
              or f"CalDAV ({username}@{urlsplit(found.principal_url).netloc})")
     source = sources.store_account(session, settings, user, source, KIND, shown, options,
@@ -115,9 +119,33 @@ def written_name(source: Source) -> str:
     return str((options.get("calendar_names") or {}).get(written) or written)
 
 
+def calendar_choices(session: Session, settings: Settings,
+                     source: Source) -> list[dict[str, Any]]:
+    """The account's calendars (asked of the server, else as last seen), for the picker;
+    what the server says is kept for next time, and read while the user never chose
+    (commits then)."""
+
+    def fetch(provider: BaseProvider, ref: SourceRef) -> list[dict[str, Any]]:
+        assert isinstance(provider, CaldavProvider)  # the registry's caldav is ours
+        return provider.list_calendars(ref)
+
+    choices = calendar_accounts.calendar_choices(session, settings, source, fetch,
+                                                 "calendar_default")
+    options = dict(source.options or {})
+    if not options.get(CHOSEN, True):
+        options["calendars_read"] = [c["id"] for c in choices]
+        source.options = options
+        session.commit()
+    return choices
+
+
 def choose_calendars(session: Session, settings: Settings, source: Source,
                      read: list[str] | None, written: str | None) -> None:
     """Choose the account's calendars read and written (`sources.choose_calendars`;
     commits), and sync at once when the calendars read changed."""
-    if sources.choose_calendars(session, source, read, written) and not source.status.paused:
+    changed = sources.choose_calendars(session, source, read, written)
+    if read is not None:  # from now on exactly these, not every calendar the account has
+        source.options = {**(source.options or {}), CHOSEN: True}
+        session.commit()
+    if changed and not source.status.paused:
         sources.queue_sync(session, source)
