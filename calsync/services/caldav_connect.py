@@ -86,10 +86,10 @@ def demo_offered(settings: Settings) -> bool:
 def account_key(username: str, principal_url: str) -> str:
     """What makes two connections the same account: the user at the principal discovery
     found, which is one address whether the server, the principal or a calendar was typed
-    (and two servers on one host differ by port or path)."""
+    (and two servers on one host differ by port or path). Shown on the source's page as
+    "ana@cloud.example.com/remote.php/dav/principals/ana/"."""
     parts = urlsplit(principal_url)
-    path = unquote(parts.path).rstrip("/") + "/"
-    return f"{username}@{parts.scheme.lower()}://{parts.netloc.lower()}{path}"
+    return f"{username}@{parts.netloc.lower()}{unquote(parts.path).rstrip('/')}/"
 
 
 def _legacy(session: Session, user: User, username: str, principal_url: str) -> Source | None:

@@ -82,7 +82,7 @@ def test_a_source_keyed_by_host_is_found_on_reconnecting(
     mended = caldav_connect.connect(db_session, settings, owner, url=radicale.principal_url,
                                     username=radicale.username, password=radicale.password)
     assert mended.id == old.id and mended.status == SourceStatus.OK
-    assert mended.options["account"] == f"ana@{radicale.principal_url}"
+    assert mended.options["account"] == "ana@" + radicale.principal_url.split("://")[1]
 
 
 class Recorder(BaseHTTPRequestHandler):
@@ -173,3 +173,13 @@ def test_a_read_only_calendar_never_receives_followups(
     assert "may not add events to “Shared”" in refused.value.reason
     assert refused.value.status == SourceStatus.ERROR and not refused.value.transient
 
+
+
+def test_one_principal_whatever_address_is_typed(caldav_server: CaldavServer,
+                                                 make_settings: Callable[..., Settings]) -> None:
+    client = DavClient(make_settings(), caldav_server.username, caldav_server.password)
+    typed = (caldav_server.base_url, caldav_server.principal_url,
+             caldav_server.calendars["work"])
+    keys = {caldav_connect.account_key("ana", discover(client, url).principal_url)
+            for url in typed}
+    assert len(keys) == 1, keys
