@@ -62,7 +62,8 @@ def timeline(api: ApiClient, deal_id: int) -> list[Any]:
     return [deal["touches"], shown]
 
 
-def test_a_calendar_added_again_adopts_its_answered_meetings(app, api, http_files) -> None:
+def test_a_calendar_added_again_adopts_its_answered_meetings(app, api, http_files,
+                                                             caplog) -> None:
     url = http_files.serve("/work.ics", ics_text(*CALENDAR))
     first = connect(api, url)
     asked = pending(api)
@@ -85,6 +86,7 @@ def test_a_calendar_added_again_adopts_its_answered_meetings(app, api, http_file
     assert Counter((uid, rid) for uid, rid, _s, _i in rows).most_common(1)[0][1] == 1
     assert {(uid, rid): mid for uid, rid, _s, mid in rows if uid != "call@contoso"} == kept
     assert {source for _u, _r, source, _i in rows} == {second}
+    assert f"source {second} adopted 4 detached meetings" in caplog.messages
     assert set(pending(api)) == {"Pricing call"}  # never answered: asked again, alone
     assert timeline(api, deal_id) == before
     # The pricing call, read again now, began before the follow-up was planned: not booked.
