@@ -1,14 +1,17 @@
 """The demo account `serve_forever` starts with: the Google demo's salesperson and meetings
 (`calsync.emulator.demo`), in Outlook's shape: "Calendar" (the default) and "Sales team",
-meetings on working days in working hours around today, the weekly review as a series."""
+meetings on working days in working hours around today, the weekly review as a series.
+As in the Google demo, a consent given in another zone (the browser's) places the meetings
+again in that zone, before calsync first reads them."""
 
 from __future__ import annotations
 
+import threading
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from calsync.emulator import demo
+from calsync.emulator import demo, recurrence
 from calsync.emulator.microsoft.emulator import MicrosoftEmulator
 
 DEMO_EMAIL = "demo.seller@contoso.example"
@@ -18,9 +21,28 @@ COLLEAGUE = "sam.lee@contoso.example"
 def seed(emulator: MicrosoftEmulator, *, zone: str = demo.ZONE,
          now: datetime | None = None) -> str:
     """Create the demo account, its two calendars and their meetings; returns the email."""
-    work, team = emulator.add_account(DEMO_EMAIL, ["Sales team"], name="Demo Seller")
-    tz = ZoneInfo(zone)
-    today = (now or datetime.now(UTC)).astimezone(tz).date()
+    emulator.add_account(DEMO_EMAIL, ["Sales team"], name="Demo Seller")
+    place(emulator, zone, now)
+    lock = threading.Lock()
+
+    def on_consent(email: str, asked: str) -> None:
+        if email != DEMO_EMAIL or recurrence.zone(asked) is None:
+            return
+        with lock:
+            if asked != emulator.time_zone:
+                clear(emulator)
+                place(emulator, asked)
+
+    emulator.on_consent(on_consent)
+    return DEMO_EMAIL
+
+
+def place(emulator: MicrosoftEmulator, zone: str, now: datetime | None = None) -> None:
+    """Add the demo's meetings in `zone`, on working days around `now`'s date there; the
+    consent page names that zone."""
+    emulator.set_time_zone(zone)
+    work, team = emulator.calendar_ids(DEMO_EMAIL)
+    today = (now or datetime.now(UTC)).astimezone(ZoneInfo(zone)).date()
     for calendar, meetings, colleagues in ((work, demo.MEETINGS, []),
                                            (team, demo.TEAM_MEETINGS, [COLLEAGUE])):
         for days, start, minutes, title, guests in meetings:
@@ -33,7 +55,13 @@ def seed(emulator: MicrosoftEmulator, *, zone: str = demo.ZONE,
                     "firstDayOfWeek": "sunday"},
         "range": {"type": "numbered", "startDate": monday.isoformat(),
                   "numberOfOccurrences": 12}}})
-    return DEMO_EMAIL
+
+
+def clear(emulator: MicrosoftEmulator) -> None:
+    """Delete every demo meeting (as if the user had, in Outlook)."""
+    for calendar in emulator.calendar_ids(DEMO_EMAIL):
+        for event in emulator.events(calendar):
+            emulator.delete_event(calendar, event["id"])
 
 
 def _event(day: date, start: time, minutes: int, zone: str, title: str,

@@ -43,6 +43,7 @@ from calsync.emulator.microsoft.state import (
     graph_id,
 )
 from calsync.emulator.microsoft.subscriptions import Delivery, Subscriptions
+from calsync.emulator.oauth import ConsentHook
 
 # What calsync asks for (msal adds openid, profile and offline_access itself).
 DEFAULT_SCOPES = ("Calendars.ReadWrite", "User.Read", "email", "openid", "profile",
@@ -136,10 +137,27 @@ class MicrosoftEmulator(OAuthEmulator[MsState]):
                                 email_verified)
             self.state.accounts[email] = account
             for index, calendar_name in enumerate(["Calendar", *(calendars or [])]):
-                calendar = MsCalendar(graph_id(), email, calendar_name, index == 0)
-                self.state.calendars[calendar.id] = calendar
-                account.calendar_ids.append(calendar.id)
+                self._new_calendar(account, calendar_name, index == 0)
             return list(account.calendar_ids)
+
+    def add_calendar(self, email: str, name: str) -> str:
+        """As if the user made another calendar in Outlook; returns its id."""
+        with self.state.lock:
+            return self._new_calendar(self.state.accounts[email.lower()], name, False)
+
+    def _new_calendar(self, account: MsAccount, name: str, default: bool) -> str:
+        calendar = MsCalendar(graph_id(), account.email, name, default)
+        self.state.calendars[calendar.id] = calendar
+        account.calendar_ids.append(calendar.id)
+        return calendar.id
+
+    def delete_calendar(self, calendar_id: str) -> None:
+        """As if the user deleted the calendar (not the default one) in Outlook: Graph
+        answers 404 about it from now on."""
+        with self.state.lock:
+            calendar = self._calendar(calendar_id)
+            self.state.accounts[calendar.owner].calendar_ids.remove(calendar_id)
+            del self.state.calendars[calendar_id]
 
     def calendar_ids(self, email: str) -> list[str]:
         """The account's calendars, the default one first."""
@@ -200,6 +218,19 @@ class MicrosoftEmulator(OAuthEmulator[MsState]):
                     "refresh_token": self.state.issue_refresh_token(grant, granted),
                     "expires_in": self.state.token_lifetime,
                     "scope": granted_scope(granted)}
+
+    def on_consent(self, hook: ConsentHook | None) -> None:
+        """Call `hook(email, time_zone)` each time a person allows access on the consent
+        page (the zone the page sent, the browser's; "" without one)."""
+        self._identity.on_consent = hook
+
+    @property
+    def time_zone(self) -> str:
+        """The zone the consent page names until the browser says its own."""
+        return self._identity.time_zone
+
+    def set_time_zone(self, time_zone: str) -> None:
+        self._identity.time_zone = time_zone
 
     def expire_delta_tokens(self) -> None:
         """Every delta link issued so far now answers 410 syncStateNotFound."""

@@ -99,6 +99,10 @@ class Identity:
     def __init__(self, state: MsState, *, auto_consent: bool = False) -> None:
         self.state = state
         self.auto_consent = auto_consent
+        self.on_consent: oauth.ConsentHook | None = None
+        # The zone the consent page names (the demo's meetings are there) until the
+        # browser's own script says which zone it is in.
+        self.time_zone = "UTC"
 
     # the authorization endpoint
 
@@ -131,8 +135,10 @@ class Identity:
             if decision != "allow" and not self.auto_consent and args.get("auto") != "1" \
                     and prompt != "none":
                 return consent.page(request.path, args, account.email, account.name,
-                                    requested, "UTC", MICROSOFT)
+                                    requested, self.time_zone, MICROSOFT)
             code = self._issue_code(args, account, redirect_uri, requested)
+        if decision == "allow" and self.on_consent is not None:
+            self.on_consent(account.email, args.get("time_zone") or "")
         return _answer(redirect_uri, mode, {"code": code, **back,
                                             "session_state": str(uuid.uuid4())})
 
