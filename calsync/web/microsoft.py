@@ -11,7 +11,7 @@ from __future__ import annotations
 import logging
 from typing import TYPE_CHECKING, Any
 
-from flask import Blueprint, render_template, request, url_for
+from flask import Blueprint, request, url_for
 from flask_login import current_user, login_required
 from werkzeug.wrappers import Response
 
@@ -56,7 +56,7 @@ def _start(purpose: OAuthPurpose, user_id: int | None,
         url = oauth.authorization_url(get_session(), current_settings(), purpose, user_id,
                                       login_hint=login_hint)
     except OAuthFailed as failure:
-        return _failed(str(failure), 503)
+        return TRIPS.failed(str(failure), purpose, 503)
     return TRIPS.go(url)
 
 
@@ -82,11 +82,11 @@ def signin() -> Response | tuple[str, int]:
 def callback() -> Response | tuple[str, int]:
     refusal = TRIPS.refusal(oauth.abandon)
     if refusal is not None:
-        return _failed(refusal.message, refusal.status)
+        return TRIPS.failed(refusal.message, refusal.purpose, refusal.status)
     try:
         grant = oauth.finish(get_session(), current_settings(), request.args.to_dict())
     except OAuthFailed as failure:
-        return _failed(str(failure))
+        return TRIPS.failed(str(failure), None)
     if grant.purpose is OAuthPurpose.SIGNIN:
         return _signed_in(grant)
     return _connected(grant)
@@ -94,36 +94,31 @@ def callback() -> Response | tuple[str, int]:
 
 def _connected(grant: oauth.Grant) -> Response | tuple[str, int]:
     if not oauth_views.started_here(grant.user_id):
-        return _failed(oauth_views.WRONG_PERSON)
+        return TRIPS.failed(oauth_views.WRONG_PERSON, OAuthPurpose.CONNECT)
     if oauth.missing_scopes(grant):
-        return _failed(SCOPES_MESSAGE)
+        return TRIPS.failed(SCOPES_MESSAGE, OAuthPurpose.CONNECT)
     session = get_session()
     user: User = current_user
     try:
         source, new = connections.connect(session, current_settings(), user, grant)
     except LimitReached as full:
-        return _failed(f"This Microsoft account was not connected: {full.message}", 422)
+        return TRIPS.failed(f"This Microsoft account was not connected: {full.message}",
+                            OAuthPurpose.CONNECT, 422)
     except OAuthFailed as failure:
-        return _failed(str(failure))
+        return TRIPS.failed(str(failure), OAuthPurpose.CONNECT)
     connections.start_syncing(session, current_settings(), source)
     return oauth_views.connected(source, new, "default")
 
 
 def _signed_in(grant: oauth.Grant) -> Response | tuple[str, int]:
     if oauth.missing_scopes(grant):
-        return _failed("calsync needs to know your Microsoft account's email address to sign "
-                       "you in; sign in again and allow it.")
+        return TRIPS.failed("calsync needs to know your Microsoft account's email address "
+                            "to sign you in; sign in again and allow it.", OAuthPurpose.SIGNIN)
     try:
         user = connections.sign_in(get_session(), grant, TRIPS.signup_zone())
     except OAuthFailed as failure:
-        return _failed(str(failure))
+        return TRIPS.failed(str(failure), OAuthPurpose.SIGNIN)
     return TRIPS.signed_in(user)
-
-
-def _failed(message: str, status: int = 400) -> tuple[str, int]:
-    """The error page, saying what went wrong; never a traceback."""
-    return render_template("error.html", status=status,
-                           message=f"Microsoft didn't connect: {message}"), status
 
 
 def _microsoft_source(source_id: int) -> Source:

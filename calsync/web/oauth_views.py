@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 from urllib.parse import parse_qs, urlsplit
 
-from flask import flash, redirect, request, url_for
+from flask import flash, redirect, render_template, request, url_for
 from flask import session as browser
 from flask_login import current_user
 from sqlalchemy.orm import Session
@@ -83,6 +83,19 @@ class RoundTrips:
             return Refusal(f"This {self.name} sign-in link was not started in this browser, "
                            "or it has already been used.", None)
         return None
+
+    def failed(self, message: str, purpose: OAuthPurpose | None,
+               status: int = 400) -> tuple[str, int]:
+        """A page that says what went wrong and where to start again (`purpose` None: the
+        round trip is unknown here); never a traceback."""
+        signin = purpose is OAuthPurpose.SIGNIN
+        heading = f"{self.name} didn't sign you in" if signin else f"{self.name} didn't connect"
+        if signin or not current_user.is_authenticated:
+            again, again_label = url_for("auth.login"), "Back to sign in"
+        else:
+            again, again_label = url_for("pages.sources"), "Back to your calendars"
+        return render_template("oauth_error.html", heading=heading, message=message,
+                               again=again, again_label=again_label), status
 
     def signed_in(self, user: User) -> Response:
         """Sign `user` in and go where the sign-in page was asked to (else the inbox)."""

@@ -1,6 +1,6 @@
 """Google shares the Microsoft path for a calendar that is gone: the source pauses with the
 reason, its page and picker say so, and choosing calendars again (the API's PATCH) resumes
-it."""
+it. And a failed round trip has the page Microsoft's have."""
 
 from __future__ import annotations
 
@@ -15,7 +15,7 @@ from calsync.db import get_db
 from calsync.domain.vocabulary import SourceStatus
 from calsync.emulator import GoogleEmulator
 from calsync.models import Meeting, Source
-from tests.google.conftest import EMAIL, TEAM, LiveServer, round_trip
+from tests.google.conftest import EMAIL, TEAM, LiveServer, query_of, round_trip, start
 from tests.google.test_google_flow import meeting
 
 
@@ -56,3 +56,12 @@ def test_choosing_calendars_resumes_a_source_paused_by_a_gone_calendar(
     with app.app_context(), get_db().session() as session:
         assert "Northwind demo" in set(session.scalars(select(Meeting.title)))
 
+
+
+def test_a_cancelled_connection_has_the_shared_page(
+        logged_in: FlaskClient, google: GoogleEmulator, served: LiveServer) -> None:
+    state = query_of(start(logged_in, "/google/connect", "/sources"))["state"]
+    html = logged_in.get(f"/google/callback?error=access_denied&state={state}").get_data(
+        as_text=True)
+    assert "<h1>Google didn&#39;t connect</h1>" in html and "<title>Google didn" in html
+    assert '<a href="/sources">Back to your calendars</a>' in html

@@ -10,6 +10,7 @@ marked as Microsoft's so a Google callback can never redeem it (nor the other wa
 from __future__ import annotations
 
 import secrets
+import warnings
 from typing import Any, Protocol, cast
 
 from sqlalchemy.orm import Session
@@ -52,9 +53,15 @@ def authorization_url(session: Session, settings: Settings, purpose: OAuthPurpos
     """Where to send the browser; the state, verifier and nonce are stored until the
     callback. Commits."""
     try:
-        flow = _provider(settings).start_flow(
-            redirect_uri(settings), secrets.token_urlsafe(32), login_hint,
-            "select_account" if purpose is OAuthPurpose.SIGNIN else None)
+        with warnings.catch_warnings():
+            # msal advises response_mode=form_post at every flow. Microsoft's POST back
+            # would be cross-site, so the browser would leave out the session cookie
+            # (SameSite=Lax) that ties the round trip to it: calsync takes the query.
+            warnings.filterwarnings("ignore", "response_mode='form_post'", UserWarning,
+                                    r"msal\.")
+            flow = _provider(settings).start_flow(
+                redirect_uri(settings), secrets.token_urlsafe(32), login_hint,
+                "select_account" if purpose is OAuthPurpose.SIGNIN else None)
     except SourceError as exc:
         raise OAuthFailed("Microsoft's sign-in page can't be reached right now.", RETRY) from exc
     session.add(OAuthState(state=flow["state"], purpose=purpose, user_id=user_id,
