@@ -3,6 +3,8 @@ calendar server, so no write is held open across the call."""
 
 from __future__ import annotations
 
+import dataclasses
+import time
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -111,4 +113,46 @@ def test_a_write_that_outlives_its_lease_is_done_again_after_the_worker_that_too
             effects.process(worker, settings, entry_id, now=later + 2 * lease)
         assert worker.scalar(select(func.count(OutboxEntry.id))) == 3, \
             "the slow worker recorded its write again"
+    assert not memory.WRITTEN[source_id], "the cancelled follow-up's event was taken out"
+
+
+@pytest.mark.usefixtures("source")
+def test_a_change_folded_into_an_entry_a_slow_worker_still_carries_out_is_not_lost(
+        db_session: Session, settings: Settings, user: User,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """The worker is slower than its lease, so the follow-up's cancellation reuses the
+    waiting entry instead of adding one; the worker's write then lands. The entry stays due
+    rather than done, and doing it again takes the event back out."""
+    quick = dataclasses.replace(settings, outbox_lease_seconds=1)
+    followup = plan(db_session, quick, user)
+    source_id = followup.target_source_id
+    assert source_id is not None
+    slow = db_session.scalar(select(OutboxEntry))
+    assert slow is not None
+    slow.status, slow.attempts = "pending", 0  # due again, as after a crash
+    slow.next_attempt_at = datetime.now(UTC)
+    db_session.commit()
+    write = memory.WritableMemoryProvider._write_event
+
+    def outlived(provider: memory.WritableMemoryProvider, ref: SourceRef,
+                 event: OutgoingEvent) -> RemoteEvent:
+        time.sleep(1.2)  # past the lease
+        with get_db().session() as other:
+            cancelled = other.get(FollowUp, followup.id)
+            assert cancelled is not None and cancelled.cancel(datetime.now(UTC))
+            writeback.followup_changed(other, cancelled)
+            other.commit()
+            assert other.scalar(select(func.count(OutboxEntry.id))) == 1, "folded in"
+        return write(provider, ref, event)
+
+    monkeypatch.setattr(memory.WritableMemoryProvider, "_write_event", outlived)
+    with get_db().session() as worker:
+        carried = effects.process(worker, quick, slow.id)
+        assert carried is not None and carried.status == "pending"
+    monkeypatch.undo()
+    assert memory.WRITTEN[source_id], "the slow write landed"
+
+    with get_db().session() as worker:
+        again = effects.process(worker, quick, slow.id)
+        assert again is not None and again.status == "done"
     assert not memory.WRITTEN[source_id], "the cancelled follow-up's event was taken out"

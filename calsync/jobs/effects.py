@@ -71,7 +71,7 @@ def process(session: Session, settings: Settings, entry_id: int,
         outbox.failed_attempt(session, entry, "calsync hit an internal error; it will try "
                                               "again.", True, now)
     else:
-        outbox.done(entry, now)
+        outbox.done(session, entry, now, leased_until)
     if not outbox.release(session, entry, leased_until):
         # The lease ran out while the handler worked, and another worker took the
         # follow-up: what it did may be newer than what this one just did (a delete that

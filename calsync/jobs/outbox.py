@@ -144,11 +144,19 @@ def claim(session: Session, entry_id: int, now: datetime, leased_until: datetime
     return True
 
 
-def done(entry: OutboxEntry, now: datetime) -> None:
-    """The effect happened: the entry is finished, its last error forgotten."""
-    entry.status = OutboxStatus.DONE
-    entry.done_at = now
-    entry.last_error = None
+def done(session: Session, entry: OutboxEntry, now: datetime, leased_until: datetime) -> None:
+    """The effect happened: the entry is finished, its last error forgotten; unless a change
+    was folded into it meanwhile (record() reuses a waiting twin, and a worker slower than
+    its lease looks like none): it then stays due, to be done again from that change."""
+    session.flush()
+    # Decided by the row, not by this session's copy of it (which still shows the lease).
+    session.execute(
+        update(OutboxEntry)
+        .where(OutboxEntry.id == entry.id, OutboxEntry.status == OutboxStatus.PENDING,
+               OutboxEntry.next_attempt_at == leased_until)
+        .values(status=OutboxStatus.DONE, done_at=now, last_error=None)
+        .execution_options(synchronize_session=False))
+    session.refresh(entry)
 
 
 def release(session: Session, entry: OutboxEntry, leased_until: datetime) -> bool:
