@@ -135,7 +135,11 @@ def execute(request: Any) -> Any:
         log.info("google call failed (try %d of %d): %s", attempt, MAX_TRIES,
                  type(problem).__name__)
         if attempt == MAX_TRIES:
-            raise SourceError(BUSY, transient=True) from problem
+            # A Retry-After longer than the waits here (cut to MAX_DELAY) goes with the
+            # error: the next sync comes no sooner.
+            asked = _retry_after(problem) if isinstance(problem, HttpError) else 0.0
+            raise SourceError(BUSY, transient=True, retry_in=timedelta(
+                seconds=asked) if asked > MAX_DELAY else None) from problem
         sleep(wait)
     raise AssertionError("unreachable")  # pragma: no cover
 

@@ -117,7 +117,8 @@ class MicrosoftProvider(BaseProvider):
             present = [i for i in items if "@removed" not in i]
             states[calendar_id] = {"delta_link": link, "occurrences": _occurrences(present)}
             meetings += [to_meeting(i, context.timezone, account) for i in present]
-        # The same meeting can sit in two calendars read (an invitation): keep it once.
+        # A delta round may list an item twice (it changed while being paged): the last
+        # copy wins. A meeting in two calendars read has an id in each, and stays twice.
         unique = list({m.key: m for m in meetings}.values())
         return ChangeSet(meetings=unique, cursor={"calendars": states, "window_end": window_key},
                          complete=True)

@@ -11,8 +11,9 @@ Every URL comes from the endpoint settings, so the emulator can stand in.
 
 from __future__ import annotations
 
-import hashlib
+import contextlib
 import logging
+import os
 import ssl
 import tempfile
 import time
@@ -40,10 +41,11 @@ RESERVED = ("openid", "profile", "offline_access")
 MICROSOFT_HOST = "https://login.microsoftonline.com"
 REFRESH_MARGIN = timedelta(minutes=2)  # refresh a token this close to its expiry first
 MAX_TRIES = 3  # 429/503/network: wait as Graph asks (at most MAX_WAIT) and try again
-MAX_WAIT = 30.0  # seconds; a longer Retry-After becomes a transient error saying so
+MAX_WAIT = 30.0  # seconds; a longer Retry-After becomes a transient error that carries it
 TIMEOUT = 30  # seconds per request when the settings give none
 IN_UTC = 'outlook.timezone="UTC"'  # Prefer it: times in UTC, no Windows zone names
 RECONNECT = "Microsoft no longer lets calsync read this calendar: reconnect it."
+COMBINED_CA = "microsoft-ca-bundle.pem"  # in the instance folder: see tls_verify
 
 # How retries wait. A module attribute so tests can swap in a recorder that does not sleep.
 sleep: Callable[[float], None] = time.sleep
@@ -51,18 +53,32 @@ sleep: Callable[[float], None] = time.sleep
 
 def tls_verify(settings: Settings) -> str | bool:
     """What `requests` verifies against: the system's certificates, plus the configured
-    bundle's when there is one (in a file made once per bundle content). Never False."""
+    bundle's when there is one. Never False.
+
+    The two share one file in the instance folder, not the shared temp folder, where
+    another local user could plant a file of a name calsync would pick. It is trusted only
+    when its content is what it should be, else rewritten whole: one file, however often
+    the bundle changes (the demo's emulator makes a CA at every start)."""
     extra = settings.microsoft_ca_bundle
     if not extra:
         return True
-    added = Path(extra).read_bytes()
     system = ssl.get_default_verify_paths().cafile or certifi.where()
-    digest = hashlib.sha256(added + system.encode()).hexdigest()[:16]
-    combined = Path(tempfile.gettempdir()) / f"calsync-microsoft-ca-{digest}.pem"
-    if not combined.exists():
-        partial = combined.with_suffix(f".{time.time_ns()}.tmp")
-        partial.write_bytes(Path(system).read_bytes() + b"\n" + added)
-        partial.replace(combined)  # atomic: a concurrent reader never sees half a file
+    wanted = Path(system).read_bytes() + b"\n" + Path(extra).read_bytes()
+    combined = settings.instance_path / COMBINED_CA
+    with contextlib.suppress(FileNotFoundError):
+        if combined.read_bytes() == wanted:
+            return str(combined)
+    settings.instance_path.mkdir(parents=True, exist_ok=True)
+    # mkstemp: a private file (0600) of a fresh name; replace is atomic, so a concurrent
+    # reader never sees half a bundle.
+    handle, partial = tempfile.mkstemp(prefix=".microsoft-ca-", suffix=".tmp",
+                                       dir=settings.instance_path)
+    try:
+        with os.fdopen(handle, "wb") as out:
+            out.write(wanted)
+        os.replace(partial, combined)
+    finally:
+        Path(partial).unlink(missing_ok=True)  # left only when the write failed
     return str(combined)
 
 
@@ -154,7 +170,11 @@ class Graph:
                 return response
             wait = retry_after(response)
             if attempt == MAX_TRIES or wait > MAX_WAIT:
-                raise SourceError(busy(wait), transient=True)
+                # A wait longer than a call rides out goes with the error: no sync comes
+                # sooner. (Shorter ones are left to the caller's backoff, which an outbox
+                # entry would otherwise trade for retrying every few seconds unendingly.)
+                raise SourceError(busy(wait), transient=True, retry_in=timedelta(
+                    seconds=wait) if wait > MAX_WAIT else None)
             sleep(max(wait, float(attempt)))
         raise SourceError(busy(), transient=True)
 

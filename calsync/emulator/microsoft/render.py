@@ -87,6 +87,15 @@ def _attendee(raw: Any) -> dict[str, Any]:
                              "address": email.get("address", "")}}
 
 
+def _bound(moment: datetime, made_in: str, zone_name: str, tz: ZoneInfo,
+           all_day: bool) -> dict[str, str]:
+    """A start or end in `tz`. An all-day event's is midnight of its own date (in the zone
+    it was made in), labelled `zone_name` but never converted: Graph does so by design."""
+    if all_day:
+        moment = moment.astimezone(times.zone(made_in) or tz).replace(tzinfo=tz)
+    return times.local(moment, zone_name, tz)
+
+
 def present(entry: Entry, account: MsAccount, zone_name: str, tz: ZoneInfo, *,
             expand: str = "", in_collection: bool = True) -> dict[str, Any]:
     """The event resource for `entry`, its times in `tz` (which the caller calls
@@ -94,6 +103,7 @@ def present(entry: Entry, account: MsAccount, zone_name: str, tz: ZoneInfo, *,
     event, fields = entry.event, entry.event.fields
     start, end = entry.span()
     kind = "occurrence" if entry.original is not None else event.kind
+    all_day = bool(fields.get("isAllDay", False))
     body = fields.get("body") or {"contentType": "html", "content": ""}
     preview = " ".join(_TAGS.sub(" ", html.unescape(str(body.get("content", "")))).split())
     organizer = fields.get("organizer") or _person(account.name, account.email)
@@ -111,7 +121,7 @@ def present(entry: Entry, account: MsAccount, zone_name: str, tz: ZoneInfo, *,
         "subject": fields.get("subject", ""), "bodyPreview": preview[:255],
         "importance": fields.get("importance", "normal"),
         "sensitivity": fields.get("sensitivity", "normal"),
-        "isAllDay": fields.get("isAllDay", False),
+        "isAllDay": all_day,
         "isCancelled": fields.get("isCancelled", False),
         "isOrganizer": fields.get("isOrganizer", "organizer" not in fields),
         "responseRequested": fields.get("responseRequested", True),
@@ -126,7 +136,8 @@ def present(entry: Entry, account: MsAccount, zone_name: str, tz: ZoneInfo, *,
         "responseStatus": {"response": "organizer" if "organizer" not in fields else "accepted",
                            "time": NEVER},
         "body": body,
-        "start": times.local(start, zone_name, tz), "end": times.local(end, zone_name, tz),
+        "start": _bound(start, event.start_zone, zone_name, tz, all_day),
+        "end": _bound(end, event.end_zone, zone_name, tz, all_day),
         "location": fields.get("location") or {"displayName": "", "locationType": "default",
                                                "uniqueIdType": "unknown", "address": {},
                                                "coordinates": {}},
