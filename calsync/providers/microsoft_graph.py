@@ -17,6 +17,7 @@ import os
 import ssl
 import tempfile
 import time
+import warnings
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -258,7 +259,11 @@ def source_error(response: requests.Response, calendar: str, doing: str = "read"
 def start_flow(settings: Settings, redirect_uri: str, state: str, login_hint: str = "",
                prompt: str | None = None) -> dict[str, Any]:
     """msal's authorization code flow with PKCE: `auth_uri`, `code_verifier`, `nonce` ..."""
-    with http_session(settings) as session:
+    with http_session(settings) as session, warnings.catch_warnings():
+        # msal advises response_mode=form_post at every start. calsync's callback reads the
+        # query, which carries only a code: bound to this flow's PKCE verifier and state,
+        # redeemed once, and scrubbed from the access log. The advice is taken as read.
+        warnings.filterwarnings("ignore", "response_mode='form_post'", UserWarning)
         flow: dict[str, Any] = msal_app(settings, session).initiate_auth_code_flow(
             list(SCOPES), redirect_uri=redirect_uri, state=state,
             login_hint=login_hint or None, prompt=prompt)
