@@ -37,7 +37,7 @@ FIRST_DELAY = timedelta(seconds=1)
 MAX_DELAY = 60.0  # seconds; no wait is longer, whatever Google's Retry-After asks
 RATE_LIMITS = frozenset({"rateLimitExceeded", "userRateLimitExceeded", "quotaExceeded"})
 RECONNECT = "Google no longer lets calsync read this calendar: reconnect it."
-BUSY = ("Google Calendar is busy or unreachable right now; calsync will try again shortly.")
+BUSY = "Google Calendar is busy or unreachable right now; calsync will try again {later}."
 
 # How retries wait. A module attribute so tests can swap in a recorder that does not sleep.
 sleep: Callable[[float], None] = time.sleep
@@ -138,8 +138,10 @@ def execute(request: Any) -> Any:
             # A Retry-After longer than the waits here (cut to MAX_DELAY) goes with the
             # error: the next sync comes no sooner.
             asked = _retry_after(problem) if isinstance(problem, HttpError) else 0.0
-            raise SourceError(BUSY, transient=True, retry_in=timedelta(
-                seconds=asked) if asked > MAX_DELAY else None) from problem
+            if asked > MAX_DELAY:
+                raise SourceError(BUSY.format(later=f"in about {int(asked)} seconds"),
+                                  transient=True, retry_in=timedelta(seconds=asked)) from problem
+            raise SourceError(BUSY.format(later="shortly"), transient=True) from problem
         sleep(wait)
     raise AssertionError("unreachable")  # pragma: no cover
 

@@ -157,6 +157,7 @@ def test_googles_retry_after_on_its_last_answer_goes_with_the_error(
             google_client.execute(api.events().list(calendarId="primary"))
         assert len(server.requests) == google_client.MAX_TRIES
     assert failed.value.transient and failed.value.retry_in == timedelta(seconds=600)
+    assert "in about 600 seconds" in str(failed.value)
     assert max(waited) <= google_client.MAX_DELAY
 
 
