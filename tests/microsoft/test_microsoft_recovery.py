@@ -23,15 +23,8 @@ from calsync.models import Meeting, OutboxEntry, PushChannel, Source, User
 from calsync.services import sources
 from tests.conftest import csrf_from
 from tests.microsoft.mscal import hour, timed, tokens
+from tests.microsoft.test_microsoft_pages import saved
 from tests.servers.microsoft import EMAIL
-
-
-def saved(app: Flask, source_id: int) -> Source:
-    with app.app_context(), get_db().session() as session:
-        found = session.get(Source, source_id)
-        assert found is not None
-        session.expunge(found)
-        return found
 
 
 def titles(app: Flask) -> set[str]:
