@@ -72,16 +72,24 @@ class CaldavProvider(BaseProvider):
     supports_push = False
     supports_write = True
 
-    def list_calendars(self, source: SourceRef) -> list[dict[str, Any]]:
-        """The account's calendars at `source.url` for the picker: id (the collection's
-        URL), name, and default (the one that receives follow-ups until the user picks).
+    def find_account(self, source: SourceRef) -> dict[str, Any]:
+        """The account at `source.url`, whatever of it was typed (server, principal or a
+        calendar): "principal" (its one address) and "calendars", each with id (the
+        collection's URL), name, default (the one that receives follow-ups until the user
+        picks) and writable (the user may add events).
 
         Raises SourceError: needs_reconnect for refused credentials, else with the reason
         the address is not a CalDAV account.
         """
         account = discover(client_for(self.settings, source), source.url)
-        return [{"id": c.url, "name": c.name, "default": c.url == account.default_url,
-                 "writable": c.writable} for c in account.calendars]
+        return {"principal": account.principal_url, "calendars": [
+            {"id": c.url, "name": c.name, "default": c.url == account.default_url,
+             "writable": c.writable} for c in account.calendars]}
+
+    def list_calendars(self, source: SourceRef) -> list[dict[str, Any]]:
+        """The account's calendars, as find_account gives them, for the picker."""
+        calendars: list[dict[str, Any]] = self.find_account(source)["calendars"]
+        return calendars
 
     # reading
 

@@ -3,23 +3,34 @@ a user name and a password, and the calendar picker. No Flask here."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Protocol, runtime_checkable
 from urllib.parse import unquote, urlsplit
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from calsync import providers
 from calsync.config import Settings
 from calsync.domain.vocabulary import SourceStatus
 from calsync.errors import SourceError, ValidationFailed
 from calsync.models import Source, User
 from calsync.providers.base import BaseProvider, SourceRef
-from calsync.providers.caldav import CHOSEN, CaldavProvider, client_for
-from calsync.providers.caldav_discovery import Account, discover
 from calsync.services import sources
 from calsync.services.google import calendar_accounts
 
 KIND = "caldav"
+# The option saying whether the user chose the calendars read (the provider reads it): until
+# then every calendar the account has is read, those made later too.
+CHOSEN = "calendars_chosen"
+
+
+@runtime_checkable
+class FindsAccounts(Protocol):
+    """What the CalDAV provider answers besides the contract (providers/caldav.py)."""
+
+    def find_account(self, source: SourceRef) -> dict[str, Any]: ...
+
+    def list_calendars(self, source: SourceRef) -> list[dict[str, Any]]: ...
 
 
 def connect(session: Session, settings: Settings, user: User, *, url: str, username: str,
@@ -41,25 +52,27 @@ def connect(session: Session, settings: Settings, user: User, *, url: str, usern
         raise ValidationFailed("password", "enter the account's (app-specific) password.")
     credentials = {"username": username, "password": password}
     found = _account(settings, url, credentials)
-    account = account_key(username, found.principal_url)
-    source = _legacy(session, user, username, found.principal_url) or sources.account_source(
+    principal = str(found["principal"])
+    account = account_key(username, principal)
+    source = _legacy(session, user, username, principal) or sources.account_source(
         session, settings, user, KIND, account, "url")
-    names = {c.url: c.name for c in found.calendars}
-    writable = [c.url for c in found.calendars if c.writable]
+    calendars: list[dict[str, Any]] = found["calendars"]
+    names = {c["id"]: c["name"] for c in calendars}
+    writable = [c["id"] for c in calendars if c["writable"]]
+    default = next((c["id"] for c in calendars if c["default"]), "")
     options = dict(source.options or {}) if source is not None else {}
     chosen = bool(options.get(CHOSEN, source is not None))  # see CHOSEN
     read = [c for c in options.get("calendars_read") or [] if c in names and chosen] or list(
         names)
     written = options.get("calendar_written")
     if written not in read or written not in writable:
-        written = next((c for c in (found.default_url, *read) if c in read and c in writable),
-                       found.default_url)
+        written = next((c for c in (default, *read) if c in read and c in writable), default)
         read += [] if written in read else [written]  # follow-ups go to a calendar read
     options.update({"account": account, "calendars_read": read, "calendar_written": written,
                     "calendar_names": names, "calendars_writable": writable,
-                    "calendar_default": found.default_url, CHOSEN: chosen})
+                    "calendar_default": default, CHOSEN: chosen})
     shown = (name.strip() or (source.name if source is not None else "")
-             or f"CalDAV ({username}@{urlsplit(found.principal_url).netloc})")
+             or f"CalDAV ({username}@{urlsplit(principal).netloc})")
     source = sources.store_account(session, settings, user, source, KIND, shown, options,
                                    credentials)
     source.url = url
@@ -103,13 +116,22 @@ def _legacy(session: Session, user: User, username: str, principal_url: str) -> 
         and urlsplit(row.url).netloc.lower() == parts.netloc.lower()), None)
 
 
-def _account(settings: Settings, url: str, credentials: dict[str, Any]) -> Account:
+def _account(settings: Settings, url: str, credentials: dict[str, Any]) -> dict[str, Any]:
     try:
-        return discover(client_for(settings, SourceRef(id=0, url=url,
-                                                       credentials=credentials)), url)
+        return _provider(settings).find_account(
+            SourceRef(id=0, url=url, credentials=credentials))
     except SourceError as error:
         field = "password" if error.status is SourceStatus.NEEDS_RECONNECT else "url"
         raise ValidationFailed(field, sources.refusal(error)) from error
+
+
+def _provider(settings: Settings) -> FindsAccounts:
+    return _finds_accounts(providers.load(KIND)(settings))
+
+
+def _finds_accounts(provider: BaseProvider) -> FindsAccounts:
+    assert isinstance(provider, FindsAccounts), provider  # the registry's caldav is ours
+    return provider
 
 
 def written_name(source: Source) -> str:
@@ -126,8 +148,7 @@ def calendar_choices(session: Session, settings: Settings,
     (commits then)."""
 
     def fetch(provider: BaseProvider, ref: SourceRef) -> list[dict[str, Any]]:
-        assert isinstance(provider, CaldavProvider)  # the registry's caldav is ours
-        return provider.list_calendars(ref)
+        return _finds_accounts(provider).list_calendars(ref)
 
     choices = calendar_accounts.calendar_choices(session, settings, source, fetch,
                                                  "calendar_default")
