@@ -153,7 +153,7 @@ def test_connect_sync_push_write_back_and_changes_made_in_google(
                                   "overrides": [{"method": "popup", "minutes": 10}]}
     assert "Budget approved in Q1" in event["description"]
     prompt_page = client.get(f"/prompts/{prompt_id}").get_data(as_text=True)
-    assert "written to Google Calendar" in prompt_page
+    assert f"written to “{EMAIL}”" in prompt_page  # the primary calendar, by its name
     # calsync's own event is recognised on sync, never imported as a meeting.
     eventually(lambda: len([n for n in google.notifications
                             if n.resource_state == "exists"]) > len(exists))
@@ -240,12 +240,13 @@ def test_a_failed_write_is_shown_and_retried_from_the_page(
         "outcome": "next_step", "summary": "Send the offer", "date": f"{when:%Y-%m-%d}",
         "time": "10:00", "duration": "30", "channel": "email", "return_to": "prompt"})
     page = client.get(f"/prompts/{prompt_id}").get_data(as_text=True)
-    assert "failed: " in page and "Retry" in page
+    assert f"Not written to “{EMAIL}”: " in page and "Retry" in page
     with database(app) as session:
         followup = session.scalars(select(FollowUp)).one()
         assert followup.write_status == "failed"
         deal_id = followup.deal_id
-    assert "failed: " in client.get(f"/deals/{deal_id}").get_data(as_text=True)
+    assert f"Not written to “{EMAIL}”: " in client.get(f"/deals/{deal_id}").get_data(
+        as_text=True)
 
     retried = post_page(client, f"/prompts/{prompt_id}", f"/followups/{followup.id}/retry",
                         {"next": f"/prompts/{prompt_id}"})
@@ -254,7 +255,7 @@ def test_a_failed_write_is_shown_and_retried_from_the_page(
     with database(app) as session:
         assert session.get(FollowUp, followup.id).write_status == "written"
         assert session.scalar(select(func.count(FollowUp.id))) == 1
-    assert "written to Google Calendar" in client.get(f"/prompts/{prompt_id}").get_data(
+    assert f"written to “{EMAIL}”" in client.get(f"/prompts/{prompt_id}").get_data(
         as_text=True)
     assert len([e for e in google.events(EMAIL)
                 if e.get("extendedProperties", {}).get("private", {}).get(FOLLOWUP_MARK)]) == 1
