@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 
 from calsync.config import Settings
 from calsync.db import get_db
+from calsync.errors import SourceError
 from calsync.jobs import effects, outbox, writeback
 from calsync.models import FollowUp, OutboxEntry, User
 from calsync.providers.base import OutgoingEvent, RemoteEvent, SourceRef
@@ -156,3 +157,28 @@ def test_a_change_folded_into_an_entry_a_slow_worker_still_carries_out_is_not_lo
         again = effects.process(worker, quick, slow.id)
         assert again is not None and again.status == "done"
     assert not memory.WRITTEN[source_id], "the cancelled follow-up's event was taken out"
+
+
+@pytest.mark.usefixtures("source")
+def test_a_write_the_calendar_throttles_waits_as_asked_and_still_gives_up_in_the_end(
+        db_session: Session, settings: Settings, user: User) -> None:
+    """Retry-After is a floor under the outbox's backoff, not a schedule of its own: a
+    server that keeps throttling doesn't make the write wait forever unseen."""
+    memory.WRITE_FAILURES.extend(
+        SourceError("Slow down.", transient=True, retry_in=timedelta(minutes=10))
+        for _ in range(outbox.MAX_ATTEMPTS))
+    before = datetime.now(UTC)
+    followup = plan(db_session, settings, user)  # the first attempt, throttled
+    entry = db_session.scalar(select(OutboxEntry))
+    assert entry is not None and entry.status == "pending"
+    assert entry.next_attempt_at >= before + timedelta(minutes=10)
+    for _ in range(outbox.MAX_ATTEMPTS - 1):
+        now = entry.next_attempt_at
+        with get_db().session() as worker:
+            effects.process(worker, settings, entry.id, now=now)
+        db_session.refresh(entry)
+        if entry.status == "pending":
+            assert entry.next_attempt_at >= now + timedelta(minutes=10)
+    assert entry.status == "failed", "a write throttled every time is shown as failed"
+    db_session.refresh(followup)
+    assert followup.write_status == "failed" and followup.write_error == "Slow down."

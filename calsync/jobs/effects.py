@@ -24,8 +24,9 @@ from calsync.services.prompt_mail import PROMPT_EMAIL, SUMMARY_EMAIL
 log = logging.getLogger(__name__)
 
 # Performs one entry. A failure a person should see is a CalsyncError (a SourceError that
-# is `transient` is retried, after its `retry_in` if it names one); anything else counts
-# as calsync's own bug, and is retried.
+# is `transient` is retried, not before its `retry_in` if the server asked for one; a
+# webhook's DeliveryFailed names its own `next_try`); anything else counts as calsync's
+# own bug, and is retried.
 Handler = Callable[[Session, Settings, OutboxEntry], None]
 
 HANDLERS: dict[str, Handler] = {
@@ -62,7 +63,8 @@ def process(session: Session, settings: Settings, entry_id: int,
         session.rollback()
         entry = outbox.load(session, entry_id)
         outbox.failed_attempt(session, entry, str(error), getattr(error, "transient", False),
-                              now, getattr(error, "retry_in", None))
+                              now, next_try=getattr(error, "next_try", None),
+                              not_before=getattr(error, "retry_in", None))
     except Exception as error:
         # A bug must not lose the effect: keep retrying, visibly, until attempts run out.
         log.exception("outbox entry %s (%s) failed", entry_id, type(error).__name__)

@@ -186,15 +186,19 @@ def load(session: Session, entry_id: int) -> OutboxEntry:
 
 
 def failed_attempt(session: Session, entry: OutboxEntry, message: str, transient: bool,
-                   now: datetime, retry_in: timedelta | None = None) -> None:
+                   now: datetime, *, next_try: timedelta | None = None,
+                   not_before: timedelta | None = None) -> None:
     """Try again later if the failure may pass, else mark the entry (and its write) failed.
-    `retry_in` is the handler's own schedule (a webhook is retried for days, not minutes):
-    given, it replaces the outbox's backoff and its limit of attempts."""
+    `next_try` is the handler's own schedule (a webhook is retried for days, not minutes):
+    given, it replaces the outbox's backoff and its limit of attempts. `not_before` is how
+    long the server asked calsync to stay away (Retry-After): the backoff waits at least
+    that, within the same limit."""
     entry.last_error = message
     followup = session.get(FollowUp, entry.followup_id) if entry.followup_id else None
-    if transient and (retry_in is not None or entry.attempts < MAX_ATTEMPTS):
-        entry.next_attempt_at = now + (retry_in if retry_in is not None
-                                       else retry_delay(entry.attempts))
+    if transient and (next_try is not None or entry.attempts < MAX_ATTEMPTS):
+        wait = next_try if next_try is not None else max(retry_delay(entry.attempts),
+                                                         not_before or timedelta())
+        entry.next_attempt_at = now + wait
         if followup:
             followup.write_error = message
         return

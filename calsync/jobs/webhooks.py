@@ -36,13 +36,13 @@ LAST_RETRY = timedelta(hours=6)
 
 
 class DeliveryFailed(CalsyncError):
-    """An attempt that did not deliver; the outbox tries again after `retry_in`, or never
-    when it is None."""
+    """An attempt that did not deliver; the outbox tries again after `next_try` (the
+    webhook's own schedule, in place of the outbox's), or never when it is None."""
 
-    def __init__(self, message: str, retry_in: timedelta | None) -> None:
+    def __init__(self, message: str, next_try: timedelta | None) -> None:
         super().__init__(message)
-        self.transient = retry_in is not None
-        self.retry_in = retry_in
+        self.transient = next_try is not None
+        self.next_try = next_try
 
 
 def signature(secret: str, timestamp: int, body: bytes) -> str:
