@@ -1,5 +1,5 @@
 """Google in the browser: connect a calendar (OAuth), sign in with Google, the calendar
-picker, disconnect, and retrying a follow-up whose write to the calendar failed.
+picker and disconnect.
 
 Every OAuth round trip is bound twice: its `state` (with the PKCE verifier) is stored
 server-side, and also remembered in this browser's session, so a callback link made in
@@ -11,18 +11,16 @@ from __future__ import annotations
 import logging
 from typing import TYPE_CHECKING, Any
 
-from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask import Blueprint, render_template, request, url_for
 from flask import session as browser
 from flask_login import current_user, login_required
 from werkzeug.wrappers import Response
 
 from calsync.db import get_session
-from calsync.domain.vocabulary import OAuthPurpose, WriteStatus
+from calsync.domain.vocabulary import OAuthPurpose
 from calsync.errors import LimitReached, NeedsConsent, OAuthFailed
-from calsync.services import followup_writes
 from calsync.services.google import connections, oauth
 from calsync.web import calendar_picker, current_settings, oauth_views
-from calsync.web.redirects import safe_target
 from calsync.web.throttle import signin_by_address
 
 if TYPE_CHECKING:
@@ -162,19 +160,3 @@ def disconnect(source_id: int) -> Response:
     source = _google_source(source_id)
     connections.disconnect(get_session(), current_settings(), source)
     return oauth_views.disconnected(source)
-
-
-@bp.post("/followups/<int:followup_id>/retry")
-@login_required
-def retry_write(followup_id: int) -> Response:
-    """Try a failed write of a follow-up to the calendar again."""
-    followup = followup_writes.retry_failed_write(get_session(), current_user, followup_id)
-    target = safe_target(request.form.get("next"), url_for("pages.inbox"))
-    if followup is None:
-        flash("That follow-up has no failed write to retry.")
-        return redirect(target)
-    if followup.write_status is WriteStatus.WRITTEN:
-        flash(f"“{followup.summary}” is now in your calendar.")
-    else:
-        flash(f"Trying again to put “{followup.summary}” in your calendar.")
-    return redirect(target)

@@ -1,7 +1,7 @@
 """Deals: the list, sorted (next follow-up first, overdue highlighted) and searched, with
 status, touches, the first and last touch and the next follow-up; one deal's timeline;
 renaming; finding a deal to move a touch to (the prompt page's picker, and its JSON search
-for the page's script).
+for the page's script); trying a follow-up's failed write to its calendar again.
 
 Flags the open deals with no planned next touch, the ones about to be forgotten, and those
 gone cold ("cold since Mon 30 Nov").
@@ -19,14 +19,15 @@ from werkzeug.wrappers import Response as BaseResponse
 from calsync.db import get_session
 from calsync.domain.cadence import touch_label
 from calsync.domain.deals import DealSort
-from calsync.domain.vocabulary import DealStatus
-from calsync.services import cadences
+from calsync.domain.vocabulary import DealStatus, WriteStatus
+from calsync.services import cadences, followup_writes
 from calsync.services import deals as deals_service
 from calsync.web import current_settings
 from calsync.web.api.registry import MAX_ROW_ID
 from calsync.web.pages import bp
 from calsync.web.pages.display import day, local
 from calsync.web.pages.forms import RenameDealForm
+from calsync.web.redirects import safe_target
 
 if TYPE_CHECKING:
     from calsync.models import Deal, Prompt, User
@@ -143,3 +144,19 @@ def local_day(moment: datetime | None) -> str:
 def _choice(deal: Deal) -> dict[str, object]:
     return {"id": deal.id, "name": deal.name, "status": deal.status.value,
             "counterpart": deal.counterpart}
+
+
+@bp.post("/followups/<int:followup_id>/retry")
+@login_required
+def retry_write(followup_id: int) -> BaseResponse:
+    """Try a failed write of a follow-up to the calendar again."""
+    followup = followup_writes.retry_failed_write(get_session(), current_user, followup_id)
+    target = safe_target(request.form.get("next"), url_for("pages.inbox"))
+    if followup is None:
+        flash("That follow-up has no failed write to retry.")
+        return redirect(target)
+    if followup.write_status is WriteStatus.WRITTEN:
+        flash(f"“{followup.summary}” is now in your calendar.")
+    else:
+        flash(f"Trying again to put “{followup.summary}” in your calendar.")
+    return redirect(target)
