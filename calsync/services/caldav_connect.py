@@ -15,8 +15,7 @@ from calsync.domain.vocabulary import SourceStatus
 from calsync.errors import SourceError, ValidationFailed
 from calsync.models import Source, User
 from calsync.providers.base import BaseProvider, SourceRef
-from calsync.services import sources
-from calsync.services.google import calendar_accounts
+from calsync.services import calendar_accounts, sources
 
 KIND = "caldav"
 # The option saying whether the user chose the calendars read (the provider reads it): until

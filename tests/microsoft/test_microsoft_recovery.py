@@ -102,8 +102,12 @@ def test_the_page_and_picker_say_what_happened_and_saving_resumes(
     assert f'href="{picker_url}"' in page
     assert "Disconnect Microsoft" in page  # its tokens are still held
 
+    # Paused, the picker still asks Graph: the deleted calendar is not offered again.
+    early = emulator.add_calendar(EMAIL, "Renewals")
     picker = logged_in.get(picker_url).get_data(as_text=True)
     assert 'id="picker-paused"' in picker and "resumes syncing" in picker
+    assert f'name="calendars_read" value="{team}"' not in picker
+    assert f'name="calendars_read" value="{early}"' in picker
     saved_choice = logged_in.post(picker_url, data={
         "csrf_token": csrf_from(picker), "calendars_read": [default],
         "calendar_written": default})
@@ -117,11 +121,11 @@ def test_the_page_and_picker_say_what_happened_and_saving_resumes(
 
     # Resumed, the picker asks Graph again: "Sales team" is gone, a calendar made since is
     # there.
-    new = emulator.add_calendar(EMAIL, "Renewals")
+    new = emulator.add_calendar(EMAIL, "Leads")
     picker = logged_in.get(picker_url).get_data(as_text=True)
     assert 'id="picker-paused"' not in picker
     assert f'value="{team}"' not in picker and "Sales team" not in picker
-    assert f'value="{new}"' in picker and "Renewals" in picker
+    assert f'value="{new}"' in picker and "Leads" in picker
 
 
 @pytest.mark.parametrize("synced_before", [True, False])

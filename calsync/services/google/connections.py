@@ -16,10 +16,10 @@ from calsync.jobs import effects
 from calsync.models import OutboxEntry, Source, User
 from calsync.providers.base import BaseProvider, SourceRef
 from calsync.providers.google import list_calendars
-from calsync.services import sources
+from calsync.services import calendar_accounts, sources
+from calsync.services.calendar_accounts import start_syncing
 from calsync.services.credentials import unseal_tokens
-from calsync.services.google import calendar_accounts, channels, oauth
-from calsync.services.google.calendar_accounts import start_syncing
+from calsync.services.google import channels, oauth
 
 __all__ = ["KIND", "calendar_choices", "choose_calendars", "connect", "disconnect",
            "google_sources", "holds_refresh_token", "remove_source", "sign_in",

@@ -13,9 +13,9 @@ from calsync.config import Settings
 from calsync.errors import OAuthFailed, SourceError
 from calsync.models import Source, User
 from calsync.providers.base import BaseProvider, SourceRef
-from calsync.services import sources
-from calsync.services.google import calendar_accounts, channels
-from calsync.services.google.calendar_accounts import choose_calendars, start_syncing
+from calsync.services import calendar_accounts, sources
+from calsync.services.calendar_accounts import choose_calendars, start_syncing
+from calsync.services.google import channels
 from calsync.services.google.oauth import Grant
 
 __all__ = ["KIND", "calendar_choices", "choose_calendars", "connect", "disconnect",

@@ -1,6 +1,6 @@
-"""What a connected account of several calendars (Google's, Microsoft's) is, whoever hosts
-it: its calendar options, the picker's choices, syncing after a change, a disconnected
-source, and the new user an account signs up. No Flask here."""
+"""What a connected account of several calendars (Google's, Microsoft's, CalDAV's) is,
+whoever hosts it: its calendar options, the picker's choices, syncing after a change, a
+disconnected source, and the new user an account signs up. No Flask here."""
 
 from __future__ import annotations
 
@@ -70,7 +70,9 @@ def calendar_choices(session: Session, settings: Settings, source: Source,
     `primary` is the option naming the account's own calendar. What the provider says is
     kept for next time (commits then, with the tokens it refreshed)."""
     options = dict(source.options or {})
-    if source.credentials and not source.status.paused:
+    # A source paused because a calendar is gone still holds its grant: ask again, so the
+    # picker shows what is there now (a disconnected or refused one shows what we know).
+    if source.credentials and (not source.status.paused or sources.awaits_calendars(source)):
         try:
             with provider_for(settings, source) as (provider, ref):
                 calendars = list_calendars(provider, ref)
