@@ -232,6 +232,9 @@ def _render_source(source_id: int, error: ValidationFailed | None = None,
                    picked: tuple[list[str], str] | None = None) -> tuple[str, int]:
     session = get_session()
     source = sources_service.get_source(session, current_user, source_id)
+    if source.kind == caldav_connect.KIND and request.args.get("calendars") == "fresh":
+        # Asked for: the server is asked again (stored with the source), not on every view.
+        caldav_connect.calendar_choices(session, current_settings(), source)
     counts = meetings.source_meetings(session, source)
     sample = samples.sample_source(session, current_user)
     return render_template("source.html", source=source, meetings=counts.confirmed,

@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any, ClassVar
 
 import pytest
+from flask.testing import FlaskClient
 from sqlalchemy.orm import Session
 
 from calsync import crypto
@@ -23,7 +24,7 @@ from calsync.providers.caldav import CaldavProvider
 from calsync.providers.caldav_discovery import discover
 from calsync.providers.caldav_http import DavClient
 from calsync.services import caldav_connect
-from tests.conftest import PASSWORD
+from tests.conftest import PASSWORD, csrf_from
 from tests.providers.caldav.test_caldav_provider import followup
 from tests.servers.caldav_servers import SHARED, CaldavServer, running
 
@@ -183,3 +184,17 @@ def test_one_principal_whatever_address_is_typed(caldav_server: CaldavServer,
     keys = {caldav_connect.account_key("ana", discover(client, url).principal_url)
             for url in typed}
     assert len(keys) == 1, keys
+
+
+def test_a_read_only_calendar_cannot_be_picked_for_follow_ups_on_the_page(
+        logged_in: FlaskClient, shared: CaldavServer) -> None:
+    token = csrf_from(logged_in.get("/sources").get_data(as_text=True))
+    added = logged_in.post("/sources/caldav", data={
+        "url": shared.base_url, "username": shared.username,
+        "password": shared.password, "name": "", "csrf_token": token})
+    page = logged_in.get(added.headers["Location"]).get_data(as_text=True)
+    read_only = shared.calendars[SHARED]
+    radio = page.split(f'name="calendar_written" value="{read_only}"')[1].split(">")[0]
+    assert "disabled" in radio and "(read-only)" in page
+    work = shared.calendars["work"]
+    assert "disabled" not in page.split(f'name="calendar_written" value="{work}"')[1].split(">")[0]

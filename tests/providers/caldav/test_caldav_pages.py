@@ -63,3 +63,15 @@ def test_the_source_page_picks_the_calendars(logged_in: FlaskClient,
     assert f'value="{work}" aria-label="Follow-ups to Work" checked' in page
     assert f'value="{personal}" aria-label="Read Personal" checked' not in page
     assert f'value="{work}" aria-label="Read Work" checked' in page
+
+
+def test_the_source_page_looks_for_new_calendars_when_asked(
+        logged_in: FlaskClient, caldav_server: CaldavServer) -> None:
+    source_page = post_account(logged_in, caldav_server).headers["Location"]
+    later = caldav_server.make_calendar("neu")
+    page = logged_in.get(source_page).get_data(as_text=True)
+    assert f'value="{later}"' not in page  # an ordinary view asks the server nothing
+    assert 'id="calendars-fresh"' in page
+    fresh = logged_in.get(f"{source_page}?calendars=fresh").get_data(as_text=True)
+    assert f'name="calendars_read" value="{later}"' in fresh
+    assert f'value="{later}"' in logged_in.get(source_page).get_data(as_text=True)  # kept
