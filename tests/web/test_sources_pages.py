@@ -205,6 +205,21 @@ def test_sync_now_and_delete(app: Flask, user: User, logged_in: FlaskClient) -> 
     assert logged_in.get(f"/sources/{source.id}").status_code == 404
 
 
+def test_sync_now_on_a_paused_source_says_why_it_waits(app: Flask, user: User,
+                                                      logged_in: FlaskClient) -> None:
+    post(logged_in, "/sources/sample")
+    [source] = query(app, select(Source))
+    with app.app_context(), get_db().session() as session:
+        paused = session.get(Source, source.id)
+        assert paused is not None
+        paused.status, paused.last_error = "disabled", "The calendar is gone."
+        session.commit()
+    response = post(logged_in, f"/sources/{source.id}/sync", follow_redirects=True)
+    page = response.get_data(as_text=True)
+    assert "Syncing" not in page
+    assert "can't be synced until it is mended: The calendar is gone." in unescape(page)
+
+
 @pytest.mark.parametrize("path", ["/settings", "/sources"])
 def test_the_feed_is_one_click_away(app: Flask, user: User, logged_in: FlaskClient,
                                     path: str) -> None:

@@ -267,7 +267,11 @@ def caldav_calendars(source_id: int) -> Response | tuple[str, int]:
 @login_required
 def sync_now(source_id: int) -> Response:
     source = sources_service.sync_now(get_session(), current_user, source_id)
-    flash(f"Syncing “{source.name}” now.")
+    if source.status.paused:  # the sync skips it: say why rather than "syncing"
+        flash(f"“{source.name}” can't be synced until it is mended: "
+              f"{source.last_error or 'it is paused.'}")
+    else:
+        flash(f"Syncing “{source.name}” now.")
     return redirect(url_for("pages.source", source_id=source.id))
 
 
