@@ -11,7 +11,7 @@ from __future__ import annotations
 import logging
 from typing import TYPE_CHECKING, Any
 
-from flask import Blueprint, render_template, request, url_for
+from flask import Blueprint, request, url_for
 from flask import session as browser
 from flask_login import current_user, login_required
 from werkzeug.wrappers import Response
@@ -83,15 +83,15 @@ def signin() -> Response:
 def callback() -> Response | tuple[str, int]:
     refusal = TRIPS.refusal(oauth.abandon)
     if refusal is not None:
-        return _failed(refusal.message, refusal.purpose, refusal.status)
+        return TRIPS.failed(refusal.message, refusal.purpose, refusal.status)
     code = request.args.get("code", "")
     if not code:
-        return _failed("Google's answer had no authorization code.", None)
+        return TRIPS.failed("Google's answer had no authorization code.", None)
     try:
         grant = oauth.finish(get_session(), current_settings(),
                              request.args.get("state", ""), code)
     except OAuthFailed as failure:
-        return _failed(str(failure), None)
+        return TRIPS.failed(str(failure), None)
     if grant.purpose is OAuthPurpose.SIGNIN:
         return _signed_in(grant)
     return _connected(grant)
@@ -99,21 +99,21 @@ def callback() -> Response | tuple[str, int]:
 
 def _connected(grant: oauth.Grant) -> Response | tuple[str, int]:
     if not oauth_views.started_here(grant.user_id):
-        return _failed(oauth_views.WRONG_PERSON, OAuthPurpose.CONNECT)
+        return TRIPS.failed(oauth_views.WRONG_PERSON, OAuthPurpose.CONNECT)
     if oauth.missing_scopes(grant):
-        return _failed(SCOPES_MESSAGE, OAuthPurpose.CONNECT)
+        return TRIPS.failed(SCOPES_MESSAGE, OAuthPurpose.CONNECT)
     session, settings = get_session(), current_settings()
     user: User = current_user
     try:
         source, new = connections.connect(session, settings, user, grant)
     except NeedsConsent as needs:
         if browser.pop(CONSENT_RETRY_KEY, False):
-            return _failed(str(needs), OAuthPurpose.CONNECT)
+            return TRIPS.failed(str(needs), OAuthPurpose.CONNECT)
         browser[CONSENT_RETRY_KEY] = True  # once: with consent Google sends a refresh token
         return _start(OAuthPurpose.CONNECT, user.id, has_refresh_token=False,
                       login_hint=needs.account)
     except LimitReached as full:
-        return _failed(f"This Google account was not connected: {full.message}",
+        return TRIPS.failed(f"This Google account was not connected: {full.message}",
                        OAuthPurpose.CONNECT, 422)
     browser.pop(CONSENT_RETRY_KEY, None)
     connections.start_syncing(session, settings, source)
@@ -122,24 +122,12 @@ def _connected(grant: oauth.Grant) -> Response | tuple[str, int]:
 
 def _signed_in(grant: oauth.Grant) -> Response | tuple[str, int]:
     if oauth.missing_scopes(grant):
-        return _failed(SIGNIN_SCOPES_MESSAGE, OAuthPurpose.SIGNIN)
+        return TRIPS.failed(SIGNIN_SCOPES_MESSAGE, OAuthPurpose.SIGNIN)
     try:
         user = connections.sign_in(get_session(), grant, TRIPS.signup_zone())
     except OAuthFailed as failure:
-        return _failed(str(failure), OAuthPurpose.SIGNIN)
+        return TRIPS.failed(str(failure), OAuthPurpose.SIGNIN)
     return TRIPS.signed_in(user)
-
-
-def _failed(message: str, purpose: OAuthPurpose | None,
-            status: int = 400) -> tuple[str, int]:
-    """A page that says what went wrong and where to start again (None: the round trip is
-    unknown here); never a traceback."""
-    if purpose is OAuthPurpose.SIGNIN or not current_user.is_authenticated:
-        again, again_label = url_for("auth.login"), "Back to sign in"
-    else:
-        again, again_label = url_for("pages.sources"), "Back to your calendars"
-    return render_template("google_error.html", message=message, again=again,
-                           again_label=again_label), status
 
 
 def _google_source(source_id: int) -> Source:

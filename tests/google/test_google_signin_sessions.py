@@ -3,6 +3,8 @@ on to the page the sign-in page was asked for, never to another site."""
 
 from __future__ import annotations
 
+from urllib.parse import parse_qs, urlsplit
+
 import pytest
 import requests
 from flask import Flask
@@ -53,3 +55,13 @@ def test_signing_out_ends_a_google_login_everywhere(
     copy = app.test_client()
     copy.set_cookie("remember_token", remembered.value)
     assert copy.get("/settings").status_code == 302
+
+
+def test_a_refused_google_sign_in_says_so_and_leads_back_to_sign_in(
+        client: FlaskClient, google: GoogleEmulator, served: LiveServer) -> None:
+    location = start(client, "/google/signin", "/login", {"timezone": "Europe/Berlin"})
+    state = parse_qs(urlsplit(location).query)["state"][0]
+    page = client.get(f"/google/callback?error=access_denied&state={state}")
+    html = page.get_data(as_text=True)
+    assert "<h1>Google didn't sign you in</h1>" in html.replace("&#39;", "'")
+    assert '<a href="/login">Back to sign in</a>' in html
