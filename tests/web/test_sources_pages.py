@@ -198,6 +198,7 @@ def test_sync_now_and_delete(app: Flask, user: User, logged_in: FlaskClient) -> 
     assert "Syncing “Sample sales week” now." in response.get_data(as_text=True)
     page = logged_in.get(f"/sources/{source.id}").get_data(as_text=True)
     assert "Remove this calendar" in page
+    assert "already wrote to this calendar" not in page  # a feed receives no follow-ups
     response = post(logged_in, f"/sources/{source.id}/delete", follow_redirects=True)
     assert "Removed “Sample sales week”." in response.get_data(as_text=True)
     assert query(app, select(Source)) == []

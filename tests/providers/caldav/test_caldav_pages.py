@@ -40,6 +40,8 @@ def test_connecting_lands_on_the_source(logged_in: FlaskClient,
     assert response.status_code == 302, response.get_data(as_text=True)[:2000]
     page = logged_in.get(response.headers["Location"]).get_data(as_text=True)
     assert "1 meeting read" in page and "Follow-ups go to" in page
+    # Removing it leaves the follow-up events written there, and says so first.
+    assert "already wrote to this calendar stay there" in page
     listing = logged_in.get("/sources").get_data(as_text=True)
     assert "CalDAV: " in listing
 
