@@ -19,6 +19,7 @@ from calsync.emulator.microsoft import MicrosoftEmulator
 from calsync.emulator.microsoft.demo import DEMO_EMAIL, seed
 from calsync.services import accounts
 from tests.browser.conftest import fits, sign_in
+from tests.browser.pages import microsoft_consent
 from tests.conftest import PASSWORD
 from tests.servers.live_app import LiveServer
 from tests.servers.serving import serving
@@ -64,15 +65,7 @@ def test_connect_the_demo_account_and_choose_its_calendars(
     card.scroll_into_view_if_needed()
     fits(page, "sources-microsoft-card")
 
-    # The consent page is the emulator's, over plain HTTP: no certificate to trust. The
-    # button's POST is answered with a redirect there, which Chromium refuses today (see
-    # test_the_connect_button_reaches_the_consent_page): the redirect is followed by hand.
-    token = page.input_value("#microsoft input[name=csrf_token]")
-    started = page.request.post(f"{url}/microsoft/connect", form={"csrf_token": token},
-                                max_redirects=0)
-    assert started.status == 302
-    page.goto(started.headers["location"])
-    page.wait_for_selector("button.allow")
+    microsoft_consent(page, url)  # the emulator's page, over plain HTTP
     assert page.url.startswith("http://127.0.0.1:") and DEMO_EMAIL in page.inner_text("body")
     page.click("button.allow")
     page.wait_for_url(re.compile(rf"{url}/sources/\d+$"))
