@@ -142,6 +142,24 @@ def test_moved_and_deleted_in_the_calendar_flow_back(db_session, settings, user,
     assert list(pending) == []  # nothing to delete there: it is already gone
 
 
+def test_a_read_older_than_calsync_s_own_write_says_nothing_of_that_follow_up(
+        db_session, settings, user, source) -> None:  # type: ignore[no-untyped-def]
+    """A sync whose read began before calsync's write of a follow-up landed may have caught
+    the calendar mid-change: its "deleted there" or "moved there" is not acted on; a read
+    begun after the write is."""
+    followup = plan(db_session, settings, user)
+    landed = db_session.scalar(select(OutboxEntry.done_at).where(
+        OutboxEntry.followup_id == followup.id))
+    assert landed is not None
+    key = (followup.remote_event_id, "")
+    _left, deletions = writeback.apply_own_events(
+        db_session, source, [], [key], read_started=landed - timedelta(milliseconds=50))
+    assert followup.status == "planned" and deletions == set()
+    writeback.apply_own_events(db_session, source, [], [key],
+                               read_started=landed + timedelta(milliseconds=50))
+    assert followup.status == "cancelled"
+
+
 def test_read_only_sources_make_follow_ups_not_applicable(db_session, settings, user,
                                                           source) -> None:
     source.options = {}

@@ -92,8 +92,10 @@ def sync_source(session: Session, settings: Settings, source_id: int,
     user = session.get(User, source.user_id)
     assert user is not None
     try:
+        # The wall clock, not `now`: it is compared with when calsync's own writes landed.
+        read_started = datetime.now(UTC)
         changes = read or _read(settings, source, user, now)
-        _apply(session, source, changes, report, now, settings)
+        _apply(session, source, changes, report, now, settings, read_started)
         # An unchanged calendar has no new, moved or cancelled meeting for the booked pass
         # to look at, and the meetings that ended since the last sync are prompted by the
         # minute tick (calsync.jobs.queue) for every user: same bytes cost one request.
@@ -154,12 +156,13 @@ def _read(settings: Settings, source: Source, user: User, now: datetime) -> Chan
 
 
 def _apply(session: Session, source: Source, changes: ChangeSet, report: SyncReport,
-           now: datetime, settings: Settings) -> None:
+           now: datetime, settings: Settings, read_started: datetime) -> None:
     if changes.unchanged:
         report.result = SyncResult.UNCHANGED
     else:
         warnings = _apply_meetings(session, source, changes, report,
-                                   read_context(settings, source.user, now), settings)
+                                   read_context(settings, source.user, now), settings,
+                                   read_started)
         report.result = SyncResult.OK
         source.warnings = [*changes.warnings, *warnings]
     report.warnings = list(source.warnings or [])
@@ -173,13 +176,14 @@ def _apply(session: Session, source: Source, changes: ChangeSet, report: SyncRep
 
 
 def _apply_meetings(session: Session, source: Source, changes: ChangeSet, report: SyncReport,
-                    context: ReadContext, settings: Settings) -> list[str]:
+                    context: ReadContext, settings: Settings,
+                    read_started: datetime) -> list[str]:
     """Write what changed in batches (see WRITE_BATCH); returns warnings for the source."""
     # A calendar connected again takes back the answered meetings its removal kept.
     adopt_detached(session, source, changes, batch=WRITE_BATCH)
     stored = _stored(session, source.id, changes)
     meetings, deleted = writeback.apply_own_events(session, source, changes.meetings,
-                                                   changes.deleted)
+                                                   changes.deleted, read_started)
     meetings, warnings = attendee_limits.bound(meetings, settings, source.user)
     seen: set[tuple[str, str]] = set()
     cancelled_ids: list[int] = []

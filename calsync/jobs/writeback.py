@@ -7,7 +7,7 @@ import base64
 from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import select
+from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
 from calsync import providers
@@ -19,6 +19,7 @@ from calsync.domain.vocabulary import (
     FollowUpKind,
     FollowUpStatus,
     MeetingStatus,
+    OutboxStatus,
     WriteStatus,
 )
 from calsync.errors import PluginError, SourceError
@@ -191,12 +192,21 @@ def followup_moved_at_source(followup: FollowUp, start: datetime, end: datetime,
 
 
 def apply_own_events(session: Session, source: Source, meetings: list[MeetingData],
-                     deleted: list[tuple[str, str]]
+                     deleted: list[tuple[str, str]], read_started: datetime
                      ) -> tuple[list[MeetingData], set[tuple[str, str]]]:
     """Take calsync's own follow-up events out of a sync: moved there moves the follow-up
-    here, deleted there cancels it. Returns the meetings and deletions left to import."""
+    here, deleted there cancels it. Returns the meetings and deletions left to import.
+
+    A read that began before calsync's own write of a follow-up landed, or while one
+    waits, may have caught the calendar mid-change (an item missing between two reads of
+    one sync): it says nothing about that follow-up, whose next sync will."""
     mine = {f.remote_event_id: f for f in session.scalars(select(FollowUp).where(
         FollowUp.target_source_id == source.id, FollowUp.remote_event_id.is_not(None)))}
+    named = {m.uid for m in meetings if m.extra.get(FOLLOWUP_MARK)} | {k[0] for k in deleted}
+    unsettled = _writing_since(session, [mine[uid].id for uid in named if uid in mine],
+                               read_started)
+    later = {uid for uid, f in mine.items() if f.id in unsettled}
+    mine = {uid: f for uid, f in mine.items() if uid not in later}
     foreign = []
     for meeting in meetings:
         followup = mine.get(meeting.uid) if meeting.extra.get(FOLLOWUP_MARK) else None
@@ -214,9 +224,20 @@ def apply_own_events(session: Session, source: Source, meetings: list[MeetingDat
         followup = mine.get(key[0])
         if followup is not None:
             _cancelled_at_source(followup)
-        else:
+        elif key[0] not in later:
             remaining.add(key)
     return foreign, remaining
+
+
+def _writing_since(session: Session, followup_ids: list[int], since: datetime) -> set[int]:
+    """Of these follow-ups, those with a write waiting or done at `since` or later."""
+    found: set[int] = set()
+    for start in range(0, len(followup_ids), 500):  # IN lists every database accepts
+        found.update(session.scalars(select(OutboxEntry.followup_id).where(
+            OutboxEntry.kind == WRITE,
+            OutboxEntry.followup_id.in_(followup_ids[start:start + 500]),
+            or_(OutboxEntry.status == OutboxStatus.PENDING, OutboxEntry.done_at >= since))))
+    return found
 
 
 def _cancelled_at_source(followup: FollowUp) -> None:
