@@ -160,6 +160,23 @@ def test_a_read_older_than_calsync_s_own_write_says_nothing_of_that_follow_up(
     assert followup.status == "cancelled"
 
 
+def test_a_write_under_way_holds_a_deletion_back_and_one_waiting_to_retry_does_not(
+        db_session, settings, user, source) -> None:  # type: ignore[no-untyped-def]
+    followup = plan(db_session, settings, user)
+    key = (followup.remote_event_id, "")
+    read_started = datetime.now(UTC)
+    followup.write_leased_until = read_started + timedelta(minutes=1)  # a worker writes it
+    db_session.flush()
+    writeback.apply_own_events(db_session, source, [], [key], read_started)
+    assert followup.status == "planned"
+    # Only waiting (a failed attempt to retry later): the deletion there still cancels it,
+    # so the retry takes nothing back into the calendar.
+    followup.write_leased_until = None
+    db_session.flush()
+    writeback.apply_own_events(db_session, source, [], [key], read_started)
+    assert followup.status == "cancelled"
+
+
 def test_read_only_sources_make_follow_ups_not_applicable(db_session, settings, user,
                                                           source) -> None:
     source.options = {}

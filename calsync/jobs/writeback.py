@@ -7,7 +7,7 @@ import base64
 from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import or_, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from calsync import providers
@@ -19,7 +19,6 @@ from calsync.domain.vocabulary import (
     FollowUpKind,
     FollowUpStatus,
     MeetingStatus,
-    OutboxStatus,
     WriteStatus,
 )
 from calsync.errors import PluginError, SourceError
@@ -197,9 +196,9 @@ def apply_own_events(session: Session, source: Source, meetings: list[MeetingDat
     """Take calsync's own follow-up events out of a sync: moved there moves the follow-up
     here, deleted there cancels it. Returns the meetings and deletions left to import.
 
-    A read that began before calsync's own write of a follow-up landed, or while one
-    waits, may have caught the calendar mid-change (an item missing between two reads of
-    one sync): it says nothing about that follow-up, whose next sync will."""
+    A read that began before calsync's own write of a follow-up landed, or while one is
+    under way, may have caught the calendar mid-change (an item missing between two reads
+    of one sync): it says nothing about that follow-up, whose next sync will."""
     mine = {f.remote_event_id: f for f in session.scalars(select(FollowUp).where(
         FollowUp.target_source_id == source.id, FollowUp.remote_event_id.is_not(None)))}
     named = {m.uid for m in meetings if m.extra.get(FOLLOWUP_MARK)} | {k[0] for k in deleted}
@@ -230,13 +229,18 @@ def apply_own_events(session: Session, source: Source, meetings: list[MeetingDat
 
 
 def _writing_since(session: Session, followup_ids: list[int], since: datetime) -> set[int]:
-    """Of these follow-ups, those with a write waiting or done at `since` or later."""
+    """Of these follow-ups, those whose write landed at `since` or later, or is under way
+    (leased by a worker). One merely waiting to be retried doesn't count: a deletion seen
+    meanwhile must still cancel it, or the retry would write the event afresh."""
+    now = datetime.now(UTC)
     found: set[int] = set()
     for start in range(0, len(followup_ids), 500):  # IN lists every database accepts
+        batch = followup_ids[start:start + 500]
         found.update(session.scalars(select(OutboxEntry.followup_id).where(
-            OutboxEntry.kind == WRITE,
-            OutboxEntry.followup_id.in_(followup_ids[start:start + 500]),
-            or_(OutboxEntry.status == OutboxStatus.PENDING, OutboxEntry.done_at >= since))))
+            OutboxEntry.kind == WRITE, OutboxEntry.followup_id.in_(batch),
+            OutboxEntry.done_at >= since)))
+        found.update(session.scalars(select(FollowUp.id).where(
+            FollowUp.id.in_(batch), FollowUp.write_leased_until > now)))
     return found
 
 
