@@ -195,3 +195,22 @@ def test_the_deal_page_names_the_calendar_and_wraps_a_write_error(
         f"“{failed.summary}” is now in your calendar.")
     assert page.locator(".write .badge.ok").inner_text() == "written to “Personal”"
     fits(page, "caldav-deal-retried")
+
+
+@pytest.mark.parametrize("width", [1280, 390])
+def test_a_read_only_calendar_and_the_removal_note_on_the_source_page(
+        live_app: tuple[str, Flask], page: Page, tmp_path: Path, width: int) -> None:
+    url, app = live_app
+    user = account(app, "ro@acme-sales.com", "America/Chicago")
+    root = tmp_path / "shared"
+    root.mkdir()
+    for server in running("radicale", root, PASSWORD, shared=True):
+        signed_in(at_width(page, width), url, user)
+        connect(page, url, server, server.username, PASSWORD)
+        page.wait_for_selector("#caldav-calendars")
+        row = page.locator("#caldav-calendars tbody tr", has_text="(read-only)")
+        assert row.count() == 1
+        assert row.locator("input[type=radio]").is_disabled()
+        page.click("summary:has-text('Remove this calendar')")
+        assert "already wrote to this calendar stay there" in page.inner_text("main")
+        fits(page, "caldav-source-read-only")
