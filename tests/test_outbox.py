@@ -22,7 +22,7 @@ from tests.test_writeback import plan, source  # noqa: F401 - the writable sourc
 
 
 @pytest.mark.usefixtures("source")
-def test_the_attempt_is_committed_before_the_calendar_is_called(
+def test_the_attempt_is_committed_before_the_calendar_is_called_and_done_when_it_lands(
         db_session: Session, settings: Settings, user: User,
         monkeypatch: pytest.MonkeyPatch) -> None:
     plan(db_session, settings, user)
@@ -31,6 +31,7 @@ def test_the_attempt_is_committed_before_the_calendar_is_called(
     entry.status, entry.attempts = "pending", 0  # due again, as after a crash
     db_session.commit()
     seen: list[tuple[int, datetime]] = []
+    called: list[datetime] = []
     write = memory.WritableMemoryProvider._write_event
 
     def watched(provider: memory.WritableMemoryProvider, ref: SourceRef,
@@ -39,6 +40,7 @@ def test_the_attempt_is_committed_before_the_calendar_is_called(
             row = other.get(OutboxEntry, entry.id)
             assert row is not None
             seen.append((row.attempts, row.next_attempt_at))
+        called.append(datetime.now(UTC))
         return write(provider, ref, event)
 
     monkeypatch.setattr(memory.WritableMemoryProvider, "_write_event", watched)
@@ -48,6 +50,11 @@ def test_the_attempt_is_committed_before_the_calendar_is_called(
     (attempts, leased_until), = seen
     assert attempts == 1
     assert leased_until.replace(tzinfo=UTC) > later
+    # Done when the write landed (a sync compares it with when its read began), not at
+    # the time the claim was made with.
+    db_session.refresh(entry)
+    assert entry.done_at is not None
+    assert called[0] <= entry.done_at.replace(tzinfo=UTC) <= datetime.now(UTC) < later
 
 
 def test_a_batch_of_once_only_effects_adds_each_key_once(db_session: Session,

@@ -7,7 +7,7 @@ from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from calsync.errors import SourceError
@@ -175,6 +175,33 @@ def test_a_write_under_way_holds_a_deletion_back_and_one_waiting_to_retry_does_n
     db_session.flush()
     writeback.apply_own_events(db_session, source, [], [key], read_started)
     assert followup.status == "cancelled"
+
+
+def test_an_event_still_there_for_a_cancelled_follow_up_is_taken_back(
+        db_session, settings, user, source) -> None:  # type: ignore[no-untyped-def]
+    """A cancellation whose delete never reached the calendar (a worker's write overtook
+    it, or a read mistook the event for deleted): the next read that finds the event
+    still there deletes it, once; a delete that failed for good is not tried again."""
+    followup = plan(db_session, settings, user)
+    followup.cancel(NOW)  # cancelled, with no delete recorded
+    db_session.commit()
+    planned_at = followup.start
+    own = meeting(followup.remote_event_id, rid="")
+    own = type(own)(**{**own.__dict__, "extra": {FOLLOWUP_MARK: followup.uid, "etag": '"1"'}})
+    memory.CALENDARS[source.id] = [meeting("demo"), own]
+    assert list(memory.WRITTEN[source.id]) == [followup.remote_event_id]
+
+    sync.sync_source(db_session, settings, source.id, now=NOW + timedelta(minutes=1))
+    db_session.refresh(followup)
+    assert memory.WRITTEN[source.id] == {}
+    assert followup.status == "cancelled" and followup.start == planned_at != own.start
+    assert followup.write_status == "written"
+
+    followup.write_status = "failed"  # e.g. the calendar refused calsync's delete for good
+    db_session.commit()
+    entries = db_session.scalar(select(func.count(OutboxEntry.id)))
+    sync.sync_source(db_session, settings, source.id, now=NOW + timedelta(minutes=2))
+    assert db_session.scalar(select(func.count(OutboxEntry.id))) == entries
 
 
 def test_read_only_sources_make_follow_ups_not_applicable(db_session, settings, user,

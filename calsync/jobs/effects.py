@@ -73,7 +73,9 @@ def process(session: Session, settings: Settings, entry_id: int,
         outbox.failed_attempt(session, entry, "calsync hit an internal error; it will try "
                                               "again.", True, now)
     else:
-        outbox.done(session, entry, now, leased_until)
+        # When the effect landed, not when it was claimed: a sync compares it with when its
+        # read began (writeback.apply_own_events), and the handler may have taken a while.
+        outbox.done(session, entry, datetime.now(UTC), leased_until)
     if not outbox.release(session, entry, leased_until):
         # The lease ran out while the handler worked, and another worker took the
         # follow-up: what it did may be newer than what this one just did (a delete that

@@ -215,6 +215,12 @@ def apply_own_events(session: Session, source: Source, meetings: list[MeetingDat
             foreign.append(meeting)
         elif meeting.status == MeetingStatus.CANCELLED:
             _cancelled_at_source(followup)
+        elif followup.status == FollowUpStatus.CANCELLED:
+            # Still there though calsync took it back (its delete was overtaken, or a read
+            # mistook it for deleted): the calendar is put right, not the follow-up moved;
+            # a delete the calendar refused for good shows as failed, and is not repeated.
+            if followup.write_status != WriteStatus.FAILED:
+                _record_write(session, followup)
         else:
             followup_moved_at_source(followup, meeting.start, meeting.end,
                                      meeting.extra.get("etag", ""))

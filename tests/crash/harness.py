@@ -234,11 +234,26 @@ def verify_exactly_once(session: Session, chaos: Chaos, *, meetings: int,
         assert by_followup[followup.uid] == 1, f"follow-up {followup.id} has " \
                                                f"{by_followup[followup.uid]} events"
     for followup in session.scalars(select(FollowUp).where(FollowUp.status == "cancelled")):
-        assert by_followup[followup.uid] == 0, f"follow-up {followup.id} left an event"
+        assert by_followup[followup.uid] == 0, \
+            f"follow-up {followup.id} left an event\n{_history(session, followup)}"
     assert all(count == 1 for count in by_followup.values()), "an event was written twice"
     failed = session.scalar(select(func.count(OutboxEntry.id)).where(
         OutboxEntry.status == "failed")) or 0
     return Written(next_steps=len(planned), failed=failed)
+
+
+def _history(session: Session, followup: FollowUp) -> str:
+    """What calsync recorded of one follow-up and its writes, for a failure's message."""
+    fields = ("status", "cancel_reason", "created_at", "changed_at", "cancelled_at",
+              "write_status", "write_error", "remote_event_id", "remote_etag",
+              "written_start", "write_leased_until", "sequence")
+    lines = [", ".join(f"{name}={getattr(followup, name)!r}" for name in fields)]
+    entries = session.scalars(select(OutboxEntry).where(OutboxEntry.followup_id == followup.id)
+                              .order_by(OutboxEntry.id))
+    lines += [f"outbox {entry.id} {entry.kind} {entry.status} attempts={entry.attempts} "
+              f"created={entry.created_at} done={entry.done_at} error={entry.last_error!r} "
+              f"payload={entry.payload!r}" for entry in entries]
+    return "\n".join(lines)
 
 
 def print_summary(label: str, kills: int, chaos: Chaos, written: Written,
