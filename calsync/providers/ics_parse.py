@@ -12,7 +12,7 @@ import re
 import sys
 import time
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, timedelta, tzinfo
 from typing import Any
@@ -28,6 +28,7 @@ from calsync.domain.meeting import Attendee, MeetingData
 from calsync.domain.vocabulary import MeetingStatus
 from calsync.errors import SourceError
 from calsync.providers.base import ReadContext
+from calsync.providers.ics_plain import PlainEvent, read_plain
 from calsync.providers.ics_repair import (
     drop_nested_events,
     original_start,
@@ -41,6 +42,7 @@ from calsync.providers.ics_split import (
     END,
     Previous,
     Selection,
+    Split,
     codec_name,
     entry,
     select,
@@ -63,6 +65,9 @@ CHUNK_BYTES = 128 * 1024
 _END = re.compile(r"^END:VCALENDAR[ \t\r]*$", re.MULTILINE | re.IGNORECASE)
 # Broken values here make an event meaningless; broken values elsewhere are dropped.
 _ESSENTIAL = {"DTSTART", "DTEND", "DURATION", "RRULE", "RECURRENCE-ID"}
+# Google's calendar-wide zone, which moves every event's times (see `_standardize`).
+_CALENDAR_ZONE = re.compile(rb"X-WR-TIMEZONE", re.IGNORECASE)
+_UNFOLD = re.compile(rb"\r?\n[ \t]")
 
 
 @dataclass(frozen=True)
@@ -162,10 +167,12 @@ def parse_ics(data: bytes, context: ReadContext, limits: Limits | None = None,
         kept = previous.kept(uid for uid in parts.blocks if uid not in again)
         limits = replace(limits, max_meetings=max(limits.max_meetings - kept, 0))
     # A calendar without events is still read, so a broken one says so as it always did.
-    empty = chosen.complete and not chosen.uids
-    for calendar in [parts.head + END] if empty else parts.calendars(chosen.uids, CHUNK_BYTES):
-        text, _repaired = repair_text(calendar.decode(codec, errors="replace"))
+    if chosen.complete and not chosen.uids:
+        text, _repaired = repair_text((parts.head + END).decode(codec, errors="replace"))
         _parse_text(text, context, limits, result, deadline)
+    plain = bool(chosen.uids) and _plain_head(parts.head, codec, context, limits, deadline)
+    for uids in parts.groups(chosen.uids, CHUNK_BYTES):
+        _parse_part(parts, uids, codec, plain, context, limits, result, deadline)
         if result.truncated:
             return result  # the rest would be cut off too: the next read reads it all again
     made = Counter(meeting.uid for meeting in result.meetings)
@@ -176,9 +183,61 @@ def parse_ics(data: bytes, context: ReadContext, limits: Limits | None = None,
     return result
 
 
+@dataclass(frozen=True)
+class _Plain:
+    """A part's events read plainly (`ics_plain`), by UID, and the order of all its UIDs."""
+
+    order: list[str]
+    meetings: dict[str, MeetingData]
+
+
+def _plain_head(head: bytes, codec: str, context: ReadContext, limits: Limits,
+                deadline: float) -> bool:
+    """Whether the events under `head` may be read plainly: no X-WR-TIMEZONE moves their
+    times, and the head read alone says nothing (a broken head, or an event nested in it,
+    is then said once per part as it always was)."""
+    if _CALENDAR_ZONE.search(_UNFOLD.sub(b"", head)):
+        return False
+    alone = ParsedCalendar()
+    try:
+        text, _repaired = repair_text((head + END).decode(codec, errors="replace"))
+        _parse_text(text, context, limits, alone, deadline)
+    except SourceError:
+        return False
+    return not alone.warnings and not alone.meetings
+
+
+def _parse_part(parts: Split, uids: list[str], codec: str, plain: bool, context: ReadContext,
+                limits: Limits, result: ParsedCalendar, deadline: float) -> None:
+    """Add the meetings of `uids`: plain single events read directly, the rest with
+    icalendar, in the order and with the warnings a parse of them all would give."""
+    made = {uid: meeting for uid in (uids if plain else []) if uid not in parts.recurring
+            and (meeting := _plain_meeting(parts.block(uid), uid, codec, context.timezone))}
+    rest = [uid for uid in uids if uid not in made]
+    if not rest:
+        tz = context.timezone
+        _add_single_events(list(made.values()), context.window_start.astimezone(tz),
+                           context.window_end.astimezone(tz), tz, limits, result)
+        return
+    text, _repaired = repair_text(parts.calendar(rest).decode(codec, errors="replace"))
+    _parse_text(text, context, limits, result, deadline, _Plain(uids, made))
+
+
+def _plain_meeting(block: bytes | None, uid: str, codec: str, tz: tzinfo) -> MeetingData | None:
+    """The meeting of a plain event's block, or None to read it with icalendar."""
+    event = None if block is None else read_plain(block.decode(codec, errors="replace"), uid)
+    if event is None:
+        return None
+    try:
+        return plain_meeting(event, tz)
+    except Exception:  # icalendar's reading says what is wrong (a date past year 9999...)
+        return None
+
+
 def _parse_text(text: str, context: ReadContext, limits: Limits, result: ParsedCalendar,
-                deadline: float) -> None:
-    """Add the meetings of `text` (a whole calendar, or a part of one) to `result`."""
+                deadline: float, plain: _Plain | None = None) -> None:
+    """Add the meetings of `text` (a whole calendar, or a part of one) to `result`, with
+    the `plain` meetings of its part in their place among its single events."""
     try:
         calendars = read_calendars(text, deadline, result.warn)
     except Exception as exc:  # icalendar raises many kinds; none of them is the user's bug
@@ -189,7 +248,9 @@ def _parse_text(text: str, context: ReadContext, limits: Limits, result: ParsedC
         raise SourceError("calsync could not read this calendar: its BEGIN and END lines do "
                           "not match.", "Check that the file is a complete iCalendar calendar.")
     for calendar in top_level_calendars(calendars):
-        _expand(_prepare(calendar, context, limits, result), context, limits, result, deadline)
+        _expand(_prepare(calendar, context, limits, result), context, limits, result, deadline,
+                plain)
+        plain = None
 
 
 def check_shape(text: str) -> None:
@@ -317,7 +378,7 @@ def _standardize(calendar: icalendar.Calendar, result: ParsedCalendar) -> icalen
 
 
 def _expand(calendar: icalendar.Calendar, context: ReadContext, limits: Limits,
-            result: ParsedCalendar, deadline: float) -> None:
+            result: ParsedCalendar, deadline: float, plain: _Plain | None = None) -> None:
     tz = context.timezone
     start, end = context.window_start.astimezone(tz), context.window_end.astimezone(tz)
     events = calendar.walk("VEVENT")
@@ -325,8 +386,8 @@ def _expand(calendar: icalendar.Calendar, context: ReadContext, limits: Limits,
                  if any(p in e for p in ("RRULE", "RDATE", "RECURRENCE-ID"))}
     # Most events happen once: converting them directly skips the series machinery,
     # which costs several times the parse itself on a large calendar (bench/sync_cost.py).
-    _add_single_events([e for e in events if str(e.get("UID")) not in recurring],
-                       start, end, tz, limits, result)
+    _add_single_events(_in_order([e for e in events if str(e.get("UID")) not in recurring],
+                                 plain), start, end, tz, limits, result)
     query = recurring_ical_events.of(_only(calendar, recurring), skip_bad_series=True)
     for lost in sorted(recurring - {str(s.uid) for s in query.series})[:MAX_WARNINGS]:
         result.warn(f"Skipped the event with UID {lost[:80]}: its times or repeat rule "
@@ -368,15 +429,34 @@ def _only(calendar: icalendar.Calendar, uids: set[str]) -> icalendar.Calendar:
     return subset
 
 
-def _add_single_events(events: list[icalendar.cal.Component], start: datetime, end: datetime,
+Single = icalendar.cal.Component | MeetingData  # read by icalendar, or read plainly
+
+
+def _in_order(events: list[icalendar.cal.Component], plain: _Plain | None) -> list[Single]:
+    """`events` with the `plain` meetings of their part, in the part's order of UIDs."""
+    if plain is None or not plain.meetings:
+        return list(events)
+    by_uid: dict[str, list[Single]] = {}
+    for event in events:
+        by_uid.setdefault(str(event.get("UID")), []).append(event)
+    ordered: list[Single] = []
+    for uid in plain.order:
+        ordered += [plain.meetings[uid]] if uid in plain.meetings else by_uid.pop(uid, [])
+    return ordered + [event for left in by_uid.values() for event in left]
+
+
+def _add_single_events(events: list[Single], start: datetime, end: datetime,
                        tz: tzinfo, limits: Limits, result: ParsedCalendar) -> None:
     for event in events:
-        try:
-            meeting = to_meeting(event, False, tz)
-        except Exception as exc:  # one broken event must not cost the others
-            result.warn(f"Skipped the event with UID {str(event.get('UID'))[:80]}: "
-                        f"{_short(exc)}.")
-            continue
+        if isinstance(event, MeetingData):
+            meeting = event
+        else:
+            try:
+                meeting = to_meeting(event, False, tz)
+            except Exception as exc:  # one broken event must not cost the others
+                result.warn(f"Skipped the event with UID {str(event.get('UID'))[:80]}: "
+                            f"{_short(exc)}.")
+                continue
         if not (meeting.start < end and (meeting.end > start or meeting.start >= start)):
             continue  # outside the window
         if len(result.meetings) >= limits.max_meetings:
@@ -441,18 +521,36 @@ def to_meeting(component: icalendar.cal.Component, recurring: bool, tz: tzinfo,
     recurrence_id = ""
     if recurring:
         recurrence_id = _recurrence_id(original_start(component), tz)
+    return _meeting(uid, recurrence_id, component.get, _times(
+        moment(component, "DTSTART"), _end_of(component), tz),
+        _attendees(component.get("ATTENDEE"), people), component.get("ORGANIZER"),
+        series_uid=uid if recurring else "")
+
+
+def plain_meeting(event: PlainEvent, tz: tzinfo) -> MeetingData:
+    """A plain event (`ics_plain`) as MeetingData: what `to_meeting` makes of it."""
+    assert event.start is not None and event.end is not None  # `read_plain` sets both
+    attendees = tuple(a for a in (_person(*found) for found in event.attendees) if a.email)
+    return _meeting(_uid(event.uid), "", event.texts.get, _times(event.start, event.end, tz),
+                    attendees, event.organizer, series_uid="")
+
+
+def _meeting(uid: str, recurrence_id: str, text: Callable[[str], Any], times: dict[str, Any],
+             attendees: tuple[Attendee, ...], organizer: Any, *, series_uid: str
+             ) -> MeetingData:
+    """The meeting of one event's values; `text(name)` reads a text property."""
     return MeetingData(
         uid=uid,
         recurrence_id=recurrence_id,
-        title=_text(component.get("SUMMARY"))[:1000],
-        **_times(moment(component, "DTSTART"), _end_of(component), tz),
-        status=(MeetingStatus.CANCELLED if _text(component.get("STATUS")).upper() == "CANCELLED"
+        title=_text(text("SUMMARY"))[:1000],
+        **times,
+        status=(MeetingStatus.CANCELLED if _text(text("STATUS")).upper() == "CANCELLED"
                 else MeetingStatus.CONFIRMED),
-        attendees=_attendees(component.get("ATTENDEE"), people),
-        organizer=sys.intern(_email(component.get("ORGANIZER"))[:320]),
-        location=_text(component.get("LOCATION"))[:1000],
-        description=_text(component.get("DESCRIPTION"))[:MAX_DESCRIPTION],
-        series_uid=uid if recurring else "",
+        attendees=attendees,
+        organizer=sys.intern(_email(organizer)[:320]),
+        location=_text(text("LOCATION"))[:1000],
+        description=_text(text("DESCRIPTION"))[:MAX_DESCRIPTION],
+        series_uid=series_uid,
     )
 
 
@@ -506,8 +604,12 @@ def _attendees(value: Any, memo: AttendeeMemo | None) -> tuple[Attendee, ...]:
 
 def _attendee(address: Any) -> Attendee:
     params = getattr(address, "params", {})
+    return _person(address, params.get("CN", ""), params.get("PARTSTAT", ""))
+
+
+def _person(address: Any, name: Any, response: Any) -> Attendee:
     # The same people and answers recur through a calendar: one string each, not one per
     # meeting (a 50,000-event calendar holds a few hundred thousand of them).
     return Attendee(email=sys.intern(_email(address)[:320]),
-                    name=sys.intern(str(params.get("CN", "")).strip()),
-                    response=sys.intern(str(params.get("PARTSTAT", "")).strip().lower()))
+                    name=sys.intern(str(name).strip()),
+                    response=sys.intern(str(response).strip().lower()))

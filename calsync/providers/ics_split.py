@@ -60,22 +60,32 @@ class Split:
             found[uid] = digest.hexdigest()
         return found
 
-    def calendars(self, uids: Iterable[str], size: int) -> Iterator[bytes]:
-        """Calendars of the events of `uids` (in their order), each with the head, so every
-        part is read with the calendar's zones and properties; a part holds about `size`
-        bytes of events, or three times the head's when that is more, so a head of many
-        zones is not parsed again for every few events."""
+    def groups(self, uids: Iterable[str], size: int) -> Iterator[list[str]]:
+        """`uids` (in their order) in parts of about `size` bytes of events, or three times
+        the head's when that is more, so a head of many zones is not parsed again for every
+        few events."""
         budget = max(size, 3 * len(self.head))
-        part: list[bytes] = []
+        part: list[str] = []
         held = 0
         for uid in uids:
-            part += [self.data[a:b] for a, b in self.blocks[uid]]
+            part.append(uid)
             held += sum(b - a for a, b in self.blocks[uid])
             if held >= budget:
-                yield b"".join([self.head, *part, END])
+                yield part
                 part, held = [], 0
         if part:
-            yield b"".join([self.head, *part, END])
+            yield part
+
+    def calendar(self, uids: Iterable[str]) -> bytes:
+        """A calendar of the events of `uids`, with the head, so it is read with the
+        calendar's zones and properties."""
+        return b"".join([self.head, *(self.data[a:b] for uid in uids
+                                      for a, b in self.blocks[uid]), END])
+
+    def block(self, uid: str) -> bytes | None:
+        """The one VEVENT block of a UID that has only one (None for a series' several)."""
+        spans = self.blocks[uid]
+        return self.data[spans[0][0]:spans[0][1]] if len(spans) == 1 else None
 
 
 @dataclass(frozen=True)

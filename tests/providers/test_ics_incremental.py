@@ -103,7 +103,7 @@ def test_a_byte_order_mark_and_windows_1252_split_like_utf_8(context):
 def test_the_parts_carry_the_head_so_each_reads_alone():
     parts = cut(calendar(SERIES, MOVED, ALARMED, event("single", "20250306T100000Z")))
     assert parts is not None
-    pieces = list(parts.calendars(["alarmed", "weekly", "single"], 1))
+    pieces = [parts.calendar(uids) for uids in parts.groups(["alarmed", "weekly", "single"], 1)]
     assert len(pieces) > 1
     assert all(p.startswith(b"BEGIN:VCALENDAR") and p.endswith(b"END:VCALENDAR\r\n")
                for p in pieces)
@@ -116,7 +116,7 @@ def test_a_head_of_many_zones_is_not_parsed_again_for_every_few_events():
     zones = tuple(line.replace("Office", f"Office{n}") for n in range(20) for line in ZONE)
     parts = cut(calendar(SERIES, MOVED, ALARMED, head=zones))
     assert parts is not None
-    assert len(list(parts.calendars(["alarmed", "weekly"], 1))) == 1
+    assert len(list(parts.groups(["alarmed", "weekly"], 1))) == 1
 
 
 # The provider: what a re-read parses and what it says changed.
