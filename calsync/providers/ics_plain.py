@@ -25,9 +25,10 @@ from calsync.providers.ics_zones import iana_zone
 # A parameter as icalendar reads it unchanged: no backslash, RFC 6868 caret or percent (its
 # parameter parse rewrites those), no blank around an unquoted value (it strips those), and
 # one value (a comma would make a list).
-_PARAM = r';([A-Za-z0-9-]+)=(?:"([^"\\^%]*)"|([^";:,\\^%\s](?:[^";:,\\^%\t]*[^";:,\\^%\s])?))'
+_NAME = r"[A-Za-z0-9-]+"
+_PARAM = rf';({_NAME})=(?:"([^"\\^%]*)"|([^";:,\\^%\s](?:[^";:,\\^%\t]*[^";:,\\^%\s])?))'
 _PARAMS = re.compile(_PARAM)
-_LINE = re.compile(rf"([A-Za-z0-9-]+)((?:{_PARAM})*):(.*)")
+_LINE = re.compile(rf"(?P<name>{_NAME})(?P<params>(?:{_PARAM})*):(?P<value>.*)")
 # A line with nothing after its colon: the text repairs drop it before icalendar reads it.
 _EMPTY = re.compile(r":[ \t]*\r?$", re.MULTILINE)
 _DATE_TIME_NAMES = frozenset({"DTSTART", "DTEND"})
@@ -65,7 +66,7 @@ def read_plain(block: str, uid: str) -> PlainEvent | None:
         return None  # the text repairs would change it
     try:
         return _read(NEWLINE.split(UFOLD.sub("", block)), uid)
-    except (_NotPlain, ValueError, TypeError):  # a value icalendar would refuse too
+    except (_NotPlain, ArithmeticError, ValueError, TypeError):  # icalendar's reading says why
         return None
 
 
@@ -101,12 +102,12 @@ def _parts(line: str) -> tuple[str, dict[str, str], str]:
     if match is None:
         raise _NotPlain
     params: dict[str, str] = {}
-    for found in _PARAMS.finditer(match[2]):
+    for found in _PARAMS.finditer(match["params"]):
         key = found[1].upper()
         if key in params:
             raise _NotPlain
         params[key] = found[2] if found[2] is not None else found[3]
-    return match[1].upper(), params, unescape_backslash(match[3])
+    return match["name"].upper(), params, unescape_backslash(match["value"])
 
 
 def _nest(name: str, value: str, alarm: bool) -> bool:
@@ -130,7 +131,7 @@ def _check_alarm_property(name: str, params: dict[str, str], value: str) -> None
 
 
 def _address(params: dict[str, str], value: str) -> tuple[str, str, str]:
-    if "VALUE" in params or "\\" in value or "\r" in value:
+    if "VALUE" in params or "\r" in value or "\n" in value:
         raise _NotPlain  # another kind of value, or one icalendar's address refuses
     return value, params.get("CN", ""), params.get("PARTSTAT", "")
 
