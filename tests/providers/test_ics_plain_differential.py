@@ -119,7 +119,8 @@ TRICKY = [
 
 
 def tricky_event(n: int, lines: str) -> str:
-    start = "" if "DTSTART" in lines.upper() else f"DTSTART:202503{10 + n % 18:02}T0{n % 9}3000Z\r\n"
+    day, hour = 10 + n % 18, n % 9
+    start = "" if "DTSTART" in lines.upper() else f"DTSTART:202503{day:02}T0{hour}3000Z\r\n"
     return f"BEGIN:VEVENT\r\nUID:tricky-{n}@x.example\r\n{start}{lines}\r\nEND:VEVENT\r\n"
 
 
