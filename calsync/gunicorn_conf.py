@@ -4,7 +4,9 @@ used by `calsync run` and the Procfile): threaded workers with a deadline for ea
 from __future__ import annotations
 
 import math
+import select
 import socket
+import threading
 import time
 from typing import Any
 
@@ -20,6 +22,9 @@ timeout = 30  # gthread's heartbeat: a worker whose main loop stalls this long i
 # gunicorn's control socket sits at one path per user ($HOME/.gunicorn/gunicorn.ctl), which
 # two instances on one machine would fight over; calsync doesn't use it.
 control_socket_disable = True
+# How long a thread that has answered on a kept-alive connection waits there for the client's
+# next request before handing the connection back to the poller (DeadlineThreadWorker).
+NEXT_REQUEST_WAIT_MS = 2
 
 
 class _DeadlineSocket:
@@ -47,7 +52,8 @@ class _DeadlineSocket:
 
 
 class DeadlineThreadWorker(ThreadWorker):
-    """gthread, with a deadline for reading each request (head and body).
+    """gthread, with a deadline for reading each request (head and body), and a thread that
+    stays with a kept-alive connection whose client sends its next request at once.
 
     gunicorn's default sync workers serve one connection each, so a handful of clients
     sending their requests one byte at a time stop the site. gthread gives each worker
@@ -55,12 +61,54 @@ class DeadlineThreadWorker(ThreadWorker):
     this deadline means a client that trickles its request holds a thread for
     CALSYNC_WEB_REQUEST_SECONDS at most. In production a buffering reverse proxy goes in
     front as well (README, "In front of gunicorn").
+
+    gthread hands a kept-alive connection back to its main thread after every response, and
+    the main thread's poller hands the next request to a pool thread again: two handoffs
+    between threads per request, which cost more than answering a feed poll. A next request
+    that comes within NEXT_REQUEST_WAIT_MS is read by the same thread instead, as long as no
+    connection is waiting for a thread meanwhile.
     """
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.in_hand = 0  # connections given to the thread pool and not yet handed back
+        self.in_hand_lock = threading.Lock()
 
     def enqueue_req(self, conn: Any) -> None:
         # Called for every request a connection starts: new, kept alive, or parked.
-        if not self.cfg.is_ssl:  # TLS wraps the real socket; calsync leaves TLS to a proxy
-            if not isinstance(conn.sock, _DeadlineSocket):
-                conn.sock = _DeadlineSocket(conn.sock)
-            conn.sock.deadline = time.monotonic() + _settings.web_request_seconds
+        _start_deadline(conn, self.cfg.is_ssl)
+        with self.in_hand_lock:
+            self.in_hand += 1
         super().enqueue_req(conn)
+
+    def handle(self, conn: Any) -> Any:
+        """gthread's handle() for each request the client sends while this thread waits."""
+        try:
+            keepalive = super().handle(conn)
+            while keepalive is True and self.alive and self._next_request_soon(conn):
+                _start_deadline(conn, self.cfg.is_ssl)
+                keepalive = super().handle(conn)
+            return keepalive
+        finally:
+            with self.in_hand_lock:
+                self.in_hand -= 1
+
+    def _next_request_soon(self, conn: Any) -> bool:
+        """Whether the client's next request started within NEXT_REQUEST_WAIT_MS, waited for
+        only while every connection given to the pool has a thread (none waits for this one)."""
+        if self.in_hand > self.cfg.threads:
+            return False
+        if conn.parser.unreader.buf.getvalue():  # read ahead with the last request's body
+            return True
+        poll = select.poll()
+        poll.register(conn.sock.fileno(), select.POLLIN)
+        return bool(poll.poll(NEXT_REQUEST_WAIT_MS))
+
+
+def _start_deadline(conn: Any, is_ssl: bool) -> None:
+    """The connection's reads end CALSYNC_WEB_REQUEST_SECONDS from now."""
+    if is_ssl:  # TLS wraps the real socket; calsync leaves TLS to a proxy
+        return
+    if not isinstance(conn.sock, _DeadlineSocket):
+        conn.sock = _DeadlineSocket(conn.sock)
+    conn.sock.deadline = time.monotonic() + _settings.web_request_seconds
