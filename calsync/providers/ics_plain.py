@@ -23,10 +23,10 @@ from calsync.providers.ics_repair import SHIFT
 from calsync.providers.ics_zones import iana_zone
 
 # A parameter as icalendar reads it unchanged: no backslash, RFC 6868 caret or percent (its
-# parameter parse rewrites those), no blank around an unquoted value (it strips those), and
-# one value (a comma would make a list).
+# parameter parse rewrites those), no blank around an unquoted value (it strips those), no
+# carriage return (it refuses the line), and one value (a comma would make a list).
 _NAME = r"[A-Za-z0-9-]+"
-_PARAM = rf';({_NAME})=(?:"([^"\\^%]*)"|([^";:,\\^%\s](?:[^";:,\\^%\t]*[^";:,\\^%\s])?))'
+_PARAM = rf';({_NAME})=(?:"([^"\\^%\r]*)"|([^";:,\\^%\s](?:[^";:,\\^%\t\r]*[^";:,\\^%\s])?))'
 _PARAMS = re.compile(_PARAM)
 _LINE = re.compile(rf"(?P<name>{_NAME})(?P<params>(?:{_PARAM})*):(?P<value>.*)")
 # A line with nothing after its colon: the text repairs drop it before icalendar reads it.
