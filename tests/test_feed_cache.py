@@ -54,7 +54,7 @@ def feed_path(app: Flask, user: User) -> str:
 @pytest.fixture
 def statements(app: Flask, monkeypatch: pytest.MonkeyPatch) -> Iterator[list[str]]:
     """Every SQL statement the app runs while the test is on: through its engine, and on the
-    DBAPI connections the feed's fast path borrows from the engine's pool."""
+    DBAPI connections the feed's fast path keeps."""
     seen: list[str] = []
 
     def record(_conn: object, _cursor: object, sql: str, *_: object) -> None:
@@ -306,3 +306,43 @@ def test_a_feed_stored_before_the_cache_is_rendered_once_and_gains_gzip(
     assert renders.count == 2 and gzip.decompress(zipped.data) == first.data
     assert zipped.headers["Last-Modified"] == first.headers["Last-Modified"]
 
+
+
+def _kept(app: Flask) -> cache.ThreadConnections:
+    """The connections the feed's fast path keeps, one per thread."""
+    assert isinstance(app.wsgi_app, FeedFastPath)
+    return app.wsgi_app.lookup.connections
+
+
+def test_the_fast_path_keeps_its_connection_outside_the_pool(
+        app: Flask, client: FlaskClient, feed_path: str) -> None:
+    tag = client.get(feed_path).headers["ETag"]
+    kept = _kept(app).get()
+    assert client.get(feed_path, headers={"If-None-Match": tag}).status_code == 304
+    assert _kept(app).get() is kept  # the same one, poll after poll
+    with app.app_context():
+        assert get_db().engine.pool.checkedout() == 0  # and none the pool counts
+
+
+def test_a_poll_on_a_broken_connection_is_answered_and_the_next_makes_another(
+        app: Flask, client: FlaskClient, feed_path: str) -> None:
+    tag = client.get(feed_path).headers["ETag"]
+    broken = _kept(app).get()
+    broken.close()
+    assert client.get(feed_path, headers={"If-None-Match": tag}).status_code == 304  # by Flask
+    replaced = _kept(app).get()
+    assert replaced is not broken
+    assert client.get(feed_path, headers={"If-None-Match": tag}).status_code == 304
+    assert _kept(app).get() is replaced
+
+
+def test_disposing_the_engine_closes_the_kept_connections(
+        app: Flask, client: FlaskClient, feed_path: str) -> None:
+    tag = client.get(feed_path).headers["ETag"]
+    kept = _kept(app).get()
+    with app.app_context():
+        get_db().dispose()
+    with pytest.raises(Exception, match="closed"):
+        kept.cursor()
+    assert client.get(feed_path, headers={"If-None-Match": tag}).status_code == 304
+    assert _kept(app).get() is not kept

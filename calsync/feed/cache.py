@@ -8,13 +8,15 @@ The cache is current until calsync.feed.invalidation marks it stale or a cancell
 
 from __future__ import annotations
 
+import contextlib
 import gzip
+import threading
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any, Literal, cast
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Engine, Select, bindparam, select
+from sqlalchemy import Engine, Select, bindparam, event, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import InstrumentedAttribute, Session, joinedload
 
@@ -78,16 +80,17 @@ def lookup(session: Session, token: str, now: datetime,
 
 
 class TokenLookup:
-    """lookup() for the feed's fast path (calsync.web.feed_fast_path), on a pooled DBAPI
-    connection: the statements compiled once for the engine's dialect, their rows converted by
+    """lookup() for the feed's fast path (calsync.web.feed_fast_path), on a DBAPI connection each
+    thread keeps: the statements compiled once for the engine's dialect, their rows converted by
     the columns' own result processors. A poll is this one query, and SQLAlchemy's execution
-    around it cost more than the query (bench.feed_serving: about 150 of 240 µs per poll);
-    the pool still checks each connection out with its ping and rolls it back on return."""
+    around it cost more than the query (bench.feed_serving: about 150 of 240 µs per poll), the
+    pool's checkout (its ping) and return (its rollback) about as much again in the server."""
 
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
         self.errors: type[Exception] = engine.dialect.loaded_dbapi.Error
         self.queries = {body: _Query(statement, engine) for body, statement in _LOOKUPS.items()}
+        self.connections = ThreadConnections(engine)
 
     def __call__(self, token: str, now: datetime,
                  body: Encoding | None = None) -> CachedFeed | None:
@@ -99,16 +102,67 @@ class TokenLookup:
         return None if row is None else _cached(query.convert(row), now, body)
 
     def fetch(self, sql: str, parameters: tuple[str, ...] | dict[str, str]) -> Any:
-        """The first row `sql` gives, on a connection from the engine's pool."""
-        connection = self.engine.raw_connection()
+        """The first row `sql` gives, on this thread's connection."""
+        connection = self.connections.get()
         try:
             cursor = connection.cursor()
             cursor.execute(sql, parameters)
             row = cursor.fetchone()
             cursor.close()
+            # Ends the transaction a driver may have begun for the read (psycopg does; sqlite3
+            # doesn't), so the next poll reads what was committed since.
+            connection.rollback()
             return row
-        finally:
-            connection.close()
+        except self.errors:
+            # Gone or not, a connection that failed is replaced: with no ping before each
+            # poll, this is how a dropped one is noticed (its poll goes to Flask meanwhile).
+            self.connections.drop()
+            raise
+
+
+class ThreadConnections:
+    """A DBAPI connection for each thread, made by the engine's pool (so its connect hooks run:
+    SQLite's pragmas) and detached from it, so that a thread keeping one takes nothing from
+    the pool's limit; all closed when the engine is disposed, as the pool's are."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+        self.local = threading.local()
+        self.open: set[Any] = set()
+        self.lock = threading.Lock()
+        event.listen(engine, "engine_disposed", self.close_all)
+
+    def get(self) -> Any:
+        """This thread's connection, made now if it has none."""
+        connection = getattr(self.local, "connection", None)
+        if connection is None:
+            pooled = self.engine.raw_connection()
+            pooled.detach()
+            connection = pooled.dbapi_connection
+            with self.lock:
+                self.open.add(connection)
+            self.local.connection = connection
+        return connection
+
+    def drop(self) -> None:
+        """Close this thread's connection; the next get() makes another."""
+        connection = vars(self.local).pop("connection", None)
+        if connection is not None:
+            with self.lock:
+                self.open.discard(connection)
+            _close(connection)
+
+    def close_all(self, _engine: Engine | None = None) -> None:
+        with self.lock:
+            closing, self.open = self.open, set()
+            self.local = threading.local()  # every thread makes a new one when next asked
+        for connection in closing:
+            _close(connection)
+
+
+def _close(connection: Any) -> None:
+    with contextlib.suppress(Exception):  # closing one already broken may fail as well
+        connection.close()
 
 
 class _Query:
