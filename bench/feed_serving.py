@@ -2,11 +2,14 @@
 Radicale serving the same VEVENTs as one .ics, both on loopback, measured with wrk.
 
     python -m bench.feed_serving        (needs Debian's wrk: `make wrk`)
+    python -m bench.feed_serving --no-radicale --connections 1    (calsync and the floors only)
 """
 
 from __future__ import annotations
 
+import argparse
 import base64
+import math
 import os
 import re
 import shutil
@@ -18,7 +21,7 @@ import time
 import urllib.error
 import urllib.request
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -208,10 +211,17 @@ def _status(url: str, headers: dict[str, str]) -> tuple[int, bytes]:
         return error.code, b""
 
 
-def main() -> None:
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--no-radicale", action="store_true",
+                        help="skip Radicale (storing the calendar takes about a minute); "
+                             "no ratios then")
+    parser.add_argument("--connections", type=int, nargs="+", default=list(CONNECTIONS),
+                        help="wrk's connections, one run each (default: %(default)s)")
+    args = parser.parse_args(argv)
     if shutil.which("wrk") is None:
         raise SystemExit("bench.feed_serving needs wrk: make wrk (Debian's package)")
-    with tempfile.TemporaryDirectory() as folder:
+    with tempfile.TemporaryDirectory() as folder, ExitStack() as servers:
         root = Path(folder)
         port = free_port()
         database_url = f"sqlite:///{root / 'calsync.db'}"
@@ -219,38 +229,47 @@ def main() -> None:
                                      database_url=database_url,
                                      base_url=f"http://127.0.0.1:{port}")
         token, body, etag = populate(settings)
-        (root / "radicale").mkdir()
-        with calsync_web(root, database_url, port) as base, \
-                bare_web(root, free_port()) as floor, \
-                radicale(root / "radicale", free_port()) as (calendar, radicale_headers):
-            feed = f"{base}/feed/{token}.ics"
-            # One PUT of the whole calendar makes the collection, one item per VEVENT.
-            upload = urllib.request.Request(calendar, data=body, method="PUT", headers={
-                **radicale_headers, "Content-Type": "text/calendar; charset=utf-8"})
-            began = time.perf_counter()
-            with urllib.request.urlopen(upload, timeout=600) as response:
-                assert response.status in (200, 201), response.status
-            print(f"Radicale stored the calendar in {time.perf_counter() - began:.1f} s")
-            served = _status(calendar, radicale_headers)[1]
-            assert served.count(b"BEGIN:VEVENT") == body.count(b"BEGIN:VEVENT"), "not the same"
-            assert _status(feed, {}) == (200, body)
-            assert _status(feed, {"If-None-Match": etag})[0] == 304
-            report(body, {
-                "calsync full": (feed, {}),
-                "calsync full, gzip": (feed, {"Accept-Encoding": "gzip"}),
-                "calsync conditional (If-None-Match)": (feed, {"If-None-Match": etag}),
-                "Radicale full": (calendar, radicale_headers),
-                # What any request costs through gunicorn and Flask here, and through
-                # gunicorn alone: the floors under the feed's figures.
-                "calsync /healthz (Flask floor)": (f"{base}/healthz", {}),
-                "gunicorn, bare WSGI app (floor)": (floor, {}),
-            })
+        base = servers.enter_context(calsync_web(root, database_url, port))
+        floor = servers.enter_context(bare_web(root, free_port()))
+        feed = f"{base}/feed/{token}.ics"
+        assert _status(feed, {}) == (200, body)
+        assert _status(feed, {"If-None-Match": etag})[0] == 304
+        targets = {
+            "calsync full": (feed, {}),
+            "calsync full, gzip": (feed, {"Accept-Encoding": "gzip"}),
+            "calsync conditional (If-None-Match)": (feed, {"If-None-Match": etag}),
+        }
+        if not args.no_radicale:
+            (root / "radicale").mkdir()
+            calendar, radicale_headers = servers.enter_context(
+                radicale(root / "radicale", free_port()))
+            _store(calendar, radicale_headers, body)
+            targets["Radicale full"] = (calendar, radicale_headers)
+        # What any request costs through gunicorn and Flask here, and through gunicorn
+        # alone: the floors under the feed's figures.
+        targets["calsync /healthz (Flask floor)"] = (f"{base}/healthz", {})
+        targets["gunicorn, bare WSGI app (floor)"] = (floor, {})
+        report(body, targets, args.connections)
 
 
-def report(body: bytes, targets: dict[str, tuple[str, dict[str, str]]]) -> None:
+def _store(calendar: str, headers: dict[str, str], body: bytes) -> None:
+    """The calendar put in Radicale, and served back with the same VEVENTs."""
+    # One PUT of the whole calendar makes the collection, one item per VEVENT.
+    upload = urllib.request.Request(calendar, data=body, method="PUT", headers={
+        **headers, "Content-Type": "text/calendar; charset=utf-8"})
+    began = time.perf_counter()
+    with urllib.request.urlopen(upload, timeout=600) as response:
+        assert response.status in (200, 201), response.status
+    print(f"Radicale stored the calendar in {time.perf_counter() - began:.1f} s")
+    served = _status(calendar, headers)[1]
+    assert served.count(b"BEGIN:VEVENT") == body.count(b"BEGIN:VEVENT"), "not the same"
+
+
+def report(body: bytes, targets: dict[str, tuple[str, dict[str, str]]],
+           connections: list[int]) -> None:
     load_before = os.getloadavg()[0]
     runs = {(name, c): wrk(url, c, headers)
-            for c in CONNECTIONS for name, (url, headers) in targets.items()}
+            for c in connections for name, (url, headers) in targets.items()}
     # Other work on the machine moves every figure; the load says how much there was.
     print(f"\nFeed serving: {FOLLOWUPS} follow-ups ({len(body):,} bytes, "
           f"{body.count(b'BEGIN:VEVENT')} VEVENTs), wrk -d{DURATION} on loopback, "
@@ -259,7 +278,10 @@ def report(body: bytes, targets: dict[str, tuple[str, dict[str, str]]]) -> None:
     print("| what | connections | requests/s | p99 ms | x Radicale | target |")
     print("|---|---:|---:|---:|---:|---|")
     for (name, c), run in runs.items():
-        ratio = run.requests_per_second / runs[("Radicale full", c)].requests_per_second
+        radicale_run = runs.get(("Radicale full", c))
+        # Without Radicale (--no-radicale) only the absolute targets are judged.
+        ratio = (run.requests_per_second / radicale_run.requests_per_second
+                 if radicale_run else math.inf)
         if name.startswith("calsync full"):
             goal = f"≥ {FULL_RATIO:g}x, p99 < {FULL_P99_MS:g} ms"
             met = ratio >= FULL_RATIO and run.p99_ms < FULL_P99_MS
@@ -268,8 +290,9 @@ def report(body: bytes, targets: dict[str, tuple[str, dict[str, str]]]) -> None:
             met = ratio >= CONDITIONAL_RATIO and run.requests_per_second >= CONDITIONAL_RPS
         else:
             goal, met = "", True
+        shown = f"{ratio:.1f}" if radicale_run else "n/a"
         print(f"| {name} | {c} | {run.requests_per_second:,.0f} | {run.p99_ms:.1f} | "
-              f"{ratio:.1f} | {goal}{'' if met else ' — MISSED'} |")
+              f"{shown} | {goal}{'' if met else ' — MISSED'} |")
 
 
 if __name__ == "__main__":
