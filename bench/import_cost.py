@@ -2,7 +2,8 @@
 bytes (issue 12): first import, a 1% change, the same bytes again, and a worker's peak memory.
 
 `python -m bench.import_cost` (also run by `make bench`); `python -m bench.import_cost 1000`
-measures only the sizes given, without the memory figure.
+measures only the sizes given, without the memory figure; `python -m bench.import_cost --rss`
+only the memory figure (a minute, where the whole run takes several).
 """
 
 from __future__ import annotations
@@ -204,14 +205,21 @@ def main(sizes: tuple[int, ...] = SIZES) -> None:
                       f"≤{TARGETS[figure]}x {verdict}")
         if sizes != SIZES:
             return  # a quick look at some sizes: the 50k worker's memory is a figure of its own
-        rss = peak_rss_mb(RSS_SIZE, server, Path(tmp))
-        verdict = "ok" if rss < RSS_TARGET_MB else "MISSED"
-        print(f"{RSS_SIZE:>7} {'peak worker RSS':<20} {rss:7.0f}MB {'':>9} {'':>7} "
-              f"<{RSS_TARGET_MB}MB {verdict}")
+        memory(server, Path(tmp))
+
+
+def memory(server: FileServer, root: Path) -> None:
+    rss = peak_rss_mb(RSS_SIZE, server, root)
+    verdict = "ok" if rss < RSS_TARGET_MB else "MISSED"
+    print(f"{RSS_SIZE:>7} {'peak worker RSS':<20} {rss:7.0f}MB {'':>9} {'':>7} "
+          f"<{RSS_TARGET_MB}MB {verdict}")
 
 
 if __name__ == "__main__":
     if sys.argv[1:2] == ["--worker"]:
         worker(sys.argv[2], sys.argv[3])
+    elif sys.argv[1:2] == ["--rss"]:
+        with tempfile.TemporaryDirectory() as tmp, FileServer() as server:
+            memory(server, Path(tmp))
     else:
         main(tuple(int(size) for size in sys.argv[1:]) or SIZES)
