@@ -42,6 +42,9 @@ TRICKY = [
     "SUMMARY:Pricing\\, rollout\\; next\\nsteps\\N done \\\\ back \\\\n not a break",
     "SUMMARY:Folded in a wo\r\n rd and\r\n\tby tab",
     "SUMMARY:Café folded between charact\r\n ers: ünï",
+    "SUMMARY:Blank lines\r\n\r\n before a fold\r\n\r\nLOCATION:after a blank line",
+    "SUMMARY:Bare\n line ends\n\n \r\r\n folded",
+    "SUMMARY:Bare\n folded\r\r\n after a carriage return\n\tand a tab",
     'ATTENDEE;CN="Doe: John; Jr";PARTSTAT=ACCEPTED:mailto:John@X.example\r\n'
     "ATTENDEE;CN=Ann Lee;PARTSTAT=tentative:MAILTO:ann@x.example\r\n"
     'ATTENDEE;CN="";PARTSTAT=DECLINED:mailto:nobody@x.example\r\n'
