@@ -19,7 +19,8 @@ from sqlalchemy.orm import Session
 
 from calsync.config import Settings
 from calsync.domain.coaching import Coaching, FollowUpFact, digest_day
-from calsync.domain.vocabulary import MissedReason
+from calsync.domain.promises import promised_for
+from calsync.domain.vocabulary import FollowUpKind, MissedReason
 from calsync.jobs import outbox
 from calsync.mail import messages, transport
 from calsync.models import OutboxEntry, User
@@ -82,7 +83,17 @@ class MissedCard:
 
     fact: FollowUpFact
     when: str
+    about: str  # its kind and promised deadline, as the coach page says them
     reasons: tuple[tuple[str, str], ...]  # (label, url)
+
+
+@dataclass(frozen=True)
+class DueCard:
+    """A follow-up due today in the email: when, and its kind and promised deadline."""
+
+    fact: FollowUpFact
+    when: str
+    about: str
 
 
 def digest_message(session: Session, settings: Settings, user: User, day: date,
@@ -96,7 +107,9 @@ def digest_message(session: Session, settings: Settings, user: User, day: date,
         "link_days": settings.answer_link_days, "zone": zone,
         "missed": [_missed_card(settings, user.id, fact, zone, expires)
                    for fact in said.missed],
-        "today": [(messages.span(f.start, f.end, zone), f) for f in said.due_today],
+        "today": [DueCard(f, messages.span(f.start, f.end, zone), about(f, zone))
+                  for f in said.due_today],
+        "cold": [(deal.name, _day(deal.cold_since, zone)) for deal in said.cold],
     }
     # One Message-ID per user and day: a retried hand-over is the same email.
     message = messages.envelope(settings, user.email, subject(said),
@@ -107,17 +120,34 @@ def digest_message(session: Session, settings: Settings, user: User, day: date,
 
 def _missed_card(settings: Settings, user_id: int, fact: FollowUpFact, zone: ZoneInfo,
                  expires: datetime) -> MissedCard:
-    return MissedCard(fact=fact, when=messages.span(fact.start, fact.end, zone), reasons=tuple(
+    return MissedCard(fact=fact, when=messages.span(fact.start, fact.end, zone),
+                      about=about(fact, zone), reasons=tuple(
         (reason.label, links.url(settings, links.Link(
             links.LinkPurpose.MISSED, user_id, expires, followup_id=fact.id, reason=reason)))
         for reason in MissedReason))
 
 
+def about(fact: FollowUpFact, zone: ZoneInfo) -> str:
+    """ "Promise · promised for Thu 3 Dec 17:00": a follow-up's kind unless it is a plain
+    one, and a promise's deadline in `zone`; empty for a plain follow-up."""
+    parts = [fact.kind.label] if fact.kind is not FollowUpKind.FOLLOW_UP else []
+    if fact.promise_due is not None:
+        parts.append(promised_for(fact.promise_due, zone))
+    return " \u00b7 ".join(parts)
+
+
+def _day(moment: datetime, zone: ZoneInfo) -> str:
+    local = moment.astimezone(zone)
+    return f"{local:%a} {local.day} {local:%b}"
+
+
 def subject(said: Coaching) -> str:
-    """ "Your day: 2 follow-ups today, 1 missed, 3 waiting" (the parts that apply)."""
+    """ "Your day: 2 follow-ups today, 1 missed, 3 waiting for an answer, 1 going cold" (the
+    parts that apply)."""
     parts = [f"{len(items)} {label}" for items, label in (
         (said.due_today, "follow-up" + ("s" if len(said.due_today) != 1 else "") + " today"),
-        (said.missed, "missed"), (said.prompts_waiting, "waiting for an answer")) if items]
+        (said.missed, "missed"), (said.prompts_waiting, "waiting for an answer"),
+        (said.cold, "going cold")) if items]
     return "Your day: " + (", ".join(parts) if parts else "nothing due, nothing missed")
 
 

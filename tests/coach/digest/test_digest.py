@@ -11,11 +11,20 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from calsync.config import Settings
+from calsync.domain.vocabulary import FollowUpKind, FollowUpStatus
 from calsync.jobs import digest
 from calsync.models import OutboxEntry, User
 from calsync.services import links
 from calsync.services.links import LinkPurpose
-from tests.coach.history import Week, make_week
+from tests.coach.history import (
+    NOW,
+    Week,
+    add_deal,
+    add_followup,
+    add_prompt,
+    local,
+    make_week,
+)
 from tests.mail.conftest import Mailbox, process
 
 BERLIN_EIGHT_CET = datetime(2024, 3, 29, 7, 0, tzinfo=UTC)  # Friday, before Berlin's change
@@ -130,3 +139,37 @@ def test_the_message_for_a_quiet_day(db_session: Session, settings: Settings,
                                     BERLIN_EIGHT_CET)
     assert message["Subject"] == "Your day: nothing due, nothing missed"
     assert "0 on time, 0 late, 0 missed" in message.get_body(("plain",)).get_content()
+
+
+def test_the_digest_says_promises_and_going_cold(db_session: Session, settings: Settings,
+                                                 user: User) -> None:
+    """Issue 11 in the email as on /coach: a promise's kind and deadline where it is due or
+    missed, the promises kept, and a cold deal under "Going cold" (it left "No next touch
+    planned", so it must be named here)."""
+    week = make_week(db_session, user.id)
+    week.today.kind, week.today.promise_due = FollowUpKind.PROMISE, local(14, 17)
+    kept = add_followup(db_session, week.acme, "Send the contract draft", local(12, 10))
+    kept.kind, kept.status = FollowUpKind.PROMISE, FollowUpStatus.DONE
+    kept.promise_due, kept.delivered_at = local(15, 16), local(12, 11)  # a day early or more
+    week.missed.kind = FollowUpKind.CHECK_IN
+    gamma = add_deal(db_session, user.id, "Gamma")  # one touch last week, nothing planned
+    add_prompt(db_session, gamma, local(4, 12), answered_at=local(4, 13))
+    db_session.commit()
+    row = db_session.get(User, user.id)
+    assert row is not None
+    message = digest.digest_message(db_session, settings, row, date(2024, 3, 13), NOW)
+    text, html = digest.text_of(message), message.get_body(("html",)).get_content()
+
+    assert ("Wed 13 Mar, 15:00\u201315:30 CET: Demo for finance (Acme) \u00b7 Promise \u00b7 "
+            "promised for Thu 14 Mar 17:00\n") in text
+    assert "Promise &middot; promised for Thu 14 Mar 17:00" in html.replace("\u00b7", "&middot;")
+    assert "Call about the trial (Acme)\nSatisfaction check-in\n" in text
+    assert "Promises kept: 1 early, 0 on time, 0 late" in text
+    assert "Promises kept: 1 early" in html
+    # Gamma: its gap after one touch is over with nothing planned: cold, and named once.
+    cold_part = text.split("GOING COLD", 1)[1].split("\n\n", 1)[0]
+    assert re.search(r"- Gamma: cold since (Tue|Wed) [56] Mar", cold_part), text
+    assert "Gamma" not in text.split("GOING COLD", 1)[0] + text.split("GOING COLD", 1)[1][
+        len(cold_part):]
+    assert "Going cold</h2>" in html and "Gamma: cold since" in html
+    assert message["Subject"].endswith("1 going cold")
