@@ -13,9 +13,10 @@ from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
 
+from calsync.domain.cadence import AFTER_SALE
 from calsync.domain.meeting import MeetingData
 from calsync.domain.prompting import PromptRules, clean_email, external_people, is_public_domain
-from calsync.domain.vocabulary import Channel, DealStatus, NoReason, Outcome
+from calsync.domain.vocabulary import Channel, DealStatus, FollowUpKind, NoReason, Outcome
 
 # The vocabularies' values in order, for the callers that list or check them as a tuple.
 OUTCOMES: tuple[Outcome, ...] = tuple(Outcome)
@@ -175,22 +176,42 @@ def normalise_title(title: str) -> str:
     return _strip_word_affixes(text)
 
 
-def deal_status(answers: Sequence[tuple[datetime, str]]) -> DealStatus:
-    """The deal's status, open, won or lost: the latest touch decides, so a later yes wins."""
+def deal_status(answers: Sequence[tuple[datetime, str]],
+                kinds: Sequence[FollowUpKind | None] = ()) -> DealStatus:
+    """The deal's status, open, won or lost: the latest touch that may decide it decides, so
+    a later yes wins. `kinds[i]` is the kind of follow-up answer i is about (None, or left
+    out: a meeting); see `decides_status` for the touches of a won deal that never do."""
     for _, outcome in answers:
         if outcome not in OUTCOMES:
             raise ValueError(f"outcome must be one of {', '.join(OUTCOMES)}, not {outcome!r}")
-    deciding = deciding_answer(answers)
+    deciding = deciding_answer(answers, kinds)
     return DealStatus.OPEN if deciding is None else Outcome(answers[deciding][1]).deal_status
 
 
-def deciding_answer(answers: Sequence[tuple[datetime, str]]) -> int | None:
-    """The index of the answer that sets the deal's status (its latest touch), None for none."""
-    if not answers:
-        return None
-    # On equal times the answer given later in the sequence wins.
-    _, index = max((at, index) for index, (at, _outcome) in enumerate(answers))
-    return index
+def deciding_answer(answers: Sequence[tuple[datetime, str]],
+                    kinds: Sequence[FollowUpKind | None] = ()) -> int | None:
+    """The index of the answer that sets the deal's status (its latest touch that may
+    decide it), None for none."""
+    deciding: int | None = None
+    status = DealStatus.OPEN
+    # By time; on equal times the answer given later in the sequence wins.
+    for index in sorted(range(len(answers)), key=lambda i: (answers[i][0], i)):
+        kind = kinds[index] if index < len(kinds) else None
+        if decides_status(kind, status):
+            deciding, status = index, Outcome(answers[index][1]).deal_status
+    return deciding
+
+
+def decides_status(kind: FollowUpKind | None, status: DealStatus) -> bool:
+    """Whether the answer about a touch of `kind` sets the status of a deal that stands at
+    `status`. After-sale touches (check-in, referral, up-sell) and a follow-through after a
+    win are touches of the same deal, which stays won: "not happy yet" is no lost deal, and
+    "more to sell" reopens nothing. A revisit after a no decides like any selling touch: the
+    deal stays lost until the revisit is answered yes (won) or with a next step (open
+    again)."""
+    if kind in AFTER_SALE:
+        return False
+    return not (kind is FollowUpKind.FOLLOW_THROUGH and status is DealStatus.WON)
 
 
 def _strip_colon_prefixes(text: str) -> str:

@@ -28,7 +28,14 @@ from calsync.domain.cadence import (
     spacing_warning,
     touch_after,
 )
-from calsync.domain.deals import CHANNELS, NO_REASONS, OUTCOMES, deal_status, deciding_answer
+from calsync.domain.deals import (
+    CHANNELS,
+    NO_REASONS,
+    OUTCOMES,
+    deal_status,
+    decides_status,
+    deciding_answer,
+)
 from calsync.domain.promises import follow_through_at, promise_timing, promised_for, work_start
 from calsync.domain.slots import Busy, clash
 from calsync.domain.text import calendar_text
@@ -123,20 +130,10 @@ def answer_prompt(session: Session, settings: Settings, user: User, prompt: Prom
     if not (replace or prompt.status.awaiting_answer or seen == version(prompt)
             or _recorded(prompt, answer)):
         raise PromptAlreadyAnswered(recorded_answer(prompt), prompt.answered_at)
-    followup: FollowUp | None = None
-    warning: str | None = None
+    after_sale = is_after_sale(prompt)
+    if after_sale:
+        answer = _after_sale_answer(answer, prompt)
     first_answer = prompt.status is not PromptStatus.ANSWERED
-    if answer.next_step is not None:
-        cadence = cadence_for(user, settings)
-        followup = _plan(session, user, prompt, answer.next_step, answer.note, now,
-                         cadence=cadence)
-        warnings = (spacing_warning(cadence, prompt.touch_at, followup.start),
-                    _crowding_warning(session, prompt, followup.start, followup.id),
-                    _after_promise_warning(user, followup),
-                    _clash_warning(session, user, followup))
-        warning = " ".join(w for w in warnings if w) or None
-    elif prompt.planned_followup is not None:
-        cancel_followup(session, prompt.planned_followup, now)
     outcome = Outcome(answer.outcome)
     prompt.status = PromptStatus.ANSWERED
     prompt.outcome = outcome
@@ -151,9 +148,25 @@ def answer_prompt(session: Session, settings: Settings, user: User, prompt: Prom
         prompt.followup.status = FollowUpStatus.DONE
     # A changed answer keeps what it covered (and what was undone stays undone).
     covered = _cover_older(session, prompt, now) if first_answer else []
-    planned: list[FollowUp] = []
+    # The deal's status first, so every event of this answer (followup.created too) tells
+    # the CRM the same status.
     if prompt.deal is not None:
         refresh_deal(session, prompt.deal, now)
+    followup: FollowUp | None = None
+    warning: str | None = None
+    if answer.next_step is not None:
+        cadence = cadence_for(user, settings)
+        followup = _plan(session, user, prompt, answer.next_step, answer.note, now,
+                         cadence=cadence)
+        warnings = (spacing_warning(cadence, prompt.touch_at, followup.start),
+                    _crowding_warning(session, prompt, followup.start, followup.id),
+                    _after_promise_warning(user, followup),
+                    _clash_warning(session, user, followup))
+        warning = " ".join(w for w in warnings if w) or None
+    elif prompt.planned_followup is not None:
+        cancel_followup(session, prompt.planned_followup, now)
+    planned: list[FollowUp] = []
+    if prompt.deal is not None and not after_sale:
         planned = _plan_after_answer(session, settings, user, prompt, answer, now,
                                      changed=not first_answer)
     webhooks.answer_recorded(session, prompt)
@@ -173,6 +186,30 @@ def _promise_carried(answer: Answer, prompt: Prompt) -> Answer:
     carried = replace(step, promise_due=promise.promise_due, kind=FollowUpKind.PROMISE,
                       value_note=step.value_note or promise.value_note)
     return replace(answer, next_step=carried)
+
+
+def is_after_sale(prompt: Prompt) -> bool:
+    """Whether the prompt asks about a touch of a won deal (a check-in, a referral ask, an
+    up-sell review, a follow-through after the win): its answer never reopens or closes the
+    deal (see calsync.domain.deals.decides_status). Read only."""
+    touch = prompt.followup
+    status = prompt.deal.status if prompt.deal is not None else DealStatus.OPEN
+    return touch is not None and not decides_status(touch.kind, status)
+
+
+def _after_sale_answer(answer: Answer, prompt: Prompt) -> Answer:
+    """An after-sale touch's answer: a next step is another touch of the same won deal (a
+    check-in's stays a check-in, so the won deal keeps it); after-sale touches come only
+    with the yes that won it. Raises ValidationFailed."""
+    if answer.after_sale:
+        raise ValidationFailed("after_sale", "this touch is of a deal already won: only the "
+                                             "yes that wins a deal plans after-sale touches.")
+    touch = prompt.followup
+    step = answer.next_step
+    if step is None or touch is None:
+        return answer
+    kind = touch.kind if touch.kind in AFTER_SALE else FollowUpKind.CHECK_IN
+    return replace(answer, next_step=replace(step, kind=kind))
 
 
 def _plan_after_answer(session: Session, settings: Settings, user: User, prompt: Prompt,
@@ -528,18 +565,22 @@ def cancel_followup(session: Session, followup: FollowUp, now: datetime) -> None
 def refresh_deal(session: Session, deal: Deal, now: datetime) -> None:
     """Set the deal's status from its answered touches; a closed deal drops its plans. Part
     of the caller's unit of work."""
-    answers = [(touch_at, outcome, prompt_id) for touch_at, outcome, prompt_id in session.execute(
-        select(Prompt.touch_at, Prompt.outcome, Prompt.id)
-        .where(Prompt.deal_id == deal.id, Prompt.status == PromptStatus.ANSWERED)) if outcome]
-    touches = [(touch_at, outcome) for touch_at, outcome, _id in answers]
-    status = deal_status(touches)
+    answers = [(touch_at, outcome, kind, prompt_id)
+               for touch_at, outcome, kind, prompt_id in session.execute(
+                   select(Prompt.touch_at, Prompt.outcome, FollowUp.kind, Prompt.id)
+                   .outerjoin(FollowUp, FollowUp.id == Prompt.followup_id)
+                   .where(Prompt.deal_id == deal.id, Prompt.status == PromptStatus.ANSWERED))
+               if outcome]
+    touches = [(touch_at, outcome) for touch_at, outcome, _kind, _id in answers]
+    kinds = [kind for _at, _outcome, kind, _id in answers]
+    status = deal_status(touches, kinds)
     if status == deal.status:
         return
     deal.status = status
     deal.closed_at = now if status.closed else None
     if status.closed:  # by an answer, or a touch moved in from another deal
-        deciding = deciding_answer(touches)
-        prompt = session.get(Prompt, answers[deciding][2]) if deciding is not None else None
+        deciding = deciding_answer(touches, kinds)
+        prompt = session.get(Prompt, answers[deciding][3]) if deciding is not None else None
         assert prompt is not None  # a closed deal has the answer that closed it
         webhooks.deal_closed(session, deal, prompt)
     planned = select(FollowUp).where(FollowUp.deal_id == deal.id,
