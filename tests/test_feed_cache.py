@@ -5,6 +5,7 @@ is served from the stored bytes, gzip included, and a cancelled entry's 30 days 
 from __future__ import annotations
 
 import gzip
+import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -346,3 +347,12 @@ def test_disposing_the_engine_closes_the_kept_connections(
         kept.cursor()
     assert client.get(feed_path, headers={"If-None-Match": tag}).status_code == 304
     assert _kept(app).get() is not kept
+
+
+def test_a_thread_that_ends_closes_its_connection(app: Flask) -> None:
+    made: list[Any] = []
+    thread = threading.Thread(target=lambda: made.append(_kept(app).get()))
+    thread.start()
+    thread.join()
+    with pytest.raises(Exception, match="closed"):
+        made[0].cursor()

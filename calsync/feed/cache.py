@@ -11,6 +11,7 @@ from __future__ import annotations
 import contextlib
 import gzip
 import threading
+import weakref
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any, Literal, cast
@@ -83,8 +84,8 @@ class TokenLookup:
     """lookup() for the feed's fast path (calsync.web.feed_fast_path), on a DBAPI connection each
     thread keeps: the statements compiled once for the engine's dialect, their rows converted by
     the columns' own result processors. A poll is this one query, and SQLAlchemy's execution
-    around it cost more than the query (bench.feed_serving: about 150 of 240 µs per poll), the
-    pool's checkout (its ping) and return (its rollback) about as much again in the server."""
+    around it cost more than the query (bench.feed_serving: about 150 of 240 µs per poll), and
+    the pool's checkout (with its ping) and return nearly as much as the query again."""
 
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
@@ -123,41 +124,48 @@ class TokenLookup:
 class ThreadConnections:
     """A DBAPI connection for each thread, made by the engine's pool (so its connect hooks run:
     SQLite's pragmas) and detached from it, so that a thread keeping one takes nothing from
-    the pool's limit; all closed when the engine is disposed, as the pool's are."""
+    the pool's limit; closed when its thread ends, and all when the engine is disposed."""
 
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
         self.local = threading.local()
-        self.open: set[Any] = set()
+        self.kept: weakref.WeakSet[_Kept] = weakref.WeakSet()
         self.lock = threading.Lock()
         event.listen(engine, "engine_disposed", self.close_all)
 
     def get(self) -> Any:
         """This thread's connection, made now if it has none."""
-        connection = getattr(self.local, "connection", None)
-        if connection is None:
+        kept: _Kept | None = getattr(self.local, "kept", None)
+        if kept is None:
             pooled = self.engine.raw_connection()
             pooled.detach()
-            connection = pooled.dbapi_connection
+            kept = _Kept(pooled.dbapi_connection)
             with self.lock:
-                self.open.add(connection)
-            self.local.connection = connection
-        return connection
+                self.kept.add(kept)
+            self.local.kept = kept
+        return kept.connection
 
     def drop(self) -> None:
         """Close this thread's connection; the next get() makes another."""
-        connection = vars(self.local).pop("connection", None)
-        if connection is not None:
-            with self.lock:
-                self.open.discard(connection)
-            _close(connection)
+        kept: _Kept | None = vars(self.local).pop("kept", None)
+        if kept is not None:
+            kept.close()
 
     def close_all(self, _engine: Engine | None = None) -> None:
         with self.lock:
-            closing, self.open = self.open, set()
+            closing = list(self.kept)
             self.local = threading.local()  # every thread makes a new one when next asked
-        for connection in closing:
-            _close(connection)
+        for kept in closing:
+            kept.close()
+
+
+class _Kept:
+    """One thread's connection, closed when the thread ends (and its threading.local with it):
+    a server that starts a thread per request (werkzeug's) leaves none open behind."""
+
+    def __init__(self, connection: Any) -> None:
+        self.connection = connection
+        self.close = weakref.finalize(self, _close, connection)
 
 
 def _close(connection: Any) -> None:
