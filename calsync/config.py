@@ -203,6 +203,10 @@ class Settings:
         "CALSYNC_WEBHOOK_TIMEOUT_SECONDS", _positive_int, 10,
         "Wall-clock seconds one webhook delivery may take (connect, send, the answer); "
         "slower counts as a failed attempt, retried later.")
+    webhook_slots: int = _setting(
+        "CALSYNC_WEBHOOK_SLOTS", _positive_int, 4,
+        "Webhook deliveries one worker process sends at once, on threads of their own, one "
+        "at a time per webhook (a CRM that hangs holds one slot, never the job queue).")
     webhook_disable_days: int = _setting(
         "CALSYNC_WEBHOOK_DISABLE_DAYS", _positive_int, 3,
         "A webhook whose deliveries have all failed for this many days is disabled (the "

@@ -19,7 +19,7 @@ from calsync.config import Settings
 from calsync.db import get_session
 from calsync.domain.vocabulary import OutboxStatus
 from calsync.jobs import outbox, schedule
-from calsync.jobs.syncslots import SyncSlots
+from calsync.jobs.syncslots import Slots
 from calsync.models import OutboxEntry, Source
 
 
@@ -29,10 +29,12 @@ class Queue:
     def __init__(self, huey: Huey) -> None:
         self.huey = huey
         self.jobs: dict[str, Any] = {}
-        # Set by a worker process (`calsync worker`): syncs then run on their own slots
-        # instead of the queue's threads. Elsewhere (immediate mode, scripts, benchmarks)
-        # the sync_source job syncs inline.
-        self.sync_slots: SyncSlots | None = None
+        # Set by a worker process (`calsync worker`): syncs and webhook deliveries then run
+        # on slots of their own instead of the queue's threads. Elsewhere (immediate mode,
+        # scripts, benchmarks) the jobs do them inline.
+        self.sync_slots: Slots | None = None
+        self.delivery_slots: Slots | None = None
+        self.do_entry: Callable[[int], None]  # does one outbox entry here (see _register)
 
     def enqueue(self, name: str, *args: Any) -> None:
         self.jobs[name](*args)
@@ -64,8 +66,9 @@ def init_app(app: Flask, settings: Settings) -> Queue:
     return queue
 
 
-def start_sync_slots(app: Flask) -> SyncSlots:
-    """In a worker process: run every sync on the sync slots (see calsync/jobs/syncslots.py)."""
+def start_sync_slots(app: Flask) -> None:
+    """In a worker process: run every sync on the sync slots, and every webhook delivery on
+    the delivery slots (see calsync/jobs/syncslots.py)."""
     from calsync.jobs import sync
     settings: Settings = app.extensions["calsync.settings"]
     queue: Queue = app.extensions["calsync.queue"]
@@ -73,9 +76,12 @@ def start_sync_slots(app: Flask) -> SyncSlots:
     def run(session: Session, source_id: int) -> None:
         sync.sync_source(session, settings, source_id)
 
-    queue.sync_slots = SyncSlots(_in_app(app, run), slots=settings.sync_slots,
-                                 per_user=settings.sync_slots_per_user)
-    return queue.sync_slots
+    queue.sync_slots = Slots(_in_app(app, run), slots=settings.sync_slots,
+                             per_owner=settings.sync_slots_per_user, name="sync")
+    # One at a time per webhook: a hanging CRM holds one slot, and its events arrive in
+    # the order they happened.
+    queue.delivery_slots = Slots(queue.do_entry, slots=settings.webhook_slots, per_owner=1,
+                                 name="webhook")
 
 
 def enqueue(name: str, *args: Any) -> None:
@@ -98,7 +104,7 @@ def _register(queue: Queue, app: Flask) -> None:
     # Imported here: the jobs reach into the whole app, and the app (and every service
     # that enqueues) imports this module.
     from calsync.jobs import digest, effects, sync
-    from calsync.services import prompts
+    from calsync.services import prompts, webhooks
     from calsync.services.google import channels
 
     huey = queue.huey
@@ -130,6 +136,16 @@ def _register(queue: Queue, app: Flask) -> None:
             queue.sync_slots.submit(user_id, source_id)
 
     def process_outbox(session: Session, entry_id: int) -> None:
+        # In a worker, a webhook delivery is only handed to its webhook's slot: a CRM that
+        # hangs holds that slot, never the threads of the tick, prompts and write-backs.
+        slots = queue.delivery_slots
+        webhook_id = webhooks.webhook_of_entry(session, entry_id) if slots else None
+        if slots is None or webhook_id is None:
+            do_entry(session, entry_id)
+        else:
+            slots.submit(webhook_id, entry_id)
+
+    def do_entry(session: Session, entry_id: int) -> None:
         effects.process(session, settings, entry_id)
         # Still pending: it failed and waits to retry, or another write of the same
         # follow-up held it back. Either way, come back for it.
@@ -141,4 +157,5 @@ def _register(queue: Queue, app: Flask) -> None:
     queue.jobs["sync_source"] = huey.task(name="sync_source")(_in_app(app, sync_source))
     queue.jobs["process_outbox"] = huey.task(name="process_outbox")(
         _in_app(app, process_outbox))
+    queue.do_entry = _in_app(app, do_entry)
     queue.jobs["tick"] = huey.periodic_task(crontab(minute="*"), name="tick")(_in_app(app, tick))

@@ -202,6 +202,16 @@ def _key(delivery: WebhookDelivery) -> str:
     return f"webhook:{delivery.id}"
 
 
+def webhook_of_entry(session: Session, entry_id: int) -> int | None:
+    """The webhook an outbox entry delivers to; None for another kind of entry, or when
+    its webhook is gone (the entry then finds nothing to send)."""
+    entry = session.get(OutboxEntry, entry_id)
+    if entry is None or entry.kind != KIND:
+        return None
+    return session.scalar(select(WebhookDelivery.webhook_id)
+                          .where(WebhookDelivery.id == entry.payload.get("delivery_id")))
+
+
 # What each change sends. Reading the rows, not the API's serialisers: services don't
 # import the web layer; the names are the API's (FollowUpOut, DealOut).
 
