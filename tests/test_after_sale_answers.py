@@ -56,7 +56,9 @@ def won(db_session: Session, settings: Settings, user: User,
 def test_a_no_to_a_check_in_keeps_the_deal_won_and_its_other_touches(
         db_session, settings, user, won) -> None:
     prompt, later = prompted(db_session, settings, won["check_in"])
-    assert answers.is_after_sale(prompt)
+    assert inbox.is_after_sale(prompt)
+    suggestion = inbox.suggestion_for(db_session, settings, me(db_session, user), prompt, later)
+    assert "usual" not in suggestion.message and "The deal is won" in suggestion.message
     before = len(sent(db_session))
     answers.answer_prompt(db_session, settings, me(db_session, user), prompt,
                           Answer("no", no_reason="not_interested", note="not happy"),
@@ -110,7 +112,7 @@ def test_a_revisit_answered_with_a_next_step_reopens_the_deal_consistently(
                                    Answer("no", no_reason="bad_timing"), now=NOW)
     [revisit] = result.planned
     prompt, later = prompted(db_session, settings, revisit)
-    assert not answers.is_after_sale(prompt) and prompt.deal.status == "lost"
+    assert not inbox.is_after_sale(prompt) and prompt.deal.status == "lost"
     before = len(sent(db_session))
     step = NextStep("Call about the spring budget", later + timedelta(days=2), 30, "call")
     answers.answer_prompt(db_session, settings, me(db_session, user), prompt,

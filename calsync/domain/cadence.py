@@ -128,10 +128,13 @@ def suggest_next(
     tz: ZoneInfo,
     now: datetime,
     busy: Sequence[Busy] = (),
+    *,
+    after_sale: bool = False,
 ) -> Suggestion:
     """The next touch after `touches` answered ones, the last at `last_touch_at`, in the
     first free slot from the cadence's day and usual time on (`busy`: the user's meetings
-    and planned follow-ups around then)."""
+    and planned follow-ups around then). `after_sale`: the touch is of a won deal, so the
+    sale's touches are not counted and closing is not suggested."""
     if touches < 1:
         raise ValueError(f"touches counts answered touches and must be at least 1, not {touches}")
     _require_aware(last_touch_at=last_touch_at, now=now)
@@ -145,10 +148,12 @@ def suggest_next(
     # Keep the channel that was promised.
     channel = Channel(last_channel or cadence.default_channel)
     touch_number = touches + 1
-    suggest_close = touches >= cadence.suggest_close_after
+    suggest_close = touches >= cadence.suggest_close_after and not after_sale
     when = _when(start, now.astimezone(tz))
     action = " ".join(part for part in ("follow up", channel.phrase, when) if part)
-    if suggest_close:
+    if after_sale:
+        message = f"The deal is won; if there is more to do, {action}."
+    elif suggest_close:
         message = (
             f"That was touch {touches} without a definite answer ({_usual(cadence)}): "
             f"{action} and ask for a clear yes or no, or close the deal."

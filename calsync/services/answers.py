@@ -33,7 +33,6 @@ from calsync.domain.deals import (
     NO_REASONS,
     OUTCOMES,
     deal_status,
-    decides_status,
     deciding_answer,
 )
 from calsync.domain.promises import follow_through_at, promise_timing, promised_for, work_start
@@ -130,7 +129,7 @@ def answer_prompt(session: Session, settings: Settings, user: User, prompt: Prom
     if not (replace or prompt.status.awaiting_answer or seen == version(prompt)
             or _recorded(prompt, answer)):
         raise PromptAlreadyAnswered(recorded_answer(prompt), prompt.answered_at)
-    after_sale = is_after_sale(prompt)
+    after_sale = prompts.is_after_sale(prompt)
     if after_sale:
         answer = _after_sale_answer(answer, prompt)
     first_answer = prompt.status is not PromptStatus.ANSWERED
@@ -186,15 +185,6 @@ def _promise_carried(answer: Answer, prompt: Prompt) -> Answer:
     carried = replace(step, promise_due=promise.promise_due, kind=FollowUpKind.PROMISE,
                       value_note=step.value_note or promise.value_note)
     return replace(answer, next_step=carried)
-
-
-def is_after_sale(prompt: Prompt) -> bool:
-    """Whether the prompt asks about a touch of a won deal (a check-in, a referral ask, an
-    up-sell review, a follow-through after the win): its answer never reopens or closes the
-    deal (see calsync.domain.deals.decides_status). Read only."""
-    touch = prompt.followup
-    status = prompt.deal.status if prompt.deal is not None else DealStatus.OPEN
-    return touch is not None and not decides_status(touch.kind, status)
 
 
 def _after_sale_answer(answer: Answer, prompt: Prompt) -> Answer:

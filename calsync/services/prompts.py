@@ -29,7 +29,7 @@ from sqlalchemy.orm import Session, selectinload
 from calsync.config import Settings
 from calsync.db import rows_changed
 from calsync.domain.cadence import Suggestion, suggest_next
-from calsync.domain.deals import Counterpart, counterpart_of
+from calsync.domain.deals import Counterpart, counterpart_of, decides_status
 from calsync.domain.meeting import Attendee, MeetingData
 from calsync.domain.prompting import PromptRules, prompt_decision
 from calsync.domain.slots import Busy
@@ -408,6 +408,15 @@ def deal_touches(session: Session, deal_id: int) -> int:
     return touch_counts(session, [deal_id])[deal_id]
 
 
+def is_after_sale(prompt: Prompt) -> bool:
+    """Whether the prompt asks about a touch of a won deal (a check-in, a referral ask, an
+    up-sell review, a follow-through after the win): its answer never reopens or closes the
+    deal (see calsync.domain.deals.decides_status). Read only."""
+    touch = prompt.followup
+    status = prompt.deal.status if prompt.deal is not None else DealStatus.OPEN
+    return touch is not None and not decides_status(touch.kind, status)
+
+
 def suggestion_for(session: Session, settings: Settings, user: User, prompt: Prompt,
                    now: datetime | None = None, context: TouchContext | None = None
                    ) -> Suggestion:
@@ -426,6 +435,7 @@ def suggestion_for(session: Session, settings: Settings, user: User, prompt: Pro
         tz=ZoneInfo(user.timezone),
         now=now,
         busy=[*busy, *others],
+        after_sale=is_after_sale(prompt),
     )
     end = suggestion.start + timedelta(minutes=suggestion.duration_minutes)
     context.suggested[prompt.id] = Busy(suggestion.start, end, "another suggestion")

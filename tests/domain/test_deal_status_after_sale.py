@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
 
 import pytest
 
+from calsync.domain.cadence import Cadence, suggest_next
 from calsync.domain.deals import deal_status, decides_status, deciding_answer
 from calsync.domain.vocabulary import DealStatus, FollowUpKind
 
@@ -56,3 +58,16 @@ def test_decides_status_table() -> None:
     assert all(decides_status(None, status) for status in DealStatus)
     assert decides_status(FollowUpKind.FOLLOW_THROUGH, DealStatus.OPEN)
     assert not decides_status(FollowUpKind.FOLLOW_THROUGH, DealStatus.WON)
+
+
+def test_an_after_sale_suggestion_counts_no_sales_touches() -> None:
+    last = datetime(2026, 12, 2, 15, tzinfo=UTC)
+    berlin = ZoneInfo("Europe/Berlin")
+    sale = suggest_next(Cadence(), 3, last, "email", berlin, last + timedelta(hours=1))
+    assert sale.message.startswith("Touch 4 of a usual 5-7")
+    after = suggest_next(Cadence(), 9, last, "email", berlin, last + timedelta(hours=1),
+                         after_sale=True)
+    assert "usual" not in after.message and "close" not in after.message
+    assert after.message.startswith("The deal is won; if there is more to do, follow up by "
+                                    "email")
+    assert not after.suggest_close
