@@ -16,10 +16,11 @@ from sqlalchemy.orm import Session
 
 from calsync.config import Settings
 from calsync.domain.cadence import touch_label
+from calsync.domain.promises import promised_for
 from calsync.domain.prompting import others
-from calsync.domain.vocabulary import PromptStatus
+from calsync.domain.vocabulary import FollowUpKind, PromptStatus
 from calsync.mail import messages, transport
-from calsync.models import OutboxEntry, Prompt, User
+from calsync.models import FollowUp, OutboxEntry, Prompt, User
 from calsync.services import cadences, prompt_mail, prompts
 
 log = logging.getLogger(__name__)
@@ -80,10 +81,27 @@ def _card(session: Session, settings: Settings, user: User, prompt: Prompt,
         assert prompt.followup is not None  # a prompt is about a meeting or a follow-up
         title, start, end = prompt.followup.summary, prompt.followup.start, prompt.followup.end
         people, more = (), 0
+    followup = prompt.followup
     return messages.PromptCard(
         prompt_id=prompt.id, title=title, start=start, end=end, people=people,
         more_people=more, deal=prompt.deal.name if prompt.deal else None, touch=touch,
-        suggestion=suggestion.message, suggest_close=suggestion.suggest_close)
+        suggestion=suggestion.message, suggest_close=suggestion.suggest_close,
+        **_kind_of(followup, ZoneInfo(user.timezone)) if followup is not None else {},
+        delivery_of=followup.id if followup is not None and asks_delivered(followup) else None)
+
+
+def _kind_of(followup: FollowUp, zone: ZoneInfo) -> dict[str, str]:
+    """A follow-up's kind, deadline and value as its prompt's email shows them."""
+    return {"kind": "" if followup.kind is FollowUpKind.FOLLOW_UP else followup.kind.label,
+            "promised": (promised_for(followup.promise_due, zone)
+                         if followup.promise_due is not None else ""),
+            "value_note": followup.value_note or ""}
+
+
+def asks_delivered(followup: FollowUp) -> bool:
+    """A promise not delivered yet: its prompt asks "Delivered?" before anything else (the
+    email is made only while the prompt waits)."""
+    return followup.kind is FollowUpKind.PROMISE and followup.delivered_at is None
 
 
 def _address(email: str) -> str:

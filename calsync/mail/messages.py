@@ -1,4 +1,5 @@
-"""The emails about prompts: one prompt's "how did it go?", the day's summary, and a test,
+"""The emails about prompts: one prompt's "how did it go?" (a promise's "Delivered?"), the
+day's summary, and a test,
 each with HTML and plain-text parts rendered from web/templates/mail, marked automatic
 (RFC 3834) and unsubscribable in one click (RFC 8058)."""
 
@@ -9,7 +10,7 @@ from datetime import UTC, date, datetime
 from email.message import EmailMessage
 from email.utils import format_datetime, make_msgid
 from functools import cache
-from typing import TYPE_CHECKING, Any
+from typing import Any
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
 
@@ -18,10 +19,7 @@ from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescap
 from calsync.config import Settings
 from calsync.domain.vocabulary import AnswerAction
 from calsync.services import links
-
-if TYPE_CHECKING:
-
-    pass
+from calsync.services.links import PromiseAnswer
 
 EN_DASH = "\u2013"
 SUBJECT_LENGTH = 120
@@ -33,6 +31,8 @@ BUTTONS: tuple[tuple[AnswerAction, str, bool], ...] = (
     (AnswerAction.SNOOZE, "Snooze", False),
     (AnswerAction.NOT_SALES, "Not a sales meeting", False),
 )
+# A promise's prompt asks "Delivered?" first, as its page does; the answers above follow.
+PROMISE_BUTTONS = ((PromiseAnswer.DELIVERED, "Delivered"), (PromiseAnswer.NOT_YET, "Not yet"))
 
 
 @dataclass(frozen=True)
@@ -59,6 +59,11 @@ class PromptCard:
     touch: str  # "touch 3 of a usual 5-7"
     suggestion: str
     suggest_close: bool
+    kind: str = ""  # a follow-up's kind unless a plain one: "Promise"
+    promised: str = ""  # "promised for Fri 5 Dec 16:00", for a promise
+    value_note: str = ""  # what a promise brings them
+    # A promise's follow-up, its prompt waiting and nothing delivered: "Delivered?" first.
+    delivery_of: int | None = None
 
 
 @dataclass(frozen=True)
@@ -70,10 +75,11 @@ class Button:
 
 def prompt_email(settings: Settings, to: Recipient, card: PromptCard,
                  now: datetime) -> EmailMessage:
-    """The email asking how one meeting went; its Message-ID is the prompt's, so a second
-    hand-over of the same prompt is the same message to every mail client."""
+    """The email asking how one meeting went (whether a promise was delivered); its
+    Message-ID is the prompt's, so a second hand-over of the same prompt is the same
+    message to every mail client."""
     context = _context(settings, to, now, cards=[card])
-    message = envelope(settings, to.email, f"How did it go? {card.title}",
+    message = envelope(settings, to.email, f"{question(card)} {card.title}",
                        f"<calsync.prompt.{card.prompt_id}@{host(settings)}>", now)
     _unsubscribable(message, context["unsubscribe"])
     return with_parts(message, "prompt", context)
@@ -98,11 +104,23 @@ def check_email(settings: Settings, address: str, now: datetime) -> EmailMessage
     return with_parts(message, "check", {"base_url": settings.base_url})
 
 
-def buttons(settings: Settings, user_id: int, prompt_id: int, expires: datetime) -> list[Button]:
-    """The prompt's buttons, each a signed link that answers it after a confirmation."""
-    return [Button(label, links.url(settings, links.Link(
-        links.LinkPurpose.ANSWER, user_id, expires, prompt_id=prompt_id, action=action)),
-        primary) for action, label, primary in BUTTONS]
+def question(card: PromptCard) -> str:
+    """What the email asks of the prompt: "Delivered?" for a promise, else "How did it go?"."""
+    return "Delivered?" if card.delivery_of is not None else "How did it go?"
+
+
+def buttons(settings: Settings, user_id: int, card: PromptCard,
+            expires: datetime) -> list[Button]:
+    """The prompt's buttons, each a signed link that answers it after a confirmation: a
+    promise's Delivered and Not yet first (its follow-up's link, whose page asks them), the
+    usual answers then as lesser buttons."""
+    first = [Button(label, links.url(settings, links.Link(
+        links.LinkPurpose.FOLLOWUP, user_id, expires, followup_id=card.delivery_of,
+        promise=answer)), True) for answer, label in PROMISE_BUTTONS
+        if card.delivery_of is not None]
+    return first + [Button(label, links.url(settings, links.Link(
+        links.LinkPurpose.ANSWER, user_id, expires, prompt_id=card.prompt_id, action=action)),
+        primary and not first) for action, label, primary in BUTTONS]
 
 
 def span(start: datetime, end: datetime, zone: ZoneInfo) -> str:
@@ -120,7 +138,8 @@ def _context(settings: Settings, to: Recipient, now: datetime, *, cards: list[Pr
     unsubscribe = links.url(settings, links.Link(links.LinkPurpose.UNSUBSCRIBE, to.user_id,
                                                  expires))
     shown = [{"card": card, "when": span(card.start, card.end, to.zone),
-              "buttons": buttons(settings, to.user_id, card.prompt_id, expires)}
+              "question": question(card),
+              "buttons": buttons(settings, to.user_id, card, expires)}
              for card in cards]
     return {"cards": shown, "unsubscribe": unsubscribe, "base_url": settings.base_url,
             "link_days": settings.answer_link_days, **extra}

@@ -27,9 +27,18 @@ UNSUBSCRIBE_PATH = "/u/"
 
 class LinkPurpose(StrEnum):
     ANSWER = "answer"  # a prompt's button: yes, no, next step, snooze, not sales
-    FOLLOWUP = "followup"  # "how did it go?" on a follow-up's event, once its time passed
+    # "how did it go?" on a follow-up's event, once its time passed; a promise's
+    # "Delivered" or "Not yet" button in its prompt's email (`promise` says which)
+    FOLLOWUP = "followup"
     MISSED = "missed"  # why a follow-up was missed, from the coach
     UNSUBSCRIBE = "unsubscribe"  # stop prompt emails (RFC 8058 one-click)
+
+
+class PromiseAnswer(StrEnum):
+    """A promise prompt's own answers, as its page posts them (`promise=`)."""
+
+    DELIVERED = "delivered"
+    NOT_YET = "not_yet"
 
 
 @dataclass(frozen=True)
@@ -43,6 +52,7 @@ class Link:
     followup_id: int | None = None
     action: AnswerAction | None = None
     reason: MissedReason | None = None
+    promise: PromiseAnswer | None = None  # the answer a promise's email button proposes
 
 
 def _serializer(settings: Settings) -> URLSafeSerializer:
@@ -54,7 +64,7 @@ def sign(settings: Settings, link: Link) -> str:
     claim: dict[str, Any] = {"k": link.purpose.value, "u": link.user_id,
                              "x": int(link.expires.timestamp())}
     for key, value in (("p", link.prompt_id), ("f", link.followup_id),
-                       ("a", link.action), ("r", link.reason)):
+                       ("a", link.action), ("r", link.reason), ("d", link.promise)):
         if value is not None:
             claim[key] = str(value) if isinstance(value, StrEnum) else value
     return str(_serializer(settings).dumps(claim))
@@ -103,6 +113,7 @@ def _link(claim: Any) -> Link:
         followup_id=_optional_int(claim.get("f")),
         action=AnswerAction(claim["a"]) if "a" in claim else None,
         reason=MissedReason(claim["r"]) if "r" in claim else None,
+        promise=PromiseAnswer(claim["d"]) if "d" in claim else None,
     )
 
 
