@@ -571,8 +571,24 @@ class Webhook(Base):
     disabled_reason: Mapped[str | None] = mapped_column(Text)
 
 
+class WebhookAttempt(Base):
+    """One attempt at a delivery: when, what the receiver answered, how long it took, and
+    why it failed (None when it delivered)."""
+
+    __tablename__ = "webhook_attempts"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    delivery_id: Mapped[int] = mapped_column(
+        ForeignKey("webhook_deliveries.id", ondelete="CASCADE"), index=True)
+    at: Mapped[datetime] = mapped_column(UTCDateTime)
+    status_code: Mapped[int | None] = mapped_column(Integer)
+    duration_ms: Mapped[int] = mapped_column(Integer)
+    error: Mapped[str | None] = mapped_column(Text)
+
+
 class WebhookDelivery(Base):
-    """One event for one webhook: the exact body sent, and how its last attempt went."""
+    """One event for one webhook: the exact body sent, how its last attempt went, and each
+    attempt (logged since migration 0014)."""
 
     __tablename__ = "webhook_deliveries"
     __table_args__ = (Index("ix_webhook_deliveries_recent", "webhook_id", "created_at"),)
@@ -588,3 +604,6 @@ class WebhookDelivery(Base):
     duration_ms: Mapped[int | None] = mapped_column(Integer)
     error: Mapped[str | None] = mapped_column(Text)
     delivered_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    attempt_log: Mapped[list[WebhookAttempt]] = relationship(
+        order_by=WebhookAttempt.id, cascade="all, delete-orphan", passive_deletes=True)

@@ -59,7 +59,7 @@ def deliver(session: Session, settings: Settings, entry: OutboxEntry) -> None:
     if delivery is None or webhook is None:
         return  # the webhook was deleted since: nobody left to tell
     if webhook.disabled_at is not None:
-        delivery.error = "Not sent: the webhook was disabled."
+        webhooks.held_back(delivery)
         return
     body = delivery.body.encode()
     started = time.monotonic()
@@ -72,7 +72,9 @@ def deliver(session: Session, settings: Settings, entry: OutboxEntry) -> None:
         session.commit()
         return
     retry_in = None if disabled else next_try(settings, delivery, now)
-    if retry_in is None and not disabled:
+    if disabled:
+        webhooks.held_back(delivery)
+    elif retry_in is None:
         # This delivery alone keeps failing (others get through): say so where people look.
         delivery.error = (f"{error} calsync stopped trying after {delivery.attempts} attempts "
                           f"over {settings.webhook_disable_days} days; Redeliver sends it "

@@ -17,7 +17,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from sqlalchemy import delete, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, selectinload
 
 from calsync import crypto
 from calsync.config import Settings
@@ -30,13 +30,22 @@ from calsync.domain.vocabulary import (
 )
 from calsync.errors import NotFound, ValidationFailed
 from calsync.jobs import outbox, queue
-from calsync.models import Deal, FollowUp, OutboxEntry, Prompt, User, Webhook, WebhookDelivery
+from calsync.models import (
+    Deal,
+    FollowUp,
+    OutboxEntry,
+    Prompt,
+    User,
+    Webhook,
+    WebhookAttempt,
+    WebhookDelivery,
+)
 from calsync.net.addresses import is_public_address
 from calsync.net.guarded_http import resolve
+from calsync.services import paging
 
 KIND = "post_webhook"  # the outbox entries that POST a delivery (calsync.jobs.webhooks)
 MAX_WEBHOOKS = 10  # a user's webhooks: enough for a CRM or two, not a fan-out service
-RECENT = 20  # deliveries shown on the page and at GET .../deliveries
 RESOLVE_SECONDS = 5.0  # most the check of a new webhook's host may take
 
 
@@ -137,19 +146,21 @@ def delete_webhook(session: Session, user: User, webhook_id: int) -> None:
     session.commit()
 
 
-def recent_deliveries(session: Session, user: User, webhook_id: int,
-                      limit: int = RECENT) -> list[WebhookDelivery]:
-    """A webhook's last deliveries, newest first."""
+def list_deliveries(session: Session, user: User, webhook_id: int, *, limit: int | None,
+                    after: list[Any] | None = None) -> paging.Paged[WebhookDelivery]:
+    """A webhook's deliveries, newest first, each with its attempts: `limit` after the key
+    `after` (a cursor's)."""
     webhook = get_webhook(session, user, webhook_id)
-    return list(session.scalars(
-        select(WebhookDelivery).where(WebhookDelivery.webhook_id == webhook.id)
-        .order_by(WebhookDelivery.created_at.desc(), WebhookDelivery.id.desc()).limit(limit)))
+    query = (select(WebhookDelivery).where(WebhookDelivery.webhook_id == webhook.id)
+             .options(selectinload(WebhookDelivery.attempt_log)))
+    return paging.page(session, query, order=[WebhookDelivery.created_at, WebhookDelivery.id],
+                       descending=True, limit=limit, after=after)
 
 
 def deliveries_by_webhook(session: Session, user: User,
                           limit: int = 5) -> dict[int, list[WebhookDelivery]]:
     """Each of the user's webhooks' last few deliveries, for the settings page."""
-    return {webhook.id: recent_deliveries(session, user, webhook.id, limit)
+    return {webhook.id: list_deliveries(session, user, webhook.id, limit=limit).items
             for webhook in list_webhooks(session, user)}
 
 
@@ -300,6 +311,8 @@ def attempted(settings: Settings, webhook: Webhook, delivery: WebhookDelivery, *
     caller's unit of work."""
     delivery.attempts += 1
     delivery.status_code, delivery.duration_ms, delivery.error = status_code, duration_ms, error
+    delivery.attempt_log.append(WebhookAttempt(at=now, status_code=status_code,
+                                               duration_ms=duration_ms, error=error))
     if error is None:
         delivery.delivered_at = now
         webhook.failing_since = None
@@ -314,3 +327,16 @@ def attempted(settings: Settings, webhook: Webhook, delivery: WebhookDelivery, *
     webhook.disabled_reason = (f"Every delivery failed for {days} day{plural} (the last: "
                                f"{error.rstrip('.')}). Redeliver one to turn it back on.")
     return True
+
+
+NOT_RETRIED = "Not retried: the webhook was disabled."
+
+
+def held_back(delivery: WebhookDelivery) -> None:
+    """Say on a delivery that its webhook, disabled, keeps it from being sent: "Not sent"
+    before any attempt, else after its last attempt's error, which stays as it was (as do
+    its status code and duration). Part of the caller's unit of work."""
+    if delivery.attempts == 0:
+        delivery.error = "Not sent: the webhook was disabled."
+    elif not (delivery.error or "").endswith(NOT_RETRIED):  # a crash may run this twice
+        delivery.error = f"{delivery.error} {NOT_RETRIED}" if delivery.error else NOT_RETRIED

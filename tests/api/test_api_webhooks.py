@@ -108,7 +108,7 @@ def test_each_change_arrives_once_signed_with_its_own_stable_id(
     assert types_since(receiver, 0) == {"followup.created": 1, "outcome.recorded": 1}
     moved = answer(api, demo, outcome="next_step", next_step=step(5), replace=True)
     assert types_since(receiver, 2) == {"followup.updated": 1, "outcome.recorded": 1}
-    answer(api, demo, outcome="yes", note="signed", replace=True)
+    answer(api, demo, outcome="yes", note="signed", replace=True, after_sale=[])  # no more
     assert types_since(receiver, 4) == {"followup.cancelled": 1, "outcome.recorded": 1,
                                         "deal.won": 1}
     answer(api, other, outcome="no", no_reason="no_budget")
@@ -223,12 +223,68 @@ def test_a_webhook_failing_past_the_limit_is_disabled_and_a_redelivery_revives_i
 
     receiver.mode = "ok"
     (failed,) = deliveries(api, webhook["id"])
+    # Sent twice, failed twice: the last attempt stays as it was, and says none follows.
+    assert failed["status_code"] == 500 and failed["duration_ms"] is not None
+    assert failed["error"] == f"127.0.0.1 answered HTTP 500. {webhooks.NOT_RETRIED}"
+    assert [a["status_code"] for a in failed["attempt_log"]] == [500, 500]
     response = api.post(f"/api/v1/webhooks/{webhook['id']}/deliveries/{failed['id']}/redeliver")
-    assert response.status_code == 200, response.get_json()
+    assert response.status_code == 202, response.get_json()
+    # The tests' queue runs inline: the new attempt was made before the answer.
     assert response.get_json()["delivered_at"] and response.get_json()["attempts"] == 3
+    (sent,) = deliveries(api, webhook["id"])
+    assert [(a["status_code"], a["error"]) for a in sent["attempt_log"]] == [
+        (500, "127.0.0.1 answered HTTP 500."), (500, "127.0.0.1 answered HTTP 500."),
+        (204, None)]
+    assert sent["status_code"] == 204 and sent["error"] is None
     assert [event["id"] for event in receiver.received] == [failed["event_id"]]
     listed = api.get("/api/v1/webhooks").get_json()["items"][0]
     assert listed["disabled_at"] is None and listed["failing_since"] is None
+
+
+def test_a_sent_delivery_held_back_by_a_disabled_webhook_keeps_its_last_attempt(
+        app: Flask, settings: Settings, api: ApiClient, receiver: Receiver) -> None:
+    webhook = subscribe(api, receiver, ["deal.won", "deal.lost"])
+    receiver.mode = "fail"
+    prompts = two_prompts(api)
+    answer(api, prompts["Prospect demo"], outcome="yes")  # deal.won: tried once, failed
+    won_entry = webhook_entry(app)
+    with app.app_context(), get_db().session() as session:
+        row = session.get(Webhook, webhook["id"])
+        assert row is not None
+        row.failing_since = datetime.now(UTC) - timedelta(days=3, minutes=1)
+        session.commit()
+    answer(api, prompts["Other intro"], outcome="no")  # deal.lost fails: that disables it
+    assert retry_now(app, settings, won_entry).status is OutboxStatus.DONE  # not sent again
+    lost, won = deliveries(api, webhook["id"])
+    assert (lost["type"], won["type"]) == ("deal.lost", "deal.won")
+    for delivery in (lost, won):
+        assert delivery["attempts"] == 1 and delivery["status_code"] == 500
+        assert delivery["duration_ms"] is not None and delivery["delivered_at"] is None
+        assert delivery["error"] == ("127.0.0.1 answered HTTP 500. Not retried: the webhook "
+                                     "was disabled.")
+        assert len(delivery["attempt_log"]) == 1
+    assert len(receiver.arrivals) == 2
+
+
+def test_deliveries_are_listed_a_page_at_a_time(api: ApiClient, receiver: Receiver) -> None:
+    webhook = subscribe(api, receiver)
+    prompts = two_prompts(api)
+    answer(api, prompts["Prospect demo"], outcome="next_step", next_step=step(3))
+    answer(api, prompts["Other intro"], outcome="no")
+    every = deliveries(api, webhook["id"])
+    assert len(every) == 4
+    base = f"/api/v1/webhooks/{webhook['id']}/deliveries"
+    seen, url = [], f"{base}?limit=3"
+    while url:
+        page = api.get(url).get_json()
+        assert len(page["items"]) <= 3
+        seen += [item["id"] for item in page["items"]]
+        url = f"{base}?limit=3&cursor={page['next_cursor']}" if page["next_cursor"] else ""
+    assert seen == [item["id"] for item in every]
+    assert api.get(f"{base}?limit=4").get_json()["next_cursor"] is None
+    assert error_of(api.get(f"{base}?cursor=forged"), 422)["field"] == "cursor"
+    other = api.get("/api/v1/prompts?limit=1").get_json()["next_cursor"]
+    assert error_of(api.get(f"{base}?cursor={other}"), 422)["field"] == "cursor"
 
 
 def test_the_secret_is_shown_once_and_sealed_at_rest(app: Flask, api: ApiClient,

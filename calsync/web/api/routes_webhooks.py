@@ -7,9 +7,11 @@ from typing import TYPE_CHECKING
 from calsync.db import get_session
 from calsync.services import webhooks
 from calsync.web import current_settings
-from calsync.web.api.bodies import WebhookIn
+from calsync.web.api.bodies import Page, WebhookIn
+from calsync.web.api.pagination import decode, encode
 from calsync.web.api.registry import api_user, route
 from calsync.web.api.schemas import (
+    WebhookAttemptOut,
     WebhookCreatedOut,
     WebhookDeliveryList,
     WebhookDeliveryOut,
@@ -48,19 +50,26 @@ def delete_webhook(webhook_id: int) -> None:
     webhooks.delete_webhook(get_session(), api_user(), webhook_id)
 
 
-@route("/webhooks/<int:webhook_id>/deliveries", "GET", response=WebhookDeliveryList)
-def list_deliveries(webhook_id: int) -> WebhookDeliveryList:
-    """A webhook's last deliveries, newest first: each body sent and its last attempt."""
-    rows = webhooks.recent_deliveries(get_session(), api_user(), webhook_id)
-    return WebhookDeliveryList(items=[delivery_out(row) for row in rows])
+@route("/webhooks/<int:webhook_id>/deliveries", "GET", response=WebhookDeliveryList,
+       query=Page)
+def list_deliveries(webhook_id: int, query: Page) -> WebhookDeliveryList:
+    """A webhook's deliveries, newest first: each body sent, its last attempt and each
+    attempt (`attempt_log`)."""
+    found = webhooks.list_deliveries(get_session(), api_user(), webhook_id, limit=query.limit,
+                                     after=decode(query.cursor, "deliveries"))
+    return WebhookDeliveryList(items=[delivery_out(row) for row in found.items],
+                               next_cursor=encode("deliveries", found.next_key))
 
 
 @route("/webhooks/<int:webhook_id>/deliveries/<int:delivery_id>/redeliver", "POST",
-       response=WebhookDeliveryOut)
+       response=WebhookDeliveryOut, status=202)
 def redeliver(webhook_id: int, delivery_id: int) -> WebhookDeliveryOut:
-    """Send a delivery again now, with the same body and event id.
+    """Queue a delivery to be sent again at once, with the same body and event id: 202.
 
-    A disabled webhook is turned back on by it.
+    The answer is the delivery as it stands when the attempt is queued, so usually still
+    with the previous attempt's `attempts`, `status_code` and `error`: the new attempt is
+    made by a worker a moment later, and GET .../deliveries shows how it went (a new entry
+    in `attempt_log`). A disabled webhook is turned back on by it.
     """
     return delivery_out(webhooks.redeliver(get_session(), api_user(), webhook_id,
                                            delivery_id))
@@ -77,4 +86,7 @@ def delivery_out(delivery: WebhookDelivery) -> WebhookDeliveryOut:
         id=delivery.id, event_id=delivery.event_id, type=delivery.type, body=delivery.body,
         created_at=delivery.created_at, attempts=delivery.attempts,
         status_code=delivery.status_code, duration_ms=delivery.duration_ms,
-        error=delivery.error, delivered_at=delivery.delivered_at)
+        error=delivery.error, delivered_at=delivery.delivered_at,
+        attempt_log=[WebhookAttemptOut(at=attempt.at, status_code=attempt.status_code,
+                                       duration_ms=attempt.duration_ms, error=attempt.error)
+                     for attempt in delivery.attempt_log])

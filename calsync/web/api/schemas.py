@@ -462,8 +462,18 @@ class WebhookList(Out):
     items: list[WebhookOut]
 
 
+class WebhookAttemptOut(Out):
+    """One attempt at a delivery."""
+
+    at: Time
+    status_code: int | None = Field(description="The receiver's HTTP status; null when it "
+                                                "gave none (refused, unreachable, timed out).")
+    duration_ms: int
+    error: str | None = Field(description="Why it failed; null when it delivered.")
+
+
 class WebhookDeliveryOut(Out):
-    """One event sent to a webhook, and how its last attempt went."""
+    """One event sent to a webhook, how its last attempt went, and each attempt."""
 
     id: int
     event_id: str = Field(description="The body's `id`: the same on every retry and "
@@ -475,9 +485,17 @@ class WebhookDeliveryOut(Out):
     status_code: int | None = Field(description="The receiver's last HTTP status; null when "
                                                 "it gave none (refused, unreachable, timed out).")
     duration_ms: int | None
-    error: str | None = Field(description="Why the last attempt failed; null once delivered.")
+    error: str | None = Field(description=(
+        "Why the last attempt failed; null once delivered. A delivery its webhook, "
+        "disabled, keeps from being sent says so: \"Not sent: the webhook was disabled.\" "
+        "before any attempt, else the last attempt's error followed by \"Not retried: the "
+        "webhook was disabled.\" (its status_code and duration_ms stay the last attempt's)."))
     delivered_at: Time | None
+    attempt_log: list[WebhookAttemptOut] = Field(description=(
+        "Each attempt, oldest first; deliveries from before calsync kept them (migration "
+        "0014) have only their last attempt, in the fields above."))
 
 
 class WebhookDeliveryList(Out):
-    items: list[WebhookDeliveryOut] = Field(description="The last 20, newest first.")
+    items: list[WebhookDeliveryOut] = Field(description="Newest first.")
+    next_cursor: str | None
