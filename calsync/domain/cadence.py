@@ -23,6 +23,8 @@ AFTER_SALE: tuple[FollowUpKind, ...] = (FollowUpKind.CHECK_IN, FollowUpKind.REFE
 # More touches than this within CROWDED_DAYS, with no definite answer, is pestering.
 CROWDED_TOUCHES = 2
 CROWDED_DAYS = 7
+# A month's average length, for "in about 3 months".
+DAYS_PER_MONTH = 30.44
 
 
 class CadenceError(ValueError):
@@ -54,9 +56,11 @@ class Cadence:
     promise_margin_days: int = 1
     # Follow through this many working days after delivering: did they get it, anything new.
     follow_through_days: int = 2
-    # After a yes: the touches ticked already (all are offered), and when they come. None
-    # by default: a yes has planned nothing more so far, and a user opts in.
-    after_sale: frozenset[FollowUpKind] = frozenset()
+    # After a yes: the touches ticked already (all are offered), and when they come. The
+    # check-in with its referral ask by default (the advice's "after a yes"); the up-sell
+    # review, a bigger ask, is one click after the yes.
+    after_sale: frozenset[FollowUpKind] = frozenset({FollowUpKind.CHECK_IN,
+                                                     FollowUpKind.REFERRAL})
     check_in_days: int = 30
     referral_days: int = 30  # with the check-in: a happy client is the one to ask
     upsell_days: int = 90
@@ -255,6 +259,15 @@ def touch_label(cadence: Cadence, touch_number: int) -> str:
 def _usual(cadence: Cadence) -> str:
     low, high = cadence.usual_touches
     return f"a usual {low}" if low == high else f"a usual {low}-{high}"
+
+
+def in_days(days: int) -> str:
+    """ "in 30 days", or "in about 3 months" from two months on when the days are close to
+    whole months (91 days is what "3 months" means to a calendar)."""
+    months = round(days / DAYS_PER_MONTH)
+    if months >= 2 and abs(days - months * DAYS_PER_MONTH) <= 3:
+        return f"in about {months} months"
+    return f"in {days} days"
 
 
 def _days(n: int) -> str:

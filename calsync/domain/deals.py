@@ -214,6 +214,34 @@ def decides_status(kind: FollowUpKind | None, status: DealStatus) -> bool:
     return not (kind is FollowUpKind.FOLLOW_THROUGH and status is DealStatus.WON)
 
 
+@dataclass(frozen=True)
+class AfterSaleQuestion:
+    """What a touch of a won deal asks, and its answers' words: yes is good (done), no is
+    "not now", and a next step plans another touch of the same won deal."""
+
+    question: str
+    yes: str
+    no: str
+
+
+_AFTER_SALE_QUESTIONS = {
+    FollowUpKind.CHECK_IN: AfterSaleQuestion("Are they happy with it?", "Yes — happy",
+                                             "Not happy yet"),
+    FollowUpKind.REFERRAL: AfterSaleQuestion("Did they refer someone?",
+                                             "Yes — they referred someone", "Not now"),
+    FollowUpKind.UPSELL: AfterSaleQuestion("More to sell?", "Yes — they took more",
+                                           "Nothing more now"),
+}
+# A follow-through after the win asks what a check-in does.
+_FOLLOW_THROUGH_QUESTION = AfterSaleQuestion("Did they get it, and are they happy with it?",
+                                             "Yes — all good", "Not yet")
+
+
+def after_sale_question(kind: FollowUpKind) -> AfterSaleQuestion:
+    """The question of an after-sale touch of `kind` (see `decides_status`)."""
+    return _AFTER_SALE_QUESTIONS.get(kind, _FOLLOW_THROUGH_QUESTION)
+
+
 def _strip_colon_prefixes(text: str) -> str:
     while (match := _COLON_PREFIX.match(text)) is not None:
         text = text[match.end() :]

@@ -249,6 +249,33 @@ def _plan_after_answer(session: Session, settings: Settings, user: User, prompt:
     return planned
 
 
+def plan_after_sale(session: Session, settings: Settings, user: User, prompt: Prompt,
+                    kinds: tuple[str, ...], now: datetime | None = None) -> list[FollowUp]:
+    """The after-sale touches `kinds` planned after the yes already given to `prompt` (the
+    one click each offered once the yes is recorded); a kind planned already is not planned
+    twice. Commits; raises NotFound and ValidationFailed (no yes that won the deal)."""
+    now = now or datetime.now(UTC)
+    if prompt.user_id != user.id:
+        raise NotFound("No such prompt.")
+    _lock(session, prompt)
+    answer = Answer(Outcome.YES, after_sale=kinds)
+    _check_answer(answer, user, now)
+    if (prompt.outcome is not Outcome.YES or prompt.deal is None
+            or prompt.deal.status is not DealStatus.WON or prompts.is_after_sale(prompt)):
+        raise ValidationFailed("after_sale", "only the yes that won a deal plans after-sale "
+                                             "touches.")
+    planned = _plan_after_answer(session, settings, user, prompt, answer, now, changed=False)
+    session.commit()
+    return planned
+
+
+def after_sale_planned(session: Session, deal: Deal) -> set[FollowUpKind]:
+    """The after-sale touches the deal has planned. Read only."""
+    return set(session.scalars(select(FollowUp.kind).where(
+        FollowUp.deal_id == deal.id, FollowUp.status == FollowUpStatus.PLANNED,
+        FollowUp.kind.in_(AFTER_SALE))))
+
+
 def _last_channel(prompt: Prompt) -> Channel | None:
     """The channel of the touch answered when it was a follow-up (a meeting has none)."""
     return prompt.followup.channel if prompt.followup is not None else None

@@ -38,7 +38,7 @@ def test_the_inbox_asks_delivered_first(live_app: tuple[str, Flask], browser: Br
     page = signed_in(chicago_page(browser, width), url, user)
     page.goto(f"{url}/")
     row = page.locator(f"#prompt-{promise.prompt}")
-    expect(row.locator("summary .badge.kind")).to_have_text("promise · Email")
+    expect(row.locator("summary .badge.kind")).to_have_text("Promise · Email")
     expect(row.locator("summary .promised")).to_contain_text("promised for")
     row.locator(":scope > details > summary").click()
     delivered = row.get_by_role("button", name="Delivered", exact=True)

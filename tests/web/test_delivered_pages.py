@@ -35,7 +35,7 @@ def test_the_inbox_row_names_the_promise_and_asks_delivered_first(
     html = logged_in.get("/").get_data(as_text=True)
     row = _row(html, promise.prompt)
     summary = row.split("</summary>")[0]
-    assert "promise · Email" in summary and "follow-up · Email" not in summary
+    assert "Promise · Email" in summary and "Follow-up · Email" not in summary
     assert re.search(r"promised for \w{3} \d{1,2} \w{3} \d\d:\d\d", summary)
     opened = row.split("</summary>", 1)[1]
     # Delivered and Not yet come first, on the prompt's own routes; the answer after them.

@@ -241,7 +241,7 @@ def test_a_follow_up_whose_time_passed_is_asked_about(app: Flask, user: User,
                                    datetime.now(UTC) + timedelta(days=2), user_id=user.id)
     html = logged_in.get("/").get_data(as_text=True)
     assert "Call about the pilot" in html
-    assert "follow-up · Call" in html
+    assert "Follow-up · Call" in html
     assert "touch 2 of a usual 5-7" in html
     assert "follow up with a call" in html  # the promised channel is kept
 

@@ -63,7 +63,7 @@ def test_promise_delivered_and_follow_through(app: Flask, logged_in: FlaskClient
     [asked] = query(app, select(Prompt).where(Prompt.followup_id == followup.id))
     page = logged_in.get(f"/prompts/{asked.id}").get_data(as_text=True)
     assert "Delivered?" in page and "Not yet" in page
-    assert "promise · Email" in page  # the kind's badge in the prompt's title
+    assert "Promise · Email" in page  # the kind's badge in the prompt's title
 
     moved = post(logged_in, f"/prompts/{asked.id}/not-yet", follow_redirects=True)
     assert "Not delivered yet" in moved.get_data(as_text=True)
@@ -98,7 +98,7 @@ def test_a_plain_follow_up_asks_no_delivered(app: Flask, logged_in: FlaskClient,
                                  followup.end + timedelta(hours=1))
     [asked] = query(app, select(Prompt).where(Prompt.followup_id == followup.id))
     page = logged_in.get(f"/prompts/{asked.id}").get_data(as_text=True)
-    assert "Delivered?" not in page and "follow-up · Call" in page
+    assert "Delivered?" not in page and "Follow-up · Call" in page
     refused = post(logged_in, f"/prompts/{asked.id}/delivered", follow_redirects=True)
     assert "only a promise" in refused.get_data(as_text=True).lower()
 
@@ -108,7 +108,9 @@ def test_a_yes_plans_the_after_sale_touches_ticked(app: Flask, logged_in: FlaskC
     page = logged_in.get(f"/prompts/{seeded['Contoso demo']}").get_data(as_text=True)
     assert "Satisfaction check-in" in page and "(in 30 days)" in page
     assert "(with the check-in)" in page and "Up-sell review" in page
-    assert 'value="check_in" checked' not in page  # the cadence ticks none by default
+    # The cadence ticks the check-in and its referral ask by default, not the up-sell.
+    assert 'value="check_in" checked' in page and 'value="referral" checked' in page
+    assert 'value="upsell" checked' not in page
     response = post(logged_in, f"/prompts/{seeded['Contoso demo']}/answer", {
         "outcome": "yes", "after_sale_shown": "y", "after_sale": ["check_in", "referral"],
         "revisit_shown": "y"}, follow_redirects=True)

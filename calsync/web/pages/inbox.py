@@ -17,6 +17,7 @@ from werkzeug.wrappers import Response
 
 from calsync.db import get_session
 from calsync.domain.cadence import Suggestion, touch_label
+from calsync.domain.deals import AfterSaleQuestion, after_sale_question
 from calsync.domain.vocabulary import Channel, DismissReason, FollowUpKind, FollowUpStatus
 from calsync.errors import ValidationFailed
 from calsync.services import answers, cadences, prompts
@@ -62,6 +63,8 @@ class PromptView:
     snooze: SnoozeForm
     dismiss: DismissForm
     didnt_happen: DidntHappenForm
+    # A touch of a won deal (check-in, referral, up-sell): its own question and answers.
+    after_sale: AfterSaleQuestion | None = None
 
     @property
     def asks_delivered(self) -> bool:
@@ -97,16 +100,20 @@ def prompt_view(session: Session, user: User, prompt: Prompt, return_to: str = "
                  if a.get("email", "").lower().removeprefix("mailto:") != user_email]
     form = answer or AnswerForm(formdata=None, data=_answer_defaults(prompt, suggestion,
                                                                      return_to))
+    question = (after_sale_question(followup.kind)
+                if followup is not None and prompts.is_after_sale(prompt) else None)
     return PromptView(
         prompt=prompt, title=title, start=start, end=end, attendees=attendees,
         location=location, recurring=recurring, deal=prompt.deal,
-        touch=touch_label(cadence, touches), touch_number=touches, suggestion=suggestion,
+        touch=(f"{followup.kind.label}, after the sale" if followup is not None and question
+               else touch_label(cadence, touches)), touch_number=touches, suggestion=suggestion,
         suggested_summary=f"Follow up with {prompt.deal.name}" if prompt.deal else "Follow up",
         promised_channel=context.promised_channel, answer=form,
         snooze=SnoozeForm(formdata=None, data={"return_to": return_to}),
         dismiss=DismissForm(formdata=None, data={"return_to": return_to}),
         didnt_happen=didnt_happen or DidntHappenForm(formdata=None, data={
             "return_to": return_to, "reschedule_duration": minutes_between(start, end)}),
+        after_sale=question,
     )
 
 

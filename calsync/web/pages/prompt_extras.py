@@ -17,11 +17,13 @@ from markupsafe import Markup
 from werkzeug.wrappers import Response
 
 from calsync.db import get_session
-from calsync.domain.vocabulary import PromptStatus
+from calsync.domain.cadence import AFTER_SALE, in_days
+from calsync.domain.vocabulary import DealStatus, FollowUpKind, Outcome, PromptStatus
 from calsync.errors import ValidationFailed
-from calsync.services import answers, prompts
+from calsync.services import answers, cadences, prompts
+from calsync.web import current_settings
 from calsync.web.pages import bp
-from calsync.web.pages.display import combine
+from calsync.web.pages.display import combine, when
 
 if TYPE_CHECKING:
     from calsync.models import Prompt, User
@@ -40,6 +42,25 @@ def answer_notice(result: AnswerResult) -> Markup | None:
     return _notice(text, url_for("pages.uncover_all", prompt_id=result.prompt.id))
 
 
+def after_sale_notice(result: AnswerResult) -> Markup | None:
+    """After a yes that won the deal: one button each for the after-sale touches not
+    planned yet ("Also plan: Up-sell review in 90 days"), so a yes given without opening the
+    choices still offers them."""
+    prompt, deal = result.prompt, result.prompt.deal
+    if (prompt.outcome is not Outcome.YES or deal is None or deal.status is not DealStatus.WON
+            or prompts.is_after_sale(prompt)):
+        return None
+    planned = answers.after_sale_planned(get_session(), deal)
+    offered = [(kind, label, when_text) for kind, label, when_text, _ticked
+               in after_sale_offer() if kind not in planned]
+    if not offered:
+        return None
+    # Safe: an autoescaped template's output.
+    return Markup(render_template(  # noqa: S704
+        "after_sale_notice.html", offered=offered,
+        action=url_for("pages.plan_after_sale", prompt_id=prompt.id)))
+
+
 def covered_notice(prompt: Prompt) -> Markup | None:
     """On a covered prompt's page: "Covered by your answer on “Pricing” (Yes)." with Undo."""
     if prompt.status is not PromptStatus.COVERED:
@@ -51,6 +72,28 @@ def covered_notice(prompt: Prompt) -> Markup | None:
 def _notice(text: str, action: str) -> Markup:
     # Safe: an autoescaped template's output, `text` escaped in it.
     return Markup(render_template("covered_notice.html", text=text, action=action))  # noqa: S704
+
+
+@bp.app_template_global()
+def after_sale_offer() -> list[tuple[str, str, str, bool]]:
+    """The after-sale touches a yes offers the signed-in user: (kind, label, when, ticked
+    by their cadence)."""
+    cadence = cadences.cadence_for(current_user, current_settings())
+    offered = []
+    for kind in AFTER_SALE:
+        days = cadence.after_sale_days(kind)
+        with_check_in = (kind is FollowUpKind.REFERRAL and days == cadence.check_in_days)
+        offered.append((kind.value, kind.label,
+                        "with the check-in" if with_check_in else in_days(days),
+                        kind in cadence.after_sale))
+    return offered
+
+
+@bp.app_template_global()
+def revisit_when() -> str:
+    """When the signed-in user's revisit comes after a no for bad timing: "in about 3
+    months"."""
+    return in_days(cadences.cadence_for(current_user, current_settings()).revisit_days)
 
 
 def _prompt(prompt_id: int) -> Prompt:
@@ -79,6 +122,29 @@ def uncover_all(prompt_id: int) -> Response:
         flash(f"Undone: {back} back in your inbox.")
     else:
         flash("Nothing to undo: those prompts were answered or put back already.")
+    return redirect(url_for("pages.inbox"))
+
+
+@bp.post("/prompts/<int:prompt_id>/after-sale")
+@login_required
+def plan_after_sale(prompt_id: int) -> Response:
+    """One after-sale touch (`kind`) planned after the yes, from the notice's button."""
+    prompt = _prompt(prompt_id)
+    kind = request.form.get("kind", "")
+    try:
+        planned = answers.plan_after_sale(get_session(), current_settings(), current_user,
+                                          prompt, (kind,))
+    except ValidationFailed as error:
+        flash(error.message[:1].upper() + error.message[1:], "error")
+        return redirect(url_for("pages.prompt", prompt_id=prompt.id))
+    if planned:
+        flash("Planned: " + ", ".join(f"{f.kind.label} {when(f.start)}" for f in planned)
+              + ".")
+    else:
+        flash("That touch is planned already.")
+    notice = after_sale_notice(answers.AnswerResult(prompt, None, None))
+    if notice is not None:
+        flash(notice)
     return redirect(url_for("pages.inbox"))
 
 

@@ -18,10 +18,9 @@ from werkzeug.wrappers import Response
 from wtforms import Field
 
 from calsync.db import get_session
-from calsync.domain.cadence import AFTER_SALE
 from calsync.domain.coaching import FollowUpFact
 from calsync.domain.promises import promised_for
-from calsync.domain.vocabulary import Channel, FollowUpKind, Outcome
+from calsync.domain.vocabulary import Channel, Outcome
 from calsync.errors import PromptAlreadyAnswered, ValidationFailed
 from calsync.services import answers, cadences, prompts
 from calsync.services.answers import Answer, NextStep
@@ -129,6 +128,9 @@ def answer(prompt_id: int) -> Response | tuple[str, int]:
     covered = prompt_extras.answer_notice(result)  # the older prompts it covered, with Undo
     if covered is not None:
         flash(covered)
+    offer = prompt_extras.after_sale_notice(result)  # the after-sale touches not planned
+    if offer is not None:
+        flash(offer)
     return _back(prompt, form.return_to.data)
 
 
@@ -137,27 +139,6 @@ def _planned_words(planned: list[FollowUp]) -> str:
     if not planned:
         return ""
     return " Planned: " + ", ".join(f"{f.kind.label} {when(f.start)}" for f in planned) + "."
-
-
-@bp.app_template_global()
-def after_sale_offer() -> list[tuple[str, str, str, bool]]:
-    """The after-sale touches a yes offers the signed-in user: (kind, label, when, ticked
-    by their cadence)."""
-    cadence = cadences.cadence_for(current_user, current_settings())
-    offered = []
-    for kind in AFTER_SALE:
-        days = cadence.after_sale_days(kind)
-        with_check_in = (kind is FollowUpKind.REFERRAL and days == cadence.check_in_days)
-        offered.append((kind.value, kind.label,
-                        "with the check-in" if with_check_in else f"in {days} days",
-                        kind in cadence.after_sale))
-    return offered
-
-
-@bp.app_template_global()
-def revisit_days() -> int:
-    """Days after a no for bad timing when the signed-in user's revisit comes."""
-    return cadences.cadence_for(current_user, current_settings()).revisit_days
 
 
 def _add_error(field: Field, message: str) -> None:

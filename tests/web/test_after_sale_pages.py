@@ -1,0 +1,66 @@
+"""After a yes through the pages: the after-sale touches ticked by default and offered one
+click each afterwards; an after-sale prompt asks its own question and keeps the deal won."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from flask import Flask
+from flask.testing import FlaskClient
+from sqlalchemy import select
+
+from calsync.db import get_db
+from calsync.models import Deal, FollowUp, Prompt
+from calsync.services import prompts as inbox
+from tests.web.conftest import load, post, query
+
+
+def _yes(client: FlaskClient, prompt_id: int) -> str:
+    """A yes the obvious way: the page's form as it comes, the Yes button pressed."""
+    page = client.get(f"/prompts/{prompt_id}").get_data(as_text=True)
+    ticked = [kind for kind in ("check_in", "referral", "upsell")
+              if f'value="{kind}" checked' in page]
+    return post(client, f"/prompts/{prompt_id}/answer", {
+        "outcome": "yes", "after_sale_shown": "y", "after_sale": ticked,
+        "revisit_shown": "y", "revisit": "y"}, follow_redirects=True).get_data(as_text=True)
+
+
+def test_a_yes_plans_the_defaults_and_offers_the_rest_one_click_each(
+        app: Flask, logged_in: FlaskClient, seeded: dict[str, int]) -> None:
+    page = logged_in.get(f"/prompts/{seeded['Contoso demo']}").get_data(as_text=True)
+    assert "(in about 3 months)" in page  # the revisit, not "(in 91 days)"
+    text = _yes(logged_in, seeded["Contoso demo"])
+    assert "The deal is won. Planned: Satisfaction check-in" in text and "Referral ask" in text
+    assert "Also plan, one click each:" in text
+    offer = text.split('class="flash after-sale-notice"')[1].split("</form>")[0]
+    assert 'value="upsell"' in offer and 'value="check_in"' not in offer
+    assert "Up-sell review" in offer and "(in about 3 months)" in offer
+    action = offer.split('action="')[1].split('"')[0]
+    done = post(logged_in, action, {"kind": "upsell"}, follow_redirects=True)
+    assert "Planned: Up-sell review" in done.get_data(as_text=True)
+    assert "Also plan" not in done.get_data(as_text=True)  # nothing left to offer
+    kinds = sorted(f.kind for f in query(app, select(FollowUp)))
+    assert kinds == ["check_in", "referral", "upsell"]
+
+
+def test_an_after_sale_prompt_asks_its_own_question_and_keeps_the_deal_won(
+        app: Flask, logged_in: FlaskClient, seeded: dict[str, int]) -> None:
+    _yes(logged_in, seeded["Contoso demo"])
+    [check_in] = query(app, select(FollowUp).where(FollowUp.kind == "check_in"))
+    with app.app_context(), get_db().session() as session:
+        inbox.create_due_prompts(session, app.extensions["calsync.settings"],
+                                 check_in.end + timedelta(hours=1))
+    [asked] = query(app, select(Prompt).where(Prompt.followup_id == check_in.id))
+    page = logged_in.get(f"/prompts/{asked.id}").get_data(as_text=True)
+    assert "Are they happy with it?" in page and "Not happy yet" in page
+    assert "Satisfaction check-in · Email" in page  # the vocabulary's label, as elsewhere
+    assert "usual 5-7" not in page and "Chose a competitor" not in page
+    assert "Satisfaction check-in, after the sale" in page
+    row = logged_in.get("/").get_data(as_text=True)
+    assert "Contoso · after the sale" in row
+    answered = post(logged_in, f"/prompts/{asked.id}/answer", {"outcome": "no"},
+                    follow_redirects=True)
+    assert answered.status_code == 200
+    assert load(app, Deal, check_in.deal_id).status == "won"
+    [referral] = query(app, select(FollowUp).where(FollowUp.kind == "referral"))
+    assert referral.status == "planned"
