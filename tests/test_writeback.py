@@ -79,7 +79,7 @@ def test_changes_and_cancellation_follow(db_session, settings, user, source) -> 
 
     prompt = db_session.scalar(select(Prompt).where(Prompt.meeting_id.is_not(None)))
     answers.answer_prompt(db_session, settings, db_session.get(User, user.id), prompt,
-                          Answer("yes"))
+                          Answer("yes", after_sale=()))
     assert memory.WRITTEN[source.id] == {}
     db_session.expire_all()
     assert db_session.get(FollowUp, followup.id).write_status == "written"
@@ -174,6 +174,24 @@ def test_a_write_under_way_holds_a_deletion_back_and_one_waiting_to_retry_does_n
     followup.write_leased_until = None
     db_session.flush()
     writeback.apply_own_events(db_session, source, [], [key], read_started)
+    assert followup.status == "cancelled"
+
+
+def test_a_deletion_calsync_made_itself_says_nothing_of_a_follow_up_planned_again(
+        db_session, settings, user, source) -> None:  # type: ignore[no-untyped-def]
+    """Cancelled, its event deleted by calsync, then planned again: a read that still finds
+    the event gone saw calsync's own delete (no ETag since), not the user's, so the
+    follow-up stays planned for its write; once written, a deletion there cancels it."""
+    followup = plan(db_session, settings, user)
+    key = (followup.remote_event_id, "")
+    followup.remote_etag = None  # as calsync's delete leaves it
+    db_session.flush()
+    later = datetime.now(UTC) + timedelta(seconds=1)
+    writeback.apply_own_events(db_session, source, [], [key], read_started=later)
+    assert followup.status == "planned"
+    followup.remote_etag = '"7"'  # written again
+    db_session.flush()
+    writeback.apply_own_events(db_session, source, [], [key], read_started=later)
     assert followup.status == "cancelled"
 
 

@@ -214,7 +214,7 @@ def apply_own_events(session: Session, source: Source, meetings: list[MeetingDat
         if followup is None:
             foreign.append(meeting)
         elif meeting.status == MeetingStatus.CANCELLED:
-            _cancelled_at_source(followup)
+            _deleted_there(followup)
         elif followup.status == FollowUpStatus.CANCELLED:
             # Still there though calsync took it back (its delete was overtaken, or a read
             # mistook it for deleted): the calendar is put right, not the follow-up moved;
@@ -228,7 +228,7 @@ def apply_own_events(session: Session, source: Source, meetings: list[MeetingDat
     for key in deleted:
         followup = mine.get(key[0])
         if followup is not None:
-            _cancelled_at_source(followup)
+            _deleted_there(followup)
         elif key[0] not in later:
             remaining.add(key)
     return foreign, remaining
@@ -248,6 +248,14 @@ def _writing_since(session: Session, followup_ids: list[int], since: datetime) -
         found.update(session.scalars(select(FollowUp.id).where(
             FollowUp.id.in_(batch), FollowUp.write_leased_until > now)))
     return found
+
+
+def _deleted_there(followup: FollowUp) -> None:
+    """A read found the follow-up's event gone. If calsync's own last write took it back (a
+    delete leaves no ETag; a follow-up planned again waits for its event to be written
+    afresh) the read saw calsync's doing, not the user's: nothing changes."""
+    if followup.remote_etag:
+        _cancelled_at_source(followup)
 
 
 def _cancelled_at_source(followup: FollowUp) -> None:
