@@ -80,6 +80,8 @@ def test_deliveries_are_listed_and_one_is_redelivered(app: Flask, user: User,
     emit(app, user, WebhookEvent.DEAL_LOST)  # not subscribed: never sent
     html = logged_in.get("/settings").get_data(as_text=True)
     assert "127.0.0.1 answered HTTP 500." in html and "<code>deal.lost</code>" not in html
+    # A failed one shows what the receiver answered and how long it took, as a sent one does.
+    assert re.search(r'answered HTTP 500\.</span> <span class="meta">\(HTTP 500, \d+ ms\)', html)
     assert "Every delivery since" in html
     (row,) = query(app, select(Webhook))
     delivery_id = re.search(r'id="delivery-(\d+)"', html).group(1)  # type: ignore[union-attr]
@@ -89,7 +91,11 @@ def test_deliveries_are_listed_and_one_is_redelivered(app: Flask, user: User,
                     follow_redirects=True)
     html = response.get_data(as_text=True)
     assert "Sending it again, with the same body and id" in html
-    assert "delivered (HTTP 204" in html and "2 attempts" in html
+    assert "delivered (HTTP 204" in html and "2 attempts</summary>" in html
+    attempts = re.search(r'<details class="attempts">.*?</details>', html, re.S)
+    assert attempts and re.findall(r"\(HTTP (\d+), \d+ ms\) · ([^<]*)</li>",
+                                   attempts.group(0)) == [("500", "127.0.0.1 answered HTTP 500."),
+                                                          ("204", "delivered")]
     assert "Every delivery since" not in html
     assert [event["type"] for event in receiver.received] == ["deal.won"]
     assert receiver.problems == []
@@ -109,6 +115,8 @@ def test_a_disabled_webhook_says_why(app: Flask, user: User, logged_in: FlaskCli
     html = logged_in.get("/settings").get_data(as_text=True)
     assert "Turned off" in html
     assert "Every delivery failed for 3 days (the last: 127.0.0.1 answered HTTP 500)" in html
+    assert ("127.0.0.1 answered HTTP 500. Not retried: the webhook was disabled.</span> "
+            '<span class="meta">(HTTP 500,') in html
     assert load(app, Webhook, row.id).disabled_at is not None
 
 

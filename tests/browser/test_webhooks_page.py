@@ -1,7 +1,8 @@
 """The settings page's webhooks section in Chromium, at desktop and phone width: adding one
 lands on its secret, shown once; deliveries that arrived and failed are listed with
-Redeliver; a webhook turned off says why; nothing scrolls sideways.
-Screenshots: ARTIFACTS/webhooks-new-<width>.png and webhooks-<width>.png."""
+Redeliver, failed ones with their status code and duration too, each attempt in a fold; a
+webhook turned off says why; nothing scrolls sideways. Screenshots: ARTIFACTS/
+webhooks-new-<width>.png, webhooks-<width>.png and webhooks-attempts-<width>.png."""
 
 from __future__ import annotations
 
@@ -88,7 +89,8 @@ def test_add_see_the_secret_once_and_the_deliveries(live_app: tuple[str, Flask],
         text = section.inner_text()
         assert crm.secret not in page.content()  # shown once, never again
         assert "Sends: An outcome is recorded, a deal is won." in text
-        assert "delivered (HTTP 204" in text and "answered HTTP 500." in text
+        assert "delivered (HTTP 204" in text and "answered HTTP 500. (HTTP 500, " in text
+        assert "answered HTTP 500. Not retried: the webhook was disabled. (HTTP 500, " in text
         assert "Every delivery since" in text
         assert "Turned off" in text and "Every delivery failed for 3 days" in text
         assert section.locator("button:has-text('Redeliver')").count() == 4
@@ -101,4 +103,13 @@ def test_add_see_the_secret_once_and_the_deliveries(live_app: tuple[str, Flask],
         page.wait_for_load_state()
         assert "Sending it again, with the same body and id" in page.inner_text("main")
         assert [event["type"] for event in crm.received] == ["deal.won", "outcome.recorded"]
+        again = page.locator(f"#webhooks article:has-text('{PATH}') "
+                             "li:has-text('outcome.recorded')").first
+        again.locator("summary:has-text('2 attempts')").click()
+        attempts = again.locator("details.attempts li").all_inner_texts()
+        assert len(attempts) == 2
+        assert "(HTTP 500, " in attempts[0] and "answered HTTP 500." in attempts[0]
+        assert "(HTTP 204, " in attempts[1] and attempts[1].endswith("delivered")
+        fits(page)
+        page.locator("#webhooks").screenshot(path=str(ARTIFACTS / f"webhooks-attempts-{width}.png"))
         assert crm.problems == [] and gone.problems == []
