@@ -60,7 +60,7 @@ def test_an_after_sale_prompt_asks_its_own_question_and_keeps_the_deal_won(
     assert "Contoso · after the sale" in row
     answered = post(logged_in, f"/prompts/{asked.id}/answer", {"outcome": "no"},
                     follow_redirects=True)
-    assert answered.status_code == 200
+    assert "Not happy yet. The deal stays won." in answered.get_data(as_text=True)
     assert load(app, Deal, check_in.deal_id).status == "won"
     [referral] = query(app, select(FollowUp).where(FollowUp.kind == "referral"))
     assert referral.status == "planned"

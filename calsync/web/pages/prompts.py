@@ -19,6 +19,7 @@ from wtforms import Field
 
 from calsync.db import get_session
 from calsync.domain.coaching import FollowUpFact
+from calsync.domain.deals import after_sale_question
 from calsync.domain.promises import promised_for
 from calsync.domain.vocabulary import Channel, Outcome
 from calsync.errors import PromptAlreadyAnswered, ValidationFailed
@@ -116,6 +117,10 @@ def answer(prompt_id: int) -> Response | tuple[str, int]:
         flash(f"Next step planned for {title}: {result.followup.summary} · "
               f"{when(result.followup.start)} ({result.followup.channel.label})"
               + (f", {promised}." if promised else "."))
+    elif prompts.is_after_sale(prompt) and prompt.followup is not None:
+        asked = after_sale_question(prompt.followup.kind)
+        said = asked.yes if result.prompt.outcome == Outcome.YES else asked.no
+        flash(f"{title}: {said}. The deal stays won.")
     elif result.prompt.outcome == Outcome.YES:
         flash(f"{title}: marked as a yes. The deal is won.{_planned_words(result.planned)}")
     else:
