@@ -211,6 +211,10 @@ class DealQuery(Page):
         "next: the next follow-up's time, overdue first, then open deals with nothing "
         "planned, then closed ones; last_touch: latest first; touches: most first; status: "
         "open, won, lost; newest: the deal made last first. Give it again with the cursor."))
+    cold: bool = Field(False, description=(
+        "true: only the open deals gone cold, longest cold first (the deals page's Going "
+        "cold tab); `sort` does not apply, and `q` or a `status` other than open is refused "
+        "with it. Give it again with the cursor."))
 
 
 class DealPatchIn(Body):

@@ -3,8 +3,13 @@ with undoing a booked meeting's covering of one."""
 
 from __future__ import annotations
 
+from typing import Any
+
 from calsync.db import get_session
+from calsync.domain.vocabulary import DealStatus
+from calsync.errors import ValidationFailed
 from calsync.services import booked, deals
+from calsync.services.paging import invalid_cursor
 from calsync.web import current_settings
 from calsync.web.api.bodies import DealPatchIn, DealQuery, FollowUpQuery
 from calsync.web.api.pagination import decode, encode
@@ -21,13 +26,38 @@ def list_deals(query: DealQuery) -> DealList:
     `needs_next_touch` flags an open deal with nothing planned: the one about to be forgotten;
     `overdue` one whose next follow-up's time is over with no answer on how it went; `cold`
     (since `cold_since`) one whose follow-up passed unanswered for 2 working days, or with
-    nothing planned for the cadence's gap since its last touch.
+    nothing planned for the cadence's gap since its last touch; `cold=true` lists only those,
+    longest cold first. `next_booked` is a meeting they booked that is the deal's next touch.
     """
+    if query.cold:
+        return _cold_deals(query)
     found = deals.list_deals(get_session(), api_user(), query.status, search=query.q,
                              sort=query.sort, limit=query.limit,
                              after=decode(query.cursor, "deals"), settings=current_settings())
     return DealList(items=[deal_out(summary) for summary in found.items],
                     next_cursor=encode("deals", found.next_key))
+
+
+def _cold_deals(query: DealQuery) -> DealList:
+    """The Going cold list: coldness is worked out per deal (working days in the user's
+    zone), so the list pages by position."""
+    if query.q.strip():
+        raise ValidationFailed("q", "searching is not offered with cold=true; leave one out.")
+    if query.status not in (None, DealStatus.OPEN):
+        raise ValidationFailed("status", "only an open deal goes cold.")
+    offset = _position(decode(query.cursor, "cold-deals"))
+    end = offset + query.limit
+    found = deals.cold_deals(get_session(), current_settings(), api_user(), limit=end + 1)
+    return DealList(items=[deal_out(summary) for summary in found[offset:end]],
+                    next_cursor=encode("cold-deals", [end] if len(found) > end else None))
+
+
+def _position(key: list[Any] | None) -> int:
+    if key is None:
+        return 0
+    if len(key) != 1 or not isinstance(key[0], int) or key[0] < 0:
+        raise invalid_cursor()
+    return key[0]
 
 
 @route("/deals/<int:deal_id>", "GET", response=DealDetailOut)

@@ -239,6 +239,15 @@ class BulkOut(Out):
     changed: int = Field(description="How many prompts were put away (those still waiting).")
 
 
+class BookedOut(Out):
+    """A meeting booked with them, from the user's calendar."""
+
+    meeting_id: int
+    title: str
+    start: Time
+    end: Time
+
+
 class DealOut(Out):
     id: int
     name: str
@@ -253,8 +262,14 @@ class DealOut(Out):
     cold: bool = Field(False, description=(
         "Open and gone cold: its planned follow-up passed with no answer for 2 working "
         "days, or nothing was planned for the cadence's gap since the last touch. Never "
-        "with a touch planned ahead."))
+        "with a touch planned ahead (a follow-up, or a meeting they booked: next_booked), "
+        "nor before its first answered touch (a first meeting still waiting for its answer "
+        "is in the inbox, not cold)."))
     cold_since: Time | None = Field(None, description="When it went cold; null while warm.")
+    next_booked: BookedOut | None = Field(None, description=(
+        "A meeting they booked that covered a planned follow-up, still ahead and before any "
+        "follow-up planned: the deal's next touch (so not needs_next_touch, not cold). Null "
+        "otherwise; next_followup stays the first follow-up still planned."))
 
 
 class TimelineEntryOut(Out):

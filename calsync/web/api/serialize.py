@@ -17,6 +17,7 @@ from calsync.domain.vocabulary import (
 from calsync.services import answers, prompts, sources
 from calsync.web.api.schemas import (
     AttendeeOut,
+    BookedOut,
     DealDetailOut,
     DealOut,
     DealRef,
@@ -178,7 +179,15 @@ def _deal_fields(summary: DealSummary) -> dict[str, object]:
             "needs_next_touch": summary.needs_next_touch, "since": summary.since,
             "last_touch": summary.last_touch, "overdue": summary.overdue,
             "cold": summary.cold, "cold_since": summary.cold_since,
-            "next_followup": followup_out(upcoming) if upcoming is not None else None}
+            "next_followup": followup_out(upcoming) if upcoming is not None else None,
+            "next_booked": _booked_out(summary.booked_next)}
+
+
+def _booked_out(meeting: Meeting | None) -> BookedOut | None:
+    if meeting is None:
+        return None
+    return BookedOut(meeting_id=meeting.id, title=meeting.title or "Untitled meeting",
+                     start=meeting.start, end=meeting.end)
 
 
 def deal_detail_out(summary: DealSummary, entries: list[TimelineEntry],
