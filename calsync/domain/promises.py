@@ -54,6 +54,30 @@ def work_start(promise_due: datetime, margin_days: int, working_days: Collection
     return shift_working_days(promise_due, -margin_days, working_days, tz)
 
 
+def catch_up_start(promise_due: datetime, length: timedelta, next_usual: datetime,
+                   now: datetime) -> tuple[datetime, bool]:
+    """When to work on a promise whose margin has already begun: the user's next usual slot
+    (`next_usual`) if the work still ends by the deadline, else an hour from now, else five
+    minutes from now (on a five-minute mark, as a person would plan it). The flag says
+    whether the work ends by the deadline; when nothing does, an hour from now, too late."""
+    _require_aware(now)
+    hour = round_up(now + timedelta(hours=1))
+    for start in (next_usual, hour, round_up(now + timedelta(minutes=5))):
+        if start + length <= promise_due:
+            return start, True
+    return hour, False
+
+
+def round_up(moment: datetime, step: timedelta = timedelta(minutes=5)) -> datetime:
+    """`moment` moved up to the next whole `step` (10:02:29 gives 10:05:00)."""
+    base = moment.replace(second=0, microsecond=0)
+    minutes = int(step.total_seconds() // 60)
+    extra = (-base.minute) % minutes
+    if extra == 0 and base != moment:
+        extra = minutes
+    return base + timedelta(minutes=extra)
+
+
 def follow_through_at(delivered_at: datetime, days: int, working_days: Collection[int],
                       tz: ZoneInfo, usual: time) -> datetime:
     """When to follow through: `days` working days after delivering, at the user's `usual`

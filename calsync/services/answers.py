@@ -35,7 +35,13 @@ from calsync.domain.deals import (
     deal_status,
     deciding_answer,
 )
-from calsync.domain.promises import follow_through_at, promise_timing, promised_for, work_start
+from calsync.domain.promises import (
+    catch_up_start,
+    follow_through_at,
+    promise_timing,
+    promised_for,
+    work_start,
+)
 from calsync.domain.slots import Busy, clash
 from calsync.domain.text import calendar_text
 from calsync.domain.vocabulary import (
@@ -551,17 +557,24 @@ def _plan(session: Session, user: User, prompt: Prompt, step: NextStep, note: st
         followup.sequence += 1
     followup.summary = step.summary.strip()
     start = step.start.astimezone(UTC)
+    length = timedelta(minutes=step.duration_minutes)
     if step.promise_due is not None and cadence is not None:
+        tz = ZoneInfo(user.timezone)
         ahead = work_start(step.promise_due, cadence.promise_margin_days, cadence.working_days,
-                           ZoneInfo(user.timezone)).astimezone(UTC)
-        start = min(start, ahead) if ahead >= now else start
+                           tz).astimezone(UTC)
+        if ahead >= now:
+            start = min(start, ahead)
+        elif start + length > step.promise_due:
+            # The margin has begun and the time given misses the deadline: the soonest time
+            # before it, as Not yet plans it.
+            start, _fits = _catch_up(cadence, tz, step.promise_due, length, now)
     followup.kind = step.kind or (FollowUpKind.PROMISE if step.promise_due is not None
                                   else FollowUpKind.FOLLOW_UP)
     followup.promise_due = (step.promise_due.astimezone(UTC)
                             if step.promise_due is not None else None)
     followup.value_note = step.value_note
     followup.start = start
-    followup.end = followup.start + timedelta(minutes=step.duration_minutes)
+    followup.end = followup.start + length
     followup.channel = Channel(step.channel)
     followup.note = note
     followup.status = FollowUpStatus.PLANNED
@@ -873,13 +886,9 @@ def not_yet(session: Session, settings: Settings, user: User, prompt: Prompt,
     tz = ZoneInfo(user.timezone)
     length = followup.end - followup.start
     due = followup.promise_due
-    start = next_usual_slot(cadence, now + timedelta(minutes=1), tz).astimezone(UTC)
-    warning = None
-    if start + length > due:
-        start = now + timedelta(hours=1)
-        if start + length > due:
-            warning = (f"You {promise_text(followup)}, and there is no time left before it: "
-                       "tell them when it will come.")
+    start, fits = _catch_up(cadence, tz, due, length, now)
+    warning = None if fits else (f"You {promise_text(followup)}, and there is no time left "
+                                 "before it: tell them when it will come.")
     followup.start, followup.end = start, start + length
     followup.sequence += 1
     followup.changed_at = now
@@ -891,9 +900,18 @@ def not_yet(session: Session, settings: Settings, user: User, prompt: Prompt,
     return NotYet(followup.end, warning)
 
 
+def _catch_up(cadence: Cadence, tz: ZoneInfo, due: datetime, length: timedelta,
+              now: datetime) -> tuple[datetime, bool]:
+    """The soonest time before the deadline `due` to work on a promise whose margin has
+    begun (see calsync.domain.promises.catch_up_start), in UTC, and whether it fits."""
+    usual = next_usual_slot(cadence, now + timedelta(minutes=1), tz).astimezone(UTC)
+    start, fits = catch_up_start(due, length, usual, now)
+    return start.astimezone(UTC), fits
+
+
 def _after_promise_warning(user: User, followup: FollowUp) -> str | None:
     """A sentence when a promise's working follow-up is planned after its deadline."""
-    if followup.promise_due is None or followup.start < followup.promise_due:
+    if followup.promise_due is None or followup.end <= followup.promise_due:
         return None
     return (f"That is after your promise to them ({promise_text(followup)}): plan the work "
             "before it.")
