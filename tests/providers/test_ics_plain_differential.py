@@ -3,6 +3,7 @@ meetings in the same order, the same warnings, errors, limits and incremental st
 
 from __future__ import annotations
 
+import random
 from datetime import UTC, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -224,3 +225,21 @@ def test_hostile_inputs_read_the_same(data, monkeypatch):
     now = datetime.now(UTC)
     context = ReadContext(now - timedelta(days=30), now + timedelta(days=180), ZoneInfo("UTC"))
     read_both(data, context, monkeypatch)
+
+
+def folded_anywhere(data: bytes, seed: int) -> bytes:
+    """`data` with some lines folded at random bytes, mid-character and mid-name too."""
+    chance = random.Random(seed)  # noqa: S311 - a repeatable test input, not a secret
+    lines = data.split(b"\r\n")
+    for n in range(1, len(lines) - 1):
+        if len(lines[n]) > 2 and not lines[n].startswith((b"BEGIN", b"END")) and (
+                chance.random() < 0.3):
+            at = chance.randrange(1, len(lines[n]))
+            lines[n] = lines[n][:at] + b"\r\n" + chance.choice([b" ", b"\t"]) + lines[n][at:]
+    return b"\r\n".join(lines)
+
+
+@pytest.mark.parametrize("seed", range(40))
+def test_events_folded_anywhere_read_the_same(seed, context, monkeypatch):
+    events = [tricky_event(n, lines) for n, lines in enumerate(TRICKY)]
+    assert read_both(folded_anywhere(calendar(*events), seed), context, monkeypatch) > 5
