@@ -60,6 +60,8 @@ def test_a_promise_is_planned_ahead_delivered_and_followed_through(
     page.fill(f"#{pid}-value", "pricing for the pilot")
     page.fill(f"#{pid}-promise-date", due.date().isoformat())
     page.fill(f"#{pid}-promise-time", "16:00")
+    # The step's date, later than the promise, follows the promise's date.
+    assert page.input_value(f"#{pid}-date") == due.date().isoformat()
     page.locator("#answer button.primary").click()
     main = page.inner_text("main")
     assert f"promised for Wed {due.day} {due:%b} 16:00" in main
@@ -74,7 +76,7 @@ def test_a_promise_is_planned_ahead_delivered_and_followed_through(
     section = page.locator("#delivered")
     assert "Delivered?" in section.inner_text()
     assert "pricing for the pilot" in section.inner_text()
-    assert page.locator("h1 .badge.kind").inner_text().startswith("promise")
+    assert page.locator("h1 .badge.kind").inner_text() == "Promise · Email"
     fits(page, "promise")
 
     section.locator("button:has-text('Delivered')").click()
@@ -92,18 +94,26 @@ def test_a_yes_offers_the_after_sale_touches(live_app: tuple[str, Flask], browse
     page = _open(browser, url, width)
     pid = f"p{ids[TITLE]}"
     page.goto(f"{url}/prompts/{ids[TITLE]}")
-    page.locator(f"#{pid}-after summary").click()
-    page.check(f"#{pid}-after-check_in")
-    page.check(f"#{pid}-after-referral")
+    # Open, the check-in and its referral ask ticked: the user's defaults.
+    assert page.is_visible(f"#{pid}-after-check_in")
+    assert page.is_checked(f"#{pid}-after-check_in")
+    assert page.is_checked(f"#{pid}-after-referral")
     assert not page.is_checked(f"#{pid}-after-upsell")
     assert page.is_checked(f"#{pid}-revisit")
+    assert "(in about 3 months)" in page.inner_text(f"#{pid}-after")
     fits(page, "after-sale")
 
     page.locator("#answer button.yes").click()
     main = page.inner_text("main")
     assert "The deal is won. Planned: Satisfaction check-in" in main
-    assert "Referral ask" in main and "Up-sell review" not in main.split("Planned:")[1]
+    assert "Referral ask" in main
+    offer = page.locator("form.after-sale-notice")
+    assert "Also plan, one click each:" in offer.inner_text()
+    fits(page, "after-sale-offer")
+    offer.locator("button[value='upsell']").click()
+    assert "Planned: Up-sell review" in page.inner_text("main")
+    assert page.locator("form.after-sale-notice").count() == 0
     with app.app_context(), get_db().session() as session:
         kinds = sorted(session.scalars(select(FollowUp.kind)))
-    assert kinds == ["check_in", "referral"]
+    assert kinds == ["check_in", "referral", "upsell"]
     page.context.close()

@@ -110,6 +110,17 @@
     select.addEventListener("change", show);
   });
 
+  // A promise's date typed after the next step's date was suggested: the step's date
+  // follows it when it was later (the work comes before the promise; calsync plans it a
+  // margin ahead). Without script the server does the same from the promise alone.
+  document.querySelectorAll("input[data-step-date]").forEach(function (promise) {
+    var step = document.getElementById(promise.getAttribute("data-step-date"));
+    if (!step) { return; }
+    promise.addEventListener("change", function () {
+      if (promise.value && (!step.value || step.value > promise.value)) { step.value = promise.value; }
+    });
+  });
+
   inbox(document.querySelector("[data-inbox]"));
 
   // The inbox by keyboard: j/k move between rows, o (or Enter on a row) opens it, y/n answer,
