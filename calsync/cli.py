@@ -141,7 +141,7 @@ def worker() -> None:
     app = _app()
     settings: Settings = app.extensions["calsync.settings"]
     huey = app.extensions["calsync.queue"].huey
-    queue.start_sync_slots(app)  # syncs on slots of their own, never holding these threads
+    queue.start_slots(app)  # syncs and webhook deliveries on slots of their own
     Consumer(huey, workers=settings.worker_threads, worker_type="thread",
              periodic=True, check_worker_health=True).run()
 

@@ -66,7 +66,7 @@ def init_app(app: Flask, settings: Settings) -> Queue:
     return queue
 
 
-def start_sync_slots(app: Flask) -> None:
+def start_slots(app: Flask) -> None:
     """In a worker process: run every sync on the sync slots, and every webhook delivery on
     the delivery slots (see calsync/jobs/syncslots.py)."""
     from calsync.jobs import sync

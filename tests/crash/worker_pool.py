@@ -34,7 +34,7 @@ def run_worker() -> None:
 
     app = create_app()
     settings = app.extensions["calsync.settings"]
-    tasks.start_sync_slots(app)  # as `calsync worker` does: syncs on slots of their own
+    tasks.start_slots(app)  # as `calsync worker` does: syncs on slots of their own
     # Poll briskly: a worker here lives for a second or so before it is killed.
     Consumer(app.extensions["calsync.queue"].huey, workers=settings.worker_threads,
              worker_type="thread", periodic=False, check_worker_health=False,
