@@ -131,11 +131,17 @@ def promised_for(promise_due: datetime, tz: ZoneInfo) -> str:
 
 
 def event_lines(kind: FollowUpKind, promise_due: datetime | None, value_note: str,
-                tz: ZoneInfo) -> list[str]:
+                tz: ZoneInfo, delivered_at: datetime | None = None) -> list[str]:
     """What a follow-up's calendar event and feed entry say about its kind: the kind, the
-    promised deadline, the value it brings, and a follow-through's four steps."""
+    promised deadline (or, once delivered, when and how it was kept), the value it brings,
+    and a follow-through's four steps."""
     lines = [f"Kind: {kind.label}"]
-    if promise_due is not None:
+    if promise_due is not None and delivered_at is not None:
+        local = delivered_at.astimezone(tz)
+        kept = TIMING_WORDS[promise_timing(delivered_at, promise_due, tz)]
+        lines.append(f"Delivered {kept}, {local:%a} {local.day} {local:%b %H:%M} "
+                     f"({promised_for(promise_due, tz)}): nothing left to do here.")
+    elif promise_due is not None:
         lines.append(f"P{promised_for(promise_due, tz)[1:]}.")
     if value_note.strip():
         lines.append(f"What you bring them: {value_note.strip()}")
@@ -143,6 +149,25 @@ def event_lines(kind: FollowUpKind, promise_due: datetime | None, value_note: st
         lines.append("Follow through:")
         lines.extend(f"{n}. {text}" for n, text in enumerate(FOLLOW_THROUGH_STEPS, 1))
     return lines
+
+
+# How a promise was kept, in words ("delivered on time").
+TIMING_WORDS = {PromiseTiming.EARLY: "early", PromiseTiming.ON_TIME: "on time",
+                PromiseTiming.LATE: "late"}
+
+
+def event_prefix(kind: FollowUpKind, delivered: bool = False) -> str:
+    """What comes before an event's title: "Promise · ", "Delivered · " once a promise is
+    delivered (no longer work to do), nothing for a plain next touch."""
+    if kind is FollowUpKind.PROMISE and delivered:
+        return "Delivered · "
+    return "" if kind is FollowUpKind.FOLLOW_UP else f"{kind.label} · "
+
+
+def answer_ask(kind: FollowUpKind, delivered: bool = False) -> str:
+    """The question before a follow-up's answer link: "Delivered?" for a promise still to
+    deliver, "How did it go?" for any other."""
+    return "Delivered?" if kind is FollowUpKind.PROMISE and not delivered else "How did it go?"
 
 
 def _require_aware(moment: datetime) -> None:

@@ -15,7 +15,7 @@ from zoneinfo import ZoneInfo
 from icalendar import Calendar, Event
 from icalendar.prop import vText
 
-from calsync.domain.promises import event_lines
+from calsync.domain.promises import answer_ask, event_lines, event_prefix
 from calsync.domain.text import calendar_text
 from calsync.domain.vocabulary import Channel, FollowUpKind, FollowUpStatus
 from calsync.feed.vtimezone import vtimezone_for
@@ -54,6 +54,7 @@ class FeedEvent:
     kind: FollowUpKind = FollowUpKind.FOLLOW_UP
     promise_due: datetime | None = None  # the deadline promised to the client, if any
     value_note: str = ""  # "what will you bring them?"
+    delivered_at: datetime | None = None  # a promise's delivery: no longer work to do
 
 
 class _Text(vText):
@@ -154,20 +155,20 @@ def _summary(label: str, event: FeedEvent) -> str:
     follow-up that is not a plain next touch; empty parts are left out."""
     what = " — ".join(part for part in (event.deal_name.strip(), event.summary.strip()) if part)
     summary = f"{label}: {what}" if what else label
-    if event.kind is FollowUpKind.FOLLOW_UP:
-        return summary
-    return f"{event.kind.label} · {summary}"
+    return event_prefix(event.kind, event.delivered_at is not None) + summary
 
 
 def _description(label: str, event: FeedEvent, tz: ZoneInfo) -> str:
-    facts = [*event_lines(event.kind, event.promise_due, event.value_note, tz),
+    facts = [*event_lines(event.kind, event.promise_due, event.value_note, tz,
+                          event.delivered_at),
              f"Channel: {label}"]
     if event.deal_name.strip():
         facts.append(f"Deal: {event.deal_name.strip()}")
     if event.deal_url:
         facts.append(event.deal_url)
     note = event.note.strip()
-    ask = f"{ASK} {event.answer_url}" if event.answer_url else ""
+    asked = answer_ask(event.kind, event.delivered_at is not None)
+    ask = f"{asked} {event.answer_url}" if event.answer_url else ""
     return "\n\n".join(part for part in (note, "\n".join(facts), ask) if part)
 
 

@@ -13,17 +13,15 @@ from sqlalchemy.orm import Session
 from calsync import providers
 from calsync.config import Settings
 from calsync.domain.meeting import MeetingData
-from calsync.domain.promises import event_lines
+from calsync.domain.promises import answer_ask, event_lines, event_prefix
 from calsync.domain.vocabulary import (
     PAUSED,
-    FollowUpKind,
     FollowUpStatus,
     MeetingStatus,
     WriteStatus,
 )
 from calsync.errors import PluginError, SourceError
 from calsync.feed.cache import answer_url
-from calsync.feed.render import ASK
 from calsync.jobs.outbox import record
 from calsync.models import FollowUp, OutboxEntry, Source, User
 from calsync.providers.base import FOLLOWUP_MARK, OutgoingEvent
@@ -138,16 +136,17 @@ def outgoing_event(session: Session, settings: Settings, followup: FollowUp,
     user = session.get(User, followup.user_id)
     assert user is not None
     deal_link = f"{settings.base_url.rstrip('/')}/deals/{followup.deal_id}"
+    delivered = followup.delivered_at is not None
     lines = [followup.note, "",
              *event_lines(followup.kind, followup.promise_due, followup.value_note,
-                          ZoneInfo(user.timezone)),
-             f"Channel: {followup.channel}",
+                          ZoneInfo(user.timezone), followup.delivered_at),
+             f"Channel: {followup.channel.event_label}",  # as the feed labels it
              f"Deal: {followup.deal.name} — {deal_link}", "Planned with calsync.", "",
-             f"{ASK} {answer_url(settings, followup)}"]
+             f"{answer_ask(followup.kind, delivered)} {answer_url(settings, followup)}"]
     return OutgoingEvent(
         calendar_id=_calendar_of(followup, source),
         event_id=followup.remote_event_id or event_id_for(followup),
-        summary=_kind_prefix(followup)
+        summary=event_prefix(followup.kind, delivered)
         + f"{followup.channel.label}: {followup.deal.name} — {followup.summary}",
         description="\n".join(lines).strip(),
         start=followup.start.astimezone(UTC),
@@ -161,12 +160,6 @@ def outgoing_event(session: Session, settings: Settings, followup: FollowUp,
         times_changed=(followup.written_start, followup.written_end)
         != (followup.start, followup.end),
     )
-
-
-def _kind_prefix(followup: FollowUp) -> str:
-    """"Promise · " before the summary of a follow-up that is not a plain next touch, as
-    the feed writes it."""
-    return "" if followup.kind is FollowUpKind.FOLLOW_UP else f"{followup.kind.label} · "
 
 
 def _calendar_of(followup: FollowUp, source: Source) -> str:

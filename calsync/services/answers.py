@@ -811,6 +811,10 @@ def deliver(session: Session, settings: Settings, user: User, followup: FollowUp
     followup.delivered_at = at.astimezone(UTC)
     followup.status = FollowUpStatus.DONE
     followup.changed_at = now
+    # Its event and feed entry say it is delivered (no longer work to do).
+    followup.sequence += 1
+    session.flush()
+    writeback.followup_changed(session, followup)
     through = _plan_follow_through(session, settings, user, followup, now)
     answered = prompt is not None and prompt.status.awaiting_answer
     if prompt is not None and answered:
