@@ -94,7 +94,9 @@ class AnswerIn(Body):
         None, description=(
             "With outcome yes: the after-sale touches to plan (a satisfaction check-in, a "
             "referral ask, an up-sell review; when is the cadence's). Absent: those your "
-            "cadence ticks; []: none. Refused with any other outcome."))
+            "cadence ticks (check_in and referral unless changed); []: none. Refused with "
+            "any other outcome, and on a prompt of an after-sale touch (a yes there plans "
+            "nothing more)."))
     revisit: bool = Field(True, description=(
         "With outcome no and no_reason bad_timing: plan a revisit (the cadence's "
         "revisit_days later). false: none."))

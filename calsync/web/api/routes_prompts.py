@@ -80,6 +80,9 @@ def answer_prompt(prompt_id: int, body: AnswerIn) -> PromptActionOut:
     A yes plans the after-sale touches (`after_sale`), a no for bad timing a revisit; both
     listed in `followups`. A next step with `promise_due` is a promise, planned ahead of it;
     a third follow-up within 7 days without a meeting with them gets a `warning`.
+    A prompt of an after-sale touch (kind check_in, referral, upsell, or a follow_through
+    after the win) never reopens or closes its won deal: yes means done, no not now, and a
+    next step plans another touch of the same kind; no `deal.won`/`deal.lost` is sent.
     """
     session, settings, user = get_session(), current_settings(), api_user()
     prompt = prompts.get_prompt(session, user, prompt_id)
