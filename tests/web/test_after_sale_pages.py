@@ -3,15 +3,19 @@ click each afterwards; an after-sale prompt asks its own question and keeps the 
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import select
 
 from calsync.db import get_db
+from calsync.domain.vocabulary import AnswerAction
 from calsync.models import Deal, FollowUp, Prompt
+from calsync.services import links
 from calsync.services import prompts as inbox
+from calsync.services.links import Link, LinkPurpose
+from tests.conftest import csrf_from
 from tests.web.conftest import load, post, query
 
 
@@ -64,3 +68,26 @@ def test_an_after_sale_prompt_asks_its_own_question_and_keeps_the_deal_won(
     assert load(app, Deal, check_in.deal_id).status == "won"
     [referral] = query(app, select(FollowUp).where(FollowUp.kind == "referral"))
     assert referral.status == "planned"
+
+
+def test_an_after_sale_prompts_email_link_asks_its_question_and_keeps_the_deal_won(
+        app: Flask, client: FlaskClient, logged_in: FlaskClient,
+        seeded: dict[str, int]) -> None:
+    _yes(logged_in, seeded["Contoso demo"])
+    [check_in] = query(app, select(FollowUp).where(FollowUp.kind == "check_in"))
+    settings = app.extensions["calsync.settings"]
+    with app.app_context(), get_db().session() as session:
+        inbox.create_due_prompts(session, settings, check_in.end + timedelta(hours=1))
+    [asked] = query(app, select(Prompt).where(Prompt.followup_id == check_in.id))
+    expires = (datetime.now(UTC) + timedelta(days=14)).replace(microsecond=0)
+    link = Link(LinkPurpose.ANSWER, check_in.user_id, expires, prompt_id=asked.id,
+                action=AnswerAction.NO)
+    path = "/a/" + links.sign(settings, link)
+    logged_in.post("/logout")
+    page = client.get(path).get_data(as_text=True)
+    assert "Are they happy with it? Not happy yet?" in page and "The deal stays won." in page
+    assert "the deal is lost" not in page and "Why not?" not in page
+    done = client.post(path, data={"csrf_token": csrf_from(page)}, follow_redirects=True)
+    assert done.status_code == 200
+    assert load(app, Prompt, asked.id).outcome == "no"
+    assert load(app, Deal, check_in.deal_id).status == "won"

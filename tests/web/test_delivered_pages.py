@@ -72,7 +72,7 @@ def test_an_answer_link_asks_delivered_first_and_records_it(
     promise = due_promise(app, user)
     path = _link_path(settings, user, followup_id=promise.followup)
     html = client.get(path).get_data(as_text=True)
-    assert '<span class="badge">promise</span>' in html
+    assert '<span class="badge">Promise</span>' in html
     assert html.index('id="delivered"') < html.index('id="else"') < html.index('id="choose"')
     assert 'name="promise" value="delivered"' in html
 

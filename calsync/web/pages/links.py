@@ -25,6 +25,7 @@ from wtforms.fields.choices import SelectChoice  # type: ignore[attr-defined]
 from wtforms.validators import DataRequired, Length, Optional
 
 from calsync.db import get_session
+from calsync.domain.deals import AfterSaleQuestion
 from calsync.domain.vocabulary import AnswerAction, EmailPrompts, MissedReason, PromptStatus
 from calsync.errors import LinkRefused, PromptClosed, ValidationFailed
 from calsync.services import answers, coach, link_actions
@@ -80,6 +81,16 @@ class LinkPage:
     kind: str = ""  # a follow-up's kind, as its badge says it ("promise")
     # A promise's prompt waiting for "Delivered?": "promised for Fri 5 Dec 16:00" (else "").
     asks_delivered: str = ""
+    # A touch of a won deal: its own question, and words for yes and no (the deal stays won).
+    after_sale: AfterSaleQuestion | None = None
+
+    def label(self, action: AnswerAction) -> str:
+        """The words of an answer's button: an after-sale touch's own for yes and no."""
+        if self.after_sale is not None and action is AnswerAction.YES:
+            return self.after_sale.yes
+        if self.after_sale is not None and action is AnswerAction.NO:
+            return self.after_sale.no
+        return ACTION_LABELS[action]
 
 
 @bp.get("/a/<token>")
@@ -189,7 +200,7 @@ def _page(opened: Opened, form: FlaskForm | None = None) -> LinkPage:
         assert followup is not None
         return LinkPage(opened, "not_yet", followup.summary,
                         _span(followup.start, followup.end, _zone(opened)),
-                        kind=followup.kind.label.lower())
+                        kind=followup.kind.label)
     page = _prompt_page(opened, prompt)
     if not prompt.status.awaiting_answer:
         page.state = "recorded"
@@ -197,8 +208,9 @@ def _page(opened: Opened, form: FlaskForm | None = None) -> LinkPage:
             page.covered_by = answers.covering_answer(prompt)
     elif opened.link.purpose is LinkPurpose.FOLLOWUP:
         page.state = "choose"
-        page.choices = [(label, link_actions.answer_url(current_settings(), opened, action))
-                        for action, label in ACTION_LABELS.items()]
+        page.choices = [(page.label(action),
+                         link_actions.answer_url(current_settings(), opened, action))
+                        for action in ACTION_LABELS]
     else:
         page.state = "confirm"
         page.form = form or _action_form(opened, page)
@@ -211,9 +223,10 @@ def _prompt_page(opened: Opened, prompt: Prompt) -> LinkPage:
     return LinkPage(opened, "", view.title, _span(view.start, view.end, _zone(opened)),
                     attendees=view.attendees, deal=view.deal, touch=view.touch,
                     suggestion=view.suggestion.message, recurring=view.recurring,
-                    kind=followup.kind.label.lower() if followup is not None else "",
+                    kind=followup.kind.label if followup is not None else "",
                     asks_delivered=(answers.promise_text(followup)
-                                    if followup is not None and view.asks_delivered else ""))
+                                    if followup is not None and view.asks_delivered else ""),
+                    after_sale=view.after_sale)
 
 
 def _action_form(opened: Opened, page: LinkPage) -> FlaskForm:
