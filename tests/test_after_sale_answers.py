@@ -119,3 +119,45 @@ def test_a_revisit_answered_with_a_next_step_reopens_the_deal_consistently(
                           Answer("next_step", next_step=step), now=later)
     assert prompt.deal.status == "open"
     assert deal_statuses(sent(db_session)[before:]) == {"open"}
+
+
+def test_a_follow_through_after_the_win_keeps_it_won_one_before_decides(
+        db_session, settings, user, prompts) -> None:  # noqa: F811
+    account = me(db_session, user)
+    due = NOW + timedelta(days=9)
+    step = NextStep("Send pricing", due - timedelta(days=2), 30, "email", promise_due=due)
+    promise = answers.answer_prompt(db_session, settings, account, prompts[0],
+                                    Answer("next_step", next_step=step), now=NOW).followup
+    assert promise is not None
+    asked, later = prompted(db_session, settings, promise)
+    answers.answer_prompt(db_session, settings, me(db_session, user), asked,
+                          Answer("yes", after_sale=()), now=later)
+    through = answers.deliver(db_session, settings, me(db_session, user), promise,
+                              now=later).follow_through
+    assert asked.deal.status == "won"
+    after_win, later = prompted(db_session, settings, through)
+    assert inbox.is_after_sale(after_win)
+    answers.answer_prompt(db_session, settings, me(db_session, user), after_win,
+                          Answer("no"), now=later)
+    assert after_win.deal.status == "won"
+
+
+def test_a_follow_through_of_an_open_deal_decides_and_may_be_changed(
+        db_session, settings, user, prompts) -> None:  # noqa: F811
+    due = NOW + timedelta(days=9)
+    step = NextStep("Send pricing", due - timedelta(days=2), 30, "email", promise_due=due)
+    promise = answers.answer_prompt(db_session, settings, me(db_session, user), prompts[0],
+                                    Answer("next_step", next_step=step), now=NOW).followup
+    assert promise is not None
+    through = answers.deliver(db_session, settings, me(db_session, user), promise,
+                              now=NOW).follow_through
+    asked, later = prompted(db_session, settings, through)
+    assert not inbox.is_after_sale(asked)
+    answers.answer_prompt(db_session, settings, me(db_session, user), asked,
+                          Answer("yes", after_sale=()), now=later)
+    assert asked.deal.status == "won" and not inbox.is_after_sale(asked)
+    step = NextStep("Call them", later + timedelta(days=2), 30, "call")
+    changed = answers.answer_prompt(db_session, settings, me(db_session, user), asked,
+                                    Answer("next_step", next_step=step), now=later)
+    assert asked.deal.status == "open"
+    assert changed.followup is not None and changed.followup.kind == "follow_up"

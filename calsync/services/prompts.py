@@ -24,7 +24,7 @@ from sqlalchemy import (
     update,
 )
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session, selectinload
+from sqlalchemy.orm import Session, object_session, selectinload
 
 from calsync.config import Settings
 from calsync.db import rows_changed
@@ -40,8 +40,10 @@ from calsync.domain.vocabulary import (
     Channel,
     DealStatus,
     DismissReason,
+    FollowUpKind,
     FollowUpStatus,
     MeetingStatus,
+    Outcome,
     PromptStatus,
 )
 from calsync.errors import NotFound, ValidationFailed
@@ -413,8 +415,24 @@ def is_after_sale(prompt: Prompt) -> bool:
     up-sell review, a follow-through after the win): its answer never reopens or closes the
     deal (see calsync.domain.deals.decides_status). Read only."""
     touch = prompt.followup
-    status = prompt.deal.status if prompt.deal is not None else DealStatus.OPEN
-    return touch is not None and not decides_status(touch.kind, status)
+    if touch is None or prompt.deal is None:
+        return False
+    status = prompt.deal.status
+    if status is DealStatus.WON and touch.kind is FollowUpKind.FOLLOW_THROUGH:
+        status = _won_before(prompt)  # this follow-through's own yes won it: a sales touch
+    return not decides_status(touch.kind, status)
+
+
+def _won_before(prompt: Prompt) -> DealStatus:
+    """WON when another yes of the prompt's deal came at or before its touch, else OPEN.
+    Read only."""
+    session = object_session(prompt)
+    assert session is not None
+    earlier_yes = session.scalar(select(Prompt.id).where(
+        Prompt.deal_id == prompt.deal_id, Prompt.id != prompt.id,
+        Prompt.status == PromptStatus.ANSWERED, Prompt.outcome == Outcome.YES,
+        Prompt.touch_at <= prompt.touch_at).limit(1))
+    return DealStatus.WON if earlier_yes is not None else DealStatus.OPEN
 
 
 def suggestion_for(session: Session, settings: Settings, user: User, prompt: Prompt,
