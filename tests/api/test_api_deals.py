@@ -27,7 +27,9 @@ def deals(api: ApiClient) -> dict[str, dict[str, Any]]:
         api.post(f"/api/v1/prompts/{prompts[title]['id']}/answer",
                  json={"outcome": "next_step",
                        "next_step": {"summary": "Pricing", "start": LATER.isoformat()}})
-    api.post(f"/api/v1/prompts/{prompts['Discovery']['id']}/answer", json={"outcome": "yes"})
+    # No after-sale touches: the won deal has nothing planned next.
+    api.post(f"/api/v1/prompts/{prompts['Discovery']['id']}/answer",
+             json={"outcome": "yes", "after_sale": []})
     return {deal["name"]: deal for deal in api.get("/api/v1/deals").get_json()["items"]}
 
 

@@ -104,7 +104,8 @@ def test_changing_a_next_step_to_yes_cancels_the_followup(api, prompts) -> None:
     step = {"summary": "Demo 2", "start": _next_week()}
     followup = api.post(ANSWER.format(prompt_id),
                         json={"outcome": "next_step", "next_step": step}).get_json()["followup"]
-    api.post(ANSWER.format(prompt_id), json={"outcome": "yes", "replace": True})
+    api.post(ANSWER.format(prompt_id),
+             json={"outcome": "yes", "replace": True, "after_sale": []})  # none after it
     assert api.get(f"/api/v1/followups/{followup['id']}").get_json()["status"] == "cancelled"
     assert api.get("/api/v1/followups?status=planned").get_json()["items"] == []
 
