@@ -68,6 +68,9 @@ def test_an_after_sale_prompt_asks_its_own_question_and_keeps_the_deal_won(
     assert load(app, Deal, check_in.deal_id).status == "won"
     [referral] = query(app, select(FollowUp).where(FollowUp.kind == "referral"))
     assert referral.status == "planned"
+    deal_page = logged_in.get(f"/deals/{check_in.deal_id}").get_data(as_text=True)
+    assert '<span class="badge ">Not happy yet</span>' in deal_page  # not a red "No"
+    assert 'class="badge lost"' not in deal_page
 
 
 def test_an_after_sale_prompts_email_link_asks_its_question_and_keeps_the_deal_won(

@@ -18,6 +18,7 @@ from werkzeug.wrappers import Response
 
 from calsync.db import get_session
 from calsync.domain.cadence import AFTER_SALE, in_days
+from calsync.domain.deals import after_sale_question
 from calsync.domain.vocabulary import DealStatus, FollowUpKind, Outcome, PromptStatus
 from calsync.errors import ValidationFailed
 from calsync.services import answers, cadences, prompts
@@ -94,6 +95,19 @@ def revisit_when() -> str:
     """When the signed-in user's revisit comes after a no for bad timing: "in about 3
     months"."""
     return in_days(cadences.cadence_for(current_user, current_settings()).revisit_days)
+
+
+@bp.app_template_global()
+def answer_words(prompt: Prompt) -> tuple[str, str]:
+    """An answered prompt's answer as a timeline shows it: (words, badge class). An
+    after-sale touch's in its own words ("Not happy yet"), in no deal's colour: it left the
+    deal won."""
+    assert prompt.outcome is not None
+    if prompt.followup is not None and prompts.is_after_sale(prompt):
+        asked = after_sale_question(prompt.followup.kind)
+        words = {Outcome.YES: asked.yes, Outcome.NO: asked.no}
+        return words.get(prompt.outcome, prompt.outcome.label), ""
+    return prompt.outcome.label, str(prompt.outcome.deal_status)
 
 
 def _prompt(prompt_id: int) -> Prompt:
