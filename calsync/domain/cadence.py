@@ -56,11 +56,10 @@ class Cadence:
     promise_margin_days: int = 1
     # Follow through this many working days after delivering: did they get it, anything new.
     follow_through_days: int = 2
-    # After a yes: the touches ticked already (all are offered), and when they come. The
-    # check-in with its referral ask by default (the advice's "after a yes"); the up-sell
-    # review, a bigger ask, is one click after the yes.
-    after_sale: frozenset[FollowUpKind] = frozenset({FollowUpKind.CHECK_IN,
-                                                     FollowUpKind.REFERRAL})
+    # After a yes: the touches ticked already, and when they come. None by default: the
+    # yes's confirmation offers each one not planned with one click, so nothing lands on
+    # the calendar unasked.
+    after_sale: frozenset[FollowUpKind] = frozenset()
     check_in_days: int = 30
     referral_days: int = 30  # with the check-in: a happy client is the one to ask
     upsell_days: int = 90

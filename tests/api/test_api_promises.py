@@ -92,10 +92,9 @@ def test_a_yes_plans_the_after_sale_touches_listed(api, prompts) -> None:
     assert deal["status"] == "won"
     planned = api.get("/api/v1/followups?status=planned").get_json()["items"]
     assert {f["kind"] for f in planned} == {"check_in", "upsell"}
-    # Absent: the cadence's ticks (the check-in and referral by default); a no may not ask
-    # for them.
+    # Absent: the cadence's ticks (none by default); a no may not ask for them.
     other = api.post(ANSWER.format(prompts["Other intro"]["id"]), json={"outcome": "yes"})
-    assert [f["kind"] for f in other.get_json()["followups"]] == ["check_in", "referral"]
+    assert other.get_json()["followups"] == []
     refused = api.post(ANSWER.format(prompts["Other intro"]["id"]),
                        json={"outcome": "no", "after_sale": ["check_in"], "replace": True})
     assert error_of(refused, 422)["field"] == "after_sale"

@@ -32,7 +32,8 @@ def test_a_check_in_row_asks_are_they_happy(live_app: tuple[str, Flask], browser
         account = session.get(User, user.id)
         won = session.get(Prompt, ids["Contoso demo"])
         assert account is not None and won is not None
-        answers.answer_prompt(session, settings, account, won, answers.Answer("yes"))
+        answers.answer_prompt(session, settings, account, won,
+                              answers.Answer("yes", after_sale=("check_in",)))
         check_in = session.scalars(select(FollowUp).where(FollowUp.kind == "check_in")).one()
         # Its time come (the tick prompts what passed), as 30 days on would.
         check_in.start = datetime.now(UTC) - timedelta(hours=2)

@@ -76,7 +76,7 @@ def test_an_answer_link_asks_delivered_first(live_app: tuple[str, Flask], browse
                      Link(LinkPurpose.FOLLOWUP, user.id, expires, followup_id=promise.followup))
     page = chicago_page(browser, width)  # signed out: the link is the key
     page.goto(link)
-    expect(page.locator("h1 .badge")).to_have_text("promise")
+    expect(page.locator("h1 .badge")).to_have_text("Promise")
     section = page.locator("#delivered")
     expect(section).to_contain_text("promised for")
     expect(section.get_by_role("button", name="Not yet")).to_be_visible()

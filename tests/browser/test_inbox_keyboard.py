@@ -251,7 +251,7 @@ def test_without_script_each_row_still_opens_and_answers(live_app: tuple[str, Fl
     row = page.locator("article.row", has_text="Contoso call")
     row.locator(":scope > details > summary").click()
     row.locator("button.yes").click()
-    assert "marked as a yes" in page.locator(".flash").inner_text()
+    assert "marked as a yes" in page.locator(".flash").first.inner_text()
     assert page.url.endswith(f"#prompt-{ids['Fabrikam call']}")  # the next row, in view
     page.locator("article.row", has_text="Northwind call").locator("input.pick").check()
     page.click("form#bulk button:has-text('Not a sales meeting')")

@@ -94,23 +94,19 @@ def test_a_yes_offers_the_after_sale_touches(live_app: tuple[str, Flask], browse
     page = _open(browser, url, width)
     pid = f"p{ids[TITLE]}"
     page.goto(f"{url}/prompts/{ids[TITLE]}")
-    # Open, the check-in and its referral ask ticked: the user's defaults.
-    assert page.is_visible(f"#{pid}-after-check_in")
-    assert page.is_checked(f"#{pid}-after-check_in")
-    assert page.is_checked(f"#{pid}-after-referral")
-    assert not page.is_checked(f"#{pid}-after-upsell")
-    assert page.is_checked(f"#{pid}-revisit")
-    assert "(in about 3 months)" in page.inner_text(f"#{pid}-after")
-    fits(page, "after-sale")
-
+    # Nothing ticked by default: a plain Yes, then the confirmation offers each touch.
+    assert not page.is_checked(f"#{pid}-after-check_in")
     page.locator("#answer button.yes").click()
     main = page.inner_text("main")
-    assert "The deal is won. Planned: Satisfaction check-in" in main
-    assert "Referral ask" in main
+    assert "The deal is won." in main
     offer = page.locator("form.after-sale-notice")
     assert "Also plan, one click each:" in offer.inner_text()
+    assert "(in about 3 months)" in offer.inner_text()
     fits(page, "after-sale-offer")
-    offer.locator("button[value='upsell']").click()
+    offer.locator("button[value='check_in']").click()
+    assert "Planned: Satisfaction check-in" in page.inner_text("main")
+    page.locator("form.after-sale-notice button[value='referral']").click()
+    page.locator("form.after-sale-notice button[value='upsell']").click()
     assert "Planned: Up-sell review" in page.inner_text("main")
     assert page.locator("form.after-sale-notice").count() == 0
     with app.app_context(), get_db().session() as session:

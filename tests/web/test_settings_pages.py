@@ -64,7 +64,7 @@ def _cadence(**changes: str) -> dict[str, str | list[str]]:
         "gaps_days": "2, 3, 5, 7, 10, 14, 21", "usual_low": "5", "usual_high": "7",
         "suggest_close_after": "7", "min_gap_days": "2", "usual_hour": "10", "usual_minute": "0",
         "working_days": ["mon", "tue", "wed", "thu", "fri"], "default_channel": "email",
-        "default_duration_minutes": "30", "after_sale": ["check_in", "referral"]}
+        "default_duration_minutes": "30"}
     form.update(changes)
     return form
 

@@ -94,7 +94,7 @@ class AnswerIn(Body):
         None, description=(
             "With outcome yes: the after-sale touches to plan (a satisfaction check-in, a "
             "referral ask, an up-sell review; when is the cadence's). Absent: those your "
-            "cadence ticks (check_in and referral unless changed); []: none. Refused with "
+            "cadence ticks (none unless changed in settings); []: none. Refused with "
             "any other outcome, and on a prompt of an after-sale touch (a yes there plans "
             "nothing more)."))
     revisit: bool = Field(True, description=(
