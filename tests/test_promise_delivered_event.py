@@ -12,9 +12,11 @@ from sqlalchemy import select
 
 from calsync.domain.promises import answer_ask, event_lines, event_prefix
 from calsync.domain.vocabulary import FollowUpKind
+from calsync.feed import cache
 from calsync.feed.render import FeedEvent, render_feed
 from calsync.jobs import writeback
 from calsync.models import Source, WebhookDelivery
+from calsync.providers import caldav_ical, google_events, microsoft_events
 from calsync.services import answers, webhooks
 from tests.test_answers import me, prompts  # noqa: F401  (the fixture)
 from tests.test_promises import _weekday_ahead, promise
@@ -67,6 +69,7 @@ def test_delivering_writes_the_event_again_saying_so(db_session, settings, user,
     event = writeback.outgoing_event(db_session, settings, followup, Source(options={}))
     assert event.description.splitlines()[-1].startswith("Delivered? ")
     assert "Channel: Email" in event.description.splitlines()  # as the feed labels it
+    assert event.reminder_minutes == settings.reminder_minutes
     sequence = followup.sequence
     webhooks.create(db_session, settings, me(db_session, user), "http://127.0.0.1:9/hook",
                     ["followup.updated"])
@@ -80,3 +83,13 @@ def test_delivering_writes_the_event_again_saying_so(db_session, settings, user,
     assert event.summary.startswith("Delivered · Email: ")
     assert any(line.startswith("Delivered early, ") for line in event.description.splitlines())
     assert event.description.splitlines()[-1].startswith("How did it go? ")
+    assert event.reminder_minutes is None  # nothing left to be reminded of
+    # Each calendar's event as written, and the user's own feed, say the same.
+    assert "BEGIN:VALARM" not in caldav_ical.event_object(event).decode()
+    assert google_events.event_body(event)["reminders"] == {"useDefault": False,
+                                                             "overrides": []}
+    assert microsoft_events.event_body(event)["isReminderOn"] is False
+    db_session.commit()
+    state = cache.current_feed(db_session, settings, me(db_session, user))
+    shown = state.body.decode().replace("\r\n ", "")
+    assert "SUMMARY:Delivered · Email: " in shown and "Delivered early" in shown

@@ -299,7 +299,7 @@ def _events(session: Session, settings: Settings, user: User) -> list[FeedEvent]
             changed_at=row.changed_at, cancelled_at=row.cancelled_at,
             deal_name=row.deal.name, deal_url=deal_url(settings, row.deal_id),
             answer_url=answer_url(settings, row), kind=row.kind, promise_due=row.promise_due,
-            value_note=row.value_note,
+            value_note=row.value_note, delivered_at=row.delivered_at,
         )
         for row in rows
     ]

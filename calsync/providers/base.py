@@ -50,7 +50,7 @@ class OutgoingEvent:
     end: datetime
     timezone: str
     status: FollowUpStatus
-    reminder_minutes: int
+    reminder_minutes: int | None  # None: no reminder (a promise already delivered)
     private_properties: Mapping[str, str]
     etag: str = ""
     # False when the times are the ones calsync last wrote: an update then leaves the

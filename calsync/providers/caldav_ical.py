@@ -98,11 +98,12 @@ def event_object(event: OutgoingEvent, times: tuple[datetime, datetime] | None =
     vevent.add("STATUS", "CONFIRMED")
     for key, value in event.private_properties.items():
         vevent.add(property_name(key), value)
-    alarm = icalendar.Alarm()
-    alarm.add("ACTION", "DISPLAY")
-    alarm.add("DESCRIPTION", calendar_text(event.summary))
-    alarm.add("TRIGGER", timedelta(minutes=-event.reminder_minutes))
-    vevent.add_component(alarm)
+    if event.reminder_minutes is not None:
+        alarm = icalendar.Alarm()
+        alarm.add("ACTION", "DISPLAY")
+        alarm.add("DESCRIPTION", calendar_text(event.summary))
+        alarm.add("TRIGGER", timedelta(minutes=-event.reminder_minutes))
+        vevent.add_component(alarm)
     calendar = icalendar.Calendar()
     calendar.add("PRODID", PRODID)
     calendar.add("VERSION", "2.0")

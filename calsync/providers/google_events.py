@@ -140,8 +140,9 @@ def event_body(event: OutgoingEvent) -> dict[str, Any]:
         "end": {"dateTime": event.end.astimezone(zone).isoformat(), "timeZone": zone.key},
         "status": "confirmed",
         # Subscribed feeds can't be relied on for alarms: the written event carries its own.
-        "reminders": {"useDefault": False,
-                      "overrides": [{"method": "popup", "minutes": event.reminder_minutes}]},
+        "reminders": {"useDefault": False, "overrides": [
+            {"method": "popup", "minutes": event.reminder_minutes}]
+            if event.reminder_minutes is not None else []},
         "extendedProperties": {"private": dict(event.private_properties)},
     }
 

@@ -178,8 +178,8 @@ def event_body(event: OutgoingEvent, *, with_times: bool = True) -> dict[str, An
         "subject": calendar_text(event.summary),
         "body": {"contentType": "text", "content": calendar_text(event.description)},
         # Subscribed feeds can't be relied on for alarms: the written event carries its own.
-        "isReminderOn": True,
-        "reminderMinutesBeforeStart": event.reminder_minutes,
+        "isReminderOn": event.reminder_minutes is not None,
+        "reminderMinutesBeforeStart": event.reminder_minutes or 0,
         "showAs": "busy",
         "singleValueExtendedProperties": [
             {"id": property_id(name), "value": value}
