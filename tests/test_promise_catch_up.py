@@ -32,26 +32,27 @@ def test_catch_up_takes_the_usual_slot_then_an_hour_then_five_minutes() -> None:
     assert not fits and late == datetime(2026, 12, 2, 6, 25, tzinfo=UTC)
 
 
-def test_a_promise_due_within_the_margin_is_planned_before_it(db_session, settings, user,
-                                                              prompts) -> None:  # noqa: F811
-    due = NOW + timedelta(hours=3)
-    # What the form sends when only the promise is typed: the cadence's suggestion, tomorrow.
-    step = NextStep("Urgent quote", NOW + timedelta(days=1), 30, "email", promise_due=due)
-    result = answers.answer_prompt(db_session, settings, me(db_session, user), prompts[0],
+def _promise_due_in(session, settings, user, prompt, left: timedelta):  # type: ignore[no-untyped-def]
+    """Answer with a promise due `left` from now, as the form sends it when only the
+    promise is typed: the work itself at the cadence's suggestion, tomorrow."""
+    step = NextStep("Urgent quote", NOW + timedelta(days=1), 30, "email",
+                    promise_due=NOW + left)
+    result = answers.answer_prompt(session, settings, me(session, user), prompt,
                                    Answer("next_step", next_step=step), now=NOW)
     followup = result.followup
-    assert followup is not None and followup.start > NOW and followup.end <= due
-    assert followup.start.second == 0 and followup.start.minute % 5 == 0
+    assert followup is not None
+    assert followup.start.second == 0 and followup.start.minute % 5 == 0  # on 5-minute marks
+    return result
+
+
+def test_a_promise_due_within_the_margin_is_planned_before_it(db_session, settings, user,
+                                                              prompts) -> None:  # noqa: F811
+    result = _promise_due_in(db_session, settings, user, prompts[0], timedelta(hours=3))
+    assert result.followup.start > NOW and result.followup.end <= NOW + timedelta(hours=3)
     assert "promise" not in (result.warning or "")
 
 
 def test_no_time_left_is_warned_and_rounded(db_session, settings, user,
                                             prompts) -> None:  # noqa: F811
-    due = NOW + timedelta(minutes=20)
-    step = NextStep("Urgent quote", NOW + timedelta(days=1), 30, "email", promise_due=due)
-    result = answers.answer_prompt(db_session, settings, me(db_session, user), prompts[0],
-                                   Answer("next_step", next_step=step), now=NOW)
-    followup = result.followup
-    assert followup is not None and followup.start.second == 0
-    assert followup.start.minute % 5 == 0
+    result = _promise_due_in(db_session, settings, user, prompts[0], timedelta(minutes=20))
     assert result.warning is not None and "after your promise" in result.warning
