@@ -421,6 +421,7 @@ class WebhookEvent(StrEnum):
     FOLLOWUP_CANCELLED = "followup.cancelled"
     DEAL_WON = "deal.won"
     DEAL_LOST = "deal.lost"
+    DEAL_REOPENED = "deal.reopened"
     PROMISE_DELIVERED = "promise.delivered"
 
     @property
@@ -435,6 +436,7 @@ WEBHOOK_EVENT_LABELS: Mapping[WebhookEvent, str] = {
     WebhookEvent.FOLLOWUP_CANCELLED: "A follow-up is cancelled",
     WebhookEvent.DEAL_WON: "A deal is won",
     WebhookEvent.DEAL_LOST: "A deal is lost",
+    WebhookEvent.DEAL_REOPENED: "A won or lost deal is open again",
     WebhookEvent.PROMISE_DELIVERED: "A promise is delivered",
 }
 

@@ -606,13 +606,15 @@ def refresh_deal(session: Session, deal: Deal, now: datetime) -> None:
     status = deal_status(touches, kinds)
     if status == deal.status:
         return
-    deal.status = status
+    was, deal.status = deal.status, status
     deal.closed_at = now if status.closed else None
     if status.closed:  # by an answer, or a touch moved in from another deal
         deciding = deciding_answer(touches, kinds)
         prompt = session.get(Prompt, answers[deciding][3]) if deciding is not None else None
         assert prompt is not None  # a closed deal has the answer that closed it
         webhooks.deal_closed(session, deal, prompt)
+    elif was.closed:
+        webhooks.deal_reopened(session, deal, was)
     planned = select(FollowUp).where(FollowUp.deal_id == deal.id,
                                      FollowUp.status == FollowUpStatus.PLANNED,
                                      FollowUp.start > now)

@@ -267,6 +267,14 @@ def deal_closed(session: Session, deal: Deal, deciding: Prompt) -> None:
         "note": deciding.note, "no_reason": deciding.no_reason})
 
 
+def deal_reopened(session: Session, deal: Deal, was: DealStatus) -> None:
+    """`deal.reopened` for a deal that was won or lost and is open again (an answer changed
+    or moved away, a revisit answered with a next step), so a CRM that heard `deal.won` or
+    `deal.lost` follows. Part of the caller's unit of work."""
+    emit(session, deal.user_id, WebhookEvent.DEAL_REOPENED,
+         {"deal": deal_data(deal), "previous_status": was})
+
+
 def promise_delivered(session: Session, followup: FollowUp, timing: PromiseTiming) -> None:
     """`promise.delivered` once what a promise follow-up promised was delivered, with how
     it was kept (`promise_timing`: early, on_time, late). Part of the caller's unit of

@@ -28,7 +28,7 @@ from tests.conftest import ApiClient
 from tests.servers.webhook_receiver import Receiver
 
 ALL = ["outcome.recorded", "followup.created", "followup.updated", "followup.cancelled",
-       "deal.won", "deal.lost", "promise.delivered"]
+       "deal.won", "deal.lost", "deal.reopened", "promise.delivered"]
 ANSWER = "/api/v1/prompts/{}/answer"
 
 
@@ -142,6 +142,22 @@ def test_each_change_arrives_once_signed_with_its_own_stable_id(
                and d["attempts"] == 1 for d in logged)
     sent = {d["event_id"]: json.loads(d["body"]) for d in logged}
     assert sent == {event["id"]: event for event in events}  # the exact bodies, as stored
+
+
+def test_a_closed_deal_open_again_sends_deal_reopened(api: ApiClient,
+                                                      receiver: Receiver) -> None:
+    """A CRM told `deal.won` hears when the deal opens again: here the yes was changed to a
+    next step."""
+    subscribe(api, receiver, ["deal.won", "deal.lost", "deal.reopened"])
+    demo = two_prompts(api)["Prospect demo"]
+    deal = answer(api, demo, outcome="yes", after_sale=[])["deal"]["id"]
+    answer(api, demo, outcome="next_step", next_step=step(3), replace=True)
+    assert [event["type"] for event in receiver.received] == ["deal.won", "deal.reopened"]
+    reopened = receiver.received[1]["data"]
+    assert reopened["deal"]["id"] == deal and reopened["deal"]["status"] == "open"
+    assert reopened["previous_status"] == "won"
+    answer(api, demo, outcome="next_step", next_step=step(4), replace=True)  # still open
+    assert len(receiver.received) == 2 and receiver.problems == []
 
 
 def test_a_touch_moved_onto_a_deal_that_it_closes_sends_deal_won_or_lost(

@@ -236,4 +236,4 @@ class WebhookIn(Body):
                                                   "public internet.")
     events: list[str] = Field(max_length=20, description=(
         "Any of outcome.recorded, followup.created, followup.updated, followup.cancelled, "
-        "deal.won, deal.lost, promise.delivered."))
+        "deal.won, deal.lost, deal.reopened, promise.delivered."))
