@@ -22,8 +22,9 @@ from calsync.db import get_db
 from calsync.domain.vocabulary import OutboxStatus, WebhookEvent
 from calsync.jobs import effects, outbox
 from calsync.jobs.webhooks import signature
-from calsync.models import OutboxEntry, User, Webhook, WebhookDelivery
+from calsync.models import FollowUp, OutboxEntry, User, Webhook, WebhookDelivery
 from calsync.services import webhooks
+from calsync.web.api.schemas import FollowUpOut
 from tests.servers.webhook_receiver import Receiver, verify
 
 README = Path(__file__).parents[1] / "README.md"
@@ -153,3 +154,15 @@ def test_a_delivery_failing_for_days_while_others_get_through_says_it_stopped(
     session.refresh(delivery)
     assert delivery.error == ("127.0.0.1 answered HTTP 500. calsync stopped trying after 2 "
                               "attempts over 3 days; Redeliver sends it again.")
+
+
+def test_a_webhook_s_follow_up_has_the_api_s_fields_but_the_write() -> None:
+    """A CRM reads the same follow-up in a webhook as from GET /api/v1/followups, except
+    what isn't known when the event is sent (its calendar write) and how a promise was kept
+    (in `promise.delivered`)."""
+    now = datetime(2026, 12, 2, 9, tzinfo=UTC)
+    sent = webhooks.followup_data(FollowUp(id=1, deal_id=2, summary="s", start=now, end=now,
+                                           channel="email", note="", status="planned"))
+    assert set(FollowUpOut.model_fields) - set(sent) == {"write_status", "remote_event_id",
+                                                         "promise_timing"}
+    assert set(sent) <= set(FollowUpOut.model_fields)

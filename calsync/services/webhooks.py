@@ -285,13 +285,16 @@ def promise_delivered(session: Session, followup: FollowUp, timing: PromiseTimin
 
 
 def followup_data(followup: FollowUp) -> dict[str, Any]:
+    """A follow-up as the API shows it, less its write to the calendar (not yet done when
+    the event is sent) and how a promise was kept (in `promise.delivered`)."""
     return {"id": followup.id, "deal_id": followup.deal_id, "summary": followup.summary,
             "start": _time(followup.start), "end": _time(followup.end),
             "channel": followup.channel, "kind": followup.kind, "status": followup.status,
             "note": followup.note, "value_note": followup.value_note,
             "promise_due": _time(followup.promise_due),
             "delivered_at": _time(followup.delivered_at),
-            "cancel_reason": followup.cancel_reason}
+            "cancel_reason": followup.cancel_reason,
+            "booked_meeting_id": followup.booked_meeting_id}
 
 
 def deal_data(deal: Deal) -> dict[str, Any]:
