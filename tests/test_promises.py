@@ -105,7 +105,10 @@ def test_delivered_early_answers_the_prompt_and_plans_the_follow_through(
     unfolded = feed.replace("\r\n ", "")
     assert "Follow-through · Email" in unfolded
     assert all(step.replace(",", "\\,") in unfolded for step in FOLLOW_THROUGH_STEPS)
-    assert "Promised for" in unfolded and "What you bring them: pricing for the pilot" in unfolded
+    # The promise's own entry now says it was delivered, and is no longer work to do.
+    assert "Delivered · Email" in unfolded and "Delivered early" in unfolded
+    assert "Promised for" not in unfolded
+    assert "What you bring them: pricing for the pilot" in unfolded
     # Delivering again is the same delivery, not a second follow-through.
     again = answers.deliver(db_session, settings, me(db_session, user), followup,
                             now=later + timedelta(minutes=5))
