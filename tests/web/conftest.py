@@ -79,6 +79,15 @@ def query(app: Flask, statement: Any) -> list[Any]:
         return rows
 
 
+def prompted(app: Flask, client: FlaskClient, followup: Any) -> tuple[Prompt, str]:
+    """The prompt calsync makes once `followup`'s time has passed, and its page."""
+    with app.app_context(), get_db().session() as session:
+        prompts.create_due_prompts(session, app.extensions["calsync.settings"],
+                                   followup.end + timedelta(hours=1))
+    [asked] = query(app, select(Prompt).where(Prompt.followup_id == followup.id))
+    return asked, client.get(f"/prompts/{asked.id}").get_data(as_text=True)
+
+
 @pytest.fixture
 def seeded(app: Flask, user: User, logged_in: FlaskClient) -> dict[str, int]:
     return seed_meetings(

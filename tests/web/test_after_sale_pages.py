@@ -16,7 +16,7 @@ from calsync.services import links
 from calsync.services import prompts as inbox
 from calsync.services.links import Link, LinkPurpose
 from tests.conftest import csrf_from
-from tests.web.conftest import load, post, query
+from tests.web.conftest import load, post, prompted, query
 
 
 def _yes(client: FlaskClient, prompt_id: int, *ticked: str) -> str:
@@ -53,11 +53,7 @@ def test_an_after_sale_prompt_asks_its_own_question_and_keeps_the_deal_won(
         app: Flask, logged_in: FlaskClient, seeded: dict[str, int]) -> None:
     _yes(logged_in, seeded["Contoso demo"], "check_in", "referral")
     [check_in] = query(app, select(FollowUp).where(FollowUp.kind == "check_in"))
-    with app.app_context(), get_db().session() as session:
-        inbox.create_due_prompts(session, app.extensions["calsync.settings"],
-                                 check_in.end + timedelta(hours=1))
-    [asked] = query(app, select(Prompt).where(Prompt.followup_id == check_in.id))
-    page = logged_in.get(f"/prompts/{asked.id}").get_data(as_text=True)
+    asked, page = prompted(app, logged_in, check_in)
     assert "Are they happy with it?" in page and "Not happy yet" in page
     assert "Satisfaction check-in · Email" in page  # the vocabulary's label, as elsewhere
     assert "usual 5-7" not in page and "Chose a competitor" not in page

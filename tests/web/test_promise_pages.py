@@ -14,7 +14,7 @@ from calsync.db import get_db
 from calsync.models import FollowUp, Prompt
 from calsync.services import prompts as inbox
 from tests.promise_dates import BERLIN, wednesday_at_four
-from tests.web.conftest import load, post, query
+from tests.web.conftest import load, post, prompted, query
 
 
 def _promise(client: FlaskClient, prompt_id: int, due: datetime, **extra: str) -> object:
@@ -57,11 +57,7 @@ def test_promise_delivered_and_follow_through(app: Flask, logged_in: FlaskClient
     page = logged_in.get(f"/prompts/{seeded['Contoso demo']}").get_data(as_text=True)
     assert "Promise</span>" in page and "What you bring them: pricing for the pilot" in page
 
-    with app.app_context(), get_db().session() as session:
-        inbox.create_due_prompts(session, app.extensions["calsync.settings"],
-                                 followup.end + timedelta(hours=1))
-    [asked] = query(app, select(Prompt).where(Prompt.followup_id == followup.id))
-    page = logged_in.get(f"/prompts/{asked.id}").get_data(as_text=True)
+    asked, page = prompted(app, logged_in, followup)
     assert "Delivered?" in page and "Not yet" in page
     assert "Promise · Email" in page  # the kind's badge in the prompt's title
 
